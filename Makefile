@@ -1,0 +1,36 @@
+# The README's two commands live here so that a fresh machine needs only Python 3.11+, Java 17,
+# Maven and make. Everything else (Python packages, the Kafka jars) is installed on first use.
+
+VENV ?= .venv
+PYTHON ?= python3
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint broker-start broker-stop clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet --editable '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	deploy/kafka/kafka-local start
+	$(VENV)/bin/mappa demo
+
+test: $(STAMP) lint
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+broker-start:
+	deploy/kafka/kafka-local start
+
+broker-stop:
+	deploy/kafka/kafka-local stop
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

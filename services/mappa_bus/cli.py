@@ -1,0 +1,89 @@
+"""The `mappa` command line."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mappa_bus.demo import DemoTimeoutError, run_demo
+from mappa_bus.kafka_admin import ensure_topics
+from mappa_bus.logs import configure_logging
+from mappa_bus.settings import Settings, load_settings
+from mappa_bus.topics import ALL_TOPICS
+
+app = typer.Typer(help="MAPPA Bus: multi-agency public protection events over Kafka.")
+topics_app = typer.Typer(help="The bus's Kafka topics.")
+app.add_typer(topics_app, name="topics")
+console = Console()
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+@app.command()
+def demo(
+    events: Annotated[int, typer.Option(min=1, max=10_000, help="How many events to send.")] = 3,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for them to come back.")] = 30,
+) -> None:
+    """Send events through the broker and show each one as the subscriber consumed it."""
+    settings = _settings()
+    console.print(f"Kafka at [bold]{settings.kafka_bootstrap_servers}[/]")
+    try:
+        result = asyncio.run(
+            run_demo(settings.kafka_bootstrap_servers, events=events, wait_seconds=timeout)
+        )
+    except DemoTimeoutError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(1) from error
+    except OSError as error:
+        console.print(
+            f"[red]cannot reach Kafka at {settings.kafka_bootstrap_servers}: {error}[/]\n"
+            "Start the local broker with: deploy/kafka/kafka-local start"
+        )
+        raise typer.Exit(1) from error
+    if result.created_topics:
+        console.print(f"created {len(result.created_topics)} topics")
+    table = Table(title="Events through the bus")
+    for column in ("event id", "case id", "partition", "offset", "latency ms"):
+        table.add_column(column)
+    for item in result.delivered:
+        latency = (item.received_at - item.event.sent_at).total_seconds() * 1000
+        table.add_row(
+            str(item.event.event_id),
+            item.event.case_id,
+            str(item.partition),
+            str(item.offset),
+            f"{latency:.1f}",
+        )
+    console.print(table)
+    console.print(
+        f"{len(result.delivered)} events published and consumed in {result.seconds:.1f} s"
+    )
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create every topic the bus uses that does not exist yet."""
+    settings = _settings()
+    created = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, ALL_TOPICS))
+    for name in created:
+        console.print(f"created {name}")
+    console.print(f"{len(created)} created, {len(ALL_TOPICS) - len(created)} already there")
+
+
+@topics_app.command("list")
+def topics_list() -> None:
+    """Show the topics the bus uses, with partitions and purpose."""
+    table = Table(title="MAPPA Bus topics")
+    for column in ("topic", "partitions", "purpose"):
+        table.add_column(column)
+    for spec in ALL_TOPICS:
+        table.add_row(spec.name, str(spec.partitions), spec.purpose)
+    console.print(table)

@@ -1,0 +1,55 @@
+"""The promises the repository makes to a newcomer: the README's commands, CI, docker-compose."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _first_code_block(markdown: str) -> list[str]:
+    match = re.search(r"```[a-z]*\n(.*?)```", markdown, re.DOTALL)
+    assert match, "the README has no fenced code block"
+    return [line for line in match.group(1).splitlines() if line.strip()]
+
+
+def test_readme_opens_with_the_run_and_the_test_command() -> None:
+    """The README's first code block holds exactly two commands: run, then test."""
+    commands = _first_code_block((REPO / "README.md").read_text())
+
+    assert commands == ["make demo", "make test"]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """CI proves the README: `.ci/run` calls the README's test command and nothing else."""
+    test_command = _first_code_block((REPO / "README.md").read_text())[1]
+    ci_lines = [
+        line.strip()
+        for line in (REPO / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.startswith("#") and not line.startswith(("set ", "cd "))
+    ]
+
+    assert ci_lines == [test_command]
+
+
+def test_docker_compose_parses_and_has_the_services_the_readme_promises() -> None:
+    """docker-compose.yml is valid YAML naming Kafka (KRaft) and the project's services."""
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+    assert set(compose["services"]) == {"kafka", "topics", "demo"}
+    kafka = compose["services"]["kafka"]
+    assert kafka["image"].startswith("apache/kafka:")
+    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert kafka["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert "docker compose up" in (REPO / "README.md").read_text()
+
+
+def test_compose_uses_the_same_kafka_version_as_the_local_broker() -> None:
+    """The Docker image and the Maven-assembled broker run the same Kafka release."""
+    pom = (REPO / "deploy" / "kafka" / "pom.xml").read_text()
+    local_version = re.search(r"<kafka.version>([^<]+)</kafka.version>", pom)
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+    assert local_version
+    assert compose["services"]["kafka"]["image"] == f"apache/kafka:{local_version.group(1)}"

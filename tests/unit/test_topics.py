@@ -1,0 +1,34 @@
+"""The topic catalogue: what the bus creates, and why."""
+
+from mappa_bus.agencies import Agency
+from mappa_bus.topics import ALL_TOPICS, DEAD_LETTER, agency_topic
+
+
+def test_every_agency_publishes_on_a_topic_of_its_own() -> None:
+    """Each agency has exactly one topic, and no two agencies share one."""
+    names = {agency_topic(agency) for agency in Agency}
+
+    assert len(names) == len(Agency)
+    assert names <= {spec.name for spec in ALL_TOPICS}
+
+
+def test_agency_topics_are_the_record_and_keep_everything() -> None:
+    """Agency topics never expire data and stamp arrival with the broker's clock."""
+    by_name = {spec.name: spec for spec in ALL_TOPICS}
+
+    for agency in Agency:
+        config = by_name[agency_topic(agency)].config
+        assert (config["retention.ms"], config["retention.bytes"]) == ("-1", "-1")
+        assert config["message.timestamp.type"] == "LogAppendTime"
+
+
+def test_dead_letters_are_kept_so_nothing_is_dropped_silently() -> None:
+    """Rejected input is kept indefinitely, like the record it was refused from."""
+    assert DEAD_LETTER.config["retention.ms"] == "-1"
+
+
+def test_topic_names_are_unique() -> None:
+    """One place for each topic: no name is listed twice."""
+    names = [spec.name for spec in ALL_TOPICS]
+
+    assert len(names) == len(set(names))
