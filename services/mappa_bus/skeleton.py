@@ -19,6 +19,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mappa_bus.kafka_codec import consumer_record
 from mappa_bus.logs import event_context
 from mappa_bus.topics import DEAD_LETTER, WALKING_SKELETON
 
@@ -90,14 +91,6 @@ def build_skeleton(
             )
 
     return delivered
-
-
-def consumer_record(message: KafkaMessage) -> ConsumerRecord[bytes, bytes]:
-    """The aiokafka record behind a FastStream message of a (non-batch) subscriber."""
-    record = message.raw_message
-    if not isinstance(record, ConsumerRecord):
-        raise TypeError("expected a single Kafka record, got a batch")
-    return record
 
 
 def describe(error: ValidationError) -> str:

@@ -29,14 +29,24 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
-def agency_topic(agency: Agency) -> str:
+# Every topic name starts with a namespace: `mappa` in production; tests use their own so that
+# they never read each other's events.
+NAMESPACE = "mappa"
+
+
+def agency_topic(agency: Agency, namespace: str = NAMESPACE) -> str:
     """The one topic on which `agency` publishes: the publishing agency is the topic."""
-    return f"mappa.{agency.value}.events"
+    return f"{namespace}.{agency.value}.events"
 
 
-def _agency_spec(agency: Agency) -> TopicSpec:
+def agency_topic_specs(namespace: str = NAMESPACE) -> tuple[TopicSpec, ...]:
+    """The agency topics, one per agency, as they must exist."""
+    return tuple(_agency_spec(agency, namespace) for agency in Agency)
+
+
+def _agency_spec(agency: Agency, namespace: str) -> TopicSpec:
     return TopicSpec(
-        name=agency_topic(agency),
+        name=agency_topic(agency, namespace),
         partitions=AGENCY_PARTITIONS,
         purpose=f"events published by {agency.value}; the record, kept indefinitely",
         config={
@@ -65,7 +75,7 @@ WALKING_SKELETON = TopicSpec(
 )
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
-    *(_agency_spec(agency) for agency in Agency),
+    *agency_topic_specs(),
     DEAD_LETTER,
     WALKING_SKELETON,
 )

@@ -1,0 +1,169 @@
+"""One realistic example of every event type, for the catalogue page, the schema examples and
+the tests. All are about one fictional case in Kent; no real person is described."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import (
+    childrens_services,
+    duty_to_cooperate,
+    health,
+    housing,
+    police,
+    prisons,
+    probation,
+    victim_contact,
+)
+from mappa_bus.catalogue.areas import Area
+from mappa_bus.catalogue.base import EventData
+from mappa_bus.catalogue.envelope import Envelope, make_event
+from mappa_bus.catalogue.vocabulary import Category, Level
+
+EXAMPLE_CASE = "KEN-2020-000123"
+
+_DATA: tuple[EventData, ...] = (
+    police.SexOffenderRegistered(
+        notification_start=date(2020, 4, 6),
+        notification_period_months=None,
+        trigger=police.RegistrationTrigger.CONVICTION,
+    ),
+    police.NotificationDetailsChanged(
+        notified_on=date(2020, 6, 1), changed=[police.NotifiableDetail.HOME_ADDRESS]
+    ),
+    police.NotificationBreachDisposed(disposed_on=date(2020, 11, 3), outcome="caution"),
+    police.ShpoMade(
+        made_on=date(2020, 4, 6),
+        interim=False,
+        foreign_travel_restriction=False,
+        expires_on=date(2030, 4, 5),
+    ),
+    police.NotificationOrderMade(made_on=date(2020, 7, 14), notification_period_months=84),
+    police.SroMade(
+        made_on=date(2020, 8, 20),
+        interim=False,
+        foreign_travel_restriction=True,
+        expires_on=date(2022, 8, 19),
+    ),
+    police.SroBreachedNotificationImposed(
+        breached_on=date(2020, 12, 2), notification_start=date(2021, 1, 15)
+    ),
+    police.RestrictiveOrderBreached(order="shpo", breached_on=date(2021, 2, 9), charged=True),
+    police.IndefiniteNotificationReviewed(
+        decided_on=date(2020, 9, 30), decision="revoked", agency_reference="VISOR-R-4471"
+    ),
+    police.NotificationRequirementsEnded(
+        ended_on=date(2020, 10, 1), reason=police.NotificationEndReason.REVOKED_ON_REVIEW
+    ),
+    police.PotentiallyDangerousPersonRecorded(
+        recorded_on=date(2020, 8, 21), basis="sexual-risk-order"
+    ),
+    probation.MappaEligibilityIdentified(
+        identified_on=date(2020, 4, 6),
+        category=Category.REGISTERED_SEX_OFFENDER,
+        lead_agency=probation.LeadAgency.PROBATION,
+    ),
+    probation.MappaLevelSet(
+        set_on=date(2020, 4, 20),
+        level=Level.TWO,
+        reason=probation.LevelReason.RELEASE_PLANNING,
+        review_due_on=date(2020, 7, 20),
+    ),
+    probation.MappaMeetingHeld(
+        held_on=date(2020, 7, 16),
+        level=2,
+        agencies_present=[Agency.PROBATION, Agency.POLICE, Agency.HOUSING],
+        next_review_on=date(2020, 10, 15),
+    ),
+    probation.LicenceConditionsSet(
+        effective_from=date(2020, 9, 1),
+        conditions=[
+            probation.LicenceCondition.RESIDENCE,
+            probation.LicenceCondition.EXCLUSION_ZONE,
+            probation.LicenceCondition.NO_CONTACT,
+        ],
+        victim_requested=[
+            probation.LicenceCondition.EXCLUSION_ZONE,
+            probation.LicenceCondition.NO_CONTACT,
+        ],
+    ),
+    probation.LicenceBreached(breached_on=date(2021, 1, 12), breach="condition-breach"),
+    probation.RecallIssued(issued_on=date(2021, 1, 13), recall_type="standard"),
+    probation.CaseTransferRequested(requested_on=date(2021, 2, 1), to_area=Area.SUSSEX),
+    probation.CaseTransferAccepted(accepted_on=date(2021, 2, 22), from_area=Area.SURREY),
+    probation.MappaManagementEnded(
+        ended_on=date(2021, 3, 1), reason=probation.ManagementEndReason.LICENCE_ENDED
+    ),
+    prisons.ReceivedIntoCustody(received_on=date(2019, 6, 3), custody="sentenced"),
+    prisons.ReleaseDateConfirmed(release_on=date(2020, 9, 1), release="on-licence"),
+    prisons.ReleasedFromCustody(
+        released_on=date(2020, 9, 1), release="on-licence", licence_ends_on=date(2022, 3, 1)
+    ),
+    prisons.TemporaryReleaseGranted(starts_on=date(2020, 8, 1), ends_on=date(2020, 8, 3)),
+    prisons.ReturnedToCustody(returned_on=date(2021, 1, 14), reason="licence-recall"),
+    health.HospitalDetentionStarted(
+        detained_on=date(2019, 11, 4), basis="hospital-order-with-restrictions"
+    ),
+    health.UnescortedLeaveApproved(
+        approved_on=date(2020, 10, 2), leave_starts_on=date(2020, 10, 9)
+    ),
+    health.HospitalDischargePlanned(planned_for=date(2021, 3, 15), discharge="conditional"),
+    health.HospitalDischarged(discharged_on=date(2021, 3, 15), discharge="conditional"),
+    housing.HousingNeedRaised(raised_on=date(2020, 7, 1), need="homeless"),
+    housing.AccommodationSecured(secured_on=date(2020, 8, 28), accommodation="approved-premises"),
+    housing.AccommodationLost(lost_on=date(2021, 1, 20), reason="risk-to-others"),
+    housing.HousingPanelReferral(referred_on=date(2020, 7, 2), panel_on=date(2020, 7, 30)),
+    childrens_services.SafeguardingConcernLinked(
+        linked_on=date(2020, 5, 11), concern="child-protection"
+    ),
+    childrens_services.ChildContactRiskRecorded(
+        recorded_on=date(2020, 5, 12), risk="high", contact_permitted="none"
+    ),
+    victim_contact.VictimOptedIn(opted_in_on=date(2020, 5, 4), victim="VCS-KEN-0042"),
+    victim_contact.LicenceConditionRequested(
+        requested_on=date(2020, 7, 10), victim="VCS-KEN-0042", condition="exclusion-zone"
+    ),
+    duty_to_cooperate.YouthOffendingInformationShared(
+        shared_on=date(2020, 6, 2), subject_matter="education", shared_with=[Agency.PROBATION]
+    ),
+    duty_to_cooperate.DwpInformationShared(
+        shared_on=date(2020, 9, 8), subject_matter="benefits", shared_with=[Agency.PROBATION]
+    ),
+    duty_to_cooperate.ImmigrationInformationShared(
+        shared_on=date(2020, 10, 5),
+        subject_matter="immigration-status",
+        shared_with=[Agency.PROBATION, Agency.POLICE],
+    ),
+    duty_to_cooperate.DeportationDecisionMade(
+        decided_on=date(2021, 1, 28), decision="deport", removal_planned_on=date(2021, 6, 1)
+    ),
+)
+
+EXAMPLES: dict[type[EventData], EventData] = {type(data): data for data in _DATA}
+
+_SYSTEMS = {
+    Agency.POLICE: "visor",
+    Agency.PROBATION: "ndelius",
+    Agency.PRISONS: "nomis",
+    Agency.HEALTH: "forensic-ehr",
+    Agency.HOUSING: "housing-register",
+    Agency.CHILDRENS_SERVICES: "liquidlogic",
+    Agency.VICTIM_CONTACT: "vcs",
+    Agency.YOUTH_OFFENDING: "childview",
+    Agency.DWP: "jcp-referrals",
+    Agency.IMMIGRATION_ENFORCEMENT: "atlas",
+}
+
+
+def example_event(model: type[EventData]) -> Envelope[EventData]:
+    """The example of `model` in its envelope, with a fixed id and time (stable docs)."""
+    data = EXAMPLES[model]
+    return make_event(
+        data,
+        case_id=EXAMPLE_CASE,
+        area=Area.KENT,
+        time=datetime(2021, 3, 31, 12, 0, tzinfo=UTC),
+        system=_SYSTEMS[model.PUBLISHER],
+        event_id=f"00000000-0000-4000-8000-{list(EXAMPLES).index(model):012d}",
+    )

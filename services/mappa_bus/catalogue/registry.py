@@ -1,0 +1,67 @@
+"""The event catalogue: every event type the bus carries, in one explicit list."""
+
+from __future__ import annotations
+
+from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import (
+    childrens_services,
+    duty_to_cooperate,
+    health,
+    housing,
+    police,
+    prisons,
+    probation,
+    victim_contact,
+)
+from mappa_bus.catalogue.base import EventData
+
+CATALOGUE: tuple[type[EventData], ...] = (
+    police.SexOffenderRegistered,
+    police.NotificationDetailsChanged,
+    police.NotificationBreachDisposed,
+    police.ShpoMade,
+    police.NotificationOrderMade,
+    police.SroMade,
+    police.SroBreachedNotificationImposed,
+    police.RestrictiveOrderBreached,
+    police.IndefiniteNotificationReviewed,
+    police.NotificationRequirementsEnded,
+    police.PotentiallyDangerousPersonRecorded,
+    probation.MappaEligibilityIdentified,
+    probation.MappaLevelSet,
+    probation.MappaMeetingHeld,
+    probation.LicenceConditionsSet,
+    probation.LicenceBreached,
+    probation.RecallIssued,
+    probation.CaseTransferRequested,
+    probation.CaseTransferAccepted,
+    probation.MappaManagementEnded,
+    prisons.ReceivedIntoCustody,
+    prisons.ReleaseDateConfirmed,
+    prisons.ReleasedFromCustody,
+    prisons.TemporaryReleaseGranted,
+    prisons.ReturnedToCustody,
+    health.HospitalDetentionStarted,
+    health.UnescortedLeaveApproved,
+    health.HospitalDischargePlanned,
+    health.HospitalDischarged,
+    housing.HousingNeedRaised,
+    housing.AccommodationSecured,
+    housing.AccommodationLost,
+    housing.HousingPanelReferral,
+    childrens_services.SafeguardingConcernLinked,
+    childrens_services.ChildContactRiskRecorded,
+    victim_contact.VictimOptedIn,
+    victim_contact.LicenceConditionRequested,
+    duty_to_cooperate.YouthOffendingInformationShared,
+    duty_to_cooperate.DwpInformationShared,
+    duty_to_cooperate.ImmigrationInformationShared,
+    duty_to_cooperate.DeportationDecisionMade,
+)
+
+BY_TYPE: dict[str, type[EventData]] = {model.event_type(): model for model in CATALOGUE}
+
+
+def published_by(agency: Agency) -> tuple[type[EventData], ...]:
+    """The event types `agency` may publish, in catalogue order."""
+    return tuple(model for model in CATALOGUE if model.PUBLISHER is agency)

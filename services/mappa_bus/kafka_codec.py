@@ -1,0 +1,43 @@
+"""How a bus event sits in a Kafka record: CloudEvents structured mode, keyed by case id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiokafka import ConsumerRecord
+
+from mappa_bus.catalogue import CONTENT_TYPE, Envelope, to_wire
+from mappa_bus.topics import NAMESPACE, agency_topic
+
+if TYPE_CHECKING:
+    from faststream.kafka.message import KafkaMessage
+
+
+@dataclass(frozen=True)
+class KafkaRecord:
+    """The topic, key, value and headers one event is produced with."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: dict[str, str]
+
+
+def to_record(event: Envelope[Any], namespace: str = NAMESPACE) -> KafkaRecord:
+    """The record for `event`: on its publisher's topic, keyed by case id so that one case's
+    events stay in order on one partition."""
+    return KafkaRecord(
+        topic=agency_topic(event.publisher, namespace),
+        key=event.case_id.encode(),
+        value=to_wire(event),
+        headers={"content-type": CONTENT_TYPE},
+    )
+
+
+def consumer_record(message: KafkaMessage) -> ConsumerRecord[bytes, bytes]:
+    """The aiokafka record behind a FastStream message of a (non-batch) subscriber."""
+    record = message.raw_message
+    if not isinstance(record, ConsumerRecord):
+        raise TypeError("expected a single Kafka record, got a batch")
+    return record
