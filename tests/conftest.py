@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import structlog
 
+from mappa_bus.connection import KafkaConnection
+
 REPO = Path(__file__).resolve().parent.parent
 KAFKA_LOCAL = REPO / "deploy" / "kafka" / "kafka-local"
 # Test ports differ from the default 9092 so that the test suite never touches (or stops) a
@@ -40,6 +42,12 @@ def _local_broker_env(port: int) -> dict[str, str]:
         "KAFKA_PORT": str(port),
         "KAFKA_CONTROLLER_PORT": str(port + 1),
     }
+
+
+@pytest.fixture(scope="session")
+def kafka(kafka_bootstrap: str) -> KafkaConnection:
+    """A connection to the session's real Kafka broker, with full (administrative) rights."""
+    return KafkaConnection(kafka_bootstrap)
 
 
 @pytest.fixture(scope="session")

@@ -36,9 +36,7 @@ def demo(
     settings = _settings()
     console.print(f"Kafka at [bold]{settings.kafka_bootstrap_servers}[/]")
     try:
-        result = asyncio.run(
-            run_demo(settings.kafka_bootstrap_servers, events=events, wait_seconds=timeout)
-        )
+        result = asyncio.run(run_demo(settings.connection(), events=events, wait_seconds=timeout))
     except DemoTimeoutError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(1) from error
@@ -72,7 +70,7 @@ def demo(
 def topics_create() -> None:
     """Create every topic the bus uses that does not exist yet."""
     settings = _settings()
-    created = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, ALL_TOPICS))
+    created = asyncio.run(ensure_topics(settings.connection(), ALL_TOPICS))
     for name in created:
         console.print(f"created {name}")
     console.print(f"{len(created)} created, {len(ALL_TOPICS) - len(created)} already there")

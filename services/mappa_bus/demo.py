@@ -9,8 +9,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from faststream.kafka import KafkaBroker
-
+from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_admin import ensure_topics
 from mappa_bus.skeleton import Delivered, SkeletonEvent, build_skeleton, publish_skeleton_event
 from mappa_bus.topics import ALL_TOPICS
@@ -30,7 +29,7 @@ class DemoResult:
 
 
 async def run_demo(
-    bootstrap_servers: str,
+    connection: KafkaConnection,
     *,
     events: int = 3,
     group_id: str = "mappa-demo",
@@ -38,8 +37,8 @@ async def run_demo(
 ) -> DemoResult:
     """Publish `events` skeleton events and wait until the subscriber has consumed each one."""
     started = time.perf_counter()
-    created = await ensure_topics(bootstrap_servers, ALL_TOPICS)
-    broker = KafkaBroker(bootstrap_servers, client_id="mappa-demo", logger=None)
+    created = await ensure_topics(connection, ALL_TOPICS)
+    broker = connection.broker(client_id="mappa-demo", logger=None)
     queue = build_skeleton(broker, group_id=group_id)
     await broker.start()
     try:

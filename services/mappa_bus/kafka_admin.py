@@ -8,6 +8,7 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from mappa_bus.connection import KafkaConnection
 from mappa_bus.topics import TopicSpec
 
 # Kafka's error code for "that topic already exists": another process won the race to create
@@ -20,14 +21,14 @@ class TopicCreationError(RuntimeError):
 
 
 async def ensure_topics(
-    bootstrap_servers: str, specs: Iterable[TopicSpec], *, replication_factor: int = 1
+    connection: KafkaConnection, specs: Iterable[TopicSpec], *, replication_factor: int = 1
 ) -> list[str]:
     """Create every topic in `specs` that does not exist yet; return the names created.
 
     Existing topics are left as they are: changing the retention of a topic that is the record
     is a deliberate operation, not something a start-up does in passing.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="mappa-admin")
+    admin = AIOKafkaAdminClient(client_id="mappa-admin", **connection.aiokafka_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

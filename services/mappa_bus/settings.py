@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mappa_bus.connection import KafkaConnection, Mechanism
 
 
 class Settings(BaseSettings):
@@ -22,6 +24,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "MAPPA_KAFKA_BOOTSTRAP_SERVERS"),
         description="Comma-separated host:port list of Kafka brokers.",
     )
+    kafka_username: str | None = Field(
+        default=None, description="SASL principal to connect as; unset for a plaintext broker."
+    )
+    kafka_password: SecretStr | None = Field(default=None, description="That principal's password.")
+    kafka_sasl_mechanism: Mechanism = Field(default="SCRAM-SHA-256")
     client_id: str = Field(default="mappa-bus", description="Kafka client id prefix.")
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto",
@@ -29,6 +36,15 @@ class Settings(BaseSettings):
         "is a terminal.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+
+    def connection(self) -> KafkaConnection:
+        """The Kafka connection these settings describe."""
+        return KafkaConnection(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            username=self.kafka_username,
+            password=self.kafka_password.get_secret_value() if self.kafka_password else None,
+            mechanism=self.kafka_sasl_mechanism,
+        )
 
 
 def load_settings() -> Settings:

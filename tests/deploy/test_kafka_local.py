@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_admin import ensure_topics
 from mappa_bus.topics import TopicSpec
 
@@ -61,7 +62,7 @@ def test_start_is_idempotent_stop_ends_it_and_a_restart_keeps_data(tmp_path: Pat
         assert (second.returncode, "already running" in second.stdout) == (0, True)
         assert _run("status", tmp_path).returncode == 0
 
-        asyncio.run(ensure_topics(bootstrap, [TopicSpec("kept", 1, "test")]))
+        asyncio.run(ensure_topics(KafkaConnection(bootstrap), [TopicSpec("kept", 1, "test")]))
         asyncio.run(_produce(bootstrap, "kept", b"still here"))
 
         assert _run("stop", tmp_path).returncode == 0

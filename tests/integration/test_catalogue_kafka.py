@@ -4,11 +4,11 @@ import asyncio
 
 import pytest
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from mappa_bus.catalogue import CATALOGUE, CONTENT_TYPE, Envelope, EventData, parse_event
 from mappa_bus.catalogue.examples import example_event
+from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_admin import ensure_topics
 from mappa_bus.kafka_codec import consumer_record, to_record
 from mappa_bus.topics import agency_topic_specs
@@ -20,16 +20,16 @@ LOG_APPEND_TIME = 1
 
 
 async def test_every_event_type_travels_on_its_agency_topic(
-    kafka_bootstrap: str, unique: str
+    kafka: KafkaConnection, unique: str
 ) -> None:
     """Each example event arrives on its publisher's topic, keyed by case id, with the
     CloudEvents content type and the broker's arrival time, and parses back equal."""
     namespace = f"test-{unique}"
     specs = agency_topic_specs(namespace)
-    await ensure_topics(kafka_bootstrap, specs)
+    await ensure_topics(kafka, specs)
     sent = [example_event(model) for model in CATALOGUE]
     received: asyncio.Queue[tuple[Envelope[EventData], str, bytes, str, int]] = asyncio.Queue()
-    broker = KafkaBroker(kafka_bootstrap, logger=None)
+    broker = kafka.broker(logger=None)
 
     @broker.subscriber(
         *(spec.name for spec in specs),

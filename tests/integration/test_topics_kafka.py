@@ -4,6 +4,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_admin import ensure_topics
 from mappa_bus.topics import TopicSpec
 
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.kafka
 
 
 async def test_topics_are_created_once_with_their_settings(
-    kafka_bootstrap: str, unique: str
+    kafka: KafkaConnection, unique: str
 ) -> None:
     """A first call creates the topic with its partitions and retention; a second creates none."""
     spec = TopicSpec(
@@ -21,10 +22,10 @@ async def test_topics_are_created_once_with_their_settings(
         {"retention.ms": "-1", "message.timestamp.type": "LogAppendTime"},
     )
 
-    first = await ensure_topics(kafka_bootstrap, [spec])
-    second = await ensure_topics(kafka_bootstrap, [spec])
+    first = await ensure_topics(kafka, [spec])
+    second = await ensure_topics(kafka, [spec])
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.aiokafka_options())
     await admin.start()
     try:
         [description] = await admin.describe_topics([spec.name])
