@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from mappa_bus.adapters.cli import publish
 from mappa_bus.demo import DemoTimeoutError, run_demo
 from mappa_bus.kafka_admin import ensure_topics
 from mappa_bus.logs import configure_logging
@@ -18,6 +19,7 @@ from mappa_bus.topics import ALL_TOPICS
 app = typer.Typer(help="MAPPA Bus: multi-agency public protection events over Kafka.")
 topics_app = typer.Typer(help="The bus's Kafka topics.")
 app.add_typer(topics_app, name="topics")
+app.command("publish")(publish)
 console = Console()
 
 

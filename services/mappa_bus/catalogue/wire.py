@@ -91,8 +91,13 @@ def _envelope_error(error: ValidationError) -> WireError:
 
 
 def _data_error(error: ValidationError) -> WireError:
+    return from_validation_error(error, Rejection.INVALID_DATA, prefix="data")
+
+
+def from_validation_error(error: ValidationError, kind: Rejection, prefix: str = "") -> WireError:
+    """The project's error for pydantic's: the first problem's field path and reason."""
     first = error.errors(include_url=False)[0]
-    return WireError(Rejection.INVALID_DATA, _where(first, prefix="data"), _reason(first))
+    return WireError(kind, _where(first, prefix=prefix), _reason(first))
 
 
 def _where(detail: ErrorDetails, prefix: str = "") -> str:

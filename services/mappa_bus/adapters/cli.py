@@ -1,0 +1,161 @@
+"""`mappa publish`: an agency's batch feed onto the bus, with a summary of what was refused."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, AnyStr, Literal
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from mappa_bus.adapters.feeds import Accepted, Rejected, layout, read_csv, read_jsonl, resolve_type
+from mappa_bus.adapters.publisher import AgencyPublisher
+from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import EventData
+from mappa_bus.cli_common import command_settings
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.topics import DEAD_LETTER, NAMESPACE
+
+console = Console(stderr=True)
+
+
+@dataclass
+class FeedOutcome:
+    """What happened to a feed: how many lines went on the bus, and each refused line."""
+
+    accepted: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def _feed_format(path: Path, chosen: str) -> Literal["jsonl", "csv"]:
+    if chosen in ("jsonl", "csv"):
+        return "jsonl" if chosen == "jsonl" else "csv"
+    return "csv" if path.suffix.lower() == ".csv" else "jsonl"
+
+
+def _results(
+    path: Path, agency: Agency, system: str, default_type: str | None, progress: Progress
+) -> Iterator[Accepted | Rejected]:
+    task = progress.add_task(path.name, total=path.stat().st_size)
+    if _feed_format(path, "auto") == "csv":
+        with path.open(newline="", encoding="utf-8") as handle:
+            lines = _advancing(handle, progress, task)
+            yield from read_csv(lines, agency, system=system, default_type=default_type)
+        return
+    with path.open("rb") as handle:
+        yield from read_jsonl(
+            _advancing(handle, progress, task), agency, system=system, default_type=default_type
+        )
+
+
+def _advancing(lines: Iterable[AnyStr], progress: Progress, task: TaskID) -> Iterator[AnyStr]:
+    for line in lines:
+        progress.advance(task, len(line))
+        yield line
+
+
+async def publish_feed(
+    connection: KafkaConnection,
+    path: Path,
+    agency: Agency,
+    *,
+    system: str,
+    default_type: str | None = None,
+    namespace: str = NAMESPACE,
+    dead_letter_topic: str = DEAD_LETTER.name,
+    show_progress: bool = True,
+) -> FeedOutcome:
+    """Publish every valid line of `path`; dead-letter every other line with its reason."""
+    outcome = FeedOutcome()
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not show_progress,
+        transient=True,
+    )
+    sender = AgencyPublisher(
+        connection,
+        agency,
+        system=system,
+        namespace=namespace,
+        dead_letter_topic=dead_letter_topic,
+    )
+    async with sender:
+        with progress:
+            for result in _results(path, agency, system, default_type, progress):
+                if isinstance(result, Accepted):
+                    await sender.send(result.event)
+                    outcome.accepted += 1
+                    continue
+                await sender.dead_letter(
+                    result.raw, result.error, origin=f"{path.name}:{result.line}"
+                )
+                outcome.rejected.append(result)
+    return outcome
+
+
+def print_outcome(outcome: FeedOutcome, path: Path) -> None:
+    """The closing summary: counts, then each refused line with its reason."""
+    summary = Table(title=f"{path.name}: published")
+    summary.add_column("accepted", justify="right")
+    summary.add_column("rejected", justify="right")
+    summary.add_row(str(outcome.accepted), str(len(outcome.rejected)))
+    console.print(summary)
+    if not outcome.rejected:
+        return
+    rejected = Table(title="Rejected lines (also on the dead-letter topic)")
+    rejected.add_column("line", justify="right")
+    rejected.add_column("reason")
+    for item in outcome.rejected:
+        rejected.add_row(str(item.line), str(item.error))
+    console.print(rejected)
+
+
+def publish(
+    file: Annotated[Path | None, typer.Argument(help="A JSON Lines (.jsonl) or CSV feed.")] = None,
+    agency: Annotated[
+        Agency | None, typer.Option(help="The agency whose feed this is (its topic).")
+    ] = None,
+    event_type: Annotated[
+        str | None,
+        typer.Option("--type", help="Event type of lines without a `type` column."),
+    ] = None,
+    system: Annotated[str, typer.Option(help="The agency system the feed comes from.")] = "feed",
+    show_layout: Annotated[
+        str | None,
+        typer.Option("--layout", help="Print the CSV header for an event type and exit."),
+    ] = None,
+) -> None:
+    """Publish an agency's batch feed; exit 1 if any line was rejected."""
+    if show_layout is not None:
+        model = resolve_type(show_layout, agency) if agency else _any_agency_type(show_layout)
+        typer.echo(",".join(layout(model)))
+        return
+    if file is None or agency is None:
+        raise typer.BadParameter("give --agency and a FILE (or --layout TYPE)")
+    if not file.is_file():
+        raise typer.BadParameter(f"no such file: {file}", param_hint="FILE")
+    connection = command_settings().connection()
+    outcome = asyncio.run(
+        publish_feed(connection, file, agency, system=system, default_type=event_type)
+    )
+    print_outcome(outcome, file)
+    if outcome.rejected:
+        raise typer.Exit(1)
+
+
+def _any_agency_type(name: str) -> type[EventData]:
+    for agency in Agency:
+        try:
+            return resolve_type(name, agency)
+        except ValueError:
+            continue
+    raise typer.BadParameter(f"unknown event type {name!r}", param_hint="--layout")

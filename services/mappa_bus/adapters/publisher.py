@@ -1,0 +1,192 @@
+"""The Python SDK for agency systems: an `AgencyPublisher` that speaks for one agency only.
+
+It validates each event against the catalogue, refuses events its agency may not publish,
+fills the CloudEvents envelope and produces with the idempotent producer, keyed by case id.
+Publishing the same event id twice is harmless: subscribers ignore an id they have applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from aiokafka import AIOKafkaProducer
+
+from mappa_bus.adapters.producer_settings import PRODUCER_OPTIONS
+from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import Area, Envelope, EventData, Rejection, WireError, make_event
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.kafka_codec import to_record
+from mappa_bus.topics import DEAD_LETTER, NAMESPACE
+
+# How many sends may be in flight before the publisher waits for the broker: enough to fill
+# several batches, bounded so a huge feed does not hold every pending event in memory.
+_IN_FLIGHT = 20_000
+
+
+@dataclass
+class PublishSummary:
+    """What a publisher sent: accepted by the broker, or sent to the dead-letter topic."""
+
+    accepted: int = 0
+    dead_lettered: int = 0
+    by_agency: dict[Agency, int] = field(default_factory=dict)
+
+    def add(self, other: PublishSummary) -> None:
+        """Fold another summary into this one."""
+        self.accepted += other.accepted
+        self.dead_lettered += other.dead_lettered
+        for agency, count in other.by_agency.items():
+            self.by_agency[agency] = self.by_agency.get(agency, 0) + count
+
+
+class AgencyPublisher:
+    """Publishes events for one agency, on that agency's topic, and nothing else."""
+
+    def __init__(
+        self,
+        connection: KafkaConnection,
+        agency: Agency,
+        *,
+        system: str,
+        namespace: str = NAMESPACE,
+        dead_letter_topic: str = DEAD_LETTER.name,
+    ) -> None:
+        self.agency = agency
+        self.system = system
+        self.namespace = namespace
+        self.dead_letter_topic = dead_letter_topic
+        self.summary = PublishSummary()
+        self._producer = AIOKafkaProducer(
+            client_id=f"mappa-{agency.value}-{system}",
+            **PRODUCER_OPTIONS,
+            **connection.aiokafka_options(),
+        )
+        self._pending: list[asyncio.Future[Any]] = []
+
+    async def __aenter__(self) -> Self:
+        await self._producer.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if exc is None:
+                await self.flush()
+        finally:
+            await self._producer.stop()
+
+    async def publish(
+        self,
+        data: EventData,
+        *,
+        case_id: str,
+        area: Area,
+        time: datetime,
+        event_id: str | None = None,
+    ) -> Envelope[EventData]:
+        """Wrap `data` in its envelope and send it; returns the event as sent."""
+        self.check_publisher(data)
+        event: Envelope[EventData] = make_event(
+            data, case_id=case_id, area=area, time=time, system=self.system, event_id=event_id
+        )
+        await self.send(event)
+        return event
+
+    def check_publisher(self, data: EventData) -> None:
+        """Refuse, before anything is sent, an event this agency may not publish."""
+        if data.PUBLISHER is not self.agency:
+            raise WireError(
+                Rejection.WRONG_PUBLISHER,
+                "type",
+                f"{self.agency.value} may not publish {data.event_type()}; "
+                f"only {data.PUBLISHER.value} may",
+            )
+
+    async def send(self, event: Envelope[Any]) -> None:
+        """Send an enveloped event of this agency; waits only when many are in flight."""
+        self.check_publisher(event.data)
+        record = to_record(event, self.namespace)
+        future = await self._producer.send(
+            record.topic,
+            record.value,
+            key=record.key,
+            headers=[(name, value.encode()) for name, value in record.headers.items()],
+        )
+        self._pending.append(future)
+        self.summary.accepted += 1
+        self.summary.by_agency[self.agency] = self.summary.by_agency.get(self.agency, 0) + 1
+        if len(self._pending) >= _IN_FLIGHT:
+            await self.flush()
+
+    async def dead_letter(
+        self, raw: bytes, error: WireError, *, origin: str, key: bytes | None = None
+    ) -> None:
+        """Send a rejected input to the dead-letter topic with its reason and where it came
+        from, so that nothing is dropped silently."""
+        headers = {
+            "mappa-reason": str(error),
+            "mappa-rejection": error.kind.value,
+            "mappa-source": origin,
+            "mappa-agency": self.agency.value,
+        }
+        future = await self._producer.send(
+            self.dead_letter_topic,
+            raw,
+            key=key,
+            headers=[(name, value.encode()) for name, value in headers.items()],
+        )
+        self._pending.append(future)
+        self.summary.dead_lettered += 1
+
+    async def flush(self) -> None:
+        """Wait until the broker has acknowledged everything sent so far; raise if it refused
+        any of it (the caller then knows exactly that the batch did not all land)."""
+        pending, self._pending = self._pending, []
+        if pending:
+            await asyncio.gather(*pending)
+
+
+ConnectionFor = Callable[[Agency], KafkaConnection]
+
+
+async def publish_all(
+    connection: KafkaConnection | ConnectionFor,
+    events: Iterable[Envelope[EventData]],
+    *,
+    namespace: str = NAMESPACE,
+    system: str = "feed",
+    on_progress: Callable[[int], None] | None = None,
+) -> PublishSummary:
+    """Publish events of any agencies, each through a publisher of its own agency.
+
+    `connection` may be one connection for all (a plaintext broker, or an administrator) or a
+    function giving each agency's own principal, as the secured broker requires.
+    """
+    connection_for = connection if callable(connection) else (lambda _agency: connection)
+    publishers: dict[Agency, AgencyPublisher] = {}
+    summary = PublishSummary()
+    try:
+        for count, event in enumerate(events, start=1):
+            agency = event.data.PUBLISHER
+            if agency not in publishers:
+                publishers[agency] = AgencyPublisher(
+                    connection_for(agency), agency, system=system, namespace=namespace
+                )
+                await publishers[agency].__aenter__()
+            await publishers[agency].send(event)
+            if on_progress is not None and count % 1000 == 0:
+                on_progress(count)
+    finally:
+        for publisher in publishers.values():
+            await publisher.__aexit__(None, None, None)
+            summary.add(publisher.summary)
+    return summary
