@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mappa_bus.adapters.cli import publish
+from mappa_bus.contract.artefacts import compare, generated_files, history_breaks, write
 from mappa_bus.demo import DemoTimeoutError, run_demo
 from mappa_bus.kafka_admin import ensure_topics
 from mappa_bus.logs import configure_logging
@@ -20,6 +23,8 @@ app = typer.Typer(help="MAPPA Bus: multi-agency public protection events over Ka
 topics_app = typer.Typer(help="The bus's Kafka topics.")
 app.add_typer(topics_app, name="topics")
 app.command("publish")(publish)
+schemas_app = typer.Typer(help="The published event contract in schemas/.")
+app.add_typer(schemas_app, name="schemas")
 console = Console()
 
 
@@ -87,3 +92,77 @@ def topics_list() -> None:
     for spec in ALL_TOPICS:
         table.add_row(spec.name, str(spec.partitions), spec.purpose)
     console.print(table)
+
+
+SchemasDir = Annotated[
+    Path,
+    typer.Option(
+        "--dir",
+        exists=True,
+        file_okay=False,
+        help="The contract folder (the repository's schemas/).",
+    ),
+]
+
+
+@schemas_app.command("generate")
+def schemas_generate(
+    directory: SchemasDir = Path("schemas"),
+    allow_breaking: Annotated[
+        bool,
+        typer.Option(
+            "--allow-breaking",
+            help="Write even over a breaking change (only for a version never published).",
+        ),
+    ] = False,
+) -> None:
+    """Regenerate the JSON Schemas, the AsyncAPI document and the catalogue page."""
+    files = generated_files()
+    comparison = compare(directory, files)
+    if comparison.breaking and not allow_breaking:
+        _print_breaking(comparison.breaking)
+        _say(
+            "[red]Nothing written.[/] A published event version may only gain optional fields. "
+            "Add a new class for the next version instead (same NAME, VERSION = 2: a new "
+            "`.v2` type) and keep the old one, or pass --allow-breaking if this version was "
+            "never published."
+        )
+        raise typer.Exit(1)
+    write(directory, files, comparison)
+    for verb, paths in (
+        ("created", comparison.created),
+        ("updated", comparison.changed),
+        ("removed", comparison.removed),
+    ):
+        for path in paths:
+            _say(f"{verb} {escape(str(directory / path))}")
+    _say(f"{len(comparison.stale)} changed, {len(comparison.unchanged)} up to date")
+
+
+@schemas_app.command("check")
+def schemas_check(directory: SchemasDir = Path("schemas")) -> None:
+    """Fail if any generated file is stale or any schema breaks a published version."""
+    files = generated_files()
+    comparison = compare(directory, files)
+    breaking = {**comparison.breaking}
+    for path, messages in history_breaks(directory, files).items():
+        breaking.setdefault(path, []).extend(messages)
+    for path in comparison.stale:
+        _say(f"stale: {escape(str(directory / path))}")
+    _print_breaking(breaking)
+    if comparison.stale or breaking:
+        _say("[red]The contract is out of date:[/] run `mappa schemas generate`.")
+        raise typer.Exit(1)
+    _say(f"{len(files)} files up to date, no breaking change")
+
+
+def _say(text: str) -> None:
+    # Paths and messages are long; wrapping them would break them mid-word.
+    console.print(text, soft_wrap=True)
+
+
+def _print_breaking(breaking: dict[str, list[str]]) -> None:
+    for path, messages in sorted(breaking.items()):
+        _say(f"[red]breaking:[/] {escape(path)}")
+        for message in messages:
+            _say(f"  {escape(message)}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from typing import Generic, Literal, TypeVar
@@ -16,7 +15,9 @@ from mappa_bus.catalogue.vocabulary import CaseId, HandlingMarking
 
 CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 
-_AGENCIES = "|".join(re.escape(agency.value) for agency in Agency)
+# Agency values are lower-case words and hyphens: no escaping needed, and none wanted, since
+# JavaScript schema validators reject `\-` in patterns.
+_AGENCIES = "|".join(agency.value for agency in Agency)
 SOURCE_PATTERN = rf"^/mappa/({_AGENCIES})/[a-z0-9][a-z0-9-]{{0,39}}$"
 TYPE_PATTERN = r"^uk\.gov\.mappa\.[a-z-]+\.[a-z0-9-]+\.v[1-9][0-9]*$"
 
