@@ -71,6 +71,23 @@ async def publish_feed(
     show_progress: bool = True,
 ) -> FeedOutcome:
     """Publish every valid line of `path`; dead-letter every other line with its reason."""
+    sender = AgencyPublisher(
+        connection, agency, system=system, namespace=namespace, dead_letter_topic=dead_letter_topic
+    )
+    async with sender:
+        return await publish_lines(
+            sender, path, default_type=default_type, show_progress=show_progress
+        )
+
+
+async def publish_lines(
+    sender: AgencyPublisher,
+    path: Path,
+    *,
+    default_type: str | None = None,
+    show_progress: bool = True,
+) -> FeedOutcome:
+    """Send `path`'s lines through a started publisher; the caller flushes and stops it."""
     outcome = FeedOutcome()
     progress = Progress(
         TextColumn("{task.description}"),
@@ -81,24 +98,14 @@ async def publish_feed(
         disable=not show_progress,
         transient=True,
     )
-    sender = AgencyPublisher(
-        connection,
-        agency,
-        system=system,
-        namespace=namespace,
-        dead_letter_topic=dead_letter_topic,
-    )
-    async with sender:
-        with progress:
-            for result in _results(path, agency, system, default_type, progress):
-                if isinstance(result, Accepted):
-                    await sender.send(result.event)
-                    outcome.accepted += 1
-                    continue
-                await sender.dead_letter(
-                    result.raw, result.error, origin=f"{path.name}:{result.line}"
-                )
-                outcome.rejected.append(result)
+    with progress:
+        for result in _results(path, sender.agency, sender.system, default_type, progress):
+            if isinstance(result, Accepted):
+                await sender.send(result.event)
+                outcome.accepted += 1
+                continue
+            await sender.dead_letter(result.raw, result.error, origin=f"{path.name}:{result.line}")
+            outcome.rejected.append(result)
     return outcome
 
 
