@@ -4,6 +4,11 @@ The broker comes from, in this order: `KAFKA_BOOTSTRAP_SERVERS` when set; a test
 when a Docker engine answers; else the project's own local broker (`deploy/kafka/kafka-local`),
 started on test ports with its own data dir and stopped again if this session started it.
 Under `CI=true` a broker that cannot be had fails the tests that need it; elsewhere it skips them.
+
+The local broker is secured as the run command's is (SASL/SCRAM, ACLs; `KAFKA_SECURITY=plaintext`
+opts out): `kafka` then connects as the super user, and `kafka_as("police")` as any principal.
+A broker given by `KAFKA_BOOTSTRAP_SERVERS` is secured when `MAPPA_KAFKA_CREDENTIALS` names its
+credentials file.
 """
 
 from __future__ import annotations
@@ -11,13 +16,19 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import structlog
 
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.credentials import Credentials, read_credentials
+from mappa_bus.kafka_admin import ensure_acls, ensure_topics
+from mappa_bus.principals import ADMIN, acl_bindings
+from mappa_bus.topics import bus_topic_specs
 
 REPO = Path(__file__).resolve().parent.parent
 KAFKA_LOCAL = REPO / "deploy" / "kafka" / "kafka-local"
@@ -44,49 +55,111 @@ def _local_broker_env(port: int) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def kafka(kafka_bootstrap: str) -> KafkaConnection:
-    """A connection to the session's real Kafka broker, with full (administrative) rights."""
-    return KafkaConnection(kafka_bootstrap)
+@dataclass(frozen=True)
+class BrokerUnderTest:
+    """The session's broker: where it is and, when it is secured, its principals' passwords."""
+
+    bootstrap: str
+    credentials: Credentials | None = None
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
-    """The bootstrap address of a real Kafka broker for this test session."""
+def kafka(kafka_broker: BrokerUnderTest) -> KafkaConnection:
+    """A connection to the session's real Kafka broker, with full (administrative) rights:
+    the super user on a secured broker."""
+    connection = KafkaConnection(kafka_broker.bootstrap)
+    if kafka_broker.credentials is None:
+        return connection
+    return connection.as_principal(ADMIN, kafka_broker.credentials.password(ADMIN))
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: BrokerUnderTest) -> str:
+    """The bootstrap address of the session's real Kafka broker."""
+    return kafka_broker.bootstrap
+
+
+@pytest.fixture
+def namespace(unique: str) -> str:
+    """A topic namespace of this test's own (`<namespace>.<agency>.events`, ...)."""
+    return f"test-{unique}"
+
+
+@pytest.fixture
+async def kafka_as(
+    kafka: KafkaConnection, kafka_broker: BrokerUnderTest, namespace: str
+) -> Callable[[str], KafkaConnection]:
+    """Connections as any principal, e.g. `kafka_as("probation")`, on a secured broker whose
+    `namespace` topics exist with the ACLs principals.py grants (as `mappa topics create` sets
+    them up for the `mappa` namespace). Fails under CI, skips elsewhere, on a plaintext broker.
+    """
+    credentials = kafka_broker.credentials
+    if credentials is None:
+        _no_broker("this test needs a secured broker (SASL/SCRAM and ACLs), and this one is not")
+    await ensure_topics(kafka, bus_topic_specs(namespace))
+    await ensure_acls(kafka, acl_bindings(namespace))
+
+    def connect(principal: str) -> KafkaConnection:
+        return kafka.as_principal(principal, credentials.password(principal))
+
+    return connect
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[BrokerUnderTest]:
+    """A real Kafka broker for this test session."""
     configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if configured:
-        yield configured
+        given = os.environ.get("MAPPA_KAFKA_CREDENTIALS")
+        yield BrokerUnderTest(configured, read_credentials(Path(given)) if given else None)
         return
     if _docker_engine_answers():
         from testcontainers.community.kafka import KafkaContainer
 
         with KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as container:
-            yield container.get_bootstrap_server()
+            yield BrokerUnderTest(container.get_bootstrap_server())
         return
     yield from _local_broker(TEST_KAFKA_PORT)
 
 
-def _local_broker(port: int) -> Iterator[str]:
+def _kafka_local(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(KAFKA_LOCAL), command], env=env, capture_output=True, text=True, check=False
+    )
+
+
+def _local_broker(port: int) -> Iterator[BrokerUnderTest]:
     env = _local_broker_env(port)
-    already_running = (
-        subprocess.run(
-            [str(KAFKA_LOCAL), "status"], env=env, capture_output=True, check=False
-        ).returncode
-        == 0
-    )
-    started = subprocess.run(
-        [str(KAFKA_LOCAL), "start"], env=env, capture_output=True, text=True, check=False
-    )
+    already_running = _kafka_local("status", env).returncode == 0
+    started = _kafka_local("start", env)
+    if (
+        started.returncode != 0
+        and "KAFKA_DATA_DIR" not in os.environ
+        and any(
+            reason in started.stderr for reason in ("formatted without security", "already running")
+        )
+    ):
+        # The test port's own data dir, left by a test session from before the local broker was
+        # secured (or by one that opted out): it holds only test data, so start it afresh.
+        _kafka_local("reset", env)
+        already_running = False
+        started = _kafka_local("start", env)
     if started.returncode != 0:
         _no_broker(f"the local Kafka broker did not start:\n{started.stdout}\n{started.stderr}")
+    credentials = None
+    if env.get("KAFKA_SECURITY", "scram") != "plaintext":
+        path = subprocess.run(
+            [str(KAFKA_LOCAL), "credentials"], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        credentials = read_credentials(Path(path))
     try:
-        yield f"127.0.0.1:{port}"
+        yield BrokerUnderTest(f"127.0.0.1:{port}", credentials)
     finally:
         if not already_running:
-            subprocess.run([str(KAFKA_LOCAL), "stop"], env=env, capture_output=True, check=False)
+            _kafka_local("stop", env)
 
 
-def _no_broker(reason: str) -> None:
+def _no_broker(reason: str) -> NoReturn:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(reason)
     pytest.skip(reason)

@@ -14,13 +14,14 @@ from rich.table import Table
 from mappa_bus.adapters.cli import publish
 from mappa_bus.contract.artefacts import compare, generated_files, history_breaks, write
 from mappa_bus.demo import DemoTimeoutError, run_demo
-from mappa_bus.kafka_admin import ensure_topics
+from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.logs import configure_logging
+from mappa_bus.principals import acl_bindings
 from mappa_bus.settings import Settings, load_settings
 from mappa_bus.topics import ALL_TOPICS
 
 app = typer.Typer(help="MAPPA Bus: multi-agency public protection events over Kafka.")
-topics_app = typer.Typer(help="The bus's Kafka topics.")
+topics_app = typer.Typer(help="The bus's Kafka topics and ACLs.")
 app.add_typer(topics_app, name="topics")
 app.command("publish")(publish)
 schemas_app = typer.Typer(help="The published event contract in schemas/.")
@@ -75,12 +76,22 @@ def demo(
 
 @topics_app.command("create")
 def topics_create() -> None:
-    """Create every topic the bus uses that does not exist yet."""
+    """Create the bus's missing topics and grant the principals' ACLs (as admin)."""
     settings = _settings()
-    created = asyncio.run(ensure_topics(settings.connection(), ALL_TOPICS))
+    connection = settings.connection()
+    created = asyncio.run(ensure_topics(connection, ALL_TOPICS))
     for name in created:
         console.print(f"created {name}")
     console.print(f"{len(created)} created, {len(ALL_TOPICS) - len(created)} already there")
+    try:
+        granted = asyncio.run(ensure_acls(connection, acl_bindings()))
+    except AuthorizerDisabledError:
+        console.print(
+            "[yellow]this broker enforces no ACLs (it runs without an authorizer): "
+            "every client may read and write everything[/]"
+        )
+        return
+    console.print(f"{granted} ACLs in force for the bus's principals")
 
 
 @topics_app.command("list")

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mappa_bus.connection import KafkaConnection, Mechanism
+from mappa_bus.credentials import (
+    Credentials,
+    local_broker_credentials,
+    loopback_port,
+    read_credentials,
+)
+from mappa_bus.principals import ADMIN
 
 
 class Settings(BaseSettings):
@@ -29,6 +37,16 @@ class Settings(BaseSettings):
     )
     kafka_password: SecretStr | None = Field(default=None, description="That principal's password.")
     kafka_sasl_mechanism: Mechanism = Field(default="SCRAM-SHA-256")
+    kafka_credentials: str | None = Field(
+        default=None,
+        description="A kafka-local credentials.json to take the principal's password (and the "
+        "mechanism) from. Unset: the local broker's file for the bootstrap port, when the "
+        "bootstrap address is on this machine and that file exists. Empty: none.",
+    )
+    kafka_principal: str = Field(
+        default=ADMIN,
+        description="Which principal of the credentials file to connect as.",
+    )
     client_id: str = Field(default="mappa-bus", description="Kafka client id prefix.")
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto",
@@ -38,13 +56,39 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
 
     def connection(self) -> KafkaConnection:
-        """The Kafka connection these settings describe."""
+        """The Kafka connection these settings describe.
+
+        An explicit username (and password) wins; otherwise the principal's password comes from
+        the credentials file, if there is one; otherwise the connection is unauthenticated.
+        """
+        if self.kafka_username is None and (credentials := self.credentials()) is not None:
+            bootstrap = self.kafka_bootstrap_servers
+            if "kafka_bootstrap_servers" not in self.model_fields_set and credentials.bootstrap:
+                bootstrap = credentials.bootstrap
+            return KafkaConnection(
+                bootstrap_servers=bootstrap,
+                username=self.kafka_principal,
+                password=credentials.password(self.kafka_principal),
+                mechanism=credentials.mechanism,
+            )
         return KafkaConnection(
             bootstrap_servers=self.kafka_bootstrap_servers,
             username=self.kafka_username,
             password=self.kafka_password.get_secret_value() if self.kafka_password else None,
             mechanism=self.kafka_sasl_mechanism,
         )
+
+    def credentials(self) -> Credentials | None:
+        """The credentials file these settings point at, read now; None when there is none."""
+        if self.kafka_credentials == "":
+            return None
+        if self.kafka_credentials is not None:
+            return read_credentials(Path(self.kafka_credentials).expanduser())
+        port = loopback_port(self.kafka_bootstrap_servers)
+        if port is None:
+            return None
+        default = local_broker_credentials(port)
+        return read_credentials(default) if default.is_file() else None
 
 
 def load_settings() -> Settings:

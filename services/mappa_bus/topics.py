@@ -60,12 +60,48 @@ def _agency_spec(agency: Agency, namespace: str) -> TopicSpec:
     )
 
 
-DEAD_LETTER = TopicSpec(
-    name="mappa.dead-letter",
-    partitions=3,
-    purpose="rejected input with the reason; kept indefinitely so nothing is dropped silently",
-    config={"retention.ms": _FOREVER, "retention.bytes": _FOREVER, "cleanup.policy": "delete"},
-)
+def dead_letter_topic(namespace: str = NAMESPACE) -> str:
+    """Where rejected input goes, with the reason and where it came from."""
+    return f"{namespace}.dead-letter"
+
+
+def alerts_topic(namespace: str = NAMESPACE) -> str:
+    """Where the alerts service tells coordinators what needs their attention."""
+    return f"{namespace}.alerts"
+
+
+def dead_letter_spec(namespace: str = NAMESPACE) -> TopicSpec:
+    """The dead-letter topic of `namespace`, as it must exist."""
+    return TopicSpec(
+        name=dead_letter_topic(namespace),
+        partitions=3,
+        purpose="rejected input with the reason; kept indefinitely so nothing is dropped silently",
+        config={"retention.ms": _FOREVER, "retention.bytes": _FOREVER, "cleanup.policy": "delete"},
+    )
+
+
+def alerts_spec(namespace: str = NAMESPACE) -> TopicSpec:
+    """The alerts topic of `namespace`, as it must exist.
+
+    Keyed by MAPPA area, so one area's alerts stay in order; three partitions are plenty for the
+    handful of areas one coordinator service serves. A year's alerts are kept: the record itself
+    is on the agency topics, an alert is a prompt derived from it.
+    """
+    return TopicSpec(
+        name=alerts_topic(namespace),
+        partitions=3,
+        purpose="alerts for MAPPA coordinators, keyed by area; kept for a year",
+        config={"retention.ms": str(365 * _DAY_MS), "cleanup.policy": "delete"},
+    )
+
+
+def bus_topic_specs(namespace: str = NAMESPACE) -> tuple[TopicSpec, ...]:
+    """Every topic of `namespace` that the principals' ACLs name: agency, dead-letter, alerts."""
+    return (*agency_topic_specs(namespace), dead_letter_spec(namespace), alerts_spec(namespace))
+
+
+DEAD_LETTER = dead_letter_spec()
+ALERTS = alerts_spec()
 
 WALKING_SKELETON = TopicSpec(
     name="mappa.skeleton.events",
@@ -75,7 +111,6 @@ WALKING_SKELETON = TopicSpec(
 )
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
-    *agency_topic_specs(),
-    DEAD_LETTER,
+    *bus_topic_specs(),
     WALKING_SKELETON,
 )

@@ -53,3 +53,38 @@ def test_compose_uses_the_same_kafka_version_as_the_local_broker() -> None:
 
     assert local_version
     assert compose["services"]["kafka"]["image"] == f"apache/kafka:{local_version.group(1)}"
+
+
+def test_compose_runs_kafka_secured_as_the_local_broker_is() -> None:
+    """docker-compose.yml's broker takes only SASL (SCRAM for clients), authorises with ACLs
+    and a single super user, and its set-up and demo services connect as that super user."""
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    services = compose["services"]
+    env = services["kafka"]["environment"]
+    protocols = {
+        entry.split(":")[1] for entry in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    }
+
+    assert protocols == {"SASL_PLAINTEXT"}
+    assert env["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-256"
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"] == (
+        "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    )
+    assert env["KAFKA_SUPER_USERS"] == "User:admin"
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert services["topics"]["command"] == ["topics", "create"]
+    for name in ("topics", "demo"):
+        assert services[name]["environment"]["MAPPA_KAFKA_USERNAME"] == "admin"
+
+
+def test_compose_holds_no_password_only_references_to_the_generated_env_file() -> None:
+    """Every password in docker-compose.yml is `${MAPPA_PASSWORD_...}` from .env, which git
+    ignores."""
+    text = (REPO / "docker-compose.yml").read_text()
+    passwords = re.findall(r'(?:password|user_admin)="([^"]*)"', text) + re.findall(
+        r"MAPPA_KAFKA_PASSWORD: (.*)", text
+    )
+
+    assert passwords
+    assert all(value.startswith("${MAPPA_PASSWORD_ADMIN:?") for value in passwords)
+    assert ".env" in (REPO / ".gitignore").read_text().split()

@@ -1,0 +1,136 @@
+"""Who may connect to the bus, and what each may do there: the trust boundary, as data.
+
+Every client authenticates as one principal. An agency's principal may write only its own
+topic (the publishing agency *is* the topic, so no agency can publish as another); subscriber
+services read what their role needs; the coordinators read alerts; nobody else writes anywhere.
+The broker enforces this through the ACLs `acl_bindings` lists (applied by `mappa topics create`,
+see `kafka_admin.ensure_acls`), with `allow.everyone.if.no.acl.found=false` so that anything not
+granted here is refused.
+
+Pure data and functions: no Kafka client, no I/O. The wire codes of the enums below live in
+`kafka_admin.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from mappa_bus.agencies import Agency
+from mappa_bus.topics import NAMESPACE, agency_topic, alerts_topic, dead_letter_topic
+
+# The broker's super user (`super.users=User:admin`): creates topics and ACLs, and is what the
+# demo and the tests' set-up connect as. It needs no ACL, and must never be given to a service.
+ADMIN = "admin"
+
+
+class Role(StrEnum):
+    """A service's principal, named for the job it does rather than for an agency."""
+
+    PICTURE = "picture"  # folds every agency's events into the shared case picture
+    REPORTING = "reporting"  # tallies every agency's events into the yearly statistics
+    ALERTS = "alerts"  # watches every agency's events and raises alerts
+    COORDINATOR = "coordinator"  # MAPPA coordinators: receive the alerts, nothing else
+
+
+# Roles that read every agency topic.
+SUBSCRIBERS: tuple[Role, ...] = (Role.PICTURE, Role.REPORTING, Role.ALERTS)
+
+
+class Operation(StrEnum):
+    """What a principal may do to a resource (Kafka's names for the operations used here)."""
+
+    READ = "READ"
+    WRITE = "WRITE"
+    DESCRIBE = "DESCRIBE"
+
+
+class ResourceType(StrEnum):
+    """The kinds of Kafka resource that an ACL here names."""
+
+    TOPIC = "TOPIC"
+    GROUP = "GROUP"
+
+
+class PatternType(StrEnum):
+    """How an ACL's resource name matches: exactly, or as a prefix."""
+
+    LITERAL = "LITERAL"
+    PREFIXED = "PREFIXED"
+
+
+@dataclass(frozen=True, order=True)
+class AclBinding:
+    """One permission: `principal` may do `operation` to the matching resource, from any host."""
+
+    principal: str
+    resource_type: ResourceType
+    resource_name: str
+    pattern_type: PatternType
+    operation: Operation
+
+    @property
+    def kafka_principal(self) -> str:
+        """The principal as Kafka names a SASL user."""
+        return f"User:{self.principal}"
+
+
+# Every principal the broker knows, super user first. The local broker script keeps a copy of
+# this list (it has to seed SCRAM users before any Python runs); a unit test holds the two equal.
+PRINCIPALS: tuple[str, ...] = (
+    ADMIN,
+    *(agency.value for agency in Agency),
+    *(role.value for role in Role),
+)
+
+
+def group_prefix(role: Role, namespace: str = NAMESPACE) -> str:
+    """The consumer-group prefix a role owns, e.g. `mappa-picture` (so `mappa-picture-1` too)."""
+    return f"{namespace}-{role.value}"
+
+
+def acl_bindings(namespace: str = NAMESPACE) -> tuple[AclBinding, ...]:
+    """Every ACL of `namespace`'s topics and groups, sorted; the super user needs none."""
+    bindings: set[AclBinding] = set()
+    dead_letter = dead_letter_topic(namespace)
+    for agency in Agency:
+        own = agency_topic(agency, namespace)
+        bindings |= {
+            _topic(agency.value, own, Operation.WRITE),
+            _topic(agency.value, own, Operation.DESCRIBE),
+            # An agency's publishing tool dead-letters the lines it could not publish.
+            _topic(agency.value, dead_letter, Operation.WRITE),
+        }
+    for role in SUBSCRIBERS:
+        for agency in Agency:
+            topic = agency_topic(agency, namespace)
+            bindings |= {
+                _topic(role, topic, Operation.READ),
+                _topic(role, topic, Operation.DESCRIBE),
+            }
+        bindings |= {
+            _group(role, namespace),
+            _topic(role, dead_letter, Operation.WRITE),
+        }
+    bindings.add(_topic(Role.ALERTS, alerts_topic(namespace), Operation.WRITE))
+    bindings |= {
+        _topic(Role.COORDINATOR, alerts_topic(namespace), Operation.READ),
+        _topic(Role.COORDINATOR, alerts_topic(namespace), Operation.DESCRIBE),
+        _group(Role.COORDINATOR, namespace),
+    }
+    return tuple(sorted(bindings))
+
+
+def _topic(principal: str, topic: str, operation: Operation) -> AclBinding:
+    # str() turns an Agency or Role member into its plain value.
+    return AclBinding(str(principal), ResourceType.TOPIC, topic, PatternType.LITERAL, operation)
+
+
+def _group(role: Role, namespace: str) -> AclBinding:
+    return AclBinding(
+        role.value,
+        ResourceType.GROUP,
+        group_prefix(role, namespace),
+        PatternType.PREFIXED,
+        Operation.READ,
+    )
