@@ -61,14 +61,25 @@ class Settings(BaseSettings):
         An explicit username (and password) wins; otherwise the principal's password comes from
         the credentials file, if there is one; otherwise the connection is unauthenticated.
         """
+        return self.connection_as(self.kafka_principal)
+
+    def connection_for_role(self, principal: str) -> KafkaConnection:
+        """A connection as `principal` (an agency or service role), unless the user chose a
+        principal or credentials explicitly, which then win."""
+        if "kafka_principal" in self.model_fields_set:
+            return self.connection()
+        return self.connection_as(principal)
+
+    def connection_as(self, principal: str) -> KafkaConnection:
+        """As `connection`, for a given principal of the credentials file."""
         if self.kafka_username is None and (credentials := self.credentials()) is not None:
             bootstrap = self.kafka_bootstrap_servers
             if "kafka_bootstrap_servers" not in self.model_fields_set and credentials.bootstrap:
                 bootstrap = credentials.bootstrap
             return KafkaConnection(
                 bootstrap_servers=bootstrap,
-                username=self.kafka_principal,
-                password=credentials.password(self.kafka_principal),
+                username=principal,
+                password=credentials.password(principal),
                 mechanism=credentials.mechanism,
             )
         return KafkaConnection(

@@ -17,8 +17,10 @@ from mappa_bus.catalogue import Area, Rejection, WireError, parse_event
 from mappa_bus.catalogue.police import ShpoMade
 from mappa_bus.cli import app
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.kafka_admin import ensure_topics
+from mappa_bus.kafka_admin import ensure_acls, ensure_topics
+from mappa_bus.principals import acl_bindings
 from mappa_bus.topics import ALL_TOPICS, TopicSpec, agency_topic, agency_topic_specs
+from tests.conftest import BrokerUnderTest
 
 pytestmark = pytest.mark.kafka
 
@@ -96,9 +98,14 @@ async def test_the_sdk_refuses_another_agencys_event_before_sending(kafka: Kafka
 
 
 async def test_the_cli_reports_each_rejected_line_and_exits_1(
-    kafka: KafkaConnection, unique: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kafka: KafkaConnection,
+    kafka_broker: BrokerUnderTest,
+    unique: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """`mappa publish` prints a summary with each bad line's number and reason, exit status 1."""
+    """`mappa publish`, as the police principal, prints a summary with each bad line's number
+    and reason, and exits 1."""
     await ensure_topics(kafka, ALL_TOPICS)
     feed = tmp_path / "orders.csv"
     feed.write_text(
@@ -107,9 +114,11 @@ async def test_the_cli_reports_each_rejected_line_and_exits_1(
         f"shpo-made,KEN-{unique},atlantis,2021-02-01,2021-02-01,false,false\n"
     )
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrap_servers)
-    if kafka.username and kafka.password:
-        monkeypatch.setenv("MAPPA_KAFKA_USERNAME", kafka.username)
-        monkeypatch.setenv("MAPPA_KAFKA_PASSWORD", kafka.password)
+    monkeypatch.setenv("MAPPA_KAFKA_CREDENTIALS", "")
+    if kafka_broker.credentials is not None:
+        await ensure_acls(kafka, acl_bindings())
+        monkeypatch.setenv("MAPPA_KAFKA_USERNAME", "police")
+        monkeypatch.setenv("MAPPA_KAFKA_PASSWORD", kafka_broker.credentials.password("police"))
 
     runner = CliRunner(env={"COLUMNS": "200"})
     result = await asyncio.to_thread(

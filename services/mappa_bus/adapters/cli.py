@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, AnyStr, Literal
 
 import typer
+from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -141,7 +142,8 @@ def publish(
         typer.Option("--layout", help="Print the CSV header for an event type and exit."),
     ] = None,
 ) -> None:
-    """Publish an agency's batch feed; exit 1 if any line was rejected."""
+    """Publish an agency's batch feed; exit 1 if any line was rejected, 2 if the broker
+    refused or failed it."""
     if show_layout is not None:
         model = resolve_type(show_layout, agency) if agency else _any_agency_type(show_layout)
         typer.echo(",".join(layout(model)))
@@ -150,10 +152,16 @@ def publish(
         raise typer.BadParameter("give --agency and a FILE (or --layout TYPE)")
     if not file.is_file():
         raise typer.BadParameter(f"no such file: {file}", param_hint="FILE")
-    connection = command_settings().connection()
-    outcome = asyncio.run(
-        publish_feed(connection, file, agency, system=system, default_type=event_type)
-    )
+    # An agency's feed goes out as that agency's principal: the broker itself then refuses
+    # anything written elsewhere.
+    connection = command_settings().connection_for_role(agency.value)
+    try:
+        outcome = asyncio.run(
+            publish_feed(connection, file, agency, system=system, default_type=event_type)
+        )
+    except KafkaError as error:
+        console.print(f"[red]the broker refused or failed the feed: {error!r}[/]")
+        raise typer.Exit(2) from error
     print_outcome(outcome, file)
     if outcome.rejected:
         raise typer.Exit(1)
