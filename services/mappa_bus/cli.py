@@ -18,12 +18,14 @@ from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_t
 from mappa_bus.logs import configure_logging
 from mappa_bus.principals import acl_bindings
 from mappa_bus.settings import Settings, load_settings
+from mappa_bus.simulator.cli import simulate_command
 from mappa_bus.topics import ALL_TOPICS
 
 app = typer.Typer(help="MAPPA Bus: multi-agency public protection events over Kafka.")
 topics_app = typer.Typer(help="The bus's Kafka topics and ACLs.")
 app.add_typer(topics_app, name="topics")
 app.command("publish")(publish)
+app.command("simulate")(simulate_command)
 schemas_app = typer.Typer(help="The published event contract in schemas/.")
 app.add_typer(schemas_app, name="schemas")
 console = Console()

@@ -64,6 +64,11 @@ class MappaStatistics(BaseModel):
         description="Table 7: level 2 and 3 people (category 1 only) returned to custody for "
         "breach of a SOPO or SHPO, by level."
     )
+    excluded_category_3_at_level_1: int = Field(
+        default=0,
+        description="Data-quality note: category 3 cases found at level 1 on 31 March, which "
+        "the guidance does not allow; left out of table 1.",
+    )
     rsos_per_100k: int | None = Field(
         default=None,
         description="Table 8: registered sexual offenders per 100,000 population aged 10 and "

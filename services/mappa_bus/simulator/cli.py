@@ -1,0 +1,177 @@
+"""`mappa simulate`: a seeded area-year of agency events, to files or onto the bus, with the
+statistics it intended."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mappa_bus.adapters.publisher import publish_all
+from mappa_bus.agencies import Agency
+from mappa_bus.catalogue.areas import AREA_NAMES, Area
+from mappa_bus.catalogue.base import EventData
+from mappa_bus.catalogue.envelope import Envelope
+from mappa_bus.cli_common import command_settings
+from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_csv
+from mappa_bus.reporting.tables import MappaStatistics
+from mappa_bus.simulator.dates import Year
+from mappa_bus.simulator.files import write_events, write_truth
+from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
+from mappa_bus.simulator.run import events, simulate
+from mappa_bus.simulator.truth import Key, statistics, tally
+
+console = Console()
+
+
+@dataclass
+class RunTally:
+    """What a run produced so far: people, events per agency, and the truth's counts."""
+
+    people: int = 0
+    by_agency: Counter[Agency] = field(default_factory=Counter)
+    truth: Counter[Key] = field(default_factory=Counter)
+
+
+def simulate_command(
+    area: Annotated[Area, typer.Option(help="The MAPPA area to simulate.")] = Area.KENT,
+    year: Annotated[int, typer.Option(help="The reporting year, by its 1 April.")] = 2020,
+    all_areas: Annotated[
+        bool, typer.Option("--all-areas", help="Simulate all 42 areas of England and Wales.")
+    ] = False,
+    scenario: Annotated[
+        Scenario | None,
+        typer.Option(help="Reproduce published statistics exactly (kent-2020-21: Kent's)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same bytes.")] = 1,
+    scale: Annotated[
+        float, typer.Option(help="Size of each area not fixed by the scenario (0.1: quick).")
+    ] = 1.0,
+    out: Annotated[
+        Path | None,
+        typer.Option(file_okay=False, help="Write <agency>.jsonl files and truth.json here."),
+    ] = None,
+    publish: Annotated[bool, typer.Option("--publish", help="Publish onto the bus.")] = False,
+    population: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="CSV `area,population_aged_10_plus` for table 8 (Kent's is built in).",
+        ),
+    ] = None,
+) -> None:
+    """Generate a realistic, seeded area-year of agency events and the statistics it intends."""
+    if (out is None) == (not publish):
+        raise typer.BadParameter("give exactly one of --out DIR and --publish")
+    options = _options(area, year, all_areas, scenario, seed, scale, population)
+    started, run = time.perf_counter(), RunTally()
+    with _progress() as progress:
+        streams = _area_streams(options, run, progress)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            run.by_agency = write_events(out, streams)
+        else:
+            _publish((event for stream in streams for event in stream), run)
+    truth = statistics(run.truth, Year.starting(year), options.populations)
+    if out is not None:
+        write_truth(out, truth)
+    _summary(run, truth, None if all_areas else area, time.perf_counter() - started)
+    console.print(f"written to {out}" if out is not None else "published onto the bus")
+
+
+def _options(
+    area: Area,
+    year: int,
+    all_areas: bool,
+    scenario: Scenario | None,
+    seed: int,
+    scale: float,
+    population: Path | None,
+) -> SimulationOptions:
+    populations: dict[Area, int] = dict(SHIPPED_POPULATIONS)
+    try:
+        if population is not None:
+            populations.update(read_population_csv(population))
+        return SimulationOptions(
+            areas=ALL_AREAS if all_areas else (area,),
+            year=year,
+            seed=seed,
+            scenario=scenario,
+            scale=scale,
+            populations=populations,
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("areas"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _area_streams(
+    options: SimulationOptions, run: RunTally, progress: Progress
+) -> Iterator[Iterator[Envelope[EventData]]]:
+    """Each area's events in time order, tallying people and truth as the areas are made."""
+    task = progress.add_task("planning", total=len(options.areas))
+    for area_year in simulate(options):
+        progress.update(task, description=f"{AREA_NAMES[area_year.area]}")
+        run.people += len(area_year.people)
+        run.truth.update(tally(area_year.people, area_year.year))
+        yield events(area_year, options.seed)
+        progress.advance(task)
+
+
+def _publish(stream: Iterator[Envelope[EventData]], run: RunTally) -> None:
+    connection = command_settings().connection()
+    summary = asyncio.run(publish_all(connection, stream))
+    run.by_agency = Counter(summary.by_agency)
+
+
+def _summary(
+    run: RunTally, truth: Mapping[Area, MappaStatistics], area: Area | None, seconds: float
+) -> None:
+    agencies = Table(title=f"{run.people:,} people, {sum(run.by_agency.values()):,} events")
+    agencies.add_column("agency")
+    agencies.add_column("events", justify="right")
+    for agency in Agency:
+        agencies.add_row(agency.value, f"{run.by_agency[agency]:,}")
+    console.print(agencies)
+    console.print(_table_1(truth, area))
+    console.print(f"{seconds:.1f} s")
+
+
+def _table_1(truth: Mapping[Area, MappaStatistics], area: Area | None) -> Table:
+    """The truth's table 1 for `area`, or summed over England and Wales."""
+    chosen = [truth[area]] if area is not None and area in truth else list(truth.values())
+    place = AREA_NAMES[area] if area is not None else "England and Wales"
+    table = Table(title=f"Intended: MAPPA-eligible offenders on 31 March, {place}")
+    for column in ("", "Category 1", "Category 2", "Category 3", "Total"):
+        table.add_column(column, justify="right")
+    grid = {
+        level: {cat: sum(s.eligible_on_31_march[level][cat] for s in chosen) for cat in (1, 2, 3)}
+        for level in (1, 2, 3)
+    }
+    for level, row in grid.items():
+        cells = ["-" if (level, cat) == (1, 3) else f"{n:,}" for cat, n in row.items()]
+        table.add_row(f"Level {level}", *cells, f"{sum(row.values()):,}")
+    totals = [sum(grid[level][cat] for level in grid) for cat in (1, 2, 3)]
+    table.add_row("Total", *(f"{n:,}" for n in totals), f"{sum(totals):,}")
+    return table

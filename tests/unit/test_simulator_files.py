@@ -1,0 +1,118 @@
+"""The simulator's files: one time-ordered JSON Lines file per agency that parses back, and a
+truth.json that reads back; and `mappa simulate` writing them."""
+
+from collections import Counter
+from collections.abc import Iterable
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mappa_bus.adapters.publisher import PublishSummary
+from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import Envelope, EventData
+from mappa_bus.catalogue.areas import Area
+from mappa_bus.cli import app
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.reporting.tables import kent_2020_21
+from mappa_bus.simulator import cli as simulator_cli
+from mappa_bus.simulator.files import (
+    events_file,
+    read_events,
+    read_truth,
+    write_events,
+    write_truth,
+)
+from mappa_bus.simulator.options import SimulationOptions
+from mappa_bus.simulator.run import events, intended, simulate
+
+OPTIONS = SimulationOptions(areas=(Area.CUMBRIA, Area.KENT, Area.SURREY), scale=0.03, seed=6)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("simulated")
+    write_events(directory, (events(item, OPTIONS.seed) for item in simulate(OPTIONS)))
+    write_truth(directory, intended(OPTIONS))
+    return directory
+
+
+def test_each_agency_file_parses_back_to_the_run_events(written: Path) -> None:
+    """Read back and pooled, the agency files hold exactly the run's events."""
+    expected = sorted(
+        (event for item in simulate(OPTIONS) for event in events(item, OPTIONS.seed)),
+        key=lambda event: event.id,
+    )
+    read = sorted(
+        (event for agency in Agency for event in read_events(events_file(written, agency))),
+        key=lambda event: event.id,
+    )
+
+    assert expected == read
+
+
+def test_each_agency_file_holds_only_its_agency_in_time_order(written: Path) -> None:
+    """Every line of `<agency>.jsonl` is that agency's, and times never go backwards across
+    the areas merged into it."""
+    checks = {}
+    for agency in Agency:
+        found = list(read_events(events_file(written, agency)))
+        ordered = all(a.time <= b.time for a, b in pairwise(found))
+        checks[agency] = (ordered, {event.publisher for event in found} <= {agency})
+
+    assert dict.fromkeys(Agency, (True, True)) == checks
+
+
+def test_truth_file_reads_back(written: Path) -> None:
+    """truth.json holds one MappaStatistics per area, equal to the run's truth."""
+    assert intended(OPTIONS) == read_truth(written / "truth.json")
+
+
+def test_simulate_command_writes_files_and_the_kent_truth(tmp_path: Path) -> None:
+    """`mappa simulate --scenario kent-2020-21 --out DIR` writes every agency's file and a
+    truth whose Kent entry is the seed report's tables."""
+    result = CliRunner().invoke(
+        app, ["simulate", "--area", "kent", "--scenario", "kent-2020-21", "--out", str(tmp_path)]
+    )
+    files = sorted(path.name for path in tmp_path.iterdir())
+    expected_files = sorted([f"{agency.value}.jsonl" for agency in Agency] + ["truth.json"])
+
+    assert (0, expected_files, kent_2020_21()) == (
+        result.exit_code,
+        files,
+        read_truth(tmp_path / "truth.json")[Area.KENT],
+    )
+
+
+def test_simulate_command_needs_exactly_one_destination(tmp_path: Path) -> None:
+    """Neither or both of --out and --publish is a usage error (exit 2)."""
+    neither = CliRunner().invoke(app, ["simulate", "--scale", "0.01"])
+    both = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path), "--publish"])
+
+    expected = (2, 2)
+    assert expected == (neither.exit_code, both.exit_code)
+
+
+def test_simulate_command_publishes_every_event_through_publish_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--publish` hands the whole run, area by area, to the adapters' `publish_all`."""
+    sent: list[Envelope[EventData]] = []
+
+    async def fake_publish_all(
+        connection: KafkaConnection, stream: Iterable[Envelope[EventData]]
+    ) -> PublishSummary:
+        sent.extend(stream)
+        return PublishSummary(
+            accepted=len(sent), by_agency=dict(Counter(e.publisher for e in sent))
+        )
+
+    monkeypatch.setattr(simulator_cli, "publish_all", fake_publish_all)
+    result = CliRunner().invoke(
+        app, ["simulate", "--area", "surrey", "--scale", "0.02", "--publish"]
+    )
+    options = SimulationOptions(areas=(Area.SURREY,), scale=0.02)
+    expected = [event for item in simulate(options) for event in events(item, options.seed)]
+
+    assert (0, expected) == (result.exit_code, sent)
