@@ -7,16 +7,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from mappa_bus.adapters.cli import publish
 from mappa_bus.contract.artefacts import compare, generated_files, history_breaks, write
-from mappa_bus.demo import DemoTimeoutError, run_demo
+from mappa_bus.demo import DemoResult, run_demo
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.logs import configure_logging
 from mappa_bus.principals import acl_bindings
+from mappa_bus.reporting.render import render_text
+from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.settings import Settings, load_settings
 from mappa_bus.simulator.cli import simulate_command
 from mappa_bus.topics import ALL_TOPICS
@@ -38,42 +41,48 @@ def _settings() -> Settings:
 
 
 @app.command()
-def demo(
-    events: Annotated[int, typer.Option(min=1, max=10_000, help="How many events to send.")] = 3,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for them to come back.")] = 30,
-) -> None:
-    """Send events through the broker and show each one as the subscriber consumed it."""
+def demo() -> None:
+    """Publish the sample area-year (Kent 2020-21), read it back, and print its statistics."""
     settings = _settings()
     console.print(f"Kafka at [bold]{settings.kafka_bootstrap_servers}[/]")
     try:
-        result = asyncio.run(run_demo(settings.connection(), events=events, wait_seconds=timeout))
-    except DemoTimeoutError as error:
-        console.print(f"[red]{error}[/]")
-        raise typer.Exit(1) from error
-    except OSError as error:
+        result = asyncio.run(run_demo(settings))
+    except (OSError, KafkaError) as error:
         console.print(
-            f"[red]cannot reach Kafka at {settings.kafka_bootstrap_servers}: {error}[/]\n"
+            f"[red]cannot use Kafka at {settings.kafka_bootstrap_servers}: {error!r}[/]\n"
             "Start the local broker with: deploy/kafka/kafka-local start"
         )
         raise typer.Exit(1) from error
-    if result.created_topics:
-        console.print(f"created {len(result.created_topics)} topics")
-    table = Table(title="Events through the bus")
-    for column in ("event id", "case id", "partition", "offset", "latency ms"):
-        table.add_column(column)
-    for item in result.delivered:
-        latency = (item.received_at - item.event.sent_at).total_seconds() * 1000
-        table.add_row(
-            str(item.event.event_id),
-            item.event.case_id,
-            str(item.partition),
-            str(item.offset),
-            f"{latency:.1f}",
-        )
-    console.print(table)
+    _print_demo(result)
+    if result.counted != result.intended or result.rejected:
+        raise typer.Exit(1)
+
+
+def _print_demo(result: DemoResult) -> None:
+    published = Table(title="Published, each agency as its own principal")
+    published.add_column("agency")
+    published.add_column("events", justify="right")
+    for agency, count in sorted(result.published.by_agency.items()):
+        published.add_row(agency.value, f"{count:,}")
+    console.print(published)
+    if not result.acls_enforced:
+        console.print("[yellow]this broker enforces no ACLs (KAFKA_SECURITY=plaintext)[/]")
     console.print(
-        f"{len(result.delivered)} events published and consumed in {result.seconds:.1f} s"
+        f"read back {result.records_read:,} records from the agency topics as 'reporting'; "
+        f"{sum(result.rejected.values())} rejected"
     )
+    if result.counted is None:
+        console.print("[red]nothing counted for the area[/]")
+        return
+    console.print(render_text(result.counted), markup=False, highlight=False)
+    same = result.counted == result.intended
+    verdict = "[green]equal[/]" if same else "[red]NOT equal[/]"
+    console.print(f"Counted from the bus vs the simulator's intended statistics: {verdict}")
+    if result.counted == kent_2020_21():
+        console.print(
+            "[green]and equal to the Kent MAPPA Annual Report 2020-21, table for table[/]"
+        )
+    console.print(f"{result.seconds:.1f} s")
 
 
 @topics_app.command("create")

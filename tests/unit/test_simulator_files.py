@@ -1,22 +1,16 @@
 """The simulator's files: one time-ordered JSON Lines file per agency that parses back, and a
 truth.json that reads back; and `mappa simulate` writing them."""
 
-from collections import Counter
-from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from mappa_bus.adapters.publisher import PublishSummary
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.cli import app
-from mappa_bus.connection import KafkaConnection
 from mappa_bus.reporting.tables import kent_2020_21
-from mappa_bus.simulator import cli as simulator_cli
 from mappa_bus.simulator.files import (
     events_file,
     read_events,
@@ -92,27 +86,3 @@ def test_simulate_command_needs_exactly_one_destination(tmp_path: Path) -> None:
 
     expected = (2, 2)
     assert expected == (neither.exit_code, both.exit_code)
-
-
-def test_simulate_command_publishes_every_event_through_publish_all(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """`--publish` hands the whole run, area by area, to the adapters' `publish_all`."""
-    sent: list[Envelope[EventData]] = []
-
-    async def fake_publish_all(
-        connection: KafkaConnection, stream: Iterable[Envelope[EventData]]
-    ) -> PublishSummary:
-        sent.extend(stream)
-        return PublishSummary(
-            accepted=len(sent), by_agency=dict(Counter(e.publisher for e in sent))
-        )
-
-    monkeypatch.setattr(simulator_cli, "publish_all", fake_publish_all)
-    result = CliRunner().invoke(
-        app, ["simulate", "--area", "surrey", "--scale", "0.02", "--publish"]
-    )
-    options = SimulationOptions(areas=(Area.SURREY,), scale=0.02)
-    expected = [event for item in simulate(options) for event in events(item, options.seed)]
-
-    assert (0, expected) == (result.exit_code, sent)

@@ -4,6 +4,7 @@ statistics it intended."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -22,6 +23,8 @@ from mappa_bus.catalogue.areas import AREA_NAMES, Area
 from mappa_bus.catalogue.base import EventData
 from mappa_bus.catalogue.envelope import Envelope
 from mappa_bus.cli_common import command_settings
+from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
+from mappa_bus.principals import acl_bindings
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_csv
 from mappa_bus.reporting.tables import MappaStatistics
 from mappa_bus.simulator.dates import Year
@@ -29,6 +32,7 @@ from mappa_bus.simulator.files import write_events, write_truth
 from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.simulator.truth import Key, statistics, tally
+from mappa_bus.topics import bus_topic_specs
 
 console = Console()
 
@@ -61,6 +65,13 @@ def simulate_command(
         typer.Option(file_okay=False, help="Write <agency>.jsonl files and truth.json here."),
     ] = None,
     publish: Annotated[bool, typer.Option("--publish", help="Publish onto the bus.")] = False,
+    namespace: Annotated[
+        str,
+        typer.Option(
+            help="Topic namespace to publish into. Simulated people stay out of the real "
+            "agency topics (`mappa`) unless you name them on purpose.",
+        ),
+    ] = "demo",
     population: Annotated[
         Path | None,
         typer.Option(
@@ -81,7 +92,7 @@ def simulate_command(
             out.mkdir(parents=True, exist_ok=True)
             run.by_agency = write_events(out, streams)
         else:
-            _publish((event for stream in streams for event in stream), run)
+            _publish((event for stream in streams for event in stream), run, namespace)
     truth = statistics(run.truth, Year.starting(year), options.populations)
     if out is not None:
         write_truth(out, truth)
@@ -139,9 +150,21 @@ def _area_streams(
         progress.advance(task)
 
 
-def _publish(stream: Iterator[Envelope[EventData]], run: RunTally) -> None:
-    connection = command_settings().connection()
-    summary = asyncio.run(publish_all(connection, stream))
+def _publish(stream: Iterator[Envelope[EventData]], run: RunTally, namespace: str) -> None:
+    """Publish as each agency's own principal, into `namespace`'s topics (set up as admin)."""
+    settings = command_settings()
+    admin = settings.connection()
+    asyncio.run(ensure_topics(admin, bus_topic_specs(namespace)))
+    with contextlib.suppress(AuthorizerDisabledError):
+        asyncio.run(ensure_acls(admin, acl_bindings(namespace)))
+    summary = asyncio.run(
+        publish_all(
+            lambda agency: settings.connection_for_role(agency.value),
+            stream,
+            namespace=namespace,
+            system="simulator",
+        )
+    )
     run.by_agency = Counter(summary.by_agency)
 
 
