@@ -9,6 +9,7 @@ Pure: reading a feed turns lines into accepted events or rejections; sending is 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import types
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from mappa_bus.agencies import Agency
@@ -78,6 +80,7 @@ def layout(model: type[EventData]) -> list[str]:
     return [*HEADER_COLUMNS, *(name for name in model.model_fields if name != "agency_reference")]
 
 
+@functools.cache
 def resolve_type(name: str, agency: Agency) -> type[EventData]:
     """The event class a feed's `type` names: a full CloudEvents type or an event name such as
     `licence-breached` (the latest version the agency publishes)."""
@@ -238,7 +241,9 @@ def _as_datetime(moment: datetime | date) -> datetime:
 
 
 def _content_id(agency: Agency, model: type[EventData], record: dict[str, Any]) -> str:
-    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+    # Canonical JSON (sorted keys), so that an export that reorders columns or keys still
+    # gives each record the id it had before.
+    canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str).decode()
     return str(uuid.uuid5(_FEED_ID_NAMESPACE, f"{agency.value}|{model.event_type()}|{canonical}"))
 
 

@@ -21,7 +21,7 @@ from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, Envelope, EventData, Rejection, WireError, make_event
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_codec import to_record
-from mappa_bus.topics import DEAD_LETTER, NAMESPACE
+from mappa_bus.topics import DEAD_LETTER, NAMESPACE, agency_topic
 
 # How many sends may be in flight before the publisher waits for the broker: enough to fill
 # several batches, bounded so a huge feed does not hold every pending event in memory.
@@ -70,6 +70,13 @@ class AgencyPublisher:
 
     async def __aenter__(self) -> Self:
         await self._producer.start()
+        try:
+            # Learn the topics' partitions now: a missing or forbidden topic fails here, once,
+            # rather than on the first event of a feed.
+            await self._producer.partitions_for(agency_topic(self.agency, self.namespace))
+        except BaseException:
+            await self._producer.stop()
+            raise
         return self
 
     async def __aexit__(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -34,6 +35,7 @@ class EventData(BaseModel):
     its staff can find the record behind the event."""
 
     @classmethod
+    @functools.cache
     def event_type(cls) -> str:
         """The CloudEvents `type`, e.g. `uk.gov.mappa.probation.licence-breached.v1`."""
         return f"{TYPE_PREFIX}.{cls.PUBLISHER.value}.{cls.NAME}.v{cls.VERSION}"
