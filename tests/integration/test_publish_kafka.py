@@ -83,9 +83,13 @@ async def test_a_feed_publishes_good_lines_and_dead_letters_bad_ones(
     }
 
 
-async def test_the_sdk_refuses_another_agencys_event_before_sending(kafka: KafkaConnection) -> None:
+async def test_the_sdk_refuses_another_agencys_event_before_sending(
+    kafka: KafkaConnection, namespace: str
+) -> None:
     """A probation publisher cannot send a police order: refused in the SDK, nothing sent."""
-    async with AgencyPublisher(kafka, Agency.PROBATION, system="ndelius") as publisher:
+    await ensure_topics(kafka, agency_topic_specs(namespace))
+    publisher = AgencyPublisher(kafka, Agency.PROBATION, system="ndelius", namespace=namespace)
+    async with publisher:
         with pytest.raises(WireError) as refused:
             await publisher.publish(
                 ShpoMade(made_on="2021-01-01", interim=False, foreign_travel_restriction=False),
