@@ -5,6 +5,12 @@ when a Docker engine answers; else the project's own local broker (`deploy/kafka
 started on test ports with its own data dir and stopped again if this session started it.
 Under `CI=true` a broker that cannot be had fails the tests that need it; elsewhere it skips them.
 
+The stores' databases come from `database_url`, once for each engine the stores run on: SQLite (a
+file of the test's own) and PostgreSQL (a database of the test's own on `postgres_url`'s server:
+`MAPPA_TEST_POSTGRES_URL` when set, else the project's local cluster `deploy/postgres/pg-local`,
+which installs PostgreSQL from Debian's packages when it is missing). PostgreSQL is had, skipped
+or failed as the broker is.
+
 The local broker is secured as the run command's is (SASL/SCRAM, ACLs; `KAFKA_SECURITY=plaintext`
 opts out): `kafka` then connects as the super user, and `kafka_as("police")` as any principal.
 A broker given by `KAFKA_BOOTSTRAP_SERVERS` is secured when `MAPPA_KAFKA_CREDENTIALS` names its
@@ -22,7 +28,9 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+import sqlalchemy
 import structlog
+from sqlalchemy.pool import NullPool
 
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.credentials import Credentials, read_credentials
@@ -35,6 +43,9 @@ KAFKA_LOCAL = REPO / "deploy" / "kafka" / "kafka-local"
 # Test ports differ from the default 9092 so that the test suite never touches (or stops) a
 # broker a developer is using for the demo.
 TEST_KAFKA_PORT = int(os.environ.get("MAPPA_TEST_KAFKA_PORT", "19092"))
+PG_LOCAL = REPO / "deploy" / "postgres" / "pg-local"
+# Likewise a PostgreSQL port (and so a data dir) of the tests' own, apart from pg-local's 55432.
+TEST_POSTGRES_PORT = int(os.environ.get("MAPPA_TEST_POSTGRES_PORT", "55433"))
 
 
 def _docker_engine_answers() -> bool:
@@ -163,6 +174,58 @@ def _no_broker(reason: str) -> NoReturn:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The SQLAlchemy URL of a real PostgreSQL server for this session, as a superuser (or a role
+    that may create databases): `MAPPA_TEST_POSTGRES_URL` when set; else the local cluster, started
+    on the test port (installing PostgreSQL first when it is missing) and stopped again if this
+    session started it. Tests want `database_url`, which gives each its own database."""
+    configured = os.environ.get("MAPPA_TEST_POSTGRES_URL")
+    if configured:
+        yield configured
+        return
+    env = {**os.environ, "PG_PORT": str(TEST_POSTGRES_PORT)}
+    env.pop("PG_DATA_DIR", None)  # a developer's own cluster's data dir is not the tests'
+    already_running = _pg_local("status", env).returncode == 0
+    started = _pg_local("start", env)
+    if started.returncode != 0:
+        _no_broker(f"the local PostgreSQL cluster did not start:\n{started.stderr}")
+    try:
+        yield started.stdout.strip().splitlines()[-1]
+    finally:
+        if not already_running:
+            _pg_local("stop", env)
+
+
+def _pg_local(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(PG_LOCAL), command], env=env, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of this test's own, once on each engine the stores run on: a
+    SQLite file in `tmp_path`, and a database created on `postgres_url`'s server (dropped after).
+    The test disposes of the engines it makes."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    server = sqlalchemy.make_url(request.getfixturevalue("postgres_url"))
+    name = f"mappa_test_{uuid.uuid4().hex[:12]}"
+    # CREATE and DROP DATABASE cannot run inside a transaction; NullPool keeps no connection open.
+    admin = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            # FORCE: connections a test left open must not keep its database alive.
+            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ async def read_to_end(
     )
     await consumer.start()
     try:
-        partitions = await _partitions(connection, names)
+        partitions = await partitions_of(connection, names)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -40,7 +40,9 @@ async def read_to_end(
         await consumer.stop()
 
 
-async def _partitions(connection: KafkaConnection, topics: tuple[str, ...]) -> list[TopicPartition]:
+async def partitions_of(
+    connection: KafkaConnection, topics: tuple[str, ...]
+) -> list[TopicPartition]:
     """Every partition of `topics`, as the broker describes them now."""
     admin = AIOKafkaAdminClient(**connection.aiokafka_options())
     await admin.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -54,6 +55,11 @@ class Settings(BaseSettings):
         "is a terminal.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+    database_url: str = Field(
+        default_factory=lambda: f"sqlite:///{_state_dir() / 'mappa-bus.db'}",
+        description="Where the projection services keep their state (SQLAlchemy URL): SQLite "
+        "by default, `postgresql+psycopg://...` in production.",
+    )
 
     def connection(self) -> KafkaConnection:
         """The Kafka connection these settings describe.
@@ -100,6 +106,11 @@ class Settings(BaseSettings):
             return None
         default = local_broker_credentials(port)
         return read_credentials(default) if default.is_file() else None
+
+
+def _state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "mappa-bus"
 
 
 def load_settings() -> Settings:

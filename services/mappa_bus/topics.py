@@ -39,6 +39,14 @@ def agency_topic(agency: Agency, namespace: str = NAMESPACE) -> str:
     return f"{namespace}.{agency.value}.events"
 
 
+def agency_of_topic(topic: str, namespace: str = NAMESPACE) -> Agency | None:
+    """The agency whose topic `topic` is, or None when it is no agency topic of `namespace`."""
+    for agency in Agency:
+        if topic == agency_topic(agency, namespace):
+            return agency
+    return None
+
+
 def agency_topic_specs(namespace: str = NAMESPACE) -> tuple[TopicSpec, ...]:
     """The agency topics, one per agency, as they must exist."""
     return tuple(_agency_spec(agency, namespace) for agency in Agency)

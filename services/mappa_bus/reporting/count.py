@@ -9,6 +9,7 @@ from datetime import date
 
 from mappa_bus.catalogue import Area
 from mappa_bus.reporting.facts import CaseFacts, Fact, Kind
+from mappa_bus.reporting.population import per_100k
 from mappa_bus.reporting.tables import LevelByCategory, MappaStatistics, empty_grid
 
 _CUSTODY_IN = (Kind.INTO_CUSTODY, Kind.RETURNED_LICENCE, Kind.RETURNED_SOPO)
@@ -216,11 +217,6 @@ def _statistics(
             counts.returned_licence.get(area, {}), (2, 3), categories
         ),
         returned_for_breach_of_sopo={level: sopo.get(level, 0) for level in (2, 3)},
-        rsos_per_100k=_per_100k(rsos, population) if population else None,
+        rsos_per_100k=per_100k(rsos, population),
         excluded_category_3_at_level_1=counts.excluded.get(area, 0),
     )
-
-
-def _per_100k(count: int, population: int) -> int:
-    """Per 100,000, rounded half up in whole numbers (no float, no banker's rounding)."""
-    return (count * 200_000 + population) // (2 * population)

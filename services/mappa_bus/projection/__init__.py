@@ -1,0 +1,1 @@
+"""What every projection service shares: state and consumed offsets kept in one transaction."""

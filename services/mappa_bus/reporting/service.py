@@ -1,0 +1,60 @@
+"""Running the reporting consumer: for ever as a service, or until it has caught up (a batch
+job, the tests, and `rebuild`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import structlog
+from faststream import FastStream
+from faststream.kafka import TopicPartition
+
+from mappa_bus.agencies import Agency
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.progress import end_offsets, lag
+from mappa_bus.reporting.consumer import ReportingProjection, register_reporting
+from mappa_bus.topics import NAMESPACE, agency_topic
+
+log = structlog.get_logger(__name__)
+
+
+def open_projection(database_url: str, namespace: str = NAMESPACE) -> ReportingProjection:
+    """The reporting projection on its store, loaded."""
+    projection = ReportingProjection(open_engine(database_url), namespace)
+    projection.load()
+    return projection
+
+
+async def catch_up(
+    connection: KafkaConnection,
+    projection: ReportingProjection,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    poll_seconds: float = 0.2,
+) -> int:
+    """Consume until every record now on the agency topics is applied; return how many."""
+    topics = [agency_topic(agency, projection.namespace) for agency in Agency]
+    ends = await end_offsets(connection, topics)
+    total = lag(ends, projection.offsets)
+    broker = connection.broker(client_id="mappa-reporting", logger=None)
+    # A catch-up reads every partition itself (no consumer group to join and leave): it is one
+    # process replaying the record, and the projection's own offsets say where it stands.
+    register_reporting(broker, projection, partitions=[TopicPartition(*p) for p in sorted(ends)])
+    async with broker:
+        await broker.start()
+        while (remaining := lag(ends, projection.offsets)) > 0:
+            if on_progress is not None:
+                on_progress(total - remaining, total)
+            await asyncio.sleep(poll_seconds)
+    if on_progress is not None:
+        on_progress(total, total)
+    return total
+
+
+def reporting_app(connection: KafkaConnection, projection: ReportingProjection) -> FastStream:
+    """The reporting service as a FastStream application that runs until stopped."""
+    broker = connection.broker(client_id="mappa-reporting", logger=log)
+    register_reporting(broker, projection)
+    return FastStream(broker, logger=log)

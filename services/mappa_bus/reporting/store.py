@@ -1,0 +1,58 @@
+"""Where the reporting consumer keeps every case's facts: one row a case, beside its offsets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+import orjson
+from sqlalchemy import Column, Engine, String, Table, Text, select
+from sqlalchemy.engine import Connection
+
+from mappa_bus.catalogue import Area
+from mappa_bus.projection.database import upsert
+from mappa_bus.projection.offsets import metadata
+from mappa_bus.reporting.facts import CaseFacts, Fact, Kind
+
+cases_table = Table(
+    "reporting_cases",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("facts", Text, nullable=False),
+)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the projection's tables where they are missing."""
+    metadata.create_all(engine)
+
+
+def _encode(facts: CaseFacts) -> str:
+    return orjson.dumps(
+        [[f.time.isoformat(), f.event_id, f.kind.value, f.area.value, f.value] for f in facts]
+    ).decode()
+
+
+def _decode(text: str) -> CaseFacts:
+    return tuple(
+        Fact(datetime.fromisoformat(time), event_id, Kind(kind), Area(area), value)
+        for time, event_id, kind, area, value in orjson.loads(text)
+    )
+
+
+def load_cases(connection: Connection) -> dict[str, CaseFacts]:
+    """Every case's facts as stored."""
+    rows = connection.execute(select(cases_table.c.case_id, cases_table.c.facts))
+    return {case_id: _decode(facts) for case_id, facts in rows}
+
+
+def save_cases(
+    connection: Connection, cases: Mapping[str, CaseFacts], changed: Iterable[str]
+) -> None:
+    """Write the changed cases' facts (inside the caller's transaction)."""
+    upsert(
+        connection,
+        cases_table,
+        [{"case_id": case_id, "facts": _encode(cases[case_id])} for case_id in sorted(changed)],
+        keys=("case_id",),
+    )
