@@ -18,6 +18,7 @@ from mappa_bus.demo import DemoResult, run_demo
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.logs import configure_logging
 from mappa_bus.principals import acl_bindings
+from mappa_bus.reporting.cli import report, reporting_app_cli
 from mappa_bus.reporting.render import render_text
 from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.settings import Settings, load_settings
@@ -29,6 +30,8 @@ topics_app = typer.Typer(help="The bus's Kafka topics and ACLs.")
 app.add_typer(topics_app, name="topics")
 app.command("publish")(publish)
 app.command("simulate")(simulate_command)
+app.command("report")(report)
+app.add_typer(reporting_app_cli, name="reporting")
 schemas_app = typer.Typer(help="The published event contract in schemas/.")
 app.add_typer(schemas_app, name="schemas")
 console = Console()
@@ -68,8 +71,8 @@ def _print_demo(result: DemoResult) -> None:
     if not result.acls_enforced:
         console.print("[yellow]this broker enforces no ACLs (KAFKA_SECURITY=plaintext)[/]")
     console.print(
-        f"read back {result.records_read:,} records from the agency topics as 'reporting'; "
-        f"{sum(result.rejected.values())} rejected"
+        f"the reporting consumer applied {result.records_read:,} new records as 'reporting' "
+        f"into {result.database}; {sum(result.rejected.values())} dead-lettered in all"
     )
     if result.counted is None:
         console.print("[red]nothing counted for the area[/]")
@@ -82,7 +85,13 @@ def _print_demo(result: DemoResult) -> None:
         console.print(
             "[green]and equal to the Kent MAPPA Annual Report 2020-21, table for table[/]"
         )
-    console.print(f"{result.seconds:.1f} s")
+    console.print(f"{result.seconds:.1f} s. Other formats of the same figures:")
+    console.print(
+        f"  mappa report --namespace demo --database {result.database} --area kent "
+        "--year 2020-21 --format html --out kent-2020-21.html",
+        markup=False,
+        highlight=False,
+    )
 
 
 @topics_app.command("create")

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         "is a terminal.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+    demo_database_url: str = Field(
+        default_factory=lambda: f"sqlite:///{_state_dir() / 'mappa-bus-demo.db'}",
+        description="The demo's own store, so the sample year never mixes with real state.",
+    )
     database_url: str = Field(
         default_factory=lambda: f"sqlite:///{_state_dir() / 'mappa-bus.db'}",
         description="Where the projection services keep their state (SQLAlchemy URL): SQLite "

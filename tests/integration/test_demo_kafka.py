@@ -1,5 +1,7 @@
 """The README's run command: the sample area-year through the real broker, counted exactly."""
 
+from pathlib import Path
+
 import pytest
 
 from mappa_bus.demo import run_demo
@@ -11,13 +13,14 @@ pytestmark = pytest.mark.kafka
 
 
 async def test_the_demo_publishes_kent_2020_21_and_counts_the_seed_reports_tables(
-    kafka_broker: BrokerUnderTest, monkeypatch: pytest.MonkeyPatch
+    kafka_broker: BrokerUnderTest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Published by each agency's principal and read back as the reporting role, the simulated
-    Kent year counts to Kent's published tables, and to what the simulator intended."""
+    """Published by each agency's principal and consumed into a store by the reporting role,
+    the simulated Kent year counts to Kent's published tables and to the simulator's intent."""
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_broker.bootstrap)
     credentials = kafka_broker.credentials
     monkeypatch.setenv("MAPPA_KAFKA_CREDENTIALS", str(credentials.path) if credentials else "")
+    monkeypatch.setenv("MAPPA_DEMO_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
 
     result = await run_demo(load_settings())
 

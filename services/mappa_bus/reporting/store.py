@@ -6,12 +6,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import orjson
-from sqlalchemy import Column, Engine, String, Table, Text, select
+from sqlalchemy import Column, Engine, String, Table, Text, delete, select
 from sqlalchemy.engine import Connection
 
 from mappa_bus.catalogue import Area
 from mappa_bus.projection.database import upsert
-from mappa_bus.projection.offsets import metadata
+from mappa_bus.projection.offsets import metadata, offsets_table
 from mappa_bus.reporting.facts import CaseFacts, Fact, Kind
 
 cases_table = Table(
@@ -56,3 +56,9 @@ def save_cases(
         [{"case_id": case_id, "facts": _encode(cases[case_id])} for case_id in sorted(changed)],
         keys=("case_id",),
     )
+
+
+def clear(connection: Connection, projection: str) -> None:
+    """Forget every case and offset (inside the caller's transaction): the start of a rebuild."""
+    connection.execute(delete(cases_table))
+    connection.execute(delete(offsets_table).where(offsets_table.c.projection == projection))

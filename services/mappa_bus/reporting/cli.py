@@ -1,0 +1,120 @@
+"""`mappa report` (the statistics, from the store) and `mappa reporting` (the consumer)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from aiokafka.errors import KafkaError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from mappa_bus.cli_common import command_settings
+from mappa_bus.reporting.consumer import PROJECTION
+from mappa_bus.reporting.formats import FORMATS
+from mappa_bus.reporting.html_page import render_html
+from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_csv
+from mappa_bus.reporting.queries import earlier_years, parse_area, parse_year, statistics_for
+from mappa_bus.reporting.service import catch_up, open_projection, reporting_app
+from mappa_bus.reporting.store import clear
+from mappa_bus.topics import NAMESPACE
+
+reporting_app_cli = typer.Typer(help="The reporting consumer: counts the statistics.")
+console = Console(stderr=True)
+
+Namespace = Annotated[str, typer.Option(help="Topic namespace to read (demo: `demo`).")]
+Database = Annotated[
+    str | None, typer.Option("--database", help="SQLAlchemy URL of the store (MAPPA_DATABASE_URL).")
+]
+
+
+def report(
+    area: Annotated[str, typer.Option(help="MAPPA area (`kent`, `Kent`) or `national`.")],
+    year: Annotated[str, typer.Option(help="Reporting year: 2020-21 (or 2020).")],
+    output_format: Annotated[
+        str, typer.Option("--format", help="table, markdown, csv, json or html.")
+    ] = "table",
+    out: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
+    population: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="CSV area,population_aged_10_plus."),
+    ] = None,
+    namespace: Namespace = NAMESPACE,
+    database: Database = None,
+) -> None:
+    """Print one area-year's MAPPA statistics as the annual report publishes them."""
+    if output_format not in FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
+    try:
+        where, first_year = parse_area(area), parse_year(year)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    settings = command_settings()
+    projection = open_projection(database or settings.database_url, namespace)
+    populations = {**SHIPPED_POPULATIONS, **(read_population_csv(population) if population else {})}
+    statistics = statistics_for(projection.cases, where, first_year, populations)
+    if statistics is None:
+        console.print(f"[red]the store has no figures for {area} {year}[/]")
+        raise typer.Exit(1)
+    if output_format == "html":
+        text = render_html(
+            statistics, earlier_years(projection.cases, where, first_year, populations)
+        )
+    else:
+        text = FORMATS[output_format](statistics)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"written to {out}")
+
+
+@reporting_app_cli.command("catch-up")
+def catch_up_command(namespace: Namespace = NAMESPACE, database: Database = None) -> None:
+    """Apply every record now on the agency topics that the store has not, then stop."""
+    _catch_up(namespace, database, rebuild=False)
+
+
+@reporting_app_cli.command("rebuild")
+def rebuild_command(namespace: Namespace = NAMESPACE, database: Database = None) -> None:
+    """Empty the store and replay everything from the start of the agency topics."""
+    _catch_up(namespace, database, rebuild=True)
+
+
+@reporting_app_cli.command("run")
+def run_command(namespace: Namespace = NAMESPACE, database: Database = None) -> None:
+    """Run the reporting consumer as a service until stopped (Ctrl-C, SIGTERM)."""
+    settings = command_settings()
+    projection = open_projection(database or settings.database_url, namespace)
+    app = reporting_app(settings.connection_for_role("reporting"), projection)
+    asyncio.run(app.run())
+
+
+def _catch_up(namespace: str, database: str | None, *, rebuild: bool) -> None:
+    settings = command_settings()
+    projection = open_projection(database or settings.database_url, namespace)
+    if rebuild:
+        with projection.engine.begin() as connection:
+            clear(connection, PROJECTION)
+        projection.load()
+    progress = Progress(
+        TextColumn("applying"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+    )
+    with progress:
+        task = progress.add_task("records", total=None)
+        try:
+            applied = asyncio.run(
+                catch_up(
+                    settings.connection_for_role("reporting"),
+                    projection,
+                    on_progress=lambda done, total: progress.update(
+                        task, completed=done, total=total
+                    ),
+                )
+            )
+        except KafkaError as error:
+            console.print(f"[red]Kafka refused or failed: {error!r}[/]")
+            raise typer.Exit(2) from error
+    console.print(f"{applied:,} records applied; {len(projection.cases):,} cases in the store")

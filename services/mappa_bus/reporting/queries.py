@@ -1,0 +1,66 @@
+"""The statistics as the store has them now: one area, every area, or England and Wales."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from mappa_bus.catalogue import AREA_NAMES, Area
+from mappa_bus.reporting.count import count_year
+from mappa_bus.reporting.facts import CaseFacts
+from mappa_bus.reporting.national import national
+from mappa_bus.reporting.tables import MappaStatistics
+
+# How many earlier years the HTML page compares with, where the store has them.
+EARLIER_YEARS = 3
+
+
+def parse_area(text: str) -> Area | None:
+    """An area by slug or name (`kent`, `Kent`, `Devon and Cornwall`); None for England and
+    Wales (`national`, `england-and-wales`)."""
+    wanted = text.strip().lower().replace(" ", "-")
+    if wanted in ("national", "england-and-wales", "england-&-wales"):
+        return None
+    for area in Area:
+        if wanted in (area.value, AREA_NAMES[area].lower().replace(" ", "-")):
+            return area
+    raise ValueError(f"unknown MAPPA area {text!r}; give a slug such as 'kent' or a name")
+
+
+def parse_year(text: str) -> int:
+    """The year of the reporting year's 1 April, from `2020` or `2020-21`."""
+    first, _, second = text.partition("-")
+    if not first.isdigit() or len(first) != 4:
+        raise ValueError(f"a reporting year is written 2020 or 2020-21, not {text!r}")
+    year = int(first)
+    if second and second != f"{(year + 1) % 100:02d}":
+        raise ValueError(f"{text!r} is not a reporting year: {year}-{(year + 1) % 100:02d} is")
+    return year
+
+
+def statistics_for(
+    cases: Mapping[str, CaseFacts],
+    area: Area | None,
+    year: int,
+    populations: Mapping[Area, int],
+) -> MappaStatistics | None:
+    """One area's (or the nation's) statistics of the year opening 1 April `year`; None when
+    the store has no figure for it."""
+    counted = count_year(cases, date(year, 4, 1), populations)
+    if area is None:
+        return national(counted.values(), populations) if counted else None
+    return counted.get(area)
+
+
+def earlier_years(
+    cases: Mapping[str, CaseFacts],
+    area: Area | None,
+    year: int,
+    populations: Mapping[Area, int],
+) -> list[MappaStatistics]:
+    """The same area's statistics for up to `EARLIER_YEARS` years before, oldest first."""
+    found = [
+        statistics_for(cases, area, earlier, populations)
+        for earlier in range(year - EARLIER_YEARS, year)
+    ]
+    return [statistics for statistics in found if statistics is not None]

@@ -1,0 +1,118 @@
+"""`mappa report`: the statistics from the store, in the format asked for."""
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mappa_bus.catalogue import Area
+from mappa_bus.cli import app
+from mappa_bus.projection.database import open_engine
+from mappa_bus.reporting.fold import fold
+from mappa_bus.reporting.queries import parse_area, parse_year
+from mappa_bus.reporting.store import create_schema, save_cases
+from mappa_bus.reporting.tables import MappaStatistics, kent_2020_21
+from mappa_bus.simulator.options import Scenario, SimulationOptions
+from mappa_bus.simulator.run import events, simulate
+
+
+@pytest.fixture(scope="module")
+def kent_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A store holding the simulated Kent 2020-21 year, as the consumer would leave it."""
+    options = SimulationOptions(scenario=Scenario.KENT_2020_21)
+    cases = fold(event for item in simulate(options) for event in events(item, options.seed))
+    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'reporting.db'}"
+    engine = open_engine(url)
+    create_schema(engine)
+    with engine.begin() as connection:
+        save_cases(connection, cases, cases.keys())
+    return url
+
+
+def _report(url: str, *arguments: str) -> str:
+    result = CliRunner().invoke(app, ["report", "--database", url, *arguments])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_json_from_the_store_is_the_seed_reports_statistics(kent_store: str) -> None:
+    """The JSON report for Kent 2020-21 parses back to Kent's published figures."""
+    text = _report(kent_store, "--area", "Kent", "--year", "2020-21", "--format", "json")
+
+    assert MappaStatistics.model_validate_json(text) == kent_2020_21()
+
+
+def test_the_table_format_prints_the_seed_layout(kent_store: str) -> None:
+    """The terminal format has the seed's first table row for row."""
+    text = _report(kent_store, "--area", "kent", "--year", "2020")
+
+    assert "Level 1                         1882           632             -          2514" in text
+
+
+def test_html_is_written_to_a_file(kent_store: str, tmp_path: Path) -> None:
+    """`--out` writes the page there; it carries the chart and the OFFICIAL marking."""
+    page = tmp_path / "kent.html"
+
+    _report(
+        kent_store, "--area", "kent", "--year", "2020-21", "--format", "html", "--out", str(page)
+    )
+
+    text = page.read_text()
+    assert ("<svg" in text, "OFFICIAL" in text) == (True, True)
+
+
+def test_an_unknown_area_or_format_is_a_usage_error(kent_store: str) -> None:
+    """Bad arguments exit 2 with the reason, before any store is opened."""
+    runner = CliRunner()
+    area = runner.invoke(
+        app, ["report", "--database", kent_store, "--area", "atlantis", "--year", "2020"]
+    )
+    form = runner.invoke(
+        app,
+        ["report", "--database", kent_store, "--area", "kent", "--year", "2020", "--format", "pdf"],
+    )
+
+    assert (area.exit_code, form.exit_code) == (2, 2)
+
+
+def test_a_year_without_figures_exits_1(kent_store: str) -> None:
+    """A year the store knows nothing of is said so, not printed as zeros."""
+    result = CliRunner().invoke(
+        app, ["report", "--database", kent_store, "--area", "kent", "--year", "1990"]
+    )
+
+    assert result.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("kent", Area.KENT), ("Devon and Cornwall", Area.DEVON_AND_CORNWALL), ("national", None)],
+)
+def test_areas_are_found_by_slug_or_name(text: str, expected: Area | None) -> None:
+    """Areas read as people write them; `national` is England and Wales."""
+    assert parse_area(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [("2020", 2020), ("2020-21", 2020)])
+def test_years_read_as_reports_write_them(text: str, expected: int) -> None:
+    """A reporting year is its first year, or the report's `2020-21` form."""
+    assert parse_year(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2020-22", "20-21", "last year"])
+def test_a_malformed_year_is_refused(text: str) -> None:
+    """A year that is not a reporting year is an error naming it."""
+    with pytest.raises(ValueError, match="reporting year"):
+        parse_year(text)
+
+
+def test_the_store_round_trips_case_facts(kent_store: str) -> None:
+    """What the store gives back counts the same as what went in (timestamps, ids, kinds)."""
+    from mappa_bus.reporting.count import count_year
+    from mappa_bus.reporting.population import SHIPPED_POPULATIONS
+    from mappa_bus.reporting.service import open_projection
+
+    cases = open_projection(kent_store).cases
+
+    assert count_year(cases, date(2020, 4, 1), SHIPPED_POPULATIONS)[Area.KENT] == kent_2020_21()
