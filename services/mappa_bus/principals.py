@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from mappa_bus.agencies import Agency
-from mappa_bus.topics import NAMESPACE, agency_topic, alerts_topic, dead_letter_topic
+from mappa_bus.topics import (
+    NAMESPACE,
+    agency_topic,
+    alerts_topic,
+    dead_letter_topic,
+    statistics_topic,
+)
 
 # The broker's super user (`super.users=User:admin`): creates topics and ACLs, and is what the
 # demo and the tests' set-up connect as. It needs no ACL, and must never be given to a service.
@@ -113,6 +119,7 @@ def acl_bindings(namespace: str = NAMESPACE) -> tuple[AclBinding, ...]:
             _topic(role, dead_letter, Operation.WRITE),
         }
     bindings.add(_topic(Role.ALERTS, alerts_topic(namespace), Operation.WRITE))
+    bindings.add(_topic(Role.REPORTING, statistics_topic(namespace), Operation.WRITE))
     bindings |= {
         _topic(Role.COORDINATOR, alerts_topic(namespace), Operation.READ),
         _topic(Role.COORDINATOR, alerts_topic(namespace), Operation.DESCRIBE),

@@ -78,6 +78,21 @@ def alerts_topic(namespace: str = NAMESPACE) -> str:
     return f"{namespace}.alerts"
 
 
+def statistics_topic(namespace: str = NAMESPACE) -> str:
+    """Where the reporting consumer publishes each closed year's MAPPA statistics."""
+    return f"{namespace}.statistics"
+
+
+def statistics_spec(namespace: str = NAMESPACE) -> TopicSpec:
+    """The statistics topic of `namespace`: aggregate figures, publishable, kept for ever."""
+    return TopicSpec(
+        name=statistics_topic(namespace),
+        partitions=1,
+        purpose="each closed reporting year's statistics per area and nationally; kept for ever",
+        config={"retention.ms": _FOREVER, "retention.bytes": _FOREVER, "cleanup.policy": "delete"},
+    )
+
+
 def dead_letter_spec(namespace: str = NAMESPACE) -> TopicSpec:
     """The dead-letter topic of `namespace`, as it must exist."""
     return TopicSpec(
@@ -104,8 +119,14 @@ def alerts_spec(namespace: str = NAMESPACE) -> TopicSpec:
 
 
 def bus_topic_specs(namespace: str = NAMESPACE) -> tuple[TopicSpec, ...]:
-    """Every topic of `namespace` that the principals' ACLs name: agency, dead-letter, alerts."""
-    return (*agency_topic_specs(namespace), dead_letter_spec(namespace), alerts_spec(namespace))
+    """Every topic of `namespace` that the principals' ACLs name: agency, dead-letter, alerts,
+    statistics."""
+    return (
+        *agency_topic_specs(namespace),
+        dead_letter_spec(namespace),
+        alerts_spec(namespace),
+        statistics_spec(namespace),
+    )
 
 
 DEAD_LETTER = dead_letter_spec()

@@ -15,13 +15,15 @@ from mappa_bus.catalogue.examples import example_event
 from mappa_bus.catalogue.police import ShpoMade
 from mappa_bus.catalogue.probation import MappaLevelSet
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.log_reader import read_to_end
 from mappa_bus.reporting.count import count_year
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
+from mappa_bus.reporting.publication import StatisticsPublished
 from mappa_bus.reporting.service import catch_up, open_projection
 from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
-from mappa_bus.topics import agency_topic, dead_letter_topic
+from mappa_bus.topics import agency_topic, dead_letter_topic, statistics_topic
 
 pytestmark = pytest.mark.kafka
 
@@ -61,7 +63,18 @@ async def test_the_consumer_counts_kent_2020_21_and_a_restart_changes_nothing(
     whole = await catch_up(kafka_as("reporting"), open_projection(replayed, namespace))
 
     counted = count_year(open_projection(interrupted, namespace).cases, YEAR, SHIPPED_POPULATIONS)
+    published = [
+        StatisticsPublished.model_validate_json(record.value)
+        async for batch in read_to_end(kafka, [statistics_topic(namespace)])
+        for record in batch
+    ]
+    for_kent = [e for e in published if (e.subject, e.data.year_start) == ("kent", YEAR)]
     assert counted[Area.KENT] == kent_2020_21()
+    # The interrupted store published the half year (revision 1), then its correction once the
+    # rest arrived (revision 2), and nothing on the idle restart; the replay published once.
+    assert [e.revision for e in for_kent] == [1, 2, 1]
+    assert for_kent[1].data == for_kent[2].data == kent_2020_21()
+    assert for_kent[0].id == for_kent[2].id != for_kent[1].id
     assert (first, second, again, whole) == (half, 2 * (len(kent) - half), 0, 2 * len(kent) - half)
     assert _json(interrupted, namespace) == _json(replayed, namespace)
 

@@ -4,18 +4,22 @@ job, the tests, and `rebuild`)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import date
 
 import structlog
 from faststream import FastStream
-from faststream.kafka import TopicPartition
+from faststream.kafka import KafkaBroker, TopicPartition
 
 from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import Area
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.progress import end_offsets, lag
 from mappa_bus.reporting.consumer import ReportingProjection, register_reporting
-from mappa_bus.topics import NAMESPACE, agency_topic
+from mappa_bus.reporting.population import SHIPPED_POPULATIONS
+from mappa_bus.reporting.publication import due, load_published, record_published, statistics_event
+from mappa_bus.topics import NAMESPACE, agency_topic, statistics_topic
 
 log = structlog.get_logger(__name__)
 
@@ -33,8 +37,10 @@ async def catch_up(
     *,
     on_progress: Callable[[int, int], None] | None = None,
     poll_seconds: float = 0.2,
+    publish: bool = True,
 ) -> int:
-    """Consume until every record now on the agency topics is applied; return how many."""
+    """Consume until every record now on the agency topics is applied, then publish the
+    closed years' statistics that changed (unless told not to); return how many records."""
     topics = [agency_topic(agency, projection.namespace) for agency in Agency]
     ends = await end_offsets(connection, topics)
     total = lag(ends, projection.offsets)
@@ -48,6 +54,8 @@ async def catch_up(
             if on_progress is not None:
                 on_progress(total - remaining, total)
             await asyncio.sleep(poll_seconds)
+        if publish:
+            await publish_statistics(broker, projection, SHIPPED_POPULATIONS, date.today())
     if on_progress is not None:
         on_progress(total, total)
     return total
@@ -58,3 +66,31 @@ def reporting_app(connection: KafkaConnection, projection: ReportingProjection) 
     broker = connection.broker(client_id="mappa-reporting", logger=log)
     register_reporting(broker, projection)
     return FastStream(broker, logger=log)
+
+
+async def publish_statistics(
+    broker: KafkaBroker,
+    projection: ReportingProjection,
+    populations: Mapping[Area, int],
+    today: date,
+) -> int:
+    """Publish every closed year's statistics not yet published as they stand; return how
+    many events went out."""
+    with projection.engine.connect() as connection:
+        published = load_published(connection)
+    digests = {key: digest for key, (digest, _) in published.items()}
+    sent = 0
+    for subject, statistics, digest in due(projection.cases, populations, today, digests):
+        revision = published.get((subject, statistics.year_start), ("", 0))[1] + 1
+        event = statistics_event(subject, statistics, revision)
+        await broker.publish(
+            event.model_dump_json().encode(),
+            statistics_topic(projection.namespace),
+            key=subject.encode(),
+            headers={"content-type": "application/cloudevents+json; charset=UTF-8"},
+        )
+        with projection.engine.begin() as connection:
+            record_published(connection, subject, statistics.year_start, digest, revision)
+        sent += 1
+    log.info("statistics published", events=sent)
+    return sent
