@@ -37,7 +37,7 @@ def test_docker_compose_parses_and_has_the_services_the_readme_promises() -> Non
     """docker-compose.yml is valid YAML naming Kafka (KRaft) and the project's services."""
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 
-    assert set(compose["services"]) == {"kafka", "topics", "demo"}
+    assert set(compose["services"]) == {"kafka", "topics", "demo", "postgres", "reporting"}
     kafka = compose["services"]["kafka"]
     assert kafka["image"].startswith("apache/kafka:")
     assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
@@ -77,6 +77,9 @@ def test_compose_runs_kafka_secured_as_the_local_broker_is() -> None:
         assert services[name]["environment"]["MAPPA_KAFKA_USERNAME"] == "admin"
 
 
+_REFERENCE = re.compile(r"^\$\{MAPPA_PASSWORD_([A-Z_]+):\?")
+
+
 def test_compose_holds_no_password_only_references_to_the_generated_env_file() -> None:
     """Every password in docker-compose.yml is `${MAPPA_PASSWORD_...}` from .env, which git
     ignores."""
@@ -85,6 +88,10 @@ def test_compose_holds_no_password_only_references_to_the_generated_env_file() -
         r"MAPPA_KAFKA_PASSWORD: (.*)", text
     )
 
+    principals = {
+        match.group(1).lower() for value in passwords if (match := _REFERENCE.match(value))
+    }
     assert passwords
-    assert all(value.startswith("${MAPPA_PASSWORD_ADMIN:?") for value in passwords)
+    assert all(_REFERENCE.match(value) for value in passwords)
+    assert principals == {"admin", "reporting"}
     assert ".env" in (REPO / ".gitignore").read_text().split()
