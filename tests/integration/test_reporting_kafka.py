@@ -62,7 +62,9 @@ async def test_the_consumer_counts_kent_2020_21_and_a_restart_changes_nothing(
     again = await catch_up(kafka_as("reporting"), open_projection(interrupted, namespace))
     whole = await catch_up(kafka_as("reporting"), open_projection(replayed, namespace))
 
-    counted = count_year(open_projection(interrupted, namespace).cases, YEAR, SHIPPED_POPULATIONS)
+    restarted = open_projection(interrupted, namespace)
+    counted = count_year(restarted.cases, YEAR, SHIPPED_POPULATIONS)
+    shared = sum(tally.events_shared for tally in restarted.partnership.values())
     published = [
         StatisticsPublished.model_validate_json(record.value)
         async for batch in read_to_end(kafka, [statistics_topic(namespace)])
@@ -70,6 +72,8 @@ async def test_the_consumer_counts_kent_2020_21_and_a_restart_changes_nothing(
     ]
     for_kent = [e for e in published if (e.subject, e.data.year_start) == ("kent", YEAR)]
     assert counted[Area.KENT] == kent_2020_21()
+    # Every event counted once in the partnership indicators, though half were sent twice.
+    assert shared == len(kent) == len(restarted.seen)
     # The interrupted store published the half year (revision 1), then its correction once the
     # rest arrived (revision 2), and nothing on the idle restart; the replay published once.
     assert [e.revision for e in for_kent] == [1, 2, 1]

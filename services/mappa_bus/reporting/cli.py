@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -12,9 +13,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from mappa_bus.cli_common import command_settings
+from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.offsets import metadata
+from mappa_bus.projection.seen import clear_seen
 from mappa_bus.reporting.consumer import PROJECTION
 from mappa_bus.reporting.formats import FORMATS
 from mappa_bus.reporting.html_page import render_html
+from mappa_bus.reporting.partnership import indicators
+from mappa_bus.reporting.partnership_render import PARTNERSHIP_FORMATS
+from mappa_bus.reporting.partnership_store import clear_partnership, load_partnership
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_csv
 from mappa_bus.reporting.queries import earlier_years, parse_area, parse_year, statistics_for
 from mappa_bus.reporting.service import catch_up, open_projection, reporting_app
@@ -71,6 +78,38 @@ def report(
         console.print(f"written to {out}")
 
 
+def report_partnership(
+    area: Annotated[str, typer.Option(help="MAPPA area (`kent`, `Kent`) or `national`.")],
+    year: Annotated[str, typer.Option(help="Reporting year: 2020-21 (or 2020).")],
+    output_format: Annotated[
+        str, typer.Option("--format", help="table, markdown or json.")
+    ] = "table",
+    namespace: Namespace = NAMESPACE,
+    database: Database = None,
+) -> None:
+    """Print one area-year's partnership indicators: how quickly and how much each agency
+    shares, and which agencies attend level 2 and 3 meetings."""
+    if output_format not in PARTNERSHIP_FORMATS:
+        choices = ", ".join(PARTNERSHIP_FORMATS)
+        raise typer.BadParameter(f"choose one of {choices}", param_hint="--format")
+    try:
+        where, first_year = parse_area(area), parse_year(year)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    # The store's URL, not the namespace, chooses whose figures these are; `--namespace` is
+    # accepted so the command reads like `mappa report`.
+    del namespace
+    engine = open_engine(database or command_settings().database_url)
+    metadata.create_all(engine)
+    with engine.connect() as connection:
+        counts = load_partnership(connection)
+    partnership = indicators(counts, where, date(first_year, 4, 1))
+    if partnership.is_empty:
+        console.print(f"[red]the store has no partnership figures for {area} {year}[/]")
+        raise typer.Exit(1)
+    typer.echo(PARTNERSHIP_FORMATS[output_format](partnership), nl=False)
+
+
 @reporting_app_cli.command("catch-up")
 def catch_up_command(namespace: Namespace = NAMESPACE, database: Database = None) -> None:
     """Apply every record now on the agency topics that the store has not, then stop."""
@@ -98,6 +137,8 @@ def _catch_up(namespace: str, database: str | None, *, rebuild: bool) -> None:
     if rebuild:
         with projection.engine.begin() as connection:
             clear(connection, PROJECTION)
+            clear_seen(connection, PROJECTION)
+            clear_partnership(connection)
         projection.load()
     progress = Progress(
         TextColumn("applying"), BarColumn(), MofNCompleteColumn(), console=console, transient=True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -24,7 +25,10 @@ from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, parse_event
 from mappa_bus.principals import Role, group_prefix
 from mappa_bus.projection.offsets import Position, load_offsets, save_offsets
+from mappa_bus.projection.seen import load_seen, save_seen
 from mappa_bus.reporting.facts import CaseFacts, tally
+from mappa_bus.reporting.partnership import PartnershipCounts, add_all, appended_at, changed_keys
+from mappa_bus.reporting.partnership_store import load_partnership, save_partnership
 from mappa_bus.reporting.store import create_schema, load_cases, save_cases
 from mappa_bus.topics import NAMESPACE, agency_of_topic, agency_topic, dead_letter_topic
 
@@ -49,6 +53,9 @@ class Batch:
     offsets: dict[Position, int]
     changed: dict[str, CaseFacts] = field(default_factory=dict)
     rejected: list[Rejected] = field(default_factory=list)
+    # Events applied for the first time, with when each reached the bus.
+    shared: list[tuple[Envelope[EventData], datetime]] = field(default_factory=list)
+    new_ids: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -60,6 +67,8 @@ class ReportingProjection:
     namespace: str = NAMESPACE
     cases: dict[str, CaseFacts] = field(default_factory=dict)
     offsets: dict[Position, int] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+    partnership: PartnershipCounts = field(default_factory=dict)
 
     def load(self) -> None:
         """Create the schema if need be and read back everything the store holds."""
@@ -67,6 +76,8 @@ class ReportingProjection:
         with self.engine.connect() as connection:
             self.cases = load_cases(connection)
             self.offsets = load_offsets(connection, PROJECTION)
+            self.seen = load_seen(connection, PROJECTION)
+            self.partnership = load_partnership(connection)
 
     def fold(self, records: Sequence[Any]) -> Batch:
         """Fold a batch of records into the cases they change, without committing anything."""
@@ -81,17 +92,26 @@ class ReportingProjection:
             except WireError as error:
                 batch.rejected.append(Rejected(record, error))
                 continue
+            if event.id in self.seen or event.id in batch.new_ids:
+                continue  # the same event sent again: it has been applied once
+            batch.new_ids.add(event.id)
+            batch.shared.append((event, appended_at(record.timestamp)))
             known = batch.changed.get(event.case_id) or self.cases.get(event.case_id, ())
             batch.changed[event.case_id] = tally(known, event)
         return batch
 
     def commit(self, batch: Batch) -> None:
         """Store the batch's cases and offsets in one transaction, then make them current."""
+        partnership = add_all(self.partnership, batch.shared)
         with self.engine.begin() as connection:
             save_cases(connection, batch.changed, batch.changed.keys())
             save_offsets(connection, PROJECTION, batch.offsets)
+            save_seen(connection, PROJECTION, batch.new_ids)
+            save_partnership(connection, partnership, changed_keys(self.partnership, partnership))
         self.cases.update(batch.changed)
         self.offsets = batch.offsets
+        self.seen.update(batch.new_ids)
+        self.partnership = partnership
 
     def _event(self, record: Any) -> Envelope[EventData]:
         event = parse_event(record.value)

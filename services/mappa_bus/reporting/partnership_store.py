@@ -1,0 +1,78 @@
+"""Where the partnership fold's state is kept: one row per (area, reporting year, agency), beside
+the reporting consumer's cases and offsets, written in the consumer's own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import orjson
+from sqlalchemy import Column, Date, Integer, String, Table, Text, delete, select
+from sqlalchemy.engine import Connection
+
+from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import Area
+from mappa_bus.projection.database import upsert
+from mappa_bus.projection.offsets import metadata
+from mappa_bus.reporting.partnership import (
+    AgencyTally,
+    Histogram,
+    PartnershipCounts,
+    PartnershipKey,
+)
+
+partnership_table = Table(
+    "reporting_partnership",
+    metadata,
+    Column("area", String(64), primary_key=True),
+    Column("year_start", Date, primary_key=True),
+    Column("agency", String(64), primary_key=True),
+    # [[bucket, number], ...] by bucket: see mappa_bus.reporting.partnership for the buckets.
+    Column("delays", Text, nullable=False),
+    Column("meetings_held", Integer, nullable=False),
+    Column("meetings_attended", Integer, nullable=False),
+)
+
+
+def _encode(delays: Histogram) -> str:
+    # Pairs, not an object: JSON object keys are strings, and the buckets are numbers.
+    return orjson.dumps(sorted([index, n] for index, n in delays.items())).decode()
+
+
+def _decode(text: str) -> Histogram:
+    return {int(index): int(n) for index, n in orjson.loads(text)}
+
+
+def load_partnership(connection: Connection) -> PartnershipCounts:
+    """The fold's state as stored."""
+    rows = connection.execute(select(partnership_table))
+    return {
+        PartnershipKey(Area(row.area), row.year_start, Agency(row.agency)): AgencyTally(
+            delays=_decode(row.delays),
+            meetings_held=row.meetings_held,
+            meetings_attended=row.meetings_attended,
+        )
+        for row in rows
+    }
+
+
+def save_partnership(
+    connection: Connection, counts: PartnershipCounts, changed_keys: Iterable[PartnershipKey]
+) -> None:
+    """Write the changed keys' tallies (inside the caller's transaction)."""
+    rows = [
+        {
+            "area": key.area.value,
+            "year_start": key.year_start,
+            "agency": key.agency.value,
+            "delays": _encode(counts[key].delays),
+            "meetings_held": counts[key].meetings_held,
+            "meetings_attended": counts[key].meetings_attended,
+        }
+        for key in sorted(changed_keys)
+    ]
+    upsert(connection, partnership_table, rows, keys=("area", "year_start", "agency"))
+
+
+def clear_partnership(connection: Connection) -> None:
+    """Forget the fold's state (inside the caller's transaction): the start of a rebuild."""
+    connection.execute(delete(partnership_table))
