@@ -18,7 +18,7 @@ from mappa_bus.demo import DemoResult, run_demo
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.logs import configure_logging
 from mappa_bus.principals import acl_bindings
-from mappa_bus.reporting.cli import report, report_partnership, reporting_app_cli
+from mappa_bus.reporting.cli import report, report_open, report_partnership, reporting_app_cli
 from mappa_bus.reporting.render import render_text
 from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.settings import Settings, load_settings
@@ -31,6 +31,7 @@ app.add_typer(topics_app, name="topics")
 app.command("publish")(publish)
 app.command("simulate")(simulate_command)
 app.command("report")(report)
+app.command("report-open")(report_open)
 app.command("report-partnership")(report_partnership)
 app.add_typer(reporting_app_cli, name="reporting")
 schemas_app = typer.Typer(help="The published event contract in schemas/.")

@@ -2,10 +2,12 @@
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from mappa_bus.audit import reads
 from mappa_bus.catalogue import Area
 from mappa_bus.cli import app
 from mappa_bus.projection.database import open_engine
@@ -116,3 +118,78 @@ def test_the_store_round_trips_case_facts(kent_store: str) -> None:
     cases = open_projection(kent_store).cases
 
     assert count_year(cases, date(2020, 4, 1), SHIPPED_POPULATIONS)[Area.KENT] == kent_2020_21()
+
+
+def _open(url: str, *arguments: str) -> Any:
+    base = ["report-open", "--database", url, "--area", "kent", "--year", "2020-21"]
+    return CliRunner().invoke(app, [*base, *arguments])
+
+
+def test_a_figure_opens_to_exactly_the_cases_that_make_it_up(kent_store: str) -> None:
+    """Kent's one level 3 category 3 case on 31 March is listed, and the count matches."""
+    result = _open(
+        kent_store,
+        "--table",
+        "1",
+        "--row",
+        "Level 3",
+        "--column",
+        "Category 3",
+        "--as",
+        "lay-adviser",
+        "--user",
+        "kh",
+        "--reason",
+        "checking the SMB figure",
+    )
+
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0, result.output
+    assert (lines[0].endswith(": 1"), len(lines)) == (True, 2)
+    assert lines[1].startswith("KEN-2020-")
+
+
+def test_every_opening_and_every_refusal_is_audited(kent_store: str) -> None:
+    """A housing officer is refused (exit 3) and a lay adviser served; both are on the trail
+    with who, role, figure and reason."""
+    refused = _open(
+        kent_store,
+        "--table",
+        "5",
+        "--row",
+        "SHPO",
+        "--as",
+        "housing",
+        "--user",
+        "hx",
+        "--reason",
+        "curious about orders",
+    )
+    served = _open(
+        kent_store,
+        "--table",
+        "5",
+        "--row",
+        "SHPO",
+        "--as",
+        "analyst",
+        "--user",
+        "an",
+        "--reason",
+        "board asked for the SHPO list",
+    )
+
+    with open_engine(kent_store).connect() as connection:
+        trail = [
+            (r.user, r.role, r.outcome) for r in reads(connection, subject_prefix="figure kent")
+        ]
+    assert (refused.exit_code, served.exit_code) == (3, 0)
+    assert served.stdout.splitlines()[0].endswith(": 139")
+    assert trail[-2:] == [("hx", "housing", "refused"), ("an", "analyst", "read")]
+
+
+def test_a_figure_without_a_reason_is_refused(kent_store: str) -> None:
+    """A reason too short to say why is no reason."""
+    result = _open(kent_store, "--table", "3", "--as", "probation", "--user", "p1", "--reason", "x")
+
+    assert result.exit_code == 3

@@ -12,11 +12,14 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from mappa_bus.audit import record_read
 from mappa_bus.cli_common import command_settings
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.offsets import metadata
 from mappa_bus.projection.seen import clear_seen
+from mappa_bus.reporting.access import NotEntitledError, check_entitled
 from mappa_bus.reporting.consumer import PROJECTION
+from mappa_bus.reporting.count import contributors
 from mappa_bus.reporting.formats import FORMATS
 from mappa_bus.reporting.html_page import render_html
 from mappa_bus.reporting.partnership import indicators
@@ -159,3 +162,46 @@ def _catch_up(namespace: str, database: str | None, *, rebuild: bool) -> None:
             console.print(f"[red]Kafka refused or failed: {error!r}[/]")
             raise typer.Exit(2) from error
     console.print(f"{applied:,} records applied; {len(projection.cases):,} cases in the store")
+
+
+def report_open(
+    area: Annotated[str, typer.Option(help="MAPPA area (`kent`, `Kent`).")],
+    year: Annotated[str, typer.Option(help="Reporting year: 2020-21 (or 2020).")],
+    table: Annotated[str, typer.Option(help="Table number, 1 to 7 (as in the csv format).")],
+    role: Annotated[str, typer.Option("--as", help="Your role, e.g. probation, lay-adviser.")],
+    user: Annotated[str, typer.Option(help="Who you are (recorded in the audit trail).")],
+    reason: Annotated[str, typer.Option(help="Why you open this figure (audited).")],
+    row: Annotated[
+        str, typer.Option(help="Row, e.g. 'Level 2' (empty for one-figure tables).")
+    ] = "",
+    column: Annotated[str, typer.Option(help="Column, e.g. 'Category 3'.")] = "",
+    namespace: Namespace = NAMESPACE,
+    database: Database = None,
+) -> None:
+    """List the cases (or, for orders, the events) that make up one figure; audited."""
+    try:
+        where, first_year = parse_area(area), parse_year(year)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    if where is None:
+        raise typer.BadParameter("open a figure of one area", param_hint="--area")
+    settings = command_settings()
+    projection = open_projection(database or settings.database_url, namespace)
+    subject = f"figure {where.value} {first_year} table {table} [{row}] [{column}]"
+    try:
+        check_entitled(role, reason)
+    except NotEntitledError as error:
+        with projection.engine.begin() as connection:
+            record_read(
+                connection, user=user, role=role, subject=subject, reason=reason, outcome="refused"
+            )
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(3) from error
+    ids = contributors(projection.cases, date(first_year, 4, 1), where, (table, row, column))
+    with projection.engine.begin() as connection:
+        record_read(
+            connection, user=user, role=role, subject=subject, reason=reason, outcome="read"
+        )
+    typer.echo(f"{subject}: {len(ids)}")
+    for contributor in ids:
+        typer.echo(contributor)

@@ -50,30 +50,31 @@ def advance(state: CaseState, fact: Fact) -> CaseState:
 Placement = tuple[Area, int, int]  # area, level, category
 
 
+# A cell of the published tables: (table, row, column), named as the CSV format names them,
+# e.g. ("1", "Level 2", "Category 3"), ("5", "SHPO", ""), ("7", "Breach of SOPO: Level 2",
+# "Category 1"); single figures have an empty row and column.
+Cell = tuple[str, str, str]
+EXCLUDED: Cell = ("data quality", "category 3 at level 1", "")
+
+
 @dataclass
 class _Counts:
-    """Running counts of every area, kept only while `count_year` runs."""
+    """Who makes up each cell of every area, kept only while a year is counted: case ids (or,
+    for table 5, which counts orders, event ids). A figure is how many there are."""
 
-    snapshot: dict[Area, dict[tuple[int, int], int]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    cells: dict[Area, dict[Cell, list[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
-    in_year: dict[Area, dict[tuple[int, int], int]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(int))
-    )
-    returned_licence: dict[Area, dict[tuple[int, int], int]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(int))
-    )
-    returned_sopo: dict[Area, dict[int, int]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(int))
-    )
-    people: dict[tuple[Area, Kind], set[str]] = field(default_factory=lambda: defaultdict(set))
-    orders: dict[tuple[Area, Kind, int], int] = field(default_factory=lambda: defaultdict(int))
-    excluded: dict[Area, int] = field(default_factory=lambda: defaultdict(int))
 
-    def areas(self) -> set[Area]:
-        found = set(self.snapshot) | set(self.in_year) | set(self.returned_licence)
-        found |= set(self.returned_sopo) | set(self.excluded)
-        return found | {key[0] for key in self.people} | {key[0] for key in self.orders}
+    def add(self, area: Area, cell: Cell, contributor: str) -> None:
+        self.cells[area][cell].append(contributor)
+
+    def figure(self, area: Area, cell: Cell) -> int:
+        return len(self.cells.get(area, {}).get(cell, ()))
+
+
+def _level_cell(table: str, level: int, category: int, block: str = "") -> Cell:
+    return (table, f"{block}Level {level}", f"Category {category}")
 
 
 def count_year(
@@ -89,15 +90,34 @@ def count_year(
     it (a person at level 2 and then 3 is in both rows), instead of each person once, at the
     highest level.
     """
+    counts = _count(cases, year_start, once_per_level)
+    categories = _categories(cases.values())
+    return {
+        area: _statistics(counts, area, year_start, categories, (populations or {}).get(area))
+        for area in sorted(counts.cells, key=lambda area: area.value)
+    }
+
+
+def contributors(
+    cases: Mapping[str, CaseFacts],
+    year_start: date,
+    area: Area,
+    cell: Cell,
+    *,
+    once_per_level: bool = False,
+) -> list[str]:
+    """Who makes up one figure: the case ids (event ids for table 5's orders) behind `cell`
+    of `area`'s year, sorted. Its length is the figure."""
+    counts = _count(cases, year_start, once_per_level)
+    return sorted(counts.cells.get(area, {}).get(cell, ()))
+
+
+def _count(cases: Mapping[str, CaseFacts], year_start: date, once_per_level: bool) -> _Counts:
     year_end = date(year_start.year + 1, 3, 31)
     counts = _Counts()
     for case_id, facts in cases.items():
         _count_case(counts, case_id, facts, year_start, year_end, once_per_level)
-    categories = _categories(cases.values())
-    return {
-        area: _statistics(counts, area, year_start, categories, (populations or {}).get(area))
-        for area in sorted(counts.areas(), key=lambda area: area.value)
-    }
+    return counts
 
 
 def _categories(cases: Iterable[CaseFacts]) -> tuple[int, ...]:
@@ -128,10 +148,10 @@ def _count_case(
         _count_year_event(counts, case_id, fact, state, returned)
         state = advance(state, fact)
         placements.append(_placement(state))
-    _count_snapshot(counts, state)
+    _count_snapshot(counts, case_id, state)
     held = [placement for placement in placements if placement is not None]
     for area, level, category in _each_level(held) if once_per_level else _highest(held):
-        counts.in_year[area][level, category] += 1
+        counts.add(area, _level_cell("2", level, category), case_id)
 
 
 def _each_level(held: list[Placement]) -> list[Placement]:
@@ -150,44 +170,65 @@ def _highest(held: list[Placement]) -> list[Placement]:
     return list(best.values())
 
 
-def _count_snapshot(counts: _Counts, state: CaseState) -> None:
+def _count_snapshot(counts: _Counts, case_id: str, state: CaseState) -> None:
     if not state.managed or state.in_custody or state.in_hospital or state.area is None:
         return
     if state.category == 3 and state.level == 1:
-        counts.excluded[state.area] += 1
+        counts.add(state.area, EXCLUDED, case_id)
         return
-    counts.snapshot[state.area][state.level, state.category] += 1
+    counts.add(state.area, _level_cell("1", state.level, state.category), case_id)
+
+
+_SINGLE_FIGURES = {
+    Kind.NOTIFICATION_BREACH: "3",
+    Kind.LIFETIME_REVOKED: "4",
+    Kind.SRO_BREACH_NOTIFICATION: "6",
+}
+_ORDER_ROWS = {
+    (Kind.SHPO, 0): "SHPO",
+    (Kind.SHPO, 1): "SHPO with foreign travel restriction",
+    (Kind.NOTIFICATION_ORDER, 0): "NOs",
+}
 
 
 def _count_year_event(
     counts: _Counts, case_id: str, fact: Fact, before: CaseState, returned: set[tuple[Kind, Area]]
 ) -> None:
-    if fact.kind in _PEOPLE_KINDS:
-        counts.people[fact.area, fact.kind].add(case_id)
-    elif fact.kind in _ORDER_KINDS:
-        counts.orders[fact.area, fact.kind, fact.value] += 1
+    if fact.kind in _SINGLE_FIGURES:
+        cell = (_SINGLE_FIGURES[fact.kind], "", "")
+        if case_id not in counts.cells.get(fact.area, {}).get(cell, ()):
+            counts.add(fact.area, cell, case_id)  # people, not events
+    elif (fact.kind, fact.value) in _ORDER_ROWS:
+        counts.add(fact.area, ("5", _ORDER_ROWS[fact.kind, fact.value], ""), fact.event_id)
     elif fact.kind in (Kind.RETURNED_LICENCE, Kind.RETURNED_SOPO):
-        _count_return(counts, fact, before, returned)
+        _count_return(counts, case_id, fact, before, returned)
 
 
 def _count_return(
-    counts: _Counts, fact: Fact, before: CaseState, returned: set[tuple[Kind, Area]]
+    counts: _Counts, case_id: str, fact: Fact, before: CaseState, returned: set[tuple[Kind, Area]]
 ) -> None:
     if not before.managed or before.level < 2 or (fact.kind, fact.area) in returned:
         return
     returned.add((fact.kind, fact.area))
     if fact.kind is Kind.RETURNED_LICENCE:
-        counts.returned_licence[fact.area][before.level, before.category] += 1
+        cell = _level_cell("7", before.level, before.category, "Breach of licence: ")
+        counts.add(fact.area, cell, case_id)
     elif before.category == 1:
-        counts.returned_sopo[fact.area][before.level] += 1
+        counts.add(fact.area, _level_cell("7", before.level, 1, "Breach of SOPO: "), case_id)
 
 
 def _grid(
-    cells: Mapping[tuple[int, int], int], levels: tuple[int, ...], categories: tuple[int, ...]
+    counts: _Counts,
+    area: Area,
+    table: str,
+    levels: tuple[int, ...],
+    categories: tuple[int, ...],
+    block: str = "",
 ) -> LevelByCategory:
     grid = empty_grid(levels, categories)
-    for (level, category), number in cells.items():
-        grid[level][category] = number
+    for level in levels:
+        for category in categories:
+            grid[level][category] = counts.figure(area, _level_cell(table, level, category, block))
     return grid
 
 
@@ -198,25 +239,27 @@ def _statistics(
     categories: tuple[int, ...],
     population: int | None,
 ) -> MappaStatistics:
-    snapshot = _grid(counts.snapshot.get(area, {}), (1, 2, 3), categories)
+    snapshot = _grid(counts, area, "1", (1, 2, 3), categories)
     rsos = sum(snapshot[level][1] for level in (1, 2, 3))
-    sopo = counts.returned_sopo.get(area, {})
+    sopo = _grid(counts, area, "7", (2, 3), (1,), "Breach of SOPO: ")
     return MappaStatistics(
         area=area,
         year_start=year_start,
         categories=categories,
         eligible_on_31_march=snapshot,
-        levels_2_and_3_in_year=_grid(counts.in_year.get(area, {}), (2, 3), categories),
-        notification_breaches=len(counts.people.get((area, Kind.NOTIFICATION_BREACH), ())),
-        lifetime_notification_revoked=len(counts.people.get((area, Kind.LIFETIME_REVOKED), ())),
-        shpos=counts.orders.get((area, Kind.SHPO, 0), 0),
-        shpos_with_foreign_travel_restriction=counts.orders.get((area, Kind.SHPO, 1), 0),
-        notification_orders=counts.orders.get((area, Kind.NOTIFICATION_ORDER, 0), 0),
-        sro_breach_notifications=len(counts.people.get((area, Kind.SRO_BREACH_NOTIFICATION), ())),
-        returned_for_breach_of_licence=_grid(
-            counts.returned_licence.get(area, {}), (2, 3), categories
+        levels_2_and_3_in_year=_grid(counts, area, "2", (2, 3), categories),
+        notification_breaches=counts.figure(area, ("3", "", "")),
+        lifetime_notification_revoked=counts.figure(area, ("4", "", "")),
+        shpos=counts.figure(area, ("5", "SHPO", "")),
+        shpos_with_foreign_travel_restriction=counts.figure(
+            area, ("5", "SHPO with foreign travel restriction", "")
         ),
-        returned_for_breach_of_sopo={level: sopo.get(level, 0) for level in (2, 3)},
+        notification_orders=counts.figure(area, ("5", "NOs", "")),
+        sro_breach_notifications=counts.figure(area, ("6", "", "")),
+        returned_for_breach_of_licence=_grid(
+            counts, area, "7", (2, 3), categories, "Breach of licence: "
+        ),
+        returned_for_breach_of_sopo={level: sopo[level][1] for level in (2, 3)},
         rsos_per_100k=per_100k(rsos, population),
-        excluded_category_3_at_level_1=counts.excluded.get(area, 0),
+        excluded_category_3_at_level_1=counts.figure(area, EXCLUDED),
     )

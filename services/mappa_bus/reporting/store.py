@@ -23,8 +23,16 @@ cases_table = Table(
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the projection's tables where they are missing."""
-    metadata.create_all(engine)
+    """Create the projection's tables where they are missing: its cases, offsets and seen ids,
+    the partnership indicators, what it published, and the audit trail of figure openings."""
+    # Imported here: those modules import this one (or its neighbours) themselves.
+    from mappa_bus.audit import audit_table
+    from mappa_bus.projection.seen import seen_table
+    from mappa_bus.reporting.partnership_store import partnership_table
+    from mappa_bus.reporting.publication import published_table
+
+    tables = [cases_table, offsets_table, seen_table, partnership_table, published_table]
+    metadata.create_all(engine, tables=[*tables, audit_table])
 
 
 def _encode(facts: CaseFacts) -> str:
