@@ -17,12 +17,14 @@ from mappa_bus.catalogue.probation import MappaLevelSet
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import read_to_end
 from mappa_bus.reporting.count import count_year
+from mappa_bus.reporting.national import national
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.reporting.publication import StatisticsPublished
+from mappa_bus.reporting.queries import statistics_for
 from mappa_bus.reporting.service import catch_up, open_projection
 from mappa_bus.reporting.tables import kent_2020_21
-from mappa_bus.simulator.options import Scenario, SimulationOptions
-from mappa_bus.simulator.run import events, simulate
+from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
+from mappa_bus.simulator.run import events, intended, simulate
 from mappa_bus.topics import agency_topic, dead_letter_topic, statistics_topic
 
 pytestmark = pytest.mark.kafka
@@ -122,3 +124,23 @@ async def test_a_bad_record_is_dead_lettered_and_the_partition_keeps_flowing(
     assert [fact.event_id for fact in projection.cases[good.case_id]] == [good.id]
     reloaded = open_projection(database_url, namespace)
     assert (reloaded.cases, reloaded.offsets) == (projection.cases, projection.offsets)
+
+
+async def test_a_national_year_through_the_broker_reports_the_simulators_truth(
+    kafka_as: Callable[[str], KafkaConnection], namespace: str, tmp_path: Path
+) -> None:
+    """All 42 areas (at 2% of their size) published and consumed: every area's report is the
+    simulator's own truth, and England and Wales is the sum of the areas."""
+    options = SimulationOptions(areas=ALL_AREAS, scale=0.02, seed=3)
+    published = [event for item in simulate(options) for event in events(item, options.seed)]
+    await publish_all(lambda agency: kafka_as(agency.value), published, namespace=namespace)
+
+    projection = open_projection(f"sqlite:///{tmp_path / 'national.db'}", namespace)
+    await catch_up(kafka_as("reporting"), projection, publish=False)
+
+    counted = count_year(projection.cases, YEAR, options.populations)
+    truth = {area: s for area, s in intended(options).items() if area in counted}
+    everyone = statistics_for(projection.cases, None, 2020, options.populations)
+    assert len(counted) == 42
+    assert counted == truth
+    assert everyone == national(counted.values(), options.populations)

@@ -193,3 +193,13 @@ def test_a_figure_without_a_reason_is_refused(kent_store: str) -> None:
     result = _open(kent_store, "--table", "3", "--as", "probation", "--user", "p1", "--reason", "x")
 
     assert result.exit_code == 3
+
+
+def test_the_other_reading_of_table_2_is_available_and_says_so(kent_store: str) -> None:
+    """`--each-level` counts table 2 the other way, and the report's notes name that reading."""
+    default = _report(kent_store, "--area", "kent", "--year", "2020-21", "--format", "markdown")
+    other = _report(
+        kent_store, "--area", "kent", "--year", "2020-21", "--format", "markdown", "--each-level"
+    )
+
+    assert ("counts each person once" in default, "at every level" in other) == (True, True)

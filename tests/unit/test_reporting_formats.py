@@ -18,7 +18,7 @@ from mappa_bus.reporting.formats import (
 from mappa_bus.reporting.html_page import render_html, table_html
 from mappa_bus.reporting.layout import Block, Column
 from mappa_bus.reporting.national import national
-from mappa_bus.reporting.notes import RULES
+from mappa_bus.reporting.notes import TABLE_2, notes
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.reporting.tables import LevelByCategory, MappaStatistics, kent_2020_21
 
@@ -139,7 +139,9 @@ def test_markdown_ends_with_the_counting_rules_as_notes() -> None:
     """The Markdown's last section states each counting rule that involved a choice."""
     markdown = render_markdown(KENT)
 
-    assert markdown.split("## Notes\n\n")[1].splitlines() == [f"- {rule}" for rule in RULES]
+    expected = notes(kent_2020_21())
+    assert markdown.split("## Notes\n\n")[1].splitlines() == [f"- {rule}" for rule in expected]
+    assert expected[1] == TABLE_2["highest-level"]
 
 
 def test_markdown_notes_a_data_quality_exclusion() -> None:

@@ -51,6 +51,13 @@ def report(
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="CSV area,population_aged_10_plus."),
     ] = None,
+    each_level: Annotated[
+        bool,
+        typer.Option(
+            "--each-level",
+            help="Table 2's other reading: count a person at every level held, not once.",
+        ),
+    ] = False,
     namespace: Namespace = NAMESPACE,
     database: Database = None,
 ) -> None:
@@ -64,7 +71,9 @@ def report(
     settings = command_settings()
     projection = open_projection(database or settings.database_url, namespace)
     populations = {**SHIPPED_POPULATIONS, **(read_population_csv(population) if population else {})}
-    statistics = statistics_for(projection.cases, where, first_year, populations)
+    statistics = statistics_for(
+        projection.cases, where, first_year, populations, once_per_level=each_level
+    )
     if statistics is None:
         console.print(f"[red]the store has no figures for {area} {year}[/]")
         raise typer.Exit(1)

@@ -93,7 +93,9 @@ def count_year(
     counts = _count(cases, year_start, once_per_level)
     categories = _categories(cases.values())
     return {
-        area: _statistics(counts, area, year_start, categories, (populations or {}).get(area))
+        area: _statistics(
+            counts, area, year_start, categories, (populations or {}).get(area), once_per_level
+        )
         for area in sorted(counts.cells, key=lambda area: area.value)
     }
 
@@ -238,6 +240,7 @@ def _statistics(
     year_start: date,
     categories: tuple[int, ...],
     population: int | None,
+    once_per_level: bool,
 ) -> MappaStatistics:
     snapshot = _grid(counts, area, "1", (1, 2, 3), categories)
     rsos = sum(snapshot[level][1] for level in (1, 2, 3))
@@ -262,4 +265,5 @@ def _statistics(
         returned_for_breach_of_sopo={level: sopo[level][1] for level in (2, 3)},
         rsos_per_100k=per_100k(rsos, population),
         excluded_category_3_at_level_1=counts.figure(area, EXCLUDED),
+        table_2_reading="each-level" if once_per_level else "highest-level",
     )

@@ -42,6 +42,7 @@ def national(
         sro_breach_notifications=sum(s.sro_breach_notifications for s in found),
         excluded_category_3_at_level_1=sum(s.excluded_category_3_at_level_1 for s in found),
         rsos_per_100k=_rate(snapshot, [s.area for s in found], populations or {}),
+        table_2_reading=found[0].table_2_reading,
     )
 
 
@@ -50,6 +51,8 @@ def _check(found: list[MappaStatistics]) -> None:
         raise ValueError("national() needs at least one area")
     if len({s.year_start for s in found}) > 1:
         raise ValueError("national() sums one reporting year; the areas given span several")
+    if len({s.table_2_reading for s in found}) > 1:
+        raise ValueError("national() sums areas counted by one reading of table 2, not both")
     named = [s.area for s in found]
     if None in named or len(set(named)) < len(named):
         raise ValueError("national() sums distinct areas, each once")

@@ -13,9 +13,6 @@ RULES = (
     "Table 1 is a snapshot at the end of 31 March, of people living in the community only: "
     "those in custody or detained in hospital that day are not counted; every other table "
     "covers the whole reporting year (1 April to 31 March).",
-    "Table 2 counts each person once, in the row of the highest level at which the area "
-    "managed them during the year and with the category they had then, so its total is a "
-    "count of people.",
     "Table 7 counts a person returned to custody only if they were at level 2 or 3 at that "
     "moment, and once per reason: at the level and category of their first such return in "
     "the year.",
@@ -26,13 +23,24 @@ RULES = (
 )
 
 
+TABLE_2 = {
+    "highest-level": "Table 2 counts each person once, in the row of the highest level at which "
+    "the area managed them during the year and with the category they had then, so its total "
+    "is a count of people.",
+    "each-level": "Table 2 counts each person at every level the area managed them at during "
+    "the year (the other reading of the definition, asked for), so a person at level 2 and "
+    "then 3 is in both rows and its total counts placements, not people.",
+}
+
+
 def notes(statistics: MappaStatistics) -> tuple[str, ...]:
     """The rules, then any data-quality note about this area-year's figures."""
+    rules = (RULES[0], TABLE_2[statistics.table_2_reading], *RULES[1:])
     excluded = statistics.excluded_category_3_at_level_1
     if not excluded:
-        return RULES
+        return rules
     return (
-        *RULES,
+        *rules,
         f"Data quality: {excluded} category 3 case(s) recorded at level 1 on 31 March "
         f"{statistics.year_start.year + 1} are left out of table 1 "
         f"({year_label(statistics.year_start)}).",

@@ -43,10 +43,12 @@ def statistics_for(
     area: Area | None,
     year: int,
     populations: Mapping[Area, int],
+    *,
+    once_per_level: bool = False,
 ) -> MappaStatistics | None:
     """One area's (or the nation's) statistics of the year opening 1 April `year`; None when
-    the store has no figure for it."""
-    counted = count_year(cases, date(year, 4, 1), populations)
+    the store has no figure for it. `once_per_level`: table 2's other reading."""
+    counted = count_year(cases, date(year, 4, 1), populations, once_per_level=once_per_level)
     if area is None:
         return national(counted.values(), populations) if counted else None
     return counted.get(area)

@@ -8,6 +8,7 @@ rules are in docs/statistics.md.
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -63,6 +64,11 @@ class MappaStatistics(BaseModel):
     returned_for_breach_of_sopo: dict[int, int] = Field(
         description="Table 7: level 2 and 3 people (category 1 only) returned to custody for "
         "breach of a SOPO or SHPO, by level."
+    )
+    table_2_reading: Literal["highest-level", "each-level"] = Field(
+        default="highest-level",
+        description="How table 2 was counted: each person once at the highest level held "
+        "(the default, docs/statistics.md), or once at each level held.",
     )
     excluded_category_3_at_level_1: int = Field(
         default=0,
