@@ -36,7 +36,7 @@ from mappa_bus.catalogue import (
     parse_event,
 )
 from mappa_bus.catalogue.vocabulary import AgencyReference, CaseId
-from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, from_validation_error
+from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, from_validation_error, wrong_publisher
 
 HEADER_COLUMNS = ("type", "case_id", "area", "time", "id", "reference")
 # Separates the values of a list field in a CSV cell, e.g. `police;probation`.
@@ -93,12 +93,7 @@ def resolve_type(name: str, agency: Agency) -> type[EventData]:
             raise WireError(Rejection.UNKNOWN_TYPE, "type", f"unknown event type {name!r}")
         model = max(own or matches, key=lambda candidate: candidate.VERSION)
     if model.PUBLISHER is not agency:
-        raise WireError(
-            Rejection.WRONG_PUBLISHER,
-            "type",
-            f"{agency.value} may not publish {model.event_type()}; "
-            f"only {model.PUBLISHER.value} may",
-        )
+        raise wrong_publisher("type", agency, model)
     return model
 
 

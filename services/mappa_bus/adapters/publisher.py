@@ -18,7 +18,8 @@ from aiokafka import AIOKafkaProducer
 
 from mappa_bus.adapters.producer_settings import PRODUCER_OPTIONS
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import Area, Envelope, EventData, Rejection, WireError, make_event
+from mappa_bus.catalogue import Area, Envelope, EventData, WireError, make_event
+from mappa_bus.catalogue.wire import wrong_publisher
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_codec import to_record
 from mappa_bus.topics import DEAD_LETTER, NAMESPACE, agency_topic
@@ -111,12 +112,7 @@ class AgencyPublisher:
     def check_publisher(self, data: EventData) -> None:
         """Refuse, before anything is sent, an event this agency may not publish."""
         if data.PUBLISHER is not self.agency:
-            raise WireError(
-                Rejection.WRONG_PUBLISHER,
-                "type",
-                f"{self.agency.value} may not publish {data.event_type()}; "
-                f"only {data.PUBLISHER.value} may",
-            )
+            raise wrong_publisher("type", self.agency, type(data))
 
     async def send(self, event: Envelope[Any]) -> None:
         """Send an enveloped event of this agency; waits only when many are in flight."""

@@ -142,7 +142,9 @@ _DATA: tuple[EventData, ...] = (
 
 EXAMPLES: dict[type[EventData], EventData] = {type(data): data for data in _DATA}
 
-_SYSTEMS = {
+# The system each agency publishes from in the examples and the simulator (`source` is
+# /mappa/<agency>/<system>); names of the kind agencies use, not a claim about their systems.
+AGENCY_SYSTEMS = {
     Agency.POLICE: "visor",
     Agency.PROBATION: "ndelius",
     Agency.PRISONS: "nomis",
@@ -164,6 +166,6 @@ def example_event(model: type[EventData]) -> Envelope[EventData]:
         case_id=EXAMPLE_CASE,
         area=Area.KENT,
         time=datetime(2021, 3, 31, 12, 0, tzinfo=UTC),
-        system=_SYSTEMS[model.PUBLISHER],
+        system=AGENCY_SYSTEMS[model.PUBLISHER],
         event_id=f"00000000-0000-4000-8000-{list(EXAMPLES).index(model):012d}",
     )

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
+from mappa_bus.agencies import Agency
 from mappa_bus.catalogue.base import EventData
 from mappa_bus.catalogue.envelope import Envelope
 from mappa_bus.catalogue.registry import BY_TYPE
@@ -58,12 +59,7 @@ def parse_event(raw: bytes | str) -> Envelope[EventData]:
     if model is None:
         raise WireError(Rejection.UNKNOWN_TYPE, "type", f"unknown event type {incoming.type!r}")
     if incoming.publisher is not model.PUBLISHER:
-        raise WireError(
-            Rejection.WRONG_PUBLISHER,
-            "source",
-            f"{incoming.publisher.value} may not publish {incoming.type}; "
-            f"only {model.PUBLISHER.value} may",
-        )
+        raise wrong_publisher("source", incoming.publisher, model)
     if incoming.dataschema != model.schema_uri():
         raise WireError(
             Rejection.MALFORMED_ENVELOPE, "dataschema", f"must be {model.schema_uri()!r}"
@@ -74,6 +70,15 @@ def parse_event(raw: bytes | str) -> Envelope[EventData]:
         raise _data_error(error) from None
     fields = {name: getattr(incoming, name) for name in Envelope.model_fields}
     return Envelope[EventData].model_construct(**{**fields, "data": data})
+
+
+def wrong_publisher(field: str, agency: Agency, model: type[EventData]) -> WireError:
+    """The refusal of an event type from an agency that may not publish it."""
+    return WireError(
+        Rejection.WRONG_PUBLISHER,
+        field,
+        f"{agency.value} may not publish {model.event_type()}; only {model.PUBLISHER.value} may",
+    )
 
 
 def to_wire(event: Envelope[Any]) -> bytes:

@@ -11,28 +11,15 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import health, police, prisons, probation
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.base import EventData
 from mappa_bus.catalogue.envelope import Envelope, make_event
+from mappa_bus.catalogue.examples import AGENCY_SYSTEMS
 from mappa_bus.simulator.dates import at_time
 from mappa_bus.simulator.ids import event_id, seeded
 from mappa_bus.simulator.person import CivilOrder, Person, Step, area_at
 
-# The system each agency publishes from (the `source` is /mappa/<agency>/<system>).
-SYSTEMS = {
-    Agency.POLICE: "visor",
-    Agency.PROBATION: "ndelius",
-    Agency.PRISONS: "nomis",
-    Agency.HEALTH: "forensic-ehr",
-    Agency.HOUSING: "housing-register",
-    Agency.CHILDRENS_SERVICES: "liquidlogic",
-    Agency.VICTIM_CONTACT: "vcs",
-    Agency.YOUTH_OFFENDING: "childview",
-    Agency.DWP: "jcp-referrals",
-    Agency.IMMIGRATION_ENFORCEMENT: "atlas",
-}
 # The working day's first event comes between 08:00 and 10:30, the next ones minutes apart.
 DAY_STARTS = (8 * 60, 10 * 60 + 30)
 GAP_MINUTES = (3, 40)
@@ -71,7 +58,7 @@ def envelope(happening: Happening) -> Envelope[EventData]:
         case_id=happening.case_id,
         area=happening.area,
         time=happening.time,
-        system=SYSTEMS[data.PUBLISHER],
+        system=AGENCY_SYSTEMS[data.PUBLISHER],
         event_id=happening.event_id,
     )
 
