@@ -19,6 +19,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mappa_bus.catalogue.wire import Rejection, from_validation_error
 from mappa_bus.kafka_codec import consumer_record
 from mappa_bus.logs import event_context
 from mappa_bus.topics import DEAD_LETTER, WALKING_SKELETON
@@ -71,7 +72,8 @@ def build_skeleton(
         try:
             event = SkeletonEvent.model_validate_json(message.body)
         except ValidationError as error:
-            await _dead_letter(broker, dead_letter_topic, record, describe(error))
+            reason = str(from_validation_error(error, Rejection.INVALID_DATA))
+            await _dead_letter(broker, dead_letter_topic, record, reason)
             return
         with event_context(
             event_id=str(event.event_id),
@@ -91,13 +93,6 @@ def build_skeleton(
             )
 
     return delivered
-
-
-def describe(error: ValidationError) -> str:
-    """Name the first offending field and the reason, e.g. `case_id: Field required`."""
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(message)"
-    return f"{where}: {first['msg']}"
 
 
 async def _dead_letter(
