@@ -6,6 +6,7 @@ that the agency topics, which are the record, can never appear with a broker's d
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from mappa_bus.agencies import Agency
@@ -39,6 +40,7 @@ def agency_topic(agency: Agency, namespace: str = NAMESPACE) -> str:
     return f"{namespace}.{agency.value}.events"
 
 
+@functools.cache
 def agency_of_topic(topic: str, namespace: str = NAMESPACE) -> Agency | None:
     """The agency whose topic `topic` is, or None when it is no agency topic of `namespace`."""
     for agency in Agency:

@@ -182,3 +182,11 @@ def test_the_envelope_carries_case_area_publisher_and_marking() -> None:
         "OFFICIAL-SENSITIVE",
     )
     assert event.type == "uk.gov.mappa.probation.recall-issued.v1"
+
+
+@pytest.mark.parametrize("model", CATALOGUE, ids=lambda model: model.__name__)
+def test_a_parsed_event_serialises_back_to_the_same_bytes(model: type[EventData]) -> None:
+    """What a subscriber parsed, it can pass on unchanged (dead letters, republication)."""
+    wire = to_wire(example_event(model))
+
+    assert to_wire(parse_event(wire)) == wire

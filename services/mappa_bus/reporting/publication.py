@@ -63,14 +63,25 @@ class StatisticsPublished(BaseModel):
     data: MappaStatistics
 
 
+# MAPPA began in April 2001 (Criminal Justice and Court Services Act 2000): no statistics year
+# before it exists, however far back a case's history reaches.
+FIRST_MAPPA_YEAR = 2001
+
+
 def closed_years(cases: Mapping[str, CaseFacts], today: date) -> list[int]:
-    """The reporting years (by their 1 April) with any fact whose 31 March has passed."""
-    days = [fact.day for facts in cases.values() for fact in facts]
-    if not days:
-        return []
-    first = min(days).year - (1 if min(days).month < 4 else 0)
+    """The reporting years (by their 1 April) whose 31 March has passed, from the first to the
+    last year in which anything happened (not before MAPPA began): a year with no events at all
+    is a year the bus knows nothing of, not a year of unchanged figures."""
+    years = {_year_of(fact.day) for facts in cases.values() for fact in facts}
     last_closed = today.year - (2 if today.month < 4 else 1)
-    return list(range(first, last_closed + 1))
+    known = [year for year in years if FIRST_MAPPA_YEAR <= year <= last_closed]
+    if not known:
+        return []
+    return list(range(min(known), max(known) + 1))
+
+
+def _year_of(day: date) -> int:
+    return day.year - (1 if day.month < 4 else 0)
 
 
 def due(
