@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRecord
 
-from mappa_bus.catalogue import CONTENT_TYPE, Envelope, to_wire
+from mappa_bus.catalogue import CONTENT_TYPE, Envelope, WireError, to_wire
 from mappa_bus.topics import NAMESPACE, agency_topic
 
 if TYPE_CHECKING:
@@ -41,3 +41,19 @@ def consumer_record(message: KafkaMessage) -> ConsumerRecord[bytes, bytes]:
     if not isinstance(record, ConsumerRecord):
         raise TypeError("expected a single Kafka record, got a batch")
     return record
+
+
+def record_origin(record: ConsumerRecord[bytes, bytes]) -> str:
+    """Where a record sits in the log, as dead letters name it: `topic/partition/offset`."""
+    return f"{record.topic}/{record.partition}/{record.offset}"
+
+
+def dead_letter_headers(error: WireError, origin: str, **context: str) -> dict[str, str]:
+    """The headers every dead letter carries: the reason (field and why), the kind of
+    rejection, where the input came from, and who refused it (`context`, e.g. agency=...)."""
+    return {
+        "mappa-reason": str(error),
+        "mappa-rejection": error.kind.value,
+        "mappa-source": origin,
+        **{f"mappa-{name}": value for name, value in context.items()},
+    }

@@ -19,8 +19,8 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mappa_bus.catalogue.wire import Rejection, from_validation_error
-from mappa_bus.kafka_codec import consumer_record
+from mappa_bus.catalogue.wire import Rejection, WireError, from_validation_error
+from mappa_bus.kafka_codec import consumer_record, dead_letter_headers, record_origin
 from mappa_bus.logs import event_context
 from mappa_bus.topics import DEAD_LETTER, WALKING_SKELETON
 
@@ -72,8 +72,8 @@ def build_skeleton(
         try:
             event = SkeletonEvent.model_validate_json(message.body)
         except ValidationError as error:
-            reason = str(from_validation_error(error, Rejection.INVALID_DATA))
-            await _dead_letter(broker, dead_letter_topic, record, reason)
+            rejection = from_validation_error(error, Rejection.INVALID_DATA)
+            await _dead_letter(broker, dead_letter_topic, record, rejection)
             return
         with event_context(
             event_id=str(event.event_id),
@@ -96,11 +96,14 @@ def build_skeleton(
 
 
 async def _dead_letter(
-    broker: KafkaBroker, dead_letter_topic: str, record: ConsumerRecord[bytes, bytes], reason: str
+    broker: KafkaBroker,
+    dead_letter_topic: str,
+    record: ConsumerRecord[bytes, bytes],
+    error: WireError,
 ) -> None:
     log.warning(
         "skeleton event rejected",
-        reason=reason,
+        reason=str(error),
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
@@ -109,10 +112,7 @@ async def _dead_letter(
         record.value,
         dead_letter_topic,
         key=record.key,
-        headers={
-            "mappa-reason": reason,
-            "mappa-source": f"{record.topic}/{record.partition}/{record.offset}",
-        },
+        headers=dead_letter_headers(error, record_origin(record), consumer="skeleton"),
     )
 
 

@@ -21,7 +21,7 @@ from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, Envelope, EventData, WireError, make_event
 from mappa_bus.catalogue.wire import wrong_publisher
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.kafka_codec import to_record
+from mappa_bus.kafka_codec import dead_letter_headers, to_record
 from mappa_bus.topics import DEAD_LETTER, NAMESPACE, agency_topic
 
 # How many sends may be in flight before the publisher waits for the broker: enough to fill
@@ -135,12 +135,7 @@ class AgencyPublisher:
     ) -> None:
         """Send a rejected input to the dead-letter topic with its reason and where it came
         from, so that nothing is dropped silently."""
-        headers = {
-            "mappa-reason": str(error),
-            "mappa-rejection": error.kind.value,
-            "mappa-source": origin,
-            "mappa-agency": self.agency.value,
-        }
+        headers = dead_letter_headers(error, origin, agency=self.agency.value)
         future = await self._producer.send(
             self.dead_letter_topic,
             raw,

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, parse_event
+from mappa_bus.kafka_codec import dead_letter_headers, record_origin
 from mappa_bus.principals import Role, group_prefix
 from mappa_bus.projection.offsets import Position, load_offsets, save_offsets
 from mappa_bus.projection.seen import load_seen, save_seen
@@ -202,10 +203,5 @@ async def _dead_letter(broker: KafkaBroker, item: Rejected, topic: str) -> None:
         record.value,
         topic,
         key=record.key,
-        headers={
-            "mappa-reason": str(item.error),
-            "mappa-rejection": item.error.kind.value,
-            "mappa-source": f"{record.topic}/{record.partition}/{record.offset}",
-            "mappa-consumer": PROJECTION,
-        },
+        headers=dead_letter_headers(item.error, record_origin(record), consumer=PROJECTION),
     )
