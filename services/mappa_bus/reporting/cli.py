@@ -69,7 +69,7 @@ def report(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     settings = command_settings()
-    projection = open_projection(database or settings.database_url, namespace)
+    projection = open_projection(database or settings.database_url, namespace, for_consuming=False)
     populations = {**SHIPPED_POPULATIONS, **(read_population_csv(population) if population else {})}
     statistics = statistics_for(
         projection.cases, where, first_year, populations, once_per_level=each_level
@@ -195,7 +195,7 @@ def report_open(
     if where is None:
         raise typer.BadParameter("open a figure of one area", param_hint="--area")
     settings = command_settings()
-    projection = open_projection(database or settings.database_url, namespace)
+    projection = open_projection(database or settings.database_url, namespace, for_consuming=False)
     subject = f"figure {where.value} {first_year} table {table} [{row}] [{column}]"
     try:
         check_entitled(role, reason)

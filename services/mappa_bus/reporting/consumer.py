@@ -71,14 +71,17 @@ class ReportingProjection:
     seen: set[str] = field(default_factory=set)
     partnership: PartnershipCounts = field(default_factory=dict)
 
-    def load(self) -> None:
-        """Create the schema if need be and read back everything the store holds."""
+    def load(self, *, for_consuming: bool = True) -> None:
+        """Create the schema if need be and read back what the store holds: everything when
+        about to consume, only the cases when about to report (the applied ids are by far the
+        largest part, and a report never needs them)."""
         create_schema(self.engine)
         with self.engine.connect() as connection:
             self.cases = load_cases(connection)
             self.offsets = load_offsets(connection, PROJECTION)
-            self.seen = load_seen(connection, PROJECTION)
-            self.partnership = load_partnership(connection)
+            if for_consuming:
+                self.seen = load_seen(connection, PROJECTION)
+                self.partnership = load_partnership(connection)
 
     def fold(self, records: Sequence[Any]) -> Batch:
         """Fold a batch of records into the cases they change, without committing anything."""

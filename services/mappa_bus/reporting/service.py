@@ -24,10 +24,12 @@ from mappa_bus.topics import NAMESPACE, agency_topic, statistics_topic
 log = structlog.get_logger(__name__)
 
 
-def open_projection(database_url: str, namespace: str = NAMESPACE) -> ReportingProjection:
-    """The reporting projection on its store, loaded."""
+def open_projection(
+    database_url: str, namespace: str = NAMESPACE, *, for_consuming: bool = True
+) -> ReportingProjection:
+    """The reporting projection on its store, loaded (for reporting: its cases only)."""
     projection = ReportingProjection(open_engine(database_url), namespace)
-    projection.load()
+    projection.load(for_consuming=for_consuming)
     return projection
 
 
