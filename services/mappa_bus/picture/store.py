@@ -1,0 +1,128 @@
+"""Where the case-picture service keeps its pictures: one row a case, the picture as JSON beside
+the columns the queries filter on, in the same database (and transaction) as its offsets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    select,
+)
+from sqlalchemy.engine import Connection
+
+from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.vocabulary import Category, Level
+from mappa_bus.picture.model import CasePicture, Status
+from mappa_bus.projection.database import upsert
+from mappa_bus.projection.offsets import metadata, offsets_table
+
+PROJECTION = "picture"
+
+pictures_table = Table(
+    "picture_cases",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("area", String(64), nullable=True),
+    Column("level", Integer, nullable=True),
+    Column("category", Integer, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("last_recorded_at", DateTime(timezone=True), nullable=True),
+    Column("picture", Text, nullable=False),
+    Index("picture_cases_by_area_level", "area", "level"),
+    Index("picture_cases_by_recorded", "last_recorded_at"),
+)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the service's tables where missing: pictures, offsets, and the audit trail."""
+    from mappa_bus.audit import audit_table  # the audit module imports this package's metadata
+
+    metadata.create_all(engine, tables=[pictures_table, offsets_table, audit_table])
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # SQLite keeps no offset: everything is stored in UTC and read back as UTC.
+    if moment is None:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _row(picture: CasePicture) -> dict[str, object]:
+    category = picture.management.category if picture.management else None
+    return {
+        "case_id": picture.case_id,
+        "area": picture.area.value if picture.area else None,
+        "level": int(picture.level) if picture.level else None,
+        "category": int(category) if category else None,
+        "status": picture.status.value,
+        "last_recorded_at": _utc(picture.last_recorded_at),
+        "picture": picture.model_dump_json(),
+    }
+
+
+def save_pictures(connection: Connection, pictures: Iterable[CasePicture]) -> None:
+    """Write these pictures (inside the caller's transaction)."""
+    rows = [_row(picture) for picture in sorted(pictures, key=lambda p: p.case_id)]
+    upsert(connection, pictures_table, rows, keys=("case_id",))
+
+
+def load_pictures(connection: Connection) -> dict[str, CasePicture]:
+    """Every picture in the store."""
+    rows = connection.execute(select(pictures_table.c.case_id, pictures_table.c.picture))
+    return {case_id: CasePicture.model_validate_json(text) for case_id, text in rows}
+
+
+def load_picture(connection: Connection, case_id: str) -> CasePicture | None:
+    """One case's picture, or None when the bus has no event of it."""
+    text = connection.execute(
+        select(pictures_table.c.picture).where(pictures_table.c.case_id == case_id)
+    ).scalar_one_or_none()
+    return None if text is None else CasePicture.model_validate_json(text)
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """What `find_cases` narrows by; None means any."""
+
+    area: Area | None = None
+    level: Level | None = None
+    category: Category | None = None
+    status: Status | None = None
+    changed_since: datetime | None = None
+
+
+def find_cases(
+    connection: Connection, where: CaseFilter, *, limit: int = 100, offset: int = 0
+) -> list[CasePicture]:
+    """The pictures matching `where`, in case-id order (one page of them)."""
+    table = pictures_table
+    query = select(table.c.picture).order_by(table.c.case_id).limit(limit).offset(offset)
+    conditions: Mapping[str, object | None] = {
+        "area": where.area.value if where.area else None,
+        "level": int(where.level) if where.level else None,
+        "category": int(where.category) if where.category else None,
+        "status": where.status.value if where.status else None,
+    }
+    for column, value in conditions.items():
+        if value is not None:
+            query = query.where(table.c[column] == value)
+    if where.changed_since is not None:
+        query = query.where(table.c.last_recorded_at > _utc(where.changed_since))
+    return [CasePicture.model_validate_json(text) for (text,) in connection.execute(query)]
+
+
+def clear(connection: Connection) -> None:
+    """Forget every picture and the offsets they came from (the start of a rebuild)."""
+    connection.execute(delete(pictures_table))
+    connection.execute(delete(offsets_table).where(offsets_table.c.projection == PROJECTION))
