@@ -14,10 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from mappa_bus.audit import record_read
 from mappa_bus.cli_common import command_settings
+from mappa_bus.picture.views import NotEntitledError, check_entitled
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.offsets import metadata
 from mappa_bus.projection.seen import clear_seen
-from mappa_bus.reporting.access import NotEntitledError, check_entitled
 from mappa_bus.reporting.consumer import PROJECTION
 from mappa_bus.reporting.count import contributors
 from mappa_bus.reporting.formats import FORMATS

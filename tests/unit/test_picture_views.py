@@ -1,0 +1,196 @@
+"""The need-to-know table, cell by cell: each role sees exactly the sections the table gives it."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.probation import LeadAgency, LicenceCondition
+from mappa_bus.catalogue.registry import CATALOGUE
+from mappa_bus.catalogue.vocabulary import Category, Level
+from mappa_bus.picture.model import (
+    CasePicture,
+    ChildContactRisk,
+    Custody,
+    Deportation,
+    Hospital,
+    Housing,
+    Management,
+    Partners,
+    Registration,
+    Safeguarding,
+    Status,
+    TimelineEntry,
+    Victims,
+)
+from mappa_bus.picture.views import (
+    AUDIT_READERS,
+    CASE_VIEWS,
+    EVENT_GROUPS,
+    FIGURE_READERS,
+    MIN_REASON_LENGTH,
+    CaseSummary,
+    FieldGroup,
+    NotEntitledError,
+    ViewerRole,
+    check_entitled,
+    entry_group,
+    summary_of,
+    view_of,
+)
+
+RECORDED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def timeline(case_id: str, start: datetime = RECORDED) -> tuple[TimelineEntry, ...]:
+    """One entry of every event type in the catalogue, an hour apart, in catalogue order."""
+    return tuple(
+        TimelineEntry(
+            event_id=f"{case_id}-{index:02d}",
+            time=start + timedelta(hours=index),
+            recorded_at=start + timedelta(hours=index),
+            agency=model.PUBLISHER,
+            type=model.event_type(),
+            area=Area.KENT,
+            data={},
+        )
+        for index, model in enumerate(CATALOGUE)
+    )
+
+
+def full_picture(case_id: str = "case-1", **changes: object) -> CasePicture:
+    """A picture with every section filled and an entry of every event type."""
+    picture = CasePicture(
+        case_id=case_id,
+        area=Area.KENT,
+        level=Level.TWO,
+        status=Status.COMMUNITY,
+        status_since=date(2024, 3, 1),
+        lead_agency=LeadAgency.PROBATION,
+        lead_reference="PROB-0001",
+        next_review_on=date(2024, 9, 1),
+        agencies_involved=tuple(Agency),
+        last_recorded_at=RECORDED,
+        management=Management(category=Category.VIOLENT_OFFENDER, eligible_since=date(2023, 1, 2)),
+        custody=Custody(),
+        registration=Registration(potentially_dangerous_person_since=date(2023, 2, 1)),
+        hospital=Hospital(detained_on=date(2022, 1, 1)),
+        housing=Housing(need="homeless", need_raised_on=date(2024, 2, 1)),
+        safeguarding=Safeguarding(
+            child_contact_risk=ChildContactRisk(
+                recorded_on=date(2024, 1, 5), risk="high", contact_permitted="supervised"
+            )
+        ),
+        victims=Victims(opted_in=("VCS-1",), conditions_in_force=(LicenceCondition.NO_CONTACT,)),
+        partners=Partners(deportation=Deportation(decided_on=date(2024, 4, 1), decision="deport")),
+        timeline=timeline(case_id),
+    )
+    return picture.model_copy(update=changes)
+
+
+ROLE_GROUP_CELLS = [(role, group) for role in CASE_VIEWS for group in FieldGroup]
+
+
+@pytest.mark.parametrize(("role", "group"), ROLE_GROUP_CELLS)
+def test_a_role_sees_a_section_iff_the_table_says_so(role: ViewerRole, group: FieldGroup) -> None:
+    """One cell of the table: the section is there when granted, absent and listed if not."""
+    picture = full_picture()
+    view = view_of(picture, role)
+
+    granted = group in CASE_VIEWS[role]
+    assert (getattr(view, group.value) == getattr(picture, group.value)) is granted
+    assert (getattr(view, group.value) is None) is not granted
+    assert (group in view.withheld) is not granted
+
+
+@pytest.mark.parametrize(("role", "group"), ROLE_GROUP_CELLS)
+def test_a_role_sees_a_sections_events_iff_it_sees_the_section(
+    role: ViewerRole, group: FieldGroup
+) -> None:
+    """Timeline entries share their section's fate: no back door through the timeline."""
+    view = view_of(full_picture(), role)
+
+    types = {entry.type for entry in view.timeline}
+    group_types = {model.event_type() for model, g in EVENT_GROUPS.items() if g is group}
+    assert group_types
+    assert (group_types <= types) is (group in CASE_VIEWS[role])
+    assert not (group_types & types) or group in CASE_VIEWS[role]
+
+
+def test_the_table_reads_as_the_policy_says() -> None:
+    """The rows the brief spells out, in one place a reviewer can compare."""
+    g = FieldGroup
+    assert CASE_VIEWS[ViewerRole.POLICE] == frozenset(FieldGroup)
+    assert CASE_VIEWS[ViewerRole.COORDINATOR] == frozenset(FieldGroup)
+    assert CASE_VIEWS[ViewerRole.HOUSING] == {g.HOUSING}
+    assert CASE_VIEWS[ViewerRole.VICTIM_LIAISON] == {g.VICTIMS}
+    assert CASE_VIEWS[ViewerRole.HEALTH] == {g.MANAGEMENT, g.CUSTODY, g.HOSPITAL}
+    assert CASE_VIEWS[ViewerRole.DWP] == {g.PARTNERS}
+    assert {ViewerRole.AUDITOR, ViewerRole.COORDINATOR} == AUDIT_READERS
+
+
+def test_core_groups_and_timeline_partition_the_picture() -> None:
+    """Every field of the picture is core, a group's section, or the timeline: a field added to
+    the picture fails here until someone decides who may see it."""
+    core, groups = set(CaseSummary.model_fields), {group.value for group in FieldGroup}
+
+    assert not core & groups
+    assert set(CasePicture.model_fields) == core | groups | {"timeline"}
+
+
+def test_every_event_type_has_exactly_one_group() -> None:
+    """The event-to-section table covers the catalogue, no more and no less."""
+    assert set(EVENT_GROUPS) == set(CATALOGUE)
+    assert len(EVENT_GROUPS) == len(CATALOGUE) == 41
+
+
+def test_an_entry_of_an_unknown_type_is_withheld_even_from_police() -> None:
+    """A type the catalogue does not know cannot be placed in the table, so nobody sees it."""
+    stray = timeline("case-1")[0].model_copy(update={"type": "uk.gov.mappa.police.new-thing.v9"})
+    view = view_of(full_picture(timeline=(stray,)), ViewerRole.POLICE)
+
+    assert entry_group(stray) is None
+    assert view.timeline == ()
+
+
+@pytest.mark.parametrize("role", list(CASE_VIEWS))
+def test_every_reader_sees_the_core(role: ViewerRole) -> None:
+    """Level, status and whom to call are the same whoever reads."""
+    picture = full_picture()
+    view = view_of(picture, role)
+
+    assert CaseSummary.model_validate(view.model_dump(include=set(CaseSummary.model_fields))) == (
+        summary_of(picture)
+    )
+    assert view.role is role
+    assert view.lead_reference == "PROB-0001"
+    assert view.level is Level.TWO
+
+
+def test_timeline_keeps_its_order() -> None:
+    """Filtering removes entries; it never reorders those left."""
+    view = view_of(full_picture(), ViewerRole.HEALTH)
+
+    times = [entry.time for entry in view.timeline]
+    assert times == sorted(times)
+    assert {entry_group(entry) for entry in view.timeline} == CASE_VIEWS[ViewerRole.HEALTH]
+
+
+@pytest.mark.parametrize("role", [role for role in ViewerRole if role not in CASE_VIEWS])
+def test_roles_outside_the_table_may_not_read_cases(role: ViewerRole) -> None:
+    """Lay advisers, analysts and auditors are refused, naming the role."""
+    with pytest.raises(NotEntitledError, match=role.value):
+        view_of(full_picture(), role)
+
+
+def test_figure_readers_are_unchanged() -> None:
+    """The figure readers moved here from reporting.access, and still refuse the same way."""
+    assert {"police", "probation", "prisons", "coordinator", "lay-adviser", "analyst"} == (
+        FIGURE_READERS
+    )
+    check_entitled("lay-adviser", "checking the level 2 count")
+    with pytest.raises(NotEntitledError, match="may not open figures"):
+        check_entitled("housing", "checking the level 2 count")
+    with pytest.raises(NotEntitledError, match=str(MIN_REASON_LENGTH)):
+        check_entitled("analyst", "x")
