@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRecord
@@ -12,6 +13,8 @@ from mappa_bus.topics import NAMESPACE, agency_topic
 
 if TYPE_CHECKING:
     from faststream.kafka.message import KafkaMessage
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -57,3 +60,10 @@ def dead_letter_headers(error: WireError, origin: str, **context: str) -> dict[s
         "mappa-source": origin,
         **{f"mappa-{name}": value for name, value in context.items()},
     }
+
+
+def appended_at(timestamp_ms: int) -> datetime:
+    """A Kafka record timestamp (milliseconds since the epoch) as an aware datetime: on the
+    agency topics (LogAppendTime) when the event reached the bus."""
+    # Integer arithmetic: a float of seconds would lose the milliseconds of recent dates.
+    return _EPOCH + timedelta(milliseconds=timestamp_ms)

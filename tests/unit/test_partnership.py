@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, Envelope, EventData, housing, make_event, police, probation
 from mappa_bus.cli import app
+from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.offsets import metadata
 from mappa_bus.reporting.partnership import (
@@ -23,7 +24,6 @@ from mappa_bus.reporting.partnership import (
     PartnershipIndicators,
     add,
     add_all,
-    appended_at,
     bucket,
     bucket_seconds,
     changed_keys,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -47,7 +47,6 @@ PRECISION = 0.06
 MEDIAN = Fraction(1, 2)
 P90 = Fraction(9, 10)
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Histogram = Mapping[int, int]  # bucket -> number of events; absent buckets hold none
 
@@ -79,12 +78,6 @@ class AgencyTally:
 
 
 PartnershipCounts = Mapping[PartnershipKey, AgencyTally]
-
-
-def appended_at(timestamp_ms: int) -> datetime:
-    """A Kafka record timestamp (milliseconds since the epoch) as an aware datetime."""
-    # Integer arithmetic: a float of seconds would lose the milliseconds of recent dates.
-    return _EPOCH + timedelta(milliseconds=timestamp_ms)
 
 
 def reporting_year(day: date) -> date:

@@ -3,23 +3,21 @@ job, the tests, and `rebuild`)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from datetime import date
 
 import structlog
 from faststream import FastStream
-from faststream.kafka import KafkaBroker, TopicPartition
+from faststream.kafka import KafkaBroker
 
-from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.projection.database import open_engine
-from mappa_bus.projection.progress import end_offsets, lag
+from mappa_bus.projection.subscriber import consume_until_caught_up
 from mappa_bus.reporting.consumer import ReportingProjection, register_reporting
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.reporting.publication import due, load_published, record_published, statistics_event
-from mappa_bus.topics import NAMESPACE, agency_topic, statistics_topic
+from mappa_bus.topics import NAMESPACE, statistics_topic
 
 log = structlog.get_logger(__name__)
 
@@ -43,24 +41,17 @@ async def catch_up(
 ) -> int:
     """Consume until every record now on the agency topics is applied, then publish the
     closed years' statistics that changed (unless told not to); return how many records."""
-    topics = [agency_topic(agency, projection.namespace) for agency in Agency]
-    ends = await end_offsets(connection, topics)
-    total = lag(ends, projection.offsets)
-    broker = connection.broker(client_id="mappa-reporting", logger=None)
-    # A catch-up reads every partition itself (no consumer group to join and leave): it is one
-    # process replaying the record, and the projection's own offsets say where it stands.
-    register_reporting(broker, projection, partitions=[TopicPartition(*p) for p in sorted(ends)])
-    async with broker:
-        await broker.start()
-        while (remaining := lag(ends, projection.offsets)) > 0:
-            if on_progress is not None:
-                on_progress(total - remaining, total)
-            await asyncio.sleep(poll_seconds)
-        if publish:
-            await publish_statistics(broker, projection, SHIPPED_POPULATIONS, date.today())
-    if on_progress is not None:
-        on_progress(total, total)
-    return total
+
+    async def publish_changed(broker: KafkaBroker) -> None:
+        await publish_statistics(broker, projection, SHIPPED_POPULATIONS, date.today())
+
+    return await consume_until_caught_up(
+        connection,
+        projection,
+        on_progress=on_progress,
+        poll_seconds=poll_seconds,
+        then=publish_changed if publish else None,
+    )
 
 
 def reporting_app(connection: KafkaConnection, projection: ReportingProjection) -> FastStream:

@@ -1,0 +1,196 @@
+"""The Kafka side every projection shares: a batch subscriber over the agency topics that folds,
+dead-letters what it refuses, and commits state and offsets together; and a catch-up that runs
+it until the topics' current end.
+
+Exactly once, as the rest of the bus relies on it: the offsets live in the store beside the
+state, a (re)assignment seeks to them (past whatever Kafka thinks was committed), records below
+a stored offset are skipped by the fold, and a batch whose transaction fails is not
+acknowledged, so FastStream seeks back and it is applied again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import structlog
+from aiokafka import ConsumerRebalanceListener
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, TopicPartition
+from faststream.kafka.annotations import KafkaMessage
+
+from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, parse_event
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.kafka_codec import dead_letter_headers, record_origin
+from mappa_bus.projection.offsets import Position
+from mappa_bus.projection.progress import end_offsets, lag
+from mappa_bus.topics import agency_of_topic, agency_topic, dead_letter_topic
+
+BATCH = 2_000
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Rejected:
+    """A record a projection refused, with why."""
+
+    record: Any
+    error: WireError
+
+
+class Folded(Protocol):
+    """What a projection's fold of one batch must say: which records it refused."""
+
+    @property
+    def rejected(self) -> Sequence[Rejected]: ...
+
+
+BatchT = TypeVar("BatchT", bound=Folded)
+
+
+class Projection(Protocol[BatchT]):
+    """A store kept in step with the agency topics (see the module's docstring)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def namespace(self) -> str: ...
+
+    @property
+    def offsets(self) -> Mapping[Position, int]: ...
+
+    def fold(self, records: Sequence[Any]) -> BatchT: ...
+
+    def commit(self, batch: BatchT) -> None: ...
+
+
+def read_event(record: Any, namespace: str) -> Envelope[EventData]:
+    """The event in `record`, refused (WireError) if it is not one or came from the wrong topic:
+    an agency may only speak on its own topic."""
+    event = parse_event(record.value)
+    topic_agency = agency_of_topic(record.topic, namespace)
+    if topic_agency is not event.publisher:
+        raise WireError(
+            Rejection.WRONG_PUBLISHER,
+            "source",
+            f"an event of {event.publisher.value} on {record.topic}",
+        )
+    return event
+
+
+class _ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On every assignment, seek each partition to the offset the store holds for it."""
+
+    def __init__(self, projection: Projection[Any], consumer: Callable[[], Any]) -> None:
+        self._projection = projection
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        consumer = self._consumer()
+        for partition in assigned:
+            stored = self._projection.offsets.get((partition.topic, partition.partition))
+            if stored is None:
+                await consumer.seek_to_beginning(partition)
+            else:
+                consumer.seek(partition, stored)
+
+
+def register_projection(
+    broker: KafkaBroker,
+    projection: Projection[Any],
+    *,
+    group_id: str | None = None,
+    partitions: Sequence[TopicPartition] = (),
+    max_records: int = BATCH,
+) -> Any:
+    """Subscribe `projection` to every agency topic of its namespace on `broker`: in the
+    consumer group `group_id` (instances share the partitions), or on `partitions` alone."""
+    namespace = projection.namespace
+    holder: dict[str, Any] = {}
+    # The store, not Kafka, holds the offsets that count; a failed batch is sought back.
+    common: dict[str, Any] = {
+        "batch": True,
+        "max_records": max_records,
+        "auto_offset_reset": "earliest",
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+    }
+    if partitions:
+        # Reading from the beginning is safe: records below the stored offsets are skipped.
+        subscriber = broker.subscriber(partitions=partitions, **common)
+    elif group_id is None:
+        raise ValueError("a projection subscribes in a consumer group or to given partitions")
+    else:
+        subscriber = broker.subscriber(
+            *(agency_topic(agency, namespace) for agency in Agency),
+            group_id=group_id,
+            listener=_ResumeFromStore(projection, lambda: holder["subscriber"].consumer),
+            **common,
+        )
+    holder["subscriber"] = subscriber
+
+    async def on_batch(message: KafkaMessage) -> None:
+        records = message.raw_message
+        batch = projection.fold(records if isinstance(records, tuple) else (records,))
+        # Dead letters go out before the offsets move past them: at worst a crash in between
+        # writes a dead letter twice; it never loses one.
+        for item in batch.rejected:
+            await _dead_letter(broker, item, namespace, projection.name)
+        projection.commit(batch)
+
+    subscriber(on_batch)
+    return subscriber
+
+
+async def consume_until_caught_up(
+    connection: KafkaConnection,
+    projection: Projection[Any],
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    poll_seconds: float = 0.2,
+    then: Callable[[KafkaBroker], Awaitable[object]] | None = None,
+) -> int:
+    """Consume until every record now on the agency topics is applied, run `then` with the
+    broker still connected, and return how many records there were to apply."""
+    topics = [agency_topic(agency, projection.namespace) for agency in Agency]
+    ends = await end_offsets(connection, topics)
+    total = lag(ends, projection.offsets)
+    broker = connection.broker(client_id=f"mappa-{projection.name}", logger=None)
+    # One process replaying the record reads every partition itself: no consumer group to
+    # join and leave, and the projection's own offsets say where it stands.
+    register_projection(broker, projection, partitions=[TopicPartition(*p) for p in sorted(ends)])
+    async with broker:
+        await broker.start()
+        while (remaining := lag(ends, projection.offsets)) > 0:
+            if on_progress is not None:
+                on_progress(total - remaining, total)
+            await asyncio.sleep(poll_seconds)
+        if then is not None:
+            await then(broker)
+    if on_progress is not None:
+        on_progress(total, total)
+    return total
+
+
+async def _dead_letter(broker: KafkaBroker, item: Rejected, namespace: str, name: str) -> None:
+    record = item.record
+    log.warning(
+        "record rejected",
+        reason=str(item.error),
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+    )
+    await broker.publish(
+        record.value,
+        dead_letter_topic(namespace),
+        key=record.key,
+        headers=dead_letter_headers(item.error, record_origin(record), consumer=name),
+    )
