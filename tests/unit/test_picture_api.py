@@ -1,7 +1,7 @@
 """The case-picture API in-process: each role's view, refusals, and the audit trail of it all."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import Engine
 
 from mappa_bus.audit import AuditRecord, reads
-from mappa_bus.catalogue import Area
+from mappa_bus.catalogue import Area, Envelope, EventData, housing, probation, victim_contact
+from mappa_bus.catalogue.envelope import make_event
+from mappa_bus.catalogue.examples import AGENCY_SYSTEMS, EXAMPLES
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.picture.api import (
     REASON_HEADER,
@@ -19,6 +21,7 @@ from mappa_bus.picture.api import (
     Caller,
     create_app,
 )
+from mappa_bus.picture.fold import apply
 from mappa_bus.picture.model import CasePicture, Management, Status
 from mappa_bus.picture.openapi import case_api_json
 from mappa_bus.picture.store import create_schema, save_pictures
@@ -292,6 +295,18 @@ async def test_changes_since(client: httpx.AsyncClient) -> None:
     assert [case["case_id"] for case in response.json()["cases"]] == ["case-1", "case-2"]
 
 
+async def test_moments_at_the_ends_of_time_are_taken_as_those_ends(
+    client: httpx.AsyncClient,
+) -> None:
+    """A valid RFC 3339 moment with no UTC form (year 1 east of Greenwich) is no error."""
+    response = await client.get(
+        "/changes", params={"since": "0001-01-01T00:00:00+01:00"}, headers=who("probation")
+    )
+
+    assert response.status_code == 200
+    assert len(response.json()["cases"]) == 3
+
+
 async def test_changes_want_an_offset(client: httpx.AsyncClient) -> None:
     """A moment without its offset is ambiguous, so it is refused."""
     response = await client.get(
@@ -299,6 +314,101 @@ async def test_changes_want_an_offset(client: httpx.AsyncClient) -> None:
     )
 
     assert response.status_code == 422
+
+
+# ---- as known at a moment ----------------------------------------------------------------
+
+T = datetime(2024, 7, 1, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def _event(
+    model: type[EventData], event_id: str, happened: datetime, **changes: object
+) -> Envelope[EventData]:
+    return make_event(
+        EXAMPLES[model].model_copy(update=changes),
+        case_id="case-late",
+        area=Area.KENT,
+        time=happened,
+        system=AGENCY_SYSTEMS[model.PUBLISHER],
+        event_id=event_id,
+    )
+
+
+def _late_case() -> CasePicture:
+    """A case whose last event happened before T but reached the bus only after it."""
+    arrivals = [
+        (_event(probation.MappaEligibilityIdentified, "e1", T - 10 * DAY), T - 9 * DAY),
+        (_event(probation.MappaLevelSet, "e2", T - 8 * DAY, level=Level.TWO), T - 8 * DAY),
+        (_event(housing.HousingNeedRaised, "e3", T - 5 * DAY), T - 5 * DAY),
+        (_event(victim_contact.VictimOptedIn, "e4", T - 4 * DAY), T - 4 * DAY),
+        (_event(probation.MappaLevelSet, "e5", T - 2 * DAY, level=Level.THREE), T + DAY),
+    ]
+    picture: CasePicture | None = None
+    for event, recorded_at in arrivals:
+        picture = apply(picture, event, recorded_at)
+    assert picture is not None
+    return picture
+
+
+@pytest.fixture
+def late_case(engine: Engine) -> CasePicture:
+    picture = _late_case()
+    with engine.begin() as connection:
+        save_pictures(connection, [picture])
+    return picture
+
+
+async def _known_at(client: httpx.AsyncClient, role: str, at: datetime = T) -> httpx.Response:
+    return await client.get(
+        "/cases/case-late/as-known-at", params={"at": at.isoformat()}, headers=who(role)
+    )
+
+
+def _ids_by_agency(then: dict[str, Any]) -> dict[str, list[str]]:
+    shared: dict[str, list[dict[str, Any]]] = then["shared_by"]
+    return {agency: [entry["event_id"] for entry in entries] for agency, entries in shared.items()}
+
+
+@pytest.mark.usefixtures("late_case")
+async def test_as_known_at_ignores_what_was_recorded_after(
+    client: httpx.AsyncClient, engine: Engine
+) -> None:
+    """The level-3 decision happened before T but reached the bus after: at T it was level 2."""
+    now = (await client.get("/cases/case-late", headers=who("police"))).json()
+    response = await _known_at(client, "police")
+
+    assert response.status_code == 200
+    then = response.json()
+    assert now["level"] == 3
+    assert then["view"]["level"] == 2
+    assert [entry["event_id"] for entry in then["view"]["timeline"]] == ["e1", "e2", "e3", "e4"]
+    assert _ids_by_agency(then) == {
+        "probation": ["e1", "e2"],
+        "housing": ["e3"],
+        "victim-contact": ["e4"],
+    }
+    assert trail(engine)[-1].subject == "case:case-late:as-known-at:2024-07-01T12:00:00Z"
+
+
+@pytest.mark.usefixtures("late_case")
+async def test_as_known_at_shows_only_what_the_role_may_see(client: httpx.AsyncClient) -> None:
+    """Housing sees what housing shared, and nothing of the victims' or probation's events."""
+    then = (await _known_at(client, "housing")).json()
+
+    assert then["view"]["victims"] is None
+    assert _ids_by_agency(then) == {"housing": ["e3"]}
+
+
+@pytest.mark.usefixtures("late_case")
+async def test_before_anything_was_recorded_the_case_was_unknown(
+    client: httpx.AsyncClient, engine: Engine
+) -> None:
+    """Before its first event reached the bus, the bus knew nothing of the case: 404, audited."""
+    response = await _known_at(client, "police", T - 30 * DAY)
+
+    assert response.status_code == 404
+    assert trail(engine)[-1].outcome == "not-found"
 
 
 # ---- identity by token --------------------------------------------------------------------
@@ -360,6 +470,7 @@ def test_the_openapi_document_is_stable_json_with_every_route() -> None:
     assert set(document["paths"]) >= {
         "/cases/{case_id}",
         "/cases/{case_id}/timeline",
+        "/cases/{case_id}/as-known-at",
         "/cases",
         "/changes",
         "/audit",

@@ -34,6 +34,7 @@ from mappa_bus import audit
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Category, Level
+from mappa_bus.picture.fold import as_known_at, shared_by
 from mappa_bus.picture.model import CasePicture, Status, TimelineEntry
 from mappa_bus.picture.store import CaseFilter, find_cases, load_picture
 from mappa_bus.picture.views import (
@@ -47,6 +48,7 @@ from mappa_bus.picture.views import (
     known_role,
     summary_of,
     view_of,
+    visible_entries,
 )
 
 USER_HEADER = "X-Mappa-User"
@@ -112,8 +114,11 @@ def _rfc3339(value: object) -> object:
 def _to_utc(moment: datetime) -> datetime:
     try:
         return moment.astimezone(UTC)
-    except OverflowError as error:  # e.g. 0001-01-01T00:00:00+01:00 has no UTC form
-        raise ValueError("the moment is out of range once in UTC") from error
+    except OverflowError:
+        # Within a day of year 1 or 9999 (e.g. 0001-01-01T00:00:00+01:00) there may be no UTC
+        # form; compared with when events reached the bus, the nearest end answers the same.
+        end = datetime.min if moment.year == 1 else datetime.max
+        return end.replace(tzinfo=UTC)
 
 
 def _assume_utc(moment: datetime) -> datetime:
@@ -156,7 +161,8 @@ class CaseAsKnownAt(BaseModel):
     at: datetime
     view: CaseView
     shared_by: dict[Agency, tuple[TimelineEntry, ...]]
-    """Per agency, its entries recorded by `at` of the sections this role may see."""
+    """Per agency, its entries recorded by `at` of the sections this role may see (an agency
+    with none of those is left out)."""
 
 
 class AuditEntry(BaseModel):
@@ -250,15 +256,22 @@ class _Gate:
         raise refusal
 
     def read_case(
-        self, caller: Caller, reason: str | None, case_id: str, subject: str
+        self,
+        caller: Caller,
+        reason: str | None,
+        case_id: str,
+        subject: str,
+        known: Callable[[CasePicture], CasePicture | None] = lambda picture: picture,
     ) -> CasePicture:
-        """One case's picture, recorded as read; 404, recorded too, when there is none."""
+        """What is `known` of one case's picture, recorded as read; 404, recorded too, when
+        there is nothing."""
         with self.engine.begin() as connection:
-            picture = load_picture(connection, case_id)
+            stored = load_picture(connection, case_id)
+            picture = None if stored is None else known(stored)
             outcome = "read" if picture is not None else "not-found"
             _record(connection, caller.user, caller.role, reason, subject, outcome)
         if picture is None:
-            raise _refuse(404, f"no event of case {case_id!r} has reached the bus")
+            raise _refuse(404, f"no event of case {case_id!r} had reached the bus")
         return picture
 
     def list_cases(
@@ -431,6 +444,35 @@ def _case_routes(app: FastAPI, gate: _Gate, identify: Callable[..., Claim]) -> N
         return CaseTimeline(
             case_id=case_id, role=view.role, withheld=view.withheld, timeline=view.timeline
         )
+
+    @app.get("/cases/{case_id}/as-known-at", response_model=CaseAsKnownAt, responses=_CASE_REFUSALS)
+    def known_at(
+        case_id: CaseId,
+        at: Annotated[Moment, Query(description="RFC 3339 moment, with its offset.")],
+        claim: Annotated[Claim, Depends(identify)],
+    ) -> CaseAsKnownAt:
+        """The case as the bus knew it at `at` (events recorded by then, whenever they
+        happened), and what each agency had shared of it: what a decision then was based on."""
+        subject = f"case:{case_id}:as-known-at:{_plain(at)}"
+        caller = gate.admit(claim, subject, CASE_VIEWS)
+        past = gate.read_case(caller, claim.reason, case_id, subject, lambda p: _then(p, at))
+        return _as_known_at(past, caller.role, at)
+
+
+def _then(picture: CasePicture, at: datetime) -> CasePicture | None:
+    """The picture as known at `at`; None when no event of it had reached the bus by then."""
+    past = as_known_at(picture, at)
+    return past if past.timeline else None
+
+
+def _as_known_at(past: CasePicture, role: ViewerRole, at: datetime) -> CaseAsKnownAt:
+    groups = CASE_VIEWS[role]
+    shared = {
+        agency: visible
+        for agency, entries in shared_by(past).items()
+        if (visible := visible_entries(entries, groups))
+    }
+    return CaseAsKnownAt(at=at, view=view_of(past, role), shared_by=shared)
 
 
 def _list_routes(app: FastAPI, gate: _Gate, identify: Callable[..., Claim]) -> None:
