@@ -17,6 +17,7 @@ from mappa_bus.contract.artefacts import compare, generated_files, history_break
 from mappa_bus.demo import DemoResult, run_demo
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.logs import configure_logging
+from mappa_bus.picture.cli import picture_cli
 from mappa_bus.principals import acl_bindings
 from mappa_bus.reporting.cli import report, report_open, report_partnership, reporting_app_cli
 from mappa_bus.reporting.render import render_text
@@ -34,6 +35,7 @@ app.command("report")(report)
 app.command("report-open")(report_open)
 app.command("report-partnership")(report_partnership)
 app.add_typer(reporting_app_cli, name="reporting")
+app.add_typer(picture_cli, name="picture")
 schemas_app = typer.Typer(help="The published event contract in schemas/.")
 app.add_typer(schemas_app, name="schemas")
 console = Console()

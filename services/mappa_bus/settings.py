@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         "by default, `postgresql+psycopg://...` in production.",
     )
 
+    api_tokens_file: str | None = Field(
+        default=None,
+        description="A JSON file of the case API's bearer tokens, `{token: {user, role}}`. "
+        "Unset: callers name themselves in the X-Mappa-User and X-Mappa-Role headers, which "
+        "is for development only.",
+    )
+
     def connection(self) -> KafkaConnection:
         """The Kafka connection these settings describe.
 

@@ -236,7 +236,7 @@ def _check(claim: Claim, readers: Collection[ViewerRole]) -> Caller:
     return Caller(claim.user, role)
 
 
-class _Gate:
+class Gate:
     """Admits callers and keeps the trail: every admission, refusal and read is recorded."""
 
     def __init__(self, engine: Engine) -> None:
@@ -402,7 +402,7 @@ def create_app(engine: Engine, *, tokens: Mapping[str, Caller] | None = None) ->
         version="1",
         description=__doc__,
     )
-    gate = _Gate(engine)
+    gate = Gate(engine)
     identify = _header_claim if tokens is None else _bearer_claim(tokens)
     app.add_exception_handler(Refusal, _refusal_response)
     app.middleware("http")(_no_store)
@@ -427,7 +427,7 @@ async def _no_store(
     return response
 
 
-def _case_routes(app: FastAPI, gate: _Gate, identify: Callable[..., Claim]) -> None:
+def _case_routes(app: FastAPI, gate: Gate, identify: Callable[..., Claim]) -> None:
     @app.get("/cases/{case_id}", response_model=CaseView, responses=_CASE_REFUSALS)
     def case(case_id: CaseId, claim: Annotated[Claim, Depends(identify)]) -> CaseView:
         """The case as the caller's role may see it."""
@@ -455,17 +455,17 @@ def _case_routes(app: FastAPI, gate: _Gate, identify: Callable[..., Claim]) -> N
         happened), and what each agency had shared of it: what a decision then was based on."""
         subject = f"case:{case_id}:as-known-at:{_plain(at)}"
         caller = gate.admit(claim, subject, CASE_VIEWS)
-        past = gate.read_case(caller, claim.reason, case_id, subject, lambda p: _then(p, at))
-        return _as_known_at(past, caller.role, at)
+        past = gate.read_case(caller, claim.reason, case_id, subject, lambda p: known_then(p, at))
+        return as_known_at_view(past, caller.role, at)
 
 
-def _then(picture: CasePicture, at: datetime) -> CasePicture | None:
+def known_then(picture: CasePicture, at: datetime) -> CasePicture | None:
     """The picture as known at `at`; None when no event of it had reached the bus by then."""
     past = as_known_at(picture, at)
     return past if past.timeline else None
 
 
-def _as_known_at(past: CasePicture, role: ViewerRole, at: datetime) -> CaseAsKnownAt:
+def as_known_at_view(past: CasePicture, role: ViewerRole, at: datetime) -> CaseAsKnownAt:
     groups = CASE_VIEWS[role]
     shared = {
         agency: visible
@@ -475,7 +475,7 @@ def _as_known_at(past: CasePicture, role: ViewerRole, at: datetime) -> CaseAsKno
     return CaseAsKnownAt(at=at, view=view_of(past, role), shared_by=shared)
 
 
-def _list_routes(app: FastAPI, gate: _Gate, identify: Callable[..., Claim]) -> None:
+def _list_routes(app: FastAPI, gate: Gate, identify: Callable[..., Claim]) -> None:
     @app.get("/cases", response_model=CasePage, responses=_REFUSALS)
     def cases(
         claim: Annotated[Claim, Depends(identify)],
@@ -512,7 +512,7 @@ def _list_routes(app: FastAPI, gate: _Gate, identify: Callable[..., Claim]) -> N
         return gate.list_cases(caller, claim.reason, subject, CaseFilter(changed_since=since), page)
 
 
-def _audit_routes(app: FastAPI, gate: _Gate, identify: Callable[..., Claim]) -> None:
+def _audit_routes(app: FastAPI, gate: Gate, identify: Callable[..., Claim]) -> None:
     # Reading is the only route: the trail is append-only, and the API offers no way round that.
     @app.get("/audit", response_model=AuditTrail, responses=_REFUSALS)
     def audit_trail(

@@ -1,0 +1,79 @@
+"""The case-picture projection: folds every agency event into its case's picture and keeps the
+changed pictures, with the offsets they came from, in one transaction (the Kafka side is
+`projection.subscriber`).
+
+A duplicate event id needs no table of its own here: the fold leaves a picture unchanged when
+its timeline already holds the id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from mappa_bus.catalogue import WireError
+from mappa_bus.kafka_codec import appended_at
+from mappa_bus.picture.fold import apply
+from mappa_bus.picture.model import CasePicture
+from mappa_bus.picture.store import PROJECTION, create_schema, load_pictures, save_pictures
+from mappa_bus.projection.offsets import Position, load_offsets, save_offsets
+from mappa_bus.projection.subscriber import Rejected, read_event
+from mappa_bus.topics import NAMESPACE
+
+
+@dataclass
+class PictureBatch:
+    """What a batch of records would change: pictures, offsets, and the records refused."""
+
+    offsets: dict[Position, int]
+    changed: dict[str, CasePicture] = field(default_factory=dict)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+@dataclass
+class PictureProjection:
+    """Every case's picture and the next offset of every partition, as the store has them
+    (memory changes only after the store has committed)."""
+
+    engine: Engine
+    namespace: str = NAMESPACE
+    name: str = PROJECTION
+    pictures: dict[str, CasePicture] = field(default_factory=dict)
+    offsets: dict[Position, int] = field(default_factory=dict)
+
+    def load(self) -> None:
+        """Create the schema if need be and read back what the store holds."""
+        create_schema(self.engine)
+        with self.engine.connect() as connection:
+            self.pictures = load_pictures(connection)
+            self.offsets = load_offsets(connection, PROJECTION)
+
+    def fold(self, records: Sequence[Any]) -> PictureBatch:
+        """Fold a batch of records into the pictures they change, without committing."""
+        batch = PictureBatch(offsets=dict(self.offsets))
+        for record in records:
+            position = (record.topic, record.partition)
+            if record.offset < batch.offsets.get(position, 0):
+                continue  # delivered again after a rebalance or a retry: already applied
+            batch.offsets[position] = record.offset + 1
+            try:
+                event = read_event(record, self.namespace)
+            except WireError as error:
+                batch.rejected.append(Rejected(record, error))
+                continue
+            known = batch.changed.get(event.case_id) or self.pictures.get(event.case_id)
+            picture = apply(known, event, appended_at(record.timestamp))
+            if picture is not known:
+                batch.changed[event.case_id] = picture
+        return batch
+
+    def commit(self, batch: PictureBatch) -> None:
+        """Store the batch's pictures and offsets in one transaction, then make them current."""
+        with self.engine.begin() as connection:
+            save_pictures(connection, batch.changed.values())
+            save_offsets(connection, PROJECTION, batch.offsets)
+        self.pictures.update(batch.changed)
+        self.offsets = batch.offsets

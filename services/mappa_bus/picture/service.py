@@ -1,0 +1,54 @@
+"""Running the case-picture service: for ever in a consumer group, until it has caught up (a
+batch job, the tests), or as a rebuild from the start of the topics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+from faststream import FastStream
+
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.picture.consumer import PictureProjection
+from mappa_bus.picture.store import clear
+from mappa_bus.principals import Role, group_prefix
+from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.subscriber import consume_until_caught_up, register_projection
+from mappa_bus.topics import NAMESPACE
+
+log = structlog.get_logger(__name__)
+
+
+def open_projection(database_url: str, namespace: str = NAMESPACE) -> PictureProjection:
+    """The picture projection on its store, loaded."""
+    projection = PictureProjection(open_engine(database_url), namespace)
+    projection.load()
+    return projection
+
+
+def rebuild(projection: PictureProjection) -> None:
+    """Empty the store, so that the next catch-up replays every topic from its start."""
+    with projection.engine.begin() as connection:
+        clear(connection)
+    projection.load()
+
+
+async def catch_up(
+    connection: KafkaConnection,
+    projection: PictureProjection,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Apply every record now on the agency topics that the store has not; return how many."""
+    return await consume_until_caught_up(connection, projection, on_progress=on_progress)
+
+
+def picture_app(
+    connection: KafkaConnection, projection: PictureProjection, *, group_id: str | None = None
+) -> FastStream:
+    """The service as a FastStream application: one member of the picture consumer group, so
+    more instances share the partitions."""
+    broker = connection.broker(client_id="mappa-picture", logger=log)
+    group = group_id or group_prefix(Role.PICTURE, projection.namespace)
+    register_projection(broker, projection, group_id=group)
+    return FastStream(broker, logger=log)

@@ -1,0 +1,169 @@
+"""The case-picture service against the real broker: its store holds what the pure fold makes
+of the same events, and a SIGKILL in the middle of a replay neither loses nor doubles any."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from mappa_bus.adapters.publisher import publish_all
+from mappa_bus.catalogue import Envelope, EventData
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.picture.api import create_app
+from mappa_bus.picture.fold import apply
+from mappa_bus.picture.model import CasePicture
+from mappa_bus.picture.service import catch_up, open_projection
+from mappa_bus.picture.store import PROJECTION, load_pictures
+from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.offsets import load_offsets
+from mappa_bus.simulator.options import Scenario, SimulationOptions
+from mappa_bus.simulator.run import events, simulate
+from tests.conftest import BrokerUnderTest
+
+pytestmark = pytest.mark.kafka
+
+KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
+MAPPA = Path(sys.executable).with_name("mappa")
+
+
+def _kent() -> list[Envelope[EventData]]:
+    return [event for item in simulate(KENT) for event in events(item, KENT.seed)]
+
+
+def _unrecorded(picture: CasePicture) -> dict[str, Any]:
+    """A picture without the times its events reached the bus, which only the log knows."""
+    return picture.model_dump(
+        mode="json", exclude={"last_recorded_at": True, "timeline": {"__all__": {"recorded_at"}}}
+    )
+
+
+def _in_memory(stream: list[Envelope[EventData]], recorded: Any) -> dict[str, CasePicture]:
+    pictures: dict[str, CasePicture] = {}
+    for event in stream:
+        pictures[event.case_id] = apply(pictures.get(event.case_id), event, recorded)
+    return pictures
+
+
+async def test_the_store_holds_what_the_fold_makes_of_kent_2020_21(
+    kafka_as: Callable[[str], KafkaConnection], namespace: str, tmp_path: Path
+) -> None:
+    """Published by each agency and consumed as the picture role, Kent's year gives every
+    case the picture the pure fold gives when handed the same events in another order."""
+    kent = _kent()
+    started = time.time()
+    await publish_all(lambda agency: kafka_as(agency.value), kent, namespace=namespace)
+    projection = open_projection(f"sqlite:///{tmp_path / 'pictures.db'}", namespace)
+    applied = await catch_up(kafka_as("picture"), projection)
+
+    expected = _in_memory(list(reversed(kent)), recorded=kent[0].time)
+    stored = open_projection(f"sqlite:///{tmp_path / 'pictures.db'}", namespace).pictures
+    served = await _served(projection.engine, sorted(expected))
+    assert applied == len(kent)
+    assert stored.keys() == expected.keys()
+    assert all(_unrecorded(stored[case]) == _unrecorded(expected[case]) for case in expected)
+    assert all(
+        _unrecorded(CasePicture.model_validate(served[case])) == _unrecorded(expected[case])
+        for case in expected
+    )
+    # What only the log knows: every event reached the bus during this test.
+    recorded = [entry.recorded_at.timestamp() for p in stored.values() for entry in p.timeline]
+    assert len(recorded) == len(kent)
+    assert started - 1 <= min(recorded) <= max(recorded) <= time.time() + 1
+
+
+async def _served(engine: Engine, cases: list[str]) -> dict[str, dict[str, Any]]:
+    """Every case as the API gives it to the police, who see the whole record."""
+    headers = {
+        "X-Mappa-User": "t.tester",
+        "X-Mappa-Role": "police",
+        "X-Mappa-Reason": "checking the API",
+    }
+    transport = httpx.ASGITransport(app=create_app(engine))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        served = {}
+        for case in cases:
+            response = await client.get(f"/cases/{case}", headers=headers)
+            assert response.status_code == 200, response.text
+            view = response.json()
+            served[case] = {k: v for k, v in view.items() if k not in ("role", "withheld")}
+    return served
+
+
+def _applied(database_url: str) -> int:
+    engine = open_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return sum(load_offsets(connection, PROJECTION).values())
+    except Exception:
+        return 0
+    finally:
+        engine.dispose()
+
+
+def _service(env: dict[str, str], namespace: str, database_url: str, log: Path) -> Any:
+    command = [str(MAPPA), "picture", "run", "--namespace", namespace, "--database", database_url]
+    with log.open("a") as sink:
+        return subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
+
+
+def _wait_for(predicate: Callable[[], bool], process: Any, log: Path) -> None:
+    # Blocking on purpose: the service is another process, and nothing else runs meanwhile.
+    deadline = time.monotonic() + 120
+    while not predicate():
+        assert process.poll() is None, f"the service stopped: {log.read_text()[-2000:]}"
+        assert time.monotonic() < deadline, f"no progress: {log.read_text()[-2000:]}"
+        time.sleep(0.02)
+
+
+async def test_sigkill_in_the_middle_of_a_replay_loses_and_doubles_nothing(
+    kafka_broker: BrokerUnderTest,
+    kafka_as: Callable[[str], KafkaConnection],
+    namespace: str,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    """The service, killed twice mid-replay without warning and started again each time,
+    ends with the very store an uninterrupted catch-up makes."""
+    kent = _kent()
+    await publish_all(lambda agency: kafka_as(agency.value), kent, namespace=namespace)
+    reference = open_projection(f"sqlite:///{tmp_path / 'reference.db'}", namespace)
+    await catch_up(kafka_as("picture"), reference)
+
+    credentials = kafka_broker.credentials
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap,
+        "MAPPA_KAFKA_CREDENTIALS": str(credentials.path) if credentials else "",
+        "MAPPA_LOG_FORMAT": "json",
+    }
+    log = tmp_path / "service.log"
+    killed_at: list[int] = []
+    for share in (0.2, 0.6):
+        process = _service(env, namespace, database_url, log)
+        target = max(int(len(kent) * share), killed_at[-1] + 1 if killed_at else 1)
+        _wait_for(lambda: _applied(database_url) >= target, process, log)  # noqa: B023
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        killed_at.append(_applied(database_url))
+    process = _service(env, namespace, database_url, log)
+    _wait_for(lambda: _applied(database_url) == len(kent), process, log)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    engine = open_engine(database_url)
+    with engine.connect() as connection:
+        pictures, offsets = load_pictures(connection), load_offsets(connection, PROJECTION)
+    engine.dispose()
+    assert all(0 < at < len(kent) for at in killed_at), killed_at
+    assert offsets == reference.offsets
+    assert pictures == reference.pictures
