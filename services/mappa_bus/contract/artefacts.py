@@ -15,6 +15,7 @@ from mappa_bus.contract.catalogue_page import catalogue_page
 from mappa_bus.contract.compat import breaking_changes
 from mappa_bus.contract.history import committed_versions
 from mappa_bus.contract.json_schemas import all_event_schemas, envelope_schema, schema_file
+from mappa_bus.picture.openapi import case_api_document
 
 EVENTS_DIR = "events"
 ENVELOPE_FILE = "envelope.json"
@@ -28,6 +29,7 @@ def generated_files() -> dict[str, str]:
     }
     files[ENVELOPE_FILE] = json_text(envelope_schema())
     files["asyncapi.json"] = json_text(bus_specification())
+    files["openapi.json"] = json_text(case_api_document())
     files["CATALOGUE.md"] = catalogue_page()
     return files
 
