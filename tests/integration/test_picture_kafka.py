@@ -14,20 +14,26 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import Engine
 
 from mappa_bus.adapters.publisher import publish_all
-from mappa_bus.catalogue import Envelope, EventData
+from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import Envelope, EventData, to_wire
+from mappa_bus.catalogue.examples import example_event
+from mappa_bus.catalogue.police import ShpoMade
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.log_reader import read_to_end
 from mappa_bus.picture.api import create_app
 from mappa_bus.picture.fold import apply
 from mappa_bus.picture.model import CasePicture
-from mappa_bus.picture.service import catch_up, open_projection
+from mappa_bus.picture.service import catch_up, open_projection, rebuild
 from mappa_bus.picture.store import PROJECTION, load_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.offsets import load_offsets
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
+from mappa_bus.topics import agency_topic, dead_letter_topic
 from tests.conftest import BrokerUnderTest
 
 pytestmark = pytest.mark.kafka
@@ -97,6 +103,48 @@ async def _served(engine: Engine, cases: list[str]) -> dict[str, dict[str, Any]]
             view = response.json()
             served[case] = {k: v for k, v in view.items() if k not in ("role", "withheld")}
     return served
+
+
+async def test_resent_events_change_nothing_bad_ones_are_dead_lettered_and_rebuild_agrees(
+    kafka: KafkaConnection,
+    kafka_as: Callable[[str], KafkaConnection],
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    """Part of the year sent twice, and two bad records among it: every good event is on its
+    case's timeline once, the bad ones are on the dead-letter topic with the picture service's
+    name and their reasons (again on the rebuild's replay), and the rebuild from the start of
+    the topics gives the same store."""
+    kent = _kent()[:3_000]
+    await publish_all(lambda agency: kafka_as(agency.value), kent, namespace=namespace)
+    producer = AIOKafkaProducer(**kafka.aiokafka_options())
+    await producer.start()
+    try:
+        topic = agency_topic(Agency.PROBATION, namespace)
+        for value in (b"\x00not json", to_wire(example_event(ShpoMade))):
+            await producer.send_and_wait(topic, value, key=kent[0].case_id.encode())
+    finally:
+        await producer.stop()
+    await publish_all(lambda agency: kafka_as(agency.value), kent[:1_000], namespace=namespace)
+
+    projection = open_projection(f"sqlite:///{tmp_path / 'pictures.db'}", namespace)
+    applied = await catch_up(kafka_as("picture"), projection)
+    first = dict(projection.pictures)
+    rebuild(projection)
+    await catch_up(kafka_as("picture"), projection)
+
+    dead = [
+        {name: value.decode() for name, value in record.headers}
+        async for batch in read_to_end(kafka, [dead_letter_topic(namespace)])
+        for record in batch
+    ]
+    on_timelines = [entry.event_id for p in first.values() for entry in p.timeline]
+    assert applied == 3_000 + 2 + 1_000
+    assert sorted(on_timelines) == sorted(event.id for event in kent)
+    # Refused once by the first catch-up and once again by the rebuild's replay.
+    assert sorted(d["mappa-rejection"] for d in dead) == ["not-json"] * 2 + ["wrong-publisher"] * 2
+    assert {d["mappa-consumer"] for d in dead} == {"picture"}
+    assert projection.pictures == first
 
 
 def _applied(database_url: str) -> int:
