@@ -19,6 +19,7 @@ from enum import StrEnum
 from mappa_bus.agencies import Agency
 from mappa_bus.topics import (
     NAMESPACE,
+    acknowledgements_topic,
     agency_topic,
     alerts_topic,
     dead_letter_topic,
@@ -118,11 +119,18 @@ def acl_bindings(namespace: str = NAMESPACE) -> tuple[AclBinding, ...]:
             _group(role, namespace),
             _topic(role, dead_letter, Operation.WRITE),
         }
-    bindings.add(_topic(Role.ALERTS, alerts_topic(namespace), Operation.WRITE))
+    # The alerts service reads its own topic back after a crash, to publish nothing twice.
+    bindings |= {
+        _topic(Role.ALERTS, alerts_topic(namespace), operation)
+        for operation in (Operation.WRITE, Operation.READ, Operation.DESCRIBE)
+    }
     bindings.add(_topic(Role.REPORTING, statistics_topic(namespace), Operation.WRITE))
     bindings |= {
         _topic(Role.COORDINATOR, alerts_topic(namespace), Operation.READ),
         _topic(Role.COORDINATOR, alerts_topic(namespace), Operation.DESCRIBE),
+        _topic(Role.COORDINATOR, acknowledgements_topic(namespace), Operation.READ),
+        _topic(Role.COORDINATOR, acknowledgements_topic(namespace), Operation.WRITE),
+        _topic(Role.COORDINATOR, acknowledgements_topic(namespace), Operation.DESCRIBE),
         _group(Role.COORDINATOR, namespace),
     }
     return tuple(sorted(bindings))

@@ -80,6 +80,12 @@ def alerts_topic(namespace: str = NAMESPACE) -> str:
     return f"{namespace}.alerts"
 
 
+def acknowledgements_topic(namespace: str = NAMESPACE) -> str:
+    """Where coordinators' acknowledgements of alerts go (apart from the alerts themselves, so
+    that a coordinator may acknowledge an alert but never forge one)."""
+    return f"{namespace}.alert-acknowledgements"
+
+
 def statistics_topic(namespace: str = NAMESPACE) -> str:
     """Where the reporting consumer publishes each closed year's MAPPA statistics."""
     return f"{namespace}.statistics"
@@ -120,13 +126,24 @@ def alerts_spec(namespace: str = NAMESPACE) -> TopicSpec:
     )
 
 
+def acknowledgements_spec(namespace: str = NAMESPACE) -> TopicSpec:
+    """The acknowledgements topic of `namespace`: keyed by area like the alerts, kept as long."""
+    return TopicSpec(
+        name=acknowledgements_topic(namespace),
+        partitions=3,
+        purpose="coordinators' acknowledgements of alerts (who, when), keyed by area; a year",
+        config={"retention.ms": str(365 * _DAY_MS), "cleanup.policy": "delete"},
+    )
+
+
 def bus_topic_specs(namespace: str = NAMESPACE) -> tuple[TopicSpec, ...]:
     """Every topic of `namespace` that the principals' ACLs name: agency, dead-letter, alerts,
-    statistics."""
+    acknowledgements, statistics."""
     return (
         *agency_topic_specs(namespace),
         dead_letter_spec(namespace),
         alerts_spec(namespace),
+        acknowledgements_spec(namespace),
         statistics_spec(namespace),
     )
 

@@ -18,6 +18,7 @@ from mappa_bus.principals import (
 from mappa_bus.topics import (
     ALL_TOPICS,
     NAMESPACE,
+    acknowledgements_topic,
     agency_topic,
     alerts_topic,
     bus_topic_specs,
@@ -68,15 +69,18 @@ def test_only_its_own_agency_writes_an_agency_topic() -> None:
 
 
 def test_subscribers_read_every_agency_topic_in_their_own_groups_and_write_none() -> None:
-    """Case picture, reporting and alerts read all agency topics, each in its own groups."""
+    """Case picture, reporting and alerts read all agency topics, each in its own groups (and
+    the alerts service its own topic back, nothing else)."""
     for role in SUBSCRIBERS:
-        assert _topics(role, Operation.READ) == AGENCY_TOPICS
+        own = {alerts_topic()} if role is Role.ALERTS else set()
+        assert _topics(role, Operation.READ) == AGENCY_TOPICS | own
         assert _topics(role, Operation.WRITE) & AGENCY_TOPICS == set()
         assert _groups(role) == {(group_prefix(role), PatternType.PREFIXED, Operation.READ)}
 
 
 def test_only_the_alerts_service_raises_alerts_and_only_coordinators_read_them() -> None:
-    """The alerts topic has one writer and one reader role, and no one else is named on it."""
+    """The alerts topic has one writer, which reads back only what it wrote, and one reader
+    role; no one else is named on it."""
     named = {b.principal for b in BINDINGS if b.resource_name == alerts_topic()}
     readers = {
         b.principal
@@ -84,13 +88,15 @@ def test_only_the_alerts_service_raises_alerts_and_only_coordinators_read_them()
         if b.resource_name == alerts_topic() and b.operation is Operation.READ
     }
     assert _topics(Role.ALERTS, Operation.WRITE) == {alerts_topic(), dead_letter_topic()}
-    assert (named, readers) == ({Role.ALERTS, Role.COORDINATOR}, {Role.COORDINATOR})
+    assert (named, readers) == ({Role.ALERTS, Role.COORDINATOR}, {Role.ALERTS, Role.COORDINATOR})
 
 
 def test_the_coordinator_reads_alerts_and_nothing_of_the_record() -> None:
-    """Coordinators see alerts, never an agency topic, and write nowhere."""
-    assert _topics(Role.COORDINATOR, Operation.READ) == {alerts_topic()}
-    assert _topics(Role.COORDINATOR, Operation.WRITE) == set()
+    """Coordinators see alerts and acknowledgements, never an agency topic, and write only
+    their acknowledgements."""
+    acknowledgements = acknowledgements_topic()
+    assert _topics(Role.COORDINATOR, Operation.READ) == {alerts_topic(), acknowledgements}
+    assert _topics(Role.COORDINATOR, Operation.WRITE) == {acknowledgements}
     assert _groups(Role.COORDINATOR) == {
         (group_prefix(Role.COORDINATOR), PatternType.PREFIXED, Operation.READ)
     }
