@@ -110,9 +110,11 @@ def register_projection(
     group_id: str | None = None,
     partitions: Sequence[TopicPartition] = (),
     max_records: int = BATCH,
+    after_commit: Callable[[KafkaBroker], Awaitable[object]] | None = None,
 ) -> Any:
     """Subscribe `projection` to every agency topic of its namespace on `broker`: in the
-    consumer group `group_id` (instances share the partitions), or on `partitions` alone."""
+    consumer group `group_id` (instances share the partitions), or on `partitions` alone.
+    `after_commit` runs after each batch's commit (the alerts service publishes from there)."""
     namespace = projection.namespace
     holder: dict[str, Any] = {}
     # The store, not Kafka, holds the offsets that count; a failed batch is sought back.
@@ -144,6 +146,8 @@ def register_projection(
         for item in batch.rejected:
             await _dead_letter(broker, item, namespace, projection.name)
         projection.commit(batch)
+        if after_commit is not None:
+            await after_commit(broker)
 
     subscriber(on_batch)
     return subscriber
@@ -156,6 +160,7 @@ async def consume_until_caught_up(
     on_progress: Callable[[int, int], None] | None = None,
     poll_seconds: float = 0.2,
     then: Callable[[KafkaBroker], Awaitable[object]] | None = None,
+    after_commit: Callable[[KafkaBroker], Awaitable[object]] | None = None,
 ) -> int:
     """Consume until every record now on the agency topics is applied, run `then` with the
     broker still connected, and return how many records there were to apply."""
@@ -165,7 +170,12 @@ async def consume_until_caught_up(
     broker = connection.broker(client_id=f"mappa-{projection.name}", logger=None)
     # One process replaying the record reads every partition itself: no consumer group to
     # join and leave, and the projection's own offsets say where it stands.
-    register_projection(broker, projection, partitions=[TopicPartition(*p) for p in sorted(ends)])
+    register_projection(
+        broker,
+        projection,
+        partitions=[TopicPartition(*p) for p in sorted(ends)],
+        after_commit=after_commit,
+    )
     async with broker:
         await broker.start()
         while (remaining := lag(ends, projection.offsets)) > 0:

@@ -1,0 +1,178 @@
+"""The alerts projection: folds every agency event into the case pictures the rules compare,
+and raises the alerts that the rules find, exactly once per triggering event.
+
+Two positions per partition: `offsets`, how far the in-memory pictures have read (the service
+starts with none and folds the topics again from their start), and `raised_upto`, how far
+alerts have been raised (stored, with the alerts raised, in one transaction). Records below
+`raised_upto` only rebuild pictures; records at or beyond it may raise alerts. A crash therefore
+neither loses an alert (the offsets move only with the alerts they produced) nor raises one
+twice (an alert's id comes from its rule and trigger, and the outbox keeps every id).
+
+An alert raised on what was known then stays raised: a replay in another arrival order may
+raise one that the final picture would not imply (a victim's request seen before probation's
+conditions granting it), and never misses one the final picture implies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from mappa_bus.alerts.model import AlertRaised, alert_id, raised
+from mappa_bus.alerts.rules import Firing, evaluate, overdue_review
+from mappa_bus.alerts.store import PROJECTION, create_schema, raised_ids, record_raised
+from mappa_bus.catalogue import Envelope, EventData, WireError
+from mappa_bus.catalogue.registry import BY_TYPE
+from mappa_bus.kafka_codec import appended_at
+from mappa_bus.picture.fold import apply
+from mappa_bus.picture.model import CasePicture, TimelineEntry
+from mappa_bus.projection.offsets import Position, load_offsets, save_offsets
+from mappa_bus.projection.subscriber import Rejected, read_event
+from mappa_bus.topics import NAMESPACE
+
+
+def evaluate_from(picture: CasePicture, event_id: str) -> list[Firing]:
+    """The rules for every event of `picture` from `event_id` on, in event-time order, each
+    against the case as it stood just before and just after it.
+
+    An event that arrives after later ones (a level set that reached the bus after the release
+    it precedes) changes what those later events mean, so their rules are asked again: the
+    release of a level 3 person is alerted once the level is known. Alerts already raised keep
+    their ids, so asking again raises nothing twice.
+    """
+    firings: list[Firing] = []
+    before: CasePicture | None = None
+    reached = False
+    for entry in picture.timeline:
+        event = envelope_of(entry, picture.case_id)
+        after = apply(before, event, entry.recorded_at)
+        reached = reached or entry.event_id == event_id
+        if reached:
+            firings.extend(evaluate(before, after, event, entry.recorded_at))
+        before = after
+    return firings
+
+
+def envelope_of(entry: TimelineEntry, case_id: str) -> Envelope[EventData]:
+    """The event a timeline entry keeps, as the rules take it."""
+    data_type = BY_TYPE[entry.type]
+    return Envelope[EventData](
+        id=entry.event_id,
+        source=f"/mappa/{entry.agency.value}/bus",
+        type=entry.type,
+        time=entry.time,
+        subject=case_id,
+        dataschema=data_type.schema_uri(),
+        mappaarea=entry.area,
+        data=data_type.model_validate(entry.data),
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AlertBatch:
+    """What a batch of records would change: pictures, both positions, alerts, refusals."""
+
+    offsets: dict[Position, int]
+    raised_upto: dict[Position, int]
+    changed: dict[str, CasePicture] = field(default_factory=dict)
+    alerts: dict[str, AlertRaised] = field(default_factory=dict)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+@dataclass
+class AlertProjection:
+    """The pictures in memory, where they and the alerts stand, and every alert id raised."""
+
+    engine: Engine
+    namespace: str = NAMESPACE
+    name: str = PROJECTION
+    clock: Callable[[], datetime] = _now
+    pictures: dict[str, CasePicture] = field(default_factory=dict)
+    offsets: dict[Position, int] = field(default_factory=dict)
+    raised_upto: dict[Position, int] = field(default_factory=dict)
+    raised: set[str] = field(default_factory=set)
+
+    def load(self) -> None:
+        """Read where alerts stand; the pictures start empty and are folded again."""
+        create_schema(self.engine)
+        with self.engine.connect() as connection:
+            self.raised_upto = load_offsets(connection, PROJECTION)
+            self.raised = raised_ids(connection)
+        self.pictures, self.offsets = {}, {}
+
+    @property
+    def warm(self) -> bool:
+        """Whether the pictures have caught up with every record alerts were raised for: only
+        then may a time-driven rule look at them."""
+        return all(self.offsets.get(p, 0) >= n for p, n in self.raised_upto.items())
+
+    def fold(self, records: Sequence[Any]) -> AlertBatch:
+        """Fold a batch into pictures and the alerts they raise, without committing."""
+        batch = AlertBatch(offsets=dict(self.offsets), raised_upto=dict(self.raised_upto))
+        for record in records:
+            position = (record.topic, record.partition)
+            if record.offset < batch.offsets.get(position, 0):
+                continue  # already in memory
+            batch.offsets[position] = record.offset + 1
+            live = record.offset >= batch.raised_upto.get(position, 0)
+            if live:
+                batch.raised_upto[position] = record.offset + 1
+            self._fold_one(batch, record, live=live)
+        return batch
+
+    def _fold_one(self, batch: AlertBatch, record: Any, *, live: bool) -> None:
+        try:
+            event = read_event(record, self.namespace)
+        except WireError as error:
+            if live:  # refused once, when first met, not again at every start
+                batch.rejected.append(Rejected(record, error))
+            return
+        before = batch.changed.get(event.case_id) or self.pictures.get(event.case_id)
+        recorded_at = appended_at(record.timestamp)
+        after = apply(before, event, recorded_at)
+        if after is before:
+            return  # the same event again
+        batch.changed[event.case_id] = after
+        if after.timeline[-1].event_id != event.id:
+            # Late, even while rebuilding: the live events after it may mean more now.
+            self._raise(batch, evaluate_from(after, event.id))
+        elif live:
+            self._raise(batch, evaluate(before, after, event, recorded_at))
+
+    def _raise(self, batch: AlertBatch, firings: Sequence[Firing]) -> None:
+        for firing in firings:
+            identity = alert_id(firing.data.rule, firing.trigger)
+            if identity not in self.raised and identity not in batch.alerts:
+                batch.alerts[identity] = raised(firing.data, firing.trigger, self.clock())
+
+    def commit(self, batch: AlertBatch) -> None:
+        """Store the alerts and how far they were raised in one transaction, then make the
+        batch current."""
+        with self.engine.begin() as connection:
+            record_raised(connection, batch.alerts.values())
+            save_offsets(connection, PROJECTION, batch.raised_upto)
+        self.pictures.update(batch.changed)
+        self.offsets = batch.offsets
+        self.raised_upto = batch.raised_upto
+        self.raised.update(batch.alerts)
+
+    def raise_overdue(self, today: date) -> int:
+        """Raise the time-driven alerts (reviews now overdue) not raised before; how many."""
+        if not self.warm:
+            return 0
+        batch = AlertBatch(offsets=self.offsets, raised_upto=self.raised_upto)
+        firings = [f for p in self.pictures.values() if (f := overdue_review(p, today))]
+        self._raise(batch, firings)
+        if batch.alerts:
+            with self.engine.begin() as connection:
+                record_raised(connection, batch.alerts.values())
+            self.raised.update(batch.alerts)
+        return len(batch.alerts)

@@ -1,0 +1,184 @@
+"""The alerts projection without a broker: records in, alerts out, each once, across restarts
+and late arrivals; the outbox holds them until they are published."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mappa_bus.alerts.consumer import AlertProjection
+from mappa_bus.alerts.store import all_raised, mark_published, unpublished
+from mappa_bus.catalogue import Area, Envelope, EventData, Level, make_event, prisons, to_wire
+from mappa_bus.catalogue.probation import LevelReason, MappaLevelSet
+from mappa_bus.projection.database import open_engine
+from mappa_bus.topics import agency_topic
+
+NAMESPACE = "unit"
+CASE = "KEN-2021-000007"
+START = datetime(2021, 1, 1, 9, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Record:
+    """The parts of an aiokafka ConsumerRecord the projection reads."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+    key: bytes
+    timestamp: int
+
+
+class Log:
+    """Agency topics of one partition each, appended to as the broker would."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    def append(self, event: Envelope[EventData]) -> Record:
+        topic = agency_topic(event.publisher, NAMESPACE)
+        offset = sum(1 for r in self.records if r.topic == topic)
+        stamp = int((START + timedelta(minutes=len(self.records))).timestamp() * 1000)
+        record = Record(topic, 0, offset, to_wire(event), event.case_id.encode(), stamp)
+        self.records.append(record)
+        return record
+
+
+def _event(data: EventData, day: int, event_id: str) -> Envelope[EventData]:
+    return make_event(
+        data,
+        case_id=CASE,
+        area=Area.KENT,
+        time=START + timedelta(days=day),
+        system="test",
+        event_id=event_id,
+    )
+
+
+def _level(level: Level, day: int, review_in: int = 30) -> Envelope[EventData]:
+    set_on = (START + timedelta(days=day)).date()
+    data = MappaLevelSet(
+        set_on=set_on,
+        level=level,
+        reason=LevelReason.RELEASE_PLANNING,
+        review_due_on=set_on + timedelta(days=review_in),
+    )
+    return _event(data, day, f"level-{day}")
+
+
+def _release(day: int) -> Envelope[EventData]:
+    on = (START + timedelta(days=day)).date()
+    data = prisons.ReleasedFromCustody(
+        released_on=on, release="on-licence", licence_ends_on=on + timedelta(days=365)
+    )
+    return _event(data, day, f"release-{day}")
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'alerts.db'}"
+
+
+def _projection(url: str) -> AlertProjection:
+    projection = AlertProjection(open_engine(url), NAMESPACE)
+    projection.load()
+    return projection
+
+
+def _consume(projection: AlertProjection, records: list[Record]) -> None:
+    projection.commit(projection.fold(records))
+
+
+def _rules(url: str) -> Counter[str]:
+    with open_engine(url).connect() as connection:
+        return Counter(alert.data.rule for alert in all_raised(connection))
+
+
+def test_a_level_3_release_raises_one_alert_and_redelivery_raises_none(url: str) -> None:
+    """The release is alerted once; the same records again (a retried batch) add nothing."""
+    log = Log()
+    records = [log.append(_level(Level.THREE, 1)), log.append(_release(2))]
+    projection = _projection(url)
+
+    _consume(projection, records)
+    _consume(projection, records)
+
+    assert _rules(url) == Counter({"released-from-custody": 1})
+
+
+def test_after_a_restart_the_record_is_folded_again_and_only_new_events_raise(url: str) -> None:
+    """A restarted service rebuilds its pictures from the log without raising again, then
+    raises for what is new."""
+    log = Log()
+    _consume(_projection(url), [log.append(_level(Level.TWO, 1)), log.append(_release(2))])
+    restarted = _projection(url)
+    raised_at_restart = set(restarted.raised)
+    recall = log.append(_level(Level.THREE, 3))
+
+    _consume(restarted, [*log.records[:2], recall])
+
+    assert _rules(url) == Counter({"released-from-custody": 1, "level-raised": 1})
+    assert len(restarted.raised - raised_at_restart) == 1
+
+
+def test_a_level_that_arrives_after_the_release_it_precedes_still_raises_the_alert(
+    url: str,
+) -> None:
+    """Prison's release reached the bus before probation's level: once the level is known,
+    the release of a level 3 person is alerted."""
+    log = Log()
+    projection = _projection(url)
+    _consume(projection, [log.append(_release(5))])
+    assert _rules(url) == Counter()
+
+    _consume(projection, [log.append(_level(Level.THREE, 1))])
+
+    assert _rules(url) == Counter({"released-from-custody": 1})
+
+
+def test_the_same_event_sent_again_under_a_new_offset_raises_nothing(url: str) -> None:
+    """An agency re-sending an event (same id) is not a new trigger."""
+    log = Log()
+    level, release = _level(Level.THREE, 1), _release(2)
+    projection = _projection(url)
+    _consume(projection, [log.append(level), log.append(release)])
+    _consume(projection, [log.append(release)])
+
+    assert _rules(url) == Counter({"released-from-custody": 1})
+
+
+def test_an_overdue_review_is_raised_once_and_only_when_the_pictures_are_current(
+    url: str,
+) -> None:
+    """The clock raises the overdue review once, however often it looks; a restarted service
+    that has not yet folded the log again raises nothing (its pictures are not current)."""
+    log = Log()
+    projection = _projection(url)
+    _consume(projection, [log.append(_level(Level.TWO, 1, review_in=30))])
+    due = (START + timedelta(days=31)).date()
+
+    assert projection.raise_overdue(due) == 0  # due today: not yet overdue
+    assert projection.raise_overdue(due + timedelta(days=1)) == 1
+    assert projection.raise_overdue(date(2022, 1, 1)) == 0
+    assert _projection(url).raise_overdue(date(2022, 1, 1)) == 0
+    assert _rules(url) == Counter({"review-overdue": 1})
+
+
+def test_the_outbox_keeps_alerts_unpublished_until_marked(url: str) -> None:
+    """What the service stores, it still has to publish; marking is by id."""
+    log = Log()
+    _consume(_projection(url), [log.append(_level(Level.THREE, 1)), log.append(_release(2))])
+    engine = open_engine(url)
+    with engine.begin() as connection:
+        pending = unpublished(connection)
+        mark_published(connection, [alert.id for alert in pending])
+        left = unpublished(connection)
+
+    assert [alert.data.rule for alert in pending] == ["released-from-custody"]
+    assert pending[0].subject == CASE
+    assert left == []
