@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mappa_bus.adapters.cli import publish
+from mappa_bus.alerts.cli import alerts_cli
 from mappa_bus.contract.artefacts import compare, generated_files, history_breaks, write
 from mappa_bus.demo import DemoResult, run_demo
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
@@ -36,6 +37,7 @@ app.command("report-open")(report_open)
 app.command("report-partnership")(report_partnership)
 app.add_typer(reporting_app_cli, name="reporting")
 app.add_typer(picture_cli, name="picture")
+app.add_typer(alerts_cli, name="alerts")
 schemas_app = typer.Typer(help="The published event contract in schemas/.")
 app.add_typer(schemas_app, name="schemas")
 console = Console()

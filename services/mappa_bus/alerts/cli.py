@@ -1,0 +1,162 @@
+"""`mappa alerts`: coordinators receive alerts (tail, web); the alerts service's own commands
+(`run`, `catch-up`) are registered on the same `alerts_cli` by the service's module."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+from typing import Annotated
+
+import typer
+from aiokafka.errors import KafkaError
+from rich.console import Console
+from rich.text import Text
+
+from mappa_bus.alerts.model import AlertRaised, Severity
+from mappa_bus.alerts.subscription import AlertFilter, subscribe
+from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.areas import AREA_NAMES
+from mappa_bus.catalogue.vocabulary import Category, Level
+from mappa_bus.cli_common import command_settings
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.principals import Role
+from mappa_bus.topics import NAMESPACE
+
+alerts_cli = typer.Typer(help="Coordinator alerts: follow them (tail, web); the alerts service.")
+# The alerts themselves go to stdout (they are the output); progress and problems to stderr.
+out = Console(highlight=False)
+console = Console(stderr=True)
+
+STYLES = {Severity.URGENT: "bold red", Severity.HIGH: "yellow", Severity.ROUTINE: "cyan"}
+
+Areas = Annotated[
+    list[str] | None,
+    typer.Option("--area", help="A MAPPA area, by name or slug (e.g. Kent); repeat for more."),
+]
+MinLevel = Annotated[
+    int | None, typer.Option("--min-level", min=1, max=3, help="Only cases at this level or up.")
+]
+Categories = Annotated[
+    list[int] | None,
+    typer.Option("--category", min=1, max=4, help="Only cases of this category; repeatable."),
+]
+Rules = Annotated[
+    list[str] | None,
+    typer.Option("--rule", help="Only this rule, e.g. released-from-custody; repeatable."),
+]
+Namespace = Annotated[str, typer.Option(help="Topic namespace to read (demo: `demo`).")]
+
+
+def parse_area(text: str) -> Area:
+    """The area `text` names, by slug or by name, in any case (`Kent`, `avon and somerset`)."""
+    wanted = text.strip().casefold().replace(" ", "-")
+    for area in Area:
+        if wanted in (area.value, AREA_NAMES[area].casefold().replace(" ", "-")):
+            return area
+    raise typer.BadParameter(f"no MAPPA area {text!r} (e.g. kent, greater-manchester)")
+
+
+def alert_filter(
+    areas: list[str] | None,
+    min_level: int | None,
+    categories: list[int] | None,
+    rules: list[str] | None,
+) -> AlertFilter:
+    """The filter the command-line options describe (an option not given: any)."""
+    return AlertFilter(
+        areas=frozenset(parse_area(area) for area in areas) if areas else None,
+        min_level=None if min_level is None else Level(min_level),
+        categories=frozenset(Category(c) for c in categories) if categories else None,
+        rules=frozenset(rules) if rules else None,
+    )
+
+
+def alert_line(alert: AlertRaised) -> Text:
+    """One alert as one line: time, severity, area, rule, case id, summary."""
+    data = alert.data
+    return Text.assemble(
+        (alert.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"), "dim"),
+        "  ",
+        (f"{data.severity.value.upper():<7}", STYLES[data.severity]),
+        "  ",
+        AREA_NAMES[data.area],
+        "  ",
+        (data.rule, "bold"),
+        "  ",
+        data.case_id,
+        "  ",
+        data.summary,
+    )
+
+
+@alerts_cli.command("tail")
+def tail_command(
+    area: Areas = None,
+    min_level: MinLevel = None,
+    category: Categories = None,
+    rule: Rules = None,
+    from_beginning: Annotated[
+        bool, typer.Option("--from-beginning", help="Every alert still kept, then new ones.")
+    ] = False,
+    namespace: Namespace = NAMESPACE,
+) -> None:
+    """Print alerts as they are raised (as the coordinator principal) until Ctrl-C."""
+    where = alert_filter(area, min_level, category, rule)
+    connection = command_settings().connection_for_role(Role.COORDINATOR.value)
+    try:
+        asyncio.run(_tail(connection, namespace, where, from_beginning=from_beginning))
+    except KeyboardInterrupt:
+        console.print("stopped")
+    except KafkaError as error:
+        console.print(f"[red]Kafka refused or failed: {error!r}[/]")
+        raise typer.Exit(2) from error
+
+
+async def _tail(
+    connection: KafkaConnection, namespace: str, where: AlertFilter, *, from_beginning: bool
+) -> None:
+    alerts = subscribe(connection, namespace, where, from_beginning=from_beginning)
+    async with contextlib.aclosing(alerts):
+        async for alert in alerts:
+            out.print(alert_line(alert), soft_wrap=True)
+
+
+@alerts_cli.command("web")
+def web_command(
+    area: Areas = None,
+    min_level: MinLevel = None,
+    category: Categories = None,
+    rule: Rules = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
+    user: Annotated[
+        str | None,
+        typer.Option(help="The coordinator signed in (acknowledgements and case reads name them)."),
+    ] = None,
+    namespace: Namespace = NAMESPACE,
+    database: Annotated[
+        str | None,
+        typer.Option("--database", help="The case pictures' store (MAPPA_DATABASE_URL)."),
+    ] = None,
+) -> None:
+    """Serve the live alerts page, with acknowledgement and the cases' coordinator view."""
+    import uvicorn  # only this command needs the server
+
+    from mappa_bus.alerts.web import create_web_app
+    from mappa_bus.picture.store import create_schema
+    from mappa_bus.projection.database import open_engine
+
+    settings = command_settings()
+    engine = open_engine(database or settings.database_url)
+    create_schema(engine)
+    app = create_web_app(
+        settings.connection_for_role(Role.COORDINATOR.value),
+        namespace,
+        engine,
+        user=user or getpass.getuser(),
+        where=alert_filter(area, min_level, category, rule),
+    )
+    console.print(f"alerts page on http://{host}:{port}/")
+    # Open pages hold their event streams open: give them a moment, then close them, on Ctrl-C.
+    uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=2)

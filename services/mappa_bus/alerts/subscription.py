@@ -1,0 +1,270 @@
+"""The coordinators' SDK: receive the alerts (and acknowledgements) that concern you, live.
+
+A coordinator's system reads the alerts topic as the `coordinator` principal, with aiokafka
+directly. `subscribe` yields the alerts a filter matches, each once: an alert's id is derived
+from its rule and trigger, so the alerts service raising it again (after a restart, in a
+replay) is recognised as the same alert. `follow` yields the acknowledgements too, for views
+that show who has acted on what.
+
+A record that is not what the topic promises is skipped with a warning naming where it sits and
+why, never its content: one bad record must not stop a coordinator receiving the good ones.
+
+Without a consumer group the topics are read directly (from now, from the beginning, or from a
+time) and nothing is committed. With one (its id must start with `<namespace>-coordinator`,
+the prefix the principal may use), a restarted reader resumes where it left off: offsets are
+committed only once every record of a batch was handed over and the caller asked for more, so
+an alert is received at least once.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, TypeVar
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import BaseModel, ValidationError
+
+from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised
+from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.vocabulary import Category, Level
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.log_reader import partitions_of
+from mappa_bus.principals import Role, group_prefix
+from mappa_bus.topics import acknowledgements_topic, alerts_topic
+
+log = structlog.get_logger(__name__)
+
+Followed = AlertRaised | AlertAcknowledged
+_Event = TypeVar("_Event", bound=BaseModel)
+
+# Ids remembered to recognise a repeat. A duplicate arrives close to its original (a retried
+# send, a restarted service re-raising what it had just raised), so a bounded memory is enough
+# and a reader running for months does not grow without end.
+_REMEMBERED: Final = 100_000
+_POLL_MS: Final = 1_000
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """Which alerts a coordinator wants; None for a field means "any".
+
+    An alert whose level or category is not known (a case not yet screened) passes a level or
+    category filter: a coordinator missing an alert costs more than one reading an extra one.
+    """
+
+    areas: frozenset[Area] | None = None
+    min_level: Level | None = None
+    categories: frozenset[Category] | None = None
+    rules: frozenset[str] | None = None
+
+    def matches(self, alert: AlertRaised) -> bool:
+        """Whether `alert` is one of those wanted."""
+        data = alert.data
+        return (
+            self.wants_area(data.area)
+            and (self.min_level is None or data.level is None or data.level >= self.min_level)
+            and (
+                self.categories is None or data.category is None or data.category in self.categories
+            )
+            and (self.rules is None or data.rule in self.rules)
+        )
+
+    def wants_area(self, area: Area) -> bool:
+        """Whether alerts of `area` (and so acknowledgements of them) may be wanted."""
+        return self.areas is None or area in self.areas
+
+    def wants(self, item: AlertRaised | AlertAcknowledged) -> bool:
+        """`matches` for an alert; for an acknowledgement, whether its alert's area is wanted
+        (it carries no more of the alert to tell by)."""
+        if isinstance(item, AlertRaised):
+            return self.matches(item)
+        return self.wants_area(item.mappaarea)
+
+
+ANY: Final = AlertFilter()
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where a reader without a consumer group starts: the end (only what comes next), the
+    beginning, or the first record since a moment."""
+
+    from_beginning: bool = False
+    since: datetime | None = None
+
+
+async def subscribe(
+    connection: KafkaConnection,
+    namespace: str,
+    where: AlertFilter = ANY,
+    *,
+    from_beginning: bool = False,
+    since: datetime | None = None,
+    group_id: str | None = None,
+) -> AsyncGenerator[AlertRaised, None]:
+    """The alerts on `namespace`'s alerts topic that `where` matches, each once, as they come.
+
+    Runs until the caller stops iterating (use `contextlib.aclosing` to stop it promptly).
+    """
+    topics = (alerts_topic(namespace),)
+    async for item in _followed(
+        connection, namespace, topics, Start(from_beginning, since), group_id
+    ):
+        if isinstance(item, AlertRaised) and where.matches(item):
+            yield item
+
+
+async def follow(
+    connection: KafkaConnection,
+    namespace: str,
+    where: AlertFilter = ANY,
+    *,
+    from_beginning: bool = False,
+    since: datetime | None = None,
+    group_id: str | None = None,
+) -> AsyncGenerator[Followed, None]:
+    """As `subscribe`, and every acknowledgement of an alert in `where`'s areas too (the two
+    topics are read together, so an acknowledgement may come before the alert it names)."""
+    topics = (alerts_topic(namespace), acknowledgements_topic(namespace))
+    async for item in _followed(
+        connection, namespace, topics, Start(from_beginning, since), group_id
+    ):
+        if where.wants(item):
+            yield item
+
+
+async def _followed(
+    connection: KafkaConnection,
+    namespace: str,
+    topics: tuple[str, ...],
+    start: Start,
+    group_id: str | None,
+) -> AsyncIterator[Followed]:
+    check_group(group_id, namespace, start)
+    decoders: dict[str, type[Followed]] = {
+        alerts_topic(namespace): AlertRaised,
+        acknowledgements_topic(namespace): AlertAcknowledged,
+    }
+    seen = Seen()
+    async for record in records(connection, topics, start, group_id):
+        item = decode(record, decoders[record.topic])
+        if item is not None and seen.first(item.id):
+            yield item
+
+
+def check_group(group_id: str | None, namespace: str, start: Start) -> None:
+    """Refuse, before connecting, a group the coordinator principal may not use, or a start
+    time a group's committed offsets would silently override."""
+    if group_id is None:
+        return
+    prefix = group_prefix(Role.COORDINATOR, namespace)
+    if not group_id.startswith(prefix):
+        raise ValueError(f"a coordinator's consumer group id must start with {prefix!r}")
+    if start.since is not None:
+        raise ValueError("a consumer group resumes from its committed offsets: give no `since`")
+
+
+async def records(
+    connection: KafkaConnection, topics: tuple[str, ...], start: Start, group_id: str | None
+) -> AsyncIterator[Any]:
+    """Every record on `topics` from `start` (or the group's offsets), until the caller stops."""
+    consumer = AIOKafkaConsumer(
+        group_id=group_id,
+        client_id=group_id or "mappa-coordinator",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if start.from_beginning else "latest",
+        **connection.aiokafka_options(),
+    )
+    await consumer.start()
+    try:
+        if group_id is None:
+            await _assign(consumer, connection, topics, start)
+        else:
+            consumer.subscribe(list(topics))
+        while True:
+            fetched = await consumer.getmany(timeout_ms=_POLL_MS)
+            for batch in fetched.values():
+                for record in batch:
+                    yield record
+            if fetched and group_id is not None:
+                # Reached only when the caller asked for the record after the last one.
+                await consumer.commit()
+    finally:
+        await consumer.stop()
+
+
+async def _assign(
+    consumer: AIOKafkaConsumer, connection: KafkaConnection, topics: tuple[str, ...], start: Start
+) -> None:
+    partitions = await partitions_of(connection, topics)
+    consumer.assign(partitions)
+    # Explicit offsets, not a lazy seek-to-end: a record produced after this call returns is
+    # received, however late the first fetch.
+    for partition, offset in (await _start_offsets(consumer, partitions, start)).items():
+        consumer.seek(partition, offset)
+
+
+async def _start_offsets(
+    consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition], start: Start
+) -> dict[TopicPartition, int]:
+    if start.from_beginning:
+        return dict(await consumer.beginning_offsets(partitions))
+    ends: dict[TopicPartition, int] = dict(await consumer.end_offsets(partitions))
+    if start.since is None:
+        return ends
+    moment = int(start.since.timestamp() * 1000)
+    found = await consumer.offsets_for_times(dict.fromkeys(partitions, moment))
+    # No record since then on a partition: start at its end.
+    return {tp: ends[tp] if found[tp] is None else found[tp].offset for tp in partitions}
+
+
+def decode(record: Any, model: type[_Event]) -> _Event | None:
+    """The event in `record`, or None (logged with where it sits and why) when it is not one."""
+    reason = None
+    if record.value is None:
+        reason = "no value"
+    else:
+        try:
+            return model.model_validate_json(record.value)
+        except ValidationError as error:
+            reason = _why(error)
+    log.warning(
+        "skipped a record that is not an event of its topic",
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        reason=reason,
+    )
+    return None
+
+
+def _why(error: ValidationError) -> str:
+    # Where and what kind of error only: pydantic's messages quote the input, which may be
+    # case content.
+    problems = [
+        f"{'.'.join(str(part) for part in problem['loc']) or '(record)'}: {problem['type']}"
+        for problem in error.errors(include_url=False, include_input=False)[:3]
+    ]
+    return "; ".join(problems)
+
+
+class Seen:
+    """The ids met so far (the most recent `capacity` of them)."""
+
+    def __init__(self, capacity: int = _REMEMBERED) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+
+    def first(self, event_id: str) -> bool:
+        """True the first time `event_id` is met, False for a repeat."""
+        if event_id in self._ids:
+            self._ids.move_to_end(event_id)
+            return False
+        self._ids[event_id] = None
+        if len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+        return True

@@ -1,0 +1,327 @@
+"""The live alerts page in-process, fed from memory instead of Kafka: the board, the event
+stream, acknowledging, and the case API mounted beside them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka.errors import KafkaConnectionError
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised
+from mappa_bus.alerts.subscription import AlertFilter, Followed
+from mappa_bus.alerts.web import INTENT, INTENT_HEADER, AlertBoard, create_web_app, pump
+from mappa_bus.catalogue import Area
+from mappa_bus.picture.api import REASON_HEADER, ROLE_HEADER, USER_HEADER
+from mappa_bus.picture.store import create_schema, save_pictures
+from mappa_bus.projection.database import open_engine
+from tests.unit.test_alert_subscription import RAISED_AT, make_ack, make_alert
+from tests.unit.test_picture_views import full_picture
+
+USER = "c.kent"
+ACK = {INTENT_HEADER: INTENT}
+
+
+class InMemoryBus:
+    """Stands in for the two topics: what is put in comes out of the feed, acknowledgements
+    published come back through it as they would through Kafka."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Followed | None] = asyncio.Queue()
+        self.published: list[AlertAcknowledged] = []
+
+    async def feed(self) -> AsyncIterator[Followed]:
+        while (item := await self.queue.get()) is not None:
+            yield item
+
+    async def publish(self, ack: AlertAcknowledged) -> None:
+        self.published.append(ack)
+        self.queue.put_nowait(ack)
+
+    def put(self, *items: Followed) -> None:
+        for item in items:
+            self.queue.put_nowait(item)
+
+    def end(self) -> None:
+        """The feed ends, and with it every page's stream."""
+        self.queue.put_nowait(None)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    """A picture store holding one Kent case."""
+    engine = open_engine(f"sqlite:///{tmp_path}/pictures.db")
+    create_schema(engine)
+    with engine.begin() as connection:
+        save_pictures(connection, [full_picture("case-1")])
+    return engine
+
+
+@pytest.fixture
+def bus() -> InMemoryBus:
+    return InMemoryBus()
+
+
+@pytest.fixture
+def app(bus: InMemoryBus, engine: Engine) -> FastAPI:
+    where = AlertFilter(areas=frozenset({Area.KENT}))
+    return create_web_app(
+        None, "test", engine, user=USER, where=where, feed=bus.feed, publish=bus.publish
+    )
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app started (its lifespan, so its feed runs), and a client of it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://alerts") as client:
+            yield client
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait (briefly) for the feed task to have done something."""
+    for _ in range(200):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the app did not get there")
+
+
+def board(app: FastAPI) -> AlertBoard:
+    found = app.state.board
+    assert isinstance(found, AlertBoard)
+    return found
+
+
+def events(body: str) -> list[tuple[str, dict[str, object]]]:
+    """The named events of a server-sent event stream, with their data decoded."""
+    found = []
+    for block in body.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in fields:
+            found.append((fields["event"], json.loads(fields["data"])))
+    return found
+
+
+async def test_the_page_is_marked_and_hardened(app: FastAPI) -> None:
+    """OFFICIAL-SENSITIVE top and bottom, its script its own file, nothing cached or framed."""
+    async with running(app) as client:
+        page = await client.get("/")
+        script = await client.get("/static/alerts.js")
+    assert page.status_code == 200
+    assert page.text.count("OFFICIAL-SENSITIVE") >= 2
+    assert '<script src="/static/alerts.js" defer>' in page.text
+    assert '<html lang="en-GB">' in page.text
+    assert "<caption>" in page.text
+    assert script.status_code == 200
+    assert "innerHTML" not in script.text.replace("never innerHTML", "")
+    for response in (page, script):
+        assert response.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert "unsafe-inline" not in response.headers["content-security-policy"]
+
+
+async def test_the_session_says_who_and_in_which_role(app: FastAPI) -> None:
+    async with running(app) as client:
+        session = (await client.get("/session")).json()
+    assert session == {
+        "user": USER,
+        "role": "coordinator",
+        "areas": ["kent"],
+        "min_reason_length": 10,
+        "marking": "OFFICIAL-SENSITIVE",
+    }
+
+
+async def test_the_board_keeps_each_alert_once_newest_first(app: FastAPI, bus: InMemoryBus) -> None:
+    older, newer = make_alert("e-1"), make_alert("e-2", at=RAISED_AT + timedelta(hours=1))
+    async with running(app) as client:
+        bus.put(older, newer, older)
+        await until(lambda: board(app).row(newer.id) is not None)
+        rows = (await client.get("/alerts")).json()
+    assert [row["id"] for row in rows] == [newer.id, older.id]
+    assert rows[0]["area_name"] == "Kent"
+    assert rows[0]["acknowledged_by"] is None
+
+
+async def test_a_page_connecting_is_sent_the_board_then_the_feed_state(
+    app: FastAPI, bus: InMemoryBus
+) -> None:
+    """So that loading the page shows the current state, acknowledgements included."""
+    older, newer = make_alert("e-1"), make_alert("e-2", at=RAISED_AT + timedelta(hours=1))
+    async with running(app) as client:
+        # The acknowledgement first: the two topics are read side by side.
+        bus.put(make_ack(older), older, newer)
+        await until(lambda: len(board(app).rows()) == 2)
+        stream = asyncio.create_task(client.get("/events"))
+        await until(lambda: board(app).listening == 1)
+        bus.end()
+        response = await stream
+    assert response.headers["content-type"].startswith("text/event-stream")
+    sent = events(response.text)
+    assert [(name, data.get("id")) for name, data in sent] == [
+        ("alert", older.id),
+        ("alert", newer.id),
+        ("status", None),
+    ]
+    assert sent[0][1]["acknowledged_by"] == "c.kent"
+    assert sent[2][1] == {"feed": "live"}
+
+
+async def test_every_open_page_is_sent_each_change_as_it_happens(
+    app: FastAPI, bus: InMemoryBus
+) -> None:
+    alert = make_alert()
+    async with running(app) as client:
+        pages = [asyncio.create_task(client.get("/events")) for _ in range(2)]
+        await until(lambda: board(app).listening == 2)
+        bus.put(alert, make_ack(alert, by="someone.else"))
+        await until(lambda: board(app).row(alert.id) is not None)
+        bus.end()
+        bodies = [(await page).text for page in pages]
+    for body in bodies:
+        alerts = [data for name, data in events(body) if name == "alert"]
+        assert [row["acknowledged_by"] for row in alerts] == [None, "someone.else"]
+
+
+async def test_acknowledging_publishes_and_the_row_changes_when_it_comes_back(
+    app: FastAPI, bus: InMemoryBus
+) -> None:
+    alert = make_alert()
+    async with running(app) as client:
+        bus.put(alert)
+        await until(lambda: board(app).row(alert.id) is not None)
+        answer = await client.post(f"/alerts/{alert.id}/acknowledge", headers=ACK)
+        await until(lambda: board(app).rows()[0].acknowledged_by is not None)
+        again = await client.post(f"/alerts/{alert.id}/acknowledge", headers=ACK)
+    [ack] = bus.published
+    assert answer.status_code == 202
+    assert answer.json() == {"acknowledgement_id": ack.id, "alert_id": alert.id}
+    assert (ack.data.alert_id, ack.data.acknowledged_by) == (alert.id, USER)
+    assert (ack.subject, ack.mappaarea) == (alert.subject, alert.mappaarea)
+    assert ack.source == "/mappa/coordinator/web"
+    assert board(app).rows()[0].acknowledged_at == ack.time
+    assert again.status_code == 409
+    assert USER in again.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "alert_id", "status"),
+    [({}, "known", 403), ({INTENT_HEADER: "other"}, "known", 403), (ACK, "unknown", 404)],
+    ids=["no-intent-header", "wrong-intent", "unknown-alert"],
+)
+async def test_an_acknowledgement_is_refused_without_intent_or_alert(
+    app: FastAPI, bus: InMemoryBus, headers: dict[str, str], alert_id: str, status: int
+) -> None:
+    """Another site's form cannot send the header; an alert not on the board cannot be named."""
+    alert = make_alert()
+    async with running(app) as client:
+        bus.put(alert)
+        await until(lambda: board(app).row(alert.id) is not None)
+        target = alert.id if alert_id == "known" else "no-such-alert"
+        answer = await client.post(f"/alerts/{target}/acknowledge", headers=headers)
+    assert answer.status_code == status
+    assert bus.published == []
+
+
+async def test_an_acknowledgement_the_bus_refuses_is_a_503_to_try_again(engine: Engine) -> None:
+    bus = InMemoryBus()
+
+    async def refused(_ack: AlertAcknowledged) -> None:
+        raise KafkaConnectionError("no broker")
+
+    app = create_web_app(None, "test", engine, user=USER, feed=bus.feed, publish=refused)
+    alert = make_alert()
+    async with running(app) as client:
+        bus.put(alert)
+        await until(lambda: board(app).row(alert.id) is not None)
+        answer = await client.post(f"/alerts/{alert.id}/acknowledge", headers=ACK)
+    assert answer.status_code == 503
+    assert board(app).rows()[0].acknowledged_by is None
+
+
+async def test_a_failing_feed_is_started_again_and_the_pages_told(engine: Engine) -> None:
+    alert = make_alert()
+    calls: list[int] = []
+
+    async def flaky() -> AsyncIterator[Followed]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KafkaConnectionError("the broker went away")
+        yield alert
+
+    states: list[str] = []
+    watched = AlertBoard()
+    watched.set_feed = lambda state: states.append(state)  # type: ignore[method-assign]
+    await asyncio.wait_for(pump(flaky, watched, retry_after=0), timeout=5)
+    assert states == ["live", "interrupted", "live"]
+    assert watched.row(alert.id) is not None
+    assert watched.closed  # the feed ended after its one alert
+
+
+def test_the_board_forgets_the_oldest_alerts_beyond_what_it_keeps() -> None:
+    kept = AlertBoard(keep=2)
+    alerts = [make_alert(f"e-{i}", at=RAISED_AT + timedelta(minutes=i)) for i in range(3)]
+    for alert in reversed(alerts):
+        kept.take(alert)
+    assert [row.id for row in kept.rows()] == [alerts[2].id, alerts[1].id]
+
+
+def test_the_first_acknowledgement_is_the_one_shown() -> None:
+    alert = make_alert()
+    first, later = make_ack(alert, by="first", minutes=1), make_ack(alert, by="later", minutes=9)
+    shown = AlertBoard()
+    for item in (alert, later, first, later):
+        shown.take(item)
+    row = shown.row(alert.id)
+    assert row is not None
+    assert row.acknowledged_by == "first"
+
+
+async def test_the_case_page_asks_why_and_the_api_under_it_audits(app: FastAPI) -> None:
+    """The page is static; the read it makes goes to the mounted case API as a coordinator."""
+    coordinator = {USER_HEADER: USER, ROLE_HEADER: "coordinator"}
+    async with running(app) as client:
+        page = await client.get("/cases/case-1")
+        bad_id = await client.get("/cases/no%20such")
+        no_reason = await client.get("/api/cases/case-1", headers=coordinator)
+        read = await client.get(
+            "/api/cases/case-1", headers={**coordinator, REASON_HEADER: "alert: released today"}
+        )
+    assert page.status_code == 200
+    assert 'for="reason"' in page.text
+    assert "OFFICIAL-SENSITIVE" in page.text
+    assert bad_id.status_code == 422
+    assert no_reason.status_code == 400
+    assert read.status_code == 200
+    assert read.json()["case_id"] == "case-1"
+
+
+def test_without_a_connection_both_feed_and_publish_are_needed(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="connection"):
+        create_web_app(None, "test", engine, user=USER)
+
+
+def test_an_alert_raised_is_what_the_board_shows(bus: InMemoryBus) -> None:
+    """A row carries what a coordinator acts on, in the alert's own words."""
+    alert: AlertRaised = make_alert()
+    shown = AlertBoard()
+    shown.take(alert)
+    row = shown.row(alert.id)
+    assert row is not None
+    assert (row.rule, row.case_id, row.severity, row.level) == (
+        "released-from-custody",
+        "case-1",
+        "urgent",
+        3,
+    )
+    assert row.summary == alert.data.summary
