@@ -1,0 +1,89 @@
+"""The alerts service against the real broker: every alert the final pictures imply is raised,
+none twice on the topic, also when the service restarts half way through the stream."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from mappa_bus.adapters.publisher import publish_all
+from mappa_bus.alerts.consumer import AlertProjection, evaluate_from
+from mappa_bus.alerts.model import AlertRaised, alert_id
+from mappa_bus.alerts.rules import overdue_review
+from mappa_bus.alerts.service import catch_up, open_projection
+from mappa_bus.alerts.store import all_raised, unpublished
+from mappa_bus.catalogue import Envelope, EventData
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.log_reader import read_to_end
+from mappa_bus.simulator.options import Scenario, SimulationOptions
+from mappa_bus.simulator.run import events, simulate
+from mappa_bus.topics import alerts_topic
+
+pytestmark = pytest.mark.kafka
+
+KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
+YEAR_END = date(2021, 3, 31)
+
+
+def _kent() -> list[Envelope[EventData]]:
+    return [event for item in simulate(KENT) for event in events(item, KENT.seed)]
+
+
+def _implied(projection: AlertProjection) -> set[str]:
+    """The alerts the final pictures imply: each event's rules against the case just before
+    and after it in event-time order, and the reviews overdue at the year's end."""
+    implied = set()
+    for picture in projection.pictures.values():
+        firings = evaluate_from(picture, picture.timeline[0].event_id)
+        implied |= {alert_id(f.data.rule, f.trigger) for f in firings}
+        if (overdue := overdue_review(picture, YEAR_END)) is not None:
+            implied.add(alert_id(overdue.data.rule, overdue.trigger))
+    return implied
+
+
+async def _publish(
+    kafka_as: Callable[[str], KafkaConnection], batch: list[Envelope[EventData]], namespace: str
+) -> None:
+    await publish_all(lambda agency: kafka_as(agency.value), batch, namespace=namespace)
+
+
+async def _on_topic(kafka: KafkaConnection, namespace: str) -> list[AlertRaised]:
+    return [
+        AlertRaised.model_validate_json(record.value)
+        async for batch in read_to_end(kafka, [alerts_topic(namespace)])
+        for record in batch
+    ]
+
+
+async def test_kent_alerts_are_raised_once_each_across_a_restart(
+    kafka: KafkaConnection,
+    kafka_as: Callable[[str], KafkaConnection],
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    """Half the year, a restart, then the rest (the second half sent twice): every alert the
+    year's final pictures imply is on the topic, each exactly once, as the store records it."""
+    kent = _kent()
+    half = len(kent) // 2
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    await _publish(kafka_as, kent[:half], namespace)
+    await catch_up(kafka_as("alerts"), open_projection(url, namespace), today=lambda: YEAR_END)
+    await _publish(kafka_as, kent[half:] + kent[half:], namespace)
+    restarted = open_projection(url, namespace)
+    await catch_up(kafka_as("alerts"), restarted, today=lambda: YEAR_END)
+
+    on_topic = await _on_topic(kafka, namespace)
+    with restarted.engine.connect() as connection:
+        stored, pending = all_raised(connection), unpublished(connection)
+    ids = Counter(alert.id for alert in on_topic)
+    rules = Counter(alert.data.rule for alert in on_topic)
+    assert ids.most_common(1)[0][1] == 1
+    assert set(ids) == {alert.id for alert in stored} == restarted.raised
+    assert pending == []
+    assert _implied(restarted) <= set(ids)
+    # The year has releases, breaches, recalls, orders, level changes and transfers in it.
+    assert {"released-from-custody", "recalled", "order-made", "level-raised"} <= set(rules)
