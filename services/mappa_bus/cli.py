@@ -14,6 +14,8 @@ from rich.table import Table
 
 from mappa_bus.adapters.cli import publish
 from mappa_bus.alerts.cli import alerts_cli
+from mappa_bus.alerts.service_cli import catch_up_command as alerts_catch_up
+from mappa_bus.alerts.service_cli import run_command as alerts_run
 from mappa_bus.contract.artefacts import compare, generated_files, history_breaks, write
 from mappa_bus.demo import DemoResult, run_demo
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
@@ -37,6 +39,8 @@ app.command("report-open")(report_open)
 app.command("report-partnership")(report_partnership)
 app.add_typer(reporting_app_cli, name="reporting")
 app.add_typer(picture_cli, name="picture")
+alerts_cli.command("run")(alerts_run)
+alerts_cli.command("catch-up")(alerts_catch_up)
 app.add_typer(alerts_cli, name="alerts")
 schemas_app = typer.Typer(help="The published event contract in schemas/.")
 app.add_typer(schemas_app, name="schemas")
