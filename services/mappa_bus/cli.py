@@ -13,11 +13,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from mappa_bus.adapters.cli import publish
-from mappa_bus.alerts.cli import alerts_cli
+from mappa_bus.alerts.cli import alert_line, alerts_cli
 from mappa_bus.alerts.service_cli import catch_up_command as alerts_catch_up
 from mappa_bus.alerts.service_cli import run_command as alerts_run
 from mappa_bus.contract.artefacts import compare, generated_files, history_breaks, write
-from mappa_bus.demo import DemoResult, run_demo
+from mappa_bus.demo import DemoResult, run_demo, run_live
+from mappa_bus.demo_alerts import LiveAlert
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.logs import configure_logging
 from mappa_bus.picture.cli import picture_cli
@@ -67,8 +68,21 @@ def demo() -> None:
         )
         raise typer.Exit(1) from error
     _print_demo(result)
-    if result.counted != result.intended or result.rejected:
+    console.print(
+        "\nA case happening now: a level 3 person released on licence, then a breach and a "
+        "recall. Alerts, as the coordinator's subscription receives them:"
+    )
+    live = asyncio.run(run_live(settings, result, _print_live_alert))
+    if not live:
+        console.print("[red]no alert arrived for the live case[/]")
+    if result.counted != result.intended or result.rejected or not live:
         raise typer.Exit(1)
+
+
+def _print_live_alert(live: LiveAlert) -> None:
+    line = alert_line(live.alert)
+    line.append(f"  ({live.latency_ms:.0f} ms after its event reached the bus)", style="dim")
+    console.print(line, soft_wrap=True)
 
 
 def _print_demo(result: DemoResult) -> None:
@@ -95,6 +109,7 @@ def _print_demo(result: DemoResult) -> None:
         console.print(
             "[green]and equal to the Kent MAPPA Annual Report 2020-21, table for table[/]"
         )
+    _print_year_alerts(result)
     console.print(f"{result.seconds:.1f} s. Other formats of the same figures:")
     console.print(
         f"  mappa report --namespace demo --database {result.database} --area kent "
@@ -102,6 +117,15 @@ def _print_demo(result: DemoResult) -> None:
         markup=False,
         highlight=False,
     )
+
+
+def _print_year_alerts(result: DemoResult) -> None:
+    alerts = Table(title="Alerts raised for coordinators (the year's events)")
+    alerts.add_column("rule")
+    alerts.add_column("alerts", justify="right")
+    for rule, count in sorted(result.alerts_by_rule.items()):
+        alerts.add_row(rule, f"{count:,}")
+    console.print(alerts)
 
 
 @topics_app.command("create")

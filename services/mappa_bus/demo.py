@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from mappa_bus.adapters.publisher import PublishSummary, publish_all
+from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.catalogue import Area, Rejection
+from mappa_bus.demo_alerts import LiveAlert, live_case, year_alerts
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.log_reader import read_to_end
 from mappa_bus.principals import acl_bindings
@@ -46,6 +50,10 @@ class DemoResult:
     acls_enforced: bool = True
     database: str = ""
     seconds: float = 0.0
+    # Every alert on record for the demo's topics, by rule, and the service that raised them
+    # (its pictures current, ready for the live case).
+    alerts_by_rule: Counter[str] = field(default_factory=Counter)
+    alerts: AlertProjection | None = None
 
 
 async def run_demo(settings: Settings) -> DemoResult:
@@ -74,8 +82,20 @@ async def run_demo(settings: Settings) -> DemoResult:
     result.rejected = await _dead_letters(settings, projection)
     result.counted = statistics_for(projection.cases, area, year, options.populations)
     result.intended = intended(options)[area]
+    result.alerts, result.alerts_by_rule = await year_alerts(
+        settings, DEMO_NAMESPACE, settings.demo_database_url, date(year + 1, 3, 31)
+    )
     result.seconds = time.perf_counter() - started
     return result
+
+
+async def run_live(
+    settings: Settings, result: DemoResult, on_alert: Callable[[LiveAlert], None]
+) -> list[LiveAlert]:
+    """After the year: one case that happens now, its alerts handed to `on_alert` as they come."""
+    if result.alerts is None:
+        raise ValueError("run the demo's year first")
+    return await live_case(settings, DEMO_NAMESPACE, result.alerts, on_alert)
 
 
 async def _dead_letters(settings: Settings, projection: ReportingProjection) -> Counter[Rejection]:

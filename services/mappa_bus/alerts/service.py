@@ -11,24 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 
 import orjson
 import structlog
 from faststream import FastStream
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, TopicPartition
 from sqlalchemy import Engine
 
+from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.store import mark_published, unpublished
 from mappa_bus.catalogue import CONTENT_TYPE
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.log_reader import read_to_end
+from mappa_bus.log_reader import partitions_of, read_to_end
 from mappa_bus.principals import Role, group_prefix
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.subscriber import consume_until_caught_up, register_projection
-from mappa_bus.topics import NAMESPACE, alerts_topic
+from mappa_bus.topics import NAMESPACE, agency_topic, alerts_topic
 
 log = structlog.get_logger(__name__)
 
@@ -72,7 +73,7 @@ class Outbox:
             )
             with self._engine.begin() as connection:
                 mark_published(connection, [alert.id for alert in pending])
-        log.info("alerts published", alerts=len(pending))
+        log.debug("alerts published", alerts=len(pending))
         return len(pending)
 
     async def recover(self, connection: KafkaConnection) -> int:
@@ -118,6 +119,23 @@ async def catch_up(
     return await consume_until_caught_up(
         connection, projection, on_progress=on_progress, then=finish, after_commit=outbox.publish
     )
+
+
+@contextlib.asynccontextmanager
+async def running(connection: KafkaConnection, projection: AlertProjection) -> AsyncIterator[None]:
+    """The service at work on every agency partition itself (no consumer group to join or
+    leave) while the block runs: for the demo's live case and the latency benchmark."""
+    outbox = Outbox(projection.engine, projection.namespace)
+    await outbox.recover(connection)
+    topics = tuple(agency_topic(agency, projection.namespace) for agency in Agency)
+    partitions = [
+        TopicPartition(tp.topic, tp.partition) for tp in await partitions_of(connection, topics)
+    ]
+    broker = connection.broker(client_id="mappa-alerts", logger=None)
+    register_projection(broker, projection, partitions=partitions, after_commit=outbox.publish)
+    async with broker:
+        await broker.start()
+        yield
 
 
 def alerts_app(

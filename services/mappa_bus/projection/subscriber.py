@@ -30,6 +30,11 @@ from mappa_bus.projection.progress import end_offsets, lag
 from mappa_bus.topics import agency_of_topic, agency_topic, dead_letter_topic
 
 BATCH = 2_000
+# FastStream's batch subscriber sleeps as long again as its poll timeout after every empty poll
+# (200 ms by default), so an event arriving in a quiet moment waited up to 400 ms. Short polls
+# keep that wait to a few milliseconds; under load the polls are never empty, so it costs
+# nothing there.
+BATCH_TIMEOUT_MS = 5
 
 log = structlog.get_logger(__name__)
 
@@ -121,6 +126,7 @@ def register_projection(
     common: dict[str, Any] = {
         "batch": True,
         "max_records": max_records,
+        "batch_timeout_ms": BATCH_TIMEOUT_MS,
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.NACK_ON_ERROR,
     }
