@@ -141,9 +141,7 @@ def web_command(
     ] = None,
 ) -> None:
     """Serve the live alerts page, with acknowledgement and the cases' coordinator view."""
-    import uvicorn  # only this command needs the server
-
-    from mappa_bus.alerts.web import create_web_app
+    from mappa_bus.alerts.web import create_web_app, web_server
     from mappa_bus.picture.store import create_schema
     from mappa_bus.projection.database import open_engine
 
@@ -158,5 +156,4 @@ def web_command(
         where=alert_filter(area, min_level, category, rule),
     )
     console.print(f"alerts page on http://{host}:{port}/")
-    # Open pages hold their event streams open: give them a moment, then close them, on Ctrl-C.
-    uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=2)
+    web_server(app, host=host, port=port).run()

@@ -1,0 +1,240 @@
+"""The alerts page end to end, in a real browser against the real broker.
+
+Probation sets a Kent case at level 3 and prisons release the person; the picture and alerts
+services catch up, so the alert is raised for real. Two pages open before that both show it
+arrive; one acknowledges it, both then show who did, and the acknowledgements topic names the
+coordinator. Finally the case link, with a reason given, shows the case and the read is audited.
+
+The browser is Debian's Chromium driven by Playwright (Playwright's own browser download is not
+used): `deploy/chromium/ensure-chromium` installs it when missing, as root; otherwise the test
+skips, and under CI fails.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+from fastapi import FastAPI
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Response,
+    async_playwright,
+    expect,
+)
+
+from mappa_bus import audit
+from mappa_bus.adapters.publisher import publish_all
+from mappa_bus.alerts import service as alerts_service
+from mappa_bus.alerts.model import AlertAcknowledged
+from mappa_bus.alerts.subscription import AlertFilter
+from mappa_bus.alerts.web import create_web_app, web_server
+from mappa_bus.catalogue import Area, Envelope, EventData, prisons, probation
+from mappa_bus.catalogue.envelope import make_event
+from mappa_bus.catalogue.vocabulary import Level
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.log_reader import read_to_end
+from mappa_bus.picture import service as picture_service
+from mappa_bus.topics import acknowledgements_topic
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.kafka
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+ENSURE_CHROMIUM = REPO / "deploy" / "chromium" / "ensure-chromium"
+# Without the background-networking flags Chromium keeps trying to reach Google's hosts, which
+# a closed network refuses; the sandbox needs privileges a test run as root does not grant it.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+USER = "coordinator.kent"
+WAIT_MS = 60_000  # generous: two services catch up and a consumer fetches in between
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium, installed first if missing (as root)."""
+    if CHROMIUM.is_file():
+        return CHROMIUM
+    env = {**os.environ, "CHROMIUM_PATH": str(CHROMIUM)}
+    ensured = subprocess.run(
+        [str(ENSURE_CHROMIUM)], env=env, capture_output=True, text=True, check=False
+    )
+    if ensured.returncode != 0:
+        _unavailable(f"no Chromium for the browser tests:\n{ensured.stderr}")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    """A headless Chromium, closed after the test whatever happened."""
+    expect.set_options(timeout=WAIT_MS)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """`app` served as `mappa alerts web` serves it, in a thread of its own (with its own event
+    loop), until the end of the block; its address."""
+    port = _free_port()
+    server = web_server(app, port=port)
+    thread = threading.Thread(target=server.run, name="alerts-web", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive(), "the alerts page did not start"
+            assert time.monotonic() < deadline, "the alerts page took too long to start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def _release_of_a_level_3_case(case_id: str) -> list[Envelope[EventData]]:
+    """Probation sets the case at level 3; then prisons release the person today."""
+    now, today = datetime.now(UTC), date.today()
+    earlier = now - timedelta(hours=1)  # the fold orders a case's events by when they happened
+    level = probation.MappaLevelSet(
+        set_on=today, level=Level.THREE, reason=probation.LevelReason.RELEASE_PLANNING
+    )
+    release = prisons.ReleasedFromCustody(
+        released_on=today, release="on-licence", licence_ends_on=date(today.year + 2, 1, 1)
+    )
+    return [
+        make_event(level, case_id=case_id, area=Area.KENT, time=earlier, system="ndelius"),
+        make_event(release, case_id=case_id, area=Area.KENT, time=now, system="nomis"),
+    ]
+
+
+class Problems(list[str]):
+    """What went wrong in the pages: script errors, console errors (a CSP violation is one),
+    and refused requests."""
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.append(str(error)))
+        page.on("response", self._response)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.append(message.text)
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 400:
+            self.append(f"{response.status} {response.url}")
+
+
+async def _open(browser: Browser, url: str, errors: Problems) -> Page:
+    page = await browser.new_page()
+    page.set_default_timeout(WAIT_MS)
+    errors.watch(page)
+    await page.goto(url)
+    await expect(page.locator("#feed-status")).to_have_attribute("data-feed", "live")
+    await expect(page.locator("#user")).to_have_text(USER)
+    return page
+
+
+async def test_an_alert_arrives_live_is_acknowledged_and_leads_to_the_case(
+    browser: Browser,
+    kafka_as: Callable[[str], KafkaConnection],
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    case_id = f"case-{namespace[-12:]}"
+    pictures = picture_service.open_projection(f"sqlite:///{tmp_path / 'pictures.db'}", namespace)
+    alerts = alerts_service.open_projection(f"sqlite:///{tmp_path / 'alerts.db'}", namespace)
+    where = AlertFilter(areas=frozenset({Area.KENT}), min_level=Level.TWO)
+    app = create_web_app(
+        kafka_as("coordinator"), namespace, pictures.engine, user=USER, where=where
+    )
+    errors = Problems()
+
+    with serving(app) as url:
+        first, second = await _open(browser, url, errors), await _open(browser, url, errors)
+        await expect(first.locator("#no-alerts")).to_be_visible()
+
+        await publish_all(
+            lambda agency: kafka_as(agency.value),
+            _release_of_a_level_3_case(case_id),
+            namespace=namespace,
+        )
+        await picture_service.catch_up(kafka_as("picture"), pictures)
+        await alerts_service.catch_up(kafka_as("alerts"), alerts, today=None)
+
+        rows = [page.locator("tr[data-alert-id]", has_text=case_id) for page in (first, second)]
+        for row in rows:
+            await expect(row).to_have_count(1)
+            await expect(row).to_contain_text("released-from-custody")
+            await expect(row).to_contain_text("urgent")
+        await expect(first.locator("#no-alerts")).to_be_hidden()
+
+        await rows[0].get_by_role("button", name="Acknowledge").click()
+        for row in rows:
+            await expect(row.locator("td.ack")).to_contain_text(f"Acknowledged by {USER} at")
+        alert_id = await rows[0].get_attribute("data-alert-id")
+
+        await rows[0].get_by_role("link", name=case_id).click()
+        await first.get_by_label("Why are you reading this case?").fill("urgent alert: released")
+        await first.get_by_role("button", name="Show the case").click()
+        await expect(first.locator("#case-view")).to_contain_text(f'"case_id": "{case_id}"')
+        await expect(first.locator("#case-view")).to_contain_text('"level": 3')
+        assert errors == []
+
+    [ack] = await _acknowledgements(kafka_as("coordinator"), namespace)
+    assert (ack.data.alert_id, ack.data.acknowledged_by) == (alert_id, USER)
+    assert ack.subject == case_id
+    with pictures.engine.connect() as connection:
+        [read] = audit.reads(connection, subject_prefix=f"case:{case_id}")
+    assert (read.user, read.role, read.reason, read.outcome) == (
+        USER,
+        "coordinator",
+        "urgent alert: released",
+        "read",
+    )
+
+
+async def _acknowledgements(connection: KafkaConnection, namespace: str) -> list[AlertAcknowledged]:
+    return [
+        AlertAcknowledged.model_validate_json(record.value)
+        async for batch in read_to_end(connection, [acknowledgements_topic(namespace)])
+        for record in batch
+    ]
