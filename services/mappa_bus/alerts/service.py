@@ -28,6 +28,7 @@ from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import partitions_of, read_to_end
 from mappa_bus.principals import Role, group_prefix
 from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.subscriber import consume_until_caught_up, register_projection
 from mappa_bus.topics import NAMESPACE, agency_topic, alerts_topic
 
@@ -150,11 +151,18 @@ def alerts_app(
     a clock that raises overdue reviews as time passes."""
     broker = connection.broker(client_id="mappa-alerts", logger=log)
     outbox = Outbox(projection.engine, projection.namespace)
+    heap = HeapKeeper()
+
+    async def publish_and_settle(broker: KafkaBroker) -> None:
+        await outbox.publish(broker)
+        if projection.warm:
+            heap.settle()
+
     register_projection(
         broker,
         projection,
         group_id=group_id or group_prefix(Role.ALERTS, projection.namespace),
-        after_commit=outbox.publish,
+        after_commit=publish_and_settle,
     )
     app = FastStream(broker, logger=log)
     clock: dict[str, asyncio.Task[None]] = {}
@@ -167,7 +175,7 @@ def alerts_app(
     async def start_clock() -> None:
         await outbox.publish(broker)
         clock["task"] = asyncio.create_task(
-            _watch_reviews(projection, outbox, broker, today, review_check_seconds)
+            _watch_reviews(projection, outbox, broker, today, review_check_seconds, heap)
         )
 
     @app.on_shutdown
@@ -186,8 +194,10 @@ async def _watch_reviews(
     broker: KafkaBroker,
     today: Callable[[], date],
     every_seconds: float,
+    heap: HeapKeeper,
 ) -> None:
     while True:
         await asyncio.sleep(every_seconds)
         if projection.raise_overdue(today()):
             await outbox.publish(broker)
+        heap.sweep_if_due()

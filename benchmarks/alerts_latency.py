@@ -1,0 +1,241 @@
+"""Publish-to-alert latency under a steady load of agency events, beside raw aiokafka's
+produce-to-consume latency at the same rate, in one run.
+
+    .venv/bin/python -m benchmarks.alerts_latency [--rate 1000] [--seconds 15]
+
+Needs a running broker (deploy/kafka/kafka-local start). The alerts service runs as its own
+process (`mappa alerts run`, one member of its consumer group, SQLite store), as deployed; this
+process publishes through the SDK as probation and listens as a coordinator would, with the SDK.
+Half the events raise an alert (a recall), half do not (a level 1 meeting-free level set), so
+the service also folds work that alerts nobody.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.common import machine
+from mappa_bus.adapters.producer_settings import PRODUCER_OPTIONS
+from mappa_bus.adapters.publisher import AgencyPublisher
+from mappa_bus.agencies import Agency
+from mappa_bus.alerts.subscription import subscribe
+from mappa_bus.catalogue import Area, Envelope, EventData, Level, make_event, to_wire
+from mappa_bus.catalogue.probation import LevelReason, MappaLevelSet, RecallIssued
+from mappa_bus.cli_common import command_settings
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.kafka_admin import ensure_acls, ensure_topics
+from mappa_bus.log_reader import partitions_of
+from mappa_bus.principals import acl_bindings
+from mappa_bus.settings import Settings
+from mappa_bus.topics import TopicSpec, bus_topic_specs
+
+TICK_SECONDS = 0.01  # events go out in small bursts this far apart: a steady rate, not a flood
+
+
+def events(count: int, run: str) -> list[Envelope[EventData]]:
+    """Probation events for distinct cases: every other one a recall, which always alerts."""
+    now = datetime.now(UTC)
+    made: list[Envelope[EventData]] = []
+    for n in range(count):
+        data: EventData
+        if n % 2:
+            data = RecallIssued(issued_on=now.date(), recall_type="standard")
+        else:
+            data = MappaLevelSet(set_on=now.date(), level=Level.ONE, reason=LevelReason.REVIEW)
+        made.append(
+            make_event(
+                data,
+                case_id=f"BEN-{run}-{n:06d}",
+                area=Area.KENT,
+                time=now - timedelta(minutes=1),
+                system="bench",
+                event_id=f"{run}-{n}",
+            )
+        )
+    return made
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def paced(count: int, rate: int) -> AsyncIterator[int]:
+    """Indices 0..count-1, released at `rate` per second in bursts every TICK_SECONDS."""
+    started = time.perf_counter()
+    for n in range(count):
+        due = started + n / rate
+        if (wait := due - time.perf_counter()) > 0:
+            await asyncio.sleep(max(wait, TICK_SECONDS) if n % 10 == 0 else wait)
+        yield n
+
+
+async def raw_latencies(
+    connection: KafkaConnection, topic: str, values: list[bytes], rate: int
+) -> list[float]:
+    """The ceiling: aiokafka producing the same bytes at the same rate, consumed at once."""
+    partitions = await partitions_of(connection, (topic,))
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, **connection.aiokafka_options())
+    producer = AIOKafkaProducer(**PRODUCER_OPTIONS, **connection.aiokafka_options())
+    await consumer.start()
+    await producer.start()
+    sent: dict[int, float] = {}
+    latencies: list[float] = []
+    try:
+        consumer.assign(partitions)
+        for partition, offset in (await consumer.end_offsets(partitions)).items():
+            consumer.seek(partition, offset)
+
+        async def receive() -> None:
+            while len(latencies) < len(values):
+                for batch in (await consumer.getmany(timeout_ms=5)).values():
+                    now = time.perf_counter()
+                    latencies.extend((now - sent[int(r.key)]) * 1000 for r in batch)
+
+        receiving = asyncio.create_task(receive())
+        async for n in paced(len(values), rate):
+            sent[n] = time.perf_counter()
+            await producer.send(topic, values[n], key=str(n).encode())
+        await asyncio.wait_for(receiving, 60)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return latencies
+
+
+@contextlib.contextmanager
+def alerts_service(namespace: str, database: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`mappa alerts run` as its own process, for the duration of the block."""
+    command = [
+        str(Path(sys.executable).with_name("mappa")),
+        "alerts",
+        "run",
+        "--namespace",
+        namespace,
+        "--database",
+        database,
+    ]
+    env = {**os.environ, "MAPPA_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def alert_latencies(
+    settings: Settings, namespace: str, stream: list[Envelope[EventData]], rate: int
+) -> list[float]:
+    """Publish `stream` at `rate` through the SDK; the latency of every alert, from the send
+    of its triggering event to its arrival at a coordinator's subscription."""
+    expected = sum(1 for event in stream if isinstance(event.data, RecallIssued))
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    coordinator = settings.connection_for_role("coordinator")
+
+    async def listen() -> None:
+        alerts = subscribe(coordinator, namespace)
+        async with contextlib.aclosing(alerts):
+            async for alert in alerts:
+                trigger = alert.data.trigger_event_id
+                if trigger in sent:
+                    latencies.append((time.perf_counter() - sent[trigger]) * 1000)
+                if len(latencies) >= expected:
+                    return
+
+    listening = asyncio.create_task(listen())
+    await asyncio.sleep(2)  # the subscription is at the topic's end before anything is sent
+    probation = settings.connection_for_role(Agency.PROBATION.value)
+    async with AgencyPublisher(
+        probation, Agency.PROBATION, system="bench", namespace=namespace
+    ) as sender:
+        async for n in paced(len(stream), rate):
+            sent[stream[n].id] = time.perf_counter()
+            await sender.send(stream[n])
+        await sender.flush()
+    await asyncio.wait_for(listening, 120)
+    return latencies
+
+
+async def wait_until_serving(settings: Settings, namespace: str) -> None:
+    """Publish one recall until its alert comes back: the service has joined its group."""
+    probe = events(2, f"probe{uuid.uuid4().hex[:6]}")[1:]
+    for _ in range(60):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(alert_latencies(settings, namespace, probe, 10), 5)
+            return
+        probe = events(2, f"probe{uuid.uuid4().hex[:6]}")[1:]
+    raise RuntimeError("the alerts service never raised the probe's alert")
+
+
+async def main(rate: int, seconds: int) -> None:
+    settings = command_settings()
+    admin = settings.connection()
+    namespace = f"bench-{uuid.uuid4().hex[:8]}"
+    raw_topic = TopicSpec(f"{namespace}.raw", 6, "bench: raw produce-to-consume")
+    await ensure_topics(admin, [*bus_topic_specs(namespace), raw_topic])
+    await ensure_acls(admin, acl_bindings(namespace))
+    # New partitions' leaders reach every metadata cache a moment after creation; producing
+    # at once measures NotLeader retries, not latency.
+    await asyncio.sleep(3)
+    stream = events(rate * seconds, "run")
+    values = [to_wire(e) for e in stream]
+    # The inputs live for the whole run: keep the collector from walking them (as the service
+    # does with its own state), or this process's pauses would be measured as the bus's.
+    gc.collect()
+    gc.freeze()
+    await raw_latencies(admin, raw_topic.name, values[:rate], rate)  # warm-up, not counted
+    raw = await raw_latencies(admin, raw_topic.name, values, rate)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        alerts_service(namespace, f"sqlite:///{folder}/alerts.db"),
+    ):
+        await wait_until_serving(settings, namespace)
+        alerted = await alert_latencies(settings, namespace, stream, rate)
+    table = Table(title=f"Latency at {rate:,} events/s for {seconds} s", caption=machine())
+    for column in ("what", "measured", "p50 ms", "p99 ms", "max ms"):
+        table.add_column(column)
+    table.add_row("raw aiokafka produce -> consume (ceiling)", f"{len(raw):,} records", *_ms(raw))
+    table.add_row(
+        "agency event published -> coordinator receives its alert",
+        f"{len(alerted):,} alerts",
+        *_ms(alerted),
+    )
+    Console().print(table)
+
+
+def _ms(values: list[float]) -> tuple[str, str, str]:
+    return (
+        f"{statistics.median(values):.1f}",
+        f"{percentile(values, 0.99):.1f}",
+        f"{max(values):.1f}",
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=1000, help="agency events per second")
+    parser.add_argument("--seconds", type=int, default=15, help="how long the load lasts")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.rate, arguments.seconds))
