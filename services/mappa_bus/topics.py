@@ -16,7 +16,9 @@ _FOREVER = "-1"
 _DAY_MS = 24 * 60 * 60 * 1000
 
 # Six partitions per agency topic: enough for a handful of subscriber instances to share the
-# load on one modest machine, few enough that a single-node broker stays light.
+# load on one modest machine, few enough that a single-node broker stays light. Every agency
+# topic has the same count, so a case (the key) is on the same partition number everywhere and
+# subscriber instances can be given whole cases (projection/subscriber.py relies on it).
 AGENCY_PARTITIONS = 6
 
 

@@ -101,12 +101,12 @@ class AlertProjection:
     raised: set[str] = field(default_factory=set)
 
     def load(self) -> None:
-        """Read where alerts stand; the pictures start empty and are folded again."""
+        """Read where alerts stand (again, after a rebalance: another instance may have moved
+        them on). The pictures are kept: they are folded from the log, not read from here."""
         create_schema(self.engine)
         with self.engine.connect() as connection:
             self.raised_upto = load_offsets(connection, PROJECTION)
             self.raised = raised_ids(connection)
-        self.pictures, self.offsets = {}, {}
 
     @property
     def warm(self) -> bool:

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 import structlog
 from aiokafka import ConsumerRebalanceListener
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, TopicPartition
 from faststream.kafka.annotations import KafkaMessage
@@ -69,6 +70,8 @@ class Projection(Protocol[BatchT]):
     @property
     def offsets(self) -> Mapping[Position, int]: ...
 
+    def load(self) -> None: ...
+
     def fold(self, records: Sequence[Any]) -> BatchT: ...
 
     def commit(self, batch: BatchT) -> None: ...
@@ -99,6 +102,13 @@ class _ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
         return None
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        # Another instance may have moved these partitions on since this one last read the
+        # store: what it keeps in memory is read again before anything is folded into it.
+        self._projection.load()
+        log.info(
+            "partitions assigned",
+            partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned),
+        )
         consumer = self._consumer()
         for partition in assigned:
             stored = self._projection.offsets.get((partition.topic, partition.partition))
@@ -139,6 +149,10 @@ def register_projection(
         subscriber = broker.subscriber(
             *(agency_topic(agency, namespace) for agency in Agency),
             group_id=group_id,
+            # A case's events sit on the same partition number of every agency topic (keyed
+            # by case id, the same partition count everywhere): ranges per topic hand each
+            # instance whole cases, so no two instances ever fold the same case.
+            partition_assignment_strategy=(RangePartitionAssignor,),
             listener=_ResumeFromStore(projection, lambda: holder["subscriber"].consumer),
             **common,
         )

@@ -1,0 +1,113 @@
+"""Scaling out: two case-picture services in one consumer group split the partitions, whole
+cases to each, and together leave the store one service leaves alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mappa_bus.adapters.publisher import publish_all
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.picture.service import catch_up, open_projection
+from mappa_bus.picture.store import PROJECTION, load_pictures
+from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.offsets import load_offsets
+from mappa_bus.simulator.options import Scenario, SimulationOptions
+from mappa_bus.simulator.run import events, simulate
+from tests.conftest import BrokerUnderTest
+
+pytestmark = pytest.mark.kafka
+
+KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
+MAPPA = Path(sys.executable).with_name("mappa")
+
+
+def _applied(url: str) -> int:
+    engine = open_engine(url)
+    try:
+        with engine.connect() as connection:
+            return sum(load_offsets(connection, PROJECTION).values())
+    except Exception:
+        return 0
+    finally:
+        engine.dispose()
+
+
+def _assigned(log: Path) -> set[str]:
+    """The partitions a service was given last, from its JSON log."""
+    latest: set[str] = set()
+    for line in log.read_text().splitlines():
+        with_fields = json.loads(line) if line.startswith("{") else {}
+        if with_fields.get("event") == "partitions assigned":
+            latest = set(with_fields["partitions"])
+    return latest
+
+
+def _run_until_applied(
+    command: list[str], env: dict[str, str], logs: list[Path], url: str, total: int
+) -> None:
+    """One service per log, all in one group, until the store has applied `total` records and
+    every member has its partitions; then killed (a group member takes half a minute to
+    leave politely, and the store is complete)."""
+    services: list[Any] = []
+    for log in logs:
+        with log.open("w") as sink:
+            services.append(subprocess.Popen(command, env=env, stdout=sink, stderr=sink))
+    try:
+        deadline = time.monotonic() + 180
+        while not (_applied(url) == total and all(_assigned(log) for log in logs)):
+            assert time.monotonic() < deadline, logs[0].read_text()[-2000:]
+            assert all(s.poll() is None for s in services), logs[1].read_text()[-2000:]
+            time.sleep(0.1)
+    finally:
+        for service in services:
+            service.send_signal(signal.SIGKILL)
+            service.wait()
+
+
+async def test_two_instances_split_the_partitions_and_make_the_same_store(
+    kafka_broker: BrokerUnderTest,
+    kafka_as: Callable[[str], KafkaConnection],
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    """Both members get partitions, none twice, each partition number of every topic to one
+    member; the shared store ends equal to a single catch-up's."""
+    kent = [event for item in simulate(KENT) for event in events(item, KENT.seed)]
+    await publish_all(lambda agency: kafka_as(agency.value), kent, namespace=namespace)
+    reference = open_projection(f"sqlite:///{tmp_path / 'one.db'}", namespace)
+    await catch_up(kafka_as("picture"), reference)
+
+    shared = f"sqlite:///{tmp_path / 'two.db'}"
+    credentials = kafka_broker.credentials
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap,
+        "MAPPA_KAFKA_CREDENTIALS": str(credentials.path) if credentials else "",
+        "MAPPA_LOG_FORMAT": "json",
+    }
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    command = [str(MAPPA), "picture", "run", "--namespace", namespace, "--database", shared]
+    _run_until_applied(command, env, logs, shared, len(kent))
+
+    first, second = (_assigned(log) for log in logs)
+    engine = open_engine(shared)
+    with engine.connect() as connection:
+        pictures, offsets = load_pictures(connection), load_offsets(connection, PROJECTION)
+    numbers = [{name.rsplit("/", 1)[1] for name in member} for member in (first, second)]
+    assert first
+    assert second
+    assert not first & second
+    assert len(first | second) == 60  # ten agency topics of six partitions
+    assert not numbers[0] & numbers[1]  # whole cases: a partition number belongs to one member
+    assert offsets == reference.offsets
+    assert pictures == reference.pictures
