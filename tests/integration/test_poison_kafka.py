@@ -1,0 +1,101 @@
+"""Poison messages on an agency topic, against the real broker: every subscriber service
+dead-letters each with its reason and carries on with the good events behind them on the same
+partition; a replayed duplicate is applied once (it is not bad input, so it is not refused)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from mappa_bus.alerts import service as alerts
+from mappa_bus.alerts.store import all_raised
+from mappa_bus.catalogue import Rejection, to_wire
+from mappa_bus.catalogue.examples import example_event
+from mappa_bus.catalogue.police import ShpoMade
+from mappa_bus.catalogue.probation import MappaLevelSet, RecallIssued
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.log_reader import read_to_end
+from mappa_bus.picture import service as picture
+from mappa_bus.reporting import service as reporting
+from mappa_bus.topics import agency_topic, dead_letter_topic
+
+pytestmark = pytest.mark.kafka
+
+POISON = {
+    Rejection.NOT_JSON: "b'\\x00\\xff not json'",
+    Rejection.INVALID_DATA: "a level of 7",
+    Rejection.UNKNOWN_TYPE: "an event type nobody publishes",
+    Rejection.WRONG_PUBLISHER: "a police event on probation's topic",
+    Rejection.OVERSIZED: "100 KiB of JSON",
+}
+
+
+def _records(case_id: str) -> tuple[list[bytes], list[str]]:
+    """The poison, then good events (one of them twice); and the good events' ids."""
+    level = example_event(MappaLevelSet).model_copy(update={"subject": case_id})
+    recall = example_event(RecallIssued).model_copy(update={"subject": case_id})
+    valid = json.loads(to_wire(level))
+    invalid = {**valid, "id": "poison-level-7", "data": {**valid["data"], "level": 7}}
+    unknown = {**valid, "id": "poison-unknown", "type": "uk.gov.mappa.probation.no-such.v1"}
+    police = example_event(ShpoMade).model_copy(update={"subject": case_id})
+    oversized = {**valid, "id": "poison-big", "padding": "x" * 100_000}
+    poison = [
+        b"\x00\xff not json",
+        json.dumps(invalid).encode(),
+        json.dumps(unknown).encode(),
+        to_wire(police),
+        json.dumps(oversized).encode(),
+    ]
+    return [*poison, to_wire(level), to_wire(level), to_wire(recall)], [level.id, recall.id]
+
+
+async def test_each_service_dead_letters_the_poison_and_applies_the_rest(
+    kafka: KafkaConnection,
+    kafka_as: Callable[[str], KafkaConnection],
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    case_id = "KEN-2021-POISON1"
+    values, good = _records(case_id)
+    producer = AIOKafkaProducer(max_request_size=2**20, **kafka.aiokafka_options())
+    await producer.start()
+    try:
+        for value in values:
+            topic = agency_topic(MappaLevelSet.PUBLISHER, namespace)
+            await producer.send_and_wait(topic, value, key=case_id.encode())
+    finally:
+        await producer.stop()
+
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    pictures = picture.open_projection(store, namespace)
+    facts = reporting.open_projection(store, namespace)
+    raised = alerts.open_projection(store, namespace)
+    await picture.catch_up(kafka_as("picture"), pictures)
+    await reporting.catch_up(kafka_as("reporting"), facts, publish=False)
+    await alerts.catch_up(kafka_as("alerts"), raised, today=None)
+
+    letters = [
+        {name: value.decode() for name, value in record.headers}
+        async for batch in read_to_end(kafka, [dead_letter_topic(namespace)])
+        for record in batch
+    ]
+    refused = Counter((d["mappa-consumer"], d["mappa-rejection"]) for d in letters)
+    timeline = [entry.event_id for entry in pictures.pictures[case_id].timeline]
+    assert refused == Counter(
+        {
+            (consumer, kind.value): 1
+            for consumer in ("picture", "reporting", "alerts")
+            for kind in POISON
+        }
+    )
+    assert all(d["mappa-reason"] and d["mappa-source"].startswith(namespace) for d in letters)
+    # Behind the poison on the same partition: both good events, the duplicate once.
+    assert sorted(timeline) == sorted(good)
+    assert [fact.event_id for fact in facts.cases[case_id]] == [good[0]]  # a recall is not counted
+    with raised.engine.connect() as connection:
+        assert [alert.data.rule for alert in all_raised(connection)] == ["recalled"]
