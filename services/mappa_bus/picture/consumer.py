@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
-from mappa_bus.catalogue import WireError
+from mappa_bus.catalogue import Envelope, EventData, WireError
 from mappa_bus.kafka_codec import appended_at
-from mappa_bus.picture.fold import apply
+from mappa_bus.picture.fold import apply_all
 from mappa_bus.picture.model import CasePicture
 from mappa_bus.picture.store import PROJECTION, create_schema, load_pictures, save_pictures
 from mappa_bus.projection.offsets import Position, load_offsets, save_offsets
@@ -54,21 +55,33 @@ class PictureProjection:
     def fold(self, records: Sequence[Any]) -> PictureBatch:
         """Fold a batch of records into the pictures they change, without committing."""
         batch = PictureBatch(offsets=dict(self.offsets))
+        # Each case folds once a batch: its events sorted together, so a late one among them
+        # costs one re-fold of the case, not one per late event.
+        arrivals: dict[str, list[tuple[Envelope[EventData], datetime]]] = {}
         for record in records:
-            position = (record.topic, record.partition)
-            if record.offset < batch.offsets.get(position, 0):
-                continue  # delivered again after a rebalance or a retry: already applied
-            batch.offsets[position] = record.offset + 1
-            try:
-                event = read_event(record, self.namespace)
-            except WireError as error:
-                batch.rejected.append(Rejected(record, error))
-                continue
-            known = batch.changed.get(event.case_id) or self.pictures.get(event.case_id)
-            picture = apply(known, event, appended_at(record.timestamp))
+            event = self._read(record, batch)
+            if event is not None:
+                arrived = (event, appended_at(record.timestamp))
+                arrivals.setdefault(event.case_id, []).append(arrived)
+        for case_id, events in arrivals.items():
+            known = self.pictures.get(case_id)
+            picture = apply_all(known, events)
             if picture is not known:
-                batch.changed[event.case_id] = picture
+                batch.changed[case_id] = picture
         return batch
+
+    def _read(self, record: Any, batch: PictureBatch) -> Envelope[EventData] | None:
+        """The event in `record`, moving the batch's offset past it; None when it was applied
+        before or is refused (then it is in `batch.rejected`)."""
+        position = (record.topic, record.partition)
+        if record.offset < batch.offsets.get(position, 0):
+            return None  # delivered again after a rebalance or a retry: already applied
+        batch.offsets[position] = record.offset + 1
+        try:
+            return read_event(record, self.namespace)
+        except WireError as error:
+            batch.rejected.append(Rejected(record, error))
+            return None
 
     def commit(self, batch: PictureBatch) -> None:
         """Store the batch's pictures and offsets in one transaction, then make them current."""

@@ -1,13 +1,14 @@
 """The picture of one case, folded from its events. Pure: no I/O.
 
-`apply` adds one event. The picture is the same whatever order a case's events reach the bus in:
+`apply` adds one event, `apply_all` several (a consumer's batch of one case: sorted together, so
+the case folds again at most once however many of them came late). The picture is the same whatever order a case's events reach the bus in:
 an event that sorts before one already applied re-folds the case from its timeline (`replay`),
 through the same `_step` that applies an in-order event on its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from mappa_bus.agencies import Agency
@@ -90,27 +91,67 @@ def apply(
 ) -> CasePicture:
     """`picture` with `event` (recorded on the bus at `recorded_at`) in it; a duplicate id (a
     redelivery) leaves it as it is."""
+    return apply_all(picture, [(event, recorded_at)])
+
+
+def apply_all(
+    picture: CasePicture | None, arrivals: Sequence[tuple[Envelope[EventData], datetime]]
+) -> CasePicture:
+    """`picture` with every event of `arrivals` (each with when it reached the bus) in it: what
+    `apply` one at a time in that order makes, folding at most once however late they came."""
     if picture is None:
-        picture = CasePicture(case_id=event.case_id)
-    elif picture.case_id != event.case_id:
-        raise ValueError(f"event {event.id} is of case {event.case_id}, not {picture.case_id}")
-    if any(known.event_id == event.id for known in picture.timeline):
+        if not arrivals:
+            raise ValueError("no picture and no event to start one")
+        picture = CasePicture(case_id=arrivals[0][0].case_id)
+    fresh = _fresh(picture, arrivals)
+    if not fresh:
         return picture
-    entry = entry_of(event, recorded_at)
-    if picture.timeline and _order(entry) < _order(picture.timeline[-1]):
-        # Arrived late: the events after it may mean something else with it in place.
-        return replay(picture.case_id, (*picture.timeline, entry))
-    return _step(picture, entry, event.data)
+    fresh.sort(key=lambda step: _order(step[0]))
+    if picture.timeline and _order(fresh[0][0]) < _order(picture.timeline[-1]):
+        # Some arrived late: the events after them may mean something else with them in place.
+        known: list[_Step] = [(entry, None) for entry in picture.timeline]
+        return _refold(picture.case_id, sorted([*known, *fresh], key=lambda s: _order(s[0])))
+    for entry, data in fresh:
+        picture = _step(picture, entry, data)
+    return picture
 
 
 def replay(case_id: str, entries: Iterable[TimelineEntry]) -> CasePicture:
     """The picture of `case_id` folded from nothing over `entries`, in timeline order."""
-    picture = CasePicture(case_id=case_id)
     seen: set[str] = set()
+    steps: list[_Step] = []
     for entry in sorted(entries, key=_order):
         if entry.event_id not in seen:
             seen.add(entry.event_id)
-            picture = _step(picture, entry, BY_TYPE[entry.type].model_validate(entry.data))
+            steps.append((entry, None))
+    return _refold(case_id, steps)
+
+
+# A timeline entry and its typed payload, when the caller has it at hand (None: from `data`).
+_Step = tuple[TimelineEntry, EventData | None]
+
+
+def _fresh(
+    picture: CasePicture, arrivals: Sequence[tuple[Envelope[EventData], datetime]]
+) -> list[tuple[TimelineEntry, EventData]]:
+    """The steps of `arrivals` not yet in `picture`: the first delivery of each id counts."""
+    seen = {entry.event_id for entry in picture.timeline}
+    fresh: list[tuple[TimelineEntry, EventData]] = []
+    for event, recorded_at in arrivals:
+        if event.case_id != picture.case_id:
+            raise ValueError(f"event {event.id} is of case {event.case_id}, not {picture.case_id}")
+        if event.id not in seen:
+            seen.add(event.id)
+            fresh.append((entry_of(event, recorded_at), event.data))
+    return fresh
+
+
+def _refold(case_id: str, steps: Iterable[_Step]) -> CasePicture:
+    """The picture of `case_id` folded from nothing over `steps`, already in timeline order."""
+    picture = CasePicture(case_id=case_id)
+    for entry, data in steps:
+        typed = BY_TYPE[entry.type].model_validate(entry.data) if data is None else data
+        picture = _step(picture, entry, typed)
     return picture
 
 

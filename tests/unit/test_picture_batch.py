@@ -1,0 +1,121 @@
+"""Folding a batch at once (what the picture consumer does) makes what folding its events one at
+a time makes, whatever their order, duplicates and interleaving of cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mappa_bus.catalogue import CATALOGUE, Envelope, EventData, to_wire
+from mappa_bus.catalogue.examples import example_event
+from mappa_bus.kafka_codec import appended_at
+from mappa_bus.picture.consumer import PictureProjection
+from mappa_bus.picture.fold import apply, apply_all
+from mappa_bus.picture.model import CasePicture
+from mappa_bus.picture.store import load_pictures
+from mappa_bus.projection.database import open_engine
+from mappa_bus.topics import agency_topic
+from tests.strategies import envelopes
+
+START = datetime(2021, 1, 1, 9, 0, tzinfo=UTC)
+CASES = ("KEN-2021-000001", "KEN-2021-000002")
+NAMESPACE = "test"
+
+Arrival = tuple[Envelope[EventData], datetime]
+
+
+@dataclass(frozen=True)
+class _Record:
+    """What the projection reads of an aiokafka record."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+    timestamp: int
+
+
+@st.composite
+def _arrivals(draw: st.DrawFn) -> list[Arrival]:
+    """Events of every type over two cases, some redelivered, in any order of arrival."""
+    events = draw(st.lists(st.sampled_from(CATALOGUE).flatmap(envelopes), max_size=10))
+    arrivals: list[Arrival] = []
+    for index, event in enumerate(events):
+        time = START + timedelta(hours=draw(st.integers(0, 48)))
+        update = {"subject": draw(st.sampled_from(CASES)), "id": f"event-{index}", "time": time}
+        arrivals.append((event.model_copy(update=update), time + timedelta(minutes=index)))
+    redelivered = draw(st.lists(st.sampled_from(arrivals), max_size=3)) if arrivals else []
+    return draw(st.permutations([*arrivals, *redelivered]))
+
+
+def _one_at_a_time(arrivals: list[Arrival]) -> dict[str, CasePicture]:
+    pictures: dict[str, CasePicture] = {}
+    for event, recorded_at in arrivals:
+        pictures[event.case_id] = apply(pictures.get(event.case_id), event, recorded_at)
+    return pictures
+
+
+_PROPERTY = settings(max_examples=60, deadline=None)
+
+
+@_PROPERTY
+@given(_arrivals(), st.integers(1, 10))
+def test_a_case_folded_in_batches_is_the_case_folded_event_by_event(
+    arrivals: list[Arrival], size: int
+) -> None:
+    pictures: dict[str, CasePicture] = {}
+    for start in range(0, len(arrivals), size):
+        for case_id in CASES:
+            of_case = [a for a in arrivals[start : start + size] if a[0].case_id == case_id]
+            if of_case:
+                pictures[case_id] = apply_all(pictures.get(case_id), of_case)
+
+    assert pictures == _one_at_a_time(arrivals)
+
+
+def test_a_batch_with_nothing_new_leaves_the_picture_as_it_was() -> None:
+    event = example_event(CATALOGUE[0])
+    picture = apply(None, event, START)
+
+    assert apply_all(picture, [(event, START), (event, START)]) is picture
+
+
+@settings(max_examples=15, deadline=None)
+@given(_arrivals(), st.integers(1, 10))
+def test_the_store_holds_what_the_fold_makes_however_the_records_are_batched(
+    tmp_path_factory: pytest.TempPathFactory, arrivals: list[Arrival], size: int
+) -> None:
+    records = _records(arrivals)
+    database = tmp_path_factory.mktemp("pictures") / "pictures.db"
+    projection = PictureProjection(open_engine(f"sqlite:///{database}"), NAMESPACE)
+    projection.load()
+
+    for start in range(0, len(records), size):
+        projection.commit(projection.fold(records[start : start + size]))
+
+    with projection.engine.connect() as connection:
+        stored = load_pictures(connection)
+    recorded = [
+        (event, appended_at(record.timestamp))
+        for (event, _), record in zip(arrivals, records, strict=True)
+    ]
+    assert stored == projection.pictures == _one_at_a_time(recorded)
+
+
+def _records(arrivals: list[Arrival]) -> list[_Record]:
+    """The arrivals as one partition of each agency's topic would deliver them."""
+    offsets: dict[str, int] = {}
+    records = []
+    for event, recorded_at in arrivals:
+        topic = agency_topic(event.publisher, NAMESPACE)
+        offsets[topic] = offsets.get(topic, -1) + 1
+        millis = int(recorded_at.timestamp() * 1000)
+        records.append(
+            _Record(topic, 0, offsets[topic], event.case_id.encode(), to_wire(event), millis)
+        )
+    return records
