@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint broker-start broker-stop clean
+.PHONY: demo test lint fuzz broker-start broker-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
@@ -20,6 +20,11 @@ demo: $(STAMP)
 
 test: $(STAMP) lint
 	$(VENV)/bin/pytest
+
+# The parser and the feed readers, 100,000 inputs per property (several minutes): a dedicated
+# job, not part of `make test`, which runs a few hundred of each.
+fuzz: $(STAMP)
+	MAPPA_FUZZ_EXAMPLES=100000 $(VENV)/bin/pytest -m fuzz -q -p no:cacheprovider --hypothesis-show-statistics
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -47,6 +47,7 @@ def _parses_or_refuses(raw: bytes) -> None:
         assert outcome.type == outcome.data.event_type()
 
 
+@pytest.mark.fuzz
 @_FUZZ
 @given(st.binary(max_size=512))
 def test_arbitrary_bytes_only_ever_raise_wire_error(raw: bytes) -> None:
@@ -54,6 +55,7 @@ def test_arbitrary_bytes_only_ever_raise_wire_error(raw: bytes) -> None:
     _parses_or_refuses(raw)
 
 
+@pytest.mark.fuzz
 @_FUZZ
 @given(
     st.sampled_from(CATALOGUE),
@@ -73,6 +75,7 @@ def test_mutated_events_only_ever_raise_wire_error(
     _parses_or_refuses(json.dumps(document).encode())
 
 
+@pytest.mark.fuzz
 @_FUZZ
 @given(json_values)
 def test_any_json_document_only_ever_raises_wire_error(value: Any) -> None:
