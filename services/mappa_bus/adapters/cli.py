@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from mappa_bus.adapters.feeds import Accepted, Rejected, layout, read_csv, read_jsonl, resolve_type
-from mappa_bus.adapters.publisher import AgencyPublisher
+from mappa_bus.adapters.publisher import AgencyPublisher, Unsent
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import EventData
 from mappa_bus.cli_common import command_settings
@@ -27,10 +27,12 @@ console = Console(stderr=True)
 
 @dataclass
 class FeedOutcome:
-    """What happened to a feed: how many lines went on the bus, and each refused line."""
+    """What happened to a feed: how many lines went on the bus, each refused line, and each
+    line the broker never acknowledged (to send again)."""
 
     accepted: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    unsent: list[Unsent] = field(default_factory=list)
 
 
 def _feed_format(path: Path, chosen: str) -> Literal["jsonl", "csv"]:
@@ -76,9 +78,13 @@ async def publish_feed(
         connection, agency, system=system, namespace=namespace, dead_letter_topic=dead_letter_topic
     )
     async with sender:
-        return await publish_lines(
+        outcome = await publish_lines(
             sender, path, default_type=default_type, show_progress=show_progress
         )
+        await sender.flush()
+    outcome.accepted = sender.summary.accepted
+    outcome.unsent = sender.summary.unsent
+    return outcome
 
 
 async def publish_lines(
@@ -127,6 +133,17 @@ def print_outcome(outcome: FeedOutcome, path: Path) -> None:
     console.print(rejected)
 
 
+def print_unsent(outcome: FeedOutcome) -> None:
+    """Every event the broker never acknowledged: publish the feed again to send them (the
+    ones that did land have the same ids and are ignored)."""
+    unsent = Table(title="NOT sent: the broker never acknowledged these; publish the feed again")
+    unsent.add_column("event id")
+    unsent.add_column("why")
+    for item in outcome.unsent:
+        unsent.add_row(item.event_id, item.reason)
+    console.print(unsent)
+
+
 def publish(
     file: Annotated[Path | None, typer.Argument(help="A JSON Lines (.jsonl) or CSV feed.")] = None,
     agency: Annotated[
@@ -163,6 +180,9 @@ def publish(
         console.print(f"[red]the broker refused or failed the feed: {error!r}[/]")
         raise typer.Exit(2) from error
     print_outcome(outcome, file)
+    if outcome.unsent:
+        print_unsent(outcome)
+        raise typer.Exit(2)
     if outcome.rejected:
         raise typer.Exit(1)
 

@@ -29,20 +29,39 @@ from mappa_bus.topics import DEAD_LETTER, NAMESPACE, agency_topic
 _IN_FLIGHT = 20_000
 
 
+@dataclass(frozen=True)
+class Unsent:
+    """An event (or dead letter) the broker never acknowledged, and why: the sender must send
+    it again, so it is named rather than counted."""
+
+    event_id: str
+    reason: str
+
+
 @dataclass
 class PublishSummary:
-    """What a publisher sent: accepted by the broker, or sent to the dead-letter topic."""
+    """What a publisher sent, as the broker acknowledged it: events accepted, inputs
+    dead-lettered, and what could not be sent at all."""
 
     accepted: int = 0
     dead_lettered: int = 0
     by_agency: dict[Agency, int] = field(default_factory=dict)
+    unsent: list[Unsent] = field(default_factory=list)
 
     def add(self, other: PublishSummary) -> None:
         """Fold another summary into this one."""
         self.accepted += other.accepted
         self.dead_lettered += other.dead_lettered
+        self.unsent.extend(other.unsent)
         for agency, count in other.by_agency.items():
             self.by_agency[agency] = self.by_agency.get(agency, 0) + count
+
+
+@dataclass(frozen=True)
+class _Pending:
+    future: asyncio.Future[Any]
+    event_id: str
+    dead_letter: bool = False
 
 
 class AgencyPublisher:
@@ -67,7 +86,7 @@ class AgencyPublisher:
             **PRODUCER_OPTIONS,
             **connection.aiokafka_options(),
         )
-        self._pending: list[asyncio.Future[Any]] = []
+        self._pending: list[_Pending] = []
 
     async def __aenter__(self) -> Self:
         await self._producer.start()
@@ -124,9 +143,7 @@ class AgencyPublisher:
             key=record.key,
             headers=[(name, value.encode()) for name, value in record.headers.items()],
         )
-        self._pending.append(future)
-        self.summary.accepted += 1
-        self.summary.by_agency[self.agency] = self.summary.by_agency.get(self.agency, 0) + 1
+        self._pending.append(_Pending(future, event.id))
         if len(self._pending) >= _IN_FLIGHT:
             await self.flush()
 
@@ -142,15 +159,22 @@ class AgencyPublisher:
             key=key,
             headers=[(name, value.encode()) for name, value in headers.items()],
         )
-        self._pending.append(future)
-        self.summary.dead_lettered += 1
+        self._pending.append(_Pending(future, origin, dead_letter=True))
 
     async def flush(self) -> None:
-        """Wait until the broker has acknowledged everything sent so far; raise if it refused
-        any of it (the caller then knows exactly that the batch did not all land)."""
+        """Wait for the broker's answer to everything sent so far, and count it: acknowledged,
+        or unsent with the reason (after the producer's own retries), never silently lost."""
         pending, self._pending = self._pending, []
-        if pending:
-            await asyncio.gather(*pending)
+        outcomes = await asyncio.gather(*(p.future for p in pending), return_exceptions=True)
+        for sent, outcome in zip(pending, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                self.summary.unsent.append(Unsent(sent.event_id, repr(outcome)))
+            elif sent.dead_letter:
+                self.summary.dead_lettered += 1
+            else:
+                self.summary.accepted += 1
+                count = self.summary.by_agency.get(self.agency, 0)
+                self.summary.by_agency[self.agency] = count + 1
 
 
 ConnectionFor = Callable[[Agency], KafkaConnection]
