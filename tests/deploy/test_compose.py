@@ -1,0 +1,288 @@
+"""docker-compose.yml, checked structurally (no Docker engine needed): every service is there
+with a health check or is a job, starts in order, connects as its own principal with its own
+password from .env, and runs a command the `mappa` CLI has; and the containers' health check
+script (deploy/docker/healthcheck.py) tells a live service from a dead one."""
+
+from __future__ import annotations
+
+import http.server
+import importlib.util
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from mappa_bus.cli import app
+from mappa_bus.principals import PRINCIPALS, Role
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKER = REPO / "deploy" / "docker"
+
+# The long-running services and the command each runs; the jobs run once and exit.
+SERVICES = {
+    "picture": ["picture", "run"],
+    # In its container, the API listens on every interface of that container.
+    "picture-api": ["picture", "serve", "--host", "0.0.0.0", "--port", "8000"],  # noqa: S104
+    "reporting": ["reporting", "run"],
+    "alerts": ["alerts", "run"],
+}
+JOBS = {"topics": ["topics", "create"], "demo": ["demo"]}
+CONSUMERS = {"picture": Role.PICTURE, "reporting": Role.REPORTING, "alerts": Role.ALERTS}
+PASSWORD_VARIABLE = re.compile(r"\$\{(MAPPA_PASSWORD_[A-Z_]+):\?[^}]+\}")
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, DOCKER / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+compose_env = _load("compose_env")
+healthcheck = _load("healthcheck")
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, dict[str, Any]]:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    result: dict[str, dict[str, Any]] = compose["services"]
+    return result
+
+
+def _environment(service: dict[str, Any]) -> dict[str, str]:
+    environment = service.get("environment", {})
+    assert isinstance(environment, dict), "environment as a mapping, so it can be checked"
+    return {str(name): str(value) for name, value in environment.items()}
+
+
+def test_every_service_is_there(services: dict[str, dict[str, Any]]) -> None:
+    assert set(services) == {"kafka", "postgres", *SERVICES, *JOBS}
+    for name, command in {**SERVICES, **JOBS}.items():
+        assert services[name]["command"] == command, name
+        assert services[name]["build"]["dockerfile"] == "deploy/docker/Dockerfile", name
+
+
+def test_every_long_running_service_has_a_health_check_and_restarts(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        if name in JOBS:
+            # A job that restarted would never complete, and nothing could wait for it.
+            assert service["restart"] == "no", name
+            assert "healthcheck" not in service, name
+            continue
+        check = service.get("healthcheck")
+        assert check is not None, f"{name} has no healthcheck"
+        assert check["test"][0] == "CMD", f"{name}: exec form, no shell"
+        assert service["restart"] == "unless-stopped", name
+    assert services["postgres"]["healthcheck"]["test"][1] == "pg_isready"
+    assert "kafka-broker-api-versions.sh" in services["kafka"]["healthcheck"]["test"][1]
+
+
+def test_the_health_checks_ask_the_right_thing(services: dict[str, dict[str, Any]]) -> None:
+    api = services["picture-api"]["healthcheck"]["test"]
+    assert api[1:3] == ["python", "-c"]
+    assert "urllib.request.urlopen('http://127.0.0.1:8000/healthz'" in api[3]
+    assert services["picture-api"]["ports"] == ["127.0.0.1:8000:8000"]
+    for name in CONSUMERS:
+        test = services[name]["healthcheck"]["test"]
+        # The consumer's own command, as the script checks it against PID 1.
+        assert test[1:] == ["mappa-healthcheck", "process", "--database", *SERVICES[name]], name
+    # The script the checks call is in the image, where the checks look for it.
+    dockerfile = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
+    assert "deploy/docker/healthcheck.py /usr/local/bin/mappa-healthcheck" in dockerfile
+
+
+def test_services_start_in_order(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        for dependency, how in service.get("depends_on", {}).items():
+            expected = "service_completed_successfully" if dependency in JOBS else "service_healthy"
+            assert how == {"condition": expected}, f"{name} -> {dependency}"
+    assert set(services["topics"]["depends_on"]) == {"kafka"}
+    for name in CONSUMERS:
+        assert set(services[name]["depends_on"]) == {"topics", "postgres"}, name
+    assert set(services["picture-api"]["depends_on"]) == {"postgres"}
+
+
+def test_every_consumer_connects_as_its_own_principal(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    seen: set[str] = set()
+    for name, role in CONSUMERS.items():
+        environment = _environment(services[name])
+        assert environment["MAPPA_KAFKA_USERNAME"] == role.value, name
+        password = PASSWORD_VARIABLE.fullmatch(environment["MAPPA_KAFKA_PASSWORD"])
+        assert password is not None, f"{name}: its password must come from .env"
+        assert password.group(1) == compose_env.variable(role.value), name
+        assert environment["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:29092"
+        assert environment["MAPPA_DATABASE_URL"].startswith("postgresql+psycopg://")
+        seen.add(role.value)
+    assert len(seen) == len(CONSUMERS)
+    # The API reads the store only: no Kafka principal at all.
+    assert not any("KAFKA" in key for key in _environment(services["picture-api"]))
+    # Only the set-up and the demo are the super user, and never a service.
+    admins = {
+        name
+        for name, service in services.items()
+        if _environment(service).get("MAPPA_KAFKA_USERNAME") == "admin"
+    }
+    assert admins == set(JOBS)
+
+
+def test_no_password_is_written_in_the_yaml(tmp_path: Path) -> None:
+    text = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
+    # Every password is a reference to a variable that compose_env.py writes into .env.
+    env_file = tmp_path / "compose.env"
+    assert compose_env.main(["--output", str(env_file)]) == 0
+    generated = dict(
+        line.split("=", 1)
+        for line in env_file.read_text(encoding="utf-8").splitlines()
+        if not line.startswith("#")
+    )
+    assert set(generated) == {compose_env.variable(name) for name in PRINCIPALS}
+    for name in re.findall(r"\$\{(\w+)", text):
+        assert name in generated, f"${{{name}}} is not in the generated .env"
+    for password in generated.values():
+        assert password not in text
+    # Password settings: a ${...} reference, nothing else.
+    assignments = re.findall(r"^\s+(\w*PASSWORD\w*):\s*(.+)$", text, re.MULTILINE)
+    assert assignments, "the services' passwords are set somewhere"
+    for key, value in assignments:
+        if key == "POSTGRES_HOST_AUTH_METHOD":
+            continue
+        assert value.startswith("${MAPPA_PASSWORD_"), f"{key}: {value}"
+    for value in re.findall(r'password="([^"]*)"', text):
+        assert PASSWORD_VARIABLE.fullmatch(value), f"a JAAS password literal: {value}"
+
+
+def _click_command(words: list[str]) -> Any:
+    """The (click) command `mappa WORDS...` runs; typer carries its own copy of click."""
+    command: Any = typer.main.get_command(app)
+    for word in words:
+        subcommands = getattr(command, "commands", {})
+        assert word in subcommands, f"`mappa {' '.join(words)}`: no command {word!r}"
+        command = subcommands[word]
+    return command
+
+
+@pytest.mark.parametrize("name", sorted({**SERVICES, **JOBS}))
+def test_every_command_exists_in_the_cli(name: str) -> None:
+    argv = {**SERVICES, **JOBS}[name]
+    # The command path comes first, then its options and their values.
+    first_option = next((i for i, word in enumerate(argv) if word.startswith("-")), len(argv))
+    path = argv[:first_option]
+    options = {word for word in argv if word.startswith("--")}
+    result = CliRunner().invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    known = {opt for param in _click_command(path).params for opt in param.opts}
+    assert options <= known, f"`mappa {' '.join(path)}` has no {sorted(options - known)}"
+
+
+def test_compose_env_is_what_the_compose_file_expects() -> None:
+    # Kept beside docker-compose.yml's own ${...:?} messages.
+    assert "deploy/docker/compose_env.py" in (REPO / "docker-compose.yml").read_text()
+    assert compose_env.variable("childrens-services") == "MAPPA_PASSWORD_CHILDRENS_SERVICES"
+
+
+# The health check script.
+
+
+def _fake_proc(tmp_path: Path, argv: list[str], state: str = "S") -> Path:
+    proc = tmp_path / "proc"
+    (proc / "1").mkdir(parents=True)
+    (proc / "1" / "cmdline").write_bytes("\0".join(argv).encode() + b"\0")
+    (proc / "1" / "stat").write_text(f"1 (mappa (x)) {state} 0 1 1 0 -1\n")
+    return proc
+
+
+MAPPA = ["/usr/local/bin/python3.11", "/usr/local/bin/mappa"]
+
+
+def test_the_process_check_passes_for_the_running_command(tmp_path: Path) -> None:
+    proc = _fake_proc(tmp_path, [*MAPPA, "picture", "run"])
+    assert healthcheck.main(["process", "--proc", str(proc), "picture", "run"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "state", "why"),
+    [
+        ([*MAPPA, "picture", "run"], "Z", "not running"),
+        ([*MAPPA, "picture", "run"], "T", "not running"),
+        ([*MAPPA, "alerts", "run"], "S", "is not `mappa picture run`"),
+        (["/usr/bin/sleep", "picture", "run"], "S", "is not mappa"),
+    ],
+)
+def test_the_process_check_fails_otherwise(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], state: str, why: str
+) -> None:
+    proc = _fake_proc(tmp_path, argv, state)
+    assert healthcheck.main(["process", "--proc", str(proc), "picture", "run"]) == 1
+    assert why in capsys.readouterr().err
+
+
+def test_the_process_check_fails_without_the_process(tmp_path: Path) -> None:
+    assert healthcheck.main(["process", "--proc", str(tmp_path), "picture", "run"]) == 1
+
+
+def test_the_database_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proc = _fake_proc(tmp_path, [*MAPPA, "reporting", "run"])
+    argv = ["process", "--database", "--proc", str(proc), "reporting", "run"]
+    monkeypatch.setenv("MAPPA_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    assert healthcheck.main(argv) == 0
+    monkeypatch.setenv("MAPPA_DATABASE_URL", f"sqlite:///{tmp_path / 'missing' / 'store.db'}")
+    assert healthcheck.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "the database does not answer: OperationalError" in err
+    assert "missing" not in err, "the URL (which holds a password in production) is not shown"
+    monkeypatch.delenv("MAPPA_DATABASE_URL")
+    assert healthcheck.main(argv) == 1
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/healthz" else 503)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_the_http_check(server: str) -> None:
+    assert healthcheck.main(["--timeout", "2", "http", f"{server}/healthz"]) == 0
+    assert healthcheck.main(["--timeout", "2", "http", f"{server}/down"]) == 1
+    assert healthcheck.main(["http", "file:///etc/passwd"]) == 1
+
+
+def test_the_api_health_check_command_runs(server: str) -> None:
+    """The compose check's own Python, against a server that answers, then one that fails."""
+    code = "import urllib.request; urllib.request.urlopen('{}', timeout=5)"
+    ok = subprocess.run([sys.executable, "-c", code.format(f"{server}/healthz")], check=False)
+    down = subprocess.run(
+        [sys.executable, "-c", code.format(f"{server}/down")], check=False, capture_output=True
+    )
+    assert (ok.returncode, down.returncode) == (0, 1)
