@@ -1,0 +1,783 @@
+"""deploy/k8s/, checked without a cluster: the core Kubernetes objects against the official JSON
+schemas (the kubernetes-validate package, strict: an unknown field fails), the Strimzi custom
+resources against a schema of the fields used here (below), and the whole against the bus's own
+tables: a KafkaTopic per topic of topics.py, a KafkaUser per principal with exactly the ACLs of
+principals.py, and Deployments whose commands, principals, Secrets, probes and labels fit."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import jsonschema
+import kubernetes_validate  # type: ignore[import-untyped]
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from mappa_bus.cli import app
+from mappa_bus.principals import (
+    ADMIN,
+    PRINCIPALS,
+    AclBinding,
+    Operation,
+    PatternType,
+    ResourceType,
+    Role,
+    acl_bindings,
+)
+from mappa_bus.settings import Settings
+from mappa_bus.topics import AGENCY_PARTITIONS, bus_topic_specs
+
+REPO = Path(__file__).resolve().parents[2]
+K8S = REPO / "deploy" / "k8s"
+STRIMZI = "kafka.strimzi.io/v1beta2"
+# The oldest Kubernetes these manifests are meant for, and the newest the package knows.
+KUBERNETES_VERSIONS = ("1.29", kubernetes_validate.latest_version())
+REPLICAS = {"picture": 3, "reporting": 2, "alerts": 2, "picture-api": 2}
+CONSUMERS = {"picture": Role.PICTURE, "reporting": Role.REPORTING, "alerts": Role.ALERTS}
+# The image's user (deploy/docker/Dockerfile: USER 10001:10001).
+IMAGE_UID = 10001
+
+Resource = dict[str, Any]
+
+
+def _load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("generate", K8S / "generate.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _documents(path: Path) -> Iterator[Resource]:
+    for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+        if document is not None:
+            yield document
+
+
+@pytest.fixture(scope="module")
+def kustomization() -> dict[str, Any]:
+    result: dict[str, Any] = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    return result
+
+
+@pytest.fixture(scope="module")
+def resources(kustomization: dict[str, Any]) -> list[Resource]:
+    return [document for name in kustomization["resources"] for document in _documents(K8S / name)]
+
+
+def _of_kind(resources: list[Resource], kind: str) -> dict[str, Resource]:
+    return {r["metadata"]["name"]: r for r in resources if r["kind"] == kind}
+
+
+def _is_strimzi(resource: Resource) -> bool:
+    return str(resource["apiVersion"]).startswith("kafka.strimzi.io/")
+
+
+# Kustomization and the official schemas.
+
+
+def test_the_kustomization_lists_every_manifest(kustomization: dict[str, Any]) -> None:
+    manifests = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert sorted(kustomization["resources"]) == sorted(manifests)
+    assert kustomization["namespace"] == "mappa-bus"
+    assert [image["name"] for image in kustomization["images"]] == ["mappa-bus"]
+
+
+def test_every_resource_is_named_once_and_namespaced_by_the_kustomization(
+    resources: list[Resource],
+) -> None:
+    keys = [(r["apiVersion"], r["kind"], r["metadata"]["name"]) for r in resources]
+    assert len(keys) == len(set(keys))
+    for resource in resources:
+        assert "namespace" not in resource["metadata"], resource["metadata"]["name"]
+    assert {r["kind"] for r in resources} == {
+        "Namespace",
+        "Kafka",
+        "KafkaNodePool",
+        "KafkaTopic",
+        "KafkaUser",
+        "ConfigMap",
+        "ServiceAccount",
+        "Deployment",
+        "Service",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+    }
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_core_objects_match_the_official_schemas(resources: list[Resource], version: str) -> None:
+    core = [r for r in resources if not _is_strimzi(r)]
+    assert core
+    for resource in core:
+        try:
+            kubernetes_validate.validate(resource, version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            name = f"{resource['kind']}/{resource['metadata']['name']}"
+            pytest.fail(f"{name} (Kubernetes {version}): {error.message} at {list(error.path)}")
+
+
+def test_the_schema_check_catches_a_mistake() -> None:
+    deployment = next(_documents(K8S / "picture.yaml"))
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["readinessProbe"]["exec"]["commnd"] = container["readinessProbe"]["exec"].pop(
+        "command"
+    )
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[-1], strict=True)
+
+
+# The Strimzi custom resources: a JSON Schema of the fields these manifests use, closed
+# (additionalProperties: false) where a misspelt field would otherwise pass unnoticed.
+
+_NAME = {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
+_QUANTITY = {"type": ["string", "number"], "pattern": r"^[0-9.]+(m|Ki|Mi|Gi|Ti)?$"}
+_RESOURCES = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "requests": {"type": "object", "propertyNames": {"enum": ["cpu", "memory"]}},
+        "limits": {"type": "object", "propertyNames": {"enum": ["cpu", "memory"]}},
+    },
+    "required": ["requests", "limits"],
+}
+_CLUSTER_LABEL = {
+    "type": "object",
+    "properties": {"strimzi.io/cluster": _NAME},
+    "required": ["strimzi.io/cluster"],
+}
+
+
+def _custom_resource(kind: str, spec: dict[str, Any], *, cluster_label: bool) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},
+            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+        "required": ["name", "labels"] if cluster_label else ["name"],
+    }
+    if cluster_label:
+        metadata["properties"]["labels"] = {**metadata["properties"]["labels"], **_CLUSTER_LABEL}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "apiVersion": {"const": STRIMZI},
+            "kind": {"const": kind},
+            "metadata": metadata,
+            "spec": spec,
+        },
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+    }
+
+
+_LISTENER = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9]{1,11}$"},
+        # 9090 and 9091 are Strimzi's own (controller, replication).
+        "port": {"type": "integer", "minimum": 9092},
+        "type": {
+            "enum": ["internal", "route", "loadbalancer", "nodeport", "ingress", "cluster-ip"]
+        },
+        "tls": {"type": "boolean"},
+        "authentication": {
+            "type": "object",
+            "properties": {"type": {"enum": ["tls", "scram-sha-512", "oauth", "custom"]}},
+            "required": ["type"],
+        },
+        "networkPolicyPeers": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["name", "port", "type", "tls"],
+}
+
+STRIMZI_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Kafka": _custom_resource(
+        "Kafka",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "kafka": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "version": {"type": "string"},
+                        "metadataVersion": {"type": "string"},
+                        "listeners": {"type": "array", "minItems": 1, "items": _LISTENER},
+                        "authorization": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "type": {"enum": ["simple", "opa", "keycloak", "custom"]},
+                                "superUsers": {"type": "array", "items": {"type": "string"}},
+                            },
+                            "required": ["type"],
+                        },
+                        # Strimzi manages these itself and refuses them in `config`.
+                        "config": {
+                            "type": "object",
+                            "propertyNames": {
+                                "not": {
+                                    "pattern": "^(listeners|advertised\\.|broker\\.|listener\\."
+                                    "|sasl\\.|ssl\\.|security\\.|authorizer\\.|super\\.user"
+                                    "|node\\.id|process\\.roles|controller\\.)"
+                                }
+                            },
+                        },
+                        "rack": {
+                            "type": "object",
+                            "properties": {"topologyKey": {"type": "string"}},
+                            "required": ["topologyKey"],
+                        },
+                    },
+                    "required": ["listeners"],
+                },
+                "entityOperator": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "topicOperator": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {"resources": _RESOURCES},
+                        },
+                        "userOperator": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "resources": _RESOURCES,
+                                "secretPrefix": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            },
+            "required": ["kafka"],
+        },
+        cluster_label=False,
+    ),
+    "KafkaNodePool": _custom_resource(
+        "KafkaNodePool",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "replicas": {"type": "integer", "minimum": 1},
+                "roles": {
+                    "type": "array",
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "items": {"enum": ["controller", "broker"]},
+                },
+                "storage": {
+                    "type": "object",
+                    "properties": {
+                        "type": {"const": "jbod"},
+                        "volumes": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    "id": {"type": "integer"},
+                                    "type": {"enum": ["persistent-claim", "ephemeral"]},
+                                    "size": _QUANTITY,
+                                    "deleteClaim": {"type": "boolean"},
+                                    "kraftMetadata": {"const": "shared"},
+                                },
+                                "required": ["id", "type"],
+                            },
+                        },
+                    },
+                    "required": ["type", "volumes"],
+                },
+                "resources": _RESOURCES,
+                "jvmOptions": {
+                    "type": "object",
+                    "propertyNames": {"enum": ["-Xms", "-Xmx"]},
+                    "additionalProperties": {"type": "string"},
+                },
+            },
+            "required": ["replicas", "roles", "storage"],
+        },
+        cluster_label=True,
+    ),
+    "KafkaTopic": _custom_resource(
+        "KafkaTopic",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "topicName": {"type": "string", "pattern": r"^[a-zA-Z0-9._-]{1,249}$"},
+                "partitions": {"type": "integer", "minimum": 1},
+                "replicas": {"type": "integer", "minimum": 1, "maximum": 32767},
+                "config": {
+                    "type": "object",
+                    "additionalProperties": {"type": ["string", "number", "boolean"]},
+                },
+            },
+            "required": ["partitions", "replicas"],
+        },
+        cluster_label=True,
+    ),
+    "KafkaUser": _custom_resource(
+        "KafkaUser",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "authentication": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"type": {"enum": ["tls", "tls-external", "scram-sha-512"]}},
+                    "required": ["type"],
+                },
+                "authorization": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "type": {"const": "simple"},
+                        "acls": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    "resource": {
+                                        "type": "object",
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "type": {
+                                                "enum": [
+                                                    "topic",
+                                                    "group",
+                                                    "cluster",
+                                                    "transactionalId",
+                                                ]
+                                            },
+                                            "name": {"type": "string"},
+                                            "patternType": {"enum": ["literal", "prefix"]},
+                                        },
+                                        "required": ["type"],
+                                    },
+                                    "operations": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "uniqueItems": True,
+                                        "items": {
+                                            "enum": [
+                                                "Read",
+                                                "Write",
+                                                "Create",
+                                                "Delete",
+                                                "Alter",
+                                                "Describe",
+                                                "ClusterAction",
+                                                "AlterConfigs",
+                                                "DescribeConfigs",
+                                                "IdempotentWrite",
+                                                "All",
+                                            ]
+                                        },
+                                    },
+                                    "host": {"type": "string"},
+                                    "type": {"enum": ["allow", "deny"]},
+                                },
+                                "required": ["resource", "operations"],
+                            },
+                        },
+                    },
+                    "required": ["type", "acls"],
+                },
+            },
+            "required": ["authentication"],
+        },
+        cluster_label=True,
+    ),
+}
+
+
+def test_strimzi_resources_match_their_schema(resources: list[Resource]) -> None:
+    custom = [r for r in resources if _is_strimzi(r)]
+    assert {r["kind"] for r in custom} == set(STRIMZI_SCHEMAS)
+    for resource in custom:
+        schema = STRIMZI_SCHEMAS[resource["kind"]]
+        jsonschema.Draft202012Validator.check_schema(schema)
+        errors = list(jsonschema.Draft202012Validator(schema).iter_errors(resource))
+        name = f"{resource['kind']}/{resource['metadata']['name']}"
+        assert not errors, f"{name}: " + "; ".join(
+            f"{e.message} at {list(e.absolute_path)}" for e in errors
+        )
+
+
+def test_the_strimzi_schema_catches_a_mistake(resources: list[Resource]) -> None:
+    user = dict(_of_kind(resources, "KafkaUser")["picture"])
+    user["spec"] = {**user["spec"], "authentication": {"type": "scram-sha-256"}}
+    assert not jsonschema.Draft202012Validator(STRIMZI_SCHEMAS["KafkaUser"]).is_valid(user)
+
+
+# The Kafka cluster.
+
+
+@pytest.fixture(scope="module")
+def kafka(resources: list[Resource]) -> Resource:
+    (cluster,) = _of_kind(resources, "Kafka").values()
+    return cluster
+
+
+def _listener(kafka: Resource) -> dict[str, Any]:
+    (listener,) = kafka["spec"]["kafka"]["listeners"]
+    result: dict[str, Any] = listener
+    return result
+
+
+def test_the_cluster_is_kraft_with_three_brokers_and_secured(
+    kafka: Resource, resources: list[Resource]
+) -> None:
+    name = kafka["metadata"]["name"]
+    assert kafka["metadata"]["annotations"] == {
+        "strimzi.io/node-pools": "enabled",
+        "strimzi.io/kraft": "enabled",
+    }
+    pools = _of_kind(resources, "KafkaNodePool")
+    for pool in pools.values():
+        assert pool["metadata"]["labels"]["strimzi.io/cluster"] == name
+    brokers = [p for p in pools.values() if "broker" in p["spec"]["roles"]]
+    controllers = [p for p in pools.values() if "controller" in p["spec"]["roles"]]
+    assert sum(p["spec"]["replicas"] for p in brokers) == 3
+    assert sum(p["spec"]["replicas"] for p in controllers) == 3
+    for pool in pools.values():
+        for volume in pool["spec"]["storage"]["volumes"]:
+            assert volume["type"] == "persistent-claim"
+            assert volume["deleteClaim"] is False
+    listener = _listener(kafka)
+    assert listener["authentication"] == {"type": "scram-sha-512"}
+    authorization = kafka["spec"]["kafka"]["authorization"]
+    assert authorization == {"type": "simple", "superUsers": [ADMIN]}
+    config = kafka["spec"]["kafka"]["config"]
+    assert config["auto.create.topics.enable"] is False
+    assert config["min.insync.replicas"] == 2
+    assert config["default.replication.factor"] == 3
+
+
+# Topics and users against topics.py and principals.py.
+
+
+def test_generated_files_are_current() -> None:
+    generator = _load_generator()
+    for path, text in generator.generated().items():
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{path.name} is stale: run .venv/bin/python deploy/k8s/generate.py"
+        )
+    assert generator.main(["--check"]) == 0
+
+
+def test_a_kafka_topic_for_every_bus_topic(resources: list[Resource], kafka: Resource) -> None:
+    topics = _of_kind(resources, "KafkaTopic")
+    expected = {spec.name: spec for spec in bus_topic_specs()}
+    declared = {topic["spec"]["topicName"]: topic for topic in topics.values()}
+    assert set(declared) == set(expected)
+    for name, topic in declared.items():
+        spec = topic["spec"]
+        assert topic["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
+        assert spec["partitions"] == expected[name].partitions, name
+        config = {key: str(value) for key, value in spec["config"].items()}
+        # Replication is the cluster's business: three copies, two acknowledging each write.
+        assert config.pop("min.insync.replicas") == "2", name
+        assert spec["replicas"] == 3, name
+        assert config == expected[name].config, name
+
+
+_RESOURCE_TYPES = {"topic": ResourceType.TOPIC, "group": ResourceType.GROUP}
+_PATTERN_TYPES = {"literal": PatternType.LITERAL, "prefix": PatternType.PREFIXED}
+
+
+def _bindings(user: Resource) -> set[AclBinding]:
+    principal = user["metadata"]["name"]
+    return {
+        AclBinding(
+            principal,
+            _RESOURCE_TYPES[acl["resource"]["type"]],
+            acl["resource"]["name"],
+            _PATTERN_TYPES[acl["resource"].get("patternType", "literal")],
+            Operation(operation.upper()),
+        )
+        for acl in user["spec"].get("authorization", {}).get("acls", [])
+        for operation in acl["operations"]
+        if acl.get("type", "allow") == "allow" and acl.get("host", "*") == "*"
+    }
+
+
+def test_a_kafka_user_per_principal_with_exactly_its_acls(
+    resources: list[Resource], kafka: Resource
+) -> None:
+    users = _of_kind(resources, "KafkaUser")
+    assert sorted(users) == sorted(PRINCIPALS)
+    for user in users.values():
+        assert user["spec"]["authentication"] == _listener(kafka)["authentication"]
+        assert user["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
+        for acl in user["spec"].get("authorization", {}).get("acls", []):
+            assert acl.get("type", "allow") == "allow"
+            assert acl["host"] == "*"
+    granted = set().union(*(_bindings(user) for user in users.values()))
+    assert granted == set(acl_bindings())
+    # The super user needs no ACL and gets none.
+    assert "authorization" not in users[ADMIN]["spec"]
+
+
+# The services.
+
+
+@pytest.fixture(scope="module")
+def deployments(resources: list[Resource]) -> dict[str, Resource]:
+    return _of_kind(resources, "Deployment")
+
+
+def _container(deployment: Resource) -> dict[str, Any]:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    result: dict[str, Any] = container
+    return result
+
+
+def _env(deployment: Resource) -> dict[str, dict[str, Any]]:
+    return {item["name"]: item for item in _container(deployment).get("env", [])}
+
+
+def test_every_service_runs_its_replicas(deployments: dict[str, Resource]) -> None:
+    assert {name: d["spec"]["replicas"] for name, d in deployments.items()} == REPLICAS
+    for name in CONSUMERS:
+        # Members beyond the agency topics' partition count would have nothing to read.
+        assert deployments[name]["spec"]["replicas"] <= AGENCY_PARTITIONS
+
+
+def test_every_service_runs_a_command_the_cli_has(deployments: dict[str, Resource]) -> None:
+    for name, deployment in deployments.items():
+        container = _container(deployment)
+        assert container["image"] == "mappa-bus", "the kustomization names the registry"
+        assert "command" not in container, "the image's entrypoint is `mappa`"
+        argv = container["args"]
+        first_option = next((i for i, w in enumerate(argv) if w.startswith("-")), len(argv))
+        path, options = argv[:first_option], {w for w in argv if w.startswith("--")}
+        result = CliRunner().invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, f"{name}: mappa {' '.join(path)}: {result.output}"
+        command: Any = typer.main.get_command(app)
+        for word in path:
+            command = command.commands[word]
+        known = {opt for param in command.params for opt in param.opts}
+        assert options <= known, name
+        if name in CONSUMERS:
+            assert argv == [CONSUMERS[name].value, "run"]
+
+
+def test_every_consumer_connects_as_its_own_principal(
+    deployments: dict[str, Resource], resources: list[Resource], kafka: Resource
+) -> None:
+    prefix = kafka["spec"]["entityOperator"]["userOperator"]["secretPrefix"]
+    users = _of_kind(resources, "KafkaUser")
+    for name, role in CONSUMERS.items():
+        env = _env(deployments[name])
+        assert env["MAPPA_KAFKA_USERNAME"]["value"] == role.value
+        assert role.value in users
+        assert env["MAPPA_KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+            "name": f"{prefix}{role.value}",
+            "key": "password",
+        }
+    # The API reads the store only, and nothing runs as the super user.
+    assert not any("KAFKA" in key for key in _env(deployments["picture-api"]))
+    for deployment in deployments.values():
+        assert _env(deployment).get("MAPPA_KAFKA_USERNAME", {}).get("value") != ADMIN
+
+
+def _resolved_environment(deployment: Resource, config_maps: dict[str, Resource]) -> dict[str, str]:
+    """The container's environment as the kubelet would give it, secrets as placeholders."""
+    container = _container(deployment)
+    environment: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        environment.update(config_maps[source["configMapRef"]["name"]]["data"])
+    for item in container.get("env", []):
+        if "value" in item:
+            environment[item["name"]] = item["value"]
+        elif "configMapKeyRef" in item["valueFrom"]:
+            ref = item["valueFrom"]["configMapKeyRef"]
+            environment[item["name"]] = config_maps[ref["name"]]["data"][ref["key"]]
+        else:
+            ref = item["valueFrom"]["secretKeyRef"]
+            environment[item["name"]] = f"<{ref['name']}/{ref['key']}>"
+    return environment
+
+
+def test_the_settings_read_from_the_environment_connect_as_intended(
+    deployments: dict[str, Resource],
+    resources: list[Resource],
+    kafka: Resource,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config_maps = _of_kind(resources, "ConfigMap")
+    bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap:{_listener(kafka)['port']}"
+    for name, role in CONSUMERS.items():
+        with monkeypatch.context() as patch:
+            for variable in ("MAPPA_KAFKA_PRINCIPAL", "MAPPA_KAFKA_CREDENTIALS"):
+                patch.delenv(variable, raising=False)
+            for key, value in _resolved_environment(deployments[name], config_maps).items():
+                patch.setenv(key, value)
+            settings = Settings()
+            connection = settings.connection_for_role(role.value)
+        assert connection.bootstrap_servers == bootstrap
+        assert connection.username == role.value
+        assert connection.password == f"<kafka-user-{role.value}/password>"
+        # Strimzi's SCRAM users are SHA-512 only.
+        assert connection.mechanism == "SCRAM-SHA-512"
+        assert settings.database_url == "<mappa-database/url>"
+        assert settings.log_format == "json"
+
+
+def test_secrets_are_referenced_never_written(
+    resources: list[Resource], deployments: dict[str, Resource]
+) -> None:
+    assert not [r for r in resources if r["kind"] == "Secret"]
+    secret_like = re.compile(r"PASSWORD|DATABASE_URL|TOKEN|SECRET", re.IGNORECASE)
+    for name, deployment in deployments.items():
+        for key, item in _env(deployment).items():
+            if secret_like.search(key) and key != "MAPPA_API_TOKENS_FILE":
+                assert "value" not in item, f"{name}: {key} written in the manifest"
+                assert "secretKeyRef" in item["valueFrom"], f"{name}: {key}"
+    for config_map in _of_kind(resources, "ConfigMap").values():
+        for key in config_map["data"]:
+            assert not secret_like.search(key), key
+    # No YAML key holding a password, and no JAAS line with one, anywhere.
+    text = "\n".join(p.read_text(encoding="utf-8") for p in K8S.glob("*.yaml"))
+    assert not re.search(r"(?im)^[\s-]*[\w.-]*password[\w.-]*\s*:\s*\S", text)
+    assert "password=" not in text.lower()
+    api = _container(deployments["picture-api"])
+    tokens = _env(deployments["picture-api"])["MAPPA_API_TOKENS_FILE"]["value"]
+    (mount,) = [m for m in api["volumeMounts"] if tokens.startswith(m["mountPath"] + "/")]
+    volumes = {
+        v["name"]: v for v in deployments["picture-api"]["spec"]["template"]["spec"]["volumes"]
+    }
+    assert volumes[mount["name"]]["secret"]["secretName"] == "mappa-api-tokens"
+    assert tokens.endswith("/tokens.json")
+
+
+def test_probes_ask_each_service_the_right_thing(deployments: dict[str, Resource]) -> None:
+    api = _container(deployments["picture-api"])
+    port = int(api["args"][api["args"].index("--port") + 1])
+    (http,) = api["ports"]
+    assert http == {"name": "http", "containerPort": port, "protocol": "TCP"}
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert api[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+    for name in CONSUMERS:
+        container = _container(deployments[name])
+        live = container["livenessProbe"]["exec"]["command"]
+        ready = container["readinessProbe"]["exec"]["command"]
+        assert live == ["mappa-healthcheck", "process", *container["args"]]
+        assert ready == ["mappa-healthcheck", "process", "--database", *container["args"]]
+        assert container["startupProbe"]["exec"]["command"] == live
+        assert "ports" not in container
+    dockerfile = (REPO / "deploy" / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    assert "/usr/local/bin/mappa-healthcheck" in dockerfile
+
+
+def test_every_container_is_bounded_and_locked_down(deployments: dict[str, Resource]) -> None:
+    dockerfile = (REPO / "deploy" / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    assert f"USER {IMAGE_UID}:{IMAGE_UID}" in dockerfile
+    for name, deployment in deployments.items():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is False, name
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["runAsUser"] == IMAGE_UID, name
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        container = _container(deployment)
+        for bound in ("requests", "limits"):
+            assert set(container["resources"][bound]) == {"cpu", "memory"}, f"{name} {bound}"
+        assert container["securityContext"] == {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        }, name
+        # The one writable place: an emptyDir on /tmp.
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert "emptyDir" in volumes[mounts["/tmp"]], name  # noqa: S108 (the container's)
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a label selector (matchLabels, matchExpressions with In) selects `labels`."""
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", "only In is interpreted here"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def test_selectors_find_their_pods(
+    deployments: dict[str, Resource], resources: list[Resource], kafka: Resource
+) -> None:
+    pods = {name: d["spec"]["template"]["metadata"]["labels"] for name, d in deployments.items()}
+    for name, deployment in deployments.items():
+        assert _selects(deployment["spec"]["selector"], pods[name]), name
+    # A budget for every Deployment, selecting its pods only, always letting one go.
+    budgets = _of_kind(resources, "PodDisruptionBudget")
+    for name in deployments:
+        selected = [b for b in budgets.values() if _selects(b["spec"]["selector"], pods[name])]
+        assert len(selected) == 1, name
+        spec = selected[0]["spec"]
+        assert spec.get("maxUnavailable", 0) >= 1 or spec["minAvailable"] < REPLICAS[name]
+    for budget in budgets.values():
+        assert sum(_selects(budget["spec"]["selector"], p) for p in pods.values()) == 1
+    (service,) = _of_kind(resources, "Service").values()
+    assert [
+        n for n, p in pods.items() if _selects({"matchLabels": service["spec"]["selector"]}, p)
+    ] == ["picture-api"]
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+    # Only the consumers are Kafka clients, and the listener admits them.
+    (peer,) = _listener(kafka)["networkPolicyPeers"]
+    clients = [n for n, p in pods.items() if _selects(peer["podSelector"], p)]
+    assert sorted(clients) == sorted(CONSUMERS)
+
+
+def test_the_network_policies(
+    deployments: dict[str, Resource], resources: list[Resource], kafka: Resource
+) -> None:
+    pods = {name: d["spec"]["template"]["metadata"]["labels"] for name, d in deployments.items()}
+    policies = _of_kind(resources, "NetworkPolicy")
+    services = policies["mappa-bus-services"]["spec"]
+    # Every service pod is confined: no ingress but what another policy allows.
+    assert all(_selects(services["podSelector"], labels) for labels in pods.values())
+    assert services["policyTypes"] == ["Ingress", "Egress"]
+    assert services["ingress"] == []
+    egress_ports = {port["port"] for rule in services["egress"] for port in rule["ports"]}
+    assert egress_ports == {53, _listener(kafka)["port"], 5432}
+    (to_kafka,) = [r for r in services["egress"] if r["ports"][0]["port"] == 9092]
+    assert (
+        to_kafka["to"][0]["podSelector"]["matchLabels"]["strimzi.io/cluster"]
+        == (kafka["metadata"]["name"])
+    )
+    api = policies["picture-api-ingress"]["spec"]
+    selected = [n for n, labels in pods.items() if _selects(api["podSelector"], labels)]
+    assert selected == ["picture-api"]
+    (rule,) = api["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8000}]
+
+
+def test_the_namespace_is_the_kustomizations(
+    resources: list[Resource], kustomization: dict[str, Any]
+) -> None:
+    (namespace,) = _of_kind(resources, "Namespace").values()
+    assert namespace["metadata"]["name"] == kustomization["namespace"]
