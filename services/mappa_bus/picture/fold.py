@@ -114,9 +114,7 @@ def apply_all(
         # Some arrived late: the events after them may mean something else with them in place.
         known: list[_Step] = [(entry, None) for entry in picture.timeline]
         return _refold(picture.case_id, sorted([*known, *fresh], key=lambda s: _order(s[0])))
-    for entry, data in fresh:
-        picture = _step(picture, entry, data)
-    return picture
+    return _steps(picture, fresh)
 
 
 def replay(case_id: str, entries: Iterable[TimelineEntry]) -> CasePicture:
@@ -151,11 +149,18 @@ def _fresh(
 
 def _refold(case_id: str, steps: Iterable[_Step]) -> CasePicture:
     """The picture of `case_id` folded from nothing over `steps`, already in timeline order."""
-    picture = CasePicture(case_id=case_id)
+    typed = [
+        (entry, BY_TYPE[entry.type].model_validate(entry.data) if data is None else data)
+        for entry, data in steps
+    ]
+    return _steps(CasePicture(case_id=case_id), typed)
+
+
+def _steps(picture: CasePicture, steps: Sequence[tuple[TimelineEntry, EventData]]) -> CasePicture:
+    """`picture` with `steps`, in timeline order and all after its own entries, applied."""
     for entry, data in steps:
-        typed = BY_TYPE[entry.type].model_validate(entry.data) if data is None else data
-        picture = _step(picture, entry, typed)
-    return picture
+        picture = _step(picture, entry, data)
+    return _core(picture, [entry for entry, _ in steps])
 
 
 def as_known_at(picture: CasePicture, at: datetime) -> CasePicture:
@@ -181,8 +186,8 @@ def _order(entry: TimelineEntry) -> tuple[datetime, str]:
 
 
 def _step(picture: CasePicture, entry: TimelineEntry, data: EventData) -> CasePicture:
-    """`picture` with `entry`, whose typed payload is `data`, applied after all its entries."""
-    picture = _core(picture, entry)
+    """`picture`'s sections with `entry`, whose typed payload is `data`, applied after all its
+    entries (the core that follows the timeline is `_core`'s, once for a run of steps)."""
     match data:
         case police.SexOffenderRegistered():
             return _registered(picture, data)
@@ -283,17 +288,24 @@ def _step(picture: CasePicture, entry: TimelineEntry, data: EventData) -> CasePi
     return picture
 
 
-def _core(picture: CasePicture, entry: TimelineEntry) -> CasePicture:
+def _core(picture: CasePicture, entries: Sequence[TimelineEntry]) -> CasePicture:
+    """`picture` with `entries` (in timeline order, after its own) on its timeline, and the core
+    fields that follow it. No step reads them, so a run of steps sets them once at its end."""
+    if not entries:
+        return picture
     # The latest to arrive, not the latest to happen: "changed since" compares this.
-    latest = entry.recorded_at
+    latest = max(entry.recorded_at for entry in entries)
     if picture.last_recorded_at is not None:
         latest = max(picture.last_recorded_at, latest)
+    agencies = picture.agencies_involved
+    for entry in entries:
+        agencies = _involving(agencies, entry.agency)
     return _replace(
         picture,
         {
-            "timeline": (*picture.timeline, entry),
-            "area": entry.area,
-            "agencies_involved": _involving(picture.agencies_involved, entry.agency),
+            "timeline": (*picture.timeline, *entries),
+            "area": entries[-1].area,
+            "agencies_involved": agencies,
             "last_recorded_at": latest,
         },
     )
@@ -702,7 +714,11 @@ def _replace(model: _Model, changes: Mapping[str, object]) -> _Model:
     """
     copied = model.__class__.__new__(model.__class__)
     _set(copied, "__dict__", {**model.__dict__, **changes})
-    _set(copied, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys())
+    fields_set = model.__pydantic_fields_set__
+    if not fields_set.issuperset(changes):
+        fields_set = fields_set | changes.keys()
+    # Shared when nothing new is set: a frozen model's set is never changed in place.
+    _set(copied, "__pydantic_fields_set__", fields_set)
     _set(copied, "__pydantic_extra__", None)
     _set(copied, "__pydantic_private__", None)
     return copied
