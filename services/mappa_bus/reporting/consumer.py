@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from faststream.kafka import KafkaBroker, TopicPartition
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 
 from mappa_bus.catalogue import Envelope, EventData, WireError
 from mappa_bus.kafka_codec import appended_at
@@ -20,7 +20,14 @@ from mappa_bus.projection.subscriber import BATCH, Rejected, read_event, registe
 from mappa_bus.reporting.facts import CaseFacts, tally
 from mappa_bus.reporting.partnership import PartnershipCounts, add_all, changed_keys
 from mappa_bus.reporting.partnership_store import load_partnership, save_partnership
-from mappa_bus.reporting.store import create_schema, load_cases, save_cases
+from mappa_bus.reporting.publication import (
+    FIRST_MAPPA_YEAR,
+    load_unpublished,
+    mark_unpublished,
+    unpublished_table,
+    year_of,
+)
+from mappa_bus.reporting.store import create_schema, has_cases, load_cases, save_cases
 from mappa_bus.topics import NAMESPACE
 
 PROJECTION = "reporting"
@@ -36,6 +43,9 @@ class Batch:
     # Events applied for the first time, with when each reached the bus.
     shared: list[tuple[Envelope[EventData], datetime]] = field(default_factory=list)
     new_ids: set[str] = field(default_factory=set)
+    # The reporting years of the facts the batch added: their figures (and later years') may
+    # have changed.
+    years: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -50,18 +60,28 @@ class ReportingProjection:
     offsets: dict[Position, int] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
     partnership: PartnershipCounts = field(default_factory=dict)
+    # Years changed since their statistics were last published (see publication.py).
+    unpublished: set[int] = field(default_factory=set)
 
     def load(self, *, for_consuming: bool = True) -> None:
         """Create the schema if need be and read back what the store holds: everything when
         about to consume, only the cases when about to report (the applied ids are by far the
         largest part, and a report never needs them)."""
+        # A store from before the changed years were kept: whatever it has not published is
+        # unknown, so every year is taken as changed once (publication compares digests).
+        upgraded = not inspect(self.engine).has_table(unpublished_table.name)
         create_schema(self.engine)
+        if upgraded:
+            with self.engine.begin() as connection:
+                if has_cases(connection):
+                    mark_unpublished(connection, [FIRST_MAPPA_YEAR])
         with self.engine.connect() as connection:
             self.cases = load_cases(connection)
             self.offsets = load_offsets(connection, PROJECTION)
             if for_consuming:
                 self.seen = load_seen(connection, PROJECTION)
                 self.partnership = load_partnership(connection)
+                self.unpublished = load_unpublished(connection)
 
     def fold(self, records: Sequence[Any]) -> Batch:
         """Fold a batch of records into the cases they change, without committing anything."""
@@ -81,7 +101,10 @@ class ReportingProjection:
             batch.new_ids.add(event.id)
             batch.shared.append((event, appended_at(record.timestamp)))
             known = batch.changed.get(event.case_id) or self.cases.get(event.case_id, ())
-            batch.changed[event.case_id] = tally(known, event)
+            facts = tally(known, event)
+            if facts is not known:
+                batch.years.add(year_of(event.time.date()))
+            batch.changed[event.case_id] = facts
         return batch
 
     def commit(self, batch: Batch) -> None:
@@ -92,10 +115,12 @@ class ReportingProjection:
             save_offsets(connection, PROJECTION, batch.offsets)
             save_seen(connection, PROJECTION, batch.new_ids)
             save_partnership(connection, partnership, changed_keys(self.partnership, partnership))
+            mark_unpublished(connection, batch.years - self.unpublished)
         self.cases.update(batch.changed)
         self.offsets = batch.offsets
         self.seen.update(batch.new_ids)
         self.partnership = partnership
+        self.unpublished |= batch.years
 
 
 def register_reporting(

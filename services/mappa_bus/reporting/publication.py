@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Column, Date, Integer, String, Table, select
+from sqlalchemy import Column, Date, Integer, String, Table, delete, select
 from sqlalchemy.engine import Connection
 
 from mappa_bus.catalogue import Area
 from mappa_bus.projection.database import upsert
 from mappa_bus.projection.offsets import metadata
 from mappa_bus.reporting.count import count_year
-from mappa_bus.reporting.facts import CaseFacts
+from mappa_bus.reporting.facts import CaseFacts, Kind
 from mappa_bus.reporting.formats import render_json
 from mappa_bus.reporting.national import national
 from mappa_bus.reporting.tables import MappaStatistics
@@ -39,6 +39,17 @@ published_table = Table(
     Column("year_start", Date, primary_key=True),
     Column("digest", String(64), nullable=False),
     Column("revision", Integer, nullable=False),
+)
+
+# The reporting years (by the calendar year of their 1 April) in which a fact was applied since
+# their figures were last published, written in the consumer's own transaction. Publication
+# recounts only from the earliest of them (a fact changes its own year and, through the state it
+# leaves, every later one), so an idle restart counts nothing and a live consumer recounts a
+# closed year only when a late event reaches back into it.
+unpublished_table = Table(
+    "reporting_unpublished",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
 )
 
 
@@ -72,15 +83,22 @@ def closed_years(cases: Mapping[str, CaseFacts], today: date) -> list[int]:
     """The reporting years (by their 1 April) whose 31 March has passed, from the first to the
     last year in which anything happened (not before MAPPA began): a year with no events at all
     is a year the bus knows nothing of, not a year of unchanged figures."""
-    years = {_year_of(fact.day) for facts in cases.values() for fact in facts}
-    last_closed = today.year - (2 if today.month < 4 else 1)
+    # From `time`'s own fields: the same calendar date as `Fact.day`, without making one.
+    years = {fact.time.year - (fact.time.month < 4) for facts in cases.values() for fact in facts}
+    last_closed = last_closed_year(today)
     known = [year for year in years if FIRST_MAPPA_YEAR <= year <= last_closed]
     if not known:
         return []
     return list(range(min(known), max(known) + 1))
 
 
-def _year_of(day: date) -> int:
+def last_closed_year(today: date) -> int:
+    """The last reporting year (by its 1 April) whose 31 March is before `today`."""
+    return today.year - (2 if today.month < 4 else 1)
+
+
+def year_of(day: date) -> int:
+    """The reporting year (by the calendar year of its 1 April) holding `day`."""
     return day.year - (1 if day.month < 4 else 0)
 
 
@@ -89,10 +107,15 @@ def due(
     populations: Mapping[Area, int],
     today: date,
     published: Mapping[tuple[str, date], str],
+    *,
+    since: int | None = None,
 ) -> Iterator[tuple[str, MappaStatistics, str]]:
-    """Each closed year's statistics whose digest differs from what was last published."""
-    for year in closed_years(cases, today):
-        counted = count_year(cases, date(year, 4, 1), populations)
+    """Each closed year's statistics whose digest differs from what was last published;
+    with `since`, only the years from it on (the earlier ones are known to be unchanged)."""
+    years = [year for year in closed_years(cases, today) if since is None or year >= since]
+    spans = _spans(cases) if years else {}
+    for year in years:
+        counted = count_year(_may_count_in(cases, spans, year), date(year, 4, 1), populations)
         if not counted:
             continue
         everyone = [*counted.items(), (None, national(counted.values(), populations))]
@@ -101,6 +124,63 @@ def due(
             digest = hashlib.sha256(render_json(statistics).encode()).hexdigest()
             if published.get((subject, statistics.year_start)) != digest:
                 yield subject, statistics, digest
+
+
+# What decides whether a case can count in a year at all: its first and last fact's years,
+# whether it is still under MAPPA after its last fact, and whether it was ever category 4.
+_Span = tuple[int, int, bool, bool]
+
+
+def _spans(cases: Mapping[str, CaseFacts]) -> dict[str, _Span]:
+    spans: dict[str, _Span] = {}
+    for case_id, facts in cases.items():
+        if not facts:
+            continue
+        years = [fact.time.year - (fact.time.month < 4) for fact in facts]
+        # docs/statistics.md: managed from eligibility until management ended.
+        managing = [f.kind for f in facts if f.kind in (Kind.ELIGIBLE, Kind.ENDED)]
+        managed = bool(managing) and managing[-1] is Kind.ELIGIBLE
+        four = any(f.kind is Kind.ELIGIBLE and f.value == 4 for f in facts)
+        spans[case_id] = (min(years), max(years), managed, four)
+    return spans
+
+
+def _may_count_in(
+    cases: Mapping[str, CaseFacts], spans: Mapping[str, _Span], year: int
+) -> dict[str, CaseFacts]:
+    """The cases that can add to `year`'s figures: counting only them gives the same tables as
+    counting every case, in a fraction of the time for the years of long histories.
+
+    A case with no fact until after the year holds no state in it; one whose facts all precede
+    the year and that left MAPPA with its last has no year events and no placement in it. A
+    category 4 case is kept whatever its years: any one of them gives every year its column.
+    """
+    return {
+        case_id: cases[case_id]
+        for case_id, (first, last, managed, four) in spans.items()
+        if four or (first <= year and (last >= year or managed))
+    }
+
+
+def mark_unpublished(connection: Connection, years: Iterable[int]) -> None:
+    """Record years whose figures a batch changed (inside the consumer's transaction); the
+    caller passes only years not already recorded."""
+    rows = [{"year": year} for year in sorted(years)]
+    if rows:
+        connection.execute(unpublished_table.insert(), rows)
+
+
+def load_unpublished(connection: Connection) -> set[int]:
+    """The years changed since their figures were last published."""
+    return set(connection.scalars(select(unpublished_table.c.year)))
+
+
+def clear_unpublished(connection: Connection, up_to: int | None = None) -> None:
+    """Forget the changed years (up to `up_to`, once those are published; all, on a rebuild)."""
+    statement = delete(unpublished_table)
+    if up_to is not None:
+        statement = statement.where(unpublished_table.c.year <= up_to)
+    connection.execute(statement)
 
 
 def load_published(connection: Connection) -> dict[tuple[str, date], tuple[str, int]]:

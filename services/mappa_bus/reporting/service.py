@@ -16,7 +16,14 @@ from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.subscriber import consume_until_caught_up
 from mappa_bus.reporting.consumer import ReportingProjection, register_reporting
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
-from mappa_bus.reporting.publication import due, load_published, record_published, statistics_event
+from mappa_bus.reporting.publication import (
+    clear_unpublished,
+    due,
+    last_closed_year,
+    load_published,
+    record_published,
+    statistics_event,
+)
 from mappa_bus.topics import NAMESPACE, statistics_topic
 
 log = structlog.get_logger(__name__)
@@ -68,12 +75,20 @@ async def publish_statistics(
     today: date,
 ) -> int:
     """Publish every closed year's statistics not yet published as they stand; return how
-    many events went out."""
+    many events went out. Only years from the earliest one a fact was applied to since the
+    last publication are counted again: the others cannot have changed."""
+    last_closed = last_closed_year(today)
+    since = min(projection.unpublished, default=None)
+    if since is None or since > last_closed:
+        log.info("statistics published", events=0)
+        return 0
     with projection.engine.connect() as connection:
         published = load_published(connection)
     digests = {key: digest for key, (digest, _) in published.items()}
     sent = 0
-    for subject, statistics, digest in due(projection.cases, populations, today, digests):
+    for subject, statistics, digest in due(
+        projection.cases, populations, today, digests, since=since
+    ):
         revision = published.get((subject, statistics.year_start), ("", 0))[1] + 1
         event = statistics_event(subject, statistics, revision)
         await broker.publish(
@@ -85,5 +100,10 @@ async def publish_statistics(
         with projection.engine.begin() as connection:
             record_published(connection, subject, statistics.year_start, digest, revision)
         sent += 1
+    # Only now: a crash before this counts the years again, and re-sends at most what was not
+    # recorded (under the same event id).
+    with projection.engine.begin() as connection:
+        clear_unpublished(connection, up_to=last_closed)
+    projection.unpublished = {year for year in projection.unpublished if year > last_closed}
     log.info("statistics published", events=sent)
     return sent

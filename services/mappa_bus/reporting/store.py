@@ -29,9 +29,10 @@ def create_schema(engine: Engine) -> None:
     from mappa_bus.audit import audit_table
     from mappa_bus.projection.seen import seen_table
     from mappa_bus.reporting.partnership_store import partnership_table
-    from mappa_bus.reporting.publication import published_table
+    from mappa_bus.reporting.publication import published_table, unpublished_table
 
     tables = [cases_table, offsets_table, seen_table, partnership_table, published_table]
+    tables.append(unpublished_table)
     metadata.create_all(engine, tables=[*tables, audit_table])
 
 
@@ -54,6 +55,11 @@ def load_cases(connection: Connection) -> dict[str, CaseFacts]:
     return {case_id: _decode(facts) for case_id, facts in rows}
 
 
+def has_cases(connection: Connection) -> bool:
+    """Whether the store holds any case."""
+    return connection.execute(select(cases_table.c.case_id).limit(1)).first() is not None
+
+
 def save_cases(
     connection: Connection, cases: Mapping[str, CaseFacts], changed: Iterable[str]
 ) -> None:
@@ -67,6 +73,10 @@ def save_cases(
 
 
 def clear(connection: Connection, projection: str) -> None:
-    """Forget every case and offset (inside the caller's transaction): the start of a rebuild."""
+    """Forget every case and offset (inside the caller's transaction): the start of a rebuild.
+    What was published is kept: the replay publishes only figures that come out different."""
+    from mappa_bus.reporting.publication import clear_unpublished
+
     connection.execute(delete(cases_table))
+    clear_unpublished(connection)
     connection.execute(delete(offsets_table).where(offsets_table.c.projection == projection))
