@@ -1,16 +1,36 @@
-"""What every benchmark shares: the machine's description, medians, and the printed table."""
+"""What every benchmark shares: the machine's description, medians, the printed tables, fresh
+namespaces and PostgreSQL databases, and child processes measured for time and peak memory."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.kafka_admin import ensure_acls, ensure_topics
+from mappa_bus.principals import acl_bindings
+from mappa_bus.topics import TopicSpec, bus_topic_specs
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+# The benchmarks' own PostgreSQL cluster (deploy/postgres/pg-local), apart from a developer's
+# (55432) and the tests' (55433).
+BENCH_POSTGRES_PORT = "55460"
 
 
 @dataclass(frozen=True)
@@ -76,3 +96,113 @@ def print_table(title: str, figures: list[Figure]) -> None:
             figure.what, figure.workload, f"{figure.events_per_second:,.0f}", figure.ratio
         )
     Console().print(table)
+
+
+def new_namespace() -> str:
+    """A namespace of the benchmark's own, so that no run reads another's events."""
+    return f"bench-{uuid.uuid4().hex[:8]}"
+
+
+async def prepare_namespaces(
+    admin: KafkaConnection, namespaces: Iterable[str], extra: Sequence[TopicSpec] = ()
+) -> None:
+    """Every topic and ACL of `namespaces` (and the `extra` topics), then a pause: new
+    partitions' leaders reach every metadata cache a moment after creation, and producing at
+    once would measure NotLeader retries."""
+    names = list(namespaces)
+    await ensure_topics(admin, [*extra, *(s for name in names for s in bus_topic_specs(name))])
+    for name in names:
+        await ensure_acls(admin, acl_bindings(name))
+    await asyncio.sleep(3)
+
+
+async def delete_namespaces(admin: KafkaConnection, namespaces: Iterable[str]) -> int:
+    """Delete every topic of `namespaces` (the agency topics keep their records for ever, so
+    a benchmark's would otherwise stay on the broker's disk); return how many went."""
+    prefixes = tuple(f"{name}." for name in namespaces)
+    client = AIOKafkaAdminClient(**admin.aiokafka_options())
+    await client.start()
+    try:
+        doomed = [topic for topic in await client.list_topics() if topic.startswith(prefixes)]
+        if doomed:
+            await client.delete_topics(doomed)
+    finally:
+        await client.close()
+    return len(doomed)
+
+
+def postgres_url() -> str | None:
+    """The benchmarks' PostgreSQL cluster: MAPPA_BENCH_POSTGRES_URL, or pg-local on port
+    55460, started if need be; None (and a warning) when there is none to be had."""
+    if url := os.environ.get("MAPPA_BENCH_POSTGRES_URL"):
+        return url
+    script = REPOSITORY / "deploy" / "postgres" / "pg-local"
+    started = subprocess.run(
+        [str(script), "start"],
+        env={**os.environ, "PG_PORT": BENCH_POSTGRES_PORT},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = started.stdout.strip().splitlines()
+    if started.returncode != 0 or not lines:
+        print(f"PostgreSQL unavailable, its figures are skipped: {started.stderr.strip()}")
+        return None
+    return lines[-1].strip()
+
+
+@contextlib.contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    """The URL of a new, empty database on the server of `server_url`, dropped afterwards."""
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with engine.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
+def mappa_command(*arguments: str) -> list[str]:
+    """The `mappa` command of this virtual environment, with `arguments`."""
+    return [str(Path(sys.executable).with_name("mappa")), *arguments]
+
+
+def quiet_environment() -> dict[str, str]:
+    """The environment for a service run as a child: only its warnings are logged."""
+    return {**os.environ, "MAPPA_LOG_LEVEL": "WARNING"}
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """How long a child process took, and the most memory it held (its peak RSS)."""
+
+    seconds: float
+    peak_rss_bytes: int
+    output: str
+
+
+def run_measured(command: Sequence[str]) -> ChildRun:
+    """Run `command` to its end; its wall time and its own peak RSS (from wait4, so no other
+    child of this process counts)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        list(command), env=quiet_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert process.stdout is not None
+    output = process.stdout.read().decode(errors="replace")
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{output}")
+    return ChildRun(seconds, usage.ru_maxrss * 1024, output)  # ru_maxrss is in KiB on Linux
+
+
+def median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))

@@ -1,25 +1,36 @@
-"""Publishing throughput: a 100,000-event agency feed through the SDK and the feed reader,
-beside raw aiokafka producing the same bytes with the same producer settings, in one run.
+"""Publishing throughput: agency feeds through the SDK and the feed reader, beside raw aiokafka
+producing the same bytes with the same producer settings, in one run.
 
     .venv/bin/python -m benchmarks.publish [--events 100000] [--runs 3]
 
-Needs a running broker (deploy/kafka/kafka-local start) and creates its own topics.
+Standalone, the feed is probation's, of flat records; the suite (`benchmarks.suite`) publishes
+a simulated year's feeds of every agency. Needs a running broker (deploy/kafka/kafka-local
+start) and creates its own topics.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import tempfile
-import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from benchmarks.common import Figure, Stopwatch, interleaved_rates, print_table
+from benchmarks.common import (
+    Figure,
+    Stopwatch,
+    interleaved_rates,
+    new_namespace,
+    prepare_namespaces,
+    print_table,
+)
 from mappa_bus.adapters.cli import publish_lines
 from mappa_bus.adapters.feeds import Accepted, read_jsonl
 from mappa_bus.adapters.producer_settings import PRODUCER_OPTIONS
@@ -29,11 +40,12 @@ from mappa_bus.catalogue import CONTENT_TYPE, Envelope, EventData, published_by
 from mappa_bus.catalogue.examples import EXAMPLES
 from mappa_bus.cli_common import command_settings
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.kafka_admin import ensure_topics
 from mappa_bus.kafka_codec import to_record
-from mappa_bus.topics import TopicSpec, agency_topic_specs
+from mappa_bus.topics import agency_topic, agency_topic_specs
 
 AGENCY = Agency.PROBATION
+
+Feeds = Mapping[Agency, Path]
 
 
 def write_feed(path: Path, events: int) -> None:
@@ -54,25 +66,31 @@ def write_feed(path: Path, events: int) -> None:
             feed.write(json.dumps(record) + "\n")
 
 
-def read_events(path: Path) -> list[Envelope[EventData]]:
+def read_events(path: Path, agency: Agency = AGENCY) -> list[Envelope[EventData]]:
     """The feed's events as the reader makes them (all lines are valid)."""
     with path.open("rb") as feed:
-        results = list(read_jsonl(feed, AGENCY, system="bench"))
+        results = list(read_jsonl(feed, agency, system="bench"))
     return [result.event for result in results if isinstance(result, Accepted)]
 
 
+RawRecord = tuple[Agency, bytes, bytes]  # the agency (its topic), key, value
+
+
 async def raw_produce(
-    connection: KafkaConnection, topic: str, records: list[tuple[bytes, bytes]], watch: Stopwatch
+    connection: KafkaConnection, namespace: str, records: list[RawRecord], watch: Stopwatch
 ) -> None:
     """The ceiling: aiokafka sending pre-serialised bytes, nothing else."""
     producer = AIOKafkaProducer(**PRODUCER_OPTIONS, **connection.aiokafka_options())
     await producer.start()
     try:
         headers = [("content-type", CONTENT_TYPE.encode())]
-        await producer.partitions_for(topic)  # metadata outside the clock, as the SDK does
+        topics = {agency: agency_topic(agency, namespace) for agency, _, _ in records}
+        for topic in topics.values():  # metadata outside the clock, as the SDK does
+            await producer.partitions_for(topic)
         watch.start()
         futures = [
-            await producer.send(topic, value, key=key, headers=headers) for key, value in records
+            await producer.send(topics[agency], value, key=key, headers=headers)
+            for agency, key, value in records
         ]
         await asyncio.gather(*futures)
         watch.stop()
@@ -83,27 +101,91 @@ async def raw_produce(
 async def sdk_publish(
     connection: KafkaConnection,
     namespace: str,
-    events: list[Envelope[EventData]],
+    events: Mapping[Agency, list[Envelope[EventData]]],
     watch: Stopwatch,
 ) -> None:
-    """The SDK: envelope to wire, to record, to the producer."""
-    async with AgencyPublisher(connection, AGENCY, system="bench", namespace=namespace) as sender:
+    """The SDK: envelope to wire, to record, to the producer (one publisher per agency)."""
+    async with contextlib.AsyncExitStack() as stack:
+        senders = {
+            agency: await stack.enter_async_context(
+                AgencyPublisher(connection, agency, system="bench", namespace=namespace)
+            )
+            for agency in events
+        }
         watch.start()
-        for event in events:
-            await sender.send(event)
-        await sender.flush()
+        for agency, sender in senders.items():
+            for event in events[agency]:
+                await sender.send(event)
+        for sender in senders.values():
+            await sender.flush()
         watch.stop()
 
 
 async def feed_publish(
-    connection: KafkaConnection, namespace: str, feed: Path, watch: Stopwatch
+    connection: KafkaConnection, namespace: str, feeds: Feeds, watch: Stopwatch
 ) -> None:
-    """`mappa publish`: read, validate, envelope and send every line of the file."""
-    async with AgencyPublisher(connection, AGENCY, system="bench", namespace=namespace) as sender:
+    """`mappa publish`: read, validate, envelope and send every line of every file."""
+    async with contextlib.AsyncExitStack() as stack:
+        senders = {
+            agency: await stack.enter_async_context(
+                AgencyPublisher(connection, agency, system="bench", namespace=namespace)
+            )
+            for agency in feeds
+        }
         watch.start()
-        await publish_lines(sender, feed, show_progress=False)
-        await sender.flush()
+        for agency, sender in senders.items():
+            await publish_lines(sender, feeds[agency], show_progress=False)
+        for sender in senders.values():
+            await sender.flush()
         watch.stop()
+
+
+@dataclass(frozen=True)
+class PublishRates:
+    """Events per second of each path (medians), and the namespaces they published into:
+    each of `sdk_namespaces` and `feed_namespaces` holds the same events, once."""
+
+    raw: float
+    sdk: float
+    feed: float
+    sdk_namespaces: list[str]
+    feed_namespaces: list[str]
+
+
+async def measure(connection: KafkaConnection, feeds: Feeds, runs: int) -> PublishRates:
+    """Publish `feeds` `runs` times by each path, interleaved, each run into fresh topics."""
+    parsed = {agency: read_events(path, agency) for agency, path in feeds.items()}
+    events = sum(len(items) for items in parsed.values())
+    records = [
+        (agency, record.key, record.value)
+        for agency, items in parsed.items()
+        for record in map(to_record, items)
+    ]
+    raw_names = [new_namespace() for _ in range(runs)]
+    sdk_names = [new_namespace() for _ in range(runs)]
+    feed_names = [new_namespace() for _ in range(runs)]
+    raw_specs = [spec for name in raw_names for spec in agency_topic_specs(name)]
+    await prepare_namespaces(connection, [*sdk_names, *feed_names], raw_specs)
+    # The inputs (the parsed events) are long-lived; without this the cyclic garbage collector
+    # walks them again and again while the runs allocate, charging every path for the
+    # benchmark's own set-up.
+    gc.collect()
+    gc.freeze()
+    try:
+        # Warm up: connections, metadata and leaders of the new topics, before any clock runs.
+        await raw_produce(connection, raw_names[0], records[:1000], Stopwatch())
+        rates = await interleaved_rates(
+            runs,
+            events,
+            {
+                "raw": lambda run, watch: raw_produce(connection, raw_names[run], records, watch),
+                "sdk": lambda run, watch: sdk_publish(connection, sdk_names[run], parsed, watch),
+                "feed": lambda run, watch: feed_publish(connection, feed_names[run], feeds, watch),
+            },
+        )
+    finally:
+        gc.unfreeze()
+    return PublishRates(rates["raw"], rates["sdk"], rates["feed"], sdk_names, feed_names)
 
 
 async def main(events: int, runs: int) -> None:
@@ -111,41 +193,16 @@ async def main(events: int, runs: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         feed = Path(folder) / "probation.jsonl"
         write_feed(feed, events)
-        parsed = read_events(feed)
-        records = [(record.key, record.value) for record in map(to_record, parsed)]
-        namespaces = [f"bench-{uuid.uuid4().hex[:8]}" for _ in range(runs)]
-        raw_topics = [TopicSpec(f"{name}.raw", 6, "bench") for name in namespaces]
-        specs = [spec for name in namespaces for spec in agency_topic_specs(name)]
-        await ensure_topics(connection, [*raw_topics, *specs])
-        # New partitions' leaders are known to the controller before every broker's metadata
-        # cache has them; producing at once costs NotLeader retries that would skew the runs.
-        await asyncio.sleep(3)
-        # The inputs (100,000 parsed events) are long-lived; without this the cyclic garbage
-        # collector walks them again and again while the runs allocate, charging every path for
-        # the benchmark's own set-up.
-        gc.collect()
-        gc.freeze()
-        # Warm up: connections, metadata and leaders of the new topics, before any clock runs.
-        await raw_produce(connection, raw_topics[0].name, records[:1000], Stopwatch())
-        rates = await interleaved_rates(
-            runs,
-            events,
-            {
-                "raw": lambda run, watch: raw_produce(
-                    connection, raw_topics[run].name, records, watch
-                ),
-                "sdk": lambda run, watch: sdk_publish(connection, namespaces[run], parsed, watch),
-                "feed": lambda run, watch: feed_publish(connection, namespaces[run], feed, watch),
-            },
-        )
-        raw, sdk, cli = rates["raw"], rates["sdk"], rates["feed"]
+        rates = await measure(connection, {AGENCY: feed}, runs)
     size = f"{events:,} events"
     print_table(
         f"Publishing a {AGENCY.value} feed: median of {runs} runs against the real broker",
         [
-            Figure("raw aiokafka produce (same bytes)", size, raw),
-            Figure("SDK: AgencyPublisher.send", size, sdk, raw),
-            Figure("feed: mappa publish (read, validate, envelope, send)", size, cli, raw),
+            Figure("raw aiokafka produce (same bytes)", size, rates.raw),
+            Figure("SDK: AgencyPublisher.send", size, rates.sdk, rates.raw),
+            Figure(
+                "feed: mappa publish (read, validate, envelope, send)", size, rates.feed, rates.raw
+            ),
         ],
     )
 
