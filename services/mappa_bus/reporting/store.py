@@ -27,12 +27,12 @@ def create_schema(engine: Engine) -> None:
     the partnership indicators, what it published, and the audit trail of figure openings."""
     # Imported here: those modules import this one (or its neighbours) themselves.
     from mappa_bus.audit import audit_table
-    from mappa_bus.projection.seen import seen_table
+    from mappa_bus.projection.seen import seen_batches_table, seen_table
     from mappa_bus.reporting.partnership_store import partnership_table
     from mappa_bus.reporting.publication import published_table, unpublished_table
 
     tables = [cases_table, offsets_table, seen_table, partnership_table, published_table]
-    tables.append(unpublished_table)
+    tables += [unpublished_table, seen_batches_table]
     metadata.create_all(engine, tables=[*tables, audit_table])
 
 
