@@ -3,10 +3,11 @@ and raises the alerts that the rules find, exactly once per triggering event.
 
 Two positions per partition: `offsets`, how far the in-memory pictures have read (the service
 starts with none and folds the topics again from their start), and `raised_upto`, how far
-alerts have been raised (stored, with the alerts raised, in one transaction). Records below
-`raised_upto` only rebuild pictures; records at or beyond it may raise alerts. A crash therefore
-neither loses an alert (the offsets move only with the alerts they produced) nor raises one
-twice (an alert's id comes from its rule and trigger, and the outbox keeps every id).
+alerts have been raised (stored, with the alerts raised, in one transaction). Every record is
+put to the rules, also while the pictures are rebuilt below `raised_upto` (what was raised then
+is in the outbox and is not raised again); only records beyond it are dead-lettered. A crash
+therefore neither loses an alert (the offsets move only with the alerts they produced) nor
+raises one twice (an alert's id comes from its rule and trigger, and the outbox keeps every id).
 
 An alert raised on what was known then stays raised: a replay in another arrival order may
 raise one that the final picture would not imply (a victim's request seen before probation's
@@ -141,10 +142,12 @@ class AlertProjection:
         if after is before:
             return  # the same event again
         batch.changed[event.case_id] = after
+        # Asked even while rebuilding: a run that crashed may have met an event before one
+        # that happened earlier (another agency's), and so not raised what the two imply
+        # together. Alerts it did raise keep their ids, so asking again raises nothing twice.
         if after.timeline[-1].event_id != event.id:
-            # Late, even while rebuilding: the live events after it may mean more now.
             self._raise(batch, evaluate_from(after, event.id))
-        elif live:
+        else:
             self._raise(batch, evaluate(before, after, event, recorded_at))
 
     def _raise(self, batch: AlertBatch, firings: Sequence[Firing]) -> None:
