@@ -1,0 +1,133 @@
+"""Scale-out: the case-picture service as one and as two instances of its consumer group
+(`mappa picture run`, each its own process and its own empty SQLite store), throughput until
+the group has applied every record on the agency topics.
+
+    .venv/bin/python -m benchmarks.scale_out [--events 200000]
+
+Each configuration reads its own namespace holding the same events (a consumer group per
+namespace, so no instance ever waits for a dead member of another run). The clock starts at the
+first commit any instance makes (start-up and the group's first join are outside it) and stops
+when, for every partition, some instance has stored its end; the records applied before the
+clock started do not count. The instances are killed afterwards (SIGKILL: a member leaving by
+SIGTERM takes FastStream about 30 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from benchmarks.common import delete_namespaces, mappa_command, quiet_environment
+from benchmarks.consume import agency_topics, publish_simulated
+from mappa_bus.cli_common import command_settings
+from mappa_bus.picture.store import PROJECTION
+from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.offsets import Position, load_offsets
+from mappa_bus.projection.progress import end_offsets
+from mappa_bus.settings import Settings
+
+POLL_SECONDS = 0.05
+TIMEOUT_SECONDS = 600
+
+
+@contextlib.contextmanager
+def instances(namespace: str, urls: list[str]) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`mappa picture run` once per store, for the duration of the block, then killed."""
+    processes = [
+        subprocess.Popen(
+            mappa_command("picture", "run", "--namespace", namespace, "--database", url),
+            env=quiet_environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for url in urls
+    ]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            process.kill()
+        for process in processes:
+            process.wait()
+
+
+def stored_offsets(engine: Engine) -> dict[Position, int]:
+    try:
+        with engine.connect() as connection:
+            return load_offsets(connection, PROJECTION)
+    except OperationalError:  # the instance has not made its schema yet
+        return {}
+
+
+def applied(ends: Mapping[Position, int], stores: list[dict[Position, int]]) -> int:
+    """Records the group has applied: per partition, the furthest any instance has got."""
+    return sum(
+        min(end, max((store.get(position, 0) for store in stores), default=0))
+        for position, end in ends.items()
+    )
+
+
+async def rate(settings: Settings, namespace: str, count: int, folder: Path) -> float:
+    """Records per second that `count` instances apply together, to lag 0."""
+    ends = await end_offsets(settings.connection(), agency_topics(namespace))
+    total = sum(ends.values())
+    paths = [folder / f"{namespace}-{n}.db" for n in range(count)]
+    with instances(namespace, [f"sqlite:///{path}" for path in paths]) as processes:
+        engines: dict[Path, Engine] = {}
+        started: tuple[float, int] | None = None
+        deadline = time.perf_counter() + TIMEOUT_SECONDS
+        while time.perf_counter() < deadline:
+            if failed := [p.args for p in processes if p.poll() is not None]:
+                raise RuntimeError(f"an instance stopped: {failed}")
+            for path in paths:
+                if path not in engines and path.exists():
+                    engines[path] = open_engine(f"sqlite:///{path}")
+            done = applied(ends, [stored_offsets(engine) for engine in engines.values()])
+            now = time.perf_counter()
+            if started is None and done > 0:
+                started = (now, done)
+            if started is not None and done >= total:
+                for engine in engines.values():
+                    engine.dispose()
+                return (total - started[1]) / (now - started[0])
+            await asyncio.sleep(POLL_SECONDS)
+    raise TimeoutError(f"{count} instances did not catch up in {TIMEOUT_SECONDS} s")
+
+
+async def measure(settings: Settings, one: str, two: str) -> tuple[float, float]:
+    """Records per second of one instance on namespace `one` and two on `two` (which hold the
+    same events)."""
+    with tempfile.TemporaryDirectory() as folder:
+        single = await rate(settings, one, 1, Path(folder))
+        double = await rate(settings, two, 2, Path(folder))
+    return single, double
+
+
+async def main(events: int) -> None:
+    settings = command_settings()
+    one = await publish_simulated(settings, events)
+    two = await publish_simulated(settings, events)
+    try:
+        single, double = await measure(settings, one, two)
+    finally:
+        await delete_namespaces(settings.connection(), [one, two])
+    print(
+        f"{events:,} events: one instance {single:,.0f} records/s, two {double:,.0f} "
+        f"records/s ({double / single:.2f}x)"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.events))
