@@ -21,6 +21,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, TopicPartition
 from faststream.kafka.annotations import KafkaMessage
+from sqlalchemy.exc import OperationalError
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, parse_event
@@ -91,6 +92,22 @@ def read_event(record: Any, namespace: str) -> Envelope[EventData]:
     return event
 
 
+@dataclass
+class Backoff:
+    """Delays that double from `first` up to `longest`, until reset."""
+
+    first: float = 0.1
+    longest: float = 5.0
+    _next: float = 0.0
+
+    def next_delay(self) -> float:
+        self._next = min(self.longest, self._next * 2 if self._next else self.first)
+        return self._next
+
+    def reset(self) -> None:
+        self._next = 0.0
+
+
 class _ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
     """On every assignment, seek each partition to the offset the store holds for it."""
 
@@ -158,6 +175,8 @@ def register_projection(
         )
     holder["subscriber"] = subscriber
 
+    backoff = Backoff()
+
     async def on_batch(message: KafkaMessage) -> None:
         records = message.raw_message
         batch = projection.fold(records if isinstance(records, tuple) else (records,))
@@ -165,7 +184,21 @@ def register_projection(
         # writes a dead letter twice; it never loses one.
         for item in batch.rejected:
             await _dead_letter(broker, item, namespace, projection.name)
-        projection.commit(batch)
+        try:
+            projection.commit(batch)
+        except OperationalError as error:
+            # The store is unreachable: nothing was committed and memory is unchanged. Wait,
+            # longer each time, then fail the batch so that it is delivered again.
+            delay = backoff.next_delay()
+            log.warning(
+                "store unavailable; the batch will be retried",
+                projection=projection.name,
+                retry_in_seconds=delay,
+                error=type(error.orig).__name__ if error.orig else type(error).__name__,
+            )
+            await asyncio.sleep(delay)
+            raise
+        backoff.reset()
         if after_commit is not None:
             await after_commit(broker)
 
