@@ -17,8 +17,8 @@ from mappa_bus.principals import Role, group_prefix
 from mappa_bus.projection.offsets import Position, load_offsets, save_offsets
 from mappa_bus.projection.seen import load_seen, save_seen
 from mappa_bus.projection.subscriber import BATCH, Rejected, read_event, register_projection
-from mappa_bus.reporting.facts import CaseFacts, tally
-from mappa_bus.reporting.partnership import PartnershipCounts, add_all, changed_keys
+from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert
+from mappa_bus.reporting.partnership import PartnershipCounts, add_batch
 from mappa_bus.reporting.partnership_store import load_partnership, save_partnership
 from mappa_bus.reporting.publication import (
     FIRST_MAPPA_YEAR,
@@ -27,7 +27,7 @@ from mappa_bus.reporting.publication import (
     unpublished_table,
     year_of,
 )
-from mappa_bus.reporting.store import create_schema, has_cases, load_cases, save_cases
+from mappa_bus.reporting.store import append_facts, create_schema, has_cases, load_cases
 from mappa_bus.topics import NAMESPACE
 
 PROJECTION = "reporting"
@@ -39,6 +39,8 @@ class Batch:
 
     offsets: dict[Position, int]
     changed: dict[str, CaseFacts] = field(default_factory=dict)
+    # The facts new to their cases, with the case: what the store appends.
+    added: list[tuple[str, Fact]] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     # Events applied for the first time, with when each reached the bus.
     shared: list[tuple[Envelope[EventData], datetime]] = field(default_factory=list)
@@ -100,21 +102,25 @@ class ReportingProjection:
                 continue  # the same event sent again: it has been applied once
             batch.new_ids.add(event.id)
             batch.shared.append((event, appended_at(record.timestamp)))
+            fact = fact_of(event)
+            if fact is None:
+                continue  # shared, but nothing the statistics count
             known = batch.changed.get(event.case_id) or self.cases.get(event.case_id, ())
-            facts = tally(known, event)
+            facts = insert(known, fact)
             if facts is not known:
-                batch.years.add(year_of(event.time.date()))
-            batch.changed[event.case_id] = facts
+                batch.changed[event.case_id] = facts
+                batch.added.append((event.case_id, fact))
+                batch.years.add(year_of(fact.day))
         return batch
 
     def commit(self, batch: Batch) -> None:
         """Store the batch's cases and offsets in one transaction, then make them current."""
-        partnership = add_all(self.partnership, batch.shared)
+        partnership, touched = add_batch(self.partnership, batch.shared)
         with self.engine.begin() as connection:
-            save_cases(connection, batch.changed, batch.changed.keys())
+            append_facts(connection, batch.added)
             save_offsets(connection, PROJECTION, batch.offsets)
             save_seen(connection, PROJECTION, batch.new_ids)
-            save_partnership(connection, partnership, changed_keys(self.partnership, partnership))
+            save_partnership(connection, partnership, touched)
             mark_unpublished(connection, batch.years - self.unpublished)
         self.cases.update(batch.changed)
         self.offsets = batch.offsets

@@ -67,7 +67,12 @@ def fact_of(event: Envelope[EventData]) -> Fact | None:
 def tally(case_facts: CaseFacts, event: Envelope[EventData]) -> CaseFacts:
     """The case's facts with `event`'s added in its place; a duplicate id changes nothing."""
     fact = fact_of(event)
-    if fact is None or any(known.event_id == fact.event_id for known in case_facts):
+    return case_facts if fact is None else insert(case_facts, fact)
+
+
+def insert(case_facts: CaseFacts, fact: Fact) -> CaseFacts:
+    """The case's facts with `fact` in its place; the same tuple if its event id is known."""
+    if any(known.event_id == fact.event_id for known in case_facts):
         return case_facts
     position = bisect.bisect(case_facts, fact)
     return (*case_facts[:position], fact, *case_facts[position:])

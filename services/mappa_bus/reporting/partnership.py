@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import NamedTuple
@@ -115,36 +115,43 @@ def add(
 def add_all(
     counts: PartnershipCounts, shared: Iterable[tuple[Envelope[EventData], datetime]]
 ) -> PartnershipCounts:
-    """The counts with every (event, when it reached the bus) added; `counts` is not changed.
+    """The counts with every (event, when it reached the bus) added; `counts` is not changed."""
+    return add_batch(counts, shared)[0]
 
-    One copy of the counts for the whole batch, so a consumer's batch costs no more than its
-    events."""
-    result = dict(counts)
+
+def add_batch(
+    counts: PartnershipCounts, shared: Iterable[tuple[Envelope[EventData], datetime]]
+) -> tuple[PartnershipCounts, set[PartnershipKey]]:
+    """`add_all`, and the keys the events changed (every key an event touches changes).
+
+    The batch is summed first and each key's tally built once, from one copy of the counts:
+    a tally an event would copy its histogram, and a consumer's batch costs about its keys."""
+    delays: dict[PartnershipKey, dict[int, int]] = {}
+    held: dict[PartnershipKey, int] = {}
+    attended: dict[PartnershipKey, int] = {}
     for event, appended in shared:
-        for key, change in _changes(event, appended):
-            result[key] = _combine(result.get(key, AgencyTally()), change)
-    return result
+        year_start = reporting_year(event.time.date())
+        key = PartnershipKey(event.mappaarea, year_start, event.publisher)
+        histogram = delays.setdefault(key, {})
+        index = bucket(appended - event.time)
+        histogram[index] = histogram.get(index, 0) + 1
+        if isinstance(event.data, probation.MappaMeetingHeld):
+            held[key] = held.get(key, 0) + 1
+            # A set: an agency named twice in one meeting attended it once.
+            for agency in set(event.data.agencies_present):
+                present = PartnershipKey(event.mappaarea, year_start, agency)
+                attended[present] = attended.get(present, 0) + 1
+    result = dict(counts)
+    touched = delays.keys() | attended.keys()
+    for key in touched:
+        change = AgencyTally(delays.get(key, {}), held.get(key, 0), attended.get(key, 0))
+        result[key] = _combine(result.get(key, AgencyTally()), change)
+    return result, touched
 
 
 def changed_keys(before: PartnershipCounts, after: PartnershipCounts) -> set[PartnershipKey]:
     """The keys whose tallies differ between two counts (what a store must write)."""
     return {key for key, tally in after.items() if before.get(key) != tally}
-
-
-def _changes(
-    event: Envelope[EventData], appended: datetime
-) -> Iterable[tuple[PartnershipKey, AgencyTally]]:
-    year_start = reporting_year(event.time.date())
-    shared = AgencyTally(delays={bucket(appended - event.time): 1})
-    if isinstance(event.data, probation.MappaMeetingHeld):
-        shared = replace(shared, meetings_held=1)
-        # A set: an agency named twice in one meeting attended it once.
-        for agency in set(event.data.agencies_present):
-            yield (
-                PartnershipKey(event.mappaarea, year_start, agency),
-                AgencyTally(meetings_attended=1),
-            )
-    yield PartnershipKey(event.mappaarea, year_start, event.publisher), shared
 
 
 def _combine(first: AgencyTally, second: AgencyTally) -> AgencyTally:

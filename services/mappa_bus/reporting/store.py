@@ -1,12 +1,18 @@
-"""Where the reporting consumer keeps every case's facts: one row a case, beside its offsets."""
+"""Where the reporting consumer keeps every case's facts, beside its offsets: appended, one row a
+batch holding the facts the batch added (case by case), and read back case by case in order.
+
+Appending, not rewriting: a row a case would re-encode and rewrite the whole of every case a
+batch touches to add one fact to it, and a national replay touches each case a dozen times.
+Whole-case rows (`save_cases`) are still read: stores written before, and stores written by
+tests, hold them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 import orjson
-from sqlalchemy import Column, Engine, String, Table, Text, delete, select
+from sqlalchemy import Column, Engine, Integer, String, Table, Text, delete, select
 from sqlalchemy.engine import Connection
 
 from mappa_bus.catalogue import Area
@@ -21,6 +27,19 @@ cases_table = Table(
     Column("facts", Text, nullable=False),
 )
 
+facts_table = Table(
+    "reporting_facts",
+    metadata,
+    Column("batch", Integer, primary_key=True, autoincrement=True),
+    # [[case_id, time, event_id, kind, area, value], ...]
+    Column("facts", Text, nullable=False),
+)
+
+# Enum lookups by value through a dict: `Kind(value)` costs a call into the enum machinery for
+# each of millions of facts on load.
+_KINDS = {kind.value: kind for kind in Kind}
+_AREAS = {area.value: area for area in Area}
+
 
 def create_schema(engine: Engine) -> None:
     """Create the projection's tables where they are missing: its cases, offsets and seen ids,
@@ -31,7 +50,14 @@ def create_schema(engine: Engine) -> None:
     from mappa_bus.reporting.partnership_store import partnership_table
     from mappa_bus.reporting.publication import published_table, unpublished_table
 
-    tables = [cases_table, offsets_table, seen_table, partnership_table, published_table]
+    tables = [
+        cases_table,
+        facts_table,
+        offsets_table,
+        seen_table,
+        partnership_table,
+        published_table,
+    ]
     tables += [unpublished_table, seen_batches_table]
     metadata.create_all(engine, tables=[*tables, audit_table])
 
@@ -50,14 +76,41 @@ def _decode(text: str) -> CaseFacts:
 
 
 def load_cases(connection: Connection) -> dict[str, CaseFacts]:
-    """Every case's facts as stored."""
-    rows = connection.execute(select(cases_table.c.case_id, cases_table.c.facts))
-    return {case_id: _decode(facts) for case_id, facts in rows}
+    """Every case's facts as stored: in the order the rules apply them, each event id once
+    (as `facts.tally` keeps them), however they were written."""
+    by_case: dict[str, dict[str, Fact]] = {}
+    for case_id, facts in connection.execute(select(cases_table.c.case_id, cases_table.c.facts)):
+        by_case[case_id] = {fact.event_id: fact for fact in _decode(facts)}
+    for (text,) in connection.execute(select(facts_table.c.facts).order_by(facts_table.c.batch)):
+        for case_id, time, event_id, kind, area, value in orjson.loads(text):
+            known = by_case.setdefault(case_id, {})
+            if event_id not in known:
+                fact = Fact(
+                    datetime.fromisoformat(time), event_id, _KINDS[kind], _AREAS[area], value
+                )
+                known[event_id] = fact
+    return {case_id: tuple(sorted(facts.values())) for case_id, facts in by_case.items()}
 
 
 def has_cases(connection: Connection) -> bool:
     """Whether the store holds any case."""
-    return connection.execute(select(cases_table.c.case_id).limit(1)).first() is not None
+    return any(
+        connection.execute(select(table.c.facts).limit(1)).first() is not None
+        for table in (cases_table, facts_table)
+    )
+
+
+def append_facts(connection: Connection, added: Sequence[tuple[str, Fact]]) -> None:
+    """Store facts new to their cases, each with its case id (inside the caller's
+    transaction): one row for them all."""
+    if added:
+        text = orjson.dumps(
+            [
+                [case_id, f.time.isoformat(), f.event_id, f.kind.value, f.area.value, f.value]
+                for case_id, f in added
+            ]
+        ).decode()
+        connection.execute(facts_table.insert(), {"facts": text})
 
 
 def save_cases(
@@ -78,5 +131,6 @@ def clear(connection: Connection, projection: str) -> None:
     from mappa_bus.reporting.publication import clear_unpublished
 
     connection.execute(delete(cases_table))
+    connection.execute(delete(facts_table))
     clear_unpublished(connection)
     connection.execute(delete(offsets_table).where(offsets_table.c.projection == projection))
