@@ -1,0 +1,105 @@
+"""The reporting consumer's store without a broker: what it appends reads back as what it
+folded, re-sent events change nothing, and publication recounts only changed years."""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from mappa_bus.catalogue import Area, Envelope, EventData, to_wire
+from mappa_bus.projection.database import open_engine
+from mappa_bus.reporting.consumer import ReportingProjection
+from mappa_bus.reporting.count import count_year
+from mappa_bus.reporting.population import SHIPPED_POPULATIONS
+from mappa_bus.reporting.service import publish_statistics
+from mappa_bus.reporting.tables import kent_2020_21
+from mappa_bus.simulator.options import Scenario, SimulationOptions
+from mappa_bus.simulator.run import events, simulate
+from mappa_bus.topics import NAMESPACE, agency_topic
+
+KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
+TODAY = date(2025, 11, 25)
+
+
+@dataclass
+class _Record:
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+    key: bytes
+    timestamp: int
+
+
+def _records(kent: list[Envelope[EventData]], first_offset: int = 0) -> list[_Record]:
+    """Each event on its agency's topic (one partition), in the order given."""
+    offsets: dict[str, int] = {}
+    records = []
+    for event in kent:
+        topic = agency_topic(event.publisher, NAMESPACE)
+        offset = offsets.get(topic, first_offset)
+        offsets[topic] = offset + 1
+        stamp = int(event.time.timestamp() * 1000) + 60_000
+        records.append(_Record(topic, 0, offset, to_wire(event), event.case_id.encode(), stamp))
+    return records
+
+
+class _Broker:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def publish(self, message: bytes, *_: Any, **__: Any) -> None:
+        self.sent.append(message)
+
+
+def _consume(url: str, records: list[_Record]) -> ReportingProjection:
+    projection = ReportingProjection(open_engine(url))
+    projection.load()
+    for start in range(0, len(records), 2_000):
+        projection.commit(projection.fold(records[start : start + 2_000]))
+    return projection
+
+
+def _publish(projection: ReportingProjection) -> int:
+    broker = _Broker()
+    return asyncio.run(publish_statistics(broker, projection, SHIPPED_POPULATIONS, TODAY))  # type: ignore[arg-type]
+
+
+def test_the_store_reads_back_what_was_folded_and_a_resend_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """Kent folded in batches, then every event sent again at new offsets: the store reads
+    back the same cases, counting to the seed report, with each event applied once."""
+    kent = [event for item in simulate(KENT) for event in events(item, KENT.seed)]
+    url = f"sqlite:///{tmp_path / 'reporting.db'}"
+    folded = _consume(url, _records(kent))
+    again = _consume(url, _records(kent, first_offset=len(kent)))
+    reloaded = ReportingProjection(open_engine(url))
+    reloaded.load()
+
+    assert reloaded.cases == folded.cases == again.cases
+    assert len(reloaded.seen) == len(kent)
+    assert reloaded.partnership == folded.partnership
+    assert count_year(reloaded.cases, date(2020, 4, 1))[Area.KENT] == kent_2020_21().model_copy(
+        update={"rsos_per_100k": None}
+    )
+
+
+def test_publication_recounts_only_when_a_batch_changed_a_closed_year(tmp_path: Path) -> None:
+    """Everything is due once; a restart publishes nothing; a late event reaching back into
+    2020-21 makes that year (and no earlier one) due again."""
+    kent = [event for item in simulate(KENT) for event in events(item, KENT.seed)]
+    late = [event for event in kent if event.time.date() >= date(2021, 1, 1)]
+    early = [event for event in kent if event.time.date() < date(2021, 1, 1)]
+    url = f"sqlite:///{tmp_path / 'reporting.db'}"
+    first = _consume(url, _records(early))
+    published = _publish(first)
+    restarted = _consume(url, [])
+    unchanged = _publish(restarted)
+    restarted.commit(restarted.fold(_records(late, first_offset=len(early))))
+    years_due = set(restarted.unpublished)
+    revised = _publish(restarted)
+
+    assert (published > 0, unchanged, years_due == {2020}, revised > 0) == (True, 0, True, True)
+    assert restarted.unpublished == set()
