@@ -195,6 +195,7 @@ class Latencies:
 
     raw: list[float]
     alerted: list[float]
+    namespace: str
 
 
 async def measure(rate: int, seconds: int) -> Latencies:
@@ -225,7 +226,7 @@ async def measure(rate: int, seconds: int) -> Latencies:
             alerted = await alert_latencies(settings, namespace, stream, rate)
     finally:
         gc.unfreeze()
-    return Latencies(raw, alerted)
+    return Latencies(raw, alerted, namespace)
 
 
 async def main(rate: int, seconds: int) -> None:

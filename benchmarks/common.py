@@ -10,6 +10,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
@@ -188,20 +189,38 @@ class ChildRun:
 
 
 def run_measured(command: Sequence[str]) -> ChildRun:
-    """Run `command` to its end; its wall time and its own peak RSS (from wait4, so no other
-    child of this process counts)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        list(command), env=quiet_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    assert process.stdout is not None
-    output = process.stdout.read().decode(errors="replace")
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
+    """Run `command` to its end; its wall time and its own peak RSS.
+
+    The peak is the child's VmHWM, polled: `wait4`'s ru_maxrss will not do, because Linux
+    carries the parent's high-water mark into a forked child across its exec, so every child
+    of a large benchmark process would report at least the benchmark's own size."""
+    with tempfile.TemporaryFile() as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            list(command), env=quiet_environment(), stdout=output, stderr=subprocess.STDOUT
+        )
+        peak = 0
+        status = Path(f"/proc/{process.pid}/status")
+        while process.poll() is None:
+            peak = max(peak, _high_water_mark(status))
+            time.sleep(0.02)
+        seconds = time.perf_counter() - started
+        output.seek(0)
+        text = output.read().decode(errors="replace")
     if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{output}")
-    return ChildRun(seconds, usage.ru_maxrss * 1024, output)  # ru_maxrss is in KiB on Linux
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{text}")
+    return ChildRun(seconds, peak, text)
+
+
+def _high_water_mark(status: Path) -> int:
+    """Bytes of a process's peak resident set (VmHWM), or 0 when it is gone."""
+    try:
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def median(values: Iterable[float]) -> float:

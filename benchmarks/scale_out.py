@@ -40,24 +40,28 @@ TIMEOUT_SECONDS = 600
 
 
 @contextlib.contextmanager
-def instances(namespace: str, urls: list[str]) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """`mappa picture run` once per store, for the duration of the block, then killed."""
-    processes = [
-        subprocess.Popen(
-            mappa_command("picture", "run", "--namespace", namespace, "--database", url),
-            env=quiet_environment(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for url in urls
-    ]
-    try:
-        yield processes
-    finally:
-        for process in processes:
-            process.kill()
-        for process in processes:
-            process.wait()
+def instances(
+    namespace: str, urls: list[str], log: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`mappa picture run` once per store, for the duration of the block, then killed; what
+    they say goes to `log`."""
+    with log.open("ab") as output:
+        processes = [
+            subprocess.Popen(
+                mappa_command("picture", "run", "--namespace", namespace, "--database", url),
+                env=quiet_environment(),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+            for url in urls
+        ]
+        try:
+            yield processes
+        finally:
+            for process in processes:
+                process.kill()
+            for process in processes:
+                process.wait()
 
 
 def stored_offsets(engine: Engine) -> dict[Position, int]:
@@ -81,13 +85,15 @@ async def rate(settings: Settings, namespace: str, count: int, folder: Path) -> 
     ends = await end_offsets(settings.connection(), agency_topics(namespace))
     total = sum(ends.values())
     paths = [folder / f"{namespace}-{n}.db" for n in range(count)]
-    with instances(namespace, [f"sqlite:///{path}" for path in paths]) as processes:
+    log = folder / f"{namespace}.log"
+    with instances(namespace, [f"sqlite:///{path}" for path in paths], log) as processes:
         engines: dict[Path, Engine] = {}
         started: tuple[float, int] | None = None
         deadline = time.perf_counter() + TIMEOUT_SECONDS
         while time.perf_counter() < deadline:
             if failed := [p.args for p in processes if p.poll() is not None]:
-                raise RuntimeError(f"an instance stopped: {failed}")
+                said = log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"an instance stopped: {failed}\n{said}")
             for path in paths:
                 if path not in engines and path.exists():
                     engines[path] = open_engine(f"sqlite:///{path}")
