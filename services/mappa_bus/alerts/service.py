@@ -22,10 +22,13 @@ from sqlalchemy import Engine
 
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
+from mappa_bus.alerts.rules import ALL_RULES
 from mappa_bus.alerts.store import mark_published, unpublished
 from mappa_bus.catalogue import CONTENT_TYPE
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import partitions_of, read_to_end
+from mappa_bus.operations.http import attach_consumer, flag_check
+from mappa_bus.operations.metrics import count_alerts, declare_rules
 from mappa_bus.principals import Role, group_prefix
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.heap import HeapKeeper
@@ -74,6 +77,7 @@ class Outbox:
             )
             with self._engine.begin() as connection:
                 mark_published(connection, [alert.id for alert in pending])
+        count_alerts(alert.data.rule for alert in pending)
         log.debug("alerts published", alerts=len(pending))
         return len(pending)
 
@@ -146,9 +150,11 @@ def alerts_app(
     today: Callable[[], date] = date.today,
     review_check_seconds: float = REVIEW_CHECK_SECONDS,
     group_id: str | None = None,
+    metrics_port: int = 0,
 ) -> FastStream:
     """The service as a FastStream application: one member of the alerts consumer group, with
-    a clock that raises overdue reviews as time passes."""
+    a clock that raises overdue reviews as time passes, and its operations endpoints on
+    `metrics_port`."""
     broker = connection.broker(client_id="mappa-alerts", logger=log)
     outbox = Outbox(projection.engine, projection.namespace)
     heap = HeapKeeper()
@@ -165,6 +171,11 @@ def alerts_app(
         after_commit=publish_and_settle,
     )
     app = FastStream(broker, logger=log)
+    # Not ready until the pictures have caught up with the alerts already raised: before then
+    # the rules see too little, and the time-driven ones are held back.
+    warm = flag_check(lambda: projection.warm, "the pictures are not warm yet")
+    attach_consumer(app, metrics_port, engine=projection.engine, more={"pictures": warm})
+    declare_rules(rule.name for rule in ALL_RULES)
     clock: dict[str, asyncio.Task[None]] = {}
 
     @app.on_startup

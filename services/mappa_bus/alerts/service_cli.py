@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from mappa_bus.alerts.service import alerts_app, catch_up, open_projection
 from mappa_bus.cli_common import command_settings
+from mappa_bus.operations.http import ALERTS_PORT, PORT_OPTION
 from mappa_bus.topics import NAMESPACE
 
 console = Console(stderr=True)
@@ -37,12 +38,21 @@ def _clock(today: datetime | None) -> Callable[[], date]:
 
 
 def run_command(
-    namespace: Namespace = NAMESPACE, database: Database = None, today: Today = None
+    namespace: Namespace = NAMESPACE,
+    database: Database = None,
+    today: Today = None,
+    metrics_port: Annotated[int, PORT_OPTION] = ALERTS_PORT,
 ) -> None:
-    """Run the alerts service as one member of its consumer group until stopped."""
+    """Run the alerts service as one member of its consumer group until stopped (Ctrl-C,
+    SIGTERM: the batch in hand is committed first)."""
     settings = command_settings()
     projection = open_projection(database or settings.database_url, namespace)
-    app = alerts_app(settings.connection_for_role("alerts"), projection, today=_clock(today))
+    app = alerts_app(
+        settings.connection_for_role("alerts"),
+        projection,
+        today=_clock(today),
+        metrics_port=metrics_port,
+    )
     asyncio.run(app.run())
 
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from mappa_bus.cli_common import command_settings
+from mappa_bus.operations.http import PICTURE_PORT, PORT_OPTION
 from mappa_bus.picture.api import (
     Caller,
     Claim,
@@ -39,11 +40,17 @@ Database = Annotated[
 
 
 @picture_cli.command("run")
-def run_command(namespace: Namespace = NAMESPACE, database: Database = None) -> None:
-    """Run the service as one member of its consumer group until stopped (Ctrl-C, SIGTERM)."""
+def run_command(
+    namespace: Namespace = NAMESPACE,
+    database: Database = None,
+    metrics_port: Annotated[int, PORT_OPTION] = PICTURE_PORT,
+) -> None:
+    """Run the service as one member of its consumer group until stopped (Ctrl-C, SIGTERM:
+    the batch in hand is committed first)."""
     settings = command_settings()
     projection = open_projection(database or settings.database_url, namespace)
-    app = picture_app(settings.connection_for_role("picture"), projection)
+    connection = settings.connection_for_role("picture")
+    app = picture_app(connection, projection, metrics_port=metrics_port)
     asyncio.run(app.run())
 
 

@@ -9,6 +9,7 @@ import structlog
 from faststream import FastStream
 
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.operations.http import attach_consumer
 from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.store import clear
 from mappa_bus.principals import Role, group_prefix
@@ -44,11 +45,17 @@ async def catch_up(
 
 
 def picture_app(
-    connection: KafkaConnection, projection: PictureProjection, *, group_id: str | None = None
+    connection: KafkaConnection,
+    projection: PictureProjection,
+    *,
+    group_id: str | None = None,
+    metrics_port: int = 0,
 ) -> FastStream:
     """The service as a FastStream application: one member of the picture consumer group, so
-    more instances share the partitions."""
+    more instances share the partitions; with its operations endpoints on `metrics_port`."""
     broker = connection.broker(client_id="mappa-picture", logger=log)
     group = group_id or group_prefix(Role.PICTURE, projection.namespace)
     register_projection(broker, projection, group_id=group)
-    return FastStream(broker, logger=log)
+    app = FastStream(broker, logger=log)
+    attach_consumer(app, metrics_port, engine=projection.engine)
+    return app

@@ -27,6 +27,7 @@ from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, parse_event
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_codec import dead_letter_headers, record_origin
+from mappa_bus.operations.metrics import ProjectionMetrics
 from mappa_bus.projection.offsets import Position
 from mappa_bus.projection.progress import end_offsets, lag
 from mappa_bus.topics import agency_of_topic, agency_topic, dead_letter_topic
@@ -127,12 +128,18 @@ class _ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
             partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned),
         )
         consumer = self._consumer()
+        unknown = []
         for partition in assigned:
             stored = self._projection.offsets.get((partition.topic, partition.partition))
             if stored is None:
-                await consumer.seek_to_beginning(partition)
+                unknown.append(partition)
             else:
                 consumer.seek(partition, stored)
+        # One seek for them all: each waits for the fetch in flight (up to half a second), and
+        # the group's coordination, leaving the group on SIGTERM included, waits for this
+        # listener; one partition at a time, a new store took half a minute.
+        if unknown:
+            await consumer.seek_to_beginning(*unknown)
 
 
 def register_projection(
@@ -143,11 +150,14 @@ def register_projection(
     partitions: Sequence[TopicPartition] = (),
     max_records: int = BATCH,
     after_commit: Callable[[KafkaBroker], Awaitable[object]] | None = None,
+    metrics: ProjectionMetrics | None = None,
 ) -> Any:
     """Subscribe `projection` to every agency topic of its namespace on `broker`: in the
     consumer group `group_id` (instances share the partitions), or on `partitions` alone.
-    `after_commit` runs after each batch's commit (the alerts service publishes from there)."""
+    `after_commit` runs after each batch's commit (the alerts service publishes from there);
+    `metrics` counts the batches (by default in the process's registry)."""
     namespace = projection.namespace
+    observer = metrics or ProjectionMetrics(projection.name)
     holder: dict[str, Any] = {}
     # The store, not Kafka, holds the offsets that count; a failed batch is sought back.
     common: dict[str, Any] = {
@@ -179,14 +189,22 @@ def register_projection(
 
     async def on_batch(message: KafkaMessage) -> None:
         records = message.raw_message
-        batch = projection.fold(records if isinstance(records, tuple) else (records,))
+        # A tuple from Kafka; a list from FastStream's in-memory test broker.
+        records = tuple(records) if isinstance(records, tuple | list) else (records,)
+        # Metrics (the observer.* calls): noted before the fold, counted after the commit; the
+        # lag is set on arrival too, so that it still grows while the store is out.
+        observer.lag(holder["subscriber"].consumer, projection.offsets)
+        start = observer.started(records, projection.offsets)
+        batch = projection.fold(records)
         # Dead letters go out before the offsets move past them: at worst a crash in between
         # writes a dead letter twice; it never loses one.
         for item in batch.rejected:
             await _dead_letter(broker, item, namespace, projection.name)
+            observer.dead_lettered(item.error.kind)
         try:
             projection.commit(batch)
         except OperationalError as error:
+            observer.store_unavailable()
             # The store is unreachable: nothing was committed and memory is unchanged. Wait,
             # longer each time, then fail the batch so that it is delivered again.
             delay = backoff.next_delay()
@@ -199,6 +217,8 @@ def register_projection(
             await asyncio.sleep(delay)
             raise
         backoff.reset()
+        observer.committed(start, len(batch.rejected))
+        observer.lag(holder["subscriber"].consumer, projection.offsets)
         if after_commit is not None:
             await after_commit(broker)
 

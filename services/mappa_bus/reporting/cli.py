@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from mappa_bus.audit import record_read
 from mappa_bus.cli_common import command_settings
+from mappa_bus.operations.http import PORT_OPTION, REPORTING_PORT, attach_consumer
 from mappa_bus.picture.views import NotEntitledError, check_entitled
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.offsets import metadata
@@ -135,11 +136,17 @@ def rebuild_command(namespace: Namespace = NAMESPACE, database: Database = None)
 
 
 @reporting_app_cli.command("run")
-def run_command(namespace: Namespace = NAMESPACE, database: Database = None) -> None:
-    """Run the reporting consumer as a service until stopped (Ctrl-C, SIGTERM)."""
+def run_command(
+    namespace: Namespace = NAMESPACE,
+    database: Database = None,
+    metrics_port: Annotated[int, PORT_OPTION] = REPORTING_PORT,
+) -> None:
+    """Run the reporting consumer as a service until stopped (Ctrl-C, SIGTERM: the batch in
+    hand is committed first)."""
     settings = command_settings()
     projection = open_projection(database or settings.database_url, namespace)
     app = reporting_app(settings.connection_for_role("reporting"), projection)
+    attach_consumer(app, metrics_port, engine=projection.engine)
     asyncio.run(app.run())
 
 

@@ -1,0 +1,2 @@
+"""Running the services in production: health and readiness endpoints, Prometheus metrics
+(docs/operations.md)."""
