@@ -17,6 +17,8 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from prometheus_client.parser import text_string_to_metric_families
 
 from mappa_bus.agencies import Agency
+from mappa_bus.alerts.consumer import AlertProjection
+from mappa_bus.alerts.service import warm_where_held
 from mappa_bus.catalogue import Rejection, to_wire
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.catalogue.police import ShpoMade
@@ -229,3 +231,19 @@ async def test_the_subscriber_feeds_the_metrics(tmp_path: Path) -> None:
         "applied": 1,
         "dead": 1,
     }
+
+
+def test_an_alerts_member_is_warm_once_the_partitions_it_holds_have_caught_up(
+    tmp_path: Path,
+) -> None:
+    """Another member's partitions, where alerts were raised further, do not hold it back."""
+    projection = AlertProjection(open_engine(f"sqlite:///{tmp_path / 'a.db'}"), "unit")
+    projection.raised_upto = {("t", 0): 5, ("t", 1): 9}
+    projection.offsets = {("t", 0): 3}
+    holding_first = _Consumer({TopicPartition("t", 0): 5})
+
+    assert not warm_where_held(projection, holding_first)
+    projection.offsets = {("t", 0): 5}
+    assert warm_where_held(projection, holding_first)
+    assert not projection.warm  # what the group as a whole would need
+    assert warm_where_held(projection, None)  # not started: it holds nothing yet

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import date
+from typing import Any
 
 import orjson
 import structlog
@@ -164,16 +165,14 @@ def alerts_app(
         if projection.warm:
             heap.settle()
 
-    register_projection(
+    subscriber = register_projection(
         broker,
         projection,
         group_id=group_id or group_prefix(Role.ALERTS, projection.namespace),
         after_commit=publish_and_settle,
     )
     app = FastStream(broker, logger=log)
-    # Not ready until the pictures have caught up with the alerts already raised: before then
-    # the rules see too little, and the time-driven ones are held back.
-    warm = flag_check(lambda: projection.warm, "the pictures are not warm yet")
+    warm = flag_check(lambda: warm_where_held(projection, subscriber.consumer), "pictures cold")
     attach_consumer(app, metrics_port, engine=projection.engine, more={"pictures": warm})
     declare_rules(rule.name for rule in ALL_RULES)
     clock: dict[str, asyncio.Task[None]] = {}
@@ -197,6 +196,18 @@ def alerts_app(
                 await task
 
     return app
+
+
+def warm_where_held(projection: AlertProjection, consumer: Any) -> bool:
+    """Whether the pictures of the partitions this member holds have caught up with the
+    alerts raised from them: before then its rules see too little. Only the held partitions:
+    `projection.warm` asks it of every partition the group's members have raised from."""
+    held = [] if consumer is None else consumer.assignment()
+    return all(
+        projection.offsets.get((tp.topic, tp.partition), 0)
+        >= projection.raised_upto.get((tp.topic, tp.partition), 0)
+        for tp in held
+    )
 
 
 async def _watch_reviews(
