@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         "by default, `postgresql+psycopg://...` in production.",
     )
 
+    retention_years: int = Field(
+        default=6,
+        ge=1,
+        description="Years a case's details are kept after its MAPPA management ends, before "
+        "`mappa picture erase-expired` erases them (set it from the retention schedule).",
+    )
     api_tokens_file: str | None = Field(
         default=None,
         description="A JSON file of the case API's bearer tokens, `{token: {user, role}}`. "

@@ -24,7 +24,13 @@ from mappa_bus.picture.api import (
     create_app,
     known_then,
 )
-from mappa_bus.picture.service import catch_up, open_projection, picture_app, rebuild
+from mappa_bus.picture.service import (
+    catch_up,
+    erase_expired,
+    open_projection,
+    picture_app,
+    rebuild,
+)
 from mappa_bus.picture.store import create_schema
 from mappa_bus.picture.views import CASE_VIEWS, ViewerRole, view_of
 from mappa_bus.projection.database import open_engine
@@ -155,3 +161,25 @@ def read_tokens(path: Path) -> dict[str, Caller]:
         }
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise typer.BadParameter(f"{path}: not a tokens file ({error!r})") from error
+
+
+@picture_cli.command("erase-expired")
+def erase_expired_command(
+    retention_years: Annotated[
+        int | None,
+        typer.Option(help="Years kept after MAPPA management ends (MAPPA_RETENTION_YEARS)."),
+    ] = None,
+    today: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The date erasure is due by (default: today)."),
+    ] = None,
+    namespace: Namespace = NAMESPACE,
+    database: Database = None,
+) -> None:
+    """Erase the details of every case whose retention has passed since its management ended;
+    each erasure is kept, and audited, and a rebuild does not bring the details back."""
+    settings = command_settings()
+    projection = open_projection(database or settings.database_url, namespace)
+    years = retention_years if retention_years is not None else settings.retention_years
+    erased = erase_expired(projection, (today or datetime.now()).date(), years)
+    console.print(f"{len(erased):,} cases erased (retention {years} years after management ended)")

@@ -19,6 +19,7 @@ from mappa_bus.catalogue import Envelope, EventData, WireError
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.picture.fold import apply_all
 from mappa_bus.picture.model import CasePicture
+from mappa_bus.picture.retention import erased_cases
 from mappa_bus.picture.store import PROJECTION, create_schema, load_pictures, save_pictures
 from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.offsets import Position, load_offsets, save_offsets
@@ -49,6 +50,9 @@ class PictureProjection:
     # time a quarter of the heap is new, which a busy fold makes it every few batches (a third
     # of the service's time in Kent's replay).
     heap: HeapKeeper = field(default_factory=HeapKeeper)
+    # Cases whose details were erased when retention passed: their events, still on the log,
+    # are not folded back in.
+    erased: frozenset[str] = frozenset()
 
     def load(self) -> None:
         """Create the schema if need be and read back what the store holds."""
@@ -56,6 +60,7 @@ class PictureProjection:
         with self.engine.connect() as connection:
             self.pictures = load_pictures(connection)
             self.offsets = load_offsets(connection, PROJECTION)
+            self.erased = frozenset(erased_cases(connection))
         self.heap.settle()
 
     def fold(self, records: Sequence[Any]) -> PictureBatch:
@@ -66,7 +71,7 @@ class PictureProjection:
         arrivals: dict[str, list[tuple[Envelope[EventData], datetime]]] = {}
         for record in records:
             event = self._read(record, batch)
-            if event is not None:
+            if event is not None and event.case_id not in self.erased:
                 arrived = (event, appended_at(record.timestamp))
                 arrivals.setdefault(event.case_id, []).append(arrived)
         for case_id, events in arrivals.items():

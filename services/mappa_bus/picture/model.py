@@ -317,6 +317,9 @@ class CasePicture(_Part):
     agencies_involved: tuple[Agency, ...] = ()
     last_recorded_at: datetime | None = None
     """When the latest of its events reached the bus: what "changed since" compares."""
+    erased_on: date | None = None
+    """The day its details were erased, its retention period having passed since management
+    ended (DPA 2018 s.39): only the case id, area and end of management remain."""
 
     management: Management | None = None
     custody: Custody | None = None

@@ -4,6 +4,7 @@ batch job, the tests), or as a rebuild from the start of the topics."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import structlog
 from faststream import FastStream
@@ -11,7 +12,8 @@ from faststream import FastStream
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.operations.http import attach_consumer
 from mappa_bus.picture.consumer import PictureProjection
-from mappa_bus.picture.store import clear
+from mappa_bus.picture.retention import due, erase, erased_cases
+from mappa_bus.picture.store import clear, save_pictures
 from mappa_bus.principals import Role, group_prefix
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.subscriber import consume_until_caught_up, register_projection
@@ -28,10 +30,20 @@ def open_projection(database_url: str, namespace: str = NAMESPACE) -> PicturePro
 
 
 def rebuild(projection: PictureProjection) -> None:
-    """Empty the store, so that the next catch-up replays every topic from its start."""
+    """Empty the store, so that the next catch-up replays every topic from its start; erased
+    cases stay erased (their stubs are written back, and their events are not folded)."""
     with projection.engine.begin() as connection:
         clear(connection)
+        save_pictures(connection, erased_cases(connection).values())
     projection.load()
+
+
+def erase_expired(projection: PictureProjection, today: date, years: int) -> list[str]:
+    """Erase every case whose retention has passed by `today`; the case ids erased."""
+    with projection.engine.begin() as connection:
+        erased = erase(connection, due(projection.pictures.values(), today, years), today)
+    projection.load()
+    return erased
 
 
 async def catch_up(

@@ -45,10 +45,14 @@ pictures_table = Table(
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the service's tables where missing: pictures, offsets, and the audit trail."""
-    from mappa_bus.audit import audit_table  # the audit module imports this package's metadata
+    """Create the service's tables where missing: pictures, offsets, erasures, and the audit
+    trail."""
+    # Imported here: both modules import this one (or its neighbours) themselves.
+    from mappa_bus.audit import audit_table
+    from mappa_bus.picture.retention import erasures_table
 
-    metadata.create_all(engine, tables=[pictures_table, offsets_table, audit_table])
+    tables = [pictures_table, offsets_table, erasures_table, audit_table]
+    metadata.create_all(engine, tables=tables)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -229,6 +229,7 @@ class CaseSummary(_View):
     management_ended: ManagementEnded | None = None
     agencies_involved: tuple[Agency, ...] = ()
     last_recorded_at: datetime | None = None
+    erased_on: date | None = None
 
 
 class CaseView(CaseSummary):

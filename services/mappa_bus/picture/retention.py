@@ -1,0 +1,109 @@
+"""Erasure once retention has passed (Data Protection Act 2018 s.39: personal data kept no
+longer than the purpose needs). When MAPPA management of a case has ended and the retention
+period has run since, its picture is cut down to the case id, the area and the end of
+management, and the erasure itself is kept: in the store's erasures (so that a rebuild from the
+log, which still holds the events, does not bring the details back) and in the audit trail.
+
+The period is the Responsible Authority's retention schedule's to set (`MAPPA_RETENTION_YEARS`,
+in settings.py); its default is a placeholder, not advice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import Column, Date, String, Table, select
+from sqlalchemy.engine import Connection
+
+from mappa_bus.audit import record_read
+from mappa_bus.catalogue import Area
+from mappa_bus.picture.model import CasePicture, ManagementEnded
+from mappa_bus.picture.store import save_pictures
+from mappa_bus.projection.database import upsert
+from mappa_bus.projection.offsets import metadata
+
+ERASED_BY = "retention"
+REASON = "retention period passed since MAPPA management ended (DPA 2018 s.39)"
+
+erasures_table = Table(
+    "picture_erasures",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("area", String(64), nullable=True),
+    Column("ended_on", Date, nullable=False),
+    Column("end_reason", String(64), nullable=False),
+    Column("erased_on", Date, nullable=False),
+)
+
+
+def retention_ends(ended_on: date, years: int) -> date:
+    """The first day after the retention period that starts when management ends."""
+    try:
+        return ended_on.replace(year=ended_on.year + years)
+    except ValueError:  # 29 February, and the year it falls in is not a leap year
+        return ended_on.replace(year=ended_on.year + years, day=28)
+
+
+def due(pictures: Iterable[CasePicture], today: date, years: int) -> list[CasePicture]:
+    """The pictures whose retention has passed by `today` and that still hold details."""
+    return [
+        picture
+        for picture in pictures
+        if picture.erased_on is None
+        and picture.management_ended is not None
+        and retention_ends(picture.management_ended.on, years) <= today
+    ]
+
+
+def erased(picture: CasePicture, on: date) -> CasePicture:
+    """What is left of `picture` after erasure on `on`."""
+    return CasePicture(
+        case_id=picture.case_id,
+        area=picture.area,
+        management_ended=picture.management_ended,
+        erased_on=on,
+    )
+
+
+def erase(connection: Connection, pictures: Iterable[CasePicture], on: date) -> list[str]:
+    """Erase these pictures' details, record each erasure and audit it (inside the caller's
+    transaction); the case ids erased."""
+    stubs = [erased(picture, on) for picture in pictures]
+    save_pictures(connection, stubs)
+    upsert(connection, erasures_table, [_row(stub) for stub in stubs], keys=("case_id",))
+    for stub in stubs:
+        record_read(
+            connection,
+            user=ERASED_BY,
+            role=ERASED_BY,
+            subject=f"case:{stub.case_id}",
+            reason=REASON,
+            outcome="erased",
+        )
+    return [stub.case_id for stub in stubs]
+
+
+def _row(stub: CasePicture) -> dict[str, object]:
+    assert stub.management_ended is not None  # only ended cases are erased
+    return {
+        "case_id": stub.case_id,
+        "area": stub.area.value if stub.area else None,
+        "ended_on": stub.management_ended.on,
+        "end_reason": stub.management_ended.reason.value,
+        "erased_on": stub.erased_on,
+    }
+
+
+def erased_cases(connection: Connection) -> dict[str, CasePicture]:
+    """Every erased case, as its stub."""
+    rows = connection.execute(select(erasures_table))
+    return {
+        row.case_id: CasePicture(
+            case_id=row.case_id,
+            area=Area(row.area) if row.area else None,
+            management_ended=ManagementEnded(on=row.ended_on, reason=row.end_reason),
+            erased_on=row.erased_on,
+        )
+        for row in rows
+    }

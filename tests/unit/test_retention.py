@@ -1,0 +1,103 @@
+"""Erasure when retention has passed: the details go, the fact of the erasure stays (in the
+store and the audit trail), and replaying the log, which still holds the events, does not bring
+the details back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from mappa_bus.audit import reads
+from mappa_bus.catalogue import Area, Envelope, EventData, make_event, to_wire
+from mappa_bus.catalogue.probation import (
+    LeadAgency,
+    ManagementEndReason,
+    MappaEligibilityIdentified,
+    MappaManagementEnded,
+)
+from mappa_bus.catalogue.vocabulary import Category
+from mappa_bus.picture.consumer import PictureProjection
+from mappa_bus.picture.retention import retention_ends
+from mappa_bus.picture.service import erase_expired, open_projection, rebuild
+from mappa_bus.topics import agency_topic
+
+NAMESPACE = "unit"
+ENDED, ACTIVE = "KEN-2010-000001", "KEN-2020-000002"
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+    key: bytes
+    timestamp: int
+
+
+def _event(data: EventData, case_id: str, on: date, n: int) -> Envelope[EventData]:
+    return make_event(
+        data,
+        case_id=case_id,
+        area=Area.KENT,
+        time=datetime(on.year, on.month, on.day, 9, tzinfo=UTC),
+        system="test",
+        event_id=f"{case_id}-{n}",
+    )
+
+
+def _records() -> list[Record]:
+    eligible = MappaEligibilityIdentified(
+        identified_on=date(2008, 5, 1),
+        category=Category.VIOLENT_OFFENDER,
+        lead_agency=LeadAgency.PROBATION,
+        agency_reference="NDL-0001",
+    )
+    ended = MappaManagementEnded(
+        ended_on=date(2012, 3, 1), reason=ManagementEndReason.LICENCE_ENDED
+    )
+    stream = [
+        _event(eligible, ENDED, date(2008, 5, 1), 1),
+        _event(ended, ENDED, date(2012, 3, 1), 2),
+        _event(eligible, ACTIVE, date(2020, 5, 1), 1),
+    ]
+    stamp = int(datetime(2021, 1, 1, tzinfo=UTC).timestamp() * 1000)
+    topic = agency_topic(eligible.PUBLISHER, NAMESPACE)
+    return [
+        Record(topic, 0, n, to_wire(event), event.case_id.encode(), stamp + n)
+        for n, event in enumerate(stream)
+    ]
+
+
+def _consume(projection: PictureProjection) -> None:
+    projection.commit(projection.fold(_records()))
+
+
+def test_retention_runs_from_the_end_of_management() -> None:
+    assert retention_ends(date(2012, 3, 1), 6) == date(2018, 3, 1)
+    assert retention_ends(date(2016, 2, 29), 1) == date(2017, 2, 28)
+
+
+def test_an_expired_case_is_erased_audited_and_stays_erased_through_a_rebuild(
+    tmp_path: Path,
+) -> None:
+    projection = open_projection(f"sqlite:///{tmp_path / 'store.db'}", NAMESPACE)
+    _consume(projection)
+    active_before = projection.pictures[ACTIVE]
+
+    too_early = erase_expired(projection, date(2018, 2, 28), years=6)
+    erased = erase_expired(projection, date(2021, 1, 1), years=6)
+    again = erase_expired(projection, date(2022, 1, 1), years=6)
+    rebuild(projection)
+    _consume(projection)
+
+    stub = projection.pictures[ENDED]
+    with projection.engine.connect() as connection:
+        trail = [(r.subject, r.outcome, r.user) for r in reads(connection)]
+    assert (too_early, erased, again) == ([], [ENDED], [])
+    assert stub.erased_on == date(2021, 1, 1)
+    assert stub.management_ended is not None
+    assert (stub.management, stub.lead_reference, stub.timeline) == (None, None, ())
+    assert projection.pictures[ACTIVE] == active_before
+    assert trail == [(f"case:{ENDED}", "erased", "retention")]
