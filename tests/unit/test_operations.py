@@ -5,6 +5,7 @@ FastStream's in-memory broker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -193,11 +194,18 @@ async def test_the_server_answers_on_its_port_and_leaves_sigterm_to_the_app() ->
     assert signal.getsignal(signal.SIGTERM) is before
 
 
-async def test_a_port_in_use_fails_the_start() -> None:
+async def test_a_port_in_use_is_not_served_again_and_does_not_stop_the_service() -> None:
+    """A second member on one machine runs without endpoints rather than not at all."""
     async with http.serving(0, {}, host="127.0.0.1") as port:
         with pytest.raises(OSError, match="in use"):
             async with http.serving(port, {}, host="127.0.0.1"):
                 pass
+        async with contextlib.AsyncExitStack() as stack:
+            assert await http.serve_if_free(stack, port, {}, "127.0.0.1") is None
+        async with contextlib.AsyncExitStack() as stack:
+            served = await http.serve_if_free(stack, 0, {}, "127.0.0.1")
+            assert served is not None
+            assert served != port
 
 
 async def test_the_subscriber_feeds_the_metrics(tmp_path: Path) -> None:

@@ -154,7 +154,7 @@ async def serving(
     port: int, checks: Mapping[str, Check], host: str = ALL_INTERFACES
 ) -> AsyncIterator[int]:
     """Serve the endpoints on `host`:`port` (0: any free port) while the block runs; yield the
-    port. The socket is bound here, so a port in use fails the start, before any consuming."""
+    port. The socket is bound here, so that a port in use raises OSError at once."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
@@ -191,11 +191,25 @@ def attach(
 
     @app.on_startup
     async def start_serving() -> None:
-        await stack.enter_async_context(serving(port, checks, host))
+        await serve_if_free(stack, port, checks, host)
 
     @app.after_shutdown
     async def stop_serving() -> None:
         await stack.aclose()
+
+
+async def serve_if_free(
+    stack: contextlib.AsyncExitStack, port: int, checks: Mapping[str, Check], host: str
+) -> int | None:
+    """Serve the endpoints on `stack` and return the port, or warn and return None when the
+    port is taken: then another member on this machine has it (`mappa picture run` started
+    twice, as the runbook scales out on one machine), and this one had better consume without
+    endpoints than not at all. In a pod the port is the container's own."""
+    try:
+        return await stack.enter_async_context(serving(port, checks, host))
+    except OSError as error:
+        log.warning("operations port unavailable; no endpoints", port=port, error=str(error))
+        return None
 
 
 def attach_consumer(

@@ -120,13 +120,15 @@ class _ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
         return None
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        # Another instance may have moved these partitions on since this one last read the
-        # store: what it keeps in memory is read again before anything is folded into it.
-        self._projection.load()
+        # Logged on arrival, before the store is read (seconds, for a large one): the log says
+        # when the group handed the partitions over.
         log.info(
             "partitions assigned",
             partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned),
         )
+        # Another instance may have moved these partitions on since this one last read the
+        # store: what it keeps in memory is read again before anything is folded into it.
+        self._projection.load()
         consumer = self._consumer()
         unknown = []
         for partition in assigned:
