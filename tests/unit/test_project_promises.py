@@ -37,7 +37,16 @@ def test_docker_compose_parses_and_has_the_services_the_readme_promises() -> Non
     """docker-compose.yml is valid YAML naming Kafka (KRaft) and the project's services."""
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 
-    assert set(compose["services"]) == {"kafka", "topics", "demo", "postgres", "reporting"}
+    assert set(compose["services"]) == {
+        "kafka",
+        "topics",
+        "demo",
+        "postgres",
+        "picture",
+        "picture-api",
+        "reporting",
+        "alerts",
+    }
     kafka = compose["services"]["kafka"]
     assert kafka["image"].startswith("apache/kafka:")
     assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
@@ -93,5 +102,6 @@ def test_compose_holds_no_password_only_references_to_the_generated_env_file() -
     }
     assert passwords
     assert all(_REFERENCE.match(value) for value in passwords)
-    assert principals == {"admin", "reporting"}
+    # The jobs as admin; each consumer as its own role (the API needs no Kafka principal).
+    assert principals == {"admin", "picture", "reporting", "alerts"}
     assert ".env" in (REPO / ".gitignore").read_text().split()
