@@ -182,3 +182,25 @@ def test_the_outbox_keeps_alerts_unpublished_until_marked(url: str) -> None:
     assert [alert.data.rule for alert in pending] == ["released-from-custody"]
     assert pending[0].subject == CASE
     assert left == []
+
+
+def test_a_group_member_asks_the_clock_only_about_the_cases_it_holds(url: str) -> None:
+    """Two cases on partitions 0 and 1; the member holding partition 1 raises the overdue
+    review of that case alone (the other member raises the other's)."""
+    first, second = _level(Level.TWO, 1), _level(Level.TWO, 1)
+    second = second.model_copy(update={"subject": "KEN-2021-000008", "id": "level-other"})
+    topic = agency_topic(first.publisher, NAMESPACE)
+    stamp = int(START.timestamp() * 1000)
+    records = [
+        Record(topic, 0, 0, to_wire(first), first.case_id.encode(), stamp),
+        Record(topic, 1, 0, to_wire(second), second.case_id.encode(), stamp),
+    ]
+    projection = _projection(url)
+    _consume(projection, records)
+
+    raised = projection.raise_overdue(date(2022, 1, 1), held=[(topic, 1)])
+
+    with open_engine(url).connect() as connection:
+        cases = [alert.subject for alert in all_raised(connection)]
+    assert raised == 1
+    assert cases == ["KEN-2021-000008"]

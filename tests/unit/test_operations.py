@@ -19,7 +19,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
-from mappa_bus.alerts.service import warm_where_held
 from mappa_bus.catalogue import Rejection, to_wire
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.catalogue.police import ShpoMade
@@ -248,10 +247,10 @@ def test_an_alerts_member_is_warm_once_the_partitions_it_holds_have_caught_up(
     projection = AlertProjection(open_engine(f"sqlite:///{tmp_path / 'a.db'}"), "unit")
     projection.raised_upto = {("t", 0): 5, ("t", 1): 9}
     projection.offsets = {("t", 0): 3}
-    holding_first = _Consumer({TopicPartition("t", 0): 5})
+    holding_first = [("t", 0)]
 
-    assert not warm_where_held(projection, holding_first)
+    assert not projection.warm_over(holding_first)
     projection.offsets = {("t", 0): 5}
-    assert warm_where_held(projection, holding_first)
+    assert projection.warm_over(holding_first)
     assert not projection.warm  # what the group as a whole would need
-    assert warm_where_held(projection, None)  # not started: it holds nothing yet
+    assert projection.warm_over([])  # not started: it holds nothing yet

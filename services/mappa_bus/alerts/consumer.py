@@ -16,7 +16,7 @@ conditions granting it), and never misses one the final picture implies.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -100,6 +100,9 @@ class AlertProjection:
     offsets: dict[Position, int] = field(default_factory=dict)
     raised_upto: dict[Position, int] = field(default_factory=dict)
     raised: set[str] = field(default_factory=set)
+    # The partition number each case's events are on (the same on every agency topic): a
+    # group member asks the clock only about the cases it holds.
+    homes: dict[str, int] = field(default_factory=dict)
 
     def load(self) -> None:
         """Read where alerts stand (again, after a rebalance: another instance may have moved
@@ -113,7 +116,13 @@ class AlertProjection:
     def warm(self) -> bool:
         """Whether the pictures have caught up with every record alerts were raised for: only
         then may a time-driven rule look at them."""
-        return all(self.offsets.get(p, 0) >= n for p, n in self.raised_upto.items())
+        return self.warm_over(None)
+
+    def warm_over(self, held: Collection[Position] | None) -> bool:
+        """As `warm`, for the partitions a group member holds (None: every partition, as a
+        catch-up reads them); the store's other partitions are other members' business."""
+        positions = self.raised_upto if held is None else held
+        return all(self.offsets.get(p, 0) >= self.raised_upto.get(p, 0) for p in positions)
 
     def fold(self, records: Sequence[Any]) -> AlertBatch:
         """Fold a batch into pictures and the alerts they raise, without committing."""
@@ -136,6 +145,7 @@ class AlertProjection:
             if live:  # refused once, when first met, not again at every start
                 batch.rejected.append(Rejected(record, error))
             return
+        self.homes[event.case_id] = record.partition
         before = batch.changed.get(event.case_id) or self.pictures.get(event.case_id)
         recorded_at = appended_at(record.timestamp)
         after = apply(before, event, recorded_at)
@@ -167,12 +177,19 @@ class AlertProjection:
         self.raised_upto = batch.raised_upto
         self.raised.update(batch.alerts)
 
-    def raise_overdue(self, today: date) -> int:
-        """Raise the time-driven alerts (reviews now overdue) not raised before; how many."""
-        if not self.warm:
+    def raise_overdue(self, today: date, held: Collection[Position] | None = None) -> int:
+        """Raise the time-driven alerts (reviews now overdue) not raised before, for the cases
+        of the partitions held (None: all); how many."""
+        if not self.warm_over(held):
             return 0
         batch = AlertBatch(offsets=self.offsets, raised_upto=self.raised_upto)
-        firings = [f for p in self.pictures.values() if (f := overdue_review(p, today))]
+        numbers = None if held is None else {partition for _, partition in held}
+        firings = [
+            firing
+            for case_id, picture in self.pictures.items()
+            if numbers is None or self.homes.get(case_id) in numbers
+            if (firing := overdue_review(picture, today))
+        ]
         self._raise(batch, firings)
         if batch.alerts:
             with self.engine.begin() as connection:

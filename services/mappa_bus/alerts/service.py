@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import date
-from typing import Any
 
 import orjson
 import structlog
@@ -33,6 +32,7 @@ from mappa_bus.operations.metrics import count_alerts, declare_rules
 from mappa_bus.principals import Role, group_prefix
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.heap import HeapKeeper
+from mappa_bus.projection.offsets import Position
 from mappa_bus.projection.subscriber import consume_until_caught_up, register_projection
 from mappa_bus.topics import NAMESPACE, agency_topic, alerts_topic
 
@@ -162,8 +162,13 @@ def alerts_app(
 
     async def publish_and_settle(broker: KafkaBroker) -> None:
         await outbox.publish(broker)
-        if projection.warm:
+        if projection.warm_over(held()):
             heap.settle()
+
+    def held() -> list[Position]:
+        consumer = subscriber.consumer
+        assigned = [] if consumer is None else consumer.assignment()
+        return [(tp.topic, tp.partition) for tp in assigned]
 
     subscriber = register_projection(
         broker,
@@ -172,7 +177,7 @@ def alerts_app(
         after_commit=publish_and_settle,
     )
     app = FastStream(broker, logger=log)
-    warm = flag_check(lambda: warm_where_held(projection, subscriber.consumer), "pictures cold")
+    warm = flag_check(lambda: projection.warm_over(held()), "pictures cold")
     attach_consumer(app, metrics_port, engine=projection.engine, more={"pictures": warm})
     declare_rules(rule.name for rule in ALL_RULES)
     clock: dict[str, asyncio.Task[None]] = {}
@@ -185,7 +190,7 @@ def alerts_app(
     async def start_clock() -> None:
         await outbox.publish(broker)
         clock["task"] = asyncio.create_task(
-            _watch_reviews(projection, outbox, broker, today, review_check_seconds, heap)
+            _watch_reviews(projection, outbox, broker, today, review_check_seconds, heap, held)
         )
 
     @app.on_shutdown
@@ -198,18 +203,6 @@ def alerts_app(
     return app
 
 
-def warm_where_held(projection: AlertProjection, consumer: Any) -> bool:
-    """Whether the pictures of the partitions this member holds have caught up with the
-    alerts raised from them: before then its rules see too little. Only the held partitions:
-    `projection.warm` asks it of every partition the group's members have raised from."""
-    held = [] if consumer is None else consumer.assignment()
-    return all(
-        projection.offsets.get((tp.topic, tp.partition), 0)
-        >= projection.raised_upto.get((tp.topic, tp.partition), 0)
-        for tp in held
-    )
-
-
 async def _watch_reviews(
     projection: AlertProjection,
     outbox: Outbox,
@@ -217,9 +210,10 @@ async def _watch_reviews(
     today: Callable[[], date],
     every_seconds: float,
     heap: HeapKeeper,
+    held: Callable[[], list[Position]],
 ) -> None:
     while True:
         await asyncio.sleep(every_seconds)
-        if projection.raise_overdue(today()):
+        if projection.raise_overdue(today(), held()):
             await outbox.publish(broker)
         heap.sweep_if_due()
