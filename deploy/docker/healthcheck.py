@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""Health checks for the MAPPA Bus containers: docker compose healthchecks, Kubernetes probes.
+"""Health checks for the MAPPA Bus containers, as docker compose runs them in the container.
 
+    mappa-healthcheck http http://127.0.0.1:9464/readyz    # the URL answers 2xx
     mappa-healthcheck process picture run         # PID 1 is `mappa picture run`, and alive
     mappa-healthcheck process --database alerts run   # ... and MAPPA_DATABASE_URL answers
-    mappa-healthcheck http http://127.0.0.1:8000/healthz   # the URL answers 2xx
 
-Exit 0 when healthy, 1 when not (with the reason on standard error). The consumers serve no
-port, so `process` is what can be asked of them from outside: the container's main process is
-the expected `mappa` command and is neither a zombie nor stopped, and, with `--database`, the
-store it commits to answers `SELECT 1`. A consumer that is alive but stuck (a broker that
-refuses it, say) shows in its JSON log and in its consumer group's lag, not here: see
-docs/runbook.md.
+Exit 0 when healthy, 1 when not (with the reason on standard error). `http` is what the
+consumers' compose healthchecks ask: each serves /healthz, /readyz and /metrics on its
+operations port (9464 picture, 9465 reporting, 9466 alerts; docs/operations.md), and /readyz
+answers 503 with the checks that fail (consuming, broker, store; alerts: pictures warm), which
+are shown here. Kubernetes asks the same endpoints with its own HTTP probes (deploy/k8s/).
+`process` is for a container that serves no port (or a consumer started with
+`--metrics-port 0`): the container's main process is the expected `mappa` command and is
+neither a zombie nor stopped, and, with `--database`, the store it commits to answers
+`SELECT 1`.
 
 Standard library only, except `--database`, which uses the SQLAlchemy of the installed
 project. The image installs this file as /usr/local/bin/mappa-healthcheck.
@@ -79,17 +82,31 @@ def check_database(url: str | None, *, timeout: float = 5.0) -> None:
         engine.dispose()
 
 
+# How much of a failing answer's body is shown (a /readyz body names the failing checks).
+_BODY_SHOWN = 500
+
+
 def check_http(url: str, *, timeout: float = 5.0) -> None:
-    """Raise Unhealthy unless a GET of `url` answers 2xx."""
+    """Raise Unhealthy unless a GET of `url` answers 2xx; the reason holds the body of any
+    other answer (/readyz says there which checks fail and why)."""
     if not url.startswith(("http://", "https://")):
         raise Unhealthy(f"not an http(s) URL: {url!r}")
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (checked above)
             status = int(response.status)
+    except urllib.error.HTTPError as error:
+        raise Unhealthy(f"GET {url}: HTTP {error.code} {_body(error)}".rstrip()) from error
     except (urllib.error.URLError, OSError) as error:
         raise Unhealthy(f"GET {url}: {error}") from error
     if not 200 <= status < 300:
         raise Unhealthy(f"GET {url}: HTTP {status}")
+
+
+def _body(error: urllib.error.HTTPError) -> str:
+    try:
+        return error.read(_BODY_SHOWN).decode(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     process.add_argument("--proc", type=Path, default=Path("/proc"), help=argparse.SUPPRESS)
     process.add_argument("--pid", type=int, default=1, help=argparse.SUPPRESS)
-    http = checks.add_parser("http", help="a GET of URL answers 2xx")
+    http = checks.add_parser("http", help="a GET of URL answers 2xx, e.g. a /readyz")
     http.add_argument("url")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds (default: 5)")
     args = parser.parse_args(argv)

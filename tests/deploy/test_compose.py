@@ -1,13 +1,15 @@
 """docker-compose.yml, checked structurally (no Docker engine needed): every service is there
 with a health check or is a job, starts in order, connects as its own principal with its own
-password from .env, and runs a command the `mappa` CLI has; and the containers' health check
-script (deploy/docker/healthcheck.py) tells a live service from a dead one."""
+password from .env, runs a command the `mappa` CLI has, and is healthy when its own readiness
+endpoint says so; and the containers' health check script (deploy/docker/healthcheck.py) tells a
+live or ready service from a dead or unready one."""
 
 from __future__ import annotations
 
 import http.server
 import importlib.util
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +24,7 @@ import yaml
 from typer.testing import CliRunner
 
 from mappa_bus.cli import app
+from mappa_bus.operations.http import ALERTS_PORT, PICTURE_PORT, PORT_ENV, REPORTING_PORT
 from mappa_bus.principals import PRINCIPALS, Role
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,6 +40,8 @@ SERVICES = {
 }
 JOBS = {"topics": ["topics", "create"], "demo": ["demo"]}
 CONSUMERS = {"picture": Role.PICTURE, "reporting": Role.REPORTING, "alerts": Role.ALERTS}
+# Each consumer's operations port (/healthz, /readyz, /metrics): the CLI's defaults.
+METRICS_PORTS = {"picture": PICTURE_PORT, "reporting": REPORTING_PORT, "alerts": ALERTS_PORT}
 PASSWORD_VARIABLE = re.compile(r"\$\{(MAPPA_PASSWORD_[A-Z_]+):\?[^}]+\}")
 
 
@@ -97,8 +102,12 @@ def test_the_health_checks_ask_the_right_thing(services: dict[str, dict[str, Any
     assert services["picture-api"]["ports"] == ["127.0.0.1:8000:8000"]
     for name in CONSUMERS:
         test = services[name]["healthcheck"]["test"]
-        # The consumer's own command, as the script checks it against PID 1.
-        assert test[1:] == ["mappa-healthcheck", "process", "--database", *SERVICES[name]], name
+        # The consumer's own readiness endpoint, on the port its environment gives it.
+        port = METRICS_PORTS[name]
+        assert test[1:] == ["mappa-healthcheck", "http", f"http://127.0.0.1:{port}/readyz"], name
+        assert _environment(services[name])[PORT_ENV] == str(port), name
+        # Inside the container only: nothing publishes it, so scaled members do not collide.
+        assert "ports" not in services[name], name
     # The script the checks call is in the image, where the checks look for it.
     dockerfile = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
     assert "deploy/docker/healthcheck.py /usr/local/bin/mappa-healthcheck" in dockerfile
@@ -251,10 +260,19 @@ def test_the_database_check(
     assert healthcheck.main(argv) == 1
 
 
+# What an unready consumer's /readyz answers (services/mappa_bus/operations/http.py).
+NOT_READY = (
+    b'{"status":"not ready","failing":{"store":"the store does not answer: OperationalError"}}'
+)
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.send_response(200 if self.path == "/healthz" else 503)
+        self.send_header("Content-Type", "application/json")
         self.end_headers()
+        if self.path == "/readyz":
+            self.wfile.write(NOT_READY)
 
     def log_message(self, format: str, *args: Any) -> None:
         return None
@@ -276,6 +294,20 @@ def test_the_http_check(server: str) -> None:
     assert healthcheck.main(["--timeout", "2", "http", f"{server}/healthz"]) == 0
     assert healthcheck.main(["--timeout", "2", "http", f"{server}/down"]) == 1
     assert healthcheck.main(["http", "file:///etc/passwd"]) == 1
+
+
+def test_the_http_check_says_why_a_consumer_is_not_ready(
+    server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert healthcheck.main(["--timeout", "2", "http", f"{server}/readyz"]) == 1
+    err = capsys.readouterr().err
+    assert "HTTP 503" in err
+    assert "the store does not answer: OperationalError" in err
+    # Nothing listening (a port just freed): unhealthy, not an exception.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    assert healthcheck.main(["--timeout", "2", "http", f"http://127.0.0.1:{closed}/readyz"]) == 1
 
 
 def test_the_api_health_check_command_runs(server: str) -> None:

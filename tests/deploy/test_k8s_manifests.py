@@ -1,8 +1,10 @@
 """deploy/k8s/, checked without a cluster: the core Kubernetes objects against the official JSON
-schemas (the kubernetes-validate package, strict: an unknown field fails), the Strimzi custom
-resources against a schema of the fields used here (below), and the whole against the bus's own
-tables: a KafkaTopic per topic of topics.py, a KafkaUser per principal with exactly the ACLs of
-principals.py, and Deployments whose commands, principals, Secrets, probes and labels fit."""
+schemas (the kubernetes-validate package, strict: an unknown field fails), the custom resources
+(Strimzi's, and the Prometheus Operator's PodMonitor) against a schema of the fields used here
+(below), and the whole against the bus's own tables: a KafkaTopic per topic of topics.py, a
+KafkaUser per principal with exactly the ACLs of principals.py, and Deployments whose commands,
+principals, Secrets, probes, operations ports and labels fit, scraped and admitted to those ports
+by the PodMonitor and the network policy."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import yaml
 from typer.testing import CliRunner
 
 from mappa_bus.cli import app
+from mappa_bus.operations.http import ALERTS_PORT, PICTURE_PORT, PORT_ENV, REPORTING_PORT
 from mappa_bus.principals import (
     ADMIN,
     PRINCIPALS,
@@ -37,10 +40,13 @@ from mappa_bus.topics import AGENCY_PARTITIONS, bus_topic_specs
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
 STRIMZI = "kafka.strimzi.io/v1beta2"
+PROMETHEUS_OPERATOR = "monitoring.coreos.com/v1"
 # The oldest Kubernetes these manifests are meant for, and the newest the package knows.
 KUBERNETES_VERSIONS = ("1.29", kubernetes_validate.latest_version())
 REPLICAS = {"picture": 3, "reporting": 2, "alerts": 2, "picture-api": 2}
 CONSUMERS = {"picture": Role.PICTURE, "reporting": Role.REPORTING, "alerts": Role.ALERTS}
+# Each consumer's operations port (/healthz, /readyz, /metrics): the CLI's defaults.
+METRICS_PORTS = {"picture": PICTURE_PORT, "reporting": REPORTING_PORT, "alerts": ALERTS_PORT}
 # The image's user (deploy/docker/Dockerfile: USER 10001:10001).
 IMAGE_UID = 10001
 
@@ -81,6 +87,11 @@ def _is_strimzi(resource: Resource) -> bool:
     return str(resource["apiVersion"]).startswith("kafka.strimzi.io/")
 
 
+def _is_custom(resource: Resource) -> bool:
+    """A custom resource, which the official schemas do not know: Strimzi's, the PodMonitor."""
+    return _is_strimzi(resource) or resource["apiVersion"] == PROMETHEUS_OPERATOR
+
+
 # Kustomization and the official schemas.
 
 
@@ -110,12 +121,13 @@ def test_every_resource_is_named_once_and_namespaced_by_the_kustomization(
         "Service",
         "NetworkPolicy",
         "PodDisruptionBudget",
+        "PodMonitor",
     }
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_core_objects_match_the_official_schemas(resources: list[Resource], version: str) -> None:
-    core = [r for r in resources if not _is_strimzi(r)]
+    core = [r for r in resources if not _is_custom(r)]
     assert core
     for resource in core:
         try:
@@ -128,14 +140,14 @@ def test_core_objects_match_the_official_schemas(resources: list[Resource], vers
 def test_the_schema_check_catches_a_mistake() -> None:
     deployment = next(_documents(K8S / "picture.yaml"))
     container = deployment["spec"]["template"]["spec"]["containers"][0]
-    container["readinessProbe"]["exec"]["commnd"] = container["readinessProbe"]["exec"].pop(
-        "command"
+    container["readinessProbe"]["httpGet"]["pth"] = container["readinessProbe"]["httpGet"].pop(
+        "path"
     )
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[-1], strict=True)
 
 
-# The Strimzi custom resources: a JSON Schema of the fields these manifests use, closed
+# The custom resources: a JSON Schema of the fields these manifests use, closed
 # (additionalProperties: false) where a misspelt field would otherwise pass unnoticed.
 
 _NAME = {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
@@ -156,7 +168,9 @@ _CLUSTER_LABEL = {
 }
 
 
-def _custom_resource(kind: str, spec: dict[str, Any], *, cluster_label: bool) -> dict[str, Any]:
+def _custom_resource(
+    kind: str, spec: dict[str, Any], *, cluster_label: bool, api_version: str = STRIMZI
+) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "type": "object",
         "properties": {
@@ -173,7 +187,7 @@ def _custom_resource(kind: str, spec: dict[str, Any], *, cluster_label: bool) ->
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "apiVersion": {"const": STRIMZI},
+            "apiVersion": {"const": api_version},
             "kind": {"const": kind},
             "metadata": metadata,
             "spec": spec,
@@ -412,11 +426,84 @@ STRIMZI_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def test_strimzi_resources_match_their_schema(resources: list[Resource]) -> None:
-    custom = [r for r in resources if _is_strimzi(r)]
-    assert {r["kind"] for r in custom} == set(STRIMZI_SCHEMAS)
+# The Prometheus Operator's PodMonitor (monitoring.coreos.com/v1), as its CRD spells it.
+_DURATION = {
+    "type": "string",
+    "pattern": r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?"
+    r"(([0-9]+)ms)?)$",
+}
+_LABEL_SELECTOR = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "matchLabels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "matchExpressions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "key": {"type": "string"},
+                    "operator": {"enum": ["In", "NotIn", "Exists", "DoesNotExist"]},
+                    "values": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["key", "operator"],
+            },
+        },
+    },
+}
+POD_MONITOR_SCHEMA = _custom_resource(
+    "PodMonitor",
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "selector": _LABEL_SELECTOR,
+            "namespaceSelector": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "any": {"type": "boolean"},
+                    "matchNames": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "jobLabel": {"type": "string"},
+            "podTargetLabels": {"type": "array", "items": {"type": "string"}},
+            "podMetricsEndpoints": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        # The container port's name (the CRD's `port` is a string).
+                        "port": {"type": "string", "minLength": 1, "maxLength": 15},
+                        "path": {"type": "string", "pattern": "^/"},
+                        "scheme": {"enum": ["http", "https"]},
+                        "interval": _DURATION,
+                        "scrapeTimeout": _DURATION,
+                        "honorLabels": {"type": "boolean"},
+                        "relabelings": {"type": "array", "items": {"type": "object"}},
+                        "metricRelabelings": {"type": "array", "items": {"type": "object"}},
+                    },
+                    "required": ["port"],
+                },
+            },
+        },
+        "required": ["selector", "podMetricsEndpoints"],
+    },
+    cluster_label=False,
+    api_version=PROMETHEUS_OPERATOR,
+)
+CUSTOM_SCHEMAS: dict[str, dict[str, Any]] = {**STRIMZI_SCHEMAS, "PodMonitor": POD_MONITOR_SCHEMA}
+
+
+def test_custom_resources_match_their_schema(resources: list[Resource]) -> None:
+    custom = [r for r in resources if _is_custom(r)]
+    assert {r["kind"] for r in custom} == set(CUSTOM_SCHEMAS)
+    assert {r["kind"] for r in custom if _is_strimzi(r)} == set(STRIMZI_SCHEMAS)
     for resource in custom:
-        schema = STRIMZI_SCHEMAS[resource["kind"]]
+        schema = CUSTOM_SCHEMAS[resource["kind"]]
         jsonschema.Draft202012Validator.check_schema(schema)
         errors = list(jsonschema.Draft202012Validator(schema).iter_errors(resource))
         name = f"{resource['kind']}/{resource['metadata']['name']}"
@@ -429,6 +516,25 @@ def test_the_strimzi_schema_catches_a_mistake(resources: list[Resource]) -> None
     user = dict(_of_kind(resources, "KafkaUser")["picture"])
     user["spec"] = {**user["spec"], "authentication": {"type": "scram-sha-256"}}
     assert not jsonschema.Draft202012Validator(STRIMZI_SCHEMAS["KafkaUser"]).is_valid(user)
+
+
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        {"prot": "metrics"},  # misspelt, and so no port
+        {"port": "metrics", "path": "metrics"},  # a path that does not start with /
+        {"port": "metrics", "interval": "30"},  # a duration without its unit
+    ],
+)
+def test_the_pod_monitor_schema_catches_a_mistake(
+    resources: list[Resource], mistake: dict[str, str]
+) -> None:
+    (monitor,) = _of_kind(resources, "PodMonitor").values()
+    validator = jsonschema.Draft202012Validator(POD_MONITOR_SCHEMA)
+    assert validator.is_valid(monitor)
+    broken = {**monitor, "spec": {**monitor["spec"], "podMetricsEndpoints": [mistake]}}
+    assert not validator.is_valid(broken)
+    assert not validator.is_valid({**monitor, "apiVersion": "monitoring.coreos.com/v1alpha1"})
 
 
 # The Kafka cluster.
@@ -680,16 +786,77 @@ def test_probes_ask_each_service_the_right_thing(deployments: dict[str, Resource
     assert http == {"name": "http", "containerPort": port, "protocol": "TCP"}
     for probe in ("readinessProbe", "livenessProbe"):
         assert api[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+    # The consumers: HTTP probes on their operations port (docs/operations.md), liveness and
+    # start-up on /healthz (the loop turns), readiness on /readyz (consuming, broker and store
+    # answer; alerts: pictures warm).
     for name in CONSUMERS:
         container = _container(deployments[name])
-        live = container["livenessProbe"]["exec"]["command"]
-        ready = container["readinessProbe"]["exec"]["command"]
-        assert live == ["mappa-healthcheck", "process", *container["args"]]
-        assert ready == ["mappa-healthcheck", "process", "--database", *container["args"]]
-        assert container["startupProbe"]["exec"]["command"] == live
-        assert "ports" not in container
-    dockerfile = (REPO / "deploy" / "docker" / "Dockerfile").read_text(encoding="utf-8")
-    assert "/usr/local/bin/mappa-healthcheck" in dockerfile
+        (metrics,) = container["ports"]
+        assert metrics == {
+            "name": "metrics",
+            "containerPort": METRICS_PORTS[name],
+            "protocol": "TCP",
+        }
+        expected = {
+            "startupProbe": "/healthz",
+            "livenessProbe": "/healthz",
+            "readinessProbe": "/readyz",
+        }
+        for probe, path in expected.items():
+            check = container[probe]
+            assert "exec" not in check, f"{name} {probe}"
+            assert check["httpGet"] == {"path": path, "port": "metrics"}, f"{name} {probe}"
+            # A request waits for the batch being folded: no less than 5 s.
+            assert check["timeoutSeconds"] >= 5, f"{name} {probe}"
+        # Start-up (the store loads before the port opens) gets at least a minute.
+        startup = container["startupProbe"]
+        assert startup["periodSeconds"] * startup["failureThreshold"] >= 60, name
+        # SIGTERM: FastStream waits up to 15 s for the batch in hand, then the process exits.
+        grace = deployments[name]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        assert grace > 20, name
+
+
+def test_each_consumer_serves_its_operations_port_where_the_probes_look(
+    deployments: dict[str, Resource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MAPPA_METRICS_PORT in the container is the `metrics` port, and `mappa <role> run` reads
+    it: its --metrics-port option, parsed as the CLI parses it in the container."""
+    root: Any = typer.main.get_command(app)
+    for name in CONSUMERS:
+        deployment = deployments[name]
+        (port,) = _container(deployment)["ports"]
+        value = _env(deployment)[PORT_ENV]["value"]
+        assert value == str(port["containerPort"]), name
+        command = root
+        for word in _container(deployment)["args"]:
+            command = command.commands[word]
+        (option,) = [p for p in command.params if "--metrics-port" in p.opts]
+        assert option.envvar == PORT_ENV, name
+        assert option.default == METRICS_PORTS[name], name
+        with monkeypatch.context() as patch:
+            patch.setenv(PORT_ENV, value)
+            context = command.make_context(name, [], resilient_parsing=True)
+        assert context.params[option.name] == port["containerPort"], name
+    # The API keeps its own /healthz on its API port and has no operations port.
+    assert PORT_ENV not in _env(deployments["picture-api"])
+
+
+def test_prometheus_scrapes_every_consumer(
+    deployments: dict[str, Resource], resources: list[Resource]
+) -> None:
+    pods = {name: d["spec"]["template"]["metadata"]["labels"] for name, d in deployments.items()}
+    (monitor,) = _of_kind(resources, "PodMonitor").values()
+    spec = monitor["spec"]
+    scraped = [n for n, labels in pods.items() if _selects(spec["selector"], labels)]
+    assert sorted(scraped) == sorted(CONSUMERS)
+    # Its own namespace's pods (the kustomization's), no other.
+    assert "namespaceSelector" not in spec
+    (endpoint,) = spec["podMetricsEndpoints"]
+    assert endpoint["path"] == "/metrics"
+    assert endpoint.get("scheme", "http") == "http"
+    for name in scraped:
+        ports = {p["name"] for p in _container(deployments[name])["ports"]}
+        assert endpoint["port"] in ports, name
 
 
 def test_every_container_is_bounded_and_locked_down(deployments: dict[str, Resource]) -> None:
@@ -774,6 +941,29 @@ def test_the_network_policies(
     assert selected == ["picture-api"]
     (rule,) = api["ingress"]
     assert rule["ports"] == [{"protocol": "TCP", "port": 8000}]
+    # Prometheus, from the monitoring namespace, may reach the consumers' operations ports,
+    # and nothing else of theirs; the API is not among them.
+    metrics = policies["consumer-metrics-ingress"]["spec"]
+    assert metrics["policyTypes"] == ["Ingress"]
+    selected = [n for n, labels in pods.items() if _selects(metrics["podSelector"], labels)]
+    assert sorted(selected) == sorted(CONSUMERS)
+    (rule,) = metrics["ingress"]
+    # One peer holding both selectors: Prometheus's pods in that namespace (two peers would
+    # admit every pod of the namespace, and Prometheus pods anywhere).
+    (peer,) = rule["from"]
+    assert peer["namespaceSelector"] == {
+        "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+    }
+    assert peer["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}
+    served = {
+        port["containerPort"]
+        for name in CONSUMERS
+        for port in _container(deployments[name])["ports"]
+        if port["name"] == "metrics"
+    }
+    assert served == set(METRICS_PORTS.values())
+    assert {(p["protocol"], p["port"]) for p in rule["ports"]} == {("TCP", n) for n in served}
+    assert len(rule["ports"]) == len(served)
 
 
 def test_the_namespace_is_the_kustomizations(
