@@ -1,6 +1,7 @@
 """Scale-out: the case-picture service as one and as two instances of its consumer group
-(`mappa picture run`, each its own process and its own empty SQLite store), throughput until
-the group has applied every record on the agency topics.
+(`mappa picture run`, each its own process, sharing one store as deployed: a fresh PostgreSQL
+database, or one SQLite file when there is no PostgreSQL), throughput until the group has
+applied every record on the agency topics.
 
     .venv/bin/python -m benchmarks.scale_out [--events 200000]
 
@@ -24,9 +25,15 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from benchmarks.common import delete_namespaces, mappa_command, quiet_environment
+from benchmarks.common import (
+    delete_namespaces,
+    fresh_database,
+    mappa_command,
+    postgres_url,
+    quiet_environment,
+)
 from benchmarks.consume import agency_topics, publish_simulated
 from mappa_bus.cli_common import command_settings
 from mappa_bus.picture.store import PROJECTION
@@ -41,19 +48,19 @@ TIMEOUT_SECONDS = 600
 
 @contextlib.contextmanager
 def instances(
-    namespace: str, urls: list[str], log: Path
+    namespace: str, url: str, count: int, log: Path
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """`mappa picture run` once per store, for the duration of the block, then killed; what
-    they say goes to `log`."""
+    """`mappa picture run` `count` times on one store, for the duration of the block, then
+    killed; what they say goes to `log`."""
+    command = mappa_command(
+        "picture", "run", "--namespace", namespace, "--database", url, "--metrics-port", "0"
+    )
     with log.open("ab") as output:
         processes = [
             subprocess.Popen(
-                mappa_command("picture", "run", "--namespace", namespace, "--database", url),
-                env=quiet_environment(),
-                stdout=output,
-                stderr=subprocess.STDOUT,
+                command, env=quiet_environment(), stdout=output, stderr=subprocess.STDOUT
             )
-            for url in urls
+            for _ in range(count)
         ]
         try:
             yield processes
@@ -68,53 +75,61 @@ def stored_offsets(engine: Engine) -> dict[Position, int]:
     try:
         with engine.connect() as connection:
             return load_offsets(connection, PROJECTION)
-    except OperationalError:  # the instance has not made its schema yet
+    except (OperationalError, ProgrammingError):  # no instance has made the schema yet
         return {}
 
 
-def applied(ends: Mapping[Position, int], stores: list[dict[Position, int]]) -> int:
-    """Records the group has applied: per partition, the furthest any instance has got."""
-    return sum(
-        min(end, max((store.get(position, 0) for store in stores), default=0))
-        for position, end in ends.items()
-    )
+def applied(ends: Mapping[Position, int], store: dict[Position, int]) -> int:
+    """Records the group has applied, as the shared store has them."""
+    return sum(min(end, store.get(position, 0)) for position, end in ends.items())
 
 
-async def rate(settings: Settings, namespace: str, count: int, folder: Path) -> float:
-    """Records per second that `count` instances apply together, to lag 0."""
+async def rate(settings: Settings, namespace: str, count: int, url: str, folder: Path) -> float:
+    """Records per second that `count` instances sharing the store at `url` apply together,
+    to lag 0."""
     ends = await end_offsets(settings.connection(), agency_topics(namespace))
     total = sum(ends.values())
-    paths = [folder / f"{namespace}-{n}.db" for n in range(count)]
     log = folder / f"{namespace}.log"
-    with instances(namespace, [f"sqlite:///{path}" for path in paths], log) as processes:
-        engines: dict[Path, Engine] = {}
-        started: tuple[float, int] | None = None
-        deadline = time.perf_counter() + TIMEOUT_SECONDS
-        while time.perf_counter() < deadline:
-            if failed := [p.args for p in processes if p.poll() is not None]:
-                said = log.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"an instance stopped: {failed}\n{said}")
-            for path in paths:
-                if path not in engines and path.exists():
-                    engines[path] = open_engine(f"sqlite:///{path}")
-            done = applied(ends, [stored_offsets(engine) for engine in engines.values()])
-            now = time.perf_counter()
-            if started is None and done > 0:
-                started = (now, done)
-            if started is not None and done >= total:
-                for engine in engines.values():
-                    engine.dispose()
-                return (total - started[1]) / (now - started[0])
-            await asyncio.sleep(POLL_SECONDS)
+    engine = open_engine(url)
+    try:
+        with instances(namespace, url, count, log) as processes:
+            started: tuple[float, int] | None = None
+            deadline = time.perf_counter() + TIMEOUT_SECONDS
+            while time.perf_counter() < deadline:
+                if failed := [p.args for p in processes if p.poll() is not None]:
+                    said = log.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"an instance stopped: {failed}\n{said}")
+                done = applied(ends, stored_offsets(engine))
+                now = time.perf_counter()
+                if started is None and done > 0:
+                    started = (now, done)
+                if started is not None and done >= total:
+                    return (total - started[1]) / (now - started[0])
+                await asyncio.sleep(POLL_SECONDS)
+    finally:
+        engine.dispose()
     raise TimeoutError(f"{count} instances did not catch up in {TIMEOUT_SECONDS} s")
+
+
+@contextlib.contextmanager
+def shared_store(folder: Path, name: str) -> Iterator[str]:
+    """A fresh store the instances share: PostgreSQL when there is one, else a SQLite file."""
+    server = postgres_url()
+    if server is None:
+        yield f"sqlite:///{folder / name}.db"
+        return
+    with fresh_database(server) as url:
+        yield url
 
 
 async def measure(settings: Settings, one: str, two: str) -> tuple[float, float]:
     """Records per second of one instance on namespace `one` and two on `two` (which hold the
     same events)."""
     with tempfile.TemporaryDirectory() as folder:
-        single = await rate(settings, one, 1, Path(folder))
-        double = await rate(settings, two, 2, Path(folder))
+        with shared_store(Path(folder), one) as url:
+            single = await rate(settings, one, 1, url, Path(folder))
+        with shared_store(Path(folder), two) as url:
+            double = await rate(settings, two, 2, url, Path(folder))
     return single, double
 
 

@@ -167,7 +167,10 @@ def register_projection(
         "max_records": max_records,
         "batch_timeout_ms": BATCH_TIMEOUT_MS,
         "auto_offset_reset": "earliest",
-        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        # Nothing is committed to Kafka: the store's offsets are the ones that count, and a
+        # commit racing a rebalance failed the whole batch (CommitFailedError) for nothing.
+        # A failed batch is sought back by hand (`on_batch`).
+        "ack_policy": AckPolicy.MANUAL,
     }
     if partitions:
         # Reading from the beginning is safe: records below the stored offsets are skipped.
@@ -190,6 +193,13 @@ def register_projection(
     backoff = Backoff()
 
     async def on_batch(message: KafkaMessage) -> None:
+        try:
+            await fold_and_commit(message)
+        except BaseException:
+            await message.nack()  # back to the batch's first records, to be had again
+            raise
+
+    async def fold_and_commit(message: KafkaMessage) -> None:
         records = message.raw_message
         # A tuple from Kafka; a list from FastStream's in-memory test broker.
         records = tuple(records) if isinstance(records, tuple | list) else (records,)
