@@ -1,9 +1,27 @@
-"""What every `mappa` command does first: read the settings and set up logging."""
+"""What the `mappa` commands share: settings and logging first, the options every projection
+command takes, and a catch-up run with a progress bar."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+import typer
+from aiokafka.errors import KafkaError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
 from mappa_bus.logs import configure_logging
 from mappa_bus.settings import Settings, load_settings
+
+Namespace = Annotated[str, typer.Option(help="Topic namespace to read (demo: `demo`).")]
+Database = Annotated[
+    str | None, typer.Option("--database", help="SQLAlchemy URL of the store (MAPPA_DATABASE_URL).")
+]
+OnProgress = Callable[[int, int], None]
+
+console = Console(stderr=True)
 
 
 def command_settings() -> Settings:
@@ -11,3 +29,20 @@ def command_settings() -> Settings:
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     return settings
+
+
+def run_with_progress(verb: str, catch_up: Callable[[OnProgress], Coroutine[Any, Any, int]]) -> int:
+    """Run `catch_up` (given a progress callback) under a progress bar; how many records it
+    had to apply. Kafka refusing or failing ends the command with status 2."""
+    progress = Progress(
+        TextColumn(verb), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+    )
+    with progress:
+        task = progress.add_task("records", total=None)
+        try:
+            return asyncio.run(
+                catch_up(lambda done, total: progress.update(task, completed=done, total=total))
+            )
+        except KafkaError as error:
+            console.print(f"[red]Kafka refused or failed: {error!r}[/]")
+            raise typer.Exit(2) from error

@@ -18,7 +18,7 @@ from mappa_bus.alerts.subscription import AlertFilter, subscribe
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.areas import AREA_NAMES
 from mappa_bus.catalogue.vocabulary import Category, Level
-from mappa_bus.cli_common import command_settings
+from mappa_bus.cli_common import Namespace, command_settings
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.principals import Role
 from mappa_bus.topics import NAMESPACE
@@ -45,7 +45,6 @@ Rules = Annotated[
     list[str] | None,
     typer.Option("--rule", help="Only this rule, e.g. released-from-custody; repeatable."),
 ]
-Namespace = Annotated[str, typer.Option(help="Topic namespace to read (demo: `demo`).")]
 
 
 def parse_area(text: str) -> Area:

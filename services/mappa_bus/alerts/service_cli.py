@@ -8,21 +8,15 @@ from datetime import date, datetime
 from typing import Annotated
 
 import typer
-from aiokafka.errors import KafkaError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from mappa_bus.alerts.service import alerts_app, catch_up, open_projection
-from mappa_bus.cli_common import command_settings
+from mappa_bus.cli_common import Database, Namespace, command_settings, run_with_progress
 from mappa_bus.operations.http import ALERTS_PORT, PORT_OPTION
 from mappa_bus.topics import NAMESPACE
 
 console = Console(stderr=True)
 
-Namespace = Annotated[str, typer.Option(help="Topic namespace to read (demo: `demo`).")]
-Database = Annotated[
-    str | None, typer.Option("--database", help="SQLAlchemy URL of the store (MAPPA_DATABASE_URL).")
-]
 Today = Annotated[
     datetime | None,
     typer.Option(
@@ -62,23 +56,11 @@ def catch_up_command(
     """Raise and publish the alerts for every record now on the agency topics, then stop."""
     settings = command_settings()
     projection = open_projection(database or settings.database_url, namespace)
-    progress = Progress(
-        TextColumn("folding"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+    connection = settings.connection_for_role("alerts")
+    applied = run_with_progress(
+        "folding",
+        lambda progress: catch_up(
+            connection, projection, today=_clock(today), on_progress=progress
+        ),
     )
-    with progress:
-        task = progress.add_task("records", total=None)
-        try:
-            applied = asyncio.run(
-                catch_up(
-                    settings.connection_for_role("alerts"),
-                    projection,
-                    today=_clock(today),
-                    on_progress=lambda done, total: progress.update(
-                        task, completed=done, total=total
-                    ),
-                )
-            )
-        except KafkaError as error:
-            console.print(f"[red]Kafka refused or failed: {error!r}[/]")
-            raise typer.Exit(2) from error
     console.print(f"{applied:,} records folded; {len(projection.raised):,} alerts raised in all")

@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from aiokafka.errors import KafkaError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from mappa_bus.cli_common import command_settings
+from mappa_bus.cli_common import Database, Namespace, command_settings, run_with_progress
 from mappa_bus.operations.http import PICTURE_PORT, PORT_OPTION
 from mappa_bus.picture.api import (
     Caller,
@@ -38,11 +36,6 @@ from mappa_bus.topics import NAMESPACE
 
 picture_cli = typer.Typer(help="The case-picture service: every case's shared record.")
 console = Console(stderr=True)
-
-Namespace = Annotated[str, typer.Option(help="Topic namespace to read (demo: `demo`).")]
-Database = Annotated[
-    str | None, typer.Option("--database", help="SQLAlchemy URL of the store (MAPPA_DATABASE_URL).")
-]
 
 
 @picture_cli.command("run")
@@ -77,24 +70,10 @@ def _catch_up(namespace: str, database: str | None, *, from_scratch: bool) -> No
     projection = open_projection(database or settings.database_url, namespace)
     if from_scratch:
         rebuild(projection)
-    progress = Progress(
-        TextColumn("applying"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+    connection = settings.connection_for_role("picture")
+    applied = run_with_progress(
+        "applying", lambda progress: catch_up(connection, projection, on_progress=progress)
     )
-    with progress:
-        task = progress.add_task("records", total=None)
-        try:
-            applied = asyncio.run(
-                catch_up(
-                    settings.connection_for_role("picture"),
-                    projection,
-                    on_progress=lambda done, total: progress.update(
-                        task, completed=done, total=total
-                    ),
-                )
-            )
-        except KafkaError as error:
-            console.print(f"[red]Kafka refused or failed: {error!r}[/]")
-            raise typer.Exit(2) from error
     console.print(f"{applied:,} records applied; {len(projection.pictures):,} cases in the store")
 
 

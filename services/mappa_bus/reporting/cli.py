@@ -8,12 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from aiokafka.errors import KafkaError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from mappa_bus.audit import record_read
-from mappa_bus.cli_common import command_settings
+from mappa_bus.cli_common import Database, Namespace, command_settings, run_with_progress
 from mappa_bus.operations.http import PORT_OPTION, REPORTING_PORT, attach_consumer
 from mappa_bus.picture.views import NotEntitledError, check_entitled
 from mappa_bus.projection.database import open_engine
@@ -34,11 +32,6 @@ from mappa_bus.topics import NAMESPACE
 
 reporting_app_cli = typer.Typer(help="The reporting consumer: counts the statistics.")
 console = Console(stderr=True)
-
-Namespace = Annotated[str, typer.Option(help="Topic namespace to read (demo: `demo`).")]
-Database = Annotated[
-    str | None, typer.Option("--database", help="SQLAlchemy URL of the store (MAPPA_DATABASE_URL).")
-]
 
 
 def report(
@@ -159,24 +152,10 @@ def _catch_up(namespace: str, database: str | None, *, rebuild: bool) -> None:
             clear_seen(connection, PROJECTION)
             clear_partnership(connection)
         projection.load()
-    progress = Progress(
-        TextColumn("applying"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+    kafka = settings.connection_for_role("reporting")
+    applied = run_with_progress(
+        "applying", lambda progress: catch_up(kafka, projection, on_progress=progress)
     )
-    with progress:
-        task = progress.add_task("records", total=None)
-        try:
-            applied = asyncio.run(
-                catch_up(
-                    settings.connection_for_role("reporting"),
-                    projection,
-                    on_progress=lambda done, total: progress.update(
-                        task, completed=done, total=total
-                    ),
-                )
-            )
-        except KafkaError as error:
-            console.print(f"[red]Kafka refused or failed: {error!r}[/]")
-            raise typer.Exit(2) from error
     console.print(f"{applied:,} records applied; {len(projection.cases):,} cases in the store")
 
 
