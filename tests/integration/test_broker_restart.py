@@ -24,14 +24,14 @@ from mappa_bus.credentials import read_credentials
 from mappa_bus.kafka_admin import ensure_acls, ensure_topics
 from mappa_bus.picture.fold import apply
 from mappa_bus.picture.model import CasePicture
-from mappa_bus.picture.store import PROJECTION, load_pictures
+from mappa_bus.picture.store import load_pictures
 from mappa_bus.principals import ADMIN, acl_bindings
 from mappa_bus.projection.database import open_engine
-from mappa_bus.projection.offsets import load_offsets
 from mappa_bus.projection.progress import end_offsets
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic, bus_topic_specs
+from tests.stores import applied, unrecorded
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka]
 
@@ -55,12 +55,6 @@ def _kafka_local(command: str, data_dir: Path) -> None:
         [str(KAFKA_LOCAL), command], env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-
-
-def _unrecorded(picture: CasePicture) -> dict[str, Any]:
-    return picture.model_dump(
-        mode="json", exclude={"last_recorded_at": True, "timeline": {"__all__": {"recorded_at"}}}
-    )
 
 
 async def _publish_in_chunks(
@@ -108,20 +102,9 @@ def _start_service(url: str, data_dir: Path, log: Path) -> Any:
         return subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
 
 
-def _applied(url: str) -> int:
-    engine = open_engine(url)
-    try:
-        with engine.connect() as connection:
-            return sum(load_offsets(connection, PROJECTION).values())
-    except Exception:
-        return 0
-    finally:
-        engine.dispose()
-
-
 def _wait_for(url: str, total: int, service: Any, log: Path) -> None:
     deadline = time.monotonic() + 180
-    while _applied(url) < total:
+    while applied(url) < total:
         assert service.poll() is None, log.read_text()[-2000:]
         assert time.monotonic() < deadline, log.read_text()[-2000:]
         time.sleep(0.1)  # blocking on purpose: the service is another process
@@ -169,4 +152,4 @@ async def test_a_broker_restart_mid_stream_loses_and_doubles_nothing(tmp_path: P
     assert summary.unsent == []
     assert summary.accepted == len(stream) <= on_the_log
     assert stored.keys() == expected.keys()
-    assert all(_unrecorded(stored[case]) == _unrecorded(expected[case]) for case in expected)
+    assert all(unrecorded(stored[case]) == unrecorded(expected[case]) for case in expected)

@@ -29,7 +29,6 @@ from mappa_bus.picture import service as picture
 from mappa_bus.picture.fold import apply
 from mappa_bus.picture.model import CasePicture
 from mappa_bus.projection.database import open_engine
-from mappa_bus.projection.offsets import load_offsets
 from mappa_bus.reporting import service as reporting
 from mappa_bus.reporting.count import count_year
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
@@ -37,6 +36,7 @@ from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import alerts_topic
 from tests.conftest import BrokerUnderTest
+from tests.stores import applied
 
 pytestmark = pytest.mark.kafka
 
@@ -44,17 +44,6 @@ MAPPA = Path(sys.executable).with_name("mappa")
 KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 KILLS = 5
 YEAR = date(2020, 4, 1)
-
-
-def _applied(url: str, projection: str) -> int:
-    engine = open_engine(url)
-    try:
-        with engine.connect() as connection:
-            return sum(load_offsets(connection, projection).values())
-    except Exception:
-        return 0
-    finally:
-        engine.dispose()
 
 
 def _crash_repeatedly(
@@ -72,12 +61,12 @@ def _crash_repeatedly(
         with log.open("a") as sink:
             process = subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
         deadline = time.monotonic() + 120
-        while _applied(url, service) < target and process.poll() is None:
+        while applied(url, service) < target and process.poll() is None:
             assert time.monotonic() < deadline, log.read_text()[-2000:]
             time.sleep(0.01)  # blocking on purpose: the service is another process
         process.send_signal(signal.SIGKILL)
         process.wait()
-        killed_at.append(_applied(url, service))
+        killed_at.append(applied(url, service))
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return killed_at
@@ -106,7 +95,7 @@ async def test_five_kills_mid_replay_change_nothing(
 
     assert len(killed_at) == KILLS
     assert all(0 < at < len(kent) for at in killed_at), killed_at
-    assert _applied(crashed, service) == len(kent)
+    assert applied(crashed, service) == len(kent)
     reference = f"sqlite:///{tmp_path / 'reference.db'}"
     await COMPARE[service](kafka, kafka_as, namespace, crashed, reference, kent)
 

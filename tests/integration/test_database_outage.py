@@ -20,12 +20,12 @@ from mappa_bus.adapters.publisher import publish_all
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.picture.fold import apply
 from mappa_bus.picture.model import CasePicture
-from mappa_bus.picture.store import PROJECTION, load_pictures
+from mappa_bus.picture.store import load_pictures
 from mappa_bus.projection.database import open_engine
-from mappa_bus.projection.offsets import load_offsets
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from tests.conftest import PG_LOCAL, TEST_POSTGRES_PORT, BrokerUnderTest
+from tests.stores import applied, unrecorded
 
 pytestmark = pytest.mark.kafka
 
@@ -40,29 +40,12 @@ def _pg(command: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def _applied(url: str) -> int:
-    engine = open_engine(url)
-    try:
-        with engine.connect() as connection:
-            return sum(load_offsets(connection, PROJECTION).values())
-    except Exception:
-        return 0
-    finally:
-        engine.dispose()
-
-
 def _wait(predicate: Callable[[], bool], service: Any, log: Path) -> None:
     deadline = time.monotonic() + 180
     while not predicate():
         assert service.poll() is None, log.read_text()[-2000:]
         assert time.monotonic() < deadline, log.read_text()[-2000:]
         time.sleep(0.1)  # blocking on purpose: the service is another process
-
-
-def _unrecorded(picture: CasePicture) -> dict[str, Any]:
-    return picture.model_dump(
-        mode="json", exclude={"last_recorded_at": True, "timeline": {"__all__": {"recorded_at"}}}
-    )
 
 
 def _start(kafka_broker: BrokerUnderTest, namespace: str, url: str, log: Path) -> Any:
@@ -94,7 +77,7 @@ async def test_the_service_rides_out_a_database_outage(
     await publish_all(lambda agency: kafka_as(agency.value), kent[:half], namespace=namespace)
     service = _start(kafka_broker, namespace, database_url, log)
     try:
-        _wait(lambda: _applied(database_url) >= half // 2, service, log)
+        _wait(lambda: applied(database_url) >= half // 2, service, log)
         _pg("stop")
         try:
             await publish_all(
@@ -104,7 +87,7 @@ async def test_the_service_rides_out_a_database_outage(
             await asyncio.sleep(3)  # down a while longer: the service backs off, alive
         finally:
             _pg("start")
-        _wait(lambda: _applied(database_url) == len(kent), service, log)
+        _wait(lambda: applied(database_url) == len(kent), service, log)
     finally:
         service.send_signal(signal.SIGKILL)
         service.wait()
@@ -119,4 +102,4 @@ async def test_the_service_rides_out_a_database_outage(
     retries = log.read_text().count("store unavailable")
     assert retries >= 2
     assert stored.keys() == expected.keys()
-    assert all(_unrecorded(stored[case]) == _unrecorded(expected[case]) for case in expected)
+    assert all(unrecorded(stored[case]) == unrecorded(expected[case]) for case in expected)

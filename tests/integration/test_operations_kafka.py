@@ -31,6 +31,7 @@ from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic
 from tests.conftest import BrokerUnderTest
+from tests.stores import applied
 
 pytestmark = pytest.mark.kafka
 
@@ -186,7 +187,7 @@ async def test_sigterm_mid_replay_commits_a_whole_batch_and_exits_promptly(
     database_url = f"sqlite:///{tmp_path / 'pictures.db'}"
     process = _service(_env(kafka_broker), namespace, database_url, port, log)
     try:
-        _wait_for(lambda: _applied(database_url) >= len(kent) // 3, process, log)
+        _wait_for(lambda: applied(database_url) >= len(kent) // 3, process, log)
     finally:
         code, seconds = _stop(process)
 
@@ -201,17 +202,6 @@ async def test_sigterm_mid_replay_commits_a_whole_batch_and_exits_promptly(
     rest = await catch_up(kafka_as("picture"), projection)
     assert rest == len(kent) - stopped_at
     assert _stored(database_url) == (len(kent), len(kent))
-
-
-def _applied(database_url: str) -> int:
-    engine = open_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            return sum(load_offsets(connection, PROJECTION).values())
-    except Exception:
-        return 0  # the service has not made its tables yet
-    finally:
-        engine.dispose()
 
 
 def _stored(database_url: str) -> tuple[int, int]:

@@ -35,6 +35,7 @@ from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic, dead_letter_topic
 from tests.conftest import BrokerUnderTest
+from tests.stores import applied, unrecorded
 
 pytestmark = pytest.mark.kafka
 
@@ -44,13 +45,6 @@ MAPPA = Path(sys.executable).with_name("mappa")
 
 def _kent() -> list[Envelope[EventData]]:
     return [event for item in simulate(KENT) for event in events(item, KENT.seed)]
-
-
-def _unrecorded(picture: CasePicture) -> dict[str, Any]:
-    """A picture without the times its events reached the bus, which only the log knows."""
-    return picture.model_dump(
-        mode="json", exclude={"last_recorded_at": True, "timeline": {"__all__": {"recorded_at"}}}
-    )
 
 
 def _in_memory(stream: list[Envelope[EventData]], recorded: Any) -> dict[str, CasePicture]:
@@ -76,9 +70,9 @@ async def test_the_store_holds_what_the_fold_makes_of_kent_2020_21(
     served = await _served(projection.engine, sorted(expected))
     assert applied == len(kent)
     assert stored.keys() == expected.keys()
-    assert all(_unrecorded(stored[case]) == _unrecorded(expected[case]) for case in expected)
+    assert all(unrecorded(stored[case]) == unrecorded(expected[case]) for case in expected)
     assert all(
-        _unrecorded(CasePicture.model_validate(served[case])) == _unrecorded(expected[case])
+        unrecorded(CasePicture.model_validate(served[case])) == unrecorded(expected[case])
         for case in expected
     )
     # What only the log knows: every event reached the bus during this test.
@@ -147,17 +141,6 @@ async def test_resent_events_change_nothing_bad_ones_are_dead_lettered_and_rebui
     assert projection.pictures == first
 
 
-def _applied(database_url: str) -> int:
-    engine = open_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            return sum(load_offsets(connection, PROJECTION).values())
-    except Exception:
-        return 0
-    finally:
-        engine.dispose()
-
-
 def _service(env: dict[str, str], namespace: str, database_url: str, log: Path) -> Any:
     command = [str(MAPPA), "picture", "run", "--namespace", namespace, "--database", database_url]
     with log.open("a") as sink:
@@ -199,12 +182,12 @@ async def test_sigkill_in_the_middle_of_a_replay_loses_and_doubles_nothing(
     for share in (0.2, 0.6):
         process = _service(env, namespace, database_url, log)
         target = max(int(len(kent) * share), killed_at[-1] + 1 if killed_at else 1)
-        _wait_for(lambda: _applied(database_url) >= target, process, log)  # noqa: B023
+        _wait_for(lambda: applied(database_url) >= target, process, log)  # noqa: B023
         process.send_signal(signal.SIGKILL)
         process.wait()
-        killed_at.append(_applied(database_url))
+        killed_at.append(applied(database_url))
     process = _service(env, namespace, database_url, log)
-    _wait_for(lambda: _applied(database_url) == len(kent), process, log)
+    _wait_for(lambda: applied(database_url) == len(kent), process, log)
     process.send_signal(signal.SIGKILL)
     process.wait()
 

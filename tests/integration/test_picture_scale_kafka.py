@@ -24,22 +24,12 @@ from mappa_bus.projection.offsets import load_offsets
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from tests.conftest import BrokerUnderTest
+from tests.stores import applied
 
 pytestmark = pytest.mark.kafka
 
 KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 MAPPA = Path(sys.executable).with_name("mappa")
-
-
-def _applied(url: str) -> int:
-    engine = open_engine(url)
-    try:
-        with engine.connect() as connection:
-            return sum(load_offsets(connection, PROJECTION).values())
-    except Exception:
-        return 0
-    finally:
-        engine.dispose()
 
 
 def _assigned(log: Path) -> set[str]:
@@ -59,7 +49,7 @@ def _settled(assignments: list[set[str]]) -> bool:
     return all(assignments) and len(together) == 60 == sum(map(len, assignments))
 
 
-def _run_until_applied(
+def _run_untilapplied(
     command: list[str], env: dict[str, str], logs: list[Path], url: str, total: int
 ) -> None:
     """One service per log, all in one group, until the store has applied `total` records and
@@ -71,7 +61,7 @@ def _run_until_applied(
             services.append(subprocess.Popen(command, env=env, stdout=sink, stderr=sink))
     try:
         deadline = time.monotonic() + 180
-        while not (_applied(url) == total and _settled([_assigned(log) for log in logs])):
+        while not (applied(url) == total and _settled([_assigned(log) for log in logs])):
             assert time.monotonic() < deadline, logs[0].read_text()[-2000:]
             assert all(s.poll() is None for s in services), logs[1].read_text()[-2000:]
             time.sleep(0.1)
@@ -104,7 +94,7 @@ async def test_two_instances_split_the_partitions_and_make_the_same_store(
     }
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     command = [str(MAPPA), "picture", "run", "--namespace", namespace, "--database", shared]
-    _run_until_applied(command, env, logs, shared, len(kent))
+    _run_untilapplied(command, env, logs, shared, len(kent))
 
     first, second = (_assigned(log) for log in logs)
     engine = open_engine(shared)
