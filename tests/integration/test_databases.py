@@ -3,10 +3,16 @@ and on a real PostgreSQL, through the one code path the stores use (SQLAlchemy C
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
+
+from mappa_bus.alerts.store import create_schema as alerts_schema
+from mappa_bus.picture.store import create_schema as picture_schema
+from mappa_bus.projection.database import StoreOutOfDateError, open_engine
+from mappa_bus.reporting.store import create_schema as reporting_schema
 
 METADATA = sa.MetaData()
 NOTES = sa.Table(
@@ -62,3 +68,62 @@ def test_committed_rows_are_seen_and_rolled_back_ones_are_not(engine: sa.Engine)
 def test_the_database_starts_empty(engine: sa.Engine) -> None:
     # The table the test above created is not here: each test has a database of its own.
     assert sa.inspect(engine).get_table_names() == []
+
+
+@pytest.mark.parametrize(
+    "create_schema",
+    [picture_schema, reporting_schema, alerts_schema],
+    ids=["picture", "reporting", "alerts"],
+)
+def test_members_starting_together_on_a_new_store_all_create_its_schema(
+    database_url: str, create_schema: Callable[[sa.Engine], None]
+) -> None:
+    """Two members of a group started at once on an empty store both create its tables; the
+    one that checks first and creates second must not fail (it did, and exited: CI saw it)."""
+    members = 4
+    engines = [open_engine(database_url) for _ in range(members)]
+    together = threading.Barrier(members)
+    failures: list[BaseException] = []
+
+    def start(engine: sa.Engine) -> None:
+        together.wait()
+        try:
+            create_schema(engine)
+        except BaseException as error:  # every failure is the test's to report
+            failures.append(error)
+
+    threads = [threading.Thread(target=start, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert failures == []
+        tables = set(sa.inspect(engines[0]).get_table_names())
+        assert "projection_offsets" in tables
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def test_a_store_an_earlier_version_made_is_refused_by_name(database_url: str) -> None:
+    """A table created before a column was added (here the partnership counts' partition) is
+    refused when the service starts, naming the table, the column and the way out."""
+    engine = open_engine(database_url)
+    older = sa.Table(
+        "reporting_partnership",
+        sa.MetaData(),
+        sa.Column("area", sa.String(64), primary_key=True),
+        sa.Column("year_start", sa.Date, primary_key=True),
+        sa.Column("agency", sa.String(64), primary_key=True),
+        sa.Column("delays", sa.Text, nullable=False),
+        sa.Column("meetings_held", sa.Integer, nullable=False),
+        sa.Column("meetings_attended", sa.Integer, nullable=False),
+    )
+    try:
+        older.create(engine)
+        with pytest.raises(StoreOutOfDateError, match=r"reporting_partnership .* partition") as no:
+            reporting_schema(engine)
+        assert "new store" in str(no.value)
+    finally:
+        engine.dispose()

@@ -62,13 +62,20 @@ def _run_untilapplied(
     try:
         deadline = time.monotonic() + 180
         while not (applied(url) == total and _settled([_assigned(log) for log in logs])):
-            assert time.monotonic() < deadline, logs[0].read_text()[-2000:]
-            assert all(s.poll() is None for s in services), logs[1].read_text()[-2000:]
+            assert time.monotonic() < deadline, _tails(logs)
+            for service, log in zip(services, logs, strict=True):
+                assert service.poll() is None, (
+                    f"{log.name} exited {service.returncode}: " + (log.read_text()[-4000:])
+                )
             time.sleep(0.1)
     finally:
         for service in services:
             service.send_signal(signal.SIGKILL)
             service.wait()
+
+
+def _tails(logs: list[Path]) -> str:
+    return "\n".join(f"{log.name}: {log.read_text()[-2000:]}" for log in logs)
 
 
 async def test_two_instances_split_the_partitions_and_make_the_same_store(

@@ -22,11 +22,13 @@ from mappa_bus.reporting.partnership import (
     AgencyIndicators,
     PartnershipCounts,
     PartnershipIndicators,
+    PartnershipKey,
     add,
     add_all,
     bucket,
     bucket_seconds,
     changed_keys,
+    combine,
     indicators,
 )
 from mappa_bus.reporting.partnership_render import (
@@ -34,7 +36,11 @@ from mappa_bus.reporting.partnership_render import (
     render_partnership_markdown,
     render_partnership_text,
 )
-from mappa_bus.reporting.partnership_store import load_partnership, save_partnership
+from mappa_bus.reporting.partnership_store import (
+    load_partnership,
+    load_partnership_parts,
+    save_partnership,
+)
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 
@@ -188,20 +194,26 @@ def test_a_kafka_timestamp_is_read_as_an_aware_datetime() -> None:
 
 
 def test_the_store_round_trips_the_state(tmp_path: Path) -> None:
-    """Saved in two transactions, the counts load back equal on SQLite."""
+    """Saved in two transactions, the counts load back equal on SQLite, by partition and, added
+    up, as one."""
     first = _fold([(_police(NOON), timedelta(hours=1)), (_police(NOON), -timedelta(seconds=5))])
     second = add(first, _meeting(NOON, [Agency.POLICE, Agency.PROBATION]), NOON)
+    other = _fold([(_police(NOON), timedelta(minutes=3))])
     engine = open_engine(f"sqlite:///{tmp_path / 'partnership.db'}")
     metadata.create_all(engine)
 
     with engine.begin() as connection:
-        save_partnership(connection, first, first.keys())
+        save_partnership(connection, 0, first, first.keys())
+        save_partnership(connection, 4, other, other.keys())
     with engine.begin() as connection:
-        save_partnership(connection, second, changed_keys(first, second))
+        save_partnership(connection, 0, second, changed_keys(first, second))
     with engine.connect() as connection:
-        loaded = load_partnership(connection)
+        parts, together = load_partnership_parts(connection), load_partnership(connection)
 
-    assert loaded == second
+    assert parts == {0: second, 4: other}
+    assert together == combine([second, other])
+    police = PartnershipKey(Area.KENT, date(2020, 4, 1), Agency.POLICE)
+    assert together[police].events_shared == 3
 
 
 def test_durations_read_as_a_person_would_say_them() -> None:
@@ -294,7 +306,7 @@ def test_the_report_partnership_command_prints_json_from_the_store(tmp_path: Pat
     engine = open_engine(url)
     metadata.create_all(engine)
     with engine.begin() as connection:
-        save_partnership(connection, counts, counts.keys())
+        save_partnership(connection, 3, counts, counts.keys())
 
     result = CliRunner().invoke(
         app,

@@ -31,7 +31,7 @@ from mappa_bus.catalogue.registry import BY_TYPE
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.picture.fold import apply
 from mappa_bus.picture.model import CasePicture, TimelineEntry
-from mappa_bus.projection.offsets import Position, load_offsets, save_offsets
+from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.subscriber import Rejected, read_event
 from mappa_bus.topics import NAMESPACE
 
@@ -171,7 +171,7 @@ class AlertProjection:
         batch current."""
         with self.engine.begin() as connection:
             record_raised(connection, batch.alerts.values())
-            save_offsets(connection, PROJECTION, batch.raised_upto)
+            advance_offsets(connection, PROJECTION, self.raised_upto, batch.raised_upto)
         self.pictures.update(batch.changed)
         self.offsets = batch.offsets
         self.raised_upto = batch.raised_upto

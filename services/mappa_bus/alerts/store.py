@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from mappa_bus.alerts.model import AlertRaised
+from mappa_bus.projection.database import create_tables
 from mappa_bus.projection.offsets import metadata, offsets_table
 
 PROJECTION = "alerts"
@@ -31,7 +32,7 @@ raised_table = Table(
 
 def create_schema(engine: Engine) -> None:
     """Create the service's tables where missing: raised alerts and offsets."""
-    metadata.create_all(engine, tables=[raised_table, offsets_table])
+    create_tables(engine, metadata, [raised_table, offsets_table])
 
 
 def record_raised(connection: Connection, alerts: Iterable[AlertRaised]) -> None:

@@ -22,7 +22,7 @@ from mappa_bus.picture.model import CasePicture
 from mappa_bus.picture.retention import erased_cases
 from mappa_bus.picture.store import PROJECTION, create_schema, load_pictures, save_pictures
 from mappa_bus.projection.heap import HeapKeeper
-from mappa_bus.projection.offsets import Position, load_offsets, save_offsets
+from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.subscriber import Rejected, read_event
 from mappa_bus.topics import NAMESPACE
 
@@ -98,7 +98,7 @@ class PictureProjection:
         """Store the batch's pictures and offsets in one transaction, then make them current."""
         with self.engine.begin() as connection:
             save_pictures(connection, batch.changed.values())
-            save_offsets(connection, PROJECTION, batch.offsets)
+            advance_offsets(connection, PROJECTION, self.offsets, batch.offsets)
         self.pictures.update(batch.changed)
         self.offsets = batch.offsets
         self.heap.settle()

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.picture.model import CasePicture, Status
-from mappa_bus.projection.database import upsert
+from mappa_bus.projection.database import create_tables, upsert
 from mappa_bus.projection.offsets import metadata, offsets_table
 
 PROJECTION = "picture"
@@ -52,7 +52,7 @@ def create_schema(engine: Engine) -> None:
     from mappa_bus.picture.retention import erasures_table
 
     tables = [pictures_table, offsets_table, erasures_table, audit_table]
-    metadata.create_all(engine, tables=tables)
+    create_tables(engine, metadata, tables)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, MetaData, Table, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DatabaseError
+
+# Attempts at creating a schema that another process is creating at the same moment.
+CREATE_ATTEMPTS = 5
 
 
 def open_engine(url: str) -> Engine:
@@ -16,6 +21,45 @@ def open_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def create_tables(engine: Engine, metadata: MetaData, tables: Sequence[Table]) -> None:
+    """Create `tables` where missing, also when another process creates them at the same time
+    (two members of a group starting together on a new store): SQLAlchemy checks for each table
+    and then creates it, so the other may create it in between and this CREATE fails. Tried
+    again, the check finds the table."""
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            metadata.create_all(engine, tables=list(tables))
+            break
+        except DatabaseError:
+            # SQLite says OperationalError, PostgreSQL ProgrammingError or IntegrityError
+            # (its catalogue's unique index), all DatabaseErrors; a store that is really out
+            # fails every attempt and the last error is raised as it was.
+            if attempt == CREATE_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+    _check_columns(engine, tables)
+
+
+class StoreOutOfDateError(RuntimeError):
+    """A table of the store lacks columns this version writes: an earlier version made it."""
+
+
+def _check_columns(engine: Engine, tables: Sequence[Table]) -> None:
+    """Refuse a store whose tables an earlier version created without columns this one needs
+    (`create_all` leaves an existing table as it is), naming them and the way out; better than
+    the first write failing half way through a batch."""
+    inspector = inspect(engine)
+    for table in tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing = sorted(column.name for column in table.columns if column.name not in present)
+        if missing:
+            raise StoreOutOfDateError(
+                f"table {table.name} of the store has no column {', '.join(missing)}: an "
+                "earlier version made it. Build a new store from the log (--database at a new "
+                "one; docs/runbook.md, Replay and rebuild) or drop the table."
+            )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -41,3 +85,11 @@ def upsert(
         if column.name not in keys
     }
     connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+
+
+def insert_missing(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `rows`, leaving alone any whose primary key is there already."""
+    if not rows:
+        return
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    connection.execute(insert(table).on_conflict_do_nothing(), rows)

@@ -11,7 +11,7 @@ acknowledged, so FastStream seeks back and it is applied again later.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -28,7 +28,7 @@ from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, parse
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_codec import dead_letter_headers, record_origin
 from mappa_bus.operations.metrics import ProjectionMetrics
-from mappa_bus.projection.offsets import Position
+from mappa_bus.projection.offsets import OffsetsMovedOn, Position
 from mappa_bus.projection.progress import end_offsets, lag
 from mappa_bus.topics import agency_of_topic, agency_topic, dead_letter_topic
 
@@ -128,20 +128,27 @@ class _ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
         )
         # Another instance may have moved these partitions on since this one last read the
         # store: what it keeps in memory is read again before anything is folded into it.
-        self._projection.load()
-        consumer = self._consumer()
-        unknown = []
-        for partition in assigned:
-            stored = self._projection.offsets.get((partition.topic, partition.partition))
-            if stored is None:
-                unknown.append(partition)
-            else:
-                consumer.seek(partition, stored)
-        # One seek for them all: each waits for the fetch in flight (up to half a second), and
-        # the group's coordination, leaving the group on SIGTERM included, waits for this
-        # listener; one partition at a time, a new store took half a minute.
-        if unknown:
-            await consumer.seek_to_beginning(*unknown)
+        await resume_from_store(self._projection, self._consumer(), assigned)
+
+
+async def resume_from_store(
+    projection: Projection[Any], consumer: Any, partitions: Collection[TopicPartition]
+) -> None:
+    """Read the store again and seek each of `partitions` to the offset it holds (the first
+    offset there is, for a partition it holds none of)."""
+    projection.load()
+    unknown = []
+    for partition in partitions:
+        stored = projection.offsets.get((partition.topic, partition.partition))
+        if stored is None:
+            unknown.append(partition)
+        else:
+            consumer.seek(partition, stored)
+    # One seek for them all: each waits for the fetch in flight (up to half a second), and
+    # the group's coordination, leaving the group on SIGTERM included, waits for this
+    # listener; one partition at a time, a new store took half a minute.
+    if unknown:
+        await consumer.seek_to_beginning(*unknown)
 
 
 def register_projection(
@@ -215,6 +222,18 @@ def register_projection(
             observer.dead_lettered(item.error.kind)
         try:
             projection.commit(batch)
+        except OffsetsMovedOn as error:
+            # This member folded records of partitions the group has since handed to another
+            # (the batch was in hand during a rebalance): the store refused them, and memory
+            # is read again from it, where the other member's work is.
+            log.warning(
+                "partitions moved on by another member; batch dropped, store read again",
+                projection=projection.name,
+                partitions=[f"{topic}/{partition}" for topic, partition in error.positions],
+            )
+            consumer = holder["subscriber"].consumer
+            await resume_from_store(projection, consumer, consumer.assignment())
+            return
         except OperationalError as error:
             observer.store_unavailable()
             # The store is unreachable: nothing was committed and memory is unchanged. Wait,

@@ -15,7 +15,6 @@ from mappa_bus.cli_common import Database, Namespace, command_settings, run_with
 from mappa_bus.operations.http import PORT_OPTION, REPORTING_PORT, attach_consumer
 from mappa_bus.picture.views import NotEntitledError, check_entitled
 from mappa_bus.projection.database import open_engine
-from mappa_bus.projection.offsets import metadata
 from mappa_bus.projection.seen import clear_seen
 from mappa_bus.reporting.consumer import PROJECTION
 from mappa_bus.reporting.count import contributors
@@ -27,7 +26,7 @@ from mappa_bus.reporting.partnership_store import clear_partnership, load_partne
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_csv
 from mappa_bus.reporting.queries import earlier_years, parse_area, parse_year, statistics_for
 from mappa_bus.reporting.service import catch_up, open_projection, reporting_app
-from mappa_bus.reporting.store import clear
+from mappa_bus.reporting.store import clear, create_schema
 from mappa_bus.topics import NAMESPACE
 
 reporting_app_cli = typer.Typer(help="The reporting consumer: counts the statistics.")
@@ -106,7 +105,7 @@ def report_partnership(
     # accepted so the command reads like `mappa report`.
     del namespace
     engine = open_engine(database or command_settings().database_url)
-    metadata.create_all(engine)
+    create_schema(engine)
     with engine.connect() as connection:
         counts = load_partnership(connection)
     partnership = indicators(counts, where, date(first_year, 4, 1))

@@ -14,12 +14,12 @@ from sqlalchemy import Engine, inspect
 from mappa_bus.catalogue import Envelope, EventData, WireError
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.principals import Role, group_prefix
-from mappa_bus.projection.offsets import Position, load_offsets, save_offsets
+from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.seen import load_seen, save_seen
 from mappa_bus.projection.subscriber import BATCH, Rejected, read_event, register_projection
 from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert
 from mappa_bus.reporting.partnership import PartnershipCounts, add_batch
-from mappa_bus.reporting.partnership_store import load_partnership, save_partnership
+from mappa_bus.reporting.partnership_store import load_partnership_parts, save_partnership
 from mappa_bus.reporting.publication import (
     FIRST_MAPPA_YEAR,
     load_unpublished,
@@ -42,8 +42,8 @@ class Batch:
     # The facts new to their cases, with the case: what the store appends.
     added: list[tuple[str, Fact]] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
-    # Events applied for the first time, with when each reached the bus.
-    shared: list[tuple[Envelope[EventData], datetime]] = field(default_factory=list)
+    # Events applied for the first time, with when each reached the bus, by partition number.
+    shared: dict[int, list[tuple[Envelope[EventData], datetime]]] = field(default_factory=dict)
     new_ids: set[str] = field(default_factory=set)
     # The reporting years of the facts the batch added: their figures (and later years') may
     # have changed.
@@ -61,7 +61,8 @@ class ReportingProjection:
     cases: dict[str, CaseFacts] = field(default_factory=dict)
     offsets: dict[Position, int] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
-    partnership: PartnershipCounts = field(default_factory=dict)
+    # By partition number: a member adds only to its own partitions' counts (see the store).
+    partnership: dict[int, PartnershipCounts] = field(default_factory=dict)
     # Years changed since their statistics were last published (see publication.py).
     unpublished: set[int] = field(default_factory=set)
 
@@ -82,7 +83,7 @@ class ReportingProjection:
             self.offsets = load_offsets(connection, PROJECTION)
             if for_consuming:
                 self.seen = load_seen(connection, PROJECTION)
-                self.partnership = load_partnership(connection)
+                self.partnership = load_partnership_parts(connection)
                 self.unpublished = load_unpublished(connection)
 
     def fold(self, records: Sequence[Any]) -> Batch:
@@ -101,7 +102,8 @@ class ReportingProjection:
             if event.id in self.seen or event.id in batch.new_ids:
                 continue  # the same event sent again: it has been applied once
             batch.new_ids.add(event.id)
-            batch.shared.append((event, appended_at(record.timestamp)))
+            arrived = (event, appended_at(record.timestamp))
+            batch.shared.setdefault(record.partition, []).append(arrived)
             fact = fact_of(event)
             if fact is None:
                 continue  # shared, but nothing the statistics count
@@ -115,17 +117,21 @@ class ReportingProjection:
 
     def commit(self, batch: Batch) -> None:
         """Store the batch's cases and offsets in one transaction, then make them current."""
-        partnership, touched = add_batch(self.partnership, batch.shared)
+        partnership = {
+            part: add_batch(self.partnership.get(part, {}), shared)
+            for part, shared in batch.shared.items()
+        }
         with self.engine.begin() as connection:
             append_facts(connection, batch.added)
-            save_offsets(connection, PROJECTION, batch.offsets)
+            advance_offsets(connection, PROJECTION, self.offsets, batch.offsets)
             save_seen(connection, PROJECTION, batch.new_ids)
-            save_partnership(connection, partnership, touched)
+            for part, (counts, touched) in partnership.items():
+                save_partnership(connection, part, counts, touched)
             mark_unpublished(connection, batch.years - self.unpublished)
         self.cases.update(batch.changed)
         self.offsets = batch.offsets
         self.seen.update(batch.new_ids)
-        self.partnership = partnership
+        self.partnership.update({part: counts for part, (counts, _) in partnership.items()})
         self.unpublished |= batch.years
 
 

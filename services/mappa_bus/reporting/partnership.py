@@ -149,6 +149,15 @@ def add_batch(
     return result, touched
 
 
+def combine(parts: Iterable[PartnershipCounts]) -> PartnershipCounts:
+    """The counts of several parts together (the parts the members of a group keep apart)."""
+    result: dict[PartnershipKey, AgencyTally] = {}
+    for part in parts:
+        for key, tally in part.items():
+            result[key] = _combine(result.get(key, AgencyTally()), tally)
+    return result
+
+
 def changed_keys(before: PartnershipCounts, after: PartnershipCounts) -> set[PartnershipKey]:
     """The keys whose tallies differ between two counts (what a store must write)."""
     return {key for key, tally in after.items() if before.get(key) != tally}

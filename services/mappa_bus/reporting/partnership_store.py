@@ -1,5 +1,10 @@
-"""Where the partnership fold's state is kept: one row per (area, reporting year, agency), beside
-the reporting consumer's cases and offsets, written in the consumer's own transaction."""
+"""Where the partnership fold's state is kept: one row per (Kafka partition, area, reporting year,
+agency), beside the reporting consumer's cases and offsets, written in the consumer's own
+transaction.
+
+By partition because the members of a consumer group share the store: each member writes only
+the rows of the partitions it holds, as it writes only their offsets, so no member's tally ever
+overwrites another's; readers add the partitions up."""
 
 from __future__ import annotations
 
@@ -18,11 +23,15 @@ from mappa_bus.reporting.partnership import (
     Histogram,
     PartnershipCounts,
     PartnershipKey,
+    combine,
 )
 
 partnership_table = Table(
     "reporting_partnership",
     metadata,
+    # The number of the agency topics' partition the events came from (the same on every
+    # topic: a member of the group holds a partition number on all of them).
+    Column("partition", Integer, primary_key=True),
     Column("area", String(64), primary_key=True),
     Column("year_start", Date, primary_key=True),
     Column("agency", String(64), primary_key=True),
@@ -43,24 +52,33 @@ def _decode(text: str) -> Histogram:
 
 
 def load_partnership(connection: Connection) -> PartnershipCounts:
-    """The fold's state as stored."""
-    rows = connection.execute(select(partnership_table))
-    return {
-        PartnershipKey(Area(row.area), row.year_start, Agency(row.agency)): AgencyTally(
+    """The counts as stored, every partition's together."""
+    return combine(load_partnership_parts(connection).values())
+
+
+def load_partnership_parts(connection: Connection) -> dict[int, PartnershipCounts]:
+    """The counts as stored, by partition (what a consumer keeps adding to)."""
+    parts: dict[int, dict[PartnershipKey, AgencyTally]] = {}
+    for row in connection.execute(select(partnership_table)):
+        key = PartnershipKey(Area(row.area), row.year_start, Agency(row.agency))
+        parts.setdefault(row.partition, {})[key] = AgencyTally(
             delays=_decode(row.delays),
             meetings_held=row.meetings_held,
             meetings_attended=row.meetings_attended,
         )
-        for row in rows
-    }
+    return dict(parts)
 
 
 def save_partnership(
-    connection: Connection, counts: PartnershipCounts, changed_keys: Iterable[PartnershipKey]
+    connection: Connection,
+    partition: int,
+    counts: PartnershipCounts,
+    changed_keys: Iterable[PartnershipKey],
 ) -> None:
-    """Write the changed keys' tallies (inside the caller's transaction)."""
+    """Write the changed keys' tallies of one partition (inside the caller's transaction)."""
     rows = [
         {
+            "partition": partition,
             "area": key.area.value,
             "year_start": key.year_start,
             "agency": key.agency.value,
@@ -70,7 +88,8 @@ def save_partnership(
         }
         for key in sorted(changed_keys)
     ]
-    upsert(connection, partnership_table, rows, keys=("area", "year_start", "agency"))
+    keys = ("partition", "area", "year_start", "agency")
+    upsert(connection, partnership_table, rows, keys=keys)
 
 
 def clear_partnership(connection: Connection) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import Column, Date, Integer, String, Table, delete, select
 from sqlalchemy.engine import Connection
 
 from mappa_bus.catalogue import Area
-from mappa_bus.projection.database import upsert
+from mappa_bus.projection.database import insert_missing, upsert
 from mappa_bus.projection.offsets import metadata
 from mappa_bus.reporting.count import count_year
 from mappa_bus.reporting.facts import CaseFacts, Kind
@@ -163,11 +163,9 @@ def _may_count_in(
 
 
 def mark_unpublished(connection: Connection, years: Iterable[int]) -> None:
-    """Record years whose figures a batch changed (inside the consumer's transaction); the
-    caller passes only years not already recorded."""
-    rows = [{"year": year} for year in sorted(years)]
-    if rows:
-        connection.execute(unpublished_table.insert(), rows)
+    """Record years whose figures a batch changed (inside the consumer's transaction); years
+    already recorded stay as they are (another member of the group may have recorded them)."""
+    insert_missing(connection, unpublished_table, [{"year": year} for year in sorted(years)])
 
 
 def load_unpublished(connection: Connection) -> set[int]:

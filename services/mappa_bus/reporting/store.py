@@ -16,7 +16,7 @@ from sqlalchemy import Column, Engine, Integer, String, Table, Text, delete, sel
 from sqlalchemy.engine import Connection
 
 from mappa_bus.catalogue import Area
-from mappa_bus.projection.database import upsert
+from mappa_bus.projection.database import create_tables, upsert
 from mappa_bus.projection.offsets import metadata, offsets_table
 from mappa_bus.reporting.facts import CaseFacts, Fact, Kind
 
@@ -59,7 +59,7 @@ def create_schema(engine: Engine) -> None:
         published_table,
     ]
     tables += [unpublished_table, seen_batches_table]
-    metadata.create_all(engine, tables=[*tables, audit_table])
+    create_tables(engine, metadata, [*tables, audit_table])
 
 
 def _encode(facts: CaseFacts) -> str:
