@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from mappa_bus.alerts.store import create_schema as alerts_schema
 from mappa_bus.picture.store import create_schema as picture_schema
-from mappa_bus.projection.database import StoreOutOfDateError, open_engine
+from mappa_bus.projection.database import StoreOutOfDateError, open_engine, snapshot
 from mappa_bus.reporting.store import create_schema as reporting_schema
 
 METADATA = sa.MetaData()
@@ -125,5 +125,26 @@ def test_a_store_an_earlier_version_made_is_refused_by_name(database_url: str) -
         with pytest.raises(StoreOutOfDateError, match=r"reporting_partnership .* partition") as no:
             reporting_schema(engine)
         assert "new store" in str(no.value)
+    finally:
+        engine.dispose()
+
+
+def test_reads_through_a_snapshot_see_one_moment(database_url: str) -> None:
+    """A commit made while a snapshot is open is not seen through it (a projection reads its
+    state and its offsets so), and is seen through the next."""
+    engine = open_engine(database_url)
+    try:
+        METADATA.create_all(engine)
+        with engine.begin() as connection:
+            connection.execute(sa.insert(NOTES), [{"text": "before"}])
+        count = sa.select(sa.func.count()).select_from(NOTES)
+        with snapshot(engine) as reading:
+            first = reading.execute(count).scalar_one()
+            with engine.begin() as connection:
+                connection.execute(sa.insert(NOTES), [{"text": "during"}])
+            second = reading.execute(count).scalar_one()
+        with snapshot(engine) as reading:
+            after = reading.execute(count).scalar_one()
+        assert (first, second, after) == (1, 1, 2)
     finally:
         engine.dispose()

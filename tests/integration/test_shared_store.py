@@ -5,6 +5,8 @@ another's partition back. On SQLite and PostgreSQL, for every projection."""
 
 from __future__ import annotations
 
+import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ NAMESPACE = "test"
 SMALL = SimulationOptions(scale=0.02)
 P0: Position = ("t", 0)
 P1: Position = ("t", 1)
+Q0: Position = ("u", 0)  # another topic, the same partition number as P0
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,8 @@ def test_a_batch_folded_from_where_another_member_has_moved_on_is_not_stored(
 
 
 def test_offsets_move_only_from_where_they_were_read(engine: Engine) -> None:
+    """Where the store stands for a partition number, every topic's, must be where the member
+    read it; else nothing of the transaction stays."""
     create_picture_schema(engine)
     with engine.begin() as connection:
         advance_offsets(connection, "p", {}, {P0: 10, P1: 5})
@@ -188,8 +193,7 @@ def test_offsets_move_only_from_where_they_were_read(engine: Engine) -> None:
     with engine.connect() as connection:
         assert load_offsets(connection, "p") == {P0: 20, P1: 5}
 
-    # From a stale reading (P0 at 10, not 20), and a first offset where there is one: refused,
-    # and nothing of the transaction stays, the move of P1 included.
+    # From a stale reading of P0 (10, not 20), or none: refused, the move of P1 included.
     for before in ({P0: 10, P1: 5}, {P1: 5}):
         with pytest.raises(OffsetsMovedOn) as refused, engine.begin() as connection:
             advance_offsets(connection, "p", before, {P0: 30, P1: 7})
@@ -198,9 +202,52 @@ def test_offsets_move_only_from_where_they_were_read(engine: Engine) -> None:
         with engine.connect() as connection:
             assert load_offsets(connection, "p") == {P0: 20, P1: 5}
 
+    # Another topic's partition of the same number moved on (another member folded the same
+    # cases from it): this member's move of P0 is refused though P0 itself is where it was.
+    with engine.begin() as connection:
+        advance_offsets(connection, "p", {P0: 20, P1: 5}, {P0: 20, P1: 5, Q0: 3})
+    with pytest.raises(OffsetsMovedOn) as refused, engine.begin() as connection:
+        advance_offsets(connection, "p", {P0: 20, P1: 5}, {P0: 25, P1: 5})
+    assert refused.value.positions == [Q0]
+
     # Another projection's offsets are its own.
     with engine.begin() as connection:
         advance_offsets(connection, "q", {}, {P0: 1})
     with engine.connect() as connection:
-        assert load_offsets(connection, "p") == {P0: 20, P1: 5}
+        assert load_offsets(connection, "p") == {P0: 20, P1: 5, Q0: 3}
         assert load_offsets(connection, "q") == {P0: 1}
+
+
+def test_members_of_the_same_partition_number_wait_for_each_other(database_url: str) -> None:
+    """Two transactions moving partitions of one number at the same time, from the same
+    reading: one commits, the other is refused (it waited, then saw the first's move)."""
+    engines = [open_engine(database_url) for _ in range(2)]
+    create_picture_schema(engines[0])
+    together = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def move(engine: Engine, position: Position) -> None:
+        together.wait()
+        try:
+            with engine.begin() as connection:
+                advance_offsets(connection, "p", {}, {position: 7})
+                time.sleep(0.2)  # both are inside their transactions at once
+            outcomes.append("committed")
+        except OffsetsMovedOn:
+            outcomes.append("refused")
+
+    threads = [
+        threading.Thread(target=move, args=(engine, position))
+        for engine, position in zip(engines, (P0, Q0), strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert sorted(outcomes) == ["committed", "refused"]
+        with engines[0].connect() as connection:
+            assert len(load_offsets(connection, "p")) == 1
+    finally:
+        for engine in engines:
+            engine.dispose()

@@ -31,6 +31,7 @@ from mappa_bus.catalogue.registry import BY_TYPE
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.picture.fold import apply
 from mappa_bus.picture.model import CasePicture, TimelineEntry
+from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.subscriber import Rejected, read_event
 from mappa_bus.topics import NAMESPACE
@@ -108,7 +109,7 @@ class AlertProjection:
         """Read where alerts stand (again, after a rebalance: another instance may have moved
         them on). The pictures are kept: they are folded from the log, not read from here."""
         create_schema(self.engine)
-        with self.engine.connect() as connection:
+        with snapshot(self.engine) as connection:
             self.raised_upto = load_offsets(connection, PROJECTION)
             self.raised = raised_ids(connection)
 
@@ -170,8 +171,8 @@ class AlertProjection:
         """Store the alerts and how far they were raised in one transaction, then make the
         batch current."""
         with self.engine.begin() as connection:
-            record_raised(connection, batch.alerts.values())
             advance_offsets(connection, PROJECTION, self.raised_upto, batch.raised_upto)
+            record_raised(connection, batch.alerts.values())
         self.pictures.update(batch.changed)
         self.offsets = batch.offsets
         self.raised_upto = batch.raised_upto

@@ -21,6 +21,7 @@ from mappa_bus.picture.fold import apply_all
 from mappa_bus.picture.model import CasePicture
 from mappa_bus.picture.retention import erased_cases
 from mappa_bus.picture.store import PROJECTION, create_schema, load_pictures, save_pictures
+from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.subscriber import Rejected, read_event
@@ -57,7 +58,7 @@ class PictureProjection:
     def load(self) -> None:
         """Create the schema if need be and read back what the store holds."""
         create_schema(self.engine)
-        with self.engine.connect() as connection:
+        with snapshot(self.engine) as connection:
             self.pictures = load_pictures(connection)
             self.offsets = load_offsets(connection, PROJECTION)
             self.erased = frozenset(erased_cases(connection))
@@ -97,8 +98,8 @@ class PictureProjection:
     def commit(self, batch: PictureBatch) -> None:
         """Store the batch's pictures and offsets in one transaction, then make them current."""
         with self.engine.begin() as connection:
-            save_pictures(connection, batch.changed.values())
             advance_offsets(connection, PROJECTION, self.offsets, batch.offsets)
+            save_pictures(connection, batch.changed.values())
         self.pictures.update(batch.changed)
         self.offsets = batch.offsets
         self.heap.settle()

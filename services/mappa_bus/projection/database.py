@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, Table, create_engine, event, inspect
@@ -93,3 +94,18 @@ def insert_missing(connection: Connection, table: Table, rows: Sequence[dict[str
         return
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     connection.execute(insert(table).on_conflict_do_nothing(), rows)
+
+
+@contextlib.contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose reads all see the store as it was at one moment. A projection reads
+    its state and its offsets through one: read apart, another member's commit in between
+    would give offsets past what the state holds, and those records would never be folded."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        else:
+            # The sqlite3 module opens a transaction only before a write; reads each see the
+            # latest commit. An explicit one holds one snapshot until the connection closes.
+            connection.exec_driver_sql("BEGIN")
+        yield connection

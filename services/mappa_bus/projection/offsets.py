@@ -4,20 +4,21 @@ A projection records, per topic partition, the offset of the next record it has 
 in the same transaction as the state changes those records made. On start it resumes from
 there; a crash between the two cannot happen, because there is no between.
 
-Members of a consumer group share one store, each writing its own partitions' offsets. An offset
-moves only from where the member last read it (`advance_offsets`): a member that kept folding
+Members of a consumer group share one store, each writing its own partitions' offsets. Offsets
+move only from where the member last read them (`advance_offsets`): a member that kept folding
 a partition the group had already handed to another (a batch in hand during a rebalance, or a
-member paused past its session) finds the offset moved, and its whole transaction is refused.
+member paused past its session) finds them moved, and its whole transaction is refused.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, func, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.expression import bindparam
+
+from mappa_bus.projection.database import upsert
 
 metadata = MetaData()
 
@@ -60,55 +61,59 @@ def advance_offsets(
     after: Mapping[Position, int],
 ) -> None:
     """Move `projection`'s offsets from `before` (where this consumer read them) to `after`,
-    inside the caller's transaction; only the ones that moved are written. Raises OffsetsMovedOn,
-    for the caller's transaction to roll back, when any of them no longer stands at `before`."""
+    inside the caller's transaction, which must begin with this call. Only the offsets that
+    moved are written. Raises OffsetsMovedOn, for the caller's transaction to roll back, when
+    the store no longer holds `before` for every partition of the partition numbers moved.
+
+    Whole partition numbers, not single partitions: a case's events are on the same number of
+    every agency topic, so a member that had folded police's partition 3 from a stale picture
+    of a case would otherwise overwrite what another member stored from probation's partition
+    3 of the same case."""
     moved = {p: n for p, n in after.items() if before.get(p) != n}
-    known = [p for p in moved if p in before]
-    new = [p for p in moved if p not in before]
-    stale = _update_from(connection, projection, [(p, before[p], moved[p]) for p in known])
-    stale += _insert_new(connection, projection, [(p, moved[p]) for p in new])
+    if not moved:
+        return
+    numbers = sorted({partition for _, partition in moved})
+    _hold(connection, projection, numbers)
+    expected = {p: n for p, n in before.items() if p[1] in numbers}
+    stored = _stored(connection, projection, numbers)
+    stale = sorted(p for p in expected.keys() | stored.keys() if expected.get(p) != stored.get(p))
     if stale:
         raise OffsetsMovedOn(projection, stale)
-
-
-def _update_from(
-    connection: Connection, projection: str, moves: list[tuple[Position, int, int]]
-) -> list[Position]:
-    """Move each offset only where it still stands; the positions that did not."""
-    table = offsets_table
-    statement = (
-        update(table)
-        .where(
-            and_(
-                table.c.projection == projection,
-                table.c.topic == bindparam("at_topic"),
-                table.c.partition == bindparam("at_partition"),
-                table.c.next_offset == bindparam("was"),
-            )
-        )
-        .values(next_offset=bindparam("now"))
+    upsert(
+        connection,
+        offsets_table,
+        [
+            {"projection": projection, "topic": topic, "partition": partition, "next_offset": n}
+            for (topic, partition), n in moved.items()
+        ],
+        keys=("projection", "topic", "partition"),
     )
-    stale = []
-    for (topic, partition), was, now in moves:
-        # One statement per partition: a batch moves a few dozen, and each answer is needed.
-        at = {"at_topic": topic, "at_partition": partition, "was": was, "now": now}
-        if connection.execute(statement, at).rowcount != 1:
-            stale.append((topic, partition))
-    return stale
 
 
-def _insert_new(
-    connection: Connection, projection: str, firsts: list[tuple[Position, int]]
-) -> list[Position]:
-    """Record the first offset of partitions this consumer found none for; the positions another
-    consumer recorded first."""
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    stale = []
-    for (topic, partition), now in firsts:
-        row = {"projection": projection, "topic": topic, "partition": partition, "next_offset": now}
-        statement = insert(offsets_table).values(row).on_conflict_do_nothing()
-        # RETURNING, not rowcount: psycopg reports no rowcount for an INSERT ... ON CONFLICT.
-        inserted = connection.execute(statement.returning(offsets_table.c.partition)).all()
-        if not inserted:
-            stale.append((topic, partition))
-    return stale
+def _hold(connection: Connection, projection: str, numbers: list[int]) -> None:
+    """Make other transactions moving these partition numbers wait until this one ends, before
+    this one reads where they stand. PostgreSQL: a transaction-scoped advisory lock per number,
+    taken in order so that two members never wait on each other. SQLite lets one transaction
+    write at a time: a write that changes nothing takes that turn (a read first would read
+    from a snapshot that another member's commit could make stale before this one writes)."""
+    if connection.dialect.name == "postgresql":
+        space = zlib.crc32(projection.encode()) - 2**31  # lock keys are signed 32-bit numbers
+        for number in numbers:
+            connection.execute(select(func.pg_advisory_xact_lock(space, number)))
+        return
+    table = offsets_table
+    connection.execute(
+        update(table)
+        .where(table.c.projection == projection, table.c.partition.in_(numbers))
+        .values(next_offset=table.c.next_offset)
+    )
+
+
+def _stored(connection: Connection, projection: str, numbers: list[int]) -> dict[Position, int]:
+    table = offsets_table
+    rows = connection.execute(
+        select(table.c.topic, table.c.partition, table.c.next_offset).where(
+            table.c.projection == projection, table.c.partition.in_(numbers)
+        )
+    )
+    return {(topic, partition): offset for topic, partition, offset in rows}

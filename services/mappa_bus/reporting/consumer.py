@@ -14,6 +14,7 @@ from sqlalchemy import Engine, inspect
 from mappa_bus.catalogue import Envelope, EventData, WireError
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.principals import Role, group_prefix
+from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.seen import load_seen, save_seen
 from mappa_bus.projection.subscriber import BATCH, Rejected, read_event, register_projection
@@ -78,7 +79,7 @@ class ReportingProjection:
             with self.engine.begin() as connection:
                 if has_cases(connection):
                     mark_unpublished(connection, [FIRST_MAPPA_YEAR])
-        with self.engine.connect() as connection:
+        with snapshot(self.engine) as connection:
             self.cases = load_cases(connection)
             self.offsets = load_offsets(connection, PROJECTION)
             if for_consuming:
@@ -122,8 +123,8 @@ class ReportingProjection:
             for part, shared in batch.shared.items()
         }
         with self.engine.begin() as connection:
-            append_facts(connection, batch.added)
             advance_offsets(connection, PROJECTION, self.offsets, batch.offsets)
+            append_facts(connection, batch.added)
             save_seen(connection, PROJECTION, batch.new_ids)
             for part, (counts, touched) in partnership.items():
                 save_partnership(connection, part, counts, touched)
