@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -122,15 +123,24 @@ def shared_store(folder: Path, name: str) -> Iterator[str]:
         yield url
 
 
-async def measure(settings: Settings, one: str, two: str) -> tuple[float, float]:
-    """Records per second of one instance on namespace `one` and two on `two` (which hold the
-    same events)."""
+@dataclass(frozen=True)
+class ScaleOut:
+    """Records per second of one instance and of two, and the store they shared."""
+
+    single: float
+    double: float
+    store: str
+
+
+async def measure(settings: Settings, one: str, two: str) -> ScaleOut:
+    """One instance on namespace `one` and two on `two` (which hold the same events)."""
     with tempfile.TemporaryDirectory() as folder:
         with shared_store(Path(folder), one) as url:
             single = await rate(settings, one, 1, url, Path(folder))
         with shared_store(Path(folder), two) as url:
             double = await rate(settings, two, 2, url, Path(folder))
-    return single, double
+            store = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    return ScaleOut(single, double, store)
 
 
 async def main(events: int) -> None:
@@ -138,12 +148,13 @@ async def main(events: int) -> None:
     one = await publish_simulated(settings, events)
     two = await publish_simulated(settings, events)
     try:
-        single, double = await measure(settings, one, two)
+        result = await measure(settings, one, two)
     finally:
         await delete_namespaces(settings.connection(), [one, two])
     print(
-        f"{events:,} events: one instance {single:,.0f} records/s, two {double:,.0f} "
-        f"records/s ({double / single:.2f}x)"
+        f"{events:,} events, one shared {result.store} store: one instance "
+        f"{result.single:,.0f} records/s, two {result.double:,.0f} records/s "
+        f"({result.double / result.single:.2f}x)"
     )
 
 

@@ -165,17 +165,20 @@ async def run(plan: Plan) -> Results:
 
             # Scale-out: the picture service as two members of its group against one.
             step("scale-out")
-            one, two = await scale_out.measure(
+            scaled = await scale_out.measure(
                 settings, published.sdk_namespaces[0], published.feed_namespaces[0]
             )
-            workload = f"{plan.events:,} events, `mappa picture run` x2 vs x1, SQLite each, 1 run"
+            workload = (
+                f"{plan.events:,} events, `mappa picture run` x2 vs x1, "
+                f"one shared {scaled.store} store each, 1 run"
+            )
             rows.append(
                 Row(
                     "case picture: scale-out, 2 instances (1 group)",
                     workload,
-                    f"{two:,.0f} events/s",
-                    f"{one:,.0f} events/s (1 instance)",
-                    f"{two / one:.2f}",
+                    f"{scaled.double:,.0f} events/s",
+                    f"{scaled.single:,.0f} events/s (1 instance)",
+                    f"{scaled.double / scaled.single:.2f}",
                 )
             )
             gc.collect()
