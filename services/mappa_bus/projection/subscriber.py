@@ -19,7 +19,7 @@ import structlog
 from aiokafka import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, TopicPartition
+from faststream.kafka import KafkaBroker, Topic, TopicPartition
 from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy.exc import OperationalError
 
@@ -179,14 +179,19 @@ def register_projection(
         # A failed batch is sought back by hand (`on_batch`).
         "ack_policy": AckPolicy.MANUAL,
     }
+    # `declare=False` everywhere: FastStream would otherwise create a missing agency topic with
+    # one partition (where it may; elsewhere it warns of each, every start), and the bus's
+    # topics are made only by `mappa topics create`, with the partitions that keep whole cases
+    # together.
     if partitions:
         # Reading from the beginning is safe: records below the stored offsets are skipped.
-        subscriber = broker.subscriber(partitions=partitions, **common)
+        assigned = [TopicPartition(p.topic, p.partition, declare=False) for p in partitions]
+        subscriber = broker.subscriber(partitions=assigned, **common)
     elif group_id is None:
         raise ValueError("a projection subscribes in a consumer group or to given partitions")
     else:
         subscriber = broker.subscriber(
-            *(agency_topic(agency, namespace) for agency in Agency),
+            *(Topic(agency_topic(agency, namespace), declare=False) for agency in Agency),
             group_id=group_id,
             # A case's events sit on the same partition number of every agency topic (keyed
             # by case id, the same partition count everywhere): ranges per topic hand each
