@@ -20,8 +20,13 @@ async def read_to_end(
     the log as it stands and leaves no trace in the broker's group state.
     """
     names = tuple(topics)
+    # Earliest as the reset too: the reset that `assign` starts can land after the seek to the
+    # beginning below, and a reset to the latest offset would leave nothing to read, for ever.
     consumer = AIOKafkaConsumer(
-        enable_auto_commit=False, max_poll_records=batch, **connection.aiokafka_options()
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=batch,
+        **connection.aiokafka_options(),
     )
     await consumer.start()
     try:
