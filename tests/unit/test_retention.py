@@ -101,3 +101,31 @@ def test_an_expired_case_is_erased_audited_and_stays_erased_through_a_rebuild(
     assert (stub.management, stub.lead_reference, stub.timeline) == (None, None, ())
     assert projection.pictures[ACTIVE] == active_before
     assert trail == [(f"case:{ENDED}", "erased", "retention")]
+
+
+def test_a_running_service_does_not_write_back_a_case_erased_by_another_process(
+    tmp_path: Path,
+) -> None:
+    """`mappa picture erase-expired` runs beside `mappa picture run`, which holds the case's
+    details in memory: a later event of the case must not bring them back into the store."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    service = open_projection(url, NAMESPACE)
+    _consume(service)
+    erase_expired(open_projection(url, NAMESPACE), date(2021, 1, 1), years=6)
+
+    later = MappaEligibilityIdentified(
+        identified_on=date(2021, 2, 1),
+        category=Category.VIOLENT_OFFENDER,
+        lead_agency=LeadAgency.PROBATION,
+        agency_reference="NDL-0009",
+    )
+    event = _event(later, ENDED, date(2021, 2, 1), 3)
+    topic = agency_topic(later.PUBLISHER, NAMESPACE)
+    record = Record(topic, 0, 3, to_wire(event), event.case_id.encode(), 1_612_170_000_000)
+    service.commit(service.fold([record]))
+
+    stored = open_projection(url, NAMESPACE).pictures[ENDED]
+    assert stored.erased_on == date(2021, 1, 1)
+    assert (stored.lead_reference, stored.timeline) == (None, ())
+    assert service.pictures[ENDED] == stored
+    assert service.offsets[(topic, 0)] == 4  # the record is passed, not refolded later

@@ -19,7 +19,7 @@ from mappa_bus.catalogue import Envelope, EventData, WireError
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.picture.fold import apply_all
 from mappa_bus.picture.model import CasePicture
-from mappa_bus.picture.retention import erased_cases
+from mappa_bus.picture.retention import erased_among, erased_cases
 from mappa_bus.picture.store import PROJECTION, create_schema, load_pictures, save_pictures
 from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.heap import HeapKeeper
@@ -99,8 +99,15 @@ class PictureProjection:
         """Store the batch's pictures and offsets in one transaction, then make them current."""
         with self.engine.begin() as connection:
             advance_offsets(connection, PROJECTION, self.offsets, batch.offsets)
+            # Erased meanwhile by `mappa picture erase-expired`, another process: the batch's
+            # folds of those cases started from details that must not come back.
+            stubs = erased_among(connection, batch.changed)
+            for case_id in stubs:
+                del batch.changed[case_id]
             save_pictures(connection, batch.changed.values())
         self.pictures.update(batch.changed)
+        self.pictures.update(stubs)
+        self.erased |= stubs.keys()
         self.offsets = batch.offsets
         self.heap.settle()
         self.heap.sweep_if_due()

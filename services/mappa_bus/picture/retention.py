@@ -15,6 +15,7 @@ from datetime import date
 
 from sqlalchemy import Column, Date, String, Table, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import ColumnElement
 
 from mappa_bus.audit import record_read
 from mappa_bus.catalogue import Area
@@ -95,9 +96,12 @@ def _row(stub: CasePicture) -> dict[str, object]:
     }
 
 
-def erased_cases(connection: Connection) -> dict[str, CasePicture]:
-    """Every erased case, as its stub."""
-    rows = connection.execute(select(erasures_table))
+def erased_cases(
+    connection: Connection, where: ColumnElement[bool] | None = None
+) -> dict[str, CasePicture]:
+    """Every erased case (or those `where` picks), as its stub."""
+    query = select(erasures_table)
+    rows = connection.execute(query if where is None else query.where(where))
     return {
         row.case_id: CasePicture(
             case_id=row.case_id,
@@ -107,3 +111,12 @@ def erased_cases(connection: Connection) -> dict[str, CasePicture]:
         )
         for row in rows
     }
+
+
+def erased_among(connection: Connection, case_ids: Iterable[str]) -> dict[str, CasePicture]:
+    """Those of `case_ids` erased, as their stubs (a consumer asks of the cases it is about to
+    write: the erasure may have been made by another process since it read the store)."""
+    wanted = sorted(case_ids)
+    if not wanted:
+        return {}
+    return erased_cases(connection, where=erasures_table.c.case_id.in_(wanted))
