@@ -71,6 +71,8 @@ def test_a_batch_counts_what_it_consumed_and_what_it_newly_applied() -> None:
     dead = {"projection": "unit-count", "rejection": "not-json"}
     assert _value("mappa_events_dead_lettered_total", **dead) == 1
     assert _value("mappa_batch_seconds_count", projection="unit-count") == 1
+    metrics.refused()
+    assert _value("mappa_batches_refused_total", projection="unit-count") == 1
 
 
 def test_every_series_shows_at_zero_before_anything_happens() -> None:
@@ -78,6 +80,7 @@ def test_every_series_shows_at_zero_before_anything_happens() -> None:
     exposed = REGISTRY.get_sample_value
     assert exposed("mappa_events_applied_total", {"projection": "unit-zero"}) == 0
     assert exposed("mappa_store_unavailable_total", {"projection": "unit-zero"}) == 0
+    assert exposed("mappa_batches_refused_total", {"projection": "unit-zero"}) == 0
     for rejection in Rejection:
         labels = {"projection": "unit-zero", "rejection": rejection.value}
         assert exposed("mappa_events_dead_lettered_total", labels) == 0

@@ -81,6 +81,14 @@ STORE_UNAVAILABLE = Counter(
     registry=REGISTRY,
 )
 
+BATCHES_REFUSED = Counter(
+    "mappa_batches_refused",
+    "Batches the store refused because another member of the group had moved their partitions"
+    " on (the member reads the store again); a few around a rebalance are expected.",
+    ["projection"],
+    registry=REGISTRY,
+)
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -108,7 +116,14 @@ class ProjectionMetrics:
     def __post_init__(self) -> None:
         # Every series exists, at zero, from the start: a rate over a series that appears only
         # at its first increment misses that increment, and an absent series alerts nobody.
-        for metric in (EVENTS_CONSUMED, EVENTS_APPLIED, STORE_UNAVAILABLE, BATCH_SECONDS):
+        series = (
+            EVENTS_CONSUMED,
+            EVENTS_APPLIED,
+            STORE_UNAVAILABLE,
+            BATCHES_REFUSED,
+            BATCH_SECONDS,
+        )
+        for metric in series:
             metric.labels(self.projection)
         for rejection in Rejection:
             EVENTS_DEAD_LETTERED.labels(self.projection, rejection.value)
@@ -126,6 +141,9 @@ class ProjectionMetrics:
 
     def store_unavailable(self) -> None:
         STORE_UNAVAILABLE.labels(self.projection).inc()
+
+    def refused(self) -> None:
+        BATCHES_REFUSED.labels(self.projection).inc()
 
     def committed(self, start: BatchStart, rejected: int) -> None:
         """The batch that `start` noted is in the store, `rejected` of its records refused."""

@@ -228,6 +228,7 @@ def register_projection(
         try:
             projection.commit(batch)
         except OffsetsMovedOn as error:
+            observer.refused()
             # This member folded records of partitions the group has since handed to another
             # (the batch was in hand during a rebalance): the store refused them, and memory
             # is read again from it, where the other member's work is.
