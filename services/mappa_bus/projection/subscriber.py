@@ -21,6 +21,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, Topic, TopicPartition
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from sqlalchemy.exc import OperationalError
 
 from mappa_bus.agencies import Agency
@@ -178,6 +179,9 @@ def register_projection(
         # commit racing a rebalance failed the whole batch (CommitFailedError) for nothing.
         # A failed batch is sought back by hand (`on_batch`).
         "ack_policy": AckPolicy.MANUAL,
+        # The handler reads the records themselves (`raw_message`); FastStream's own decoding
+        # made a message, with a fresh uuid4, of every record, for a body nobody read.
+        "decoder": _undecoded,
     }
     # `declare=False` everywhere: FastStream would otherwise create a missing agency topic with
     # one partition (where it may; elsewhere it warns of each, every start), and the bus's
@@ -261,6 +265,11 @@ def register_projection(
 
     subscriber(on_batch)
     return subscriber
+
+
+async def _undecoded(message: StreamMessage[Any]) -> None:
+    """The batch's body, decoded: nothing (see `register_projection`)."""
+    return
 
 
 async def consume_until_caught_up(
