@@ -9,7 +9,6 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from mappa_bus.reporting.store import load_cases
 from mappa_bus.simulator.options import SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic
+from tests.records import Record
 
 NAMESPACE = "test"
 SMALL = SimulationOptions(scale=0.02)
@@ -44,19 +44,7 @@ P1: Position = ("t", 1)
 Q0: Position = ("u", 0)  # another topic, the same partition number as P0
 
 
-@dataclass(frozen=True)
-class _Record:
-    """What a projection reads of an aiokafka record."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes
-    value: bytes
-    timestamp: int
-
-
-def _records() -> list[_Record]:
+def _records() -> list[Record]:
     """A small area-year on two partitions of each agency topic, by case, as the producer
     partitions them (the same case on the same partition number everywhere)."""
     offsets: dict[Position, int] = {}
@@ -69,14 +57,14 @@ def _records() -> list[_Record]:
             offsets[(topic, partition)] = offset + 1
             stamp = int(event.time.timestamp() * 1000) + 60_000
             value = to_wire(event)
-            records.append(_Record(topic, partition, offset, event.case_id.encode(), value, stamp))
+            records.append(Record(topic, partition, offset, event.case_id.encode(), value, stamp))
     return records
 
 
 RECORDS = _records()
 
 
-def _on(partition: int, records: list[_Record] = RECORDS) -> list[_Record]:
+def _on(partition: int, records: list[Record] = RECORDS) -> list[Record]:
     return [record for record in records if record.partition == partition]
 
 
@@ -128,7 +116,7 @@ def _state(kind: Kind, engine: Engine) -> object:
         return kind[1](connection)
 
 
-def _fold_all(member: Any, records: list[_Record]) -> None:
+def _fold_all(member: Any, records: list[Record]) -> None:
     for start in range(0, len(records), 500):
         member.commit(member.fold(records[start : start + 500]))
 

@@ -3,7 +3,6 @@ a time makes, whatever their order, duplicates and interleaving of cases."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +18,7 @@ from mappa_bus.picture.model import CasePicture
 from mappa_bus.picture.store import load_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import agency_topic
+from tests.records import Record
 from tests.strategies import envelopes
 
 START = datetime(2021, 1, 1, 9, 0, tzinfo=UTC)
@@ -26,18 +26,6 @@ CASES = ("KEN-2021-000001", "KEN-2021-000002")
 NAMESPACE = "test"
 
 Arrival = tuple[Envelope[EventData], datetime]
-
-
-@dataclass(frozen=True)
-class _Record:
-    """What the projection reads of an aiokafka record."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes
-    value: bytes
-    timestamp: int
 
 
 @st.composite
@@ -107,7 +95,7 @@ def test_the_store_holds_what_the_fold_makes_however_the_records_are_batched(
     assert stored == projection.pictures == _one_at_a_time(recorded)
 
 
-def _records(arrivals: list[Arrival]) -> list[_Record]:
+def _records(arrivals: list[Arrival]) -> list[Record]:
     """The arrivals as one partition of each agency's topic would deliver them."""
     offsets: dict[str, int] = {}
     records = []
@@ -116,6 +104,6 @@ def _records(arrivals: list[Arrival]) -> list[_Record]:
         offsets[topic] = offsets.get(topic, -1) + 1
         millis = int(recorded_at.timestamp() * 1000)
         records.append(
-            _Record(topic, 0, offsets[topic], event.case_id.encode(), to_wire(event), millis)
+            Record(topic, 0, offsets[topic], event.case_id.encode(), to_wire(event), millis)
         )
     return records
