@@ -4,7 +4,6 @@ and late arrivals; the outbox holds them until they are published."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,22 +15,11 @@ from mappa_bus.catalogue import Area, Envelope, EventData, Level, make_event, pr
 from mappa_bus.catalogue.probation import LevelReason, MappaLevelSet
 from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import agency_topic
+from tests.records import Record
 
 NAMESPACE = "unit"
 CASE = "KEN-2021-000007"
 START = datetime(2021, 1, 1, 9, 0, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Record:
-    """The parts of an aiokafka ConsumerRecord the projection reads."""
-
-    topic: str
-    partition: int
-    offset: int
-    value: bytes
-    key: bytes
-    timestamp: int
 
 
 class Log:
@@ -44,7 +32,7 @@ class Log:
         topic = agency_topic(event.publisher, NAMESPACE)
         offset = sum(1 for r in self.records if r.topic == topic)
         stamp = int((START + timedelta(minutes=len(self.records))).timestamp() * 1000)
-        record = Record(topic, 0, offset, to_wire(event), event.case_id.encode(), stamp)
+        record = Record(topic, 0, offset, event.case_id.encode(), to_wire(event), stamp)
         self.records.append(record)
         return record
 
@@ -192,8 +180,8 @@ def test_a_group_member_asks_the_clock_only_about_the_cases_it_holds(url: str) -
     topic = agency_topic(first.publisher, NAMESPACE)
     stamp = int(START.timestamp() * 1000)
     records = [
-        Record(topic, 0, 0, to_wire(first), first.case_id.encode(), stamp),
-        Record(topic, 1, 0, to_wire(second), second.case_id.encode(), stamp),
+        Record(topic, 0, 0, first.case_id.encode(), to_wire(first), stamp),
+        Record(topic, 1, 0, second.case_id.encode(), to_wire(second), stamp),
     ]
     projection = _projection(url)
     _consume(projection, records)

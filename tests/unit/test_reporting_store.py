@@ -2,7 +2,6 @@
 folded, re-sent events change nothing, and publication recounts only changed years."""
 
 import asyncio
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,22 +16,13 @@ from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import NAMESPACE, agency_topic
+from tests.records import Record
 
 KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 TODAY = date(2025, 11, 25)
 
 
-@dataclass
-class _Record:
-    topic: str
-    partition: int
-    offset: int
-    value: bytes
-    key: bytes
-    timestamp: int
-
-
-def _records(kent: list[Envelope[EventData]], first_offset: int = 0) -> list[_Record]:
+def _records(kent: list[Envelope[EventData]], first_offset: int = 0) -> list[Record]:
     """Each event on its agency's topic (one partition), in the order given."""
     offsets: dict[str, int] = {}
     records = []
@@ -41,7 +31,7 @@ def _records(kent: list[Envelope[EventData]], first_offset: int = 0) -> list[_Re
         offset = offsets.get(topic, first_offset)
         offsets[topic] = offset + 1
         stamp = int(event.time.timestamp() * 1000) + 60_000
-        records.append(_Record(topic, 0, offset, to_wire(event), event.case_id.encode(), stamp))
+        records.append(Record(topic, 0, offset, event.case_id.encode(), to_wire(event), stamp))
     return records
 
 
@@ -53,7 +43,7 @@ class _Broker:
         self.sent.append(message)
 
 
-def _consume(url: str, records: list[_Record]) -> ReportingProjection:
+def _consume(url: str, records: list[Record]) -> ReportingProjection:
     projection = ReportingProjection(open_engine(url))
     projection.load()
     for start in range(0, len(records), 2_000):

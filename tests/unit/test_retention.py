@@ -4,7 +4,6 @@ the details back."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -21,19 +20,10 @@ from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.retention import retention_ends
 from mappa_bus.picture.service import erase_expired, open_projection, rebuild
 from mappa_bus.topics import agency_topic
+from tests.records import Record
 
 NAMESPACE = "unit"
 ENDED, ACTIVE = "KEN-2010-000001", "KEN-2020-000002"
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    value: bytes
-    key: bytes
-    timestamp: int
 
 
 def _event(data: EventData, case_id: str, on: date, n: int) -> Envelope[EventData]:
@@ -65,7 +55,7 @@ def _records() -> list[Record]:
     stamp = int(datetime(2021, 1, 1, tzinfo=UTC).timestamp() * 1000)
     topic = agency_topic(eligible.PUBLISHER, NAMESPACE)
     return [
-        Record(topic, 0, n, to_wire(event), event.case_id.encode(), stamp + n)
+        Record(topic, 0, n, event.case_id.encode(), to_wire(event), stamp + n)
         for n, event in enumerate(stream)
     ]
 
@@ -121,7 +111,7 @@ def test_a_running_service_does_not_write_back_a_case_erased_by_another_process(
     )
     event = _event(later, ENDED, date(2021, 2, 1), 3)
     topic = agency_topic(later.PUBLISHER, NAMESPACE)
-    record = Record(topic, 0, 3, to_wire(event), event.case_id.encode(), 1_612_170_000_000)
+    record = Record(topic, 0, 3, event.case_id.encode(), to_wire(event), 1_612_170_000_000)
     service.commit(service.fold([record]))
 
     stored = open_projection(url, NAMESPACE).pictures[ENDED]
