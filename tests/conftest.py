@@ -37,6 +37,7 @@ from mappa_bus.credentials import Credentials, read_credentials
 from mappa_bus.kafka_admin import ensure_acls, ensure_topics
 from mappa_bus.principals import ADMIN, acl_bindings
 from mappa_bus.topics import bus_topic_specs
+from tests.oidc import LocalIssuer, serve_issuer
 
 REPO = Path(__file__).resolve().parent.parent
 KAFKA_LOCAL = REPO / "deploy" / "kafka" / "kafka-local"
@@ -243,3 +244,9 @@ def _reset_structlog() -> Iterator[None]:
     """Undo any logging configuration a test made, so the next one starts from defaults."""
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture(scope="session")
+def oidc_issuer() -> Iterator[LocalIssuer]:
+    """A small real OpenID Connect issuer (discovery and JWKS over HTTP) on a free port."""
+    yield from serve_issuer()

@@ -2,11 +2,18 @@
 
 Append-only by construction: this module offers a way to add a record and ways to read them,
 and nothing that changes or removes one (DPA 2018 s.62 logging for law-enforcement processing).
+
+One record per request, whatever it read: a listing of 500 cases is one record naming the 500
+case ids (`cases`), not 500 copies of its reason. Refusals are records too, with the status the
+caller was answered with. Names are stored as the issuer gave them (any Unicode, any length);
+the reason and any caller-supplied text arrive already bounded and escaped (`access.reasons`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime, Integer, String, Table, Text, insert, select
@@ -19,12 +26,18 @@ audit_table = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False),
-    Column("user", String(128), nullable=False),
+    Column("user", Text, nullable=False),
     Column("role", String(64), nullable=False),
+    Column("areas", Text, nullable=False, default=""),
     Column("subject", Text, nullable=False),
+    Column("cases", Text, nullable=False, default="[]"),
     Column("reason", Text, nullable=False),
     Column("outcome", String(16), nullable=False),
+    Column("status", Integer, nullable=True),
 )
+
+MAX_PAGE = 1_000
+"""The most records one read of the trail returns; the next page starts after the last id."""
 
 
 @dataclass(frozen=True)
@@ -37,27 +50,82 @@ class AuditRecord:
     subject: str
     reason: str
     outcome: str
+    cases: tuple[str, ...] = ()
+    areas: str = ""
+    """The reader's areas when the record was made (comma-separated, or `national`)."""
+    status: int | None = None
+    """The HTTP status the caller was answered with, where the read came over HTTP."""
+    id: int | None = field(default=None, compare=False)
 
 
 def record_read(
-    connection: Connection, *, user: str, role: str, subject: str, reason: str, outcome: str
+    connection: Connection,
+    *,
+    user: str,
+    role: str,
+    subject: str,
+    reason: str,
+    outcome: str,
+    cases: Sequence[str] = (),
+    areas: str = "",
+    status: int | None = None,
 ) -> AuditRecord:
     """Append one record (inside the caller's transaction) and return it."""
-    record = AuditRecord(datetime.now(UTC), user, role, subject, reason, outcome)
-    connection.execute(insert(audit_table).values(**record.__dict__))
+    record = AuditRecord(
+        datetime.now(UTC), user, role, subject, reason, outcome, tuple(cases), areas, status
+    )
+    connection.execute(
+        insert(audit_table).values(
+            at=record.at,
+            user=user,
+            role=role,
+            areas=areas,
+            subject=subject,
+            cases=json.dumps(list(cases)),
+            reason=reason,
+            outcome=outcome,
+            status=status,
+        )
+    )
     return record
 
 
 def reads(
-    connection: Connection, *, subject_prefix: str | None = None, user: str | None = None
+    connection: Connection,
+    *,
+    subject_prefix: str | None = None,
+    case_id: str | None = None,
+    user: str | None = None,
+    after: int = 0,
+    limit: int = MAX_PAGE,
 ) -> list[AuditRecord]:
-    """The trail, oldest first, optionally for one subject (by prefix) or one user."""
-    query = select(audit_table).order_by(audit_table.c.id)
+    """A page of the trail, oldest first, from the record after id `after`: optionally only
+    the records about one subject (by prefix), naming one case, or of one user."""
+    query = (
+        select(audit_table)
+        .where(audit_table.c.id > after)
+        .order_by(audit_table.c.id)
+        .limit(min(limit, MAX_PAGE))
+    )
     if subject_prefix is not None:
-        query = query.where(audit_table.c.subject.startswith(subject_prefix))
+        query = query.where(audit_table.c.subject.startswith(subject_prefix, autoescape=True))
+    if case_id is not None:
+        # `cases` is a JSON list of ids: the id in quotes matches it and nothing it is part of.
+        query = query.where(audit_table.c.cases.contains(json.dumps(case_id), autoescape=True))
     if user is not None:
         query = query.where(audit_table.c.user == user)
     return [
-        AuditRecord(row.at, row.user, row.role, row.subject, row.reason, row.outcome)
+        AuditRecord(
+            at=row.at,
+            user=row.user,
+            role=row.role,
+            subject=row.subject,
+            reason=row.reason,
+            outcome=row.outcome,
+            cases=tuple(json.loads(row.cases)),
+            areas=row.areas,
+            status=row.status,
+            id=row.id,
+        )
         for row in connection.execute(query)
     ]

@@ -20,6 +20,29 @@ Database = Annotated[
     str | None, typer.Option("--database", help="SQLAlchemy URL of the store (MAPPA_DATABASE_URL).")
 ]
 OnProgress = Callable[[int, int], None]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        envvar="MAPPA_ACCESS_TOKEN",
+        help="Your OpenID Connect access token (MAPPA_ACCESS_TOKEN); says who you are.",
+        show_default=False,
+    ),
+]
+InsecureIdentity = Annotated[
+    bool,
+    typer.Option(
+        "--insecure-dev-identity",
+        help="Development only: take the reader's identity from headers (servers, loopback "
+        "only) or from --user/--as/--area (commands) instead of an OpenID Connect issuer.",
+    ),
+]
+DevUser = Annotated[
+    str | None, typer.Option(help="With --insecure-dev-identity: who you are (audited).")
+]
+DevArea = Annotated[
+    str | None,
+    typer.Option(help="With --insecure-dev-identity: your areas, comma-separated, or national."),
+]
 
 console = Console(stderr=True)
 

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mappa_bus.access.identity import ClaimNames
+from mappa_bus.access.tokens import IssuerSettings
 from mappa_bus.connection import KafkaConnection, Mechanism
 from mappa_bus.credentials import (
     Credentials,
@@ -71,12 +73,63 @@ class Settings(BaseSettings):
         description="Years a case's details are kept after its MAPPA management ends, before "
         "`mappa picture erase-expired` erases them (set it from the retention schedule).",
     )
-    api_tokens_file: str | None = Field(
+    oidc_issuer: str | None = Field(
         default=None,
-        description="A JSON file of the case API's bearer tokens, `{token: {user, role}}`. "
-        "Unset: callers name themselves in the X-Mappa-User and X-Mappa-Role headers, which "
-        "is for development only.",
+        description="The OpenID Connect issuer whose access tokens identify readers (e.g. "
+        "http://127.0.0.1:8180/realms/mappa for deploy/keycloak/keycloak-local, an Entra ID "
+        "tenant's https://login.microsoftonline.com/<tenant>/v2.0). Unset: the HTTP services "
+        "refuse to start unless --insecure-dev-identity is given.",
     )
+    oidc_audience: str = Field(
+        default="mappa-api", description="The `aud` every accepted access token must carry."
+    )
+    oidc_client_id: str = Field(
+        default="mappa-web", description="The client the alerts page signs people in as."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="That client's secret, if the issuer made it confidential."
+    )
+    oidc_user_claim: str = Field(
+        default="preferred_username", description="The claim naming the reader (else `sub`)."
+    )
+    oidc_roles_claim: str = Field(
+        default="mappa_roles",
+        description="The claim listing the reader's roles (dotted path; e.g. `roles` for Entra "
+        "ID app roles, `authorities` for HMPPS Auth).",
+    )
+    oidc_areas_claim: str = Field(
+        default="mappa_areas",
+        description="The claim listing the reader's MAPPA areas (`national` for every area).",
+    )
+    oidc_claim_prefix: str = Field(
+        default="",
+        description="A prefix the issuer puts on role and area values, taken off before they "
+        "are read (e.g. `ROLE_MAPPA_` for HMPPS Auth authorities).",
+    )
+    oidc_leeway_seconds: float = Field(
+        default=30.0, ge=0, description="Clock skew tolerated on a token's `exp` and `nbf`."
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the alerts page's session cookies; unset: a new random secret per "
+        "process (people sign in again after a restart). Share one across replicas.",
+    )
+
+    def issuer(self) -> IssuerSettings | None:
+        """The issuer to verify access tokens against, if one is configured."""
+        if not self.oidc_issuer:
+            return None
+        return IssuerSettings(
+            issuer=self.oidc_issuer,
+            audience=self.oidc_audience,
+            claims=ClaimNames(
+                user=self.oidc_user_claim,
+                roles=self.oidc_roles_claim,
+                areas=self.oidc_areas_claim,
+                prefix=self.oidc_claim_prefix,
+            ),
+            leeway_s=self.oidc_leeway_seconds,
+        )
 
     def connection(self) -> KafkaConnection:
         """The Kafka connection these settings describe.

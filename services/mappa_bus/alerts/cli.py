@@ -18,10 +18,11 @@ from mappa_bus.alerts.subscription import AlertFilter, subscribe
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.areas import AREA_NAMES
 from mappa_bus.catalogue.vocabulary import Category, Level
-from mappa_bus.cli_common import Namespace, command_settings
+from mappa_bus.cli_common import InsecureIdentity, Namespace, command_settings
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.principals import Role
 from mappa_bus.topics import NAMESPACE
+from mappa_bus.web.modes import IdentityConfigError, http_authenticator
 
 alerts_cli = typer.Typer(help="Coordinator alerts: follow them (tail, web); the alerts service.")
 # The alerts themselves go to stdout (they are the output); progress and problems to stderr.
@@ -138,6 +139,7 @@ def web_command(
         str | None,
         typer.Option("--database", help="The case pictures' store (MAPPA_DATABASE_URL)."),
     ] = None,
+    insecure: InsecureIdentity = False,
 ) -> None:
     """Serve the live alerts page, with acknowledgement and the cases' coordinator view."""
     from mappa_bus.alerts.web import create_web_app, web_server
@@ -145,12 +147,18 @@ def web_command(
     from mappa_bus.projection.database import open_engine
 
     settings = command_settings()
+    try:
+        authenticator = http_authenticator(settings, insecure=insecure, host=host)
+    except IdentityConfigError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(4) from error
     engine = open_engine(database or settings.database_url)
     create_schema(engine)
     app = create_web_app(
         settings.connection_for_role(Role.COORDINATOR.value),
         namespace,
         engine,
+        authenticator,
         user=user or getpass.getuser(),
         where=alert_filter(area, min_level, category, rule),
     )

@@ -15,10 +15,10 @@ from typing import Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from mappa_bus.access.policy import ViewerRole
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import CaseId, Category, HandlingMarking, Level
-from mappa_bus.picture.views import ViewerRole
 
 ALERT_RAISED: Final = "uk.gov.mappa.alerts.alert-raised.v1"
 ALERT_ACKNOWLEDGED: Final = "uk.gov.mappa.coordinator.alert-acknowledged.v1"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
+from mappa_bus.access.policy import CASE_VIEWS, FieldGroup, ViewerRole
 from mappa_bus.alerts.model import AlertData, Severity
 from mappa_bus.catalogue import (
     AREA_NAMES,
@@ -32,7 +33,6 @@ from mappa_bus.catalogue import (
 )
 from mappa_bus.catalogue.vocabulary import Category
 from mappa_bus.picture.model import CasePicture
-from mappa_bus.picture.views import CASE_VIEWS, FieldGroup, ViewerRole
 
 Check = Callable[[CasePicture | None, CasePicture, Envelope[EventData]], str | None]
 """A rule's test: the alert's summary when it fires on (before, after, event), else None."""

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mappa_bus.access.policy import MIN_REASON_LENGTH, ViewerRole
 from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, Severity, acknowledgement
 from mappa_bus.alerts.subscription import ANY, AlertFilter, Followed, follow
 from mappa_bus.catalogue import CONTENT_TYPE, Area
@@ -42,8 +43,8 @@ from mappa_bus.catalogue.areas import AREA_NAMES
 from mappa_bus.catalogue.vocabulary import HandlingMarking
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.picture.api import create_app as create_picture_app
-from mappa_bus.picture.views import MIN_REASON_LENGTH, ViewerRole
 from mappa_bus.topics import acknowledgements_topic
+from mappa_bus.web.identity import Authenticator
 
 log = structlog.get_logger(__name__)
 
@@ -316,6 +317,7 @@ def create_web_app(
     connection: KafkaConnection | None,
     namespace: str,
     engine: Engine,
+    authenticator: Authenticator,
     *,
     user: str,
     where: AlertFilter = ANY,
@@ -370,7 +372,7 @@ def create_web_app(
     )
     _alert_routes(app, board, user)
     app.mount("/static", StaticFiles(packages=[("mappa_bus.alerts", "static")]), name="static")
-    app.mount("/api", create_picture_app(engine))
+    app.mount("/api", create_picture_app(engine, authenticator, docs=False))
     app.add_middleware(_Hardened)
     return app
 

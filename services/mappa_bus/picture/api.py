@@ -1,103 +1,68 @@
-"""The case-picture query API: each role's view of a case, and every read of one audited.
+"""The case-picture query API: each role's view of a case, and every request audited.
 
-Who is calling: in development the caller says so in `X-Mappa-User` and `X-Mappa-Role`; given
-`tokens`, the service takes both from `Authorization: Bearer <token>` and ignores those headers
-(a header anyone can set is no identity in production). Every route that returns case data
-wants a reason in `X-Mappa-Reason`, and writes its audit record in the same transaction as the
-read, so there is no read without its record. Refused attempts are recorded too.
+Who is calling comes from an OpenID Connect access token (`Authorization: Bearer`), verified
+against the issuer's keys; its claims give the reader's name, roles and areas
+(`mappa_bus.web.identity`). A reader with several roles picks one in `X-Mappa-Role`. Every route
+that returns case data wants a reason in `X-Mappa-Reason` (10 to 500 readable characters).
 
-Lists (`/cases`, `/changes`) write one record for the query and one per case listed (subject
-`case:<id>:listed`): "who has seen case X" is then answered by the trail alone, without
-re-running a query against data that has changed since.
+Every request that reaches a route leaves one record in the audit trail: reads with the case ids
+they returned, refusals (400, 401, 403, 404, 422) with the status answered. A request that
+offers no identity at all (no token, no identity header) is refused unrecorded: it is nobody's
+attempt, and recording it would let any web page grow the trail. A case outside the reader's
+areas is answered exactly as a case that does not exist.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations at runtime,
 # and they name dependencies local to `create_app`.
 
-import hmac
 import re
-from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
-from urllib.parse import urlencode
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from mappa_bus import audit
-from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import Area
-from mappa_bus.catalogue.vocabulary import Category, Level
-from mappa_bus.picture.fold import as_known_at, shared_by
-from mappa_bus.picture.model import CasePicture, Status, TimelineEntry
-from mappa_bus.picture.store import CaseFilter, find_cases, load_picture
-from mappa_bus.picture.views import (
+from mappa_bus.access.admission import REASON_HEADER, ROLE_HEADER
+from mappa_bus.access.policy import (
     AUDIT_READERS,
     CASE_VIEWS,
+    LIST_READERS,
+    MAX_REASON_LENGTH,
     MIN_REASON_LENGTH,
-    CaseSummary,
-    CaseView,
     FieldGroup,
     ViewerRole,
-    known_role,
+)
+from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.vocabulary import Category, Level
+from mappa_bus.picture.gate import Attempt, Gate, Problem, Refusal, refusal
+from mappa_bus.picture.model import Status, TimelineEntry
+from mappa_bus.picture.store import CaseFilter
+from mappa_bus.picture.views import (
+    CaseAsKnownAt,
+    CaseSummary,
+    CaseView,
+    as_known_at_view,
+    known_then,
     summary_of,
     view_of,
-    visible_entries,
+)
+from mappa_bus.web.identity import (
+    AREA_HEADER,
+    USER_HEADER,
+    Authenticator,
+    InsecureMarker,
 )
 
-USER_HEADER = "X-Mappa-User"
-ROLE_HEADER = "X-Mappa-Role"
-REASON_HEADER = "X-Mappa-Reason"
-AUTHORIZATION_HEADER = "Authorization"
-
-# The audit table's column widths: a longer claimed name or role is kept cut, not refused
-# unrecorded.
-_USER_WIDTH, _ROLE_WIDTH = 128, 64
-_UNIDENTIFIED = "(unidentified)"
-_CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"  # the catalogue's CaseId
-_MAX_PAGE = 500
+CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"  # the catalogue's CaseId
+MAX_PAGE = 500
 _MAX_OFFSET = 2**31 - 1  # what both databases take as a row offset
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who a request comes from, once believed."""
-
-    user: str
-    role: ViewerRole
-
-
-class Problem(BaseModel):
-    """Why a request was refused, naming the header or parameter to fix where there is one."""
-
-    detail: str
-    header: str | None = None
-    parameter: str | None = None
-
-
-class Refusal(Exception):
-    """A request answered with a problem instead of data."""
-
-    def __init__(self, status: int, problem: Problem) -> None:
-        super().__init__(problem.detail)
-        self.status = status
-        self.problem = problem
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What a request says about who sent it and why, before any of it is believed."""
-
-    user: str | None
-    role: str | None
-    reason: str | None
-    problem: Refusal | None = None
 
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
@@ -127,8 +92,8 @@ def _assume_utc(moment: datetime) -> datetime:
 
 
 Moment = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_to_utc)]
-CaseId = Annotated[str, Path(pattern=_CASE_ID_PATTERN, description="Pseudonymous case id.")]
-Limit = Annotated[int, Query(ge=1, le=_MAX_PAGE, description="Page size.")]
+CaseId = Annotated[str, Path(pattern=CASE_ID_PATTERN, description="Pseudonymous case id.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=_MAX_OFFSET, description="Cases to skip (case-id order).")]
 
 
@@ -153,37 +118,30 @@ class CaseTimeline(BaseModel):
     timeline: tuple[TimelineEntry, ...]
 
 
-class CaseAsKnownAt(BaseModel):
-    """A case as the bus knew it at `at`, and what each agency had shared of it by then."""
-
-    model_config = ConfigDict(frozen=True)
-
-    at: datetime
-    view: CaseView
-    shared_by: dict[Agency, tuple[TimelineEntry, ...]]
-    """Per agency, its entries recorded by `at` of the sections this role may see (an agency
-    with none of those is left out)."""
-
-
 class AuditEntry(BaseModel):
     """One record of the audit trail."""
 
     model_config = ConfigDict(frozen=True)
 
+    id: int
     at: Annotated[datetime, AfterValidator(_assume_utc)]
     user: str
     role: str
+    areas: str
     subject: str
+    cases: tuple[str, ...]
     reason: str
     outcome: str
+    status: int | None
 
 
 class AuditTrail(BaseModel):
-    """Audit records, oldest first."""
+    """A page of audit records, oldest first; `next_after` fetches the next page."""
 
     model_config = ConfigDict(frozen=True)
 
     records: list[AuditEntry]
+    next_after: int | None
 
 
 class Health(BaseModel):
@@ -193,10 +151,10 @@ class Health(BaseModel):
 
 
 _WHY = {
-    400: "No reason given, or one too short to say why.",
-    401: "The caller did not say who they are (or the token is unknown).",
-    403: "The role may not read this.",
-    404: "The bus has no event of this case.",
+    400: "No reason given, or one too short or too long.",
+    401: "No valid access token (or signed-in session).",
+    403: "The role may not read this, or the reader does not hold the role.",
+    404: "The bus has no event of this case that the caller may see.",
     503: "The database does not answer.",
 }
 
@@ -210,205 +168,102 @@ _REFUSALS = _problems(400, 401, 403)
 _CASE_REFUSALS = _problems(400, 401, 403, 404)
 
 
-def _refuse(status: int, detail: str, *, header: str | None = None) -> Refusal:
-    return Refusal(status, Problem(detail=detail, header=header))
+def _subject(request: Request) -> str:
+    """What a request asked for, as the trail keeps it: method, path and query."""
+    query = request.url.query
+    return f"{request.method} {request.url.path}" + (f"?{query}" if query else "")
 
-
-def _check(claim: Claim, readers: Collection[ViewerRole]) -> Caller:
-    """The caller `claim` describes, if it may read what `readers` guards; else why not."""
-    if claim.problem is not None:
-        raise claim.problem
-    if not claim.user:
-        raise _refuse(401, "say who you are", header=USER_HEADER)
-    if not claim.role:
-        raise _refuse(401, "say which role you read in", header=ROLE_HEADER)
-    role = known_role(claim.role)
-    if role is None:
-        raise _refuse(403, f"there is no role {claim.role!r}", header=ROLE_HEADER)
-    if role not in readers:
-        allowed = ", ".join(sorted(readers))
-        raise _refuse(
-            403, f"role {role} may not read this (allowed: {allowed})", header=ROLE_HEADER
-        )
-    if len((claim.reason or "").strip()) < MIN_REASON_LENGTH:
-        detail = f"say why you read this (at least {MIN_REASON_LENGTH} characters)"
-        raise _refuse(400, detail, header=REASON_HEADER)
-    return Caller(claim.user, role)
-
-
-class Gate:
-    """Admits callers and keeps the trail: every admission, refusal and read is recorded."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def admit(self, claim: Claim, subject: str, readers: Collection[ViewerRole]) -> Caller:
-        """The caller, or a recorded refusal."""
-        try:
-            return _check(claim, readers)
-        except Refusal as refusal:
-            self.refuse(claim, subject, refusal)
-
-    def refuse(self, claim: Claim, subject: str, refusal: Refusal) -> NoReturn:
-        """Record the refused attempt (in its own transaction: nothing else happens) and raise."""
-        with self.engine.begin() as connection:
-            _record(connection, claim.user, claim.role, claim.reason, subject, "refused")
-        raise refusal
-
-    def read_case(
-        self,
-        caller: Caller,
-        reason: str | None,
-        case_id: str,
-        subject: str,
-        known: Callable[[CasePicture], CasePicture | None] = lambda picture: picture,
-    ) -> CasePicture:
-        """What is `known` of one case's picture, recorded as read; 404, recorded too, when
-        there is nothing."""
-        with self.engine.begin() as connection:
-            stored = load_picture(connection, case_id)
-            picture = None if stored is None else known(stored)
-            outcome = "read" if picture is not None else "not-found"
-            _record(connection, caller.user, caller.role, reason, subject, outcome)
-        if picture is None:
-            raise _refuse(404, f"no event of case {case_id!r} had reached the bus")
-        return picture
-
-    def list_cases(
-        self, caller: Caller, reason: str | None, subject: str, where: CaseFilter, page: CasePage
-    ) -> CasePage:
-        """A page of summaries; the query and every case on the page recorded as read."""
-        with self.engine.begin() as connection:
-            pictures = find_cases(connection, where, limit=page.limit, offset=page.offset)
-            _record(connection, caller.user, caller.role, reason, subject, "read")
-            for picture in pictures:
-                listed = f"case:{picture.case_id}:listed"
-                _record(connection, caller.user, caller.role, reason, listed, "read")
-        return page.model_copy(update={"cases": [summary_of(p) for p in pictures]})
-
-    def read_trail(
-        self,
-        caller: Caller,
-        reason: str | None,
-        subject: str,
-        case_id: str | None,
-        user: str | None,
-    ) -> AuditTrail:
-        """The trail for a case or a user; this reading of it is recorded after it is read."""
-        with self.engine.begin() as connection:
-            prefix = None if case_id is None else f"case:{case_id}"
-            records = [
-                AuditEntry.model_validate(record.__dict__)
-                for record in audit.reads(connection, subject_prefix=prefix, user=user)
-                if prefix is None or _is_of_case(record.subject, prefix)
-            ]
-            _record(connection, caller.user, caller.role, reason, subject, "read")
-        return AuditTrail(records=records)
-
-
-def _is_of_case(subject: str, prefix: str) -> bool:
-    # `case:ab1` is a prefix of `case:ab12` too; a case's subjects are it or it and a colon.
-    return subject == prefix or subject.startswith(f"{prefix}:")
-
-
-def _record(
-    connection: Connection,
-    user: str | None,
-    role: str | None,
-    reason: str | None,
-    subject: str,
-    outcome: str,
-) -> None:
-    audit.record_read(
-        connection,
-        user=(user or _UNIDENTIFIED)[:_USER_WIDTH],
-        role=(role or _UNIDENTIFIED)[:_ROLE_WIDTH],
-        subject=subject,
-        reason=(reason or "").strip(),
-        outcome=outcome,
-    )
-
-
-def _query_subject(path: str, **parameters: object) -> str:
-    """An audit subject for a query: its path and the parameters given, in a fixed order."""
-    given = {name: _plain(value) for name, value in parameters.items() if value is not None}
-    # Colons left as they are: the subject is for people reading the trail.
-    return f"{path}?{urlencode(given, safe=':')}" if given else path
-
-
-def _plain(value: object) -> str:
-    if isinstance(value, datetime):  # already in UTC (`Moment`)
-        return value.isoformat().replace("+00:00", "Z")
-    return str(int(value)) if isinstance(value, int) else str(value)
-
-
-# ---- who is calling -----------------------------------------------------------------------
 
 Reason = Annotated[
     str | None,
     Header(
         alias=REASON_HEADER,
-        description=f"Why you read this (at least {MIN_REASON_LENGTH} characters); audited.",
+        description=f"Why you read this ({MIN_REASON_LENGTH} to {MAX_REASON_LENGTH} readable "
+        "characters); audited.",
+    ),
+]
+RoleChoice = Annotated[
+    str | None,
+    Header(
+        alias=ROLE_HEADER,
+        description="The role you read in, when your identity holds several: "
+        + ", ".join(ViewerRole),
     ),
 ]
 
 
-def _header_claim(
-    user: Annotated[str | None, Header(alias=USER_HEADER, description="Who you are.")] = None,
-    role: Annotated[
-        str | None,
-        Header(alias=ROLE_HEADER, description="The role you read in: " + ", ".join(ViewerRole)),
-    ] = None,
-    reason: Reason = None,
-) -> Claim:
-    """Development identity: the caller's own word, from headers."""
-    return Claim(user, role, reason)
+def _text(header: str | None) -> str | None:
+    """A header as the sender wrote it: HTTP hands over bytes, which Starlette reads as Latin-1;
+    a client sending UTF-8 (every browser, curl) meant UTF-8."""
+    if header is None:
+        return None
+    try:
+        return header.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return header
 
 
-def _bearer_claim(tokens: Mapping[str, Caller]) -> Callable[..., Claim]:
-    """Identity from a bearer token; the role headers are not even read."""
-    bearer = HTTPBearer(auto_error=False, description="A token issued to one user in one role.")
+def _attempt_dependency(authenticator: Authenticator) -> Callable[..., Attempt]:
+    """The dependency every route starts with: who is calling and what they ask."""
+    if authenticator.mode == "oidc":
+        bearer = HTTPBearer(
+            auto_error=False,
+            description="An OpenID Connect access token from the configured issuer.",
+        )
 
-    def claim(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        def attempt(
+            request: Request,
+            _token: Annotated[object, Depends(bearer)],
+            role: RoleChoice = None,
+            reason: Reason = None,
+        ) -> Attempt:
+            identity = authenticator.identify(request)
+            return Attempt(identity, _text(role), _text(reason), _subject(request))
+
+        return attempt
+
+    def development_attempt(
+        request: Request,
+        role: RoleChoice = None,
         reason: Reason = None,
-    ) -> Claim:
-        caller = _caller_for(tokens, credentials.credentials) if credentials else None
-        if caller is None:
-            problem = _refuse(401, "send a known bearer token", header=AUTHORIZATION_HEADER)
-            return Claim(None, None, reason, problem)
-        return Claim(caller.user, caller.role, reason)
+        _user: Annotated[
+            str | None, Header(alias=USER_HEADER, description="Development only: who you are.")
+        ] = None,
+        _area: Annotated[
+            str | None,
+            Header(alias=AREA_HEADER, description="Development only: your areas (or national)."),
+        ] = None,
+    ) -> Attempt:
+        identity = authenticator.identify(request)
+        return Attempt(identity, _text(role), _text(reason), _subject(request))
 
-    return claim
-
-
-def _caller_for(tokens: Mapping[str, Caller], token: str) -> Caller | None:
-    # Compare against every token in constant time: a lookup by key would leak, through its
-    # timing, how much of a guess was right.
-    found = None
-    for known, caller in tokens.items():
-        if hmac.compare_digest(known.encode(), token.encode()):
-            found = caller
-    return found
+    return development_attempt
 
 
 # ---- the application ----------------------------------------------------------------------
 
 
-def create_app(engine: Engine, *, tokens: Mapping[str, Caller] | None = None) -> FastAPI:
-    """The API over the pictures (and audit trail) in `engine`'s database."""
+def create_app(engine: Engine, authenticator: Authenticator, *, docs: bool = True) -> FastAPI:
+    """The API over the pictures (and audit trail) in `engine`'s database, identifying callers
+    with `authenticator`."""
+    insecure = authenticator.mode != "oidc"
     app = FastAPI(
-        title="MAPPA Bus case pictures",
+        title="MAPPA Bus case pictures" + (" (INSECURE DEVELOPMENT IDENTITY)" if insecure else ""),
         version="1",
         description=__doc__,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
     )
     gate = Gate(engine)
-    identify = _header_claim if tokens is None else _bearer_claim(tokens)
+    attempt = _attempt_dependency(authenticator)
     app.add_exception_handler(Refusal, _refusal_response)
+    app.add_exception_handler(RequestValidationError, _invalid_request(gate, authenticator))
     app.middleware("http")(_no_store)
-    _case_routes(app, gate, identify)
-    _list_routes(app, gate, identify)
-    _audit_routes(app, gate, identify)
+    if insecure:
+        app.add_middleware(InsecureMarker)
+    _case_routes(app, gate, attempt)
+    _list_routes(app, gate, attempt)
+    _audit_routes(app, gate, attempt)
     _health_route(app, engine)
     return app
 
@@ -416,6 +271,29 @@ def create_app(engine: Engine, *, tokens: Mapping[str, Caller] | None = None) ->
 def _refusal_response(_request: Request, error: Exception) -> Response:
     assert isinstance(error, Refusal)  # registered for Refusal only
     return JSONResponse(error.problem.model_dump(exclude_none=True), status_code=error.status)
+
+
+def _invalid_request(
+    gate: Gate, authenticator: Authenticator
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def invalid(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)  # registered for it only
+        identity = authenticator.identify(request)
+        attempt = Attempt(
+            identity,
+            _text(request.headers.get(ROLE_HEADER)),
+            _text(request.headers.get(REASON_HEADER)),
+            _subject(request),
+        )
+        if identity.presented:
+            gate.record(attempt, 422, "refused")
+        details = [
+            {"loc": list(item.get("loc", ())), "msg": str(item.get("msg", ""))}
+            for item in error.errors()
+        ]
+        return JSONResponse({"detail": details}, status_code=422)
+
+    return invalid
 
 
 async def _no_store(
@@ -427,20 +305,18 @@ async def _no_store(
     return response
 
 
-def _case_routes(app: FastAPI, gate: Gate, identify: Callable[..., Claim]) -> None:
+def _case_routes(app: FastAPI, gate: Gate, attempt: Callable[..., Attempt]) -> None:
     @app.get("/cases/{case_id}", response_model=CaseView, responses=_CASE_REFUSALS)
-    def case(case_id: CaseId, claim: Annotated[Claim, Depends(identify)]) -> CaseView:
+    def case(case_id: CaseId, asked: Annotated[Attempt, Depends(attempt)]) -> CaseView:
         """The case as the caller's role may see it."""
-        subject = f"case:{case_id}"
-        caller = gate.admit(claim, subject, CASE_VIEWS)
-        return view_of(gate.read_case(caller, claim.reason, case_id, subject), caller.role)
+        caller, reason = gate.admit(asked, CASE_VIEWS)
+        return view_of(gate.read_case(asked, caller, reason, case_id), caller.role)
 
     @app.get("/cases/{case_id}/timeline", response_model=CaseTimeline, responses=_CASE_REFUSALS)
-    def timeline(case_id: CaseId, claim: Annotated[Claim, Depends(identify)]) -> CaseTimeline:
+    def timeline(case_id: CaseId, asked: Annotated[Attempt, Depends(attempt)]) -> CaseTimeline:
         """The case's events of the sections the caller's role may see, in time order."""
-        subject = f"case:{case_id}:timeline"
-        caller = gate.admit(claim, subject, CASE_VIEWS)
-        view = view_of(gate.read_case(caller, claim.reason, case_id, subject), caller.role)
+        caller, reason = gate.admit(asked, CASE_VIEWS)
+        view = view_of(gate.read_case(asked, caller, reason, case_id), caller.role)
         return CaseTimeline(
             case_id=case_id, role=view.role, withheld=view.withheld, timeline=view.timeline
         )
@@ -449,36 +325,24 @@ def _case_routes(app: FastAPI, gate: Gate, identify: Callable[..., Claim]) -> No
     def known_at(
         case_id: CaseId,
         at: Annotated[Moment, Query(description="RFC 3339 moment, with its offset.")],
-        claim: Annotated[Claim, Depends(identify)],
+        asked: Annotated[Attempt, Depends(attempt)],
     ) -> CaseAsKnownAt:
-        """The case as the bus knew it at `at` (events recorded by then, whenever they
-        happened), and what each agency had shared of it: what a decision then was based on."""
-        subject = f"case:{case_id}:as-known-at:{_plain(at)}"
-        caller = gate.admit(claim, subject, CASE_VIEWS)
-        past = gate.read_case(caller, claim.reason, case_id, subject, lambda p: known_then(p, at))
+        """The case as the bus knew it at `at`, as far as the caller's role may learn it (the
+        state when the latest event it may see had been recorded), and what each agency had
+        shared of it: what a decision then was based on."""
+        caller, reason = gate.admit(asked, CASE_VIEWS)
+
+        def then(picture: Any) -> Any:
+            return known_then(picture, at, caller.role)
+
+        past = gate.read_case(asked, caller, reason, case_id, then)
         return as_known_at_view(past, caller.role, at)
 
 
-def known_then(picture: CasePicture, at: datetime) -> CasePicture | None:
-    """The picture as known at `at`; None when no event of it had reached the bus by then."""
-    past = as_known_at(picture, at)
-    return past if past.timeline else None
-
-
-def as_known_at_view(past: CasePicture, role: ViewerRole, at: datetime) -> CaseAsKnownAt:
-    groups = CASE_VIEWS[role]
-    shared = {
-        agency: visible
-        for agency, entries in shared_by(past).items()
-        if (visible := visible_entries(entries, groups))
-    }
-    return CaseAsKnownAt(at=at, view=view_of(past, role), shared_by=shared)
-
-
-def _list_routes(app: FastAPI, gate: Gate, identify: Callable[..., Claim]) -> None:
+def _list_routes(app: FastAPI, gate: Gate, attempt: Callable[..., Attempt]) -> None:
     @app.get("/cases", response_model=CasePage, responses=_REFUSALS)
     def cases(
-        claim: Annotated[Claim, Depends(identify)],
+        asked: Annotated[Attempt, Depends(attempt)],
         area: Area | None = None,
         level: Level | None = None,
         category: Category | None = None,
@@ -486,44 +350,47 @@ def _list_routes(app: FastAPI, gate: Gate, identify: Callable[..., Claim]) -> No
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> CasePage:
-        """Summaries (core fields only) of the cases matching every filter given."""
-        filters = {"area": area, "level": level, "category": category, "status": status}
-        subject = _query_subject("cases", **filters, limit=limit, offset=offset)
-        caller = gate.admit(claim, subject, CASE_VIEWS)
-        if category is not None and FieldGroup.MANAGEMENT not in CASE_VIEWS[caller.role]:
-            # The category is in the management section: filtering by it would disclose it.
-            detail = f"role {caller.role} may not see a case's category, so not filter by it"
-            gate.refuse(claim, subject, Refusal(403, Problem(detail=detail, parameter="category")))
+        """Summaries of the cases in the caller's areas matching every filter given: a
+        caseload, for the roles that manage cases."""
+        caller, reason = gate.admit(asked, LIST_READERS)
         where = CaseFilter(area=area, level=level, category=category, status=status)
-        page = CasePage(cases=[], limit=limit, offset=offset)
-        return gate.list_cases(caller, claim.reason, subject, where, page)
+        pictures = gate.list_cases(asked, caller, reason, where, limit, offset)
+        summaries = [summary_of(picture, caller.role) for picture in pictures]
+        return CasePage(cases=summaries, limit=limit, offset=offset)
 
     @app.get("/changes", response_model=CasePage, responses=_REFUSALS)
     def changes(
-        claim: Annotated[Claim, Depends(identify)],
+        asked: Annotated[Attempt, Depends(attempt)],
         since: Annotated[Moment, Query(description="RFC 3339 moment, with its offset.")],
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> CasePage:
-        """Summaries of the cases with an event recorded after `since`."""
-        subject = _query_subject("changes", since=since, limit=limit, offset=offset)
-        caller = gate.admit(claim, subject, CASE_VIEWS)
-        page = CasePage(cases=[], limit=limit, offset=offset)
-        return gate.list_cases(caller, claim.reason, subject, CaseFilter(changed_since=since), page)
+        """Summaries of the cases in the caller's areas with an event recorded after `since`."""
+        caller, reason = gate.admit(asked, LIST_READERS)
+        where = CaseFilter(changed_since=since)
+        pictures = gate.list_cases(asked, caller, reason, where, limit, offset)
+        summaries = [summary_of(picture, caller.role) for picture in pictures]
+        return CasePage(cases=summaries, limit=limit, offset=offset)
 
 
-def _audit_routes(app: FastAPI, gate: Gate, identify: Callable[..., Claim]) -> None:
+def _audit_routes(app: FastAPI, gate: Gate, attempt: Callable[..., Attempt]) -> None:
     # Reading is the only route: the trail is append-only, and the API offers no way round that.
     @app.get("/audit", response_model=AuditTrail, responses=_REFUSALS)
     def audit_trail(
-        claim: Annotated[Claim, Depends(identify)],
-        case_id: Annotated[str | None, Query(pattern=_CASE_ID_PATTERN)] = None,
-        user: Annotated[str | None, Query(min_length=1, max_length=_USER_WIDTH)] = None,
+        asked: Annotated[Attempt, Depends(attempt)],
+        case_id: Annotated[str | None, Query(pattern=CASE_ID_PATTERN)] = None,
+        user: Annotated[str | None, Query(min_length=1, max_length=1_000)] = None,
+        after: Annotated[int, Query(ge=0, le=_MAX_OFFSET, description="Last id seen.")] = 0,
+        limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 100,
     ) -> AuditTrail:
-        """The audit records of one case (every route's), or of one user, or all of them."""
-        subject = _query_subject("audit", case_id=case_id, user=user)
-        caller = gate.admit(claim, subject, AUDIT_READERS)
-        return gate.read_trail(caller, claim.reason, subject, case_id, user)
+        """A page of the audit records naming one case, or of one user, or all of them."""
+        caller, reason = gate.admit(asked, AUDIT_READERS)
+        records = gate.read_trail(
+            asked, caller, reason, case_id=case_id, user=user, after=after, limit=limit
+        )
+        entries = [AuditEntry.model_validate(record.__dict__) for record in records]
+        last = entries[-1].id if len(entries) == limit else None
+        return AuditTrail(records=entries, next_after=last)
 
 
 def _health_route(app: FastAPI, engine: Engine) -> None:
@@ -534,5 +401,5 @@ def _health_route(app: FastAPI, engine: Engine) -> None:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except SQLAlchemyError as error:
-            raise _refuse(503, "the database does not answer") from error
+            raise refusal(503, "the database does not answer") from error
         return Health(status="ok")

@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from mappa_bus.cli_common import Database, Namespace, command_settings, run_with_progress
-from mappa_bus.operations.http import PICTURE_PORT, PORT_OPTION
-from mappa_bus.picture.api import (
-    Caller,
-    Claim,
-    Gate,
-    Refusal,
-    as_known_at_view,
-    create_app,
-    known_then,
+from mappa_bus.access.policy import CASE_VIEWS
+from mappa_bus.cli_common import (
+    Database,
+    DevArea,
+    DevUser,
+    InsecureIdentity,
+    Namespace,
+    Token,
+    command_settings,
+    run_with_progress,
 )
+from mappa_bus.operations.http import PICTURE_PORT, PORT_OPTION
+from mappa_bus.picture.api import create_app
+from mappa_bus.picture.gate import Attempt, Gate, Refusal
 from mappa_bus.picture.service import (
     catch_up,
     erase_expired,
@@ -30,9 +31,12 @@ from mappa_bus.picture.service import (
     rebuild,
 )
 from mappa_bus.picture.store import create_schema
-from mappa_bus.picture.views import CASE_VIEWS, ViewerRole, view_of
+from mappa_bus.picture.views import as_known_at_view, known_then, view_of
 from mappa_bus.projection.database import open_engine
+from mappa_bus.settings import Settings
 from mappa_bus.topics import NAMESPACE
+from mappa_bus.web.identity import Identity
+from mappa_bus.web.modes import IdentityConfigError, command_identity, http_authenticator
 
 picture_cli = typer.Typer(help="The case-picture service: every case's shared record.")
 console = Console(stderr=True)
@@ -80,9 +84,8 @@ def _catch_up(namespace: str, database: str | None, *, from_scratch: bool) -> No
 @picture_cli.command("show")
 def show_command(
     case_id: Annotated[str, typer.Argument(help="The case id.")],
-    role: Annotated[str, typer.Option("--as", help="Your role, e.g. probation, housing.")],
-    user: Annotated[str, typer.Option(help="Who you are (recorded in the audit trail).")],
     reason: Annotated[str, typer.Option(help="Why you read this case (audited).")],
+    token: Token = None,
     known_at: Annotated[
         datetime | None,
         typer.Option(
@@ -92,54 +95,78 @@ def show_command(
             "2020-11-05T09:00:00+00:00), and what each agency had shared by then.",
         ),
     ] = None,
+    role: Annotated[
+        str | None, typer.Option("--as", help="The role you read in (if you hold several).")
+    ] = None,
+    insecure: InsecureIdentity = False,
+    user: DevUser = None,
+    area: DevArea = None,
     database: Database = None,
 ) -> None:
-    """Print one case as your role may see it, as JSON; the read is audited, as through the API."""
-    engine = open_engine(database or command_settings().database_url)
+    """Print one case as your role may see it, as JSON; the read is audited, as through the API.
+    Who you are comes from your access token (MAPPA_ACCESS_TOKEN), verified by the issuer."""
+    settings = command_settings()
+    engine = open_engine(database or settings.database_url)
     create_schema(engine)
     gate = Gate(engine)
-    subject = f"case:{case_id}" if known_at is None else f"case:{case_id}:as-known-at:{known_at}"
+    identity = _identity(settings, token, insecure, user, role, area)
+    subject = f"mappa picture show {case_id}" + (f" --as-known-at {known_at}" if known_at else "")
+    attempt = Attempt(identity, role, reason, subject)
     try:
-        caller = gate.admit(Claim(user, role, reason), subject, CASE_VIEWS)
+        caller, checked = gate.admit(attempt, CASE_VIEWS)
         if known_at is None:
-            view = view_of(gate.read_case(caller, reason, case_id, subject), caller.role)
-            typer.echo(view.model_dump_json(indent=2))
+            picture = gate.read_case(attempt, caller, checked, case_id)
+            typer.echo(view_of(picture, caller.role).model_dump_json(indent=2))
             return
-        past = gate.read_case(caller, reason, case_id, subject, lambda p: known_then(p, known_at))
+        past = gate.read_case(
+            attempt, caller, checked, case_id, lambda p: known_then(p, known_at, caller.role)
+        )
         typer.echo(as_known_at_view(past, caller.role, known_at).model_dump_json(indent=2))
-    except Refusal as refusal:
-        console.print(f"[red]{refusal.problem.detail}[/]")
-        raise typer.Exit(3 if refusal.status != 404 else 1) from refusal
+    except Refusal as refused:
+        console.print(f"[red]{refused.problem.detail}[/]")
+        raise typer.Exit(3 if refused.status != 404 else 1) from refused
+
+
+def _identity(
+    settings: Settings,
+    token: str | None,
+    insecure: bool,
+    user: str | None,
+    role: str | None,
+    area: str | None,
+) -> Identity:
+    try:
+        return command_identity(
+            settings, token=token, insecure=insecure, user=user, roles=role, areas=area
+        )
+    except IdentityConfigError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(4) from error
 
 
 @picture_cli.command("serve")
 def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    insecure: InsecureIdentity = False,
     database: Database = None,
 ) -> None:
-    """Serve the case API (OpenAPI at /docs and /openapi.json) over the store."""
+    """Serve the case API (OpenAPI at /openapi.json, docs at /docs) over the store; callers
+    identified by access tokens from the issuer in MAPPA_OIDC_ISSUER."""
     import uvicorn  # only this command needs the server
 
     settings = command_settings()
+    try:
+        authenticator = http_authenticator(settings, insecure=insecure, host=host)
+    except IdentityConfigError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(4) from error
     engine = open_engine(database or settings.database_url)
     create_schema(engine)
-    tokens = read_tokens(Path(settings.api_tokens_file)) if settings.api_tokens_file else None
-    if tokens is None:
-        console.print("[yellow]development mode: callers name themselves in headers[/]")
-    uvicorn.run(create_app(engine, tokens=tokens), host=host, port=port, log_config=None)
-
-
-def read_tokens(path: Path) -> dict[str, Caller]:
-    """The API's bearer tokens from a JSON file `{token: {"user": ..., "role": ...}}`."""
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-        return {
-            token: Caller(str(entry["user"]), ViewerRole(entry["role"]))
-            for token, entry in entries.items()
-        }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise typer.BadParameter(f"{path}: not a tokens file ({error!r})") from error
+    if insecure:
+        console.print("[yellow]INSECURE development identity: callers name themselves[/]")
+    console.print(f"case API on http://{host}:{port}/ (OpenAPI at /openapi.json)")
+    uvicorn.run(create_app(engine, authenticator), host=host, port=port, log_config=None)
 
 
 @picture_cli.command("erase-expired")

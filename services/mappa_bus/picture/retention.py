@@ -81,6 +81,7 @@ def erase(connection: Connection, pictures: Iterable[CasePicture], on: date) -> 
             subject=f"case:{stub.case_id}",
             reason=REASON,
             outcome="erased",
+            cases=[stub.case_id],
         )
     return [stub.case_id for stub in stubs]
 

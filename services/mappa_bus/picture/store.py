@@ -104,6 +104,8 @@ class CaseFilter:
     category: Category | None = None
     status: Status | None = None
     changed_since: datetime | None = None
+    areas: frozenset[Area] | None = None
+    """The areas the reader may read (None: every area)."""
 
 
 def find_cases(
@@ -123,6 +125,8 @@ def find_cases(
             query = query.where(table.c[column] == value)
     if where.changed_since is not None:
         query = query.where(table.c.last_recorded_at > _utc(where.changed_since))
+    if where.areas is not None:
+        query = query.where(table.c.area.in_(sorted(area.value for area in where.areas)))
     return [CasePicture.model_validate_json(text) for (text,) in connection.execute(query)]
 
 

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 
+from mappa_bus.access.admission import NotAdmittedError, admit
+from mappa_bus.access.identity import Reader
+from mappa_bus.access.policy import FIGURE_READERS
+from mappa_bus.access.reasons import for_trail
 from mappa_bus.audit import record_read
-from mappa_bus.cli_common import Database, Namespace, command_settings, run_with_progress
+from mappa_bus.cli_common import (
+    Database,
+    DevUser,
+    InsecureIdentity,
+    Namespace,
+    Token,
+    command_settings,
+    run_with_progress,
+)
 from mappa_bus.operations.http import PORT_OPTION, REPORTING_PORT, attach_consumer
-from mappa_bus.picture.views import NotEntitledError, check_entitled
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.seen import clear_seen
 from mappa_bus.reporting.consumer import PROJECTION
@@ -28,6 +41,7 @@ from mappa_bus.reporting.queries import earlier_years, parse_area, parse_year, s
 from mappa_bus.reporting.service import catch_up, open_projection, reporting_app
 from mappa_bus.reporting.store import clear, create_schema
 from mappa_bus.topics import NAMESPACE
+from mappa_bus.web.modes import IdentityConfigError, command_identity
 
 reporting_app_cli = typer.Typer(help="The reporting consumer: counts the statistics.")
 console = Console(stderr=True)
@@ -162,17 +176,26 @@ def report_open(
     area: Annotated[str, typer.Option(help="MAPPA area (`kent`, `Kent`).")],
     year: Annotated[str, typer.Option(help="Reporting year: 2020-21 (or 2020).")],
     table: Annotated[str, typer.Option(help="Table number, 1 to 7 (as in the csv format).")],
-    role: Annotated[str, typer.Option("--as", help="Your role, e.g. probation, lay-adviser.")],
-    user: Annotated[str, typer.Option(help="Who you are (recorded in the audit trail).")],
     reason: Annotated[str, typer.Option(help="Why you open this figure (audited).")],
+    token: Token = None,
+    role: Annotated[
+        str | None, typer.Option("--as", help="The role you read in (if you hold several).")
+    ] = None,
     row: Annotated[
         str, typer.Option(help="Row, e.g. 'Level 2' (empty for one-figure tables).")
     ] = "",
     column: Annotated[str, typer.Option(help="Column, e.g. 'Category 3'.")] = "",
+    insecure: InsecureIdentity = False,
+    user: DevUser = None,
+    dev_area: Annotated[
+        str | None,
+        typer.Option("--dev-area", help="With --insecure-dev-identity: your areas, or national."),
+    ] = None,
     namespace: Namespace = NAMESPACE,
     database: Database = None,
 ) -> None:
-    """List the cases (or, for orders, the events) that make up one figure; audited."""
+    """List the cases (or, for orders, the events) that make up one figure of an area you work
+    in; audited. Who you are comes from your access token (MAPPA_ACCESS_TOKEN)."""
     try:
         where, first_year = parse_area(area), parse_year(year)
     except ValueError as error:
@@ -180,22 +203,49 @@ def report_open(
     if where is None:
         raise typer.BadParameter("open a figure of one area", param_hint="--area")
     settings = command_settings()
+    try:
+        identity = command_identity(
+            settings, token=token, insecure=insecure, user=user, roles=role, areas=dev_area
+        )
+    except IdentityConfigError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(4) from error
     projection = open_projection(database or settings.database_url, namespace, for_consuming=False)
     subject = f"figure {where.value} {first_year} table {table} [{row}] [{column}]"
+    reader = identity.reader
     try:
-        check_entitled(role, reason)
-    except NotEntitledError as error:
-        with projection.engine.begin() as connection:
-            record_read(
-                connection, user=user, role=role, subject=subject, reason=reason, outcome="refused"
-            )
-        console.print(f"[red]{error}[/]")
+        admitted = admit(reader, identity.problem, role, reason, FIGURE_READERS)
+        if not admitted.reader.may_read_any_of([where]):
+            raise NotAdmittedError(403, f"you do not work in {where.value}'s area")
+    except NotAdmittedError as error:
+        _record_figure(projection.engine, reader, role, subject, for_trail(reason), "refused", [])
+        console.print(f"[red]{error.detail}[/]")
         raise typer.Exit(3) from error
     ids = contributors(projection.cases, date(first_year, 4, 1), where, (table, row, column))
-    with projection.engine.begin() as connection:
-        record_read(
-            connection, user=user, role=role, subject=subject, reason=reason, outcome="read"
-        )
+    _record_figure(
+        projection.engine, admitted.reader, admitted.role, subject, admitted.reason, "read", ids
+    )
     typer.echo(f"{subject}: {len(ids)}")
     for contributor in ids:
         typer.echo(contributor)
+
+
+def _record_figure(
+    engine: Engine,
+    reader: Reader | None,
+    role: str | None,
+    subject: str,
+    reason: str,
+    outcome: str,
+    cases: Sequence[str],
+) -> None:
+    with engine.begin() as connection:
+        record_read(
+            connection,
+            user=reader.user if reader else "(unidentified)",
+            role=role or "",
+            subject=subject,
+            reason=reason,
+            outcome=outcome,
+            cases=cases,
+        )

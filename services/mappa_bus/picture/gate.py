@@ -1,0 +1,209 @@
+"""The audit gate: admits callers by role, area and reason, and keeps the trail of every read
+and every refusal. Used by the case API and by `mappa picture show` alike.
+
+A read and its record: the picture is read first, then its record is written in a transaction
+of its own, and only then is anything returned, so there is no answer without its record. On
+SQLite one writer at a time appends (a lock here, and SQLite's busy wait across processes), so
+concurrent readers queue for the trail instead of failing on a locked database.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import NoReturn
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+
+from mappa_bus import audit
+from mappa_bus.access.admission import NotAdmittedError, admit
+from mappa_bus.access.identity import NATIONAL, Reader
+from mappa_bus.access.policy import ViewerRole
+from mappa_bus.access.reasons import for_trail
+from mappa_bus.picture.model import CasePicture
+from mappa_bus.picture.store import CaseFilter, find_cases, load_picture
+from mappa_bus.picture.views import case_areas
+from mappa_bus.projection.database import snapshot
+from mappa_bus.web.identity import Identity
+
+UNIDENTIFIED = "(unidentified)"
+_SUBJECT_WIDTH = 1_000
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request comes from, once believed, and the role they read in."""
+
+    reader: Reader
+    role: ViewerRole
+
+    @property
+    def user(self) -> str:
+        """The reader's name, as the trail records it."""
+        return self.reader.user
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A request as it arrives: who it established, the role and reason it gives, and what it
+    asks for (the trail's subject)."""
+
+    identity: Identity
+    role: str | None
+    reason: str | None
+    subject: str
+
+
+class Problem(BaseModel):
+    """Why a request was refused, naming the header or parameter to fix where there is one."""
+
+    detail: str
+    header: str | None = None
+    parameter: str | None = None
+
+
+class Refusal(Exception):
+    """A request answered with a problem instead of data."""
+
+    def __init__(self, status: int, problem: Problem) -> None:
+        super().__init__(problem.detail)
+        self.status = status
+        self.problem = problem
+
+
+def refusal(status: int, detail: str, *, header: str | None = None) -> Refusal:
+    """A refusal with `status`, saying `detail` (and which header to fix)."""
+    return Refusal(status, Problem(detail=detail, header=header))
+
+
+def not_found(case_id: str) -> Refusal:
+    """The one answer for a case that has no event, and for one the caller may not see."""
+    return refusal(404, f"no event of case {case_id!r} that you may see has reached the bus")
+
+
+def _areas_text(reader: Reader | None) -> str:
+    if reader is None:
+        return ""
+    return NATIONAL if reader.areas is None else ",".join(sorted(reader.areas))
+
+
+class Gate:
+    """Admits callers and keeps the trail: every admission, refusal and read is recorded."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._one_writer = threading.Lock() if engine.dialect.name == "sqlite" else None
+
+    def admit(self, attempt: Attempt, readers: Collection[ViewerRole]) -> tuple[Caller, str]:
+        """The caller and their reason as the trail keeps it, or a recorded refusal."""
+        try:
+            return self._check(attempt, readers)
+        except Refusal as refused:
+            self.refuse(attempt, refused)
+
+    def _check(self, attempt: Attempt, readers: Collection[ViewerRole]) -> tuple[Caller, str]:
+        identity = attempt.identity
+        try:
+            admitted = admit(
+                identity.reader, identity.problem, attempt.role, attempt.reason, readers
+            )
+        except NotAdmittedError as error:
+            raise refusal(error.status, error.detail, header=error.header) from error
+        return Caller(admitted.reader, admitted.role), admitted.reason
+
+    def refuse(self, attempt: Attempt, refused: Refusal) -> NoReturn:
+        """Record the refused attempt (unless it offered no identity at all) and raise."""
+        if attempt.identity.presented:
+            self.record(attempt, refused.status, "refused")
+        raise refused
+
+    def record(
+        self,
+        attempt: Attempt,
+        status: int,
+        outcome: str,
+        *,
+        caller: Caller | None = None,
+        reason: str | None = None,
+        cases: Collection[str] = (),
+    ) -> None:
+        """Append one record of `attempt` to the trail, in its own transaction."""
+        reader = caller.reader if caller else attempt.identity.reader
+        role = caller.role.value if caller else (attempt.role or "")
+        lock = self._one_writer
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self.engine.begin() as connection:
+                audit.record_read(
+                    connection,
+                    user=reader.user if reader else UNIDENTIFIED,
+                    role=for_trail(role, 64) or UNIDENTIFIED,
+                    areas=_areas_text(reader),
+                    subject=for_trail(attempt.subject, _SUBJECT_WIDTH),
+                    reason=reason if reason is not None else for_trail(attempt.reason),
+                    outcome=outcome,
+                    cases=sorted(cases),
+                    status=status,
+                )
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def read_case(
+        self,
+        attempt: Attempt,
+        caller: Caller,
+        reason: str,
+        case_id: str,
+        known: Callable[[CasePicture], CasePicture | None] = lambda picture: picture,
+    ) -> CasePicture:
+        """What is `known` of one case's picture, recorded as read; a recorded 404 when there is
+        nothing, or when the case is not in the caller's areas (answered alike)."""
+        with snapshot(self.engine) as connection:
+            stored = load_picture(connection, case_id)
+        if stored is not None and not caller.reader.may_read_any_of(case_areas(stored)):
+            self.record(attempt, 404, "other-area", caller=caller, reason=reason, cases=[case_id])
+            raise not_found(case_id)
+        picture = None if stored is None else known(stored)
+        if picture is None:
+            self.record(attempt, 404, "not-found", caller=caller, reason=reason, cases=[case_id])
+            raise not_found(case_id)
+        self.record(attempt, 200, "read", caller=caller, reason=reason, cases=[case_id])
+        return picture
+
+    def list_cases(
+        self,
+        attempt: Attempt,
+        caller: Caller,
+        reason: str,
+        where: CaseFilter,
+        limit: int,
+        offset: int,
+    ) -> list[CasePicture]:
+        """A page of pictures in the caller's areas; one record naming every case listed."""
+        scoped = CaseFilter(**{**where.__dict__, "areas": caller.reader.areas})
+        with snapshot(self.engine) as connection:
+            pictures = find_cases(connection, scoped, limit=limit, offset=offset)
+        listed = [picture.case_id for picture in pictures]
+        self.record(attempt, 200, "read", caller=caller, reason=reason, cases=listed)
+        return pictures
+
+    def read_trail(
+        self,
+        attempt: Attempt,
+        caller: Caller,
+        reason: str,
+        *,
+        case_id: str | None,
+        user: str | None,
+        after: int,
+        limit: int,
+    ) -> list[audit.AuditRecord]:
+        """A page of the trail for a case or a user; this reading of it is recorded after."""
+        with snapshot(self.engine) as connection:
+            records = audit.reads(connection, case_id=case_id, user=user, after=after, limit=limit)
+        self.record(attempt, 200, "read", caller=caller, reason=reason)
+        return records
