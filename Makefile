@@ -1,5 +1,6 @@
 # The README's two commands live here so that a fresh machine needs only Python 3.11+, Java 17,
-# Maven and make. Everything else (Python packages, the Kafka jars, Keycloak) is installed on first use.
+# Maven, unzip and make. Everything else (Python packages, the Kafka jars, Keycloak) is installed
+# on first use.
 
 VENV ?= .venv
 PYTHON ?= python3
