@@ -113,7 +113,10 @@ def configured_keycloak() -> KeycloakUnderTest | None:
             "KEYCLOAK_ISSUER is set but MAPPA_TEST_KEYCLOAK_CREDENTIALS (the path of its"
             " credentials file, as keycloak-local writes it) is not"
         )
-    return KeycloakUnderTest.discover(issuer.rstrip("/"), Path(credentials))
+    try:
+        return KeycloakUnderTest.discover(issuer.rstrip("/"), Path(credentials))
+    except httpx.HTTPError as error:
+        raise KeycloakUnavailable(f"KEYCLOAK_ISSUER {issuer} does not answer: {error}") from error
 
 
 def free_ports(count: int) -> list[int]:
