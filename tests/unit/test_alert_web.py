@@ -16,9 +16,10 @@ from aiokafka.errors import KafkaConnectionError
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from mappa_bus.alerts.board import AlertBoard, pump
 from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised
 from mappa_bus.alerts.subscription import AlertFilter, Followed
-from mappa_bus.alerts.web import INTENT, INTENT_HEADER, AlertBoard, create_web_app, pump
+from mappa_bus.alerts.web import INTENT, INTENT_HEADER, create_web_app
 from mappa_bus.catalogue import Area
 from mappa_bus.picture.api import REASON_HEADER, ROLE_HEADER, USER_HEADER
 from mappa_bus.picture.store import create_schema, save_pictures
@@ -37,8 +38,11 @@ class InMemoryBus:
     def __init__(self) -> None:
         self.queue: asyncio.Queue[Followed | None] = asyncio.Queue()
         self.published: list[AlertAcknowledged] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def feed(self) -> AsyncIterator[Followed]:
+        # The app may run in a server's thread: `put` then hands items to that thread's loop.
+        self.loop = asyncio.get_running_loop()
         while (item := await self.queue.get()) is not None:
             yield item
 
@@ -46,13 +50,16 @@ class InMemoryBus:
         self.published.append(ack)
         self.queue.put_nowait(ack)
 
-    def put(self, *items: Followed) -> None:
+    def put(self, *items: Followed | None) -> None:
         for item in items:
-            self.queue.put_nowait(item)
+            if self.loop is None:
+                self.queue.put_nowait(item)
+            else:
+                self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
 
     def end(self) -> None:
         """The feed ends, and with it every page's stream."""
-        self.queue.put_nowait(None)
+        self.put(None)
 
 
 @pytest.fixture
@@ -83,7 +90,7 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """The app started (its lifespan, so its feed runs), and a client of it."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://alerts") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             yield client
 
 
