@@ -1,11 +1,13 @@
 """The HTTP apps against a running server, as a hostile page or client would try them: foreign
-hosts and origins refused (also where a slash redirect would echo the host), and the security
-headers on every answer, errors included."""
+hosts and origins refused (also where a slash redirect would echo the host), the security
+headers on every answer, errors included, and acknowledgements that are backdated or name a
+long alert id."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -13,13 +15,14 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from mappa_bus.alerts.subscription import Recorded
 from mappa_bus.alerts.web import create_web_app, web_server
 from mappa_bus.picture.api import create_app
 from mappa_bus.picture.store import create_schema, save_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.web.security import HEADERS
 from tests.servers import plain_server, serving
-from tests.unit.test_alert_subscription import make_alert
+from tests.unit.test_alert_subscription import make_ack, make_alert
 from tests.unit.test_alert_web import ACK, USER, InMemoryBus
 from tests.unit.test_picture_views import full_picture
 
@@ -140,6 +143,43 @@ def test_an_acknowledgement_from_a_foreign_origin_is_refused(
     answer = _acknowledge(alerts_url, alert.id, sent)
     assert answer.status_code == status
     assert len(bus.published) == (1 if status == 202 else 0)
+
+
+def _row(url: str, alert_id: str) -> dict[str, object]:
+    [row] = [row for row in httpx.get(f"{url}/alerts").json() if row["id"] == alert_id]
+    return dict(row)
+
+
+def _until_acknowledged(url: str, alert_id: str) -> dict[str, object]:
+    for _ in range(200):
+        if (row := _row(url, alert_id))["acknowledged_by"] is not None:
+            return row
+        time.sleep(0.01)
+    raise AssertionError(f"alert {alert_id} was never shown acknowledged")
+
+
+def test_a_backdated_acknowledgement_is_ignored_and_the_genuine_one_shown(
+    alerts_url: str, bus: InMemoryBus
+) -> None:
+    """An acknowledgement dated before its alert does not mark it; acknowledging still can."""
+    alert = make_alert()
+    _until_on_board(alerts_url, alert.id)
+    backdated = make_ack(alert, by="forger", minutes=-60)
+    bus.put(Recorded(backdated, datetime.now(UTC)))
+    answer = _acknowledge(alerts_url, alert.id, None)
+    assert answer.status_code == 202
+    assert _until_acknowledged(alerts_url, alert.id)["acknowledged_by"] == USER
+
+
+def test_a_200_character_alert_id_is_acknowledged(alerts_url: str, bus: InMemoryBus) -> None:
+    """An id the alert event allows, however long, is acknowledged (it once failed with 500)."""
+    alert = make_alert().model_copy(update={"id": "x" * 200})
+    bus.put(alert)
+    _until_on_board(alerts_url, alert.id)
+    answer = _acknowledge(alerts_url, alert.id, None)
+    assert answer.status_code == 202
+    assert _until_acknowledged(alerts_url, alert.id)["acknowledged_by"] == USER
+    assert bus.published[0].data.alert_id == alert.id
 
 
 def _assert_hardened(answer: httpx.Response) -> None:

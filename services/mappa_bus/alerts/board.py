@@ -7,25 +7,27 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 import structlog
 from pydantic import BaseModel, ConfigDict
 
 from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, Severity
-from mappa_bus.alerts.subscription import Followed
+from mappa_bus.alerts.subscription import Recorded
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.areas import AREA_NAMES
 
 log = structlog.get_logger(__name__)
 
-Feed = Callable[[], AsyncIterator[Followed]]
+Feed = Callable[[], AsyncIterator[Recorded]]
 """Called, yields alerts and acknowledgements: `follow` on the broker, or a test's own."""
 
 _KEEP: Final = 1_000
 _QUEUE: Final = 1_000
 _KEEP_ALIVE_S: Final = 15.0
 _RETRY_S: Final = 5.0
+_WAITING: Final = 4
+"""Acknowledgements kept of an alert not read yet: the earliest few, in case some are refused."""
 
 
 class AlertRow(BaseModel):
@@ -47,55 +49,99 @@ class AlertRow(BaseModel):
     acknowledged_at: datetime | None = None
 
 
+class _Alert(NamedTuple):
+    event: AlertRaised
+    recorded_at: datetime
+
+
+class _Ack(NamedTuple):
+    event: AlertAcknowledged
+    recorded_at: datetime
+
+
 class AlertBoard:
-    """The recent alerts and their acknowledgements, and the pages listening for changes."""
+    """The recent alerts and their acknowledgements, and the pages listening for changes.
+
+    An alert's acknowledgement is the first the bus recorded (by its record time, not the time
+    its publisher claims), among those not dated before the alert: a backdated or replayed one
+    cannot take the place of the genuine first.
+    """
 
     def __init__(self, keep: int = _KEEP) -> None:
-        self._alerts: dict[str, AlertRaised] = {}
-        # The first acknowledgement of each alert, kept even before its alert is read: the two
-        # topics are read side by side, so it may come first.
-        self._acks: dict[str, AlertAcknowledged] = {}
+        self._alerts: dict[str, _Alert] = {}
+        # Per alert, its acknowledgement; until the alert is read (the two topics are read side
+        # by side, so an acknowledgement may come first), the earliest few, to judge then.
+        self._acks: dict[str, list[_Ack]] = {}
         self._keep = keep
         self._listeners: set[asyncio.Queue[str | None]] = set()
         self.feed = "starting"
         self.closed = False
 
-    def take(self, item: Followed) -> None:
+    def take(self, item: Recorded) -> None:
         """Apply an alert or acknowledgement, and tell every page of the row it changed."""
-        if isinstance(item, AlertRaised):
-            self._alerts[item.id] = item
+        event = item.event
+        if isinstance(event, AlertRaised):
+            if event.id in self._alerts:
+                return  # read again (a restarted feed, a second copy): the first stands
+            self._alerts[event.id] = _Alert(event, item.recorded_at)
+            self._judge_waiting(event.id)
             self._forget_oldest()
-            changed = item.id
+            changed = event.id
         else:
-            changed = item.data.alert_id
-            first = self._acks.get(changed)
-            if first is not None and first.time <= item.time:
+            changed = event.data.alert_id
+            if not self._offer(_Ack(event, item.recorded_at)):
                 return
-            self._acks[changed] = item
-            while len(self._acks) > 4 * self._keep:
-                self._acks.pop(next(iter(self._acks)))
         row = self.row(changed)
         if row is not None:
             self._broadcast(sse("alert", row.model_dump_json()))
 
+    def _offer(self, ack: _Ack) -> bool:
+        """Keep `ack` if it is now its alert's first; whether it is."""
+        alert_id = ack.event.data.alert_id
+        alert = self._alerts.get(alert_id)
+        held = self._acks.get(alert_id, [])
+        if alert is None:
+            self._acks[alert_id] = sorted([*held, ack], key=lambda a: a.recorded_at)[:_WAITING]
+            while len(self._acks) > 4 * self._keep:
+                self._acks.pop(next(iter(self._acks)))
+            return False
+        if _backdated(ack, alert):
+            return False
+        if held and held[0].recorded_at <= ack.recorded_at:
+            return False
+        self._acks[alert_id] = [ack]
+        return True
+
+    def _judge_waiting(self, alert_id: str) -> None:
+        alert = self._alerts[alert_id]
+        valid = [ack for ack in self._acks.pop(alert_id, []) if not _backdated(ack, alert)]
+        if valid:
+            self._acks[alert_id] = valid[:1]
+
     def _forget_oldest(self) -> None:
         while len(self._alerts) > self._keep:
-            oldest = min(self._alerts.values(), key=lambda alert: alert.time)
-            del self._alerts[oldest.id]
+            oldest = min(self._alerts.values(), key=lambda alert: alert.event.time).event.id
+            del self._alerts[oldest]
+            self._acks.pop(oldest, None)
 
     def alert(self, alert_id: str) -> AlertRaised | None:
         """The alert `alert_id`, if the board holds it."""
-        return self._alerts.get(alert_id)
+        held = self._alerts.get(alert_id)
+        return None if held is None else held.event
 
     def row(self, alert_id: str) -> AlertRow | None:
         """The row of alert `alert_id`, if the board holds it."""
-        alert = self._alerts.get(alert_id)
-        return None if alert is None else _row(alert, self._acks.get(alert_id))
+        held = self._alerts.get(alert_id)
+        return None if held is None else self._row(held.event)
 
     def rows(self) -> list[AlertRow]:
         """Every row, newest first."""
-        rows = (_row(alert, self._acks.get(alert.id)) for alert in self._alerts.values())
+        rows = (self._row(held.event) for held in self._alerts.values())
         return sorted(rows, key=lambda row: row.time, reverse=True)
+
+    def _row(self, alert: AlertRaised) -> AlertRow:
+        acks = self._acks.get(alert.id)
+        return _row(alert, acks[0] if acks else None)
 
     def set_feed(self, state: str) -> None:
         """Tell the pages whether alerts are arriving ("live") or not ("interrupted")."""
@@ -145,7 +191,19 @@ def _end(queue: "asyncio.Queue[str | None]") -> None:
     queue.put_nowait(None)
 
 
-def _row(alert: AlertRaised, ack: AlertAcknowledged | None) -> AlertRow:
+def _backdated(ack: _Ack, alert: _Alert) -> bool:
+    """An acknowledgement dated, or recorded, before its alert: refused, and logged by ids."""
+    if ack.event.time >= alert.event.time and ack.recorded_at >= alert.recorded_at:
+        return False
+    log.warning(
+        "ignored an acknowledgement dated before its alert",
+        alert_id=alert.event.id,
+        acknowledgement_id=ack.event.id,
+    )
+    return True
+
+
+def _row(alert: AlertRaised, ack: _Ack | None) -> AlertRow:
     data = alert.data
     return AlertRow(
         id=alert.id,
@@ -158,8 +216,8 @@ def _row(alert: AlertRaised, ack: AlertAcknowledged | None) -> AlertRow:
         rule=data.rule,
         case_id=data.case_id,
         summary=data.summary,
-        acknowledged_by=None if ack is None else ack.data.acknowledged_by,
-        acknowledged_at=None if ack is None else ack.time,
+        acknowledged_by=None if ack is None else ack.event.data.acknowledged_by,
+        acknowledged_at=None if ack is None else ack.recorded_at,
     )
 
 

@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 
 from mappa_bus.alerts.board import AlertBoard, AlertRow, Feed, pump, stream
 from mappa_bus.alerts.model import AlertAcknowledged, acknowledgement
-from mappa_bus.alerts.subscription import ANY, AlertFilter, Followed, follow
+from mappa_bus.alerts.subscription import ANY, AlertFilter, Recorded, follow
 from mappa_bus.catalogue import CONTENT_TYPE, Area
 from mappa_bus.catalogue.vocabulary import HandlingMarking
 from mappa_bus.connection import KafkaConnection
@@ -125,7 +125,7 @@ def create_web_app(
         raise ValueError("without a connection, give both `feed` and `publish`")
     board = AlertBoard()
 
-    def followed() -> AsyncIterator[Followed]:
+    def followed() -> AsyncIterator[Recorded]:
         assert connection is not None  # checked above
         return follow(connection, namespace, where, since=datetime.now(UTC) - recent)
 
@@ -210,7 +210,8 @@ def _alert_routes(app: FastAPI, board: AlertBoard, user: str) -> None:
         """The alerts now on the board, newest first."""
         return board.rows()
 
-    @app.post("/alerts/{alert_id}/acknowledge", status_code=202)
+    # `:path`: an alert id may hold any character, a slash too (sent as %2F).
+    @app.post("/alerts/{alert_id:path}/acknowledge", status_code=202)
     async def acknowledge(
         alert_id: str,
         intent: Annotated[str | None, Header(alias=INTENT_HEADER)] = None,
