@@ -5,9 +5,11 @@ long alert id."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -15,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from mappa_bus.alerts.board import StreamCaps
 from mappa_bus.alerts.subscription import Recorded
 from mappa_bus.alerts.web import create_web_app, web_server
 from mappa_bus.picture.api import create_app
@@ -22,7 +25,7 @@ from mappa_bus.picture.store import create_schema, save_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.web.security import HEADERS
 from tests.servers import plain_server, serving
-from tests.unit.test_alert_subscription import make_ack, make_alert
+from tests.unit.test_alert_subscription import RAISED_AT, make_ack, make_alert
 from tests.unit.test_alert_web import ACK, USER, InMemoryBus
 from tests.unit.test_picture_views import full_picture
 
@@ -180,6 +183,45 @@ def test_a_200_character_alert_id_is_acknowledged(alerts_url: str, bus: InMemory
     assert answer.status_code == 202
     assert _until_acknowledged(alerts_url, alert.id)["acknowledged_by"] == USER
     assert bus.published[0].data.alert_id == alert.id
+
+
+async def test_200_concurrent_streams_leave_requests_answered_and_the_excess_refused(
+    engine: Engine,
+) -> None:
+    """With 200 pages connecting at once to a server capped at 150 streams, 150 are served the
+    board, 50 are refused with 503 and Retry-After, and a normal request is still answered."""
+    bus = InMemoryBus()
+    caps = StreamCaps(total=150, per_user=200)
+    app = create_web_app(
+        None, "test", engine, user=USER, feed=bus.feed, publish=bus.publish, caps=caps
+    )
+    alerts = [make_alert(f"e-{i}", at=RAISED_AT + timedelta(seconds=i)) for i in range(300)]
+    with serving(lambda port: web_server(app, port=port)) as url:
+        bus.put(*alerts)
+        _until_on_board(url, alerts[-1].id)
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+        async with (
+            httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client,
+            AsyncExitStack() as streams,
+        ):
+
+            async def connect() -> httpx.Response:
+                return await streams.enter_async_context(client.stream("GET", "/events"))
+
+            pages = await asyncio.gather(*(connect() for _ in range(200)))
+            session = await client.get("/session")
+            served = [page for page in pages if page.status_code == 200]
+            first = await anext(served[0].aiter_text())
+        refused = [page for page in pages if page.status_code == 503]
+        assert (len(served), len(refused)) == (150, 50)
+        assert all(int(page.headers["retry-after"]) > 0 for page in refused)
+        assert session.status_code == 200
+        assert first.startswith("retry:")
+        for _ in range(500):  # the pages have gone: their slots are given back
+            if app.state.streams.open == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert app.state.streams.open == 0
 
 
 def _assert_hardened(answer: httpx.Response) -> None:

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from structlog.testing import capture_logs
 
-from mappa_bus.alerts.board import AlertBoard, pump
+from mappa_bus.alerts.board import AlertBoard, StreamCaps, pump
 from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised
 from mappa_bus.alerts.subscription import AlertFilter, Followed, Recorded
 from mappa_bus.alerts.web import INTENT, INTENT_HEADER, create_web_app
@@ -283,6 +283,59 @@ async def test_a_failing_feed_is_started_again_and_the_pages_told(engine: Engine
     assert states == ["live", "interrupted", "live"]
     assert watched.row(alert.id) is not None
     assert watched.closed  # the feed ended after its one alert
+
+
+@pytest.mark.parametrize(
+    ("caps", "status"),
+    [(StreamCaps(total=10, per_user=2), 429), (StreamCaps(total=2, per_user=10), 503)],
+    ids=["per-user", "in-all"],
+)
+async def test_streams_beyond_a_cap_are_refused_with_retry_after_until_one_ends(
+    engine: Engine, caps: StreamCaps, status: int
+) -> None:
+    """Two pages are served; a third is told to come back later, and is served once they end."""
+    bus = InMemoryBus()
+    app = create_web_app(
+        None, "test", engine, user=USER, feed=bus.feed, publish=bus.publish, caps=caps
+    )
+    async with running(app) as client:
+        pages = [asyncio.create_task(client.get("/events")) for _ in range(2)]
+        await until(lambda: board(app).listening == 2)
+        refused = await client.get("/events")
+        bus.end()
+        served = [await page for page in pages]
+        await until(lambda: app.state.streams.open == 0)
+        again = await client.get("/events")  # the feed has ended: the stream ends at once
+    assert [page.status_code for page in served] == [200, 200]
+    assert refused.status_code == status
+    assert int(refused.headers["retry-after"]) > 0
+    assert again.status_code == 200
+
+
+async def test_a_page_connecting_is_sent_the_whole_board_in_pages(
+    app: FastAPI, bus: InMemoryBus
+) -> None:
+    """A board larger than a page is sent whole, oldest first, then the feed's state."""
+    alerts = [make_alert(f"e-{i}", at=RAISED_AT + timedelta(minutes=i)) for i in range(120)]
+    async with running(app) as client:
+        bus.put(*alerts)
+        await until(lambda: len(board(app).rows()) == 120)
+        stream = asyncio.create_task(client.get("/events"))
+        await until(lambda: board(app).listening == 1)
+        bus.end()
+        sent = events((await stream).text)
+    assert len(board(app).pages()) > 1
+    assert [data.get("id") for _, data in sent] == [alert.id for alert in alerts] + [None]
+
+
+async def test_a_page_that_does_not_keep_up_is_ended() -> None:
+    """Its queue full, the page's stream is ended (the browser reconnects) and nothing blocks."""
+    shown = AlertBoard()
+    with shown.listener() as queue:
+        for i in range(1_001):
+            shown.take(recorded(make_alert(f"e-{i}")))
+        assert queue.get_nowait() is None
+        assert queue.empty()
 
 
 def test_the_board_forgets_the_oldest_alerts_beyond_what_it_keeps() -> None:

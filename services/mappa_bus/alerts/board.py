@@ -5,7 +5,9 @@ server-sent event streams that show it to each open page, first whole, then chan
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections import Counter
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, NamedTuple
 
@@ -26,6 +28,8 @@ _KEEP: Final = 1_000
 _QUEUE: Final = 1_000
 _KEEP_ALIVE_S: Final = 15.0
 _RETRY_S: Final = 5.0
+_PAGE: Final = 50
+"""Rows sent at once to a page connecting (about 20 KB), the event loop free in between."""
 _WAITING: Final = 4
 """Acknowledgements kept of an alert not read yet: the earliest few, in case some are refused."""
 
@@ -74,6 +78,9 @@ class AlertBoard:
         self._acks: dict[str, list[_Ack]] = {}
         self._keep = keep
         self._listeners: set[asyncio.Queue[str | None]] = set()
+        # Made once per change and shared by every request, not once per page connecting.
+        self._rows: list[AlertRow] | None = None
+        self._pages: tuple[bytes, ...] | None = None
         self.feed = "starting"
         self.closed = False
 
@@ -91,6 +98,7 @@ class AlertBoard:
             changed = event.data.alert_id
             if not self._offer(_Ack(event, item.recorded_at)):
                 return
+        self._rows = self._pages = None
         row = self.row(changed)
         if row is not None:
             self._broadcast(sse("alert", row.model_dump_json()))
@@ -136,8 +144,20 @@ class AlertBoard:
 
     def rows(self) -> list[AlertRow]:
         """Every row, newest first."""
-        rows = (self._row(held.event) for held in self._alerts.values())
-        return sorted(rows, key=lambda row: row.time, reverse=True)
+        if self._rows is None:
+            rows = (self._row(held.event) for held in self._alerts.values())
+            self._rows = sorted(rows, key=lambda row: row.time, reverse=True)
+        return list(self._rows)
+
+    def pages(self) -> tuple[bytes, ...]:
+        """Every row as an event, oldest first, in pages of a few dozen rows, encoded."""
+        if self._pages is None:
+            events = [sse("alert", row.model_dump_json()) for row in reversed(self.rows())]
+            self._pages = tuple(
+                "".join(events[start : start + _PAGE]).encode()
+                for start in range(0, len(events), _PAGE)
+            )
+        return self._pages
 
     def _row(self, alert: AlertRaised) -> AlertRow:
         acks = self._acks.get(alert.id)
@@ -221,6 +241,53 @@ def _row(alert: AlertRaised, ack: _Ack | None) -> AlertRow:
     )
 
 
+@dataclass(frozen=True)
+class StreamCaps:
+    """The most event streams served at once: in all, and to one user."""
+
+    total: int = 100
+    per_user: int = 10
+
+
+DEFAULT_CAPS: Final = StreamCaps()
+
+
+class Refused(Exception):
+    """A stream not served: too many open (in all: 503; of this user: 429)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class StreamSlots:
+    """The streams open, per user, held to `caps`."""
+
+    def __init__(self, caps: StreamCaps) -> None:
+        self.caps = caps
+        self._open: Counter[str] = Counter()
+
+    def take(self, user: str) -> None:
+        """Count a stream of `user` open, or raise `Refused` when a cap is reached."""
+        if self._open[user] >= self.caps.per_user:
+            raise Refused(429, f"at most {self.caps.per_user} live pages per user")
+        if self._open.total() >= self.caps.total:
+            raise Refused(503, f"at most {self.caps.total} live pages at once")
+        self._open[user] += 1
+
+    def give_back(self, user: str) -> None:
+        """Count a stream of `user` closed."""
+        self._open[user] -= 1
+        if self._open[user] <= 0:
+            del self._open[user]
+
+    @property
+    def open(self) -> int:
+        """How many streams are open now."""
+        return self._open.total()
+
+
 def sse(event: str, data: str) -> str:
     """One server-sent event (`data` is one line of JSON)."""
     return f"event: {event}\ndata: {data}\n\n"
@@ -243,13 +310,16 @@ async def pump(feed: Feed, board: AlertBoard, retry_after: float = _RETRY_S) -> 
         return
 
 
-async def stream(board: AlertBoard) -> AsyncIterator[str]:
+async def stream(board: AlertBoard) -> AsyncGenerator[str | bytes, None]:
+    """The events of one page: the board, its feed's state, then every change, until the
+    board closes (or the page leaves)."""
     with board.listener() as queue:
         # Registered before the board is read: a change meanwhile is sent twice, never lost,
         # and the page applies a row twice to the same effect.
         yield "retry: 3000\n\n"
-        for row in reversed(board.rows()):
-            yield sse("alert", row.model_dump_json())
+        for page in board.pages():
+            yield page
+            await asyncio.sleep(0)  # let other requests in between pages
         yield board.status()
         while True:
             try:

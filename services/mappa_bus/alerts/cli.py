@@ -141,6 +141,7 @@ def web_command(
     allowed_host: AllowedHosts = None,
 ) -> None:
     """Serve the live alerts page, with acknowledgement and the cases' coordinator view."""
+    from mappa_bus.alerts.board import StreamCaps
     from mappa_bus.alerts.web import create_web_app, web_server
     from mappa_bus.picture.store import create_schema
     from mappa_bus.projection.database import open_engine
@@ -155,6 +156,7 @@ def web_command(
         user=user or getpass.getuser(),
         where=alert_filter(area, min_level, category, rule),
         hosts=hosts_to_answer(allowed_host, settings),
+        caps=StreamCaps(settings.alerts_streams, settings.alerts_streams_per_user),
     )
     console.print(f"alerts page on http://{host}:{port}/")
     web_server(app, host=host, port=port).run()

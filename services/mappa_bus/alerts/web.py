@@ -19,7 +19,7 @@ on their machine or behind the office's sign-in, not a multi-user service.
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Annotated, Final
@@ -33,8 +33,19 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from starlette.types import Receive, Scope, Send
 
-from mappa_bus.alerts.board import AlertBoard, AlertRow, Feed, pump, stream
+from mappa_bus.alerts.board import (
+    DEFAULT_CAPS,
+    AlertBoard,
+    AlertRow,
+    Feed,
+    Refused,
+    StreamCaps,
+    StreamSlots,
+    pump,
+    stream,
+)
 from mappa_bus.alerts.model import AlertAcknowledged, acknowledgement
 from mappa_bus.alerts.subscription import ANY, AlertFilter, Recorded, follow
 from mappa_bus.catalogue import CONTENT_TYPE, Area
@@ -57,6 +68,8 @@ INTENT_HEADER: Final = "X-Requested-With"
 INTENT: Final = "mappa-alerts"
 RECENT: Final = timedelta(days=14)
 """How far back the page starts: a fortnight of alerts is the working set of a coordinator."""
+_RETRY_STREAM_S: Final = 10
+"""When a page refused a stream is told to try again (a page closing frees one)."""
 _CASE_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
 _STATIC: Final = resources.files("mappa_bus.alerts") / "static"
 
@@ -111,11 +124,13 @@ def create_web_app(
     user: str,
     where: AlertFilter = ANY,
     hosts: Sequence[str] = LOOPBACK,
+    caps: StreamCaps = DEFAULT_CAPS,
     recent: timedelta = RECENT,
     feed: Feed | None = None,
     publish: Publish | None = None,
 ) -> FastAPI:
-    """The alerts page for coordinator `user`, of the alerts `where` matches, answering `hosts`.
+    """The alerts page for coordinator `user`, of the alerts `where` matches, answering `hosts`,
+    with at most `caps` live pages.
 
     By default the feed follows `namespace`'s topics from `recent` ago and acknowledgements are
     published there, both over `connection`; a test gives `feed` and `publish` instead (and
@@ -160,7 +175,7 @@ def create_web_app(
             marking=HandlingMarking.OFFICIAL_SENSITIVE,
         ),
     )
-    _alert_routes(app, board, user)
+    _alert_routes(app, board, user, caps)
     app.mount("/static", StaticFiles(packages=[("mappa_bus.alerts", "static")]), name="static")
     app.mount("/api", create_picture_app(engine, hosts=hosts))
     secure(app, hosts)
@@ -195,15 +210,41 @@ def _page_routes(app: FastAPI, session: Session) -> None:
         return session
 
 
-def _alert_routes(app: FastAPI, board: AlertBoard, user: str) -> None:
-    @app.get("/events")
-    async def events() -> StreamingResponse:
-        """The board, then every change to it, as server-sent events."""
-        return StreamingResponse(
-            stream(board),
+class _EventStream(StreamingResponse):
+    """A page's event stream, its slot given back however it ends (the page leaving included)."""
+
+    def __init__(
+        self, events: AsyncGenerator[str | bytes, None], release: Callable[[], None]
+    ) -> None:
+        super().__init__(
+            events,
             media_type="text/event-stream",
             headers={"x-accel-buffering": "no"},  # a proxy must pass each event at once
         )
+        self._events = events
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._events.aclose()
+            self._release()
+
+
+def _alert_routes(app: FastAPI, board: AlertBoard, user: str, caps: StreamCaps) -> None:
+    slots = StreamSlots(caps)
+    app.state.streams = slots
+
+    @app.get("/events", responses={429: {}, 503: {}})
+    async def events() -> StreamingResponse:
+        """The board, then every change to it, as server-sent events (so many pages at once)."""
+        try:
+            slots.take(user)
+        except Refused as refused:
+            retry = {"Retry-After": str(int(_RETRY_STREAM_S))}
+            raise HTTPException(refused.status, refused.detail, headers=retry) from refused
+        return _EventStream(stream(board), lambda: slots.give_back(user))
 
     @app.get("/alerts")
     async def alerts() -> list[AlertRow]:
