@@ -21,13 +21,10 @@ from mappa_bus.alerts.board import StreamCaps
 from mappa_bus.alerts.subscription import Recorded
 from mappa_bus.alerts.web import create_web_app, web_server
 from mappa_bus.picture.api import create_app
-from mappa_bus.picture.store import create_schema, save_pictures
-from mappa_bus.projection.database import open_engine
 from mappa_bus.web.security import HEADERS
 from tests.servers import plain_server, serving
 from tests.unit.test_alert_subscription import RAISED_AT, make_ack, make_alert
-from tests.unit.test_alert_web import ACK, USER, InMemoryBus
-from tests.unit.test_picture_views import full_picture
+from tests.unit.test_alert_web import ACK, USER, InMemoryBus, one_case_store
 
 FOREIGN = "attacker.example"
 
@@ -35,11 +32,7 @@ FOREIGN = "attacker.example"
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
     """A picture store holding one case."""
-    engine = open_engine(f"sqlite:///{tmp_path}/pictures.db")
-    create_schema(engine)
-    with engine.begin() as connection:
-        save_pictures(connection, [full_picture("case-1")])
-    return engine
+    return one_case_store(tmp_path)
 
 
 def _with_a_failing_route(app: FastAPI) -> FastAPI:

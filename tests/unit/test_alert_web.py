@@ -70,14 +70,19 @@ class InMemoryBus:
         self.put(None)
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    """A picture store holding one Kent case."""
-    engine = open_engine(f"sqlite:///{tmp_path}/pictures.db")
+def one_case_store(directory: Path) -> Engine:
+    """A picture store in `directory` holding one Kent case, `case-1`."""
+    engine = open_engine(f"sqlite:///{directory}/pictures.db")
     create_schema(engine)
     with engine.begin() as connection:
         save_pictures(connection, [full_picture("case-1")])
     return engine
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    """A picture store holding one Kent case."""
+    return one_case_store(tmp_path)
 
 
 @pytest.fixture
