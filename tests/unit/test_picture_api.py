@@ -69,7 +69,7 @@ TOKENS = {"t-housing-1": Caller("hal", ViewerRole.HOUSING)}
 async def client(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
     """The app in development mode (identity from headers), called in-process."""
     transport = httpx.ASGITransport(app=create_app(engine))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mappa") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
 
@@ -77,7 +77,7 @@ async def client(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
 async def token_client(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
     """The app with bearer tokens."""
     transport = httpx.ASGITransport(app=create_app(engine, tokens=TOKENS))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mappa") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
 

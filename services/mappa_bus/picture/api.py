@@ -16,7 +16,7 @@ re-running a query against data that has changed since.
 
 import hmac
 import re
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
@@ -50,6 +50,8 @@ from mappa_bus.picture.views import (
     view_of,
     visible_entries,
 )
+from mappa_bus.web.hosts import LOOPBACK
+from mappa_bus.web.security import secure
 
 USER_HEADER = "X-Mappa-User"
 ROLE_HEADER = "X-Mappa-Role"
@@ -395,36 +397,35 @@ def _caller_for(tokens: Mapping[str, Caller], token: str) -> Caller | None:
 # ---- the application ----------------------------------------------------------------------
 
 
-def create_app(engine: Engine, *, tokens: Mapping[str, Caller] | None = None) -> FastAPI:
-    """The API over the pictures (and audit trail) in `engine`'s database."""
+def create_app(
+    engine: Engine,
+    *,
+    tokens: Mapping[str, Caller] | None = None,
+    hosts: Sequence[str] = LOOPBACK,
+) -> FastAPI:
+    """The API over the pictures (and audit trail) in `engine`'s database, answering `hosts`."""
+    # No /docs: Swagger UI would come from a public CDN onto the origin of case data.
     app = FastAPI(
         title="MAPPA Bus case pictures",
         version="1",
         description=__doc__,
+        docs_url=None,
+        redoc_url=None,
     )
     gate = Gate(engine)
     identify = _header_claim if tokens is None else _bearer_claim(tokens)
     app.add_exception_handler(Refusal, _refusal_response)
-    app.middleware("http")(_no_store)
     _case_routes(app, gate, identify)
     _list_routes(app, gate, identify)
     _audit_routes(app, gate, identify)
     _health_route(app, engine)
+    secure(app, hosts)
     return app
 
 
 def _refusal_response(_request: Request, error: Exception) -> Response:
     assert isinstance(error, Refusal)  # registered for Refusal only
     return JSONResponse(error.problem.model_dump(exclude_none=True), status_code=error.status)
-
-
-async def _no_store(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    # Case data must not linger in shared or browser caches.
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _case_routes(app: FastAPI, gate: Gate, identify: Callable[..., Claim]) -> None:

@@ -11,7 +11,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from mappa_bus.cli_common import Database, Namespace, command_settings, run_with_progress
+from mappa_bus.cli_common import (
+    AllowedHosts,
+    Database,
+    Namespace,
+    command_settings,
+    hosts_to_answer,
+    run_with_progress,
+)
 from mappa_bus.operations.http import PICTURE_PORT, PORT_OPTION
 from mappa_bus.picture.api import (
     Caller,
@@ -117,8 +124,9 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     database: Database = None,
+    allowed_host: AllowedHosts = None,
 ) -> None:
-    """Serve the case API (OpenAPI at /docs and /openapi.json) over the store."""
+    """Serve the case API (its OpenAPI document at /openapi.json) over the store."""
     import uvicorn  # only this command needs the server
 
     settings = command_settings()
@@ -127,7 +135,8 @@ def serve_command(
     tokens = read_tokens(Path(settings.api_tokens_file)) if settings.api_tokens_file else None
     if tokens is None:
         console.print("[yellow]development mode: callers name themselves in headers[/]")
-    uvicorn.run(create_app(engine, tokens=tokens), host=host, port=port, log_config=None)
+    app = create_app(engine, tokens=tokens, hosts=hosts_to_answer(allowed_host, settings))
+    uvicorn.run(app, host=host, port=port, log_config=None)
 
 
 def read_tokens(path: Path) -> dict[str, Caller]:
