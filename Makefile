@@ -1,11 +1,12 @@
 # The README's two commands live here so that a fresh machine needs only Python 3.11+, Java 17,
-# Maven and make. Everything else (Python packages, the Kafka jars) is installed on first use.
+# Maven, unzip and make. Everything else (Python packages, the Kafka jars, Keycloak) is installed
+# on first use.
 
 VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint fuzz broker-start broker-stop clean
+.PHONY: demo test lint fuzz broker-start broker-stop keycloak-start keycloak-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
@@ -36,6 +37,12 @@ broker-start:
 
 broker-stop:
 	deploy/kafka/kafka-local stop
+
+keycloak-start:
+	deploy/keycloak/keycloak-local start
+
+keycloak-stop:
+	deploy/keycloak/keycloak-local stop
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -37,6 +37,12 @@ from mappa_bus.credentials import Credentials, read_credentials
 from mappa_bus.kafka_admin import ensure_acls, ensure_topics
 from mappa_bus.principals import ADMIN, acl_bindings
 from mappa_bus.topics import bus_topic_specs
+from tests.keycloak import (
+    KeycloakUnavailable,
+    KeycloakUnderTest,
+    LocalKeycloak,
+    configured_keycloak,
+)
 from tests.oidc import LocalIssuer, serve_issuer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -244,6 +250,30 @@ def _reset_structlog() -> Iterator[None]:
     """Undo any logging configuration a test made, so the next one starts from defaults."""
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture(scope="session")
+def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeycloakUnderTest]:
+    """A real OpenID Connect issuer (Keycloak, realm `mappa`) for this session: `KEYCLOAK_ISSUER`
+    when set, else the project's keycloak-local on free ports with a data dir of this session's
+    own, stopped again at the end. Had, skipped or failed as the broker is."""
+    try:
+        configured = configured_keycloak()
+    except KeycloakUnavailable as error:
+        _no_broker(str(error))
+    if configured is not None:
+        yield configured
+        return
+    local = LocalKeycloak.on_free_ports(tmp_path_factory.mktemp("keycloak"))
+    try:
+        issuer = local.start()
+    except KeycloakUnavailable as error:
+        local.stop()
+        _no_broker(str(error))
+    try:
+        yield issuer
+    finally:
+        local.stop()
 
 
 @pytest.fixture(scope="session")

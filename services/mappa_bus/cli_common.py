@@ -14,10 +14,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from mappa_bus.logs import configure_logging
 from mappa_bus.settings import Settings, load_settings
+from mappa_bus.web.hosts import allowed_hosts
 
 Namespace = Annotated[str, typer.Option(help="Topic namespace to read (demo: `demo`).")]
 Database = Annotated[
     str | None, typer.Option("--database", help="SQLAlchemy URL of the store (MAPPA_DATABASE_URL).")
+]
+AllowedHosts = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allowed-host",
+        help="A host name the server answers (any port); repeat for more. "
+        "Default: MAPPA_ALLOWED_HOSTS, else 127.0.0.1, localhost and [::1].",
+    ),
 ]
 OnProgress = Callable[[int, int], None]
 Token = Annotated[
@@ -52,6 +61,16 @@ def command_settings() -> Settings:
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     return settings
+
+
+def hosts_to_answer(given: list[str] | None, settings: Settings) -> tuple[str, ...]:
+    """The hosts a server answers: those given on the command line, else the settings'."""
+    if not given:
+        return settings.hosts()
+    try:
+        return allowed_hosts(given)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--allowed-host") from error
 
 
 def run_with_progress(verb: str, catch_up: Callable[[OnProgress], Coroutine[Any, Any, int]]) -> int:

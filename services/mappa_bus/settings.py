@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mappa_bus.access.identity import ClaimNames
@@ -19,6 +19,7 @@ from mappa_bus.credentials import (
     read_credentials,
 )
 from mappa_bus.principals import ADMIN
+from mappa_bus.web.hosts import LOOPBACK, allowed_hosts
 
 
 class Settings(BaseSettings):
@@ -130,6 +131,36 @@ class Settings(BaseSettings):
             ),
             leeway_s=self.oidc_leeway_seconds,
         )
+
+    allowed_hosts: str = Field(
+        default=",".join(LOOPBACK),
+        description="Comma-separated host names the HTTP apps (case API, alerts page) answer, "
+        "on any port: `mappa.example.org`, `*.example.org` for its subdomains, IPv6 in "
+        "brackets. A request naming another host in `Host` is refused with 400, and a "
+        "state-changing one whose `Origin` is a page of another host with 403.",
+    )
+    alerts_streams: int = Field(
+        default=100,
+        ge=1,
+        description="Most live-update streams (`/events`) the alerts page serves at once; "
+        "more are refused with 503 and Retry-After.",
+    )
+    alerts_streams_per_user: int = Field(
+        default=10,
+        ge=1,
+        description="Most live-update streams one user holds at once (a page per browser "
+        "tab); more are refused with 429 and Retry-After.",
+    )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: str) -> str:
+        allowed_hosts(value)  # raises naming the entry that is no host name
+        return value
+
+    def hosts(self) -> tuple[str, ...]:
+        """The allowed hosts, one per entry."""
+        return allowed_hosts(self.allowed_hosts)
 
     def connection(self) -> KafkaConnection:
         """The Kafka connection these settings describe.

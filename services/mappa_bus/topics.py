@@ -113,6 +113,12 @@ def dead_letter_spec(namespace: str = NAMESPACE) -> TopicSpec:
     )
 
 
+_A_YEAR = {"retention.ms": str(365 * _DAY_MS), "cleanup.policy": "delete"}
+# A record's timestamp is when the broker appended it, not what the producer claims: the alerts
+# board keeps the first acknowledgement by this time, so a backdated one cannot come first.
+_BUS_TIME = {"message.timestamp.type": "LogAppendTime"}
+
+
 def alerts_spec(namespace: str = NAMESPACE) -> TopicSpec:
     """The alerts topic of `namespace`, as it must exist.
 
@@ -124,7 +130,7 @@ def alerts_spec(namespace: str = NAMESPACE) -> TopicSpec:
         name=alerts_topic(namespace),
         partitions=3,
         purpose="alerts for MAPPA coordinators, keyed by area; kept for a year",
-        config={"retention.ms": str(365 * _DAY_MS), "cleanup.policy": "delete"},
+        config={**_A_YEAR, **_BUS_TIME},
     )
 
 
@@ -134,7 +140,7 @@ def acknowledgements_spec(namespace: str = NAMESPACE) -> TopicSpec:
         name=acknowledgements_topic(namespace),
         partitions=3,
         purpose="coordinators' acknowledgements of alerts (who, when), keyed by area; a year",
-        config={"retention.ms": str(365 * _DAY_MS), "cleanup.policy": "delete"},
+        config={**_A_YEAR, **_BUS_TIME},
     )
 
 

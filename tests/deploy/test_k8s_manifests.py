@@ -785,7 +785,12 @@ def test_probes_ask_each_service_the_right_thing(deployments: dict[str, Resource
     (http,) = api["ports"]
     assert http == {"name": "http", "containerPort": port, "protocol": "TCP"}
     for probe in ("readinessProbe", "livenessProbe"):
-        assert api[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert api[probe]["httpGet"] == {
+            "path": "/healthz",
+            "port": "http",
+            # The API answers only the hosts it is known by.
+            "httpHeaders": [{"name": "Host", "value": "picture-api"}],
+        }
     # The consumers: HTTP probes on their operations port (docs/operations.md), liveness and
     # start-up on /healthz (the loop turns), readiness on /readyz (consuming, broker and store
     # answer; alerts: pictures warm).

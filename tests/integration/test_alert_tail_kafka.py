@@ -19,13 +19,13 @@ from aiokafka import AIOKafkaProducer
 from structlog.testing import capture_logs
 
 from mappa_bus.alerts.model import AlertRaised
-from mappa_bus.alerts.subscription import AlertFilter, subscribe
+from mappa_bus.alerts.subscription import AlertFilter, follow, subscribe
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Level
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.topics import alerts_topic
+from mappa_bus.topics import acknowledgements_topic, alerts_topic
 from tests.conftest import BrokerUnderTest
-from tests.unit.test_alert_subscription import make_alert
+from tests.unit.test_alert_subscription import make_ack, make_alert
 
 pytestmark = pytest.mark.kafka
 
@@ -98,15 +98,49 @@ async def test_subscribe_gives_each_matching_alert_once_and_skips_bad_records(
 async def test_a_start_time_leaves_out_what_came_before(
     kafka_as: Callable[[str], KafkaConnection], namespace: str
 ) -> None:
-    """A page showing the last day starts from the first record of the day, on every partition."""
+    """A page showing the last day starts from the first record the bus recorded since then,
+    on every partition."""
     old, new = WANTED
-    await publish(kafka_as("alerts"), namespace, (old,), at=datetime.now(UTC) - timedelta(days=2))
+    await publish(kafka_as("alerts"), namespace, (old,))
+    await asyncio.sleep(0.01)  # the record times are in milliseconds: `since` falls between
+    since = datetime.now(UTC)
     await publish(kafka_as("alerts"), namespace, (new,))
-    since = datetime.now(UTC) - timedelta(days=1)
 
     alerts = subscribe(kafka_as("coordinator"), namespace, since=since)
     async with aclosing(alerts):
         assert await take(alerts, 1) == [new]
+
+
+async def test_follow_gives_the_time_the_bus_recorded_not_the_time_claimed(
+    kafka_as: Callable[[str], KafkaConnection], namespace: str
+) -> None:
+    """The alerts and acknowledgements topics stamp records on arrival: a producer's claimed
+    timestamp, and an acknowledgement's own `time`, do not become the record time."""
+    alert = make_alert()
+    backdated = make_ack(alert, minutes=-60 * 24)
+    before = datetime.now(UTC)
+    await publish(kafka_as("alerts"), namespace, (alert,), at=before - timedelta(days=2))
+    producer = AIOKafkaProducer(acks="all", **kafka_as("coordinator").aiokafka_options())
+    await producer.start()
+    try:
+        claimed = int((before - timedelta(days=2)).timestamp() * 1000)
+        await producer.send_and_wait(
+            acknowledgements_topic(namespace),
+            backdated.model_dump_json().encode(),
+            key=b"kent",
+            timestamp_ms=claimed,
+        )
+    finally:
+        await producer.stop()
+
+    items = follow(kafka_as("coordinator"), namespace, from_beginning=True)
+    async with aclosing(items):
+        received = await take(items, 2)
+
+    assert {item.event.id for item in received} == {alert.id, backdated.id}
+    for item in received:
+        # The broker's clock, to the millisecond it keeps.
+        assert item.recorded_at >= before - timedelta(milliseconds=1)
 
 
 async def test_a_consumer_group_resumes_after_what_it_was_given(

@@ -13,18 +13,13 @@ skips, and under CI fails.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import threading
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from fastapi import FastAPI
 from playwright.async_api import (
     Browser,
     ConsoleMessage,
@@ -48,6 +43,7 @@ from mappa_bus.log_reader import read_to_end
 from mappa_bus.picture import service as picture_service
 from mappa_bus.topics import acknowledgements_topic
 from tests.conftest import REPO
+from tests.servers import serving
 
 pytestmark = pytest.mark.kafka
 
@@ -100,33 +96,6 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """`app` served as `mappa alerts web` serves it, in a thread of its own (with its own event
-    loop), until the end of the block; its address."""
-    port = _free_port()
-    server = web_server(app, port=port)
-    thread = threading.Thread(target=server.run, name="alerts-web", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive(), "the alerts page did not start"
-            assert time.monotonic() < deadline, "the alerts page took too long to start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 def _release_of_a_level_3_case(case_id: str) -> list[Envelope[EventData]]:
@@ -188,7 +157,7 @@ async def test_an_alert_arrives_live_is_acknowledged_and_leads_to_the_case(
     )
     errors = Problems()
 
-    with serving(app) as url:
+    with serving(lambda port: web_server(app, port=port)) as url:
         first, second = await _open(browser, url, errors), await _open(browser, url, errors)
         await expect(first.locator("#no-alerts")).to_be_visible()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic
 from tests.conftest import BrokerUnderTest
+from tests.servers import free_port
 from tests.stores import applied
 
 pytestmark = pytest.mark.kafka
@@ -44,12 +44,6 @@ PROMPT_EXIT_SECONDS = 15.0
 
 def _kent() -> list[Envelope[EventData]]:
     return [event for item in simulate(KENT) for event in events(item, KENT.seed)]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _env(broker: BrokerUnderTest) -> dict[str, str]:
@@ -142,7 +136,7 @@ async def test_readyz_and_metrics_show_what_the_service_applied_and_refused(
     finally:
         await producer.stop()
 
-    port, log = _free_port(), tmp_path / "service.log"
+    port, log = free_port(), tmp_path / "service.log"
     database_url = f"sqlite:///{tmp_path / 'pictures.db'}"
     process = _service(_env(kafka_broker), namespace, database_url, port, log)
     try:
@@ -183,7 +177,7 @@ async def test_sigterm_mid_replay_commits_a_whole_batch_and_exits_promptly(
     a later catch-up applies precisely the rest."""
     kent = _kent()
     await publish_all(lambda agency: kafka_as(agency.value), kent, namespace=namespace)
-    port, log = _free_port(), tmp_path / "service.log"
+    port, log = free_port(), tmp_path / "service.log"
     database_url = f"sqlite:///{tmp_path / 'pictures.db'}"
     process = _service(_env(kafka_broker), namespace, database_url, port, log)
     try:

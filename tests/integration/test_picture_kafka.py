@@ -89,7 +89,7 @@ async def _served(engine: Engine, cases: list[str]) -> dict[str, dict[str, Any]]
         "X-Mappa-Reason": "checking the API",
     }
     transport = httpx.ASGITransport(app=create_app(engine))
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         served = {}
         for case in cases:
             response = await client.get(f"/cases/{case}", headers=headers)

@@ -7,18 +7,21 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 from aiokafka.errors import KafkaConnectionError
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from structlog.testing import capture_logs
 
+from mappa_bus.alerts.board import AlertBoard, StreamCaps, pump
 from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised
-from mappa_bus.alerts.subscription import AlertFilter, Followed
-from mappa_bus.alerts.web import INTENT, INTENT_HEADER, AlertBoard, create_web_app, pump
+from mappa_bus.alerts.subscription import AlertFilter, Followed, Recorded
+from mappa_bus.alerts.web import INTENT, INTENT_HEADER, create_web_app
 from mappa_bus.catalogue import Area
 from mappa_bus.picture.api import REASON_HEADER, ROLE_HEADER, USER_HEADER
 from mappa_bus.picture.store import create_schema, save_pictures
@@ -30,39 +33,56 @@ USER = "c.kent"
 ACK = {INTENT_HEADER: INTENT}
 
 
+def recorded(event: Followed, at: datetime | None = None) -> Recorded:
+    """`event` as the feed hands it over, recorded by the bus at `at` (default: its own time)."""
+    return Recorded(event, event.time if at is None else at)
+
+
 class InMemoryBus:
     """Stands in for the two topics: what is put in comes out of the feed, acknowledgements
-    published come back through it as they would through Kafka."""
+    published come back through it as they would through Kafka, stamped with the bus's time."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[Followed | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[Recorded | None] = asyncio.Queue()
         self.published: list[AlertAcknowledged] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
 
-    async def feed(self) -> AsyncIterator[Followed]:
+    async def feed(self) -> AsyncIterator[Recorded]:
+        # The app may run in a server's thread: `put` then hands items to that thread's loop.
+        self.loop = asyncio.get_running_loop()
         while (item := await self.queue.get()) is not None:
             yield item
 
     async def publish(self, ack: AlertAcknowledged) -> None:
         self.published.append(ack)
-        self.queue.put_nowait(ack)
+        self.queue.put_nowait(Recorded(ack, datetime.now(UTC)))
 
-    def put(self, *items: Followed) -> None:
-        for item in items:
-            self.queue.put_nowait(item)
+    def put(self, *events: Followed | Recorded | None) -> None:
+        for event in events:
+            item = recorded(event) if isinstance(event, AlertRaised | AlertAcknowledged) else event
+            if self.loop is None:
+                self.queue.put_nowait(item)
+            else:
+                self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
 
     def end(self) -> None:
         """The feed ends, and with it every page's stream."""
-        self.queue.put_nowait(None)
+        self.put(None)
+
+
+def one_case_store(directory: Path) -> Engine:
+    """A picture store in `directory` holding one Kent case, `case-1`."""
+    engine = open_engine(f"sqlite:///{directory}/pictures.db")
+    create_schema(engine)
+    with engine.begin() as connection:
+        save_pictures(connection, [full_picture("case-1")])
+    return engine
 
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
     """A picture store holding one Kent case."""
-    engine = open_engine(f"sqlite:///{tmp_path}/pictures.db")
-    create_schema(engine)
-    with engine.begin() as connection:
-        save_pictures(connection, [full_picture("case-1")])
-    return engine
+    return one_case_store(tmp_path)
 
 
 @pytest.fixture
@@ -83,7 +103,7 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """The app started (its lifespan, so its feed runs), and a client of it."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://alerts") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             yield client
 
 
@@ -209,7 +229,9 @@ async def test_acknowledging_publishes_and_the_row_changes_when_it_comes_back(
     assert (ack.data.alert_id, ack.data.acknowledged_by) == (alert.id, USER)
     assert (ack.subject, ack.mappaarea) == (alert.subject, alert.mappaarea)
     assert ack.source == "/mappa/coordinator/web"
-    assert board(app).rows()[0].acknowledged_at == ack.time
+    acknowledged_at = board(app).rows()[0].acknowledged_at
+    assert acknowledged_at is not None
+    assert acknowledged_at >= ack.time  # when the bus recorded it
     assert again.status_code == 409
     assert USER in again.json()["detail"]
 
@@ -253,11 +275,11 @@ async def test_a_failing_feed_is_started_again_and_the_pages_told(engine: Engine
     alert = make_alert()
     calls: list[int] = []
 
-    async def flaky() -> AsyncIterator[Followed]:
+    async def flaky() -> AsyncIterator[Recorded]:
         calls.append(1)
         if len(calls) == 1:
             raise KafkaConnectionError("the broker went away")
-        yield alert
+        yield recorded(alert)
 
     states: list[str] = []
     watched = AlertBoard()
@@ -268,11 +290,64 @@ async def test_a_failing_feed_is_started_again_and_the_pages_told(engine: Engine
     assert watched.closed  # the feed ended after its one alert
 
 
+@pytest.mark.parametrize(
+    ("caps", "status"),
+    [(StreamCaps(total=10, per_user=2), 429), (StreamCaps(total=2, per_user=10), 503)],
+    ids=["per-user", "in-all"],
+)
+async def test_streams_beyond_a_cap_are_refused_with_retry_after_until_one_ends(
+    engine: Engine, caps: StreamCaps, status: int
+) -> None:
+    """Two pages are served; a third is told to come back later, and is served once they end."""
+    bus = InMemoryBus()
+    app = create_web_app(
+        None, "test", engine, user=USER, feed=bus.feed, publish=bus.publish, caps=caps
+    )
+    async with running(app) as client:
+        pages = [asyncio.create_task(client.get("/events")) for _ in range(2)]
+        await until(lambda: board(app).listening == 2)
+        refused = await client.get("/events")
+        bus.end()
+        served = [await page for page in pages]
+        await until(lambda: app.state.streams.open == 0)
+        again = await client.get("/events")  # the feed has ended: the stream ends at once
+    assert [page.status_code for page in served] == [200, 200]
+    assert refused.status_code == status
+    assert int(refused.headers["retry-after"]) > 0
+    assert again.status_code == 200
+
+
+async def test_a_page_connecting_is_sent_the_whole_board_in_pages(
+    app: FastAPI, bus: InMemoryBus
+) -> None:
+    """A board larger than a page is sent whole, oldest first, then the feed's state."""
+    alerts = [make_alert(f"e-{i}", at=RAISED_AT + timedelta(minutes=i)) for i in range(120)]
+    async with running(app) as client:
+        bus.put(*alerts)
+        await until(lambda: len(board(app).rows()) == 120)
+        stream = asyncio.create_task(client.get("/events"))
+        await until(lambda: board(app).listening == 1)
+        bus.end()
+        sent = events((await stream).text)
+    assert len(board(app).pages()) > 1
+    assert [data.get("id") for _, data in sent] == [alert.id for alert in alerts] + [None]
+
+
+async def test_a_page_that_does_not_keep_up_is_ended() -> None:
+    """Its queue full, the page's stream is ended (the browser reconnects) and nothing blocks."""
+    shown = AlertBoard()
+    with shown.listener() as queue:
+        for i in range(1_001):
+            shown.take(recorded(make_alert(f"e-{i}")))
+        assert queue.get_nowait() is None
+        assert queue.empty()
+
+
 def test_the_board_forgets_the_oldest_alerts_beyond_what_it_keeps() -> None:
     kept = AlertBoard(keep=2)
     alerts = [make_alert(f"e-{i}", at=RAISED_AT + timedelta(minutes=i)) for i in range(3)]
     for alert in reversed(alerts):
-        kept.take(alert)
+        kept.take(recorded(alert))
     assert [row.id for row in kept.rows()] == [alerts[2].id, alerts[1].id]
 
 
@@ -281,10 +356,70 @@ def test_the_first_acknowledgement_is_the_one_shown() -> None:
     first, later = make_ack(alert, by="first", minutes=1), make_ack(alert, by="later", minutes=9)
     shown = AlertBoard()
     for item in (alert, later, first, later):
-        shown.take(item)
+        shown.take(recorded(item))
     row = shown.row(alert.id)
     assert row is not None
     assert row.acknowledged_by == "first"
+
+
+def test_the_first_acknowledgement_by_the_bus_time_is_shown_whatever_the_publisher_claims() -> None:
+    """A later acknowledgement claiming an earlier time does not replace the one recorded first."""
+    alert = make_alert()
+    genuine, claims_earlier = make_ack(alert, by="genuine", minutes=5), make_ack(alert, minutes=1)
+    shown = AlertBoard()
+    shown.take(recorded(alert))
+    shown.take(recorded(genuine, at=RAISED_AT + timedelta(minutes=5)))
+    shown.take(recorded(claims_earlier, at=RAISED_AT + timedelta(minutes=30)))
+    row = shown.row(alert.id)
+    assert row is not None
+    assert (row.acknowledged_by, row.acknowledged_at) == (
+        "genuine",
+        RAISED_AT + timedelta(minutes=5),
+    )
+
+
+@pytest.mark.parametrize("ack_first", [False, True], ids=["alert-first", "ack-first"])
+def test_an_acknowledgement_dated_before_its_alert_is_ignored_and_logged_by_ids(
+    ack_first: bool,
+) -> None:
+    """Backdated (by its claim or by the bus) it never shows, even recorded first; the genuine
+    one does, and the log line names only ids."""
+    alert = make_alert()
+    backdated = recorded(make_ack(alert, by="backdated", minutes=-60), at=RAISED_AT)
+    before_alert = recorded(make_ack(alert, by="early"), at=RAISED_AT - timedelta(seconds=1))
+    genuine = recorded(make_ack(alert, by="genuine"), at=RAISED_AT + timedelta(minutes=9))
+    items = [backdated, before_alert, recorded(alert), genuine]
+    if not ack_first:
+        items = [items[2], items[0], items[1], items[3]]
+    shown = AlertBoard()
+    with capture_logs() as logs:
+        for item in items:
+            shown.take(item)
+    row = shown.row(alert.id)
+    assert row is not None
+    assert row.acknowledged_by == "genuine"
+    ignored = [entry for entry in logs if "dated before its alert" in entry["event"]]
+    assert {entry["acknowledgement_id"] for entry in ignored} == {
+        backdated.event.id,
+        before_alert.event.id,
+    }
+    for entry in ignored:
+        assert set(entry) == {"event", "log_level", "alert_id", "acknowledgement_id"}
+
+
+async def test_an_alert_id_as_long_as_the_schema_allows_is_acknowledged(
+    app: FastAPI, bus: InMemoryBus
+) -> None:
+    """An id of 256 characters, slashes and all, is acknowledged, and comes back on its row."""
+    alert = make_alert().model_copy(update={"id": "a/" + "x" * 254})
+    async with running(app) as client:
+        bus.put(alert)
+        await until(lambda: board(app).row(alert.id) is not None)
+        answer = await client.post(f"/alerts/{quote(alert.id, safe='')}/acknowledge", headers=ACK)
+        await until(lambda: board(app).rows()[0].acknowledged_by is not None)
+    assert answer.status_code == 202
+    assert answer.json()["alert_id"] == alert.id
+    assert bus.published[0].data.alert_id == alert.id
 
 
 async def test_the_case_page_asks_why_and_the_api_under_it_audits(app: FastAPI) -> None:
@@ -315,7 +450,7 @@ def test_an_alert_raised_is_what_the_board_shows(bus: InMemoryBus) -> None:
     """A row carries what a coordinator acts on, in the alert's own words."""
     alert: AlertRaised = make_alert()
     shown = AlertBoard()
-    shown.take(alert)
+    shown.take(recorded(alert))
     row = shown.row(alert.id)
     assert row is not None
     assert (row.rule, row.case_id, row.severity, row.level) == (

@@ -28,6 +28,7 @@ from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.subscriber import register_projection
 from mappa_bus.topics import agency_topic
+from mappa_bus.web.security import HEADERS
 
 
 def _value(name: str, **labels: str) -> float:
@@ -164,6 +165,14 @@ async def test_other_paths_and_methods_are_refused() -> None:
     app = http.operations_app({})
     assert (await _get(app, "/cases")).status_code == 404
     assert (await _get(app, "/metrics", method="POST")).status_code == 405
+
+
+async def test_every_answer_carries_the_security_headers() -> None:
+    """The operations port is hardened as the other HTTP apps are, refusals included."""
+    app = http.operations_app({})
+    for answer in (await _get(app, "/healthz"), await _get(app, "/cases")):
+        for name, value in HEADERS:
+            assert answer.headers[name.decode()] == value.decode()
 
 
 async def test_the_store_check_says_what_failed_never_where(tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ async def client(engine: Engine, oidc_issuer: LocalIssuer) -> AsyncIterator[http
     """The app as deployed (bearer tokens from the test issuer), called in-process."""
     app = create_app(engine, BearerTokens(verifier(oidc_issuer)))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mappa") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
 
@@ -464,7 +464,7 @@ async def test_concurrent_listings_all_succeed_and_are_all_recorded(
     app = create_app(engine, BearerTokens(verifier(oidc_issuer)))
     headers = who("coordinator", areas=["national"])
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mappa") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         responses = await asyncio.gather(
             *(client.get("/cases?limit=500", headers=headers) for _ in range(60))
         )
@@ -658,7 +658,7 @@ async def test_a_rotated_signing_key_is_fetched_without_a_restart(
     """Tokens signed with the issuer's new key verify once it is published, with no restart."""
     app = create_app(engine, BearerTokens(verifier(oidc_issuer, refresh_cooldown_s=0)))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mappa") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         before = await client.get("/cases/case-1", headers=who("police"))
         oidc_issuer.rotate()
         after = await client.get("/cases/case-1", headers=who("police"))
@@ -670,7 +670,7 @@ async def test_a_rotated_signing_key_is_fetched_without_a_restart(
 async def test_development_identity_is_marked_on_every_response(engine: Engine) -> None:
     """Headers are believed only in development mode, and every answer says so."""
     transport = httpx.ASGITransport(app=create_app(engine, DevelopmentHeaders()))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mappa") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         ok = await client.get(
             "/cases/case-1",
             headers={USER_HEADER: "dev", ROLE_HEADER: "housing", REASON_HEADER: REASON},

@@ -34,7 +34,8 @@ def _app_over_one_case() -> FastAPI:
     create_schema(engine)
     with engine.begin() as connection:
         save_pictures(connection, [full_picture("case-1")])
-    return create_app(engine)
+    # Schemathesis calls the app as Starlette's test client does, under the host `testserver`.
+    return create_app(engine, hosts=("testserver",))
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app_over_one_case())

@@ -1,7 +1,13 @@
 """The topic catalogue: what the bus creates, and why."""
 
 from mappa_bus.agencies import Agency
-from mappa_bus.topics import ALL_TOPICS, DEAD_LETTER, agency_topic
+from mappa_bus.topics import (
+    ALL_TOPICS,
+    DEAD_LETTER,
+    acknowledgements_spec,
+    agency_topic,
+    alerts_spec,
+)
 
 
 def test_every_agency_publishes_on_a_topic_of_its_own() -> None:
@@ -20,6 +26,12 @@ def test_agency_topics_are_the_record_and_keep_everything() -> None:
         config = by_name[agency_topic(agency)].config
         assert (config["retention.ms"], config["retention.bytes"]) == ("-1", "-1")
         assert config["message.timestamp.type"] == "LogAppendTime"
+
+
+def test_alerts_and_acknowledgements_are_stamped_with_the_broker_clock() -> None:
+    """The board keeps the first acknowledgement by record time: the broker's, never claimed."""
+    for spec in (alerts_spec(), acknowledgements_spec()):
+        assert spec.config["message.timestamp.type"] == "LogAppendTime"
 
 
 def test_dead_letters_are_kept_so_nothing_is_dropped_silently() -> None:

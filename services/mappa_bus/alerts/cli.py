@@ -18,7 +18,13 @@ from mappa_bus.alerts.subscription import AlertFilter, subscribe
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.areas import AREA_NAMES
 from mappa_bus.catalogue.vocabulary import Category, Level
-from mappa_bus.cli_common import InsecureIdentity, Namespace, command_settings
+from mappa_bus.cli_common import (
+    AllowedHosts,
+    InsecureIdentity,
+    Namespace,
+    command_settings,
+    hosts_to_answer,
+)
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.principals import Role
 from mappa_bus.topics import NAMESPACE
@@ -139,9 +145,11 @@ def web_command(
         str | None,
         typer.Option("--database", help="The case pictures' store (MAPPA_DATABASE_URL)."),
     ] = None,
+    allowed_host: AllowedHosts = None,
     insecure: InsecureIdentity = False,
 ) -> None:
     """Serve the live alerts page, with acknowledgement and the cases' coordinator view."""
+    from mappa_bus.alerts.board import StreamCaps
     from mappa_bus.alerts.web import create_web_app, web_server
     from mappa_bus.picture.store import create_schema
     from mappa_bus.projection.database import open_engine
@@ -161,6 +169,8 @@ def web_command(
         authenticator,
         user=user or getpass.getuser(),
         where=alert_filter(area, min_level, category, rule),
+        hosts=hosts_to_answer(allowed_host, settings),
+        caps=StreamCaps(settings.alerts_streams, settings.alerts_streams_per_user),
     )
     console.print(f"alerts page on http://{host}:{port}/")
     web_server(app, host=host, port=port).run()

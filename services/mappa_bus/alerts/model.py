@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -19,6 +19,10 @@ from mappa_bus.access.policy import ViewerRole
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import CaseId, Category, HandlingMarking, Level
+
+AlertId = Annotated[str, Field(min_length=1, max_length=256)]
+"""An alert's id, as the alert event and every acknowledgement of it carry it (the service
+derives a UUID; the bound is what any reader must accept)."""
 
 ALERT_RAISED: Final = "uk.gov.mappa.alerts.alert-raised.v1"
 ALERT_ACKNOWLEDGED: Final = "uk.gov.mappa.coordinator.alert-acknowledged.v1"
@@ -70,7 +74,9 @@ class AlertRaised(_Frozen):
     """A CloudEvent carrying one alert."""
 
     specversion: Literal["1.0"] = "1.0"
-    id: str = Field(description="Derived from rule and trigger: raising it again is a duplicate.")
+    id: AlertId = Field(
+        description="Derived from rule and trigger: raising it again is a duplicate."
+    )
     source: Literal["/mappa/alerts/service"] = "/mappa/alerts/service"
     type: Literal["uk.gov.mappa.alerts.alert-raised.v1"] = ALERT_RAISED
     time: AwareDatetime = Field(description="When the alert was raised.")
@@ -95,7 +101,7 @@ def raised(data: AlertData, trigger: str, at: datetime) -> AlertRaised:
 class AcknowledgementData(_Frozen):
     """Who acknowledged which alert (and, optionally, what they are doing about it)."""
 
-    alert_id: str = Field(min_length=1, max_length=128)
+    alert_id: AlertId
     acknowledged_by: str = Field(min_length=1, max_length=128)
     note: str | None = Field(default=None, max_length=500)
 

@@ -4,7 +4,7 @@ A coordinator's system reads the alerts topic as the `coordinator` principal, wi
 directly. `subscribe` yields the alerts a filter matches, each once: an alert's id is derived
 from its rule and trigger, so the alerts service raising it again (after a restart, in a
 replay) is recognised as the same alert. `follow` yields the acknowledgements too, for views
-that show who has acted on what.
+that show who has acted on what, each with the time the bus recorded it (`Recorded`).
 
 A record that is not what the topic promises is skipped with a warning naming where it sits and
 why, never its content: one bad record must not stop a coordinator receiving the good ones.
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 import structlog
@@ -46,6 +46,16 @@ _Event = TypeVar("_Event", bound=BaseModel)
 # and a reader running for months does not grow without end.
 _REMEMBERED: Final = 100_000
 _POLL_MS: Final = 1_000
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An alert or acknowledgement, and when the bus recorded it: the record's timestamp, which
+    on the alerts and acknowledgements topics is the broker's append time (topics.py), not a
+    time the publisher claims."""
+
+    event: Followed
+    recorded_at: datetime
 
 
 @dataclass(frozen=True)
@@ -114,8 +124,8 @@ async def subscribe(
     async for item in _followed(
         connection, namespace, topics, Start(from_beginning, since), group_id
     ):
-        if isinstance(item, AlertRaised) and where.matches(item):
-            yield item
+        if isinstance(item.event, AlertRaised) and where.matches(item.event):
+            yield item.event
 
 
 async def follow(
@@ -126,14 +136,15 @@ async def follow(
     from_beginning: bool = False,
     since: datetime | None = None,
     group_id: str | None = None,
-) -> AsyncGenerator[Followed, None]:
+) -> AsyncGenerator[Recorded, None]:
     """As `subscribe`, and every acknowledgement of an alert in `where`'s areas too (the two
-    topics are read together, so an acknowledgement may come before the alert it names)."""
+    topics are read together, so an acknowledgement may come before the alert it names); each
+    with when the bus recorded it."""
     topics = (alerts_topic(namespace), acknowledgements_topic(namespace))
     async for item in _followed(
         connection, namespace, topics, Start(from_beginning, since), group_id
     ):
-        if where.wants(item):
+        if where.wants(item.event):
             yield item
 
 
@@ -143,7 +154,7 @@ async def _followed(
     topics: tuple[str, ...],
     start: Start,
     group_id: str | None,
-) -> AsyncIterator[Followed]:
+) -> AsyncIterator[Recorded]:
     check_group(group_id, namespace, start)
     decoders: dict[str, type[Followed]] = {
         alerts_topic(namespace): AlertRaised,
@@ -153,7 +164,7 @@ async def _followed(
     async for record in records(connection, topics, start, group_id):
         item = decode(record, decoders[record.topic])
         if item is not None and seen.first(item.id):
-            yield item
+            yield Recorded(item, datetime.fromtimestamp(record.timestamp / 1000, UTC))
 
 
 def check_group(group_id: str | None, namespace: str, start: Start) -> None:

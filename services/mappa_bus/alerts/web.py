@@ -1,11 +1,11 @@
 """The coordinators' live alerts page: alerts as they are raised, acknowledged from the page.
 
 One background task follows the alerts and acknowledgements topics (as the `coordinator`
-principal) into an `AlertBoard`, which keeps the recent alerts and fans every change out to each
-open page over server-sent events. A page that connects is sent the board first, so loading it
-shows the current state. "Acknowledge" publishes an `AlertAcknowledged` event; the row changes
-only when that event comes back through the feed, so every open page shows the same thing, and
-what it shows is what is on the topic.
+principal) into an `AlertBoard` (`board.py`), which keeps the recent alerts and fans every
+change out to each open page over server-sent events. A page that connects is sent the board
+first, so loading it shows the current state. "Acknowledge" publishes an `AlertAcknowledged`
+event; the row changes only when that event comes back through the feed, so every open page
+shows the same thing, and what it shows is what is on the topic.
 
 The case pictures are served under `/api` (the case-picture API, whose reads are audited), and
 `/cases/{id}` is a page that asks the coordinator why they read a case before fetching it.
@@ -19,7 +19,7 @@ on their machine or behind the office's sign-in, not a multi-user service.
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Annotated, Final
@@ -31,25 +31,35 @@ from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Header, HTTPException, Path
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from sqlalchemy import Engine
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from mappa_bus.access.policy import MIN_REASON_LENGTH, ViewerRole
-from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, Severity, acknowledgement
-from mappa_bus.alerts.subscription import ANY, AlertFilter, Followed, follow
+from mappa_bus.alerts.board import (
+    DEFAULT_CAPS,
+    AlertBoard,
+    AlertRow,
+    Feed,
+    Refused,
+    StreamCaps,
+    StreamSlots,
+    pump,
+    stream,
+)
+from mappa_bus.alerts.model import AlertAcknowledged, acknowledgement
+from mappa_bus.alerts.subscription import ANY, AlertFilter, Recorded, follow
 from mappa_bus.catalogue import CONTENT_TYPE, Area
-from mappa_bus.catalogue.areas import AREA_NAMES
 from mappa_bus.catalogue.vocabulary import HandlingMarking
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.picture.api import create_app as create_picture_app
 from mappa_bus.topics import acknowledgements_topic
+from mappa_bus.web.hosts import LOOPBACK
 from mappa_bus.web.identity import Authenticator
+from mappa_bus.web.security import secure
 
 log = structlog.get_logger(__name__)
 
-Feed = Callable[[], AsyncIterator[Followed]]
-"""Called, yields alerts and acknowledgements: `follow` on the broker, or a test's own."""
 Publish = Callable[[AlertAcknowledged], Awaitable[None]]
 """Puts an acknowledgement on the acknowledgements topic (or a test's stand-in for it)."""
 
@@ -59,31 +69,10 @@ INTENT_HEADER: Final = "X-Requested-With"
 INTENT: Final = "mappa-alerts"
 RECENT: Final = timedelta(days=14)
 """How far back the page starts: a fortnight of alerts is the working set of a coordinator."""
-_KEEP: Final = 1_000
-_QUEUE: Final = 1_000
-_KEEP_ALIVE_S: Final = 15.0
-_RETRY_S: Final = 5.0
+_RETRY_STREAM_S: Final = 10
+"""When a page refused a stream is told to try again (a page closing frees one)."""
 _CASE_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
 _STATIC: Final = resources.files("mappa_bus.alerts") / "static"
-
-
-class AlertRow(BaseModel):
-    """One alert as the page shows it, with its acknowledgement once there is one."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    time: datetime
-    severity: Severity
-    area: Area
-    area_name: str
-    level: int | None
-    category: int | None
-    rule: str
-    case_id: str
-    summary: str
-    acknowledged_by: str | None = None
-    acknowledged_at: datetime | None = None
 
 
 class Session(BaseModel):
@@ -101,163 +90,6 @@ class Acknowledgement(BaseModel):
 
     acknowledgement_id: str
     alert_id: str
-
-
-class AlertBoard:
-    """The recent alerts and their acknowledgements, and the pages listening for changes."""
-
-    def __init__(self, keep: int = _KEEP) -> None:
-        self._alerts: dict[str, AlertRaised] = {}
-        # The first acknowledgement of each alert, kept even before its alert is read: the two
-        # topics are read side by side, so it may come first.
-        self._acks: dict[str, AlertAcknowledged] = {}
-        self._keep = keep
-        self._listeners: set[asyncio.Queue[str | None]] = set()
-        self.feed = "starting"
-        self.closed = False
-
-    def take(self, item: Followed) -> None:
-        """Apply an alert or acknowledgement, and tell every page of the row it changed."""
-        if isinstance(item, AlertRaised):
-            self._alerts[item.id] = item
-            self._forget_oldest()
-            changed = item.id
-        else:
-            changed = item.data.alert_id
-            first = self._acks.get(changed)
-            if first is not None and first.time <= item.time:
-                return
-            self._acks[changed] = item
-            while len(self._acks) > 4 * self._keep:
-                self._acks.pop(next(iter(self._acks)))
-        row = self.row(changed)
-        if row is not None:
-            self._broadcast(sse("alert", row.model_dump_json()))
-
-    def _forget_oldest(self) -> None:
-        while len(self._alerts) > self._keep:
-            oldest = min(self._alerts.values(), key=lambda alert: alert.time)
-            del self._alerts[oldest.id]
-
-    def alert(self, alert_id: str) -> AlertRaised | None:
-        """The alert `alert_id`, if the board holds it."""
-        return self._alerts.get(alert_id)
-
-    def row(self, alert_id: str) -> AlertRow | None:
-        """The row of alert `alert_id`, if the board holds it."""
-        alert = self._alerts.get(alert_id)
-        return None if alert is None else _row(alert, self._acks.get(alert_id))
-
-    def rows(self) -> list[AlertRow]:
-        """Every row, newest first."""
-        rows = (_row(alert, self._acks.get(alert.id)) for alert in self._alerts.values())
-        return sorted(rows, key=lambda row: row.time, reverse=True)
-
-    def set_feed(self, state: str) -> None:
-        """Tell the pages whether alerts are arriving ("live") or not ("interrupted")."""
-        self.feed = state
-        self._broadcast(self.status())
-
-    def status(self) -> str:
-        """The feed's state as an event."""
-        return sse("status", f'{{"feed": "{self.feed}"}}')
-
-    @contextlib.contextmanager
-    def listener(self) -> Iterator["asyncio.Queue[str | None]"]:
-        """A queue of the events for one page, from now until the context ends."""
-        queue: asyncio.Queue[str | None] = asyncio.Queue(_QUEUE)
-        self._listeners.add(queue)
-        if self.closed:
-            queue.put_nowait(None)
-        try:
-            yield queue
-        finally:
-            self._listeners.discard(queue)
-
-    @property
-    def listening(self) -> int:
-        """How many pages are listening now."""
-        return len(self._listeners)
-
-    def _broadcast(self, event: str) -> None:
-        for queue in list(self._listeners):
-            try:
-                queue.put_nowait(event)
-            except asyncio.QueueFull:
-                # A page that cannot keep up is ended rather than left behind; the browser
-                # reconnects and is sent the board afresh.
-                _end(queue)
-
-    def close(self) -> None:
-        """End every page's stream (the feed has ended)."""
-        self.closed = True
-        for queue in list(self._listeners):
-            _end(queue)
-
-
-def _end(queue: "asyncio.Queue[str | None]") -> None:
-    while not queue.empty():
-        queue.get_nowait()
-    queue.put_nowait(None)
-
-
-def _row(alert: AlertRaised, ack: AlertAcknowledged | None) -> AlertRow:
-    data = alert.data
-    return AlertRow(
-        id=alert.id,
-        time=alert.time,
-        severity=data.severity,
-        area=data.area,
-        area_name=AREA_NAMES[data.area],
-        level=data.level,
-        category=data.category,
-        rule=data.rule,
-        case_id=data.case_id,
-        summary=data.summary,
-        acknowledged_by=None if ack is None else ack.data.acknowledged_by,
-        acknowledged_at=None if ack is None else ack.time,
-    )
-
-
-def sse(event: str, data: str) -> str:
-    """One server-sent event (`data` is one line of JSON)."""
-    return f"event: {event}\ndata: {data}\n\n"
-
-
-async def pump(feed: Feed, board: AlertBoard, retry_after: float = _RETRY_S) -> None:
-    """Feed `board` until cancelled; a failing feed is started again (re-reading is harmless:
-    the board keeps each alert once). A feed that ends ends the pages' streams."""
-    while True:
-        board.set_feed("live")
-        try:
-            async for item in feed():
-                board.take(item)
-        except Exception as error:  # the broker gone, a refused fetch: the page stays up
-            log.warning("the alerts feed failed; starting it again", error=type(error).__name__)
-            board.set_feed("interrupted")
-            await asyncio.sleep(retry_after)
-            continue
-        board.close()
-        return
-
-
-async def _stream(board: AlertBoard) -> AsyncIterator[str]:
-    with board.listener() as queue:
-        # Registered before the board is read: a change meanwhile is sent twice, never lost,
-        # and the page applies a row twice to the same effect.
-        yield "retry: 3000\n\n"
-        for row in reversed(board.rows()):
-            yield sse("alert", row.model_dump_json())
-        yield board.status()
-        while True:
-            try:
-                event = await asyncio.wait_for(queue.get(), _KEEP_ALIVE_S)
-            except TimeoutError:
-                yield ": keep-alive\n\n"  # proxies close a connection that says nothing
-                continue
-            if event is None:
-                return
-            yield event
 
 
 @contextlib.asynccontextmanager
@@ -285,34 +117,6 @@ async def kafka_publisher(connection: KafkaConnection, namespace: str) -> AsyncI
         await producer.stop()
 
 
-class _Hardened:
-    """Headers on every response: nothing cached (the pages hold OFFICIAL-SENSITIVE content),
-    scripts and styles from this origin only, never framed, no referrer sent elsewhere."""
-
-    HEADERS: Final = (
-        (b"cache-control", b"no-store"),
-        (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"no-referrer"),
-        (
-            b"content-security-policy",
-            b"default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        ),
-    )
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                names = {name for name, _ in message.get("headers", [])}
-                extra = [header for header in self.HEADERS if header[0] not in names]
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        await self.app(scope, receive, with_headers if scope["type"] == "http" else send)
-
-
 def create_web_app(
     connection: KafkaConnection | None,
     namespace: str,
@@ -321,11 +125,14 @@ def create_web_app(
     *,
     user: str,
     where: AlertFilter = ANY,
+    hosts: Sequence[str] = LOOPBACK,
+    caps: StreamCaps = DEFAULT_CAPS,
     recent: timedelta = RECENT,
     feed: Feed | None = None,
     publish: Publish | None = None,
 ) -> FastAPI:
-    """The alerts page for coordinator `user`, of the alerts `where` matches.
+    """The alerts page for coordinator `user`, of the alerts `where` matches, answering `hosts`,
+    with at most `caps` live pages.
 
     By default the feed follows `namespace`'s topics from `recent` ago and acknowledgements are
     published there, both over `connection`; a test gives `feed` and `publish` instead (and
@@ -335,7 +142,7 @@ def create_web_app(
         raise ValueError("without a connection, give both `feed` and `publish`")
     board = AlertBoard()
 
-    def followed() -> AsyncIterator[Followed]:
+    def followed() -> AsyncIterator[Recorded]:
         assert connection is not None  # checked above
         return follow(connection, namespace, where, since=datetime.now(UTC) - recent)
 
@@ -370,10 +177,10 @@ def create_web_app(
             marking=HandlingMarking.OFFICIAL_SENSITIVE,
         ),
     )
-    _alert_routes(app, board, user)
+    _alert_routes(app, board, user, caps)
     app.mount("/static", StaticFiles(packages=[("mappa_bus.alerts", "static")]), name="static")
-    app.mount("/api", create_picture_app(engine, authenticator, docs=False))
-    app.add_middleware(_Hardened)
+    app.mount("/api", create_picture_app(engine, authenticator, hosts=hosts))
+    secure(app, hosts)
     return app
 
 
@@ -405,22 +212,49 @@ def _page_routes(app: FastAPI, session: Session) -> None:
         return session
 
 
-def _alert_routes(app: FastAPI, board: AlertBoard, user: str) -> None:
-    @app.get("/events")
-    async def events() -> StreamingResponse:
-        """The board, then every change to it, as server-sent events."""
-        return StreamingResponse(
-            _stream(board),
+class _EventStream(StreamingResponse):
+    """A page's event stream, its slot given back however it ends (the page leaving included)."""
+
+    def __init__(
+        self, events: AsyncGenerator[str | bytes, None], release: Callable[[], None]
+    ) -> None:
+        super().__init__(
+            events,
             media_type="text/event-stream",
             headers={"x-accel-buffering": "no"},  # a proxy must pass each event at once
         )
+        self._events = events
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._events.aclose()
+            self._release()
+
+
+def _alert_routes(app: FastAPI, board: AlertBoard, user: str, caps: StreamCaps) -> None:
+    slots = StreamSlots(caps)
+    app.state.streams = slots
+
+    @app.get("/events", responses={429: {}, 503: {}})
+    async def events() -> StreamingResponse:
+        """The board, then every change to it, as server-sent events (so many pages at once)."""
+        try:
+            slots.take(user)
+        except Refused as refused:
+            retry = {"Retry-After": str(int(_RETRY_STREAM_S))}
+            raise HTTPException(refused.status, refused.detail, headers=retry) from refused
+        return _EventStream(stream(board), lambda: slots.give_back(user))
 
     @app.get("/alerts")
     async def alerts() -> list[AlertRow]:
         """The alerts now on the board, newest first."""
         return board.rows()
 
-    @app.post("/alerts/{alert_id}/acknowledge", status_code=202)
+    # `:path`: an alert id may hold any character, a slash too (sent as %2F).
+    @app.post("/alerts/{alert_id:path}/acknowledge", status_code=202)
     async def acknowledge(
         alert_id: str,
         intent: Annotated[str | None, Header(alias=INTENT_HEADER)] = None,

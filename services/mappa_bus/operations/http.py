@@ -26,6 +26,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from mappa_bus.operations.metrics import CONTENT_TYPE, exposition
+from mappa_bus.web.security import SecurityHeaders
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +59,9 @@ class Response:
 
 
 def operations_app(checks: Mapping[str, Check]) -> AsgiApp:
-    """The ASGI application: `checks` by name decide readiness, all of them at once."""
+    """The ASGI application: `checks` by name decide readiness, all of them at once. Every
+    answer carries the bus's security headers; any Host is answered (the probes and scrapes
+    come to the pod's address, and the answers say nothing about anyone)."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,7 +71,7 @@ def operations_app(checks: Mapping[str, Check]) -> AsgiApp:
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
 
-    return app
+    return SecurityHeaders(app)
 
 
 async def _route(method: str, path: str, checks: Mapping[str, Check]) -> Response:

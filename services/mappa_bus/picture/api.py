@@ -16,7 +16,7 @@ areas is answered exactly as a case that does not exist.
 # and they name dependencies local to `create_app`.
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -53,12 +53,14 @@ from mappa_bus.picture.views import (
     summary_of,
     view_of,
 )
+from mappa_bus.web.hosts import LOOPBACK
 from mappa_bus.web.identity import (
     AREA_HEADER,
     USER_HEADER,
     Authenticator,
     InsecureMarker,
 )
+from mappa_bus.web.security import secure
 
 CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"  # the catalogue's CaseId
 MAX_PAGE = 500
@@ -243,28 +245,31 @@ def _attempt_dependency(authenticator: Authenticator) -> Callable[..., Attempt]:
 # ---- the application ----------------------------------------------------------------------
 
 
-def create_app(engine: Engine, authenticator: Authenticator, *, docs: bool = True) -> FastAPI:
-    """The API over the pictures (and audit trail) in `engine`'s database, identifying callers
-    with `authenticator`."""
+def create_app(
+    engine: Engine, authenticator: Authenticator, *, hosts: Sequence[str] = LOOPBACK
+) -> FastAPI:
+    """The API over the pictures (and audit trail) in `engine`'s database, answering `hosts`,
+    identifying callers with `authenticator`."""
+    # No /docs: Swagger UI would come from a public CDN onto the origin of case data.
     insecure = authenticator.mode != "oidc"
     app = FastAPI(
         title="MAPPA Bus case pictures" + (" (INSECURE DEVELOPMENT IDENTITY)" if insecure else ""),
         version="1",
         description=__doc__,
-        docs_url="/docs" if docs else None,
+        docs_url=None,
         redoc_url=None,
     )
     gate = Gate(engine)
     attempt = _attempt_dependency(authenticator)
     app.add_exception_handler(Refusal, _refusal_response)
     app.add_exception_handler(RequestValidationError, _invalid_request(gate, authenticator))
-    app.middleware("http")(_no_store)
-    if insecure:
-        app.add_middleware(InsecureMarker)
     _case_routes(app, gate, attempt)
     _list_routes(app, gate, attempt)
     _audit_routes(app, gate, attempt)
     _health_route(app, engine)
+    secure(app, hosts)
+    if insecure:
+        app.add_middleware(InsecureMarker)
     return app
 
 
@@ -294,15 +299,6 @@ def _invalid_request(
         return JSONResponse({"detail": details}, status_code=422)
 
     return invalid
-
-
-async def _no_store(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    # Case data must not linger in shared or browser caches.
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _case_routes(app: FastAPI, gate: Gate, attempt: Callable[..., Attempt]) -> None:

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from mappa_bus.access.policy import CASE_VIEWS
 from mappa_bus.cli_common import (
+    AllowedHosts,
     Database,
     DevArea,
     DevUser,
@@ -18,6 +19,7 @@ from mappa_bus.cli_common import (
     Namespace,
     Token,
     command_settings,
+    hosts_to_answer,
     run_with_progress,
 )
 from mappa_bus.operations.http import PICTURE_PORT, PORT_OPTION
@@ -150,6 +152,7 @@ def serve_command(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     insecure: InsecureIdentity = False,
     database: Database = None,
+    allowed_host: AllowedHosts = None,
 ) -> None:
     """Serve the case API (OpenAPI at /openapi.json, docs at /docs) over the store; callers
     identified by access tokens from the issuer in MAPPA_OIDC_ISSUER."""
@@ -166,7 +169,8 @@ def serve_command(
     if insecure:
         console.print("[yellow]INSECURE development identity: callers name themselves[/]")
     console.print(f"case API on http://{host}:{port}/ (OpenAPI at /openapi.json)")
-    uvicorn.run(create_app(engine, authenticator), host=host, port=port, log_config=None)
+    app = create_app(engine, authenticator, hosts=hosts_to_answer(allowed_host, settings))
+    uvicorn.run(app, host=host, port=port, log_config=None)
 
 
 @picture_cli.command("erase-expired")

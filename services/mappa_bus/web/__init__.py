@@ -1,1 +1,2 @@
-"""What the bus's HTTP apps share: who is calling, and the headers every response carries."""
+"""What the bus's HTTP apps share: who is calling, the hosts they answer, and one security
+policy for every response they send."""
