@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.common import machine
+from mappa_bus.access.policy import ViewerRole
 from mappa_bus.alerts.board import StreamCaps
 from mappa_bus.alerts.model import AlertAcknowledged, AlertData, Severity, raised
 from mappa_bus.alerts.subscription import Recorded
@@ -33,8 +34,8 @@ from mappa_bus.alerts.web import create_web_app, web_server
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Level
 from mappa_bus.picture.store import create_schema
-from mappa_bus.picture.views import ViewerRole
 from mappa_bus.projection.database import open_engine
+from mappa_bus.web.identity import DevelopmentHeaders
 
 SAMPLES = 20
 
@@ -75,6 +76,7 @@ def _serve(port: int, alerts: int, streams: int, database: str) -> None:
         None,
         "bench",
         engine,
+        DevelopmentHeaders(),
         user="bench",
         feed=feed,
         publish=publish,

@@ -42,6 +42,7 @@ from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import read_to_end
 from mappa_bus.picture import service as picture_service
 from mappa_bus.topics import acknowledgements_topic
+from mappa_bus.web.identity import DevelopmentHeaders
 from tests.conftest import REPO
 from tests.servers import serving
 
@@ -153,7 +154,12 @@ async def test_an_alert_arrives_live_is_acknowledged_and_leads_to_the_case(
     alerts = alerts_service.open_projection(f"sqlite:///{tmp_path / 'alerts.db'}", namespace)
     where = AlertFilter(areas=frozenset({Area.KENT}), min_level=Level.TWO)
     app = create_web_app(
-        kafka_as("coordinator"), namespace, pictures.engine, user=USER, where=where
+        kafka_as("coordinator"),
+        namespace,
+        pictures.engine,
+        DevelopmentHeaders(),
+        user=USER,
+        where=where,
     )
     errors = Problems()
 
@@ -192,7 +198,7 @@ async def test_an_alert_arrives_live_is_acknowledged_and_leads_to_the_case(
     assert (ack.data.alert_id, ack.data.acknowledged_by) == (alert_id, USER)
     assert ack.subject == case_id
     with pictures.engine.connect() as connection:
-        [read] = audit.reads(connection, subject_prefix=f"case:{case_id}")
+        [read] = audit.reads(connection, case_id=case_id)
     assert (read.user, read.role, read.reason, read.outcome) == (
         USER,
         "coordinator",

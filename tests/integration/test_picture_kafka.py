@@ -34,6 +34,7 @@ from mappa_bus.projection.offsets import load_offsets
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic, dead_letter_topic
+from mappa_bus.web.identity import DevelopmentHeaders
 from tests.conftest import BrokerUnderTest
 from tests.stores import applied, unrecorded
 
@@ -88,7 +89,7 @@ async def _served(engine: Engine, cases: list[str]) -> dict[str, dict[str, Any]]
         "X-Mappa-Role": "police",
         "X-Mappa-Reason": "checking the API",
     }
-    transport = httpx.ASGITransport(app=create_app(engine))
+    transport = httpx.ASGITransport(app=create_app(engine, DevelopmentHeaders()))
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         served = {}
         for case in cases:

@@ -21,6 +21,7 @@ from mappa_bus.alerts.board import StreamCaps
 from mappa_bus.alerts.subscription import Recorded
 from mappa_bus.alerts.web import create_web_app, web_server
 from mappa_bus.picture.api import create_app
+from mappa_bus.web.identity import DevelopmentHeaders
 from mappa_bus.web.security import HEADERS
 from tests.servers import plain_server, serving
 from tests.unit.test_alert_subscription import RAISED_AT, make_ack, make_alert
@@ -51,7 +52,9 @@ def bus() -> InMemoryBus:
 @pytest.fixture
 def alerts_url(engine: Engine, bus: InMemoryBus) -> Iterator[str]:
     """`mappa alerts web` running, with one alert on its board."""
-    app = create_web_app(None, "test", engine, user=USER, feed=bus.feed, publish=bus.publish)
+    app = create_web_app(
+        None, "test", engine, DevelopmentHeaders(), user=USER, feed=bus.feed, publish=bus.publish
+    )
     with serving(lambda port: web_server(_with_a_failing_route(app), port=port)) as url:
         bus.put(make_alert())
         yield url
@@ -60,7 +63,7 @@ def alerts_url(engine: Engine, bus: InMemoryBus) -> Iterator[str]:
 @pytest.fixture
 def picture_url(engine: Engine) -> Iterator[str]:
     """`mappa picture serve` running."""
-    app = _with_a_failing_route(create_app(engine))
+    app = _with_a_failing_route(create_app(engine, DevelopmentHeaders()))
     with serving(lambda port: plain_server(app, port)) as url:
         yield url
 
@@ -186,7 +189,14 @@ async def test_200_concurrent_streams_leave_requests_answered_and_the_excess_ref
     bus = InMemoryBus()
     caps = StreamCaps(total=150, per_user=200)
     app = create_web_app(
-        None, "test", engine, user=USER, feed=bus.feed, publish=bus.publish, caps=caps
+        None,
+        "test",
+        engine,
+        DevelopmentHeaders(),
+        user=USER,
+        feed=bus.feed,
+        publish=bus.publish,
+        caps=caps,
     )
     alerts = [make_alert(f"e-{i}", at=RAISED_AT + timedelta(seconds=i)) for i in range(300)]
     with serving(lambda port: web_server(app, port=port)) as url:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from mappa_bus.access.policy import CASE_VIEWS, EVENT_GROUPS, FieldGroup, ViewerRole
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.model import Severity, alert_id
 from mappa_bus.alerts.rules import (
@@ -40,7 +41,6 @@ from mappa_bus.catalogue.examples import EXAMPLE_CASE, example_event
 from mappa_bus.catalogue.probation import LeadAgency, LevelReason, LicenceCondition
 from mappa_bus.picture.fold import apply
 from mappa_bus.picture.model import CasePicture
-from mappa_bus.picture.views import CASE_VIEWS, EVENT_GROUPS, FieldGroup, ViewerRole
 
 CASE = "KEN-2021-000042"
 START = datetime(2021, 1, 1, 9, 0, tzinfo=UTC)

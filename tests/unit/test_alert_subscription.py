@@ -10,6 +10,7 @@ import pytest
 import typer
 from structlog.testing import capture_logs
 
+from mappa_bus.access.policy import ViewerRole
 from mappa_bus.alerts.cli import alert_filter, alert_line, parse_area
 from mappa_bus.alerts.model import (
     AlertAcknowledged,
@@ -22,7 +23,6 @@ from mappa_bus.alerts.model import (
 from mappa_bus.alerts.subscription import ANY, AlertFilter, Seen, Start, check_group, decode
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Category, Level
-from mappa_bus.picture.views import ViewerRole
 
 RAISED_AT = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 SECRET_SUMMARY = "Released from HMP Elmley today; lives near the school"

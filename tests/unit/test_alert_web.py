@@ -18,14 +18,15 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from structlog.testing import capture_logs
 
+from mappa_bus.access.admission import REASON_HEADER, ROLE_HEADER
 from mappa_bus.alerts.board import AlertBoard, StreamCaps, pump
 from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised
 from mappa_bus.alerts.subscription import AlertFilter, Followed, Recorded
 from mappa_bus.alerts.web import INTENT, INTENT_HEADER, create_web_app
 from mappa_bus.catalogue import Area
-from mappa_bus.picture.api import REASON_HEADER, ROLE_HEADER, USER_HEADER
 from mappa_bus.picture.store import create_schema, save_pictures
 from mappa_bus.projection.database import open_engine
+from mappa_bus.web.identity import USER_HEADER, DevelopmentHeaders
 from tests.unit.test_alert_subscription import RAISED_AT, make_ack, make_alert
 from tests.unit.test_picture_views import full_picture
 
@@ -94,7 +95,14 @@ def bus() -> InMemoryBus:
 def app(bus: InMemoryBus, engine: Engine) -> FastAPI:
     where = AlertFilter(areas=frozenset({Area.KENT}))
     return create_web_app(
-        None, "test", engine, user=USER, where=where, feed=bus.feed, publish=bus.publish
+        None,
+        "test",
+        engine,
+        DevelopmentHeaders(),
+        user=USER,
+        where=where,
+        feed=bus.feed,
+        publish=bus.publish,
     )
 
 
@@ -261,7 +269,9 @@ async def test_an_acknowledgement_the_bus_refuses_is_a_503_to_try_again(engine: 
     async def refused(_ack: AlertAcknowledged) -> None:
         raise KafkaConnectionError("no broker")
 
-    app = create_web_app(None, "test", engine, user=USER, feed=bus.feed, publish=refused)
+    app = create_web_app(
+        None, "test", engine, DevelopmentHeaders(), user=USER, feed=bus.feed, publish=refused
+    )
     alert = make_alert()
     async with running(app) as client:
         bus.put(alert)
@@ -301,7 +311,14 @@ async def test_streams_beyond_a_cap_are_refused_with_retry_after_until_one_ends(
     """Two pages are served; a third is told to come back later, and is served once they end."""
     bus = InMemoryBus()
     app = create_web_app(
-        None, "test", engine, user=USER, feed=bus.feed, publish=bus.publish, caps=caps
+        None,
+        "test",
+        engine,
+        DevelopmentHeaders(),
+        user=USER,
+        feed=bus.feed,
+        publish=bus.publish,
+        caps=caps,
     )
     async with running(app) as client:
         pages = [asyncio.create_task(client.get("/events")) for _ in range(2)]
@@ -443,7 +460,7 @@ async def test_the_case_page_asks_why_and_the_api_under_it_audits(app: FastAPI) 
 
 def test_without_a_connection_both_feed_and_publish_are_needed(engine: Engine) -> None:
     with pytest.raises(ValueError, match="connection"):
-        create_web_app(None, "test", engine, user=USER)
+        create_web_app(None, "test", engine, DevelopmentHeaders(), user=USER)
 
 
 def test_an_alert_raised_is_what_the_board_shows(bus: InMemoryBus) -> None:

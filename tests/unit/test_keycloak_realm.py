@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mappa_bus.access.policy import ViewerRole
 from mappa_bus.catalogue.areas import Area
-from mappa_bus.picture.views import ViewerRole
 
 REALM_FILE = Path(__file__).resolve().parents[2] / "deploy" / "keycloak" / "realm-mappa.json"
 REALM: dict[str, Any] = json.loads(REALM_FILE.read_text(encoding="utf-8"))

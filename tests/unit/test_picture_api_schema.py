@@ -2,7 +2,9 @@
 to generated requests is one the document declares, in the shape it declares, and none is a 5xx.
 
 The caller is a coordinator (who may read both cases and the trail) with a reason, so the
-requests reach the data; the refusals have their own tests in `test_picture_api`.
+requests reach the data; the refusals have their own tests in `test_picture_api`. Identity here
+is development mode's, to keep this fast; tests/integration/test_picture_api_keycloak.py fuzzes
+the deployed API with real tokens from Keycloak.
 """
 
 from typing import Any
@@ -14,8 +16,10 @@ from schemathesis import Case
 from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
-from mappa_bus.picture.api import REASON_HEADER, ROLE_HEADER, USER_HEADER, create_app
+from mappa_bus.access.admission import REASON_HEADER, ROLE_HEADER
+from mappa_bus.picture.api import create_app
 from mappa_bus.picture.store import create_schema, save_pictures
+from mappa_bus.web.identity import USER_HEADER, DevelopmentHeaders
 from tests.unit.test_picture_views import full_picture
 
 CALLER = {
@@ -35,7 +39,7 @@ def _app_over_one_case() -> FastAPI:
     with engine.begin() as connection:
         save_pictures(connection, [full_picture("case-1")])
     # Schemathesis calls the app as Starlette's test client does, under the host `testserver`.
-    return create_app(engine, hosts=("testserver",))
+    return create_app(engine, DevelopmentHeaders(), hosts=("testserver",))
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app_over_one_case())

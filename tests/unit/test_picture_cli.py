@@ -7,19 +7,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from mappa_bus.audit import reads
 from mappa_bus.catalogue import CATALOGUE
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.cli import app
-from mappa_bus.picture.cli import read_tokens
 from mappa_bus.picture.fold import apply
 from mappa_bus.picture.model import CasePicture
 from mappa_bus.picture.store import create_schema, save_pictures
-from mappa_bus.picture.views import ViewerRole
 from mappa_bus.projection.database import open_engine
+from tests.oidc import LocalIssuer
 
 CASE = "case-0001"
 FIRST_RECORDED = datetime(2021, 3, 1, 9, 0, tzinfo=UTC)
@@ -44,7 +42,18 @@ def store(tmp_path: Path) -> str:
 
 def _show(url: str, *arguments: str) -> tuple[int, str]:
     result = CliRunner().invoke(
-        app, ["picture", "show", CASE, "--database", url, "--user", "j.smith", *arguments]
+        app,
+        [
+            "picture",
+            "show",
+            CASE,
+            "--database",
+            url,
+            "--insecure-dev-identity",
+            "--user",
+            "j.smith",
+            *arguments,
+        ],
     )
     return result.exit_code, result.output
 
@@ -64,7 +73,7 @@ def test_housing_sees_its_view_and_the_read_is_audited(store: str) -> None:
     assert view["housing"] is not None
     assert {"victims", "hospital"} <= set(view["withheld"])
     assert view.get("victims") is None
-    assert _trail(store) == [("j.smith", "housing", f"case:{CASE}", "read")]
+    assert _trail(store) == [("j.smith", "housing", f"mappa picture show {CASE}", "read")]
 
 
 def test_a_role_that_may_not_read_cases_is_refused_and_that_is_audited(store: str) -> None:
@@ -73,7 +82,7 @@ def test_a_role_that_may_not_read_cases_is_refused_and_that_is_audited(store: st
 
     assert code == 3
     assert "lay-adviser" in output
-    assert _trail(store) == [("j.smith", "lay-adviser", f"case:{CASE}", "refused")]
+    assert _trail(store) == [("j.smith", "lay-adviser", f"mappa picture show {CASE}", "refused")]
 
 
 def test_a_read_without_a_real_reason_is_refused(store: str) -> None:
@@ -104,12 +113,31 @@ def test_before_anything_was_recorded_there_is_no_case(store: str) -> None:
     assert [outcome for *_, outcome in _trail(store)] == ["not-found"]
 
 
-def test_tokens_are_read_from_a_file_and_a_bad_file_is_named(tmp_path: Path) -> None:
-    """The serve command's tokens: each maps to a user and a known role."""
-    good, bad = tmp_path / "tokens.json", tmp_path / "bad.json"
-    good.write_text(json.dumps({"t-1": {"user": "a.jones", "role": "housing"}}))
-    bad.write_text(json.dumps({"t-1": {"user": "a.jones", "role": "landlord"}}))
+def test_without_an_issuer_or_the_development_flag_nobody_is_believed(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No issuer configured and no --insecure-dev-identity: the command says how to set one."""
+    monkeypatch.delenv("MAPPA_OIDC_ISSUER", raising=False)
+    result = CliRunner().invoke(
+        app, ["picture", "show", CASE, "--database", store, "--reason", REASON]
+    )
 
-    assert read_tokens(good)["t-1"].role is ViewerRole.HOUSING
-    with pytest.raises(typer.BadParameter, match=r"bad\.json: not a tokens file"):
-        read_tokens(bad)
+    assert result.exit_code == 4
+    assert "MAPPA_OIDC_ISSUER" in result.output
+    assert _trail(store) == []
+
+
+def test_a_token_from_the_issuer_says_who_reads(
+    store: str, monkeypatch: pytest.MonkeyPatch, oidc_issuer: LocalIssuer
+) -> None:
+    """With an issuer, the access token names the reader; options cannot."""
+    monkeypatch.setenv("MAPPA_OIDC_ISSUER", oidc_issuer.url)
+    token = oidc_issuer.token("h.ousing", "housing", ["kent"])
+    result = CliRunner().invoke(
+        app,
+        ["picture", "show", CASE, "--database", store, "--reason", REASON, "--token", token],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["role"] == "housing"
+    assert [(user, role) for user, role, *_ in _trail(store)] == [("h.ousing", "housing")]

@@ -122,6 +122,7 @@ def test_the_store_round_trips_case_facts(kent_store: str) -> None:
 
 def _open(url: str, *arguments: str) -> Any:
     base = ["report-open", "--database", url, "--area", "kent", "--year", "2020-21"]
+    base.append("--insecure-dev-identity")
     return CliRunner().invoke(app, [*base, *arguments])
 
 

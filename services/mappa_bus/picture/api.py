@@ -293,7 +293,11 @@ def _invalid_request(
         if identity.presented:
             gate.record(attempt, 422, "refused")
         details = [
-            {"loc": list(item.get("loc", ())), "msg": str(item.get("msg", ""))}
+            {
+                "loc": list(item.get("loc", ())),
+                "msg": str(item.get("msg", "")),
+                "type": str(item.get("type", "")),
+            }
             for item in error.errors()
         ]
         return JSONResponse({"detail": details}, status_code=422)
