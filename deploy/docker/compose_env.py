@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write the .env file that docker-compose.yml reads: a random password per MAPPA principal.
+"""Write the .env file that docker-compose.yml reads: a random password per MAPPA principal,
+and the local Keycloak's admin password, realm users' passwords and client secrets.
 
     python3 deploy/docker/compose_env.py          # writes ./.env (mode 0600), never overwrites
 
@@ -15,6 +16,7 @@ services/mappa_bus/principals.py, which imports nothing outside the standard lib
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import sys
@@ -25,10 +27,29 @@ sys.path.insert(0, str(REPO / "services"))
 
 from mappa_bus.principals import PRINCIPALS  # noqa: E402  (needs the path above)
 
+REALM = REPO / "deploy" / "keycloak" / "realm-mappa.json"
+
 
 def variable(principal: str) -> str:
     """The variable holding `principal`'s password: police -> MAPPA_PASSWORD_POLICE."""
     return "MAPPA_PASSWORD_" + principal.upper().replace("-", "_")
+
+
+def _upper(name: str) -> str:
+    return "".join(char if char.isalnum() else "_" for char in name.upper())
+
+
+def keycloak_variables() -> list[str]:
+    """The variables the realm file's placeholders name: the admin's password, each user's
+    password, each confidential client's secret (Keycloak fills them in at import)."""
+    realm = json.loads(REALM.read_text(encoding="utf-8"))
+    users = [f"MAPPA_KEYCLOAK_PASSWORD_{_upper(user['username'])}" for user in realm["users"]]
+    clients = [
+        f"MAPPA_KEYCLOAK_SECRET_{_upper(client['clientId'])}"
+        for client in realm["clients"]
+        if "secret" in client
+    ]
+    return ["MAPPA_KEYCLOAK_ADMIN_PASSWORD", *users, *clients]
 
 
 def render(passwords: dict[str, str]) -> str:
@@ -38,6 +59,8 @@ def render(passwords: dict[str, str]) -> str:
         "# docker compose. Private (mode 0600, ignored by git); the kafka-data volume is formatted",
         "# with these at its first start.",
         *(f"{variable(name)}={password}" for name, password in passwords.items()),
+        "# The local Keycloak's admin, its realm users' passwords and its clients' secrets.",
+        *(f"{name}={secrets.token_urlsafe(24)}" for name in keycloak_variables()),
     ]
     return "\n".join(lines) + "\n"
 

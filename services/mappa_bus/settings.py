@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         "tenant's https://login.microsoftonline.com/<tenant>/v2.0). Unset: the HTTP services "
         "refuse to start unless --insecure-dev-identity is given.",
     )
+    oidc_discovery_url: str | None = Field(
+        default=None,
+        description="Where to read the issuer's discovery document when this service reaches "
+        "the issuer by another address than its public URL (docker compose: the container "
+        "name). Unset: under MAPPA_OIDC_ISSUER.",
+    )
     oidc_audience: str = Field(
         default="mappa-api", description="The `aud` every accepted access token must carry."
     )
@@ -130,6 +136,7 @@ class Settings(BaseSettings):
                 prefix=self.oidc_claim_prefix,
             ),
             leeway_s=self.oidc_leeway_seconds,
+            discovery_url=self.oidc_discovery_url,
         )
 
     allowed_hosts: str = Field(

@@ -72,7 +72,7 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
 
 
 def test_every_service_is_there(services: dict[str, dict[str, Any]]) -> None:
-    assert set(services) == {"kafka", "postgres", *SERVICES, *JOBS}
+    assert set(services) == {"kafka", "postgres", "keycloak", *SERVICES, *JOBS}
     for name, command in {**SERVICES, **JOBS}.items():
         assert services[name]["command"] == command, name
         assert services[name]["build"]["dockerfile"] == "deploy/docker/Dockerfile", name
@@ -121,7 +121,7 @@ def test_services_start_in_order(services: dict[str, dict[str, Any]]) -> None:
     assert set(services["topics"]["depends_on"]) == {"kafka"}
     for name in CONSUMERS:
         assert set(services[name]["depends_on"]) == {"topics", "postgres"}, name
-    assert set(services["picture-api"]["depends_on"]) == {"postgres"}
+    assert set(services["picture-api"]["depends_on"]) == {"postgres", "keycloak"}
 
 
 def test_every_consumer_connects_as_its_own_principal(
@@ -159,7 +159,8 @@ def test_no_password_is_written_in_the_yaml(tmp_path: Path) -> None:
         for line in env_file.read_text(encoding="utf-8").splitlines()
         if not line.startswith("#")
     )
-    assert set(generated) == {compose_env.variable(name) for name in PRINCIPALS}
+    principals = {compose_env.variable(name) for name in PRINCIPALS}
+    assert set(generated) == principals | set(compose_env.keycloak_variables())
     for name in re.findall(r"\$\{(\w+)", text):
         assert name in generated, f"${{{name}}} is not in the generated .env"
     for password in generated.values():
@@ -170,7 +171,7 @@ def test_no_password_is_written_in_the_yaml(tmp_path: Path) -> None:
     for key, value in assignments:
         if key == "POSTGRES_HOST_AUTH_METHOD":
             continue
-        assert value.startswith("${MAPPA_PASSWORD_"), f"{key}: {value}"
+        assert value.startswith(("${MAPPA_PASSWORD_", "${MAPPA_KEYCLOAK_")), f"{key}: {value}"
     for value in re.findall(r'password="([^"]*)"', text):
         assert PASSWORD_VARIABLE.fullmatch(value), f"a JAAS password literal: {value}"
 

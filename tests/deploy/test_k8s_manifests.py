@@ -759,7 +759,7 @@ def test_secrets_are_referenced_never_written(
     secret_like = re.compile(r"PASSWORD|DATABASE_URL|TOKEN|SECRET", re.IGNORECASE)
     for name, deployment in deployments.items():
         for key, item in _env(deployment).items():
-            if secret_like.search(key) and key != "MAPPA_API_TOKENS_FILE":
+            if secret_like.search(key):
                 assert "value" not in item, f"{name}: {key} written in the manifest"
                 assert "secretKeyRef" in item["valueFrom"], f"{name}: {key}"
     for config_map in _of_kind(resources, "ConfigMap").values():
@@ -769,14 +769,9 @@ def test_secrets_are_referenced_never_written(
     text = "\n".join(p.read_text(encoding="utf-8") for p in K8S.glob("*.yaml"))
     assert not re.search(r"(?im)^[\s-]*[\w.-]*password[\w.-]*\s*:\s*\S", text)
     assert "password=" not in text.lower()
-    api = _container(deployments["picture-api"])
-    tokens = _env(deployments["picture-api"])["MAPPA_API_TOKENS_FILE"]["value"]
-    (mount,) = [m for m in api["volumeMounts"] if tokens.startswith(m["mountPath"] + "/")]
-    volumes = {
-        v["name"]: v for v in deployments["picture-api"]["spec"]["template"]["spec"]["volumes"]
-    }
-    assert volumes[mount["name"]]["secret"]["secretName"] == "mappa-api-tokens"
-    assert tokens.endswith("/tokens.json")
+    # The API's readers come from the issuer in the ConfigMap, not from a tokens file.
+    api_env = _env(deployments["picture-api"])
+    assert api_env["MAPPA_OIDC_ISSUER"]["valueFrom"]["configMapKeyRef"]["name"] == "mappa-bus"
 
 
 def test_probes_ask_each_service_the_right_thing(deployments: dict[str, Resource]) -> None:

@@ -46,10 +46,14 @@ def test_kent_has_every_agency_and_office_and_nobody_kent_has_no_role() -> None:
 
 
 def test_the_template_holds_no_password_or_secret() -> None:
-    """Passwords and the client secret are empty: keycloak-local generates them per instance."""
-    for user in PEOPLE.values():
-        assert [c["value"] for c in user["credentials"]] == [""]
-    assert [c["secret"] for c in CLIENTS.values() if "secret" in c] == [""]
+    """Passwords and the client secret are placeholders: keycloak-local generates them per
+    instance, and docker compose's Keycloak fills them from .env (compose_env.py)."""
+    for name, user in PEOPLE.items():
+        variable = "MAPPA_KEYCLOAK_PASSWORD_" + name.upper().replace("-", "_")
+        assert [c["value"] for c in user["credentials"]] == ["${" + variable + "}"]
+    assert [c["secret"] for c in CLIENTS.values() if "secret" in c] == [
+        "${MAPPA_KEYCLOAK_SECRET_MAPPA_ANALYST_SERVICE}"
+    ]
 
 
 def test_the_role_and_area_attributes_are_declared_and_only_admins_edit_them() -> None:

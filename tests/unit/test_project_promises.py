@@ -39,6 +39,7 @@ def test_docker_compose_parses_and_has_the_services_the_readme_promises() -> Non
 
     assert set(compose["services"]) == {
         "kafka",
+        "keycloak",
         "topics",
         "demo",
         "postgres",

@@ -47,6 +47,10 @@ class IssuerSettings:
     claims: ClaimNames = field(default_factory=ClaimNames)
     leeway_s: float = 30.0
     """Clock skew tolerated on `exp` and `nbf`."""
+    discovery_url: str | None = None
+    """Where this service reads the issuer's discovery document, when it reaches the issuer by
+    another address than its public one (inside docker compose, say); None: under the issuer's
+    own URL. The document must still name `issuer` as its issuer."""
     jwks_uri: str | None = None
     """Where the keys are; None: from the issuer's discovery document."""
     refresh_cooldown_s: float = 30.0
@@ -106,10 +110,14 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise TokenError(f"the token is not valid ({type(error).__name__})") from error
 
+    def discovery(self) -> Mapping[str, Any]:
+        """The issuer's discovery document (read now)."""
+        return discover(self.settings.issuer, self.settings.discovery_url)
+
     def _key_client(self) -> jwt.PyJWKClient:
         with self._lock:
             if self._keys is None:
-                uri = self.settings.jwks_uri or discover(self.settings.issuer)["jwks_uri"]
+                uri = self.settings.jwks_uri or self.discovery()["jwks_uri"]
                 self._keys = jwt.PyJWKClient(
                     uri,
                     cache_keys=True,
@@ -120,10 +128,10 @@ class TokenVerifier:
             return self._keys
 
 
-def discover(issuer: str) -> Mapping[str, Any]:
-    """The issuer's OpenID Connect discovery document; `TokenError` if it cannot be had or is
-    another issuer's."""
-    url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+def discover(issuer: str, url: str | None = None) -> Mapping[str, Any]:
+    """The issuer's OpenID Connect discovery document (from `url`, else under the issuer's own
+    URL); `TokenError` if it cannot be had or is another issuer's."""
+    url = url or issuer.rstrip("/") + "/.well-known/openid-configuration"
     if not url.startswith(("https://", "http://")):
         raise TokenError(f"the issuer must be an http(s) URL, not {issuer!r}")
     try:
