@@ -58,6 +58,7 @@ SESSION_COOKIE: Final = "mappa_session"
 SESSION_MAX_AGE_S: Final = 8 * 60 * 60
 """A working day: after it, the person signs in again (the issuer may still remember them)."""
 _NEXT: Final = "next"
+_LOGOUT_HINT: Final = "id_token"
 _SCOPE: Final = "openid profile"
 
 
@@ -95,12 +96,15 @@ def remember_destination(request: Request) -> None:
     request.session[_NEXT] = request.url.path
 
 
-def _sign_in_as(request: Request, reader: Reader) -> RedirectResponse:
+def _sign_in_as(request: Request, reader: Reader, id_token: str | None = None) -> RedirectResponse:
     """A fresh session holding `reader` (nothing of the session before sign-in carries over,
-    so a session planted before cannot be taken over), and back to the page asked for."""
+    so a session planted before cannot be taken over), and back to the page asked for. The
+    ID token is kept only to name the session when signing out at the issuer."""
     destination = request.session.get(_NEXT)
     request.session.clear()
     request.session[SESSION_KEY] = reader_to_session(reader)
+    if id_token:
+        request.session[_LOGOUT_HINT] = id_token
     if not isinstance(destination, str) or not destination.startswith("/"):
         destination = "/"
     if destination.startswith("//"):  # another site, to a browser
@@ -167,12 +171,14 @@ class OidcSignIn:
             except (TokenError, KeyError) as error:
                 log.warning("the issuer's access token was not accepted", error=str(error))
                 return _refused("the issuer's token is not accepted here")
-            log.info("signed in", roles=sorted(reader.roles))
-            return _sign_in_as(request, reader)
+            log.info("signed in", roles=[role.value for role in sorted(reader.roles)])
+            id_token = token.get("id_token")
+            return _sign_in_as(request, reader, id_token if isinstance(id_token, str) else None)
 
         @app.get(LOGOUT, include_in_schema=False)
         async def logout(request: Request) -> Response:
             """Signed out here, then at the issuer (when it says how), and back to the page."""
+            id_token = request.session.get(_LOGOUT_HINT)
             request.session.clear()
             try:
                 metadata = await issuer.load_server_metadata()
@@ -181,12 +187,14 @@ class OidcSignIn:
             end_session = metadata.get("end_session_endpoint")
             if not isinstance(end_session, str):
                 return RedirectResponse("/", status_code=303)
-            query = urlencode(
-                {
-                    "client_id": self.client.client_id,
-                    "post_logout_redirect_uri": str(request.base_url),
-                }
-            )
+            ending = {
+                "client_id": self.client.client_id,
+                "post_logout_redirect_uri": str(request.base_url),
+            }
+            if isinstance(id_token, str):
+                # The issuer knows then whose session ends, and need not ask to be sure.
+                ending["id_token_hint"] = id_token
+            query = urlencode(ending)
             return RedirectResponse(f"{end_session}?{query}", status_code=303)
 
 
