@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Annotated, Final, Protocol
 from urllib.parse import urlencode
 
+import httpx
 import structlog
 from authlib.integrations.starlette_client import (  # type: ignore[import-untyped]
     OAuth,
@@ -153,9 +154,8 @@ class OidcSignIn:
                 answer: Response = await issuer.authorize_redirect(
                     request, str(request.url_for("auth_callback"))
                 )
-            except OSError as error:  # httpx's errors included: the issuer does not answer
-                log.warning("the issuer could not be reached", error=type(error).__name__)
-                return PlainTextResponse("the sign-in service does not answer; try again", 503)
+            except httpx.HTTPError as error:
+                return _issuer_unreachable(error)
             return answer
 
         @app.get(CALLBACK, include_in_schema=False, name="auth_callback")
@@ -166,6 +166,8 @@ class OidcSignIn:
             except OAuthError as error:
                 log.info("a sign-in was refused", error=error.error)
                 return _refused(f"the sign-in did not complete ({error.error})")
+            except httpx.HTTPError as error:
+                return _issuer_unreachable(error)
             try:
                 reader = await run_in_threadpool(self.verifier.verify, token["access_token"])
             except (TokenError, KeyError) as error:
@@ -182,8 +184,8 @@ class OidcSignIn:
             request.session.clear()
             try:
                 metadata = await issuer.load_server_metadata()
-            except OSError:
-                metadata = {}
+            except httpx.HTTPError:
+                metadata = {}  # signed out here at least; the issuer's session ends on its own
             end_session = metadata.get("end_session_endpoint")
             if not isinstance(end_session, str):
                 return RedirectResponse("/", status_code=303)
@@ -196,6 +198,11 @@ class OidcSignIn:
                 ending["id_token_hint"] = id_token
             query = urlencode(ending)
             return RedirectResponse(f"{end_session}?{query}", status_code=303)
+
+
+def _issuer_unreachable(error: Exception) -> Response:
+    log.warning("the issuer could not be reached", error=type(error).__name__)
+    return PlainTextResponse("the sign-in service does not answer; try again shortly", 503)
 
 
 def _refused(detail: str) -> Response:
