@@ -22,10 +22,10 @@ from structlog.testing import capture_logs
 from mappa_bus import audit
 from mappa_bus.access.admission import REASON_HEADER
 from mappa_bus.access.policy import ViewerRole
-from mappa_bus.alerts.board import AlertBoard, StreamCaps, Viewer, pump
+from mappa_bus.alerts.board import DEFAULT_CAPS, AlertBoard, StreamCaps, Viewer, pump
 from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised
 from mappa_bus.alerts.subscription import Followed, Recorded
-from mappa_bus.alerts.web import INTENT, INTENT_HEADER, create_web_app
+from mappa_bus.alerts.web import INTENT, INTENT_HEADER, Publish, create_web_app
 from mappa_bus.catalogue import Area
 from mappa_bus.picture.store import create_schema, save_pictures
 from mappa_bus.projection.database import open_engine
@@ -103,8 +103,15 @@ def app(bus: InMemoryBus, engine: Engine) -> FastAPI:
     return dev_app(engine, bus)
 
 
-def dev_app(engine: Engine, bus: InMemoryBus, **options: object) -> FastAPI:
-    """The page in development identity mode, fed and published to by `bus`."""
+def dev_app(
+    engine: Engine,
+    bus: InMemoryBus,
+    *,
+    publish: Publish | None = None,
+    caps: StreamCaps = DEFAULT_CAPS,
+) -> FastAPI:
+    """The page in development identity mode, fed by `bus` and publishing to it (or to
+    `publish`), with at most `caps` live pages."""
     return create_web_app(
         None,
         "test",
@@ -112,8 +119,8 @@ def dev_app(engine: Engine, bus: InMemoryBus, **options: object) -> FastAPI:
         DevelopmentHeaders(),
         client=LOOPBACK_CLIENT,
         feed=bus.feed,
-        publish=bus.publish,
-        **options,  # type: ignore[arg-type]
+        publish=publish or bus.publish,
+        caps=caps,
     )
 
 
@@ -289,15 +296,7 @@ async def test_an_acknowledgement_the_bus_refuses_is_a_503_to_try_again(engine: 
     async def refused(_ack: AlertAcknowledged) -> None:
         raise KafkaConnectionError("no broker")
 
-    app = create_web_app(
-        None,
-        "test",
-        engine,
-        DevelopmentHeaders(),
-        client=LOOPBACK_CLIENT,
-        feed=bus.feed,
-        publish=refused,
-    )
+    app = dev_app(engine, bus, publish=refused)
     alert = make_alert()
     async with running(app) as client:
         bus.put(alert)
