@@ -6,6 +6,7 @@ long alert id."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
@@ -23,6 +24,7 @@ from mappa_bus.alerts.web import create_web_app, web_server
 from mappa_bus.picture.api import create_app
 from mappa_bus.web.identity import DevelopmentHeaders
 from mappa_bus.web.security import HEADERS
+from mappa_bus.web.signin import WebClient
 from tests.servers import plain_server, serving
 from tests.unit.test_alert_subscription import RAISED_AT, make_ack, make_alert
 from tests.unit.test_alert_web import ACK, USER, InMemoryBus, one_case_store
@@ -53,7 +55,13 @@ def bus() -> InMemoryBus:
 def alerts_url(engine: Engine, bus: InMemoryBus) -> Iterator[str]:
     """`mappa alerts web` running, with one alert on its board."""
     app = create_web_app(
-        None, "test", engine, DevelopmentHeaders(), user=USER, feed=bus.feed, publish=bus.publish
+        None,
+        "test",
+        engine,
+        DevelopmentHeaders(),
+        client=WebClient(secure_cookie=False),
+        feed=bus.feed,
+        publish=bus.publish,
     )
     with serving(lambda port: web_server(_with_a_failing_route(app), port=port)) as url:
         bus.put(make_alert())
@@ -72,9 +80,21 @@ def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-def _get(url: str, path: str, host: str | None = None) -> httpx.Response:
+@functools.cache
+def _session(url: str) -> httpx.Cookies:
+    """The cookies of a coordinator signed in (development identity) to the page at `url`."""
+    answer = httpx.get(
+        f"{url}/auth/login", params={"user": USER, "role": "coordinator", "area": "kent"}
+    )
+    assert answer.status_code in (302, 303), answer.text
+    return answer.cookies
+
+
+def _get(
+    url: str, path: str, host: str | None = None, cookies: httpx.Cookies | None = None
+) -> httpx.Response:
     headers = {} if host is None else {"Host": host}
-    return httpx.get(f"{url}{path}", headers=headers, follow_redirects=False)
+    return httpx.get(f"{url}{path}", headers=headers, cookies=cookies, follow_redirects=False)
 
 
 @pytest.mark.parametrize(
@@ -98,8 +118,10 @@ def test_the_case_api_refuses_a_foreign_host_on_every_route(picture_url: str, pa
 @pytest.mark.parametrize("name", ["localhost", "127.0.0.1", "[::1]"])
 def test_loopback_names_are_answered_on_any_port(alerts_url: str, name: str) -> None:
     """The default hosts: this machine's loopback names, with or without a port."""
-    assert _get(alerts_url, "/session", host=name).status_code == 200
-    assert _get(alerts_url, "/session", host=f"{name}:{_port(alerts_url)}").status_code == 200
+    cookies = _session(alerts_url)
+    assert _get(alerts_url, "/session", host=name, cookies=cookies).status_code == 200
+    with_port = f"{name}:{_port(alerts_url)}"
+    assert _get(alerts_url, "/session", host=with_port, cookies=cookies).status_code == 200
 
 
 def test_a_slash_redirect_names_only_an_allowed_host(alerts_url: str) -> None:
@@ -111,12 +133,17 @@ def test_a_slash_redirect_names_only_an_allowed_host(alerts_url: str) -> None:
 
 def _acknowledge(url: str, alert_id: str, origin: str | None) -> httpx.Response:
     headers = ACK if origin is None else {**ACK, "Origin": origin}
-    return httpx.post(f"{url}/alerts/{alert_id}/acknowledge", headers=headers)
+    return httpx.post(
+        f"{url}/alerts/{alert_id}/acknowledge", headers=headers, cookies=_session(url)
+    )
 
 
 def _until_on_board(url: str, alert_id: str) -> None:
     for _ in range(200):
-        if any(row["id"] == alert_id for row in httpx.get(f"{url}/alerts").json()):
+        if any(
+            row["id"] == alert_id
+            for row in httpx.get(f"{url}/alerts", cookies=_session(url)).json()
+        ):
             return
         time.sleep(0.01)
     raise AssertionError(f"alert {alert_id} never reached the board")
@@ -145,7 +172,11 @@ def test_an_acknowledgement_from_a_foreign_origin_is_refused(
 
 
 def _row(url: str, alert_id: str) -> dict[str, object]:
-    [row] = [row for row in httpx.get(f"{url}/alerts").json() if row["id"] == alert_id]
+    [row] = [
+        row
+        for row in httpx.get(f"{url}/alerts", cookies=_session(url)).json()
+        if row["id"] == alert_id
+    ]
     return dict(row)
 
 
@@ -193,7 +224,7 @@ async def test_200_concurrent_streams_leave_requests_answered_and_the_excess_ref
         "test",
         engine,
         DevelopmentHeaders(),
-        user=USER,
+        client=WebClient(secure_cookie=False),
         feed=bus.feed,
         publish=bus.publish,
         caps=caps,
@@ -204,7 +235,9 @@ async def test_200_concurrent_streams_leave_requests_answered_and_the_excess_ref
         _until_on_board(url, alerts[-1].id)
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
         async with (
-            httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client,
+            httpx.AsyncClient(
+                base_url=url, limits=limits, timeout=60, cookies=_session(url)
+            ) as client,
             AsyncExitStack() as streams,
         ):
 
