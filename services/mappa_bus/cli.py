@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from mappa_bus.adapters.cli import publish
+from mappa_bus.adapters.cli import UsageExit, publish
 from mappa_bus.alerts.cli import alert_line, alerts_cli
 from mappa_bus.alerts.service_cli import catch_up_command as alerts_catch_up
 from mappa_bus.alerts.service_cli import run_command as alerts_run
@@ -33,7 +33,7 @@ from mappa_bus.topics import ALL_TOPICS
 app = typer.Typer(help="MAPPA Bus: multi-agency public protection events over Kafka.")
 topics_app = typer.Typer(help="The bus's Kafka topics and ACLs.")
 app.add_typer(topics_app, name="topics")
-app.command("publish")(publish)
+app.command("publish", cls=UsageExit)(publish)
 app.command("simulate")(simulate_command)
 app.command("report")(report)
 app.command("report-open")(report_open)

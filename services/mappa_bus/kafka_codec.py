@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aiokafka import ConsumerRecord
 
 from mappa_bus.catalogue import CONTENT_TYPE, Envelope, WireError, to_wire
+from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, OVERSIZED_KEPT_BYTES
 from mappa_bus.topics import NAMESPACE, agency_topic
 
 if TYPE_CHECKING:
@@ -51,15 +52,39 @@ def record_origin(record: ConsumerRecord[bytes, bytes]) -> str:
     return f"{record.topic}/{record.partition}/{record.offset}"
 
 
-def dead_letter_headers(error: WireError, origin: str, **context: str) -> dict[str, str]:
-    """The headers every dead letter carries: the reason (field and why), the kind of
-    rejection, where the input came from, and who refused it (`context`, e.g. agency=...)."""
-    return {
+@dataclass(frozen=True)
+class DeadLetter:
+    """The value and headers a refused input is dead-lettered with."""
+
+    value: bytes
+    headers: dict[str, str]
+
+    def kafka_headers(self) -> list[tuple[str, bytes]]:
+        """The headers as a Kafka client takes them."""
+        return [(name, value.encode()) for name, value in self.headers.items()]
+
+
+def dead_letter(
+    raw: bytes, error: WireError, origin: str, *, size: int | None = None, **context: str
+) -> DeadLetter:
+    """The dead letter of `raw`: the reason (field and why), the kind of rejection, where the
+    input came from, and who refused it (`context`, e.g. agency=...).
+
+    An input larger than any event (`size`, when `raw` is already only its start) keeps only
+    its first bytes, and its whole size in `mappa-size`: the dead letter itself must never be
+    too large for the broker, or one huge input would stop everything behind it.
+    """
+    whole = len(raw) if size is None else size
+    headers = {
         "mappa-reason": str(error),
         "mappa-rejection": error.kind.value,
         "mappa-source": origin,
         **{f"mappa-{name}": value for name, value in context.items()},
     }
+    if whole > MAX_EVENT_BYTES or whole != len(raw):
+        raw = raw[:OVERSIZED_KEPT_BYTES]
+        headers["mappa-size"] = str(whole)
+    return DeadLetter(raw, headers)
 
 
 def appended_at(timestamp_ms: int) -> datetime:

@@ -19,9 +19,9 @@ from aiokafka import AIOKafkaProducer
 from mappa_bus.adapters.producer_settings import PRODUCER_OPTIONS
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, Envelope, EventData, WireError, make_event
-from mappa_bus.catalogue.wire import wrong_publisher
+from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, oversized, wrong_publisher
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.kafka_codec import dead_letter_headers, to_record
+from mappa_bus.kafka_codec import dead_letter, to_record
 from mappa_bus.topics import DEAD_LETTER, NAMESPACE, agency_topic
 
 # How many sends may be in flight before the publisher waits for the broker: enough to fill
@@ -134,9 +134,12 @@ class AgencyPublisher:
             raise wrong_publisher("type", self.agency, type(data))
 
     async def send(self, event: Envelope[Any]) -> None:
-        """Send an enveloped event of this agency; waits only when many are in flight."""
+        """Send an enveloped event of this agency; waits only when many are in flight. An event
+        larger than subscribers accept is refused here (WireError), before the producer."""
         self.check_publisher(event.data)
         record = to_record(event, self.namespace)
+        if len(record.value) > MAX_EVENT_BYTES:
+            raise oversized("(event)", len(record.value))
         future = await self._producer.send(
             record.topic,
             record.value,
@@ -148,16 +151,20 @@ class AgencyPublisher:
             await self.flush()
 
     async def dead_letter(
-        self, raw: bytes, error: WireError, *, origin: str, key: bytes | None = None
+        self,
+        raw: bytes,
+        error: WireError,
+        *,
+        origin: str,
+        key: bytes | None = None,
+        size: int | None = None,
     ) -> None:
         """Send a rejected input to the dead-letter topic with its reason and where it came
-        from, so that nothing is dropped silently."""
-        headers = dead_letter_headers(error, origin, agency=self.agency.value)
+        from, so that nothing is dropped silently (an oversized one truncated: `size` is its
+        whole size when `raw` is already only its start)."""
+        letter = dead_letter(raw, error, origin, size=size, agency=self.agency.value)
         future = await self._producer.send(
-            self.dead_letter_topic,
-            raw,
-            key=key,
-            headers=[(name, value.encode()) for name, value in headers.items()],
+            self.dead_letter_topic, letter.value, key=key, headers=letter.kafka_headers()
         )
         self._pending.append(_Pending(future, origin, dead_letter=True))
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, parse_event
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.kafka_codec import dead_letter_headers, record_origin
+from mappa_bus.kafka_codec import dead_letter, record_origin
 from mappa_bus.operations.metrics import ProjectionMetrics
 from mappa_bus.projection.offsets import OffsetsMovedOn, Position
 from mappa_bus.projection.progress import end_offsets, lag
@@ -317,9 +317,7 @@ async def _dead_letter(broker: KafkaBroker, item: Rejected, namespace: str, name
         partition=record.partition,
         offset=record.offset,
     )
+    letter = dead_letter(record.value, item.error, record_origin(record), consumer=name)
     await broker.publish(
-        record.value,
-        dead_letter_topic(namespace),
-        key=record.key,
-        headers=dead_letter_headers(item.error, record_origin(record), consumer=name),
+        letter.value, dead_letter_topic(namespace), key=record.key, headers=letter.headers
     )
