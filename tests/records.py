@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from mappa_bus.catalogue import Envelope, to_wire
+from mappa_bus.kafka_codec import partition_of
+from mappa_bus.topics import agency_topic
 
 
 @dataclass(frozen=True)
@@ -15,3 +20,11 @@ class Record:
     key: bytes
     value: bytes
     timestamp: int
+
+
+def record_of(event: Envelope[Any], offset: int, timestamp: int, namespace: str) -> Record:
+    """`event` as the SDK produces it: on its publisher's topic, keyed by its subject, on the
+    partition murmur2 of the key gives."""
+    key = event.case_id.encode()
+    topic = agency_topic(event.publisher, namespace)
+    return Record(topic, partition_of(key), offset, key, to_wire(event), timestamp)

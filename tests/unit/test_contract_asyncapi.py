@@ -18,7 +18,7 @@ from mappa_bus.contract.asyncapi import (
     publisher_title,
 )
 from mappa_bus.contract.json_schemas import all_event_schemas, event_schema, shared_definitions
-from mappa_bus.topics import DEAD_LETTER, WALKING_SKELETON, agency_topic
+from mappa_bus.topics import AGENCY_PARTITIONS, DEAD_LETTER, WALKING_SKELETON, agency_topic
 
 JsonObject = dict[str, Any]
 DOCUMENT = bus_specification()
@@ -109,11 +109,17 @@ def test_shared_definitions_are_the_json_schemas_definitions() -> None:
 
 
 def test_agency_messages_are_cloudevents_keyed_by_case_id() -> None:
-    """Agency messages declare the CloudEvents content type and the case id as Kafka key."""
+    """Agency messages declare the CloudEvents content type, the case id as Kafka key, and the
+    partitioner that places it; each agency topic its partition count."""
     for agency in Agency:
         sent = message(operations("send")[agency_topic(agency)])
+        key = sent["bindings"]["kafka"]["key"]
         assert sent["contentType"] == CONTENT_TYPE
-        assert sent["bindings"]["kafka"]["key"]["pattern"] == "^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
+        assert key["pattern"] == "^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
+        assert "murmur2" in key["description"]
+        assert "partitioner=murmur2_random" in key["description"]
+        channel = DOCUMENT["channels"][publisher_title(agency)]
+        assert channel["bindings"]["kafka"]["partitions"] == AGENCY_PARTITIONS
 
 
 def test_the_dead_letter_topic_is_published_with_reason_and_source_headers() -> None:

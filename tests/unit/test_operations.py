@@ -22,6 +22,7 @@ from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.catalogue import Rejection, to_wire
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.catalogue.police import ShpoMade
+from mappa_bus.kafka_codec import partition_of
 from mappa_bus.operations import http
 from mappa_bus.operations.metrics import REGISTRY, ProjectionMetrics, count_alerts
 from mappa_bus.picture.consumer import PictureProjection
@@ -228,8 +229,11 @@ async def test_the_subscriber_feeds_the_metrics(tmp_path: Path) -> None:
     async with TestKafkaBroker(broker):
         topic = agency_topic(Agency.POLICE, namespace)
         # Partitions of their own: the in-memory broker gives every record offset 0.
-        await broker.publish(to_wire(example_event(ShpoMade)), topic, key=b"c", partition=0)
-        await broker.publish(b"\x00not json", topic, key=b"c", partition=1)
+        event = example_event(ShpoMade)
+        key = event.case_id.encode()
+        home = partition_of(key)
+        await broker.publish(to_wire(event), topic, key=key, partition=home)
+        await broker.publish(b"\x00not json", topic, key=key, partition=(home + 1) % 6)
 
     after = {
         "consumed": _value("mappa_events_consumed_total", projection=name),

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from mappa_bus.catalogue import Area, Envelope, EventData, to_wire
+from mappa_bus.catalogue import Area, Envelope, EventData
 from mappa_bus.projection.database import open_engine
 from mappa_bus.reporting.consumer import ReportingProjection
 from mappa_bus.reporting.count import count_year
@@ -16,7 +16,7 @@ from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import NAMESPACE, agency_topic
-from tests.records import Record
+from tests.records import Record, record_of
 
 KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 TODAY = date(2025, 11, 25)
@@ -31,7 +31,7 @@ def _records(kent: list[Envelope[EventData]], first_offset: int = 0) -> list[Rec
         offset = offsets.get(topic, first_offset)
         offsets[topic] = offset + 1
         stamp = int(event.time.timestamp() * 1000) + 60_000
-        records.append(Record(topic, 0, offset, event.case_id.encode(), to_wire(event), stamp))
+        records.append(record_of(event, offset, stamp, NAMESPACE))
     return records
 
 

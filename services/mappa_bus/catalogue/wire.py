@@ -35,6 +35,10 @@ class Rejection(StrEnum):
     UNKNOWN_TYPE = "unknown-type"
     WRONG_PUBLISHER = "wrong-publisher"
     INVALID_DATA = "invalid-data"
+    # Where the record sits, not what it says: its key is not its subject, or it is not on the
+    # partition murmur2 of its key gives (schemas/README.md, "Key and partition").
+    WRONG_KEY = "wrong-key"
+    WRONG_PARTITION = "wrong-partition"
 
 
 class WireError(ValueError):

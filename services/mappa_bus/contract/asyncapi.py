@@ -27,12 +27,13 @@ from pydantic import Field
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue.envelope import CONTENT_TYPE, Envelope
 from mappa_bus.catalogue.registry import published_by
+from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, OVERSIZED_KEPT_BYTES, Rejection
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.contract.json_schemas import JsonObject
 from mappa_bus.contract.pinned import pinned_envelope
 from mappa_bus.settings import Settings
 from mappa_bus.skeleton import SkeletonEvent, build_skeleton
-from mappa_bus.topics import DEAD_LETTER, WALKING_SKELETON, agency_topic
+from mappa_bus.topics import AGENCY_PARTITIONS, DEAD_LETTER, WALKING_SKELETON, agency_topic
 
 Subscription = Callable[[KafkaBroker], object]
 """Registers one service's subscriber(s) on the broker it is given."""
@@ -57,13 +58,24 @@ _NO_BODY = "#/components/schemas/EmptyPayload"
 # on where it was generated.
 _DEFAULT_SERVERS: str = Settings.model_fields["kafka_bootstrap_servers"].default
 
+# Where a record must sit, which the JSON Schemas cannot say: every consumer checks it.
+PLACEMENT = (
+    "The record key is the event's `subject` (the case id) in UTF-8, and the record is on the "
+    f"partition murmur2 of the key gives (positive, modulo the topic's {AGENCY_PARTITIONS} "
+    "partitions): the default partitioner of Java's and aiokafka's producers; with librdkafka "
+    "set `partitioner=murmur2_random`, as its own default (`consistent_random`, CRC32) puts a "
+    "key elsewhere. A case's events are then on the same partition number of every agency "
+    "topic. Consumers dead-letter a record whose key is not its subject (`wrong-key`) or that "
+    "is on another partition (`wrong-partition`) before folding anything from it."
+)
+
 _DESCRIPTION = (
     "The event backbone of MAPPA (Multi-Agency Public Protection Arrangements). Each agency "
     "publishes CloudEvents 1.0 events (structured JSON mode) on its own topic, keyed by the case "
     "id so that one case's events stay in order; subscriber services read them, each in its own "
     "consumer group, and dead-letter what they cannot accept. The JSON Schema of each event "
     "type is in schemas/events/, named by the event's `type`; its `$id` is the event's "
-    "`dataschema`."
+    f"`dataschema`. {PLACEMENT}"
 )
 
 
@@ -100,9 +112,8 @@ def bus_broker(subscriptions: tuple[Subscription, ...] = SUBSCRIPTIONS) -> Kafka
         DEAD_LETTER.name,
         title=DEAD_LETTER_TITLE,
         description="Every subscriber's rejected input: the record's value and key exactly as "
-        "they arrived, with the reason and where it came from in the headers. "
-        + DEAD_LETTER.purpose.capitalize()
-        + ".",
+        "they arrived (an oversized value truncated, see `mappa-size`), with the reason and "
+        "where it came from in the headers. " + DEAD_LETTER.purpose.capitalize() + ".",
         schema=bytes,
     )
     broker.publisher(
@@ -140,10 +151,14 @@ def _complete(document: JsonObject, broker: KafkaBroker) -> None:
     """Add what FastStream cannot express; see the module's docstring."""
     messages = document["components"]["messages"]
     case_id = Envelope.model_json_schema()["properties"]["subject"]
+    key = {**case_id, "description": f"The event's `subject`. {PLACEMENT}"}
     for agency in Agency:
         message = messages[f"{publisher_title(agency)}:Message"]
         message["contentType"] = CONTENT_TYPE
-        message["bindings"] = {"kafka": {"key": case_id, "bindingVersion": _BINDING_VERSION}}
+        message["description"] = PLACEMENT
+        message["bindings"] = {"kafka": {"key": key, "bindingVersion": _BINDING_VERSION}}
+        channel = document["channels"][publisher_title(agency)]
+        channel["bindings"]["kafka"]["partitions"] = AGENCY_PARTITIONS
     messages[f"{DEAD_LETTER_TITLE}:Message"]["headers"] = _DEAD_LETTER_HEADERS
     _show_what_raw_subscribers_read(document)
     _name_consumer_groups(document, broker)
@@ -160,7 +175,26 @@ _DEAD_LETTER_HEADERS: JsonObject = {
         },
         "mappa-source": {
             "type": "string",
-            "description": "Where the record came from, as `<topic>/<partition>/<offset>`.",
+            "description": "Where the record came from, as `<topic>/<partition>/<offset>`, or "
+            "`<file>:<line>` for a feed line `mappa publish` refused.",
+        },
+        "mappa-rejection": {
+            "type": "string",
+            "enum": [kind.value for kind in Rejection],
+            "description": "The kind of rejection.",
+        },
+        "mappa-size": {
+            "type": "string",
+            "description": f"For an input over {MAX_EVENT_BYTES} bytes: its whole size in "
+            f"bytes (decimal); the value then holds only its first {OVERSIZED_KEPT_BYTES}.",
+        },
+        "mappa-consumer": {
+            "type": "string",
+            "description": "The consumer that refused a record (`picture`, `reporting`, ...).",
+        },
+        "mappa-agency": {
+            "type": "string",
+            "description": "The agency whose publishing tool refused a feed line.",
         },
     },
 }

@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, parse_event
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.kafka_codec import dead_letter, record_origin
+from mappa_bus.kafka_codec import dead_letter, partition_of, record_origin
 from mappa_bus.operations.metrics import ProjectionMetrics
 from mappa_bus.projection.offsets import OffsetsMovedOn, Position
 from mappa_bus.projection.progress import end_offsets, lag
@@ -81,8 +81,12 @@ class Projection(Protocol[BatchT]):
 
 
 def read_event(record: Any, namespace: str) -> Envelope[EventData]:
-    """The event in `record`, refused (WireError) if it is not one or came from the wrong topic:
-    an agency may only speak on its own topic."""
+    """The event in `record`, or WireError when it is not one or does not sit where the contract
+    puts it: on its publisher's own topic (an agency speaks only there), keyed by its subject,
+    on the partition murmur2 of that key gives. Every consumer reads every record through here,
+    so a record out of place is refused before anything is folded from it: a case's events must
+    all be on one partition number, or a group's members would fold one case apart and the
+    shared store's fencing (projection/offsets.py) would not hold."""
     event = parse_event(record.value)
     topic_agency = agency_of_topic(record.topic, namespace)
     if topic_agency is not event.publisher:
@@ -90,6 +94,16 @@ def read_event(record: Any, namespace: str) -> Envelope[EventData]:
             Rejection.WRONG_PUBLISHER,
             "source",
             f"an event of {event.publisher.value} on {record.topic}",
+        )
+    key = event.case_id.encode()
+    if record.key != key:
+        # The key is not echoed: it may be anything a producer put there.
+        raise WireError(Rejection.WRONG_KEY, "key", "must be the event's subject (its case id)")
+    if record.partition != (home := partition_of(key)):
+        raise WireError(
+            Rejection.WRONG_PARTITION,
+            "partition",
+            f"on partition {record.partition}, but murmur2 of its key puts it on {home}",
         )
     return event
 
