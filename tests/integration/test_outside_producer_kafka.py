@@ -17,16 +17,13 @@ import pytest
 from confluent_kafka import Producer
 
 from mappa_bus.agencies import Agency
-from mappa_bus.alerts import service as alerts
 from mappa_bus.catalogue import CONTENT_TYPE, Envelope, EventData, published_by, to_wire
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_codec import partition_of
-from mappa_bus.log_reader import read_to_end
-from mappa_bus.picture import service as picture
-from mappa_bus.reporting import service as reporting
-from mappa_bus.topics import AGENCY_PARTITIONS, agency_topic, dead_letter_topic
+from mappa_bus.topics import AGENCY_PARTITIONS, agency_topic
 from tests.conftest import BrokerUnderTest
+from tests.every_consumer import catch_up_every_consumer
 
 pytestmark = pytest.mark.kafka
 
@@ -133,30 +130,23 @@ async def test_records_out_of_place_are_dead_lettered_by_every_consumer_and_fold
     every agency's record produced as documented is folded."""
     sent = _send_each_agency(kafka_broker, namespace, unique)
 
-    store = f"sqlite:///{tmp_path / 'store.db'}"
-    pictures = picture.open_projection(store, namespace)
-    facts = reporting.open_projection(store, namespace)
-    raised = alerts.open_projection(store, namespace)
-    await picture.catch_up(kafka_as("picture"), pictures)
-    await reporting.catch_up(kafka_as("reporting"), facts, publish=False)
-    await alerts.catch_up(kafka_as("alerts"), raised, today=None)
+    consumed = await catch_up_every_consumer(
+        kafka, kafka_as, namespace, f"sqlite:///{tmp_path / 'store.db'}"
+    )
 
-    letters = [
-        {name: value.decode() for name, value in record.headers}
-        async for batch in read_to_end(kafka, [dead_letter_topic(namespace)])
-        for record in batch
-    ]
     refused = [s for s in sent if s.refused_as]
     folded = [s for s in sent if not s.refused_as]
-    assert Counter((d["mappa-consumer"], d["mappa-rejection"]) for d in letters) == Counter(
+    assert Counter(
+        (d["mappa-consumer"], d["mappa-rejection"]) for d in consumed.letters
+    ) == Counter(
         {
             (consumer, kind): len(Agency)
             for consumer in CONSUMERS
             for kind in ("wrong-key", "wrong-partition")
         }
     )
-    assert set(pictures.pictures) == {s.event.case_id for s in folded}
-    assert set(raised.pictures) == {s.event.case_id for s in folded}
-    assert not {s.event.id for s in refused} & facts.seen
-    assert {s.event.id for s in folded} <= facts.seen
-    assert not {s.event.case_id for s in refused} & set(facts.cases)
+    assert set(consumed.pictures.pictures) == {s.event.case_id for s in folded}
+    assert set(consumed.raised.pictures) == {s.event.case_id for s in folded}
+    assert not {s.event.id for s in refused} & consumed.facts.seen
+    assert {s.event.id for s in folded} <= consumed.facts.seen
+    assert not {s.event.case_id for s in refused} & set(consumed.facts.cases)

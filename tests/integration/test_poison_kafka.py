@@ -12,17 +12,14 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from mappa_bus.alerts import service as alerts
 from mappa_bus.alerts.store import all_raised
 from mappa_bus.catalogue import Rejection, to_wire
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.catalogue.police import ShpoMade
 from mappa_bus.catalogue.probation import MappaLevelSet, RecallIssued
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.log_reader import read_to_end
-from mappa_bus.picture import service as picture
-from mappa_bus.reporting import service as reporting
-from mappa_bus.topics import agency_topic, dead_letter_topic
+from mappa_bus.topics import agency_topic
+from tests.every_consumer import catch_up_every_consumer
 
 pytestmark = pytest.mark.kafka
 
@@ -71,21 +68,12 @@ async def test_each_service_dead_letters_the_poison_and_applies_the_rest(
     finally:
         await producer.stop()
 
-    store = f"sqlite:///{tmp_path / 'store.db'}"
-    pictures = picture.open_projection(store, namespace)
-    facts = reporting.open_projection(store, namespace)
-    raised = alerts.open_projection(store, namespace)
-    await picture.catch_up(kafka_as("picture"), pictures)
-    await reporting.catch_up(kafka_as("reporting"), facts, publish=False)
-    await alerts.catch_up(kafka_as("alerts"), raised, today=None)
-
-    letters = [
-        {name: value.decode() for name, value in record.headers}
-        async for batch in read_to_end(kafka, [dead_letter_topic(namespace)])
-        for record in batch
-    ]
+    consumed = await catch_up_every_consumer(
+        kafka, kafka_as, namespace, f"sqlite:///{tmp_path / 'store.db'}"
+    )
+    letters = consumed.letters
     refused = Counter((d["mappa-consumer"], d["mappa-rejection"]) for d in letters)
-    timeline = [entry.event_id for entry in pictures.pictures[case_id].timeline]
+    timeline = [entry.event_id for entry in consumed.pictures.pictures[case_id].timeline]
     assert refused == Counter(
         {
             (consumer, kind.value): 1
@@ -96,6 +84,7 @@ async def test_each_service_dead_letters_the_poison_and_applies_the_rest(
     assert all(d["mappa-reason"] and d["mappa-source"].startswith(namespace) for d in letters)
     # Behind the poison on the same partition: both good events, the duplicate once.
     assert sorted(timeline) == sorted(good)
-    assert [fact.event_id for fact in facts.cases[case_id]] == [good[0]]  # a recall is not counted
-    with raised.engine.connect() as connection:
+    # A recall is not counted.
+    assert [fact.event_id for fact in consumed.facts.cases[case_id]] == [good[0]]
+    with consumed.raised.engine.connect() as connection:
         assert [alert.data.rule for alert in all_raised(connection)] == ["recalled"]
