@@ -39,6 +39,11 @@ class Rejection(StrEnum):
     # partition murmur2 of its key gives (schemas/README.md, "Key and partition").
     WRONG_KEY = "wrong-key"
     WRONG_PARTITION = "wrong-partition"
+    # Who may say it (docs/decisions/0001-area-bound-publishers.md): no signature or a key the
+    # keyring does not hold, a signature that does not match, a key of another area.
+    UNSIGNED = "unsigned"
+    BAD_SIGNATURE = "bad-signature"
+    WRONG_AREA = "wrong-area"
 
 
 class WireError(ValueError):
