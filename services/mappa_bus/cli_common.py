@@ -12,14 +12,18 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from mappa_bus.keyring import KeyringError
 from mappa_bus.logs import configure_logging
 from mappa_bus.settings import Settings, load_settings
+from mappa_bus.signing import Keyring
 
 Namespace = Annotated[str, typer.Option(help="Topic namespace to read (demo: `demo`).")]
 Database = Annotated[
     str | None, typer.Option("--database", help="SQLAlchemy URL of the store (MAPPA_DATABASE_URL).")
 ]
 OnProgress = Callable[[int, int], None]
+# sysexits' EX_CONFIG: a setting the command needs is missing or wrong.
+EXIT_CONFIG = 78
 
 console = Console(stderr=True)
 
@@ -29,6 +33,16 @@ def command_settings() -> Settings:
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     return settings
+
+
+def keyring_or_exit(read: Callable[[], Keyring]) -> Keyring:
+    """The keyring `read` (a Settings method) finds; without one, the command ends saying which
+    setting to give."""
+    try:
+        return read()
+    except KeyringError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(EXIT_CONFIG) from None
 
 
 def run_with_progress(verb: str, catch_up: Callable[[OnProgress], Coroutine[Any, Any, int]]) -> int:

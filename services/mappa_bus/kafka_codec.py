@@ -1,5 +1,5 @@
 """How a bus event sits in a Kafka record: CloudEvents structured mode, keyed by case id, on the
-partition murmur2 of the key gives."""
+partition murmur2 of the key gives, signed with its publisher's key for its area."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from aiokafka.partitioner import murmur2
 
 from mappa_bus.catalogue import CONTENT_TYPE, Envelope, WireError, to_wire
 from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, OVERSIZED_KEPT_BYTES
+from mappa_bus.signing import Keyring, sign
 from mappa_bus.topics import AGENCY_PARTITIONS, NAMESPACE, agency_topic
 
 if TYPE_CHECKING:
@@ -31,14 +32,19 @@ class KafkaRecord:
     headers: dict[str, str]
 
 
-def to_record(event: Envelope[Any], namespace: str = NAMESPACE) -> KafkaRecord:
+def to_record(event: Envelope[Any], keyring: Keyring, namespace: str = NAMESPACE) -> KafkaRecord:
     """The record for `event`: on its publisher's topic, keyed by case id so that one case's
-    events stay in order on one partition."""
+    events stay in order on one partition, signed with `keyring`'s key of its publisher in its
+    area (WireError `wrong-area` when the keyring holds none)."""
+    value = to_wire(event)
     return KafkaRecord(
         topic=agency_topic(event.publisher, namespace),
         key=event.case_id.encode(),
-        value=to_wire(event),
-        headers={"content-type": CONTENT_TYPE},
+        value=value,
+        headers={
+            "content-type": CONTENT_TYPE,
+            **sign(keyring, event.publisher, event.mappaarea, value),
+        },
     )
 
 

@@ -11,6 +11,7 @@ Pure: no files, no Kafka (keyring files are `mappa_bus.keyring`'s).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -70,22 +71,36 @@ class Keyring:
             if len(secret) < SECRET_BYTES:
                 raise ValueError(f"key {key_id} is {len(secret)} bytes; at least {SECRET_BYTES}")
 
+    @functools.cached_property
+    def _newest(self) -> dict[tuple[Agency, Area], KeyId]:
+        # Looked up for every event a publisher sends: worked out once.
+        newest: dict[tuple[Agency, Area], KeyId] = {}
+        for key_id in sorted(self.keys):
+            newest[key_id.agency, key_id.area] = key_id
+        return newest
+
     def current(self, agency: Agency, area: Area) -> KeyId:
         """The newest key this keyring holds for `agency` in `area`; WireError `wrong-area`
         when it holds none (the publisher does not speak for that area)."""
-        held = [key_id for key_id in self.keys if (key_id.agency, key_id.area) == (agency, area)]
-        if not held:
+        held = self._newest.get((agency, area))
+        if held is None:
             raise WireError(
                 Rejection.WRONG_AREA,
                 "mappaarea",
                 f"this publisher holds no key of {agency.value} for area {area.value}",
             )
-        return max(held)
+        return held
 
     def only(self, agencies: Iterable[Agency]) -> Keyring:
         """The keys of `agencies` alone (what a publisher of those agencies is given)."""
         wanted = set(agencies)
         return Keyring({k: s for k, s in self.keys.items() if k.agency in wanted})
+
+
+# Every record names its key: a handful of ids, parsed once each.
+@functools.lru_cache(maxsize=4096)
+def _key_id(raw: bytes) -> KeyId:
+    return KeyId.parse(raw.decode())
 
 
 def generate_keyring(generation: int = 1) -> Keyring:
@@ -129,7 +144,7 @@ def verify(
             Rejection.UNSIGNED, "headers", f"needs {KEY_ID_HEADER} and {SIGNATURE_HEADER}"
         )
     try:
-        key_id = KeyId.parse(raw_id.decode())
+        key_id = _key_id(raw_id)
     except (UnicodeDecodeError, ValueError) as error:
         raise WireError(Rejection.UNSIGNED, KEY_ID_HEADER, str(error)) from None
     secret = keyring.keys.get(key_id)

@@ -1,11 +1,14 @@
 """The contract as an outside producer meets it: librdkafka (confluent-kafka), as each agency's
-own principal, following schemas/README.md. A record whose key is not its subject, or that
-librdkafka's default partitioner put on another partition than murmur2 of its key, is
-dead-lettered by every consumer with its reason and changes no store; the same event produced
-as the README says (`partitioner=murmur2_random`) is folded."""
+own principal, signing with its own Kent key as schemas/README.md says (HMAC-SHA256 of the
+value's bytes, by hand, as any language would). A record whose key is not its subject, one that
+librdkafka's default partitioner put on another partition than murmur2 of its key, and an event
+about another area, are dead-lettered by every consumer with their reasons and change no store;
+the same event produced as the README says (`partitioner=murmur2_random`, Kent) is folded."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -17,13 +20,15 @@ import pytest
 from confluent_kafka import Producer
 
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import CONTENT_TYPE, Envelope, EventData, published_by, to_wire
+from mappa_bus.catalogue import CONTENT_TYPE, Area, Envelope, EventData, published_by, to_wire
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_codec import partition_of
+from mappa_bus.signing import KeyId
 from mappa_bus.topics import AGENCY_PARTITIONS, agency_topic
 from tests.conftest import BrokerUnderTest
 from tests.every_consumer import catch_up_every_consumer
+from tests.keys import KEYRING
 
 pytestmark = pytest.mark.kafka
 
@@ -57,13 +62,21 @@ def _librdkafka(broker: BrokerUnderTest, principal: str, **config: str) -> Produ
 
 
 def _produce(producer: Producer, topic: str, event: Envelope[EventData], key: bytes) -> int:
-    """Produce `event` keyed `key`, wait for the broker's answer, and return its partition."""
+    """Produce `event` keyed `key`, signed with its publisher's Kent key (the only one an
+    agency's Kent system holds), wait for the broker's answer, and return its partition."""
     delivered: list[Any] = []
+    value = to_wire(event)
+    key_id = KeyId(event.publisher, Area.KENT, 1)
+    signature = hmac.new(KEYRING.keys[key_id], value, hashlib.sha256).hexdigest()
     producer.produce(
         topic,
-        value=to_wire(event),
+        value=value,
         key=key,
-        headers=[("content-type", CONTENT_TYPE.encode())],
+        headers=[
+            ("content-type", CONTENT_TYPE.encode()),
+            ("mappa-key-id", str(key_id).encode()),
+            ("mappa-signature", signature.encode()),
+        ],
         on_delivery=lambda error, message: delivered.append((error, message)),
     )
     producer.flush(30)
@@ -83,15 +96,19 @@ def _elsewhere_by_crc32(prefix: str) -> str:
     raise AssertionError("no such case id among a hundred")
 
 
-def _example(agency: Agency, case_id: str, suffix: str) -> Envelope[EventData]:
-    """The agency's first example event, about `case_id`, with an id of its own."""
+def _example(
+    agency: Agency, case_id: str, suffix: str, area: Area = Area.KENT
+) -> Envelope[EventData]:
+    """The agency's first example event, about `case_id` in `area`, with an id of its own."""
     example = example_event(published_by(agency)[0])
-    return example.model_copy(update={"subject": case_id, "id": f"{case_id}-{suffix}"})
+    update = {"subject": case_id, "id": f"{case_id}-{suffix}", "mappaarea": area}
+    return example.model_copy(update=update)
 
 
 def _send_each_agency(broker: BrokerUnderTest, namespace: str, unique: str) -> list[Sent]:
-    """For each agency, as its principal: its first example event keyed by something else, the
-    same on librdkafka's default partitioner, and the same as the README says."""
+    """For each agency, as its principal with its Kent key: its first example event keyed by
+    something else, the same on librdkafka's default partitioner, the same about Cumbria, and
+    the same as the README says."""
     sent: list[Sent] = []
     for agency in Agency:
         topic = agency_topic(agency, namespace)
@@ -109,6 +126,11 @@ def _send_each_agency(broker: BrokerUnderTest, namespace: str, unique: str) -> l
         assert placed != partition_of(key)
         sent.append(Sent(elsewhere, key, placed, "wrong-partition"))
 
+        other_area = _example(agency, f"CUM-{unique}-{agency.value}-A", "area", Area.CUMBRIA)
+        key = other_area.case_id.encode()
+        placed = _produce(as_documented, topic, other_area, key)
+        sent.append(Sent(other_area, key, placed, "wrong-area"))
+
         right = _example(agency, f"KEN-{unique}-{agency.value}-R", "ok")
         key = right.case_id.encode()
         placed = _produce(as_documented, topic, right, key)
@@ -125,9 +147,9 @@ async def test_records_out_of_place_are_dead_lettered_by_every_consumer_and_fold
     unique: str,
     tmp_path: Path,
 ) -> None:
-    """Every agency's wrong-key and wrong-partition records are dead-lettered by the picture,
-    reporting and alerts consumers with their reasons, and no store holds anything of them;
-    every agency's record produced as documented is folded."""
+    """Every agency's wrong-key, wrong-partition and wrong-area records are dead-lettered by the
+    picture, reporting and alerts consumers with their reasons, and no store holds anything of
+    them; every agency's record produced as documented is folded."""
     sent = _send_each_agency(kafka_broker, namespace, unique)
 
     consumed = await catch_up_every_consumer(
@@ -142,7 +164,7 @@ async def test_records_out_of_place_are_dead_lettered_by_every_consumer_and_fold
         {
             (consumer, kind): len(Agency)
             for consumer in CONSUMERS
-            for kind in ("wrong-key", "wrong-partition")
+            for kind in ("wrong-key", "wrong-partition", "wrong-area")
         }
     )
     assert set(consumed.pictures.pictures) == {s.event.case_id for s in folded}

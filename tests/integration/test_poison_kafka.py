@@ -13,13 +13,14 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from mappa_bus.alerts.store import all_raised
-from mappa_bus.catalogue import Rejection, to_wire
+from mappa_bus.catalogue import Area, Rejection, to_wire
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.catalogue.police import ShpoMade
 from mappa_bus.catalogue.probation import MappaLevelSet, RecallIssued
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.topics import agency_topic
 from tests.every_consumer import catch_up_every_consumer
+from tests.keys import headers_of, kafka_headers
 
 pytestmark = pytest.mark.kafka
 
@@ -29,11 +30,18 @@ POISON = {
     Rejection.UNKNOWN_TYPE: "an event type nobody publishes",
     Rejection.WRONG_PUBLISHER: "a police event on probation's topic",
     Rejection.OVERSIZED: "100 KiB of JSON",
+    Rejection.UNSIGNED: "a good event without a signature",
+    Rejection.BAD_SIGNATURE: "an event whose bytes were changed after signing",
+    Rejection.WRONG_AREA: "a London event signed with the Kent key",
 }
 
 
-def _records(case_id: str) -> tuple[list[bytes], list[str]]:
-    """The poison, then good events (one of them twice); and the good events' ids."""
+Produced = tuple[bytes, list[tuple[str, bytes]]]
+
+
+def _records(case_id: str) -> tuple[list[Produced], list[str]]:
+    """The poison, then good events (one of them twice), each with its headers; and the good
+    events' ids."""
     level = example_event(MappaLevelSet).model_copy(update={"subject": case_id})
     recall = example_event(RecallIssued).model_copy(update={"subject": case_id})
     valid = json.loads(to_wire(level))
@@ -41,14 +49,20 @@ def _records(case_id: str) -> tuple[list[bytes], list[str]]:
     unknown = {**valid, "id": "poison-unknown", "type": "uk.gov.mappa.probation.no-such.v1"}
     police = example_event(ShpoMade).model_copy(update={"subject": case_id})
     oversized = {**valid, "id": "poison-big", "padding": "x" * 100_000}
+    unsigned = to_wire(level.model_copy(update={"id": "poison-unsigned"}))
+    altered = to_wire(level.model_copy(update={"id": "poison-altered"}))
+    london = level.model_copy(update={"id": "poison-london", "mappaarea": Area.LONDON})
     poison = [
-        b"\x00\xff not json",
-        json.dumps(invalid).encode(),
-        json.dumps(unknown).encode(),
-        to_wire(police),
-        json.dumps(oversized).encode(),
+        (b"\x00\xff not json", []),
+        *((json.dumps(value).encode(), []) for value in (invalid, unknown)),
+        (to_wire(police), headers_of(to_wire(police))),
+        (json.dumps(oversized).encode(), []),
+        (unsigned, []),
+        (altered.replace(b"poison-altered", b"poison-alterex"), headers_of(altered)),
+        (to_wire(london), kafka_headers(to_wire(london), level)),
     ]
-    return [*poison, to_wire(level), to_wire(level), to_wire(recall)], [level.id, recall.id]
+    good = [to_wire(level), to_wire(level), to_wire(recall)]
+    return [*poison, *((value, headers_of(value)) for value in good)], [level.id, recall.id]
 
 
 async def test_each_service_dead_letters_the_poison_and_applies_the_rest(
@@ -57,14 +71,16 @@ async def test_each_service_dead_letters_the_poison_and_applies_the_rest(
     namespace: str,
     tmp_path: Path,
 ) -> None:
+    """Each poison record, signature faults included, is dead-lettered once by every consumer
+    with its own reason, and the good events behind it are applied."""
     case_id = "KEN-2021-POISON1"
     values, good = _records(case_id)
     producer = AIOKafkaProducer(max_request_size=2**20, **kafka.aiokafka_options())
     await producer.start()
     try:
-        for value in values:
+        for value, headers in values:
             topic = agency_topic(MappaLevelSet.PUBLISHER, namespace)
-            await producer.send_and_wait(topic, value, key=case_id.encode())
+            await producer.send_and_wait(topic, value, key=case_id.encode(), headers=headers)
     finally:
         await producer.stop()
 

@@ -34,6 +34,7 @@ from mappa_bus.reporting.store import load_cases
 from mappa_bus.simulator.options import SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic
+from tests.keys import KEYRING
 from tests.records import Record, record_of
 
 NAMESPACE = "test"
@@ -83,9 +84,15 @@ def _alerts_state(connection: Any) -> object:
 
 Kind = tuple[Callable[[Engine], Any], Callable[[Any], object]]
 KINDS: dict[str, Kind] = {
-    "picture": (lambda engine: PictureProjection(engine, NAMESPACE), _picture_state),
-    "reporting": (lambda engine: ReportingProjection(engine, NAMESPACE), _reporting_state),
-    "alerts": (lambda engine: AlertProjection(engine, NAMESPACE), _alerts_state),
+    "picture": (
+        lambda engine: PictureProjection(engine, NAMESPACE, keyring=KEYRING),
+        _picture_state,
+    ),
+    "reporting": (
+        lambda engine: ReportingProjection(engine, NAMESPACE, keyring=KEYRING),
+        _reporting_state,
+    ),
+    "alerts": (lambda engine: AlertProjection(engine, NAMESPACE, keyring=KEYRING), _alerts_state),
 }
 
 

@@ -15,6 +15,7 @@ from mappa_bus.catalogue import Area, Envelope, EventData, Level, make_event, pr
 from mappa_bus.catalogue.probation import LevelReason, MappaLevelSet
 from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import agency_topic
+from tests.keys import KEYRING
 from tests.records import Record, record_of
 
 NAMESPACE = "unit"
@@ -73,7 +74,7 @@ def url(tmp_path: Path) -> str:
 
 
 def _projection(url: str) -> AlertProjection:
-    projection = AlertProjection(open_engine(url), NAMESPACE)
+    projection = AlertProjection(open_engine(url), NAMESPACE, keyring=KEYRING)
     projection.load()
     return projection
 

@@ -29,6 +29,7 @@ from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.subscriber import register_projection
 from mappa_bus.topics import agency_topic
+from tests.keys import KEYRING, signed
 
 
 def _value(name: str, **labels: str) -> float:
@@ -215,7 +216,9 @@ async def test_the_subscriber_feeds_the_metrics(tmp_path: Path) -> None:
     """On FastStream's in-memory broker: a good event is applied, a bad record is
     dead-lettered under its rejection, and both are consumed."""
     namespace = "unit-ops"
-    projection = PictureProjection(open_engine(f"sqlite:///{tmp_path / 'p.db'}"), namespace)
+    projection = PictureProjection(
+        open_engine(f"sqlite:///{tmp_path / 'p.db'}"), namespace, keyring=KEYRING
+    )
     projection.load()
     broker = KafkaBroker()
     register_projection(broker, projection, group_id="unit-ops-picture")
@@ -232,7 +235,8 @@ async def test_the_subscriber_feeds_the_metrics(tmp_path: Path) -> None:
         event = example_event(ShpoMade)
         key = event.case_id.encode()
         home = partition_of(key)
-        await broker.publish(to_wire(event), topic, key=key, partition=home)
+        value = to_wire(event)
+        await broker.publish(value, topic, key=key, partition=home, headers=signed(value, event))
         await broker.publish(b"\x00not json", topic, key=key, partition=(home + 1) % 6)
 
     after = {
@@ -251,7 +255,9 @@ def test_an_alerts_member_is_warm_once_the_partitions_it_holds_have_caught_up(
     tmp_path: Path,
 ) -> None:
     """Another member's partitions, where alerts were raised further, do not hold it back."""
-    projection = AlertProjection(open_engine(f"sqlite:///{tmp_path / 'a.db'}"), "unit")
+    projection = AlertProjection(
+        open_engine(f"sqlite:///{tmp_path / 'a.db'}"), "unit", keyring=KEYRING
+    )
     projection.raised_upto = {("t", 0): 5, ("t", 1): 9}
     projection.offsets = {("t", 0): 3}
     holding_first = [("t", 0)]

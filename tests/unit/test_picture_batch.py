@@ -18,6 +18,7 @@ from mappa_bus.picture.model import CasePicture
 from mappa_bus.picture.store import load_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import agency_topic
+from tests.keys import KEYRING
 from tests.records import Record, record_of
 from tests.strategies import envelopes
 
@@ -80,7 +81,7 @@ def test_the_store_holds_what_the_fold_makes_however_the_records_are_batched(
 ) -> None:
     records = _records(arrivals)
     database = tmp_path_factory.mktemp("pictures") / "pictures.db"
-    projection = PictureProjection(open_engine(f"sqlite:///{database}"), NAMESPACE)
+    projection = PictureProjection(open_engine(f"sqlite:///{database}"), NAMESPACE, keyring=KEYRING)
     projection.load()
 
     for start in range(0, len(records), size):

@@ -16,6 +16,7 @@ from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import NAMESPACE, agency_topic
+from tests.keys import KEYRING
 from tests.records import Record, record_of
 
 KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
@@ -44,7 +45,7 @@ class _Broker:
 
 
 def _consume(url: str, records: list[Record]) -> ReportingProjection:
-    projection = ReportingProjection(open_engine(url))
+    projection = ReportingProjection(open_engine(url), keyring=KEYRING)
     projection.load()
     for start in range(0, len(records), 2_000):
         projection.commit(projection.fold(records[start : start + 2_000]))
@@ -65,7 +66,7 @@ def test_the_store_reads_back_what_was_folded_and_a_resend_changes_nothing(
     url = f"sqlite:///{tmp_path / 'reporting.db'}"
     folded = _consume(url, _records(kent))
     again = _consume(url, _records(kent, first_offset=len(kent)))
-    reloaded = ReportingProjection(open_engine(url))
+    reloaded = ReportingProjection(open_engine(url), keyring=KEYRING)
     reloaded.load()
 
     assert reloaded.cases == folded.cases == again.cases

@@ -39,6 +39,8 @@ from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import EventData, WireError, to_wire
 from mappa_bus.cli_common import command_settings
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.keyring import KeyringError
+from mappa_bus.signing import Keyring
 from mappa_bus.topics import DEAD_LETTER, NAMESPACE
 
 console = Console(stderr=True)
@@ -125,10 +127,18 @@ async def publish_feed(
     namespace: str = NAMESPACE,
     dead_letter_topic: str = DEAD_LETTER.name,
     show_progress: bool = True,
+    keyring: Keyring | None = None,
 ) -> FeedOutcome:
-    """Publish every valid line of `path`; dead-letter every other line with its reason."""
+    """Publish every valid line of `path`, signed with `keyring` (by default MAPPA_SIGNING_KEYS');
+    dead-letter every other line with its reason, a line of an area the keyring holds no key
+    for as `wrong-area`."""
     sender = AgencyPublisher(
-        connection, agency, system=system, namespace=namespace, dead_letter_topic=dead_letter_topic
+        connection,
+        agency,
+        system=system,
+        namespace=namespace,
+        dead_letter_topic=dead_letter_topic,
+        keyring=keyring,
     )
     async with sender:
         try:
@@ -177,7 +187,7 @@ async def publish_lines(
 
 async def _send(sender: AgencyPublisher, accepted: Accepted) -> Rejected | None:
     """Send an accepted line's event; the line refused instead when the publisher refuses it
-    (an event grown too large in its envelope)."""
+    (an event grown too large in its envelope, or of an area it holds no key for)."""
     try:
         await sender.send(accepted.event)
     except WireError as error:
@@ -245,12 +255,19 @@ def publish(
     _check_readable(file)
     if event_type is not None:
         _type_named(event_type, agency, "--type")
+    settings = command_settings()
+    try:
+        keyring = settings.signing_keyring()
+    except KeyringError as error:
+        raise typer.BadParameter(str(error), param_hint="MAPPA_SIGNING_KEYS") from None
     # An agency's feed goes out as that agency's principal: the broker itself then refuses
     # anything written elsewhere.
-    connection = command_settings().connection_for_role(agency.value)
+    connection = settings.connection_for_role(agency.value)
     try:
         outcome = asyncio.run(
-            publish_feed(connection, file, agency, system=system, default_type=event_type)
+            publish_feed(
+                connection, file, agency, system=system, default_type=event_type, keyring=keyring
+            )
         )
     except BadHeader as error:
         console.print(f"[red]{file.name}: feed refused, nothing published: {error}[/]")

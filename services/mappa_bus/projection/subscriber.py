@@ -31,6 +31,7 @@ from mappa_bus.kafka_codec import dead_letter, partition_of, record_origin
 from mappa_bus.operations.metrics import ProjectionMetrics
 from mappa_bus.projection.offsets import OffsetsMovedOn, Position
 from mappa_bus.projection.progress import end_offsets, lag
+from mappa_bus.signing import Keyring, verify
 from mappa_bus.topics import agency_of_topic, agency_topic, dead_letter_topic
 
 BATCH = 2_000
@@ -80,13 +81,15 @@ class Projection(Protocol[BatchT]):
     def commit(self, batch: BatchT) -> None: ...
 
 
-def read_event(record: Any, namespace: str) -> Envelope[EventData]:
+def read_event(record: Any, namespace: str, keyring: Keyring) -> Envelope[EventData]:
     """The event in `record`, or WireError when it is not one or does not sit where the contract
     puts it: on its publisher's own topic (an agency speaks only there), keyed by its subject,
-    on the partition murmur2 of that key gives. Every consumer reads every record through here,
-    so a record out of place is refused before anything is folded from it: a case's events must
-    all be on one partition number, or a group's members would fold one case apart and the
-    shared store's fencing (projection/offsets.py) would not hold."""
+    on the partition murmur2 of that key gives, signed with its publisher's key for its area
+    (`keyring` holds them all). Every consumer reads every record through here, so a record out
+    of place is refused before anything is folded from it: a case's events must all be on one
+    partition number, or a group's members would fold one case apart and the shared store's
+    fencing (projection/offsets.py) would not hold; and an agency speaks only for the areas it
+    holds keys for (docs/decisions/0001-area-bound-publishers.md)."""
     event = parse_event(record.value)
     topic_agency = agency_of_topic(record.topic, namespace)
     if topic_agency is not event.publisher:
@@ -105,6 +108,13 @@ def read_event(record: Any, namespace: str) -> Envelope[EventData]:
             "partition",
             f"on partition {record.partition}, but murmur2 of its key puts it on {home}",
         )
+    verify(
+        keyring,
+        record.value,
+        dict(record.headers or ()),
+        publisher=topic_agency,
+        area=event.mappaarea,
+    )
     return event
 
 
