@@ -20,7 +20,9 @@ from mappa_bus.catalogue.wire import OVERSIZED_KEPT_BYTES
 from mappa_bus.cli import app
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_admin import ensure_acls, ensure_topics
+from mappa_bus.keyring import write_keyring
 from mappa_bus.principals import acl_bindings
+from mappa_bus.signing import KeyId, Keyring
 from mappa_bus.topics import (
     ALL_TOPICS,
     DEAD_LETTER,
@@ -29,6 +31,7 @@ from mappa_bus.topics import (
     agency_topic_specs,
 )
 from tests.conftest import BrokerUnderTest
+from tests.keys import KEYRING
 
 pytestmark = pytest.mark.kafka
 
@@ -159,12 +162,48 @@ async def test_the_cli_reports_each_rejected_line_and_exits_1(
     assert [row.split("│")[1].strip() for row in rows] == ["3"]
 
 
-def _order(case_id: str) -> bytes:
-    """A valid police feed line for `case_id`."""
+async def test_a_line_of_an_area_the_publisher_holds_no_key_for_is_wrong_area(
+    publish_cli: PublishCli,
+    kafka: KafkaConnection,
+    unique: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Kent Police, holding only its Kent key: a London line is dead-lettered `wrong-area`
+    with its line number, the Kent lines around it are published signed, and it exits 1."""
+    keys = tmp_path / "kent-police.json"
+    kent = KeyId(Agency.POLICE, Area.KENT)
+    write_keyring(keys, Keyring({kent: KEYRING.keys[kent]}))
+    monkeypatch.setenv("MAPPA_SIGNING_KEYS", str(keys))
+    feed = tmp_path / f"orders-{unique}.jsonl"
+    lines = [
+        _order(f"KEN-{unique}-1"),
+        _order(f"LON-{unique}", "london"),
+        _order(f"KEN-{unique}-2"),
+    ]
+    feed.write_bytes(b"\n".join(lines) + b"\n")
+
+    result = await publish_cli("--agency", "police", str(feed))
+
+    [letter] = await _drain(
+        kafka, DEAD_LETTER.name, 1, lambda r: _headers(r).get("mappa-source") == f"{feed.name}:2"
+    )
+    published = await _drain(
+        kafka, agency_topic(Agency.POLICE), 2, lambda r: unique.encode() in (r.key or b"")
+    )
+    assert result.exit_code == 1, result.output
+    assert _headers(letter)["mappa-rejection"] == "wrong-area"
+    assert "no key of police for area london" in result.output
+    assert sorted(r.key for r in published) == [f"KEN-{unique}-{n}".encode() for n in (1, 2)]
+    assert {_headers(r)["mappa-key-id"] for r in published} == {"police/kent/1"}
+
+
+def _order(case_id: str, area: str = "kent") -> bytes:
+    """A valid police feed line for `case_id` in `area`."""
     line = {
         "type": "shpo-made",
         "case_id": case_id,
-        "area": "kent",
+        "area": area,
         "time": "2021-02-01",
         "made_on": "2021-02-01",
         "interim": False,

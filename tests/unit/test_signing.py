@@ -6,9 +6,12 @@ import stat
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from mappa_bus.adapters.cli import EXIT_USAGE
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, Rejection, WireError
+from mappa_bus.cli import app
 from mappa_bus.keyring import KeyringError, local_broker_keyring, read_keyring, write_keyring
 from mappa_bus.settings import Settings
 from mappa_bus.signing import (
@@ -194,3 +197,22 @@ def test_settings_find_the_local_brokers_keyring_or_name_the_setting(
     monkeypatch.setenv("MAPPA_SIGNING_KEYS", str(tmp_path / "missing.json"))
     with pytest.raises(KeyringError, match=r"missing\.json"):
         Settings().signing_keyring()
+
+
+def test_mappa_publish_without_signing_keys_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A feed with no keyring to sign with is a usage error (64) naming MAPPA_SIGNING_KEYS,
+    before anything connects."""
+    monkeypatch.delenv("MAPPA_SIGNING_KEYS", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("{}\n")
+
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+        app, ["publish", "--agency", "police", str(feed)]
+    )
+
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "MAPPA_SIGNING_KEYS" in result.output
