@@ -216,3 +216,40 @@ def test_mappa_publish_without_signing_keys_names_the_setting(
 
     assert result.exit_code == EXIT_USAGE, result.output
     assert "MAPPA_SIGNING_KEYS" in result.output
+
+
+def test_mappa_keys_generates_every_key_once_and_selects_a_publishers(tmp_path: Path) -> None:
+    """`keys generate` writes 420 keys and keeps an existing file; `keys select` cuts Kent
+    Police's keyring from it, and refuses an area the source has no key for."""
+    every, kent = tmp_path / "every.json", tmp_path / "kent-police.json"
+    runner = CliRunner()
+
+    first = runner.invoke(app, ["keys", "generate", "--output", str(every)])
+    written = every.read_text()
+    again = runner.invoke(app, ["keys", "generate", "--output", str(every)])
+    cut = runner.invoke(
+        app, ["keys", "select", str(every), str(kent), "--agency", "police", "--area", "kent"]
+    )
+    write_keyring(tmp_path / "police-only.json", read_keyring(every).only([Agency.POLICE]))
+    refused = runner.invoke(
+        app,
+        [
+            "keys",
+            "select",
+            str(tmp_path / "police-only.json"),
+            str(tmp_path / "x.json"),
+            "--agency",
+            "probation",
+            "--area",
+            "kent",
+        ],
+    )
+
+    assert (first.exit_code, again.exit_code, cut.exit_code) == (0, 0, 0)
+    assert every.read_text() == written
+    assert len(read_keyring(every).keys) == len(Agency) * len(Area)
+    assert read_keyring(kent).keys == {
+        KeyId(Agency.POLICE, Area.KENT): read_keyring(every).keys[KeyId(Agency.POLICE, Area.KENT)]
+    }
+    assert refused.exit_code != 0
+    assert "no key of probation for area kent" in refused.output
