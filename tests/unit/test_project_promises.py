@@ -40,6 +40,7 @@ def test_docker_compose_parses_and_has_the_services_the_readme_promises() -> Non
     assert set(compose["services"]) == {
         "kafka",
         "topics",
+        "keys",
         "demo",
         "postgres",
         "picture",

@@ -32,6 +32,7 @@ from mappa_bus.connection import KafkaConnection
 from mappa_bus.contract.json_schemas import JsonObject
 from mappa_bus.contract.pinned import pinned_envelope
 from mappa_bus.settings import Settings
+from mappa_bus.signing import KEY_ID_HEADER, SIGNATURE_HEADER
 from mappa_bus.skeleton import SkeletonEvent, build_skeleton
 from mappa_bus.topics import AGENCY_PARTITIONS, DEAD_LETTER, WALKING_SKELETON, agency_topic
 
@@ -69,13 +70,24 @@ PLACEMENT = (
     "is on another partition (`wrong-partition`) before folding anything from it."
 )
 
+# Who may say it, which the JSON Schemas cannot say either: every consumer checks it.
+SIGNATURE = (
+    f"Every agency record carries the headers `{KEY_ID_HEADER}` (the key that signed it, "
+    f"`<agency>/<area>/<generation>`, e.g. `police/kent/1`) and `{SIGNATURE_HEADER}` (the "
+    "HMAC-SHA256 of the record value's exact bytes under that key, lowercase hex). A publisher "
+    "holds one key per area it serves. Consumers dead-letter a record with no signature or an "
+    "unknown key (`unsigned`), a signature that does not match (`bad-signature`), another "
+    "agency's key (`wrong-publisher`) or a key of another area than the event's `mappaarea` "
+    "(`wrong-area`) before folding anything from it."
+)
+
 _DESCRIPTION = (
     "The event backbone of MAPPA (Multi-Agency Public Protection Arrangements). Each agency "
     "publishes CloudEvents 1.0 events (structured JSON mode) on its own topic, keyed by the case "
     "id so that one case's events stay in order; subscriber services read them, each in its own "
     "consumer group, and dead-letter what they cannot accept. The JSON Schema of each event "
     "type is in schemas/events/, named by the event's `type`; its `$id` is the event's "
-    f"`dataschema`. {PLACEMENT}"
+    f"`dataschema`. {PLACEMENT} {SIGNATURE}"
 )
 
 
@@ -155,7 +167,8 @@ def _complete(document: JsonObject, broker: KafkaBroker) -> None:
     for agency in Agency:
         message = messages[f"{publisher_title(agency)}:Message"]
         message["contentType"] = CONTENT_TYPE
-        message["description"] = PLACEMENT
+        message["description"] = f"{PLACEMENT} {SIGNATURE}"
+        message["headers"] = _AGENCY_HEADERS
         message["bindings"] = {"kafka": {"key": key, "bindingVersion": _BINDING_VERSION}}
         channel = document["channels"][publisher_title(agency)]
         channel["bindings"]["kafka"]["partitions"] = AGENCY_PARTITIONS
@@ -163,6 +176,27 @@ def _complete(document: JsonObject, broker: KafkaBroker) -> None:
     _show_what_raw_subscribers_read(document)
     _name_consumer_groups(document, broker)
 
+
+_AGENCY_HEADERS: JsonObject = {
+    "type": "object",
+    "required": ["content-type", KEY_ID_HEADER, SIGNATURE_HEADER],
+    "properties": {
+        "content-type": {"type": "string", "const": CONTENT_TYPE},
+        KEY_ID_HEADER: {
+            "type": "string",
+            "pattern": "^[a-z-]+/[a-z-]+/[1-9][0-9]*$",
+            "description": "The signing key: `<agency>/<area>/<generation>`, the publishing "
+            "agency's key for the event's `mappaarea`.",
+            "examples": ["police/kent/1"],
+        },
+        SIGNATURE_HEADER: {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "HMAC-SHA256 of the record value's exact bytes under that key, "
+            "lowercase hex.",
+        },
+    },
+}
 
 _DEAD_LETTER_HEADERS: JsonObject = {
     "type": "object",

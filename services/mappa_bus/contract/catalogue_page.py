@@ -24,6 +24,7 @@ from mappa_bus.contract.json_schemas import (
     shared_definitions,
     wire_json,
 )
+from mappa_bus.signing import KEY_ID_HEADER, SIGNATURE_HEADER
 from mappa_bus.topics import AGENCY_PARTITIONS, agency_topic
 
 _GENERATED = (
@@ -75,6 +76,14 @@ def _intro() -> str:
             "agency topic; a record elsewhere is dead-lettered as `wrong-partition` |",
             f"| record value | the event as UTF-8 JSON, at most {MAX_EVENT_BYTES // 1024} KiB |",
             f"| header `content-type` | `{CONTENT_TYPE}` |",
+            f"| header `{KEY_ID_HEADER}` | the key that signed the record: "
+            "`<agency>/<area>/<generation>`, the publishing agency's key for the event's "
+            "`mappaarea` (e.g. `police/kent/1`); a publisher holds keys for its own areas only |",
+            f"| header `{SIGNATURE_HEADER}` | HMAC-SHA256 of the record value's exact bytes "
+            "under that key, lowercase hex. A record unsigned or with an unknown key is "
+            "dead-lettered as `unsigned`, one whose signature does not match as "
+            "`bad-signature`, one signed with another agency's key as `wrong-publisher`, and "
+            "one signed for another area than its `mappaarea` as `wrong-area` |",
         ]
     )
 
