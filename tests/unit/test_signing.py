@@ -12,6 +12,7 @@ from mappa_bus.adapters.cli import EXIT_USAGE
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, Rejection, WireError
 from mappa_bus.cli import app
+from mappa_bus.cli_common import EXIT_CONFIG
 from mappa_bus.keyring import KeyringError, local_broker_keyring, read_keyring, write_keyring
 from mappa_bus.settings import Settings
 from mappa_bus.signing import (
@@ -253,3 +254,22 @@ def test_mappa_keys_generates_every_key_once_and_selects_a_publishers(tmp_path: 
     }
     assert refused.exit_code != 0
     assert "no key of probation for area kent" in refused.output
+
+
+@pytest.mark.parametrize(
+    "command", [["picture", "catch-up"], ["reporting", "catch-up"], ["alerts", "catch-up"]]
+)
+def test_a_consumer_without_a_keyring_to_verify_with_names_the_setting(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each consumer's command, with no keyring to check records against, exits 78 naming
+    MAPPA_VERIFY_KEYS, before it reads anything."""
+    monkeypatch.delenv("MAPPA_VERIFY_KEYS", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
+    monkeypatch.setenv("MAPPA_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, command)
+
+    assert result.exit_code == EXIT_CONFIG, result.output
+    assert "MAPPA_VERIFY_KEYS" in result.output
