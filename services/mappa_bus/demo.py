@@ -20,7 +20,7 @@ from datetime import date
 
 from mappa_bus.adapters.publisher import PublishSummary, publish_all
 from mappa_bus.alerts.consumer import AlertProjection
-from mappa_bus.catalogue import Area, Rejection
+from mappa_bus.catalogue import Rejection
 from mappa_bus.demo_alerts import LiveAlert, live_case, year_alerts
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.log_reader import read_to_end
@@ -106,8 +106,3 @@ async def _dead_letters(settings: Settings, projection: ReportingProjection) -> 
         for record in batch:
             rejected[Rejection(dict(record.headers)["mappa-rejection"].decode())] += 1
     return rejected
-
-
-def scenario_area() -> Area:
-    """The area whose year the demo publishes."""
-    return SCENARIO_AREA_YEAR[SCENARIO][0]

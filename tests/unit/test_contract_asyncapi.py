@@ -18,7 +18,7 @@ from mappa_bus.contract.asyncapi import (
     publisher_title,
 )
 from mappa_bus.contract.json_schemas import all_event_schemas, event_schema, shared_definitions
-from mappa_bus.topics import DEAD_LETTER, WALKING_SKELETON, agency_topic
+from mappa_bus.topics import DEAD_LETTER, agency_topic
 
 JsonObject = dict[str, Any]
 DOCUMENT = bus_specification()
@@ -124,14 +124,6 @@ def test_the_dead_letter_topic_is_published_with_reason_and_source_headers() -> 
     assert (payload["type"], payload["format"]) == ("string", "binary")
     assert sent["headers"]["required"] == ["mappa-reason", "mappa-source"]
     assert f"{DEAD_LETTER_TITLE}:Message" == sent["title"]
-
-
-def test_the_skeleton_subscriber_is_shown_with_its_group_and_what_it_reads() -> None:
-    """Today's one subscriber appears as a receive operation in its consumer group."""
-    received = operations("receive")[WALKING_SKELETON.name]
-
-    assert received["bindings"]["kafka"]["groupId"] == {"type": "string", "enum": ["mappa-demo"]}
-    assert message(received)["payload"] == {"$ref": "#/components/schemas/SkeletonEvent"}
 
 
 def test_a_service_adds_its_subscriber_through_a_subscription_function() -> None:

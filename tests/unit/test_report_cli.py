@@ -11,19 +11,19 @@ from mappa_bus.audit import reads
 from mappa_bus.catalogue import Area
 from mappa_bus.cli import app
 from mappa_bus.projection.database import open_engine
-from mappa_bus.reporting.fold import fold
 from mappa_bus.reporting.queries import parse_area, parse_year
 from mappa_bus.reporting.store import create_schema, save_cases
 from mappa_bus.reporting.tables import MappaStatistics, kent_2020_21
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
+from tests.facts import case_facts
 
 
 @pytest.fixture(scope="module")
 def kent_store(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A store holding the simulated Kent 2020-21 year, as the consumer would leave it."""
     options = SimulationOptions(scenario=Scenario.KENT_2020_21)
-    cases = fold(event for item in simulate(options) for event in events(item, options.seed))
+    cases = case_facts(event for item in simulate(options) for event in events(item, options.seed))
     url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'reporting.db'}"
     engine = open_engine(url)
     create_schema(engine)

@@ -7,8 +7,6 @@ from typing import Annotated
 
 from pydantic import Field
 
-from mappa_bus.agencies import Agency
-
 
 class Category(IntEnum):
     """MAPPA category (CJA 2003 s.325; category 4 from 2022)."""
@@ -33,11 +31,6 @@ class HandlingMarking(StrEnum):
     OFFICIAL = "OFFICIAL"
     OFFICIAL_SENSITIVE = "OFFICIAL-SENSITIVE"
 
-
-# Agencies that can lead the management of a MAPPA case.
-LEAD_AGENCIES = frozenset(
-    {Agency.POLICE, Agency.PROBATION, Agency.PRISONS, Agency.HEALTH, Agency.YOUTH_OFFENDING}
-)
 
 CaseId = Annotated[
     str,

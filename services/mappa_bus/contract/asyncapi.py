@@ -2,7 +2,7 @@
 
 `bus_broker()` declares, on a KafkaBroker that is never connected, what is really on the bus:
 each agency's publisher (its message: the pinned envelope of each of its event types), the
-dead-letter publisher, the walking skeleton's, and every subscriber registered in
+dead-letter publisher, and every subscriber registered in
 `SUBSCRIPTIONS`. A service adds its subscriber to the document by adding to that tuple the
 function that registers it on a broker, the same function its runtime calls.
 
@@ -31,22 +31,15 @@ from mappa_bus.connection import KafkaConnection
 from mappa_bus.contract.json_schemas import JsonObject
 from mappa_bus.contract.pinned import pinned_envelope
 from mappa_bus.settings import Settings
-from mappa_bus.skeleton import SkeletonEvent, build_skeleton
-from mappa_bus.topics import DEAD_LETTER, WALKING_SKELETON, agency_topic
+from mappa_bus.topics import DEAD_LETTER, agency_topic
 
 Subscription = Callable[[KafkaBroker], object]
 """Registers one service's subscriber(s) on the broker it is given."""
 
 
-def _walking_skeleton(broker: KafkaBroker) -> object:
-    # The group `mappa demo` consumes in (run_demo's default).
-    return build_skeleton(broker, group_id="mappa-demo")
-
-
-SUBSCRIPTIONS: tuple[Subscription, ...] = (_walking_skeleton,)
+SUBSCRIPTIONS: tuple[Subscription, ...] = ()
 
 DEAD_LETTER_TITLE = "dead-letter"
-SKELETON_TITLE = "skeleton"
 
 # Kafka bindings at the version FastStream writes for its channel bindings.
 _BINDING_VERSION = "0.4.0"
@@ -104,13 +97,6 @@ def bus_broker(subscriptions: tuple[Subscription, ...] = SUBSCRIPTIONS) -> Kafka
         + DEAD_LETTER.purpose.capitalize()
         + ".",
         schema=bytes,
-    )
-    broker.publisher(
-        WALKING_SKELETON.name,
-        title=SKELETON_TITLE,
-        description="The walking skeleton's demonstration events (`mappa demo`), keyed by "
-        "case id; not part of the event catalogue.",
-        schema=SkeletonEvent,
     )
     for subscribe in subscriptions:
         subscribe(broker)
@@ -178,7 +164,7 @@ def _show_what_raw_subscribers_read(document: JsonObject) -> None:
         if message["payload"] == {"$ref": _NO_BODY} and channel["address"] in published:
             message["payload"] = published[channel["address"]]
     if f'"{_NO_BODY}"' not in json.dumps(document):
-        del document["components"]["schemas"]["EmptyPayload"]
+        document["components"]["schemas"].pop("EmptyPayload", None)
 
 
 def _name_consumer_groups(document: JsonObject, broker: KafkaBroker) -> None:

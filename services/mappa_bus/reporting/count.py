@@ -13,8 +13,6 @@ from mappa_bus.reporting.population import per_100k
 from mappa_bus.reporting.tables import LevelByCategory, MappaStatistics, empty_grid
 
 _CUSTODY_IN = (Kind.INTO_CUSTODY, Kind.RETURNED_LICENCE, Kind.RETURNED_SOPO)
-_PEOPLE_KINDS = (Kind.NOTIFICATION_BREACH, Kind.LIFETIME_REVOKED, Kind.SRO_BREACH_NOTIFICATION)
-_ORDER_KINDS = (Kind.SHPO, Kind.NOTIFICATION_ORDER)
 
 
 @dataclass(frozen=True)
