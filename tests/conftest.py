@@ -113,7 +113,7 @@ async def kafka_as(
     """
     credentials = kafka_broker.credentials
     if credentials is None:
-        _no_broker("this test needs a secured broker (SASL/SCRAM and ACLs), and this one is not")
+        unavailable("this test needs a secured broker (SASL/SCRAM and ACLs), and this one is not")
     await ensure_topics(kafka, bus_topic_specs(namespace))
     await ensure_acls(kafka, acl_bindings(namespace))
 
@@ -167,7 +167,7 @@ def _local_broker(port: int) -> Iterator[BrokerUnderTest]:
         already_running = False
         started = _kafka_local("start", env)
     if started.returncode != 0:
-        _no_broker(f"the local Kafka broker did not start:\n{started.stdout}\n{started.stderr}")
+        unavailable(f"the local Kafka broker did not start:\n{started.stdout}\n{started.stderr}")
     credentials = None
     if env.get("KAFKA_SECURITY", "scram") != "plaintext":
         path = subprocess.run(
@@ -181,7 +181,9 @@ def _local_broker(port: int) -> Iterator[BrokerUnderTest]:
             _kafka_local("stop", env)
 
 
-def _no_broker(reason: str) -> NoReturn:
+def unavailable(reason: str) -> NoReturn:
+    """Something a test needs (a broker, a database, a tool) cannot be had: under `CI=true` the
+    test fails, elsewhere it is skipped."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(reason)
     pytest.skip(reason)
@@ -202,7 +204,7 @@ def postgres_url() -> Iterator[str]:
     already_running = _pg_local("status", env).returncode == 0
     started = _pg_local("start", env)
     if started.returncode != 0:
-        _no_broker(f"the local PostgreSQL cluster did not start:\n{started.stderr}")
+        unavailable(f"the local PostgreSQL cluster did not start:\n{started.stderr}")
     try:
         yield started.stdout.strip().splitlines()[-1]
     finally:
@@ -260,7 +262,7 @@ def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeycloakUnder
     try:
         configured = configured_keycloak()
     except KeycloakUnavailable as error:
-        _no_broker(str(error))
+        unavailable(str(error))
     if configured is not None:
         yield configured
         return
@@ -269,7 +271,7 @@ def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeycloakUnder
         issuer = local.start()
     except KeycloakUnavailable as error:
         local.stop()
-        _no_broker(str(error))
+        unavailable(str(error))
     try:
         yield issuer
     finally:
