@@ -16,11 +16,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 from mappa_bus.adapters.publisher import PublishSummary, publish_all
 from mappa_bus.alerts.consumer import AlertProjection
-from mappa_bus.catalogue import Rejection
+from mappa_bus.catalogue import Rejection, ReportingYear
 from mappa_bus.demo_alerts import LiveAlert, live_case, year_alerts
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.log_reader import read_to_end
@@ -83,7 +82,7 @@ async def run_demo(settings: Settings) -> DemoResult:
     result.counted = statistics_for(projection.cases, area, year, options.populations)
     result.intended = intended(options)[area]
     result.alerts, result.alerts_by_rule = await year_alerts(
-        settings, DEMO_NAMESPACE, settings.demo_database_url, date(year + 1, 3, 31)
+        settings, DEMO_NAMESPACE, settings.demo_database_url, ReportingYear(year).end
     )
     result.seconds = time.perf_counter() - started
     return result

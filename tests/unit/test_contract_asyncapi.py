@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import CATALOGUE, CONTENT_TYPE, Area, EventData, published_by
+from mappa_bus.catalogue import (
+    CASE_ID_PATTERN,
+    CATALOGUE,
+    CONTENT_TYPE,
+    Area,
+    EventData,
+    published_by,
+)
 from mappa_bus.contract.asyncapi import DEAD_LETTER_TITLE, bus_specification, publisher_title
 from mappa_bus.contract.json_schemas import all_event_schemas, event_schema, shared_definitions
 from mappa_bus.principals import (
@@ -199,7 +206,7 @@ def test_agency_messages_are_cloudevents_keyed_by_case_id() -> None:
     for agency in Agency:
         sent = channel_message(agency_topic(agency))
         assert sent["contentType"] == CONTENT_TYPE
-        assert sent["bindings"]["kafka"]["key"]["pattern"] == "^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
+        assert sent["bindings"]["kafka"]["key"]["pattern"] == CASE_ID_PATTERN
 
 
 def test_the_dead_letter_topic_is_published_with_reason_and_source_headers() -> None:

@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 
+from mappa_bus.catalogue import ReportingYear
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.vocabulary import Category
 from mappa_bus.reporting.population import (
@@ -13,7 +14,7 @@ from mappa_bus.reporting.population import (
     per_100k,
 )
 from mappa_bus.reporting.tables import kent_2020_21
-from mappa_bus.simulator.dates import Year, uk_offset
+from mappa_bus.simulator.dates import uk_offset
 from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
 from mappa_bus.simulator.run import area_year, intended, simulate, truth_counts
 from mappa_bus.simulator.truth import data_quality, statistics
@@ -145,10 +146,10 @@ def test_the_uk_clock_changes_on_the_last_sundays_of_march_and_october() -> None
 
 
 def test_the_reporting_year_runs_from_1_april_to_31_march() -> None:
-    """Year.starting(2020) is 1 April 2020 to 31 March 2021."""
+    """ReportingYear(2020) is 1 April 2020 to 31 March 2021."""
     assert (date(2020, 4, 1), date(2021, 3, 31)) == (
-        Year.starting(2020).start,
-        Year.starting(2020).end,
+        ReportingYear(2020).start,
+        ReportingYear(2020).end,
     )
 
 

@@ -32,10 +32,14 @@ class HandlingMarking(StrEnum):
     OFFICIAL_SENSITIVE = "OFFICIAL-SENSITIVE"
 
 
+# A case id: 3-64 letters, digits, - or _, starting with a letter or digit. Exported for what
+# must check one without pydantic (an HTTP path parameter, a test's generator).
+CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
+
 CaseId = Annotated[
     str,
     Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$",
+        pattern=CASE_ID_PATTERN,
         description="Pseudonymous case id shared by every agency (3-64 letters, digits, - or _); "
         "never a name or a national identifier.",
     ),

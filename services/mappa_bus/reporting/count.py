@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from mappa_bus.catalogue import Area
+from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.reporting.facts import CaseFacts, Fact, Kind
 from mappa_bus.reporting.population import per_100k
 from mappa_bus.reporting.tables import LevelByCategory, MappaStatistics, empty_grid
@@ -113,7 +113,7 @@ def contributors(
 
 
 def _count(cases: Mapping[str, CaseFacts], year_start: date, once_per_level: bool) -> _Counts:
-    year_end = date(year_start.year + 1, 3, 31)
+    year_end = ReportingYear.holding(year_start).end
     counts = _Counts()
     for case_id, facts in cases.items():
         _count_case(counts, case_id, facts, year_start, year_end, once_per_level)
