@@ -3,6 +3,7 @@
 import random
 from datetime import date
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -53,6 +54,7 @@ def test_the_kent_scenario_counts_to_the_seed_reports_tables() -> None:
     assert counted[Area.KENT] == kent_2020_21()
 
 
+@pytest.mark.year
 def test_counting_the_events_agrees_with_the_simulators_own_truth_everywhere() -> None:
     """Every area the Kent run touches (transfers reach others) counts as the simulator meant."""
     counted = count_year(case_facts(KENT_EVENTS), YEAR, SHIPPED_POPULATIONS)
@@ -62,6 +64,7 @@ def test_counting_the_events_agrees_with_the_simulators_own_truth_everywhere() -
         assert counted.get(area, _zero(area, expected.rsos_per_100k)) == expected
 
 
+@pytest.mark.year
 def test_a_small_national_year_counts_as_intended_in_every_area() -> None:
     """At a tenth of the size, all 42 areas' counts equal the simulator's truth."""
     options = SimulationOptions(areas=ALL_AREAS, scale=0.05, seed=7)

@@ -6,6 +6,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mappa_bus.catalogue import Area, Envelope, EventData, to_wire
 from mappa_bus.projection.database import open_engine
 from mappa_bus.reporting.consumer import ReportingProjection
@@ -17,6 +19,9 @@ from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import NAMESPACE, agency_topic
 from tests.records import Record
+
+# Each test here simulates whole area-years: seconds, so `make unit` leaves them out.
+pytestmark = pytest.mark.year
 
 KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 TODAY = date(2025, 11, 25)
