@@ -36,6 +36,7 @@ from mappa_bus.catalogue.vocabulary import Level
 from mappa_bus.picture.store import create_schema
 from mappa_bus.projection.database import open_engine
 from mappa_bus.web.identity import DevelopmentHeaders
+from mappa_bus.web.signin import WebClient
 
 SAMPLES = 20
 
@@ -77,7 +78,7 @@ def _serve(port: int, alerts: int, streams: int, database: str) -> None:
         "bench",
         engine,
         DevelopmentHeaders(),
-        user="bench",
+        client=WebClient(secure_cookie=False),
         feed=feed,
         publish=publish,
         caps=StreamCaps(total=streams, per_user=streams),
@@ -109,11 +110,21 @@ async def _page(client: httpx.AsyncClient, opened: asyncio.Event, done: asyncio.
         return received
 
 
+async def _signed_in(url: str) -> httpx.Cookies:
+    """A coordinator's session (development identity) on the page at `url`."""
+    async with httpx.AsyncClient(base_url=url) as client:
+        answer = await client.get(
+            "/auth/login", params={"user": "bench", "role": "coordinator", "area": "national"}
+        )
+        return answer.cookies
+
+
 async def _measure(url: str, streams: int, alerts: int) -> dict[str, list[float]]:
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    cookies = await _signed_in(url)
     async with (
-        httpx.AsyncClient(base_url=url, timeout=120) as probe,
-        httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as pages,
+        httpx.AsyncClient(base_url=url, timeout=120, cookies=cookies) as probe,
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=120, cookies=cookies) as pages,
     ):
         figures = {"no stream open": await _samples(probe)}
         done = asyncio.Event()
@@ -167,6 +178,8 @@ async def _until_up(url: str, alerts: int) -> None:
     async with httpx.AsyncClient(base_url=url) as client:
         for _ in range(1200):
             try:
+                if not client.cookies:
+                    client.cookies = await _signed_in(url)
                 if len((await client.get("/alerts")).json()) >= alerts:
                     return
             except httpx.TransportError:

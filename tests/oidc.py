@@ -1,10 +1,16 @@
 """A small OpenID Connect issuer for tests that need tokens without Keycloak's start-up time:
 a real HTTP server on a free loopback port serving a discovery document and a JWKS, and RSA keys
 that sign real JWTs. The API verifies them exactly as it verifies Keycloak's (tests against the
-local Keycloak, in tests/integration, cover the real issuer)."""
+local Keycloak, in tests/integration, cover the real issuer).
+
+For sign-in, a token endpoint redeems codes a test grants (`grant_code`) for the claims it
+chose, checking the PKCE verifier against the challenge the page sent; there is no login form
+(the test plays the browser and takes the code straight to the page's callback)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import threading
 import time
@@ -13,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -27,6 +34,8 @@ class LocalIssuer:
 
     url: str
     keys: list[tuple[str, rsa.RSAPrivateKey]] = field(default_factory=list)
+    codes: dict[str, tuple[str, str, str, dict[str, Any]]] = field(default_factory=dict)
+    """Per code granted: the PKCE challenge, nonce and client it was for, and the token claims."""
 
     def rotate(self) -> str:
         """Add a new signing key (published beside the old ones); its key id."""
@@ -74,19 +83,68 @@ class LocalIssuer:
         kid, key = self.keys[-1]
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
+    def grant_code(self, challenge: str, nonce: str, client_id: str, **claims: Any) -> str:
+        """A code the token endpoint redeems once, for the verifier of `challenge` (S256), with
+        an ID token for `client_id` carrying `nonce` and an access token of `claims` (as
+        `token` takes them)."""
+        code = uuid.uuid4().hex
+        self.codes[code] = (challenge, nonce, client_id, claims)
+        return code
+
+    def redeem(self, form: dict[str, str]) -> dict[str, Any] | None:
+        """The token endpoint's answer to `form`, or None for a refused grant."""
+        granted = self.codes.pop(form.get("code", ""), None)
+        if granted is None or form.get("grant_type") != "authorization_code":
+            return None
+        challenge, nonce, client_id, claims = granted
+        verifier = form.get("code_verifier", "").encode()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=")
+        if digest.decode() != challenge or form.get("client_id") != client_id:
+            return None
+        id_token = self.token(aud=client_id, nonce=nonce, mappa_roles=None, mappa_areas=None)
+        return {
+            "access_token": self.token(**claims),
+            "id_token": id_token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+        }
+
+    def discovery(self) -> dict[str, Any]:
+        """The discovery document."""
+        return {
+            "issuer": self.url,
+            "jwks_uri": f"{self.url}/certs",
+            "authorization_endpoint": f"{self.url}/auth",
+            "token_endpoint": f"{self.url}/token",
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
+
 
 def _handler(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.endswith("/.well-known/openid-configuration"):
-                body = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/certs"}
+                self._answer(200, issuer.discovery())
             elif self.path.endswith("/certs"):
-                body = issuer.jwks()
+                self._answer(200, issuer.jwks())
             else:
                 self.send_error(404)
+
+        def do_POST(self) -> None:
+            if not self.path.endswith("/token"):
+                self.send_error(404)
                 return
+            length = int(self.headers.get("content-length", "0"))
+            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            answer = issuer.redeem(form)
+            if answer is None:
+                self._answer(400, {"error": "invalid_grant"})
+            else:
+                self._answer(200, answer)
+
+        def _answer(self, status: int, body: dict[str, Any]) -> None:
             data = json.dumps(body).encode()
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
             self.end_headers()

@@ -5,29 +5,19 @@ services catch up, so the alert is raised for real. Two pages open before that b
 arrive; one acknowledges it, both then show who did, and the acknowledgements topic names the
 coordinator. Finally the case link, with a reason given, shows the case and the read is audited.
 
-The browser is Debian's Chromium driven by Playwright (Playwright's own browser download is not
-used): `deploy/chromium/ensure-chromium` installs it when missing, as root; otherwise the test
-skips, and under CI fails.
+The pages sign in with development identity (the issuer's sign-in is
+test_alerts_login_browser.py's); the browser is Debian's Chromium (tests/browsing.py).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import NoReturn
+from urllib.parse import urlencode
 
 import pytest
-from playwright.async_api import (
-    Browser,
-    ConsoleMessage,
-    Page,
-    Response,
-    async_playwright,
-    expect,
-)
+from playwright.async_api import Browser, Page, expect
 
 from mappa_bus import audit
 from mappa_bus.adapters.publisher import publish_all
@@ -43,60 +33,13 @@ from mappa_bus.log_reader import read_to_end
 from mappa_bus.picture import service as picture_service
 from mappa_bus.topics import acknowledgements_topic
 from mappa_bus.web.identity import DevelopmentHeaders
-from tests.conftest import REPO
+from mappa_bus.web.signin import WebClient
+from tests.browsing import WAIT_MS, Problems
 from tests.servers import serving
 
 pytestmark = pytest.mark.kafka
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-ENSURE_CHROMIUM = REPO / "deploy" / "chromium" / "ensure-chromium"
-# Without the background-networking flags Chromium keeps trying to reach Google's hosts, which
-# a closed network refuses; the sandbox needs privileges a test run as root does not grant it.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 USER = "coordinator.kent"
-WAIT_MS = 60_000  # generous: two services catch up and a consumer fetches in between
-
-
-def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """Debian's Chromium, installed first if missing (as root)."""
-    if CHROMIUM.is_file():
-        return CHROMIUM
-    env = {**os.environ, "CHROMIUM_PATH": str(CHROMIUM)}
-    ensured = subprocess.run(
-        [str(ENSURE_CHROMIUM)], env=env, capture_output=True, text=True, check=False
-    )
-    if ensured.returncode != 0:
-        _unavailable(f"no Chromium for the browser tests:\n{ensured.stderr}")
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    """A headless Chromium, closed after the test whatever happened."""
-    expect.set_options(timeout=WAIT_MS)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium), headless=True, args=CHROMIUM_FLAGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 def _release_of_a_level_3_case(case_id: str) -> list[Envelope[EventData]]:
@@ -115,29 +58,12 @@ def _release_of_a_level_3_case(case_id: str) -> list[Envelope[EventData]]:
     ]
 
 
-class Problems(list[str]):
-    """What went wrong in the pages: script errors, console errors (a CSP violation is one),
-    and refused requests."""
-
-    def watch(self, page: Page) -> None:
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.append(str(error)))
-        page.on("response", self._response)
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.append(message.text)
-
-    def _response(self, response: Response) -> None:
-        if response.status >= 400:
-            self.append(f"{response.status} {response.url}")
-
-
 async def _open(browser: Browser, url: str, errors: Problems) -> Page:
     page = await browser.new_page()
     page.set_default_timeout(WAIT_MS)
     errors.watch(page)
-    await page.goto(url)
+    signing_in = urlencode({"user": USER, "role": "coordinator", "area": "kent"})
+    await page.goto(f"{url}/auth/login?{signing_in}")
     await expect(page.locator("#feed-status")).to_have_attribute("data-feed", "live")
     await expect(page.locator("#user")).to_have_text(USER)
     return page
@@ -158,7 +84,7 @@ async def test_an_alert_arrives_live_is_acknowledged_and_leads_to_the_case(
         namespace,
         pictures.engine,
         DevelopmentHeaders(),
-        user=USER,
+        client=WebClient(secure_cookie=False),
         where=where,
     )
     errors = Problems()

@@ -6,6 +6,7 @@ long alert id."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
@@ -19,13 +20,13 @@ from sqlalchemy import Engine
 
 from mappa_bus.alerts.board import StreamCaps
 from mappa_bus.alerts.subscription import Recorded
-from mappa_bus.alerts.web import create_web_app, web_server
+from mappa_bus.alerts.web import web_server
 from mappa_bus.picture.api import create_app
 from mappa_bus.web.identity import DevelopmentHeaders
 from mappa_bus.web.security import HEADERS
 from tests.servers import plain_server, serving
 from tests.unit.test_alert_subscription import RAISED_AT, make_ack, make_alert
-from tests.unit.test_alert_web import ACK, USER, InMemoryBus, one_case_store
+from tests.unit.test_alert_web import ACK, USER, InMemoryBus, dev_app, one_case_store
 
 FOREIGN = "attacker.example"
 
@@ -52,9 +53,7 @@ def bus() -> InMemoryBus:
 @pytest.fixture
 def alerts_url(engine: Engine, bus: InMemoryBus) -> Iterator[str]:
     """`mappa alerts web` running, with one alert on its board."""
-    app = create_web_app(
-        None, "test", engine, DevelopmentHeaders(), user=USER, feed=bus.feed, publish=bus.publish
-    )
+    app = dev_app(engine, bus)
     with serving(lambda port: web_server(_with_a_failing_route(app), port=port)) as url:
         bus.put(make_alert())
         yield url
@@ -72,9 +71,21 @@ def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-def _get(url: str, path: str, host: str | None = None) -> httpx.Response:
+@functools.cache
+def _session(url: str) -> httpx.Cookies:
+    """The cookies of a coordinator signed in (development identity) to the page at `url`."""
+    answer = httpx.get(
+        f"{url}/auth/login", params={"user": USER, "role": "coordinator", "area": "kent"}
+    )
+    assert answer.status_code in (302, 303), answer.text
+    return answer.cookies
+
+
+def _get(
+    url: str, path: str, host: str | None = None, cookies: httpx.Cookies | None = None
+) -> httpx.Response:
     headers = {} if host is None else {"Host": host}
-    return httpx.get(f"{url}{path}", headers=headers, follow_redirects=False)
+    return httpx.get(f"{url}{path}", headers=headers, cookies=cookies, follow_redirects=False)
 
 
 @pytest.mark.parametrize(
@@ -98,8 +109,10 @@ def test_the_case_api_refuses_a_foreign_host_on_every_route(picture_url: str, pa
 @pytest.mark.parametrize("name", ["localhost", "127.0.0.1", "[::1]"])
 def test_loopback_names_are_answered_on_any_port(alerts_url: str, name: str) -> None:
     """The default hosts: this machine's loopback names, with or without a port."""
-    assert _get(alerts_url, "/session", host=name).status_code == 200
-    assert _get(alerts_url, "/session", host=f"{name}:{_port(alerts_url)}").status_code == 200
+    cookies = _session(alerts_url)
+    assert _get(alerts_url, "/session", host=name, cookies=cookies).status_code == 200
+    with_port = f"{name}:{_port(alerts_url)}"
+    assert _get(alerts_url, "/session", host=with_port, cookies=cookies).status_code == 200
 
 
 def test_a_slash_redirect_names_only_an_allowed_host(alerts_url: str) -> None:
@@ -111,12 +124,17 @@ def test_a_slash_redirect_names_only_an_allowed_host(alerts_url: str) -> None:
 
 def _acknowledge(url: str, alert_id: str, origin: str | None) -> httpx.Response:
     headers = ACK if origin is None else {**ACK, "Origin": origin}
-    return httpx.post(f"{url}/alerts/{alert_id}/acknowledge", headers=headers)
+    return httpx.post(
+        f"{url}/alerts/{alert_id}/acknowledge", headers=headers, cookies=_session(url)
+    )
 
 
 def _until_on_board(url: str, alert_id: str) -> None:
     for _ in range(200):
-        if any(row["id"] == alert_id for row in httpx.get(f"{url}/alerts").json()):
+        if any(
+            row["id"] == alert_id
+            for row in httpx.get(f"{url}/alerts", cookies=_session(url)).json()
+        ):
             return
         time.sleep(0.01)
     raise AssertionError(f"alert {alert_id} never reached the board")
@@ -145,7 +163,11 @@ def test_an_acknowledgement_from_a_foreign_origin_is_refused(
 
 
 def _row(url: str, alert_id: str) -> dict[str, object]:
-    [row] = [row for row in httpx.get(f"{url}/alerts").json() if row["id"] == alert_id]
+    [row] = [
+        row
+        for row in httpx.get(f"{url}/alerts", cookies=_session(url)).json()
+        if row["id"] == alert_id
+    ]
     return dict(row)
 
 
@@ -188,23 +210,16 @@ async def test_200_concurrent_streams_leave_requests_answered_and_the_excess_ref
     board, 50 are refused with 503 and Retry-After, and a normal request is still answered."""
     bus = InMemoryBus()
     caps = StreamCaps(total=150, per_user=200)
-    app = create_web_app(
-        None,
-        "test",
-        engine,
-        DevelopmentHeaders(),
-        user=USER,
-        feed=bus.feed,
-        publish=bus.publish,
-        caps=caps,
-    )
+    app = dev_app(engine, bus, caps=caps)
     alerts = [make_alert(f"e-{i}", at=RAISED_AT + timedelta(seconds=i)) for i in range(300)]
     with serving(lambda port: web_server(app, port=port)) as url:
         bus.put(*alerts)
         _until_on_board(url, alerts[-1].id)
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
         async with (
-            httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client,
+            httpx.AsyncClient(
+                base_url=url, limits=limits, timeout=60, cookies=_session(url)
+            ) as client,
             AsyncExitStack() as streams,
         ):
 

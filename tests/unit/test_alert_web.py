@@ -1,5 +1,6 @@
-"""The live alerts page in-process, fed from memory instead of Kafka: the board, the event
-stream, acknowledging, and the case API mounted beside them."""
+"""The live alerts page in-process, fed from memory instead of Kafka: signing in (development
+mode's sign-in; the issuer's is tested against Keycloak in tests/integration), the board each
+reader sees, the event stream, acknowledging, and the case API mounted beside them."""
 
 from __future__ import annotations
 
@@ -18,20 +19,26 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from structlog.testing import capture_logs
 
-from mappa_bus.access.admission import REASON_HEADER, ROLE_HEADER
-from mappa_bus.alerts.board import AlertBoard, StreamCaps, pump
+from mappa_bus import audit
+from mappa_bus.access.admission import REASON_HEADER
+from mappa_bus.access.policy import ViewerRole
+from mappa_bus.alerts.board import DEFAULT_CAPS, AlertBoard, StreamCaps, Viewer, pump
 from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised
-from mappa_bus.alerts.subscription import AlertFilter, Followed, Recorded
-from mappa_bus.alerts.web import INTENT, INTENT_HEADER, create_web_app
+from mappa_bus.alerts.subscription import Followed, Recorded
+from mappa_bus.alerts.web import INTENT, INTENT_HEADER, Publish, create_web_app
 from mappa_bus.catalogue import Area
 from mappa_bus.picture.store import create_schema, save_pictures
 from mappa_bus.projection.database import open_engine
-from mappa_bus.web.identity import USER_HEADER, DevelopmentHeaders
+from mappa_bus.web.identity import IDENTITY_MODE_HEADER, INSECURE, DevelopmentHeaders
+from mappa_bus.web.signin import SESSION_COOKIE, WebClient
 from tests.unit.test_alert_subscription import RAISED_AT, make_ack, make_alert
 from tests.unit.test_picture_views import full_picture
 
 USER = "c.kent"
 ACK = {INTENT_HEADER: INTENT}
+KENT_COORDINATOR = {"user": USER, "role": "coordinator", "area": "kent"}
+# Served over plain http in-process, so the cookie may not insist on https.
+LOOPBACK_CLIENT = WebClient(secure_cookie=False)
 
 
 def recorded(event: Followed, at: datetime | None = None) -> Recorded:
@@ -93,25 +100,42 @@ def bus() -> InMemoryBus:
 
 @pytest.fixture
 def app(bus: InMemoryBus, engine: Engine) -> FastAPI:
-    where = AlertFilter(areas=frozenset({Area.KENT}))
+    return dev_app(engine, bus)
+
+
+def dev_app(
+    engine: Engine,
+    bus: InMemoryBus,
+    *,
+    publish: Publish | None = None,
+    caps: StreamCaps = DEFAULT_CAPS,
+) -> FastAPI:
+    """The page in development identity mode, fed by `bus` and publishing to it (or to
+    `publish`), with at most `caps` live pages."""
     return create_web_app(
         None,
         "test",
         engine,
         DevelopmentHeaders(),
-        user=USER,
-        where=where,
+        client=LOOPBACK_CLIENT,
         feed=bus.feed,
-        publish=bus.publish,
+        publish=publish or bus.publish,
+        caps=caps,
     )
 
 
 @asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The app started (its lifespan, so its feed runs), and a client of it."""
+async def running(
+    app: FastAPI, signed_in: dict[str, str] | None = KENT_COORDINATOR
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app started (its lifespan, so its feed runs), and a client of it, signed in (with
+    development mode's sign-in) as `signed_in` unless None."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            if signed_in is not None:
+                answer = await client.get("/auth/login", params=signed_in)
+                assert answer.status_code == 303, answer.text
             yield client
 
 
@@ -159,12 +183,15 @@ async def test_the_page_is_marked_and_hardened(app: FastAPI) -> None:
 
 
 async def test_the_session_says_who_and_in_which_role(app: FastAPI) -> None:
+    """`/session` is the signed-in reader: name, roles, areas, and that the identity is
+    development mode's."""
     async with running(app) as client:
         session = (await client.get("/session")).json()
     assert session == {
         "user": USER,
-        "role": "coordinator",
+        "roles": ["coordinator"],
         "areas": ["kent"],
+        "insecure": True,
         "min_reason_length": 10,
         "marking": "OFFICIAL-SENSITIVE",
     }
@@ -269,9 +296,7 @@ async def test_an_acknowledgement_the_bus_refuses_is_a_503_to_try_again(engine: 
     async def refused(_ack: AlertAcknowledged) -> None:
         raise KafkaConnectionError("no broker")
 
-    app = create_web_app(
-        None, "test", engine, DevelopmentHeaders(), user=USER, feed=bus.feed, publish=refused
-    )
+    app = dev_app(engine, bus, publish=refused)
     alert = make_alert()
     async with running(app) as client:
         bus.put(alert)
@@ -310,16 +335,7 @@ async def test_streams_beyond_a_cap_are_refused_with_retry_after_until_one_ends(
 ) -> None:
     """Two pages are served; a third is told to come back later, and is served once they end."""
     bus = InMemoryBus()
-    app = create_web_app(
-        None,
-        "test",
-        engine,
-        DevelopmentHeaders(),
-        user=USER,
-        feed=bus.feed,
-        publish=bus.publish,
-        caps=caps,
-    )
+    app = dev_app(engine, bus, caps=caps)
     async with running(app) as client:
         pages = [asyncio.create_task(client.get("/events")) for _ in range(2)]
         await until(lambda: board(app).listening == 2)
@@ -346,14 +362,14 @@ async def test_a_page_connecting_is_sent_the_whole_board_in_pages(
         await until(lambda: board(app).listening == 1)
         bus.end()
         sent = events((await stream).text)
-    assert len(board(app).pages()) > 1
+    assert len(board(app).pages(Viewer(frozenset({ViewerRole.COORDINATOR}), None))) > 1
     assert [data.get("id") for _, data in sent] == [alert.id for alert in alerts] + [None]
 
 
 async def test_a_page_that_does_not_keep_up_is_ended() -> None:
     """Its queue full, the page's stream is ended (the browser reconnects) and nothing blocks."""
     shown = AlertBoard()
-    with shown.listener() as queue:
+    with shown.listener(Viewer(frozenset({ViewerRole.COORDINATOR}), None)) as queue:
         for i in range(1_001):
             shown.take(recorded(make_alert(f"e-{i}")))
         assert queue.get_nowait() is None
@@ -439,16 +455,16 @@ async def test_an_alert_id_as_long_as_the_schema_allows_is_acknowledged(
     assert bus.published[0].data.alert_id == alert.id
 
 
-async def test_the_case_page_asks_why_and_the_api_under_it_audits(app: FastAPI) -> None:
-    """The page is static; the read it makes goes to the mounted case API as a coordinator."""
-    coordinator = {USER_HEADER: USER, ROLE_HEADER: "coordinator"}
+async def test_the_case_page_asks_why_and_the_api_under_it_audits(
+    app: FastAPI, engine: Engine
+) -> None:
+    """The page is static; the read it makes goes to the mounted case API as the signed-in
+    reader (the session, no identity headers), and the trail names them."""
     async with running(app) as client:
         page = await client.get("/cases/case-1")
         bad_id = await client.get("/cases/no%20such")
-        no_reason = await client.get("/api/cases/case-1", headers=coordinator)
-        read = await client.get(
-            "/api/cases/case-1", headers={**coordinator, REASON_HEADER: "alert: released today"}
-        )
+        no_reason = await client.get("/api/cases/case-1")
+        read = await client.get("/api/cases/case-1", headers={REASON_HEADER: "alert: released"})
     assert page.status_code == 200
     assert 'for="reason"' in page.text
     assert "OFFICIAL-SENSITIVE" in page.text
@@ -456,11 +472,17 @@ async def test_the_case_page_asks_why_and_the_api_under_it_audits(app: FastAPI) 
     assert no_reason.status_code == 400
     assert read.status_code == 200
     assert read.json()["case_id"] == "case-1"
+    with engine.connect() as connection:
+        reads = audit.reads(connection, case_id="case-1")
+    assert [(r.user, r.role, r.outcome) for r in reads if r.outcome == "read"] == [
+        (USER, "coordinator", "read")
+    ]
 
 
 def test_without_a_connection_both_feed_and_publish_are_needed(engine: Engine) -> None:
+    """A page with neither a broker nor a test's feed and publisher is refused at once."""
     with pytest.raises(ValueError, match="connection"):
-        create_web_app(None, "test", engine, DevelopmentHeaders(), user=USER)
+        create_web_app(None, "test", engine, DevelopmentHeaders())
 
 
 def test_an_alert_raised_is_what_the_board_shows(bus: InMemoryBus) -> None:
@@ -477,3 +499,149 @@ def test_an_alert_raised_is_what_the_board_shows(bus: InMemoryBus) -> None:
         3,
     )
     assert row.summary == alert.data.summary
+
+
+def alert_for(
+    trigger: str, area: Area, audience: tuple[ViewerRole, ...] = (ViewerRole.COORDINATOR,)
+) -> AlertRaised:
+    """An alert of `area` meant for `audience`."""
+    alert = make_alert(trigger, area=area, case_id=f"case-{area.value}")
+    return alert.model_copy(update={"data": alert.data.model_copy(update={"audience": audience})})
+
+
+async def test_without_signing_in_pages_go_to_sign_in_and_the_rest_is_401(
+    app: FastAPI, bus: InMemoryBus
+) -> None:
+    """Nothing is shown, streamed, acknowledged or read before the person signs in."""
+    alert = make_alert()
+    async with running(app, signed_in=None) as client:
+        bus.put(alert)
+        await until(lambda: board(app).row(alert.id) is not None)
+        pages = [await client.get(path) for path in ("/", "/cases/case-1")]
+        refused = [
+            await client.get("/alerts"),
+            await client.get("/events"),
+            await client.get("/session"),
+            await client.post(f"/alerts/{alert.id}/acknowledge", headers=ACK),
+            await client.get("/api/cases/case-1", headers={REASON_HEADER: "alert: released"}),
+        ]
+    assert [(page.status_code, page.headers["location"]) for page in pages] == [
+        (303, "/auth/login"),
+        (303, "/auth/login"),
+    ]
+    assert [answer.status_code for answer in refused] == [401] * 5
+    assert bus.published == []
+
+
+async def test_signing_in_leads_back_to_the_page_asked_for(app: FastAPI) -> None:
+    """A case link opened before signing in is where the sign-in ends."""
+    async with running(app, signed_in=None) as client:
+        await client.get("/cases/case-1")
+        signed = await client.get("/auth/login", params=KENT_COORDINATOR)
+        page = await client.get(signed.headers["location"])
+    assert signed.headers["location"] == "/cases/case-1"
+    assert page.status_code == 200
+    assert 'for="reason"' in page.text
+
+
+async def test_the_session_cookie_is_httponly_samesite_and_secure_off_loopback(
+    engine: Engine,
+) -> None:
+    """The cookie scripts cannot read, other sites' requests do not carry, and (unless served
+    over loopback http) only https carries."""
+    app = create_web_app(
+        None, "test", engine, DevelopmentHeaders(), feed=InMemoryBus().feed, publish=_no_publish
+    )
+    async with running(app, signed_in=None) as client:
+        signed = await client.get("/auth/login", params=KENT_COORDINATOR)
+    name, *attributes = (part.strip().lower() for part in signed.headers["set-cookie"].split(";"))
+    assert name.startswith(f"{SESSION_COOKIE}=")
+    assert {"httponly", "samesite=lax", "secure", "max-age=28800"} <= set(attributes)
+
+
+async def _no_publish(_ack: AlertAcknowledged) -> None:
+    raise AssertionError("nothing is acknowledged here")
+
+
+async def test_a_reader_sees_only_alerts_of_their_areas_meant_for_their_roles(
+    app: FastAPI, bus: InMemoryBus
+) -> None:
+    """Kent's coordinator sees Kent's alert, not Cumbria's nor one not meant for coordinators;
+    a national coordinator sees every area's; police see only what is meant for police."""
+    kent, cumbria = alert_for("e-k", Area.KENT), alert_for("e-c", Area.CUMBRIA)
+    not_ours = alert_for("e-h", Area.KENT, audience=(ViewerRole.HOUSING,))
+    police = {"user": "p.kent", "role": "police", "area": "kent"}
+    national = {"user": "c.all", "role": "coordinator", "area": "national"}
+    seen: dict[str, set[str]] = {}
+    bus.put(kent, cumbria, not_ours)
+    for name, who in (("kent", KENT_COORDINATOR), ("police", police), ("national", national)):
+        async with running(app, signed_in=who) as client:
+            await until(lambda: len(board(app).rows()) == 3)
+            seen[name] = {row["id"] for row in (await client.get("/alerts")).json()}
+    assert seen == {"kent": {kent.id}, "police": set(), "national": {kent.id, cumbria.id}}
+
+
+async def test_a_page_is_streamed_only_the_alerts_its_reader_sees(
+    app: FastAPI, bus: InMemoryBus
+) -> None:
+    """Kent's page is sent Kent's alert, on connecting and as it happens, never Cumbria's."""
+    before, after = alert_for("e-1", Area.KENT), alert_for("e-2", Area.KENT)
+    elsewhere = [alert_for("e-3", Area.CUMBRIA), alert_for("e-4", Area.CUMBRIA)]
+    async with running(app) as client:
+        bus.put(before, elsewhere[0])
+        await until(lambda: len(board(app).rows()) == 2)
+        stream = asyncio.create_task(client.get("/events"))
+        await until(lambda: board(app).listening == 1)
+        bus.put(elsewhere[1], after)
+        await until(lambda: len(board(app).rows()) == 4)
+        bus.end()
+        sent = events((await stream).text)
+    assert [data["id"] for name, data in sent if name == "alert"] == [before.id, after.id]
+
+
+async def test_an_alert_the_reader_may_not_see_or_act_on_is_not_acknowledged(
+    app: FastAPI, bus: InMemoryBus
+) -> None:
+    """Another area's alert is not on their board (404); a reader who sees an alert but is no
+    coordinator may not acknowledge it (403)."""
+    cumbria = alert_for("e-c", Area.CUMBRIA)
+    for_police = alert_for("e-p", Area.KENT, audience=(ViewerRole.COORDINATOR, ViewerRole.POLICE))
+    police = {"user": "p.kent", "role": "police", "area": "kent"}
+    bus.put(cumbria, for_police)
+    async with running(app) as client:
+        await until(lambda: len(board(app).rows()) == 2)
+        elsewhere = await client.post(f"/alerts/{cumbria.id}/acknowledge", headers=ACK)
+    async with running(app, signed_in=police) as client:
+        not_theirs = await client.post(f"/alerts/{for_police.id}/acknowledge", headers=ACK)
+    assert (elsewhere.status_code, not_theirs.status_code) == (404, 403)
+    assert bus.published == []
+
+
+async def test_development_sign_in_says_so_everywhere_and_serves_this_machine_only(
+    app: FastAPI,
+) -> None:
+    """Every page carries the banner and every answer the header; from another machine the
+    development sign-in is refused."""
+    async with running(app) as client:
+        page, session = await client.get("/"), await client.get("/session")
+        form = await client.get("/auth/login")
+        api = await client.get("/api/cases/case-1", headers={REASON_HEADER: "alert: released"})
+    assert "INSECURE DEVELOPMENT IDENTITY" in page.text
+    assert "INSECURE DEVELOPMENT IDENTITY" in form.text
+    for answer in (page, session, form, api):
+        assert answer.headers.get_list(IDENTITY_MODE_HEADER) == [INSECURE]
+    async with app.router.lifespan_context(app):
+        remote = httpx.ASGITransport(app=app, client=("192.0.2.7", 40000))
+        async with httpx.AsyncClient(transport=remote, base_url="http://localhost") as client:
+            refused = await client.get("/auth/login", params=KENT_COORDINATOR)
+    assert refused.status_code == 403
+    assert "set-cookie" not in refused.headers
+
+
+async def test_signing_out_ends_the_session(app: FastAPI) -> None:
+    """After signing out, the same browser is nobody again."""
+    async with running(app) as client:
+        before = await client.get("/session")
+        out = await client.get("/auth/logout")
+        after = await client.get("/session")
+    assert (before.status_code, out.status_code, after.status_code) == (200, 303, 401)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -26,7 +27,9 @@ from mappa_bus.principals import (
     acl_bindings,
     group_prefix,
 )
+from mappa_bus.signing import KEY_ID_HEADER, SIGNATURE_HEADER, generate_keyring, sign
 from mappa_bus.topics import (
+    AGENCY_PARTITIONS,
     DEAD_LETTER,
     acknowledgements_topic,
     agency_topic,
@@ -202,11 +205,30 @@ def test_shared_definitions_are_the_json_schemas_definitions() -> None:
 
 
 def test_agency_messages_are_cloudevents_keyed_by_case_id() -> None:
-    """Agency messages declare the CloudEvents content type and the case id as Kafka key."""
+    """Agency messages declare the CloudEvents content type, the case id as Kafka key, and the
+    partitioner that places it; each agency topic its partition count."""
     for agency in Agency:
         sent = channel_message(agency_topic(agency))
+        key = sent["bindings"]["kafka"]["key"]
         assert sent["contentType"] == CONTENT_TYPE
-        assert sent["bindings"]["kafka"]["key"]["pattern"] == CASE_ID_PATTERN
+        assert key["pattern"] == CASE_ID_PATTERN
+        assert "murmur2" in key["description"]
+        assert "partitioner=murmur2_random" in key["description"]
+        channel = DOCUMENT["channels"][publisher_title(agency)]
+        assert channel["bindings"]["kafka"]["partitions"] == AGENCY_PARTITIONS
+
+
+def test_every_agency_message_requires_its_signature_headers() -> None:
+    """Each agency's message names the key-id and signature headers, in the form a record the
+    SDK signs has them, and says what a consumer refuses."""
+    signed = sign(generate_keyring(), Agency.POLICE, Area.KENT, b"{}")
+    for agency in Agency:
+        sent = channel_message(agency_topic(agency))
+        headers = sent["headers"]
+        assert headers["required"] == ["content-type", KEY_ID_HEADER, SIGNATURE_HEADER]
+        for name, value in signed.items():
+            assert re.fullmatch(headers["properties"][name]["pattern"], value), name
+        assert "`wrong-area`" in sent["description"]
 
 
 def test_the_dead_letter_topic_is_published_with_reason_and_source_headers() -> None:

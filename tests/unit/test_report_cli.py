@@ -176,6 +176,29 @@ def test_every_opening_and_every_refusal_is_audited(kent_store: str) -> None:
     assert trail[-2:] == [("hx", "housing", "refused"), ("an", "analyst", "read")]
 
 
+def test_a_figure_of_another_area_is_refused_and_audited(kent_store: str) -> None:
+    """A Cumbria analyst opens Cumbria's figures, not Kent's; the attempt is on the trail."""
+    result = _open(
+        kent_store,
+        "--table",
+        "3",
+        "--as",
+        "analyst",
+        "--user",
+        "an-cumbria",
+        "--dev-area",
+        "cumbria",
+        "--reason",
+        "comparing our SHPO counts",
+    )
+
+    with open_engine(kent_store).connect() as connection:
+        [record] = reads(connection, user="an-cumbria")
+    assert result.exit_code == 3
+    assert "kent" in result.output
+    assert (record.outcome, record.cases) == ("refused", ())
+
+
 def test_a_figure_without_a_reason_is_refused(kent_store: str) -> None:
     """A reason too short to say why is no reason."""
     result = _open(kent_store, "--table", "3", "--as", "probation", "--user", "p1", "--reason", "x")

@@ -1,5 +1,8 @@
 """The alerts board: the recent alerts and their acknowledgements, kept from the feed, and the
-server-sent event streams that show it to each open page, first whole, then change by change."""
+server-sent event streams that show it to each open page, first whole, then change by change.
+
+Each page sees only the alerts its reader may (`Viewer`): of their areas, and meant for one of
+their roles (an alert's audience is the roles its summary may be shown to)."""
 
 # No `from __future__ import annotations`: FastAPI reads `AlertRow`'s annotations at runtime.
 
@@ -14,6 +17,8 @@ from typing import Final, NamedTuple
 import structlog
 from pydantic import BaseModel, ConfigDict
 
+from mappa_bus.access.identity import Reader
+from mappa_bus.access.policy import ViewerRole
 from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, Severity
 from mappa_bus.alerts.subscription import Recorded
 from mappa_bus.catalogue import Area
@@ -53,6 +58,25 @@ class AlertRow(BaseModel):
     acknowledged_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Whose alerts a page shows: a reader's roles and areas (None: every area)."""
+
+    roles: frozenset[ViewerRole]
+    areas: frozenset[Area] | None
+
+    @classmethod
+    def of(cls, reader: Reader) -> "Viewer":
+        """The view of `reader`."""
+        return cls(reader.roles, reader.areas)
+
+    def sees(self, alert: AlertRaised) -> bool:
+        """Whether `alert` is for one of the viewer's roles, in one of their areas."""
+        data = alert.data
+        in_area = self.areas is None or data.area in self.areas
+        return in_area and not self.roles.isdisjoint(data.audience)
+
+
 class _Alert(NamedTuple):
     event: AlertRaised
     recorded_at: datetime
@@ -77,10 +101,11 @@ class AlertBoard:
         # by side, so an acknowledgement may come first), the earliest few, to judge then.
         self._acks: dict[str, list[_Ack]] = {}
         self._keep = keep
-        self._listeners: set[asyncio.Queue[str | None]] = set()
-        # Made once per change and shared by every request, not once per page connecting.
+        self._listeners: dict[asyncio.Queue[str | None], Viewer] = {}
+        # Made once per change and shared by every request (of one view), not once per page
+        # connecting.
         self._rows: list[AlertRow] | None = None
-        self._pages: tuple[bytes, ...] | None = None
+        self._pages: dict[Viewer, tuple[bytes, ...]] = {}
         self.feed = "starting"
         self.closed = False
 
@@ -98,10 +123,11 @@ class AlertBoard:
             changed = event.data.alert_id
             if not self._offer(_Ack(event, item.recorded_at)):
                 return
-        self._rows = self._pages = None
-        row = self.row(changed)
-        if row is not None:
-            self._broadcast(sse("alert", row.model_dump_json()))
+        self._rows = None
+        self._pages.clear()
+        held = self._alerts.get(changed)
+        if held is not None:
+            self._broadcast(sse("alert", self._row(held.event).model_dump_json()), held.event)
 
     def _offer(self, ack: _Ack) -> bool:
         """Keep `ack` if it is now its alert's first; whether it is."""
@@ -142,22 +168,25 @@ class AlertBoard:
         held = self._alerts.get(alert_id)
         return None if held is None else self._row(held.event)
 
-    def rows(self) -> list[AlertRow]:
-        """Every row, newest first."""
+    def rows(self, viewer: Viewer | None = None) -> list[AlertRow]:
+        """Every row (that `viewer` sees), newest first."""
         if self._rows is None:
             rows = (self._row(held.event) for held in self._alerts.values())
             self._rows = sorted(rows, key=lambda row: row.time, reverse=True)
-        return list(self._rows)
+        if viewer is None:
+            return list(self._rows)
+        return [row for row in self._rows if viewer.sees(self._alerts[row.id].event)]
 
-    def pages(self) -> tuple[bytes, ...]:
-        """Every row as an event, oldest first, in pages of a few dozen rows, encoded."""
-        if self._pages is None:
-            events = [sse("alert", row.model_dump_json()) for row in reversed(self.rows())]
-            self._pages = tuple(
+    def pages(self, viewer: Viewer) -> tuple[bytes, ...]:
+        """Every row `viewer` sees as an event, oldest first, in pages of a few dozen rows,
+        encoded."""
+        if viewer not in self._pages:
+            events = [sse("alert", row.model_dump_json()) for row in reversed(self.rows(viewer))]
+            self._pages[viewer] = tuple(
                 "".join(events[start : start + _PAGE]).encode()
                 for start in range(0, len(events), _PAGE)
             )
-        return self._pages
+        return self._pages[viewer]
 
     def _row(self, alert: AlertRaised) -> AlertRow:
         acks = self._acks.get(alert.id)
@@ -173,24 +202,27 @@ class AlertBoard:
         return sse("status", f'{{"feed": "{self.feed}"}}')
 
     @contextlib.contextmanager
-    def listener(self) -> Iterator["asyncio.Queue[str | None]"]:
-        """A queue of the events for one page, from now until the context ends."""
+    def listener(self, viewer: Viewer) -> Iterator["asyncio.Queue[str | None]"]:
+        """A queue of the events for one page of `viewer`, from now until the context ends."""
         queue: asyncio.Queue[str | None] = asyncio.Queue(_QUEUE)
-        self._listeners.add(queue)
+        self._listeners[queue] = viewer
         if self.closed:
             queue.put_nowait(None)
         try:
             yield queue
         finally:
-            self._listeners.discard(queue)
+            self._listeners.pop(queue, None)
 
     @property
     def listening(self) -> int:
         """How many pages are listening now."""
         return len(self._listeners)
 
-    def _broadcast(self, event: str) -> None:
-        for queue in list(self._listeners):
+    def _broadcast(self, event: str, about: AlertRaised | None = None) -> None:
+        """Send `event` to every page, or, if it is `about` an alert, to those that see it."""
+        for queue, viewer in list(self._listeners.items()):
+            if about is not None and not viewer.sees(about):
+                continue
             try:
                 queue.put_nowait(event)
             except asyncio.QueueFull:
@@ -310,14 +342,14 @@ async def pump(feed: Feed, board: AlertBoard, retry_after: float = _RETRY_S) -> 
         return
 
 
-async def stream(board: AlertBoard) -> AsyncGenerator[str | bytes, None]:
-    """The events of one page: the board, its feed's state, then every change, until the
-    board closes (or the page leaves)."""
-    with board.listener() as queue:
+async def stream(board: AlertBoard, viewer: Viewer) -> AsyncGenerator[str | bytes, None]:
+    """The events of one page of `viewer`: the board as they see it, its feed's state, then
+    every change they see, until the board closes (or the page leaves)."""
+    with board.listener(viewer) as queue:
         # Registered before the board is read: a change meanwhile is sent twice, never lost,
         # and the page applies a row twice to the same effect.
         yield "retry: 3000\n\n"
-        for page in board.pages():
+        for page in board.pages(viewer):
             yield page
             await asyncio.sleep(0)  # let other requests in between pages
         yield board.status()

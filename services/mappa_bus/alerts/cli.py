@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 from typing import Annotated
 
 import typer
 from aiokafka.errors import KafkaError
+from pydantic import SecretStr
 from rich.console import Console
 from rich.text import Text
 
@@ -136,10 +136,6 @@ def web_command(
     rule: Rules = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
-    user: Annotated[
-        str | None,
-        typer.Option(help="The coordinator signed in (acknowledgements and case reads name them)."),
-    ] = None,
     namespace: Namespace = NAMESPACE,
     database: Annotated[
         str | None,
@@ -148,11 +144,14 @@ def web_command(
     allowed_host: AllowedHosts = None,
     insecure: InsecureIdentity = False,
 ) -> None:
-    """Serve the live alerts page, with acknowledgement and the cases' coordinator view."""
+    """Serve the live alerts page, with acknowledgement and the cases' coordinator view. People
+    sign in at the OpenID Connect issuer (MAPPA_OIDC_ISSUER) as client MAPPA_OIDC_CLIENT_ID."""
     from mappa_bus.alerts.board import StreamCaps
     from mappa_bus.alerts.web import create_web_app, web_server
     from mappa_bus.picture.store import create_schema
     from mappa_bus.projection.database import open_engine
+    from mappa_bus.web.modes import is_loopback
+    from mappa_bus.web.signin import WebClient
 
     settings = command_settings()
     try:
@@ -167,10 +166,23 @@ def web_command(
         namespace,
         engine,
         authenticator,
-        user=user or getpass.getuser(),
+        client=WebClient(
+            client_id=settings.oidc_client_id,
+            client_secret=_secret(settings.oidc_client_secret),
+            session_secret=_secret(settings.session_secret),
+            # Plain http is only ever right on this machine; anywhere else TLS is in front.
+            secure_cookie=not is_loopback(host),
+        ),
         where=alert_filter(area, min_level, category, rule),
         hosts=hosts_to_answer(allowed_host, settings),
         caps=StreamCaps(settings.alerts_streams, settings.alerts_streams_per_user),
     )
-    console.print(f"alerts page on http://{host}:{port}/")
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"alerts page on http://{shown}:{port}/")
+    if insecure:
+        console.print("[bold red]INSECURE DEVELOPMENT IDENTITY[/]: anyone signs in as anyone")
     web_server(app, host=host, port=port).run()
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()

@@ -8,10 +8,12 @@ event; the row changes only when that event comes back through the feed, so ever
 shows the same thing, and what it shows is what is on the topic.
 
 The case pictures are served under `/api` (the case-picture API, whose reads are audited), and
-`/cases/{id}` is a page that asks the coordinator why they read a case before fetching it.
+`/cases/{id}` is a page that asks the reader why they read a case before fetching it.
 
-Who is signed in is fixed when the app is made (`user`): this is a coordinator's own view, run
-on their machine or behind the office's sign-in, not a multi-user service.
+People sign in at the OpenID Connect issuer (`mappa_bus.web.signin`); their session says who
+they are everywhere on the app: the board shows them only the alerts of their areas meant for
+their roles, an acknowledgement names them, and the case API reads the same session. A page
+loaded without a session is sent to sign in; anything else without one is answered 401.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations at runtime.
@@ -28,13 +30,14 @@ import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from fastapi import FastAPI, Header, HTTPException, Path
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import Engine
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mappa_bus.access.identity import Reader
 from mappa_bus.access.policy import MIN_REASON_LENGTH, ViewerRole
 from mappa_bus.alerts.board import (
     DEFAULT_CAPS,
@@ -44,6 +47,7 @@ from mappa_bus.alerts.board import (
     Refused,
     StreamCaps,
     StreamSlots,
+    Viewer,
     pump,
     stream,
 )
@@ -55,8 +59,16 @@ from mappa_bus.connection import KafkaConnection
 from mappa_bus.picture.api import create_app as create_picture_app
 from mappa_bus.topics import acknowledgements_topic
 from mappa_bus.web.hosts import LOOPBACK
-from mappa_bus.web.identity import Authenticator
+from mappa_bus.web.identity import Authenticator, InsecureMarker
 from mappa_bus.web.security import secure
+from mappa_bus.web.signin import (
+    LOGIN,
+    WebClient,
+    add_session,
+    remember_destination,
+    sign_in_for,
+    signed_in,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -73,14 +85,24 @@ _RETRY_STREAM_S: Final = 10
 """When a page refused a stream is told to try again (a page closing frees one)."""
 _CASE_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
 _STATIC: Final = resources.files("mappa_bus.alerts") / "static"
+_BANNER_SLOT: Final = "<!-- identity banner -->"
+_BANNER: Final = (
+    '<p class="insecure" id="insecure-identity" role="alert">INSECURE DEVELOPMENT IDENTITY: '
+    "whoever signs in here is who they say they are. Never use it with real cases.</p>"
+)
+ACKNOWLEDGING_ROLE: Final = ViewerRole.COORDINATOR
+"""Acknowledging an alert is the coordinator's work (the event's source says so)."""
 
 
 class Session(BaseModel):
-    """Who the page is for, and what its case reads need."""
+    """Who is signed in, and what their case reads need."""
 
     user: str
-    role: ViewerRole
+    roles: list[ViewerRole]
     areas: list[Area] | None
+    """None: every area (a national role)."""
+    insecure: bool
+    """Whether the identity is development mode's: whatever the person said."""
     min_reason_length: int
     marking: HandlingMarking
 
@@ -123,7 +145,7 @@ def create_web_app(
     engine: Engine,
     authenticator: Authenticator,
     *,
-    user: str,
+    client: WebClient | None = None,
     where: AlertFilter = ANY,
     hosts: Sequence[str] = LOOPBACK,
     caps: StreamCaps = DEFAULT_CAPS,
@@ -131,8 +153,9 @@ def create_web_app(
     feed: Feed | None = None,
     publish: Publish | None = None,
 ) -> FastAPI:
-    """The alerts page for coordinator `user`, of the alerts `where` matches, answering `hosts`,
-    with at most `caps` live pages.
+    """The alerts page of the alerts `where` matches, answering `hosts`, with at most `caps`
+    live pages; people sign in as `client` at the issuer of `authenticator` (from
+    `http_authenticator`), or, in development mode, as who they say.
 
     By default the feed follows `namespace`'s topics from `recent` ago and acknowledgements are
     published there, both over `connection`; a test gives `feed` and `publish` instead (and
@@ -165,51 +188,85 @@ def create_web_app(
                     await task
                 board.close()
 
+    sign_in = sign_in_for(authenticator, client or WebClient())
     app = FastAPI(title="MAPPA alerts", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.board = board
-    _page_routes(
-        app,
-        Session(
-            user=user,
-            role=ViewerRole.COORDINATOR,
-            areas=None if where.areas is None else sorted(where.areas),
-            min_reason_length=MIN_REASON_LENGTH,
-            marking=HandlingMarking.OFFICIAL_SENSITIVE,
-        ),
-    )
-    _alert_routes(app, board, user, caps)
+    sign_in.add_routes(app)
+    _page_routes(app, insecure=sign_in.insecure)
+    _alert_routes(app, board, caps)
     app.mount("/static", StaticFiles(packages=[("mappa_bus.alerts", "static")]), name="static")
-    app.mount("/api", create_picture_app(engine, authenticator, hosts=hosts))
+    app.mount("/api", create_picture_app(engine, sign_in.authenticator, hosts=hosts))
+    # The session is read inside the mounted API too, so it is added around everything; the
+    # security policy goes around that.
+    add_session(app, client or WebClient())
     secure(app, hosts)
+    if sign_in.insecure:
+        app.add_middleware(_MarkedBesideApi)
     return app
 
 
-def _page(name: str) -> HTMLResponse:
-    return HTMLResponse((_STATIC / name).read_text(encoding="utf-8"))
+class _MarkedBesideApi:
+    """Marks the responses of development mode, but those of the mounted API, which marks its
+    own (once is enough)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.marked = InsecureMarker(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        inner = self.app if path == "/api" or path.startswith("/api/") else self.marked
+        await inner(scope, receive, send)
 
 
-def _page_routes(app: FastAPI, session: Session) -> None:
-    @app.get("/", response_class=HTMLResponse)
-    async def alerts_page() -> HTMLResponse:
-        """The live alerts page."""
-        return _page("index.html")
+def reader(request: Request) -> Reader:
+    """The signed-in reader, or 401."""
+    found = signed_in(request)
+    if found is None:
+        raise HTTPException(401, f"sign in first: {LOGIN}")
+    return found
+
+
+SignedIn = Annotated[Reader, Depends(reader)]
+
+
+def _page_routes(app: FastAPI, *, insecure: bool) -> None:
+    def page(request: Request, name: str) -> Response:
+        if signed_in(request) is None:
+            remember_destination(request)
+            return RedirectResponse(LOGIN, status_code=303)
+        html = (_STATIC / name).read_text(encoding="utf-8")
+        return HTMLResponse(html.replace(_BANNER_SLOT, _BANNER if insecure else ""))
+
+    @app.get("/", response_class=HTMLResponse, name="alerts_page")
+    async def alerts_page(request: Request) -> Response:
+        """The live alerts page (signed in), else off to sign in."""
+        return page(request, "index.html")
 
     @app.get("/cases/{case_id}", response_class=HTMLResponse)
     async def case_page(
+        request: Request,
         case_id: Annotated[str, Path(pattern=_CASE_ID_PATTERN)],
-    ) -> HTMLResponse:
-        """A page that asks why, then shows the case as a coordinator may see it."""
-        return _page("case.html")
+    ) -> Response:
+        """A page that asks why, then shows the case as the reader's role may see it."""
+        return page(request, "case.html")
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:
         # Browsers ask for one on every page; no icon, rather than a 404 in the console.
         return Response(status_code=204)
 
-    @app.get("/session")
-    async def whoami() -> Session:
-        """Who is signed in, and in which role the case reads are made."""
-        return session
+    @app.get("/session", responses={401: {}})
+    async def whoami(signed: SignedIn) -> Session:
+        """Who is signed in: their name, roles and areas."""
+        return Session(
+            user=signed.user,
+            roles=sorted(signed.roles),
+            areas=None if signed.areas is None else sorted(signed.areas),
+            insecure=insecure,
+            min_reason_length=MIN_REASON_LENGTH,
+            marking=HandlingMarking.OFFICIAL_SENSITIVE,
+        )
 
 
 class _EventStream(StreamingResponse):
@@ -234,29 +291,32 @@ class _EventStream(StreamingResponse):
             self._release()
 
 
-def _alert_routes(app: FastAPI, board: AlertBoard, user: str, caps: StreamCaps) -> None:
+def _alert_routes(app: FastAPI, board: AlertBoard, caps: StreamCaps) -> None:
     slots = StreamSlots(caps)
     app.state.streams = slots
 
-    @app.get("/events", responses={429: {}, 503: {}})
-    async def events() -> StreamingResponse:
-        """The board, then every change to it, as server-sent events (so many pages at once)."""
+    @app.get("/events", responses={401: {}, 429: {}, 503: {}})
+    async def events(signed: SignedIn) -> StreamingResponse:
+        """The board as the reader sees it, then every change they see, as server-sent events
+        (so many pages at once)."""
+        user = signed.user
         try:
             slots.take(user)
         except Refused as refused:
             retry = {"Retry-After": str(int(_RETRY_STREAM_S))}
             raise HTTPException(refused.status, refused.detail, headers=retry) from refused
-        return _EventStream(stream(board), lambda: slots.give_back(user))
+        return _EventStream(stream(board, Viewer.of(signed)), lambda: slots.give_back(user))
 
-    @app.get("/alerts")
-    async def alerts() -> list[AlertRow]:
-        """The alerts now on the board, newest first."""
-        return board.rows()
+    @app.get("/alerts", responses={401: {}})
+    async def alerts(signed: SignedIn) -> list[AlertRow]:
+        """The alerts now on the board that the reader sees, newest first."""
+        return board.rows(Viewer.of(signed))
 
     # `:path`: an alert id may hold any character, a slash too (sent as %2F).
     @app.post("/alerts/{alert_id:path}/acknowledge", status_code=202)
     async def acknowledge(
         alert_id: str,
+        signed: SignedIn,
         intent: Annotated[str | None, Header(alias=INTENT_HEADER)] = None,
     ) -> Acknowledgement:
         """Acknowledge an alert as the signed-in coordinator, now."""
@@ -264,11 +324,14 @@ def _alert_routes(app: FastAPI, board: AlertBoard, user: str, caps: StreamCaps) 
             raise HTTPException(403, f"send {INTENT_HEADER}: {INTENT}")
         alert = board.alert(alert_id)
         row = board.row(alert_id)
-        if alert is None or row is None:
+        # An alert the reader may not see is, to them, not on the board.
+        if alert is None or row is None or not Viewer.of(signed).sees(alert):
             raise HTTPException(404, "no such alert on this board")
+        if ACKNOWLEDGING_ROLE not in signed.roles:
+            raise HTTPException(403, f"acknowledging alerts is the {ACKNOWLEDGING_ROLE}'s work")
         if row.acknowledged_by is not None:
             raise HTTPException(409, f"already acknowledged by {row.acknowledged_by}")
-        ack = acknowledgement(alert, by=user, at=datetime.now(UTC))
+        ack = acknowledgement(alert, by=signed.user, at=datetime.now(UTC))
         try:
             await app.state.publish(ack)
         except KafkaError as error:

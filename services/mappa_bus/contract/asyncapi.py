@@ -27,6 +27,7 @@ from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised
 from mappa_bus.catalogue import Area, Rejection
 from mappa_bus.catalogue.envelope import CONTENT_TYPE, Envelope
 from mappa_bus.catalogue.registry import published_by
+from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, OVERSIZED_KEPT_BYTES
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.contract.json_schemas import JsonObject
 from mappa_bus.contract.pinned import pinned_envelope
@@ -41,7 +42,9 @@ from mappa_bus.principals import (
 )
 from mappa_bus.reporting.publication import NATIONAL, StatisticsPublished
 from mappa_bus.settings import Settings
+from mappa_bus.signing import KEY_ID_HEADER, SIGNATURE_HEADER
 from mappa_bus.topics import (
+    AGENCY_PARTITIONS,
     NAMESPACE,
     TopicSpec,
     acknowledgements_spec,
@@ -58,13 +61,35 @@ _BINDING_VERSION = "0.4.0"
 # on where it was generated.
 _DEFAULT_SERVERS: str = Settings.model_fields["kafka_bootstrap_servers"].default
 
+# Where a record must sit, which the JSON Schemas cannot say: every consumer checks it.
+PLACEMENT = (
+    "The record key is the event's `subject` (the case id) in UTF-8, and the record is on the "
+    f"partition murmur2 of the key gives (positive, modulo the topic's {AGENCY_PARTITIONS} "
+    "partitions): the default partitioner of Java's and aiokafka's producers; with librdkafka "
+    "set `partitioner=murmur2_random`, as its own default (`consistent_random`, CRC32) puts a "
+    "key elsewhere. A case's events are then on the same partition number of every agency "
+    "topic. Consumers dead-letter a record whose key is not its subject (`wrong-key`) or that "
+    "is on another partition (`wrong-partition`) before folding anything from it."
+)
+
+# Who may say it, which the JSON Schemas cannot say either: every consumer checks it.
+SIGNATURE = (
+    f"Every agency record carries the headers `{KEY_ID_HEADER}` (the key that signed it, "
+    f"`<agency>/<area>/<generation>`, e.g. `police/kent/1`) and `{SIGNATURE_HEADER}` (the "
+    "HMAC-SHA256 of the record value's exact bytes under that key, lowercase hex). A publisher "
+    "holds one key per area it serves. Consumers dead-letter a record with no signature or an "
+    "unknown key (`unsigned`), a signature that does not match (`bad-signature`), another "
+    "agency's key (`wrong-publisher`) or a key of another area than the event's `mappaarea` "
+    "(`wrong-area`) before folding anything from it."
+)
+
 _DESCRIPTION = (
     "The event backbone of MAPPA (Multi-Agency Public Protection Arrangements). Each agency "
     "publishes CloudEvents 1.0 events (structured JSON mode) on its own topic, keyed by the case "
     "id so that one case's events stay in order; subscriber services read them, each in its own "
     "consumer group, and dead-letter what they cannot accept. The JSON Schema of each event "
     "type is in schemas/events/, named by the event's `type`; its `$id` is the event's "
-    "`dataschema`."
+    f"`dataschema`. {PLACEMENT} {SIGNATURE}"
 )
 
 
@@ -121,8 +146,8 @@ def bus_broker() -> KafkaBroker:
         broker,
         dead_letter_spec(),
         DEAD_LETTER_TITLE,
-        "Rejected input: the record's value and key exactly as they arrived, with the reason "
-        "and where it came from in the headers.",
+        "Rejected input: the record's value and key exactly as they arrived (an oversized value "
+        "truncated, see `mappa-size`), with the reason and where it came from in the headers.",
         bytes,
     )
     _declare(
@@ -185,9 +210,15 @@ def _complete(document: JsonObject) -> None:
     """Add what FastStream cannot express; see the module's docstring."""
     messages = document["components"]["messages"]
     case_id = Envelope.model_json_schema()["properties"]["subject"]
+    key = {**case_id, "description": f"The event's `subject`. {PLACEMENT}"}
     area: JsonObject = {"type": "string", "enum": [area.value for area in Area]}
     for agency in Agency:
-        _kafka_message(messages[f"{publisher_title(agency)}:Message"], case_id)
+        message = messages[f"{publisher_title(agency)}:Message"]
+        _kafka_message(message, key)
+        message["description"] = f"{PLACEMENT} {SIGNATURE}"
+        message["headers"] = _AGENCY_HEADERS
+        channel = document["channels"][publisher_title(agency)]
+        channel["bindings"]["kafka"]["partitions"] = AGENCY_PARTITIONS
     _kafka_message(messages[f"{ALERTS_TITLE}:Message"], area)
     _kafka_message(messages[f"{ACKNOWLEDGEMENTS_TITLE}:Message"], area)
     _kafka_message(
@@ -259,6 +290,27 @@ def _consumer_group(principal: str) -> JsonObject:
     return {"groupId": group, "bindingVersion": _BINDING_VERSION}
 
 
+_AGENCY_HEADERS: JsonObject = {
+    "type": "object",
+    "required": ["content-type", KEY_ID_HEADER, SIGNATURE_HEADER],
+    "properties": {
+        "content-type": {"type": "string", "const": CONTENT_TYPE},
+        KEY_ID_HEADER: {
+            "type": "string",
+            "pattern": "^[a-z-]+/[a-z-]+/[1-9][0-9]*$",
+            "description": "The signing key: `<agency>/<area>/<generation>`, the publishing "
+            "agency's key for the event's `mappaarea`.",
+            "examples": ["police/kent/1"],
+        },
+        SIGNATURE_HEADER: {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "HMAC-SHA256 of the record value's exact bytes under that key, "
+            "lowercase hex.",
+        },
+    },
+}
+
 _DEAD_LETTER_HEADERS: JsonObject = {
     "type": "object",
     "required": ["mappa-reason", "mappa-rejection", "mappa-source"],
@@ -272,6 +324,11 @@ _DEAD_LETTER_HEADERS: JsonObject = {
             "type": "string",
             "enum": [rejection.value for rejection in Rejection],
             "description": "The kind of rejection.",
+        },
+        "mappa-size": {
+            "type": "string",
+            "description": f"For an input over {MAX_EVENT_BYTES} bytes: its whole size in "
+            f"bytes (decimal); the value then holds only its first {OVERSIZED_KEPT_BYTES}.",
         },
         "mappa-source": {
             "type": "string",

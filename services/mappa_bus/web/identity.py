@@ -130,10 +130,16 @@ class DevelopmentHeaders:
         if not user or not role:
             problem = f"development mode: say who you are in {USER_HEADER} and {ROLE_HEADER}"
             return Identity(None, problem, presented=_offered(request) or bool(role))
-        roles = frozenset(r for part in role.split(",") if (r := known_role(part.strip())))
-        claimed = [part.strip() for part in request.headers.get(AREA_HEADER, NATIONAL).split(",")]
-        areas = None if NATIONAL in claimed else frozenset(areas_named(claimed))
-        return Identity(Reader(user=user, roles=roles, areas=areas))
+        return Identity(claimed_reader(user, role, request.headers.get(AREA_HEADER)))
+
+
+def claimed_reader(user: str, roles: str, areas: str | None) -> Reader:
+    """Development only: the reader someone claims to be, from comma-separated roles and
+    areas (none given: every area)."""
+    granted = frozenset(r for part in roles.split(",") if (r := known_role(part.strip())))
+    claimed = [part.strip() for part in (areas or NATIONAL).split(",")]
+    scoped = None if NATIONAL in claimed else frozenset(areas_named(claimed))
+    return Reader(user=user, roles=granted, areas=scoped)
 
 
 def areas_named(values: Sequence[object]) -> list[Area]:

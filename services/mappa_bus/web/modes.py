@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import ipaddress
 
-from mappa_bus.access.identity import NATIONAL, Reader
-from mappa_bus.access.policy import known_role
 from mappa_bus.access.tokens import TokenError, TokenVerifier
 from mappa_bus.settings import Settings
 from mappa_bus.web.identity import (
@@ -15,7 +13,7 @@ from mappa_bus.web.identity import (
     BearerTokens,
     DevelopmentHeaders,
     Identity,
-    areas_named,
+    claimed_reader,
 )
 
 NO_ISSUER = (
@@ -69,10 +67,7 @@ def command_identity(
     if insecure:
         if not user or not roles:
             return Identity(None, "development identity: give --user and --as")
-        granted = frozenset(r for part in roles.split(",") if (r := known_role(part.strip())))
-        claimed = [part.strip() for part in (areas or NATIONAL).split(",")]
-        scoped = None if NATIONAL in claimed else frozenset(areas_named(claimed))
-        return Identity(Reader(user=user, roles=granted, areas=scoped))
+        return Identity(claimed_reader(user, roles, areas))
     issuer = settings.issuer()
     if issuer is None:
         raise IdentityConfigError(NO_ISSUER)

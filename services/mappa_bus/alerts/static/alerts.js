@@ -143,6 +143,8 @@
     .then((response) => response.json())
     .then((session) => {
       document.getElementById("user").textContent = session.user;
+      document.getElementById("role").textContent = session.roles.join(", ");
+      document.getElementById("areas").textContent = session.areas?.join(", ") ?? "every area";
     })
     .catch(() => {});
 

@@ -1,4 +1,5 @@
-// The case page: ask why, then read the case through the audited API as a coordinator.
+// The case page: ask why, then read the case through the audited API. The session cookie says
+// who is reading; a reader with several roles says which one they read in.
 "use strict";
 
 (() => {
@@ -17,6 +18,7 @@
     .then((found) => {
       session = found;
       document.getElementById("user").textContent = found.user;
+      document.getElementById("role").textContent = found.roles.join(", ");
       document.getElementById("min-reason").textContent = found.min_reason_length;
       reason.minLength = found.min_reason_length;
     })
@@ -31,14 +33,12 @@
       problem.textContent = "Could not tell who is signed in; reload the page.";
       return;
     }
+    const headers = { "X-Mappa-Reason": reason.value.trim() };
+    if (session.roles.length > 1) {
+      headers["X-Mappa-Role"] = session.roles.includes("coordinator") ? "coordinator" : session.roles[0];
+    }
     try {
-      const response = await fetch(`/api/cases/${encodeURIComponent(caseId)}`, {
-        headers: {
-          "X-Mappa-User": session.user,
-          "X-Mappa-Role": session.role,
-          "X-Mappa-Reason": reason.value.trim(),
-        },
-      });
+      const response = await fetch(`/api/cases/${encodeURIComponent(caseId)}`, { headers });
       const answer = await response.json();
       if (!response.ok) {
         throw new Error(answer.detail || `refused (${response.status})`);
