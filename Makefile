@@ -6,7 +6,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint fuzz broker-start broker-stop keycloak-start keycloak-stop clean
+.PHONY: demo test unit lint fuzz broker-start broker-stop keycloak-start keycloak-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
@@ -21,6 +21,11 @@ demo: $(STAMP)
 
 test: $(STAMP) lint
 	$(VENV)/bin/pytest
+
+# The pure and in-memory tests alone (no broker, no database server), for the edit-test loop:
+# well under a minute. Tests that simulate whole area-years (the `year` mark) are left to `test`.
+unit: $(STAMP)
+	$(VENV)/bin/pytest tests/unit -m "not year" -q
 
 # The parser and the feed readers, 100,000 inputs per property (several minutes): a dedicated
 # job, not part of `make test`, which runs a few hundred of each.

@@ -2,14 +2,17 @@
 
 The broker comes from, in this order: `KAFKA_BOOTSTRAP_SERVERS` when set; a testcontainers Kafka
 when a Docker engine answers; else the project's own local broker (`deploy/kafka/kafka-local`),
-started on test ports with its own data dir and stopped again if this session started it.
+started on free ports chosen at run time with a throwaway data dir, stopped and removed at the end
+(`MAPPA_TEST_KAFKA_PORT` pins the port instead: the port's own data dir, and a broker already
+running there is reused).
 Under `CI=true` a broker that cannot be had fails the tests that need it; elsewhere it skips them.
 
 The stores' databases come from `database_url`, once for each engine the stores run on: SQLite (a
 file of the test's own) and PostgreSQL (a database of the test's own on `postgres_url`'s server:
 `MAPPA_TEST_POSTGRES_URL` when set, else the project's local cluster `deploy/postgres/pg-local`,
-which installs PostgreSQL from Debian's packages when it is missing). PostgreSQL is had, skipped
-or failed as the broker is.
+which installs PostgreSQL from Debian's packages when it is missing, on a free port with a
+throwaway data dir, or on `MAPPA_TEST_POSTGRES_PORT`). PostgreSQL is had, skipped or failed as
+the broker is.
 
 The local broker is secured as the run command's is (SASL/SCRAM, ACLs; `KAFKA_SECURITY=plaintext`
 opts out): `kafka` then connects as the super user, and `kafka_as("police")` as any principal.
@@ -20,9 +23,12 @@ credentials file.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -46,15 +52,11 @@ from tests.keycloak import (
 )
 from tests.keys import KEYRING
 from tests.oidc import LocalIssuer, serve_issuer
+from tests.ports import free_port, free_port_pair, port_from
 
 REPO = Path(__file__).resolve().parent.parent
 KAFKA_LOCAL = REPO / "deploy" / "kafka" / "kafka-local"
-# Test ports differ from the default 9092 so that the test suite never touches (or stops) a
-# broker a developer is using for the demo.
-TEST_KAFKA_PORT = int(os.environ.get("MAPPA_TEST_KAFKA_PORT", "19092"))
 PG_LOCAL = REPO / "deploy" / "postgres" / "pg-local"
-# Likewise a PostgreSQL port (and so a data dir) of the tests' own, apart from pg-local's 55432.
-TEST_POSTGRES_PORT = int(os.environ.get("MAPPA_TEST_POSTGRES_PORT", "55433"))
 
 
 def _docker_engine_answers() -> bool:
@@ -67,12 +69,15 @@ def _docker_engine_answers() -> bool:
     return True
 
 
-def _local_broker_env(port: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "KAFKA_PORT": str(port),
-        "KAFKA_CONTROLLER_PORT": str(port + 1),
-    }
+@contextmanager
+def throwaway_dir(prefix: str) -> Iterator[Path]:
+    """A fresh directory under the system's temp dir, removed at the end of the block: a local
+    server's data dir for one session, so that a new port each run leaves nothing behind."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,23 @@ class BrokerUnderTest:
 
     bootstrap: str
     credentials: Credentials | None = None
+
+    def client_env(self) -> dict[str, str]:
+        """The variables that point a `mappa` command at this broker as its principals."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "MAPPA_KAFKA_CREDENTIALS": str(self.credentials.path) if self.credentials else "",
+        }
+
+
+@pytest.fixture
+def service_env(kafka_broker: BrokerUnderTest) -> dict[str, str]:
+    """The environment of a `mappa` service run as a subprocess: this session's broker and its
+    credentials, JSON logs, and no operations port a developer's environment may name (two
+    services would contend for it). A test adds what it needs on top."""
+    env = {**os.environ, **kafka_broker.client_env(), "MAPPA_LOG_FORMAT": "json"}
+    env.pop("MAPPA_METRICS_PORT", None)
+    return env
 
 
 @pytest.fixture(scope="session")
@@ -115,7 +137,7 @@ async def kafka_as(
     """
     credentials = kafka_broker.credentials
     if credentials is None:
-        _no_broker("this test needs a secured broker (SASL/SCRAM and ACLs), and this one is not")
+        unavailable("this test needs a secured broker (SASL/SCRAM and ACLs), and this one is not")
     await ensure_topics(kafka, bus_topic_specs(namespace))
     await ensure_acls(kafka, acl_bindings(namespace))
 
@@ -139,7 +161,12 @@ def kafka_broker() -> Iterator[BrokerUnderTest]:
         with KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as container:
             yield BrokerUnderTest(container.get_bootstrap_server())
         return
-    yield from _local_broker(TEST_KAFKA_PORT)
+    pinned = port_from("MAPPA_TEST_KAFKA_PORT")
+    if pinned is not None or "KAFKA_DATA_DIR" in os.environ:
+        yield from _local_broker(pinned or free_port_pair(), {})
+        return
+    with throwaway_dir("mappa-test-kafka-") as data_dir:
+        yield from _local_broker(free_port_pair(), {"KAFKA_DATA_DIR": str(data_dir)})
 
 
 def _kafka_local(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -148,28 +175,33 @@ def _kafka_local(command: str, env: dict[str, str]) -> subprocess.CompletedProce
     )
 
 
-def _local_broker(port: int) -> Iterator[BrokerUnderTest]:
-    env = _local_broker_env(port)
+def _local_broker(port: int, extra_env: dict[str, str]) -> Iterator[BrokerUnderTest]:
+    env = {
+        **os.environ,
+        "KAFKA_PORT": str(port),
+        "KAFKA_CONTROLLER_PORT": str(port + 1),
+        **extra_env,
+    }
+    # A pinned port's own data dir holds only earlier sessions' throwaway topics (a dozen per
+    # test), or was left by a session from before the local broker was secured: it is started
+    # afresh. A data dir someone named (KAFKA_DATA_DIR), or a fresh one, is used as it is.
+    own_port_dir = "KAFKA_DATA_DIR" not in env
     already_running = _kafka_local("status", env).returncode == 0
-    if not already_running and "KAFKA_DATA_DIR" not in os.environ:
-        # The test port's data dir holds only earlier sessions' throwaway topics (a dozen per
-        # test): starting afresh keeps start-up at seconds rather than loading thousands.
+    if not already_running and own_port_dir:
         _kafka_local("reset", env)
     started = _kafka_local("start", env)
     if (
         started.returncode != 0
-        and "KAFKA_DATA_DIR" not in os.environ
+        and own_port_dir
         and any(
             reason in started.stderr for reason in ("formatted without security", "already running")
         )
     ):
-        # The test port's own data dir, left by a test session from before the local broker was
-        # secured (or by one that opted out): it holds only test data, so start it afresh.
         _kafka_local("reset", env)
         already_running = False
         started = _kafka_local("start", env)
     if started.returncode != 0:
-        _no_broker(f"the local Kafka broker did not start:\n{started.stdout}\n{started.stderr}")
+        unavailable(f"the local Kafka broker did not start:\n{started.stdout}\n{started.stderr}")
     credentials = None
     if env.get("KAFKA_SECURITY", "scram") != "plaintext":
         path = subprocess.run(
@@ -183,39 +215,68 @@ def _local_broker(port: int) -> Iterator[BrokerUnderTest]:
             _kafka_local("stop", env)
 
 
-def _no_broker(reason: str) -> NoReturn:
+def unavailable(reason: str) -> NoReturn:
+    """Something a test needs (a broker, a database, a tool) cannot be had: under `CI=true` the
+    test fails, elsewhere it is skipped."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(reason)
     pytest.skip(reason)
 
 
+@dataclass(frozen=True)
+class LocalPostgres:
+    """The session's own pg-local cluster: the environment its script's commands run in."""
+
+    env: dict[str, str]
+
+    def run(self, command: str) -> subprocess.CompletedProcess[str]:
+        """`pg-local <command>` on this cluster (start, stop, status, ...)."""
+        return subprocess.run(
+            [str(PG_LOCAL), command], env=self.env, capture_output=True, text=True, check=False
+        )
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """The SQLAlchemy URL of a real PostgreSQL server for this session, as a superuser (or a role
-    that may create databases): `MAPPA_TEST_POSTGRES_URL` when set; else the local cluster, started
-    on the test port (installing PostgreSQL first when it is missing) and stopped again if this
-    session started it. Tests want `database_url`, which gives each its own database."""
-    configured = os.environ.get("MAPPA_TEST_POSTGRES_URL")
-    if configured:
-        yield configured
-        return
-    env = {**os.environ, "PG_PORT": str(TEST_POSTGRES_PORT)}
+def local_postgres() -> Iterator[LocalPostgres]:
+    """The project's local PostgreSQL cluster for this session, started (installing PostgreSQL
+    first when it is missing) on a free port with a throwaway data dir, stopped and removed at
+    the end; on `MAPPA_TEST_POSTGRES_PORT` (with that port's own data dir, a cluster already
+    running there reused) when it is set. Tests want `database_url`; a test that stops and
+    starts the cluster wants this."""
+    env = {**os.environ}
     env.pop("PG_DATA_DIR", None)  # a developer's own cluster's data dir is not the tests'
-    already_running = _pg_local("status", env).returncode == 0
-    started = _pg_local("start", env)
+    pinned = port_from("MAPPA_TEST_POSTGRES_PORT")
+    if pinned is not None:
+        yield from _local_postgres(LocalPostgres({**env, "PG_PORT": str(pinned)}))
+        return
+    with throwaway_dir("mappa-test-postgres-") as data_dir:
+        cluster = {"PG_PORT": str(free_port()), "PG_DATA_DIR": str(data_dir)}
+        yield from _local_postgres(LocalPostgres({**env, **cluster}))
+
+
+def _local_postgres(cluster: LocalPostgres) -> Iterator[LocalPostgres]:
+    already_running = cluster.run("status").returncode == 0
+    started = cluster.run("start")
     if started.returncode != 0:
-        _no_broker(f"the local PostgreSQL cluster did not start:\n{started.stderr}")
+        unavailable(f"the local PostgreSQL cluster did not start:\n{started.stderr}")
     try:
-        yield started.stdout.strip().splitlines()[-1]
+        yield cluster
     finally:
         if not already_running:
-            _pg_local("stop", env)
+            cluster.run("stop")
 
 
-def _pg_local(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(PG_LOCAL), command], env=env, capture_output=True, text=True, check=False
-    )
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    """The SQLAlchemy URL of a real PostgreSQL server for this session, as a superuser (or a role
+    that may create databases): `MAPPA_TEST_POSTGRES_URL` when set, else `local_postgres`'s.
+    Tests want `database_url`, which gives each its own database."""
+    configured = os.environ.get("MAPPA_TEST_POSTGRES_URL")
+    if configured:
+        return configured
+    cluster: LocalPostgres = request.getfixturevalue("local_postgres")
+    url: str = cluster.run("url").stdout.strip()
+    return url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -279,7 +340,7 @@ def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeycloakUnder
     try:
         configured = configured_keycloak()
     except KeycloakUnavailable as error:
-        _no_broker(str(error))
+        unavailable(str(error))
     if configured is not None:
         yield configured
         return
@@ -288,7 +349,7 @@ def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeycloakUnder
         issuer = local.start()
     except KeycloakUnavailable as error:
         local.stop()
-        _no_broker(str(error))
+        unavailable(str(error))
     try:
         yield issuer
     finally:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.ports import free_ports
 
 REPO = Path(__file__).resolve().parent.parent
 KEYCLOAK_LOCAL = REPO / "deploy" / "keycloak" / "keycloak-local"
@@ -117,18 +118,6 @@ def configured_keycloak() -> KeycloakUnderTest | None:
         return KeycloakUnderTest.discover(issuer.rstrip("/"), Path(credentials))
     except httpx.HTTPError as error:
         raise KeycloakUnavailable(f"KEYCLOAK_ISSUER {issuer} does not answer: {error}") from error
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct TCP ports on 127.0.0.1 that are free now."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for each in sockets:
-            each.bind(("127.0.0.1", 0))
-        return [each.getsockname()[1] for each in sockets]
-    finally:
-        for each in sockets:
-            each.close()
 
 
 @dataclass(frozen=True)

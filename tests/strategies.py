@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
-from mappa_bus.catalogue import Area, Envelope, EventData, HandlingMarking, make_event
+from mappa_bus.catalogue import (
+    CASE_ID_PATTERN,
+    Area,
+    Envelope,
+    EventData,
+    HandlingMarking,
+    make_event,
+)
 
 _DATES = st.dates(min_value=date(1990, 1, 1), max_value=date(2040, 12, 31))
 _ZONES = st.sampled_from([UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5))])
@@ -93,7 +100,7 @@ def envelopes(model: type[EventData]) -> st.SearchStrategy[Envelope[EventData]]:
     return st.builds(
         make_event,
         event_data(model),
-        case_id=st.from_regex(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$", fullmatch=True),
+        case_id=st.from_regex(CASE_ID_PATTERN, fullmatch=True),
         area=st.sampled_from(list(Area)),
         time=st.datetimes(
             min_value=datetime(1990, 1, 1), max_value=datetime(2040, 1, 1), timezones=_ZONES

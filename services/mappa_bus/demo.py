@@ -16,11 +16,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 from mappa_bus.adapters.publisher import PublishSummary, publish_all
 from mappa_bus.alerts.consumer import AlertProjection
-from mappa_bus.catalogue import Area, Rejection
+from mappa_bus.catalogue import Rejection, ReportingYear
 from mappa_bus.demo_alerts import LiveAlert, live_case, year_alerts
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.log_reader import read_to_end
@@ -87,7 +86,7 @@ async def run_demo(settings: Settings) -> DemoResult:
     result.counted = statistics_for(projection.cases, area, year, options.populations)
     result.intended = intended(options)[area]
     result.alerts, result.alerts_by_rule = await year_alerts(
-        settings, DEMO_NAMESPACE, settings.demo_database_url, date(year + 1, 3, 31)
+        settings, DEMO_NAMESPACE, settings.demo_database_url, ReportingYear(year).end
     )
     result.seconds = time.perf_counter() - started
     return result
@@ -110,8 +109,3 @@ async def _dead_letters(settings: Settings, projection: ReportingProjection) -> 
         for record in batch:
             rejected[Rejection(dict(record.headers)["mappa-rejection"].decode())] += 1
     return rejected
-
-
-def scenario_area() -> Area:
-    """The area whose year the demo publishes."""
-    return SCENARIO_AREA_YEAR[SCENARIO][0]

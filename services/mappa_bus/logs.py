@@ -1,16 +1,15 @@
 """structlog, set up once: JSON lines in services, readable lines in a terminal.
 
-Every line logged while an event is handled carries that event's id and case id (bound with
-`event_context`), and never personal details: `redact_sensitive` blanks any field whose name
-says it may hold them, whatever a caller passes.
+A line about a record names it by topic, partition and offset (and an event by its id), never
+by personal details: `redact_sensitive` blanks any field whose name says it may hold them,
+whatever a caller passes, and context bound with `structlog.contextvars` is rendered too.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator, MutableMapping
-from contextlib import contextmanager
+from collections.abc import MutableMapping
 from typing import Any, Literal
 
 import structlog
@@ -85,14 +84,3 @@ def configure_logging(
     root.handlers = [handler]
     # aiokafka is chatty at INFO (every rebalance, every retry); its warnings are what matter.
     root.setLevel(logging.WARNING)
-
-
-@contextmanager
-def event_context(
-    *, event_id: str, case_id: str, topic: str, partition: int, offset: int
-) -> Iterator[None]:
-    """Bind an event's identity to every log line written while it is handled."""
-    with structlog.contextvars.bound_contextvars(
-        event_id=event_id, case_id=case_id, topic=topic, partition=partition, offset=offset
-    ):
-        yield

@@ -159,14 +159,4 @@ def bus_topic_specs(namespace: str = NAMESPACE) -> tuple[TopicSpec, ...]:
 DEAD_LETTER = dead_letter_spec()
 ALERTS = alerts_spec()
 
-WALKING_SKELETON = TopicSpec(
-    name="mappa.skeleton.events",
-    partitions=1,
-    purpose="the walking skeleton's demonstration events; a week is plenty",
-    config={"retention.ms": str(7 * _DAY_MS)},
-)
-
-ALL_TOPICS: tuple[TopicSpec, ...] = (
-    *bus_topic_specs(),
-    WALKING_SKELETON,
-)
+ALL_TOPICS: tuple[TopicSpec, ...] = bus_topic_specs()

@@ -20,10 +20,12 @@ from mappa_bus.kafka_admin import ensure_topics
 from mappa_bus.keyring import read_keyring
 from mappa_bus.principals import ADMIN, PRINCIPALS
 from mappa_bus.topics import TopicSpec
+from tests.ports import free_port_pair
 
 KAFKA_DIR = Path(__file__).resolve().parents[2] / "deploy" / "kafka"
 KAFKA_LOCAL = KAFKA_DIR / "kafka-local"
-PORT = int(os.environ.get("MAPPA_TEST_SCRIPT_KAFKA_PORT", "29092"))
+# A broker of this module's own, on ports free when the tests are collected.
+PORT = free_port_pair()
 BOOTSTRAP = f"127.0.0.1:{PORT}"
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,6 @@ SDK and through `mappa alerts tail`."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections.abc import AsyncGenerator, Callable
@@ -24,7 +23,6 @@ from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Level
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.topics import acknowledgements_topic, alerts_topic
-from tests.conftest import BrokerUnderTest
 from tests.unit.test_alert_subscription import make_ack, make_alert
 
 pytestmark = pytest.mark.kafka
@@ -163,7 +161,7 @@ async def test_a_consumer_group_resumes_after_what_it_was_given(
 
 async def test_tail_prints_each_matching_alert_once_until_ctrl_c(
     kafka_as: Callable[[str], KafkaConnection],
-    kafka_broker: BrokerUnderTest,
+    service_env: dict[str, str],
     namespace: str,
 ) -> None:
     """`mappa alerts tail --area Kent --min-level 2 --from-beginning`: a line per alert, with
@@ -176,7 +174,7 @@ async def test_tail_prints_each_matching_alert_once_until_ctrl_c(
         *command,
         "--namespace",
         namespace,
-        env=_env(kafka_broker),
+        env={**service_env, "COLUMNS": "200"},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -203,14 +201,3 @@ async def _lines(process: asyncio.subprocess.Process, count: int, wait_s: float 
     return [
         (await asyncio.wait_for(process.stdout.readline(), wait_s)).decode() for _ in range(count)
     ]
-
-
-def _env(broker: BrokerUnderTest) -> dict[str, str]:
-    credentials = broker.credentials
-    return {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
-        "MAPPA_KAFKA_CREDENTIALS": str(credentials.path) if credentials else "",
-        "MAPPA_LOG_FORMAT": "json",
-        "COLUMNS": "200",
-    }

@@ -31,14 +31,15 @@ from mappa_bus.projection.progress import end_offsets
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic, bus_topic_specs
+from tests.ports import free_port_pair
 from tests.stores import applied, unrecorded
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka]
 
 KAFKA_LOCAL = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "kafka-local"
 MAPPA = Path(sys.executable).with_name("mappa")
-# A broker of this test's own, apart from the suite's and the script tests' ports.
-PORT = int(os.environ.get("MAPPA_TEST_SCRIPT_KAFKA_PORT", "29092")) + 10
+# A broker of this module's own, on ports free when the tests are collected.
+PORT = free_port_pair()
 BOOTSTRAP = f"127.0.0.1:{PORT}"
 NAMESPACE = "restart"
 CHUNK = 1_000

@@ -4,7 +4,6 @@ pictures, the same statistics, and every alert the year implies raised once."""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -35,7 +34,6 @@ from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import alerts_topic
-from tests.conftest import BrokerUnderTest
 from tests.stores import applied
 
 pytestmark = pytest.mark.kafka
@@ -76,20 +74,14 @@ def _crash_repeatedly(
 async def test_five_kills_mid_replay_change_nothing(
     service: str,
     kafka: KafkaConnection,
-    kafka_broker: BrokerUnderTest,
+    service_env: dict[str, str],
     kafka_as: Callable[[str], KafkaConnection],
     namespace: str,
     tmp_path: Path,
 ) -> None:
     kent = [event for item in simulate(KENT) for event in events(item, KENT.seed)]
     await publish_all(lambda agency: kafka_as(agency.value), kent, namespace=namespace)
-    credentials = kafka_broker.credentials
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap,
-        "MAPPA_KAFKA_CREDENTIALS": str(credentials.path) if credentials else "",
-        "MAPPA_LOG_FORMAT": "json",
-    }
+    env = service_env
     crashed = f"sqlite:///{tmp_path / 'crashed.db'}"
     killed_at = _crash_repeatedly(service, env, crashed, namespace, len(kent), tmp_path / "log")
 

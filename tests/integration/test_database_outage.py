@@ -24,7 +24,7 @@ from mappa_bus.picture.store import load_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
-from tests.conftest import PG_LOCAL, TEST_POSTGRES_PORT, BrokerUnderTest
+from tests.conftest import LocalPostgres
 from tests.stores import applied, unrecorded
 
 pytestmark = pytest.mark.kafka
@@ -33,10 +33,8 @@ MAPPA = Path(sys.executable).with_name("mappa")
 KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 
 
-def _pg(command: str) -> None:
-    env = {**os.environ, "PG_PORT": str(TEST_POSTGRES_PORT)}
-    env.pop("PG_DATA_DIR", None)
-    done = subprocess.run([str(PG_LOCAL), command], env=env, capture_output=True, text=True)
+def _pg(cluster: LocalPostgres, command: str) -> None:
+    done = cluster.run(command)
     assert done.returncode == 0, done.stderr
 
 
@@ -48,14 +46,7 @@ def _wait(predicate: Callable[[], bool], service: Any, log: Path) -> None:
         time.sleep(0.1)  # blocking on purpose: the service is another process
 
 
-def _start(kafka_broker: BrokerUnderTest, namespace: str, url: str, log: Path) -> Any:
-    credentials = kafka_broker.credentials
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap,
-        "MAPPA_KAFKA_CREDENTIALS": str(credentials.path) if credentials else "",
-        "MAPPA_LOG_FORMAT": "json",
-    }
+def _start(env: dict[str, str], namespace: str, url: str, log: Path) -> Any:
     command = [str(MAPPA), "picture", "run", "--namespace", namespace, "--database", url]
     with log.open("w") as sink:
         return subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
@@ -63,22 +54,24 @@ def _start(kafka_broker: BrokerUnderTest, namespace: str, url: str, log: Path) -
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_the_service_rides_out_a_database_outage(
-    kafka_broker: BrokerUnderTest,
+    service_env: dict[str, str],
     kafka_as: Callable[[str], KafkaConnection],
     namespace: str,
     database_url: str,
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     if os.environ.get("MAPPA_TEST_POSTGRES_URL"):
         pytest.skip("stops the tests' own PostgreSQL cluster; this one is someone else's")
+    local_postgres: LocalPostgres = request.getfixturevalue("local_postgres")
     kent = [event for item in simulate(KENT) for event in events(item, KENT.seed)]
     half = len(kent) // 2
     log = tmp_path / "service.log"
     await publish_all(lambda agency: kafka_as(agency.value), kent[:half], namespace=namespace)
-    service = _start(kafka_broker, namespace, database_url, log)
+    service = _start(service_env, namespace, database_url, log)
     try:
         _wait(lambda: applied(database_url) >= half // 2, service, log)
-        _pg("stop")
+        _pg(local_postgres, "stop")
         try:
             await publish_all(
                 lambda agency: kafka_as(agency.value), kent[half:], namespace=namespace
@@ -86,7 +79,7 @@ async def test_the_service_rides_out_a_database_outage(
             _wait(lambda: "store unavailable" in log.read_text(), service, log)
             await asyncio.sleep(3)  # down a while longer: the service backs off, alive
         finally:
-            _pg("start")
+            _pg(local_postgres, "start")
         _wait(lambda: applied(database_url) == len(kent), service, log)
     finally:
         service.send_signal(signal.SIGKILL)

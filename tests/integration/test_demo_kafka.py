@@ -18,9 +18,8 @@ async def test_the_demo_publishes_kent_2020_21_and_counts_the_seed_reports_table
     """Published by each agency's principal and consumed into a store by the reporting role,
     the simulated Kent year counts to Kent's published tables and to the simulator's intent;
     the alerts service raises the year's alerts, and a case happening now is alerted live."""
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_broker.bootstrap)
-    credentials = kafka_broker.credentials
-    monkeypatch.setenv("MAPPA_KAFKA_CREDENTIALS", str(credentials.path) if credentials else "")
+    for variable, value in kafka_broker.client_env().items():
+        monkeypatch.setenv(variable, value)
     monkeypatch.setenv("MAPPA_DEMO_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
 
     settings = load_settings()

@@ -4,7 +4,6 @@ at a batch boundary, with a store that agrees with its offsets."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -29,8 +28,7 @@ from mappa_bus.projection.offsets import load_offsets
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic
-from tests.conftest import BrokerUnderTest
-from tests.servers import free_port
+from tests.ports import free_port
 from tests.stores import applied
 
 pytestmark = pytest.mark.kafka
@@ -44,18 +42,6 @@ PROMPT_EXIT_SECONDS = 15.0
 
 def _kent() -> list[Envelope[EventData]]:
     return [event for item in simulate(KENT) for event in events(item, KENT.seed)]
-
-
-def _env(broker: BrokerUnderTest) -> dict[str, str]:
-    credentials = broker.credentials
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
-        "MAPPA_KAFKA_CREDENTIALS": str(credentials.path) if credentials else "",
-        "MAPPA_LOG_FORMAT": "json",
-    }
-    env.pop("MAPPA_METRICS_PORT", None)
-    return env
 
 
 def _service(env: dict[str, str], namespace: str, database_url: str, port: int, log: Path) -> Any:
@@ -118,7 +104,7 @@ def _ready(port: int) -> bool:
 
 
 async def test_readyz_and_metrics_show_what_the_service_applied_and_refused(
-    kafka_broker: BrokerUnderTest,
+    service_env: dict[str, str],
     kafka: KafkaConnection,
     kafka_as: Callable[[str], KafkaConnection],
     namespace: str,
@@ -138,7 +124,7 @@ async def test_readyz_and_metrics_show_what_the_service_applied_and_refused(
 
     port, log = free_port(), tmp_path / "service.log"
     database_url = f"sqlite:///{tmp_path / 'pictures.db'}"
-    process = _service(_env(kafka_broker), namespace, database_url, port, log)
+    process = _service(service_env, namespace, database_url, port, log)
     try:
         _wait_for(lambda: _ready(port), process, log)
 
@@ -167,7 +153,7 @@ async def test_readyz_and_metrics_show_what_the_service_applied_and_refused(
 
 
 async def test_sigterm_mid_replay_commits_a_whole_batch_and_exits_promptly(
-    kafka_broker: BrokerUnderTest,
+    service_env: dict[str, str],
     kafka_as: Callable[[str], KafkaConnection],
     namespace: str,
     tmp_path: Path,
@@ -179,7 +165,7 @@ async def test_sigterm_mid_replay_commits_a_whole_batch_and_exits_promptly(
     await publish_all(lambda agency: kafka_as(agency.value), kent, namespace=namespace)
     port, log = free_port(), tmp_path / "service.log"
     database_url = f"sqlite:///{tmp_path / 'pictures.db'}"
-    process = _service(_env(kafka_broker), namespace, database_url, port, log)
+    process = _service(service_env, namespace, database_url, port, log)
     try:
         _wait_for(lambda: applied(database_url) >= len(kent) // 3, process, log)
     finally:

@@ -3,7 +3,6 @@ of the same events, and a SIGKILL in the middle of a replay neither loses nor do
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -35,7 +34,6 @@ from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic, dead_letter_topic
 from mappa_bus.web.identity import DevelopmentHeaders
-from tests.conftest import BrokerUnderTest
 from tests.keys import headers_of
 from tests.stores import applied, unrecorded
 
@@ -161,7 +159,7 @@ def _wait_for(predicate: Callable[[], bool], process: Any, log: Path) -> None:
 
 
 async def test_sigkill_in_the_middle_of_a_replay_loses_and_doubles_nothing(
-    kafka_broker: BrokerUnderTest,
+    service_env: dict[str, str],
     kafka_as: Callable[[str], KafkaConnection],
     namespace: str,
     database_url: str,
@@ -174,13 +172,7 @@ async def test_sigkill_in_the_middle_of_a_replay_loses_and_doubles_nothing(
     reference = open_projection(f"sqlite:///{tmp_path / 'reference.db'}", namespace)
     await catch_up(kafka_as("picture"), reference)
 
-    credentials = kafka_broker.credentials
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap,
-        "MAPPA_KAFKA_CREDENTIALS": str(credentials.path) if credentials else "",
-        "MAPPA_LOG_FORMAT": "json",
-    }
+    env = service_env
     log = tmp_path / "service.log"
     killed_at: list[int] = []
     for share in (0.2, 0.6):

@@ -4,7 +4,6 @@ cases to each, and together leave the store one service leaves alone."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -23,7 +22,6 @@ from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.offsets import load_offsets
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
-from tests.conftest import BrokerUnderTest
 from tests.stores import applied
 
 pytestmark = pytest.mark.kafka
@@ -79,7 +77,7 @@ def _tails(logs: list[Path]) -> str:
 
 
 async def test_two_instances_split_the_partitions_and_make_the_same_store(
-    kafka_broker: BrokerUnderTest,
+    service_env: dict[str, str],
     kafka_as: Callable[[str], KafkaConnection],
     namespace: str,
     tmp_path: Path,
@@ -92,13 +90,7 @@ async def test_two_instances_split_the_partitions_and_make_the_same_store(
     await catch_up(kafka_as("picture"), reference)
 
     shared = f"sqlite:///{tmp_path / 'two.db'}"
-    credentials = kafka_broker.credentials
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap,
-        "MAPPA_KAFKA_CREDENTIALS": str(credentials.path) if credentials else "",
-        "MAPPA_LOG_FORMAT": "json",
-    }
+    env = service_env
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     command = [str(MAPPA), "picture", "run", "--namespace", namespace, "--database", shared]
     _run_untilapplied(command, env, logs, shared, len(kent))

@@ -5,7 +5,6 @@ DEBUG, and none of the payload values it published appears anywhere in what it l
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,7 +20,6 @@ from mappa_bus.log_reader import read_to_end
 from mappa_bus.logs import configure_logging
 from mappa_bus.picture.service import open_projection
 from mappa_bus.topics import dead_letter_topic
-from tests.conftest import BrokerUnderTest
 
 pytestmark = pytest.mark.kafka
 
@@ -125,7 +123,7 @@ def _service_logs(command: list[str], env: dict[str, str]) -> str:
 
 async def test_an_end_to_end_run_logs_none_of_the_payload_values(
     kafka: KafkaConnection,
-    kafka_broker: BrokerUnderTest,
+    service_env: dict[str, str],
     kafka_as: Callable[[str], KafkaConnection],
     namespace: str,
     tmp_path: Path,
@@ -144,14 +142,7 @@ async def test_an_end_to_end_run_logs_none_of_the_payload_values(
             show_progress=False,
         )
     database = f"sqlite:///{tmp_path / 'store.db'}"
-    credentials = kafka_broker.credentials
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap,
-        "MAPPA_KAFKA_CREDENTIALS": str(credentials.path) if credentials else "",
-        "MAPPA_LOG_FORMAT": "json",
-        "MAPPA_LOG_LEVEL": "DEBUG",
-    }
+    env = {**service_env, "MAPPA_LOG_LEVEL": "DEBUG"}
     services = "".join(
         _service_logs([*command, "--namespace", namespace, "--database", database], env)
         for command in (["picture", "catch-up"], ["reporting", "catch-up"], ["alerts", "catch-up"])

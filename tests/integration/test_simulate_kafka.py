@@ -27,9 +27,8 @@ async def test_simulate_publishes_each_agencys_events_as_that_agency(
 ) -> None:
     """A small Surrey year published into a namespace of its own comes back event for event,
     each on its publisher's topic."""
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_broker.bootstrap)
-    credentials = kafka_broker.credentials
-    monkeypatch.setenv("MAPPA_KAFKA_CREDENTIALS", str(credentials.path) if credentials else "")
+    for variable, value in kafka_broker.client_env().items():
+        monkeypatch.setenv(variable, value)
     options = SimulationOptions(areas=(Area.SURREY,), scale=0.02)
     expected = [event for item in simulate(options) for event in events(item, options.seed)]
 

@@ -19,7 +19,7 @@ from mappa_bus.alerts.web import create_web_app
 from mappa_bus.web.identity import BearerTokens
 from mappa_bus.web.signin import WebClient
 from tests.oidc import AUDIENCE, LocalIssuer
-from tests.servers import free_port
+from tests.ports import free_port
 from tests.unit.test_alert_web import InMemoryBus, one_case_store
 
 CLIENT_ID = "mappa-web"

@@ -7,20 +7,36 @@ import re
 from typing import Any
 
 import pytest
-from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import CATALOGUE, CONTENT_TYPE, Area, EventData, published_by
-from mappa_bus.contract.asyncapi import (
-    DEAD_LETTER_TITLE,
-    SUBSCRIPTIONS,
-    bus_specification,
-    publisher_title,
+from mappa_bus.catalogue import (
+    CASE_ID_PATTERN,
+    CATALOGUE,
+    CONTENT_TYPE,
+    Area,
+    EventData,
+    published_by,
 )
+from mappa_bus.contract.asyncapi import DEAD_LETTER_TITLE, bus_specification, publisher_title
 from mappa_bus.contract.json_schemas import all_event_schemas, event_schema, shared_definitions
+from mappa_bus.principals import (
+    SUBSCRIBERS,
+    Operation,
+    ResourceType,
+    Role,
+    acl_bindings,
+    group_prefix,
+)
 from mappa_bus.signing import KEY_ID_HEADER, SIGNATURE_HEADER, generate_keyring, sign
-from mappa_bus.topics import AGENCY_PARTITIONS, DEAD_LETTER, WALKING_SKELETON, agency_topic
+from mappa_bus.topics import (
+    AGENCY_PARTITIONS,
+    DEAD_LETTER,
+    acknowledgements_topic,
+    agency_topic,
+    alerts_topic,
+    bus_topic_specs,
+    statistics_topic,
+)
 
 JsonObject = dict[str, Any]
 DOCUMENT = bus_specification()
@@ -36,11 +52,23 @@ def resolve(reference: JsonObject, document: JsonObject = DOCUMENT) -> JsonObjec
 
 
 def operations(action: str, document: JsonObject = DOCUMENT) -> dict[str, JsonObject]:
-    """Operations with `action` (send or receive), by their channel's address."""
+    """The one operation with `action` (send or receive) on each channel that has one, by the
+    channel's address: for a topic with one publisher (or one reader)."""
+    found: dict[str, list[JsonObject]] = {}
+    for operation in document["operations"].values():
+        if operation["action"] == action:
+            address = resolve(operation["channel"], document)["address"]
+            found.setdefault(address, []).append(operation)
+    return {address: ops[0] for address, ops in found.items() if len(ops) == 1}
+
+
+def principals(action: str, address: str) -> set[str]:
+    """Who the document says sends to (or receives from) the topic at `address`."""
     return {
-        resolve(operation["channel"], document)["address"]: operation
-        for operation in document["operations"].values()
-        if operation["action"] == action
+        tag["name"].removeprefix("principal:")
+        for operation in DOCUMENT["operations"].values()
+        if operation["action"] == action and resolve(operation["channel"])["address"] == address
+        for tag in operation["tags"]
     }
 
 
@@ -50,9 +78,15 @@ def message(operation: JsonObject, document: JsonObject = DOCUMENT) -> JsonObjec
     return resolve(resolve(reference, document), document)
 
 
+def channel_message(address: str) -> JsonObject:
+    """The component message carried on the topic at `address`."""
+    (channel,) = (c for c in DOCUMENT["channels"].values() if c["address"] == address)
+    return resolve(channel["messages"]["Message"])
+
+
 def payload_types(agency: Agency) -> list[str]:
     """The `type` constants of the payload(s) sent on `agency`'s topic."""
-    payload = resolve(message(operations("send")[agency_topic(agency)])["payload"])
+    payload = resolve(channel_message(agency_topic(agency))["payload"])
     alternatives = [resolve(option) for option in payload.get("oneOf", [])] or [payload]
     return [option["properties"]["type"]["const"] for option in alternatives]
 
@@ -62,14 +96,74 @@ def test_the_document_is_asyncapi_3() -> None:
     assert (DOCUMENT["asyncapi"], DOCUMENT["info"]["title"]) == ("3.0.0", "MAPPA Bus")
 
 
-def test_every_agency_topic_has_a_publisher_named_for_its_agency() -> None:
-    """Each agency topic is sent on, by a channel named after and describing its agency."""
+def test_every_topic_of_the_bus_has_a_channel() -> None:
+    """Each topic the bus creates is in the document, and nothing else is."""
+    addresses = {channel["address"] for channel in DOCUMENT["channels"].values()}
+
+    assert addresses == {spec.name for spec in bus_topic_specs()}
+
+
+def test_every_agency_topic_is_published_by_its_agency_alone() -> None:
+    """Each agency topic has one publisher, its agency, on a channel named for it."""
     sent = operations("send")
 
     for agency in Agency:
         operation = sent[agency_topic(agency)]
         assert f"#/channels/{publisher_title(agency)}" == operation["channel"]["$ref"]
         assert f"Events {agency.value} publishes" in resolve(operation["channel"])["description"]
+        assert principals("send", agency_topic(agency)) == {agency.value}
+
+
+def test_the_operations_are_exactly_what_the_acls_allow() -> None:
+    """Every topic a principal may write is a send of its, every topic it may read a receive."""
+    allowed = {
+        (binding.principal, "send" if binding.operation is Operation.WRITE else "receive", topic)
+        for binding in acl_bindings()
+        if binding.resource_type is ResourceType.TOPIC
+        and binding.operation in (Operation.READ, Operation.WRITE)
+        for topic in [binding.resource_name]
+    }
+    documented = {
+        (tag["name"].removeprefix("principal:"), operation["action"], channel["address"])
+        for operation in DOCUMENT["operations"].values()
+        for channel in [resolve(operation["channel"])]
+        for tag in operation["tags"]
+    }
+
+    assert documented == allowed
+
+
+@pytest.mark.parametrize("role", SUBSCRIBERS)
+def test_each_subscriber_service_reads_every_agency_topic_in_its_group(role: Role) -> None:
+    """Picture, reporting and alerts each read every agency topic, in the group named for them,
+    and the message they read is the one the agency publishes."""
+    for agency in Agency:
+        operation = DOCUMENT["operations"][f"{role.value}-reads-{publisher_title(agency)}"]
+        group = operation["bindings"]["kafka"]["groupId"]
+        assert (operation["action"], group["default"]) == ("receive", group_prefix(role))
+        assert message(operation) == channel_message(agency_topic(agency))
+
+
+def test_alerts_acknowledgements_and_statistics_name_who_writes_and_who_reads() -> None:
+    """The alerts service raises alerts, coordinators acknowledge them, reporting publishes the
+    statistics; coordinators read alerts and acknowledgements."""
+    assert principals("send", alerts_topic()) == {Role.ALERTS.value}
+    assert principals("receive", alerts_topic()) == {Role.ALERTS.value, Role.COORDINATOR.value}
+    assert principals("send", acknowledgements_topic()) == {Role.COORDINATOR.value}
+    assert principals("receive", acknowledgements_topic()) == {Role.COORDINATOR.value}
+    assert principals("send", statistics_topic()) == {Role.REPORTING.value}
+    assert resolve(channel_message(alerts_topic())["payload"])["title"] == "AlertRaised"
+    assert channel_message(statistics_topic())["bindings"]["kafka"]["key"]["enum"][-1] == (
+        "england-and-wales"
+    )
+
+
+def test_alerts_and_acknowledgements_are_keyed_by_area() -> None:
+    """Both carry CloudEvents keyed by the MAPPA area's slug."""
+    for topic in (alerts_topic(), acknowledgements_topic()):
+        sent = channel_message(topic)
+        assert sent["contentType"] == CONTENT_TYPE
+        assert sent["bindings"]["kafka"]["key"]["enum"] == [area.value for area in Area]
 
 
 @pytest.mark.parametrize("agency", list(Agency))
@@ -114,10 +208,10 @@ def test_agency_messages_are_cloudevents_keyed_by_case_id() -> None:
     """Agency messages declare the CloudEvents content type, the case id as Kafka key, and the
     partitioner that places it; each agency topic its partition count."""
     for agency in Agency:
-        sent = message(operations("send")[agency_topic(agency)])
+        sent = channel_message(agency_topic(agency))
         key = sent["bindings"]["kafka"]["key"]
         assert sent["contentType"] == CONTENT_TYPE
-        assert key["pattern"] == "^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
+        assert key["pattern"] == CASE_ID_PATTERN
         assert "murmur2" in key["description"]
         assert "partitioner=murmur2_random" in key["description"]
         channel = DOCUMENT["channels"][publisher_title(agency)]
@@ -129,7 +223,7 @@ def test_every_agency_message_requires_its_signature_headers() -> None:
     SDK signs has them, and says what a consumer refuses."""
     signed = sign(generate_keyring(), Agency.POLICE, Area.KENT, b"{}")
     for agency in Agency:
-        sent = message(operations("send")[agency_topic(agency)])
+        sent = channel_message(agency_topic(agency))
         headers = sent["headers"]
         assert headers["required"] == ["content-type", KEY_ID_HEADER, SIGNATURE_HEADER]
         for name, value in signed.items():
@@ -138,34 +232,14 @@ def test_every_agency_message_requires_its_signature_headers() -> None:
 
 
 def test_the_dead_letter_topic_is_published_with_reason_and_source_headers() -> None:
-    """The dead-letter channel carries raw bytes and requires the two headers."""
-    sent = message(operations("send")[DEAD_LETTER.name])
+    """The dead-letter channel carries raw bytes and requires the reason, kind and source."""
+    sent = channel_message(DEAD_LETTER.name)
     payload = resolve(sent["payload"])
 
     assert (payload["type"], payload["format"]) == ("string", "binary")
-    assert sent["headers"]["required"] == ["mappa-reason", "mappa-source"]
+    assert sent["headers"]["required"] == ["mappa-reason", "mappa-rejection", "mappa-source"]
     assert f"{DEAD_LETTER_TITLE}:Message" == sent["title"]
-
-
-def test_the_skeleton_subscriber_is_shown_with_its_group_and_what_it_reads() -> None:
-    """Today's one subscriber appears as a receive operation in its consumer group."""
-    received = operations("receive")[WALKING_SKELETON.name]
-
-    assert received["bindings"]["kafka"]["groupId"] == {"type": "string", "enum": ["mappa-demo"]}
-    assert message(received)["payload"] == {"$ref": "#/components/schemas/SkeletonEvent"}
-
-
-def test_a_service_adds_its_subscriber_through_a_subscription_function() -> None:
-    """A raw-record subscriber on an agency topic shows that topic's events and its group."""
-
-    def case_picture(broker: KafkaBroker) -> None:
-        @broker.subscriber(agency_topic(Agency.POLICE), group_id="case-picture")
-        async def on_event(message: KafkaMessage) -> None: ...
-
-    document = bus_specification((*SUBSCRIPTIONS, case_picture))
-    received = operations("receive", document)[agency_topic(Agency.POLICE)]
-    sent = operations("send", document)[agency_topic(Agency.POLICE)]
-
-    assert message(sent, document)["payload"] == message(received, document)["payload"]
-    assert received["bindings"]["kafka"]["groupId"]["enum"] == ["case-picture"]
-    assert "EmptyPayload" not in document["components"]["schemas"]
+    assert principals("send", DEAD_LETTER.name) == {
+        *(agency.value for agency in Agency),
+        *(role.value for role in SUBSCRIBERS),
+    }

@@ -1,4 +1,4 @@
-"""Logging: JSON lines with the event's identity, and never its personal details."""
+"""Logging: JSON lines with the context bound to them, and never personal details."""
 
 import json
 import logging
@@ -6,7 +6,7 @@ import logging
 import pytest
 import structlog
 
-from mappa_bus.logs import REDACTED, configure_logging, event_context, redact_sensitive
+from mappa_bus.logs import REDACTED, configure_logging, redact_sensitive
 
 
 def test_redaction_blanks_fields_that_may_hold_personal_data() -> None:
@@ -22,11 +22,13 @@ def test_redaction_blanks_fields_that_may_hold_personal_data() -> None:
 
 
 def test_json_lines_carry_event_and_case_id(capsys: pytest.CaptureFixture[str]) -> None:
-    """A line logged while handling an event names the event and case, and hides the payload."""
+    """A line logged with an event's identity bound names it, and hides the payload."""
     configure_logging("json", "INFO")
     log = structlog.get_logger("test")
 
-    with event_context(event_id="E-1", case_id="C-9", topic="t", partition=2, offset=7):
+    with structlog.contextvars.bound_contextvars(
+        event_id="E-1", case_id="C-9", topic="t", partition=2, offset=7
+    ):
         log.info("handled", payload="date of birth 01/01/1970")
     log.info("after")
 
@@ -54,7 +56,9 @@ def test_standard_library_loggers_come_out_as_json_too(capsys: pytest.CaptureFix
     """aiokafka's stdlib log lines are rendered by the same pipeline, context and redaction."""
     configure_logging("json", "INFO")
 
-    with event_context(event_id="E-2", case_id="C-3", topic="t", partition=0, offset=1):
+    with structlog.contextvars.bound_contextvars(
+        event_id="E-2", case_id="C-3", topic="t", partition=0, offset=1
+    ):
         logging.getLogger("aiokafka.test").warning("retrying")
 
     line = json.loads(capsys.readouterr().err)

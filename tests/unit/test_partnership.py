@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -252,6 +253,7 @@ def _kent_events() -> list[Envelope[EventData]]:
 DELAYS = {agency: timedelta(minutes=7) * 3**number for number, agency in enumerate(Agency)}
 
 
+@pytest.mark.year
 def test_a_simulated_kent_year_reads_back_each_agencys_delay() -> None:
     """Folding the Kent 2020-21 scenario with a fixed delay per agency reads each one back."""
     simulated = _kent_events()

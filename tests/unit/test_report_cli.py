@@ -11,19 +11,19 @@ from mappa_bus.audit import reads
 from mappa_bus.catalogue import Area
 from mappa_bus.cli import app
 from mappa_bus.projection.database import open_engine
-from mappa_bus.reporting.fold import fold
-from mappa_bus.reporting.queries import parse_area, parse_year
+from mappa_bus.reporting.queries import parse_area
 from mappa_bus.reporting.store import create_schema, save_cases
 from mappa_bus.reporting.tables import MappaStatistics, kent_2020_21
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
+from tests.facts import case_facts
 
 
 @pytest.fixture(scope="module")
 def kent_store(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A store holding the simulated Kent 2020-21 year, as the consumer would leave it."""
     options = SimulationOptions(scenario=Scenario.KENT_2020_21)
-    cases = fold(event for item in simulate(options) for event in events(item, options.seed))
+    cases = case_facts(event for item in simulate(options) for event in events(item, options.seed))
     url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'reporting.db'}"
     engine = open_engine(url)
     create_schema(engine)
@@ -94,19 +94,6 @@ def test_a_year_without_figures_exits_1(kent_store: str) -> None:
 def test_areas_are_found_by_slug_or_name(text: str, expected: Area | None) -> None:
     """Areas read as people write them; `national` is England and Wales."""
     assert parse_area(text) == expected
-
-
-@pytest.mark.parametrize(("text", "expected"), [("2020", 2020), ("2020-21", 2020)])
-def test_years_read_as_reports_write_them(text: str, expected: int) -> None:
-    """A reporting year is its first year, or the report's `2020-21` form."""
-    assert parse_year(text) == expected
-
-
-@pytest.mark.parametrize("text", ["2020-22", "20-21", "last year"])
-def test_a_malformed_year_is_refused(text: str) -> None:
-    """A year that is not a reporting year is an error naming it."""
-    with pytest.raises(ValueError, match="reporting year"):
-        parse_year(text)
 
 
 def test_the_store_round_trips_case_facts(kent_store: str) -> None:

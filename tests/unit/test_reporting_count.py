@@ -3,17 +3,18 @@
 import random
 from datetime import date
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mappa_bus.catalogue import Area, Envelope, EventData
 from mappa_bus.reporting.count import count_year
 from mappa_bus.reporting.facts import CaseFacts, tally
-from mappa_bus.reporting.fold import fold
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.reporting.tables import MappaStatistics, empty_grid, kent_2020_21
 from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, intended, simulate
+from tests.facts import case_facts
 
 YEAR = date(2020, 4, 1)
 
@@ -48,25 +49,27 @@ KENT_EVENTS = _events(KENT)
 
 def test_the_kent_scenario_counts_to_the_seed_reports_tables() -> None:
     """Folding the simulated Kent year reproduces every figure Kent published for 2020-21."""
-    counted = count_year(fold(KENT_EVENTS), YEAR, SHIPPED_POPULATIONS)
+    counted = count_year(case_facts(KENT_EVENTS), YEAR, SHIPPED_POPULATIONS)
 
     assert counted[Area.KENT] == kent_2020_21()
 
 
+@pytest.mark.year
 def test_counting_the_events_agrees_with_the_simulators_own_truth_everywhere() -> None:
     """Every area the Kent run touches (transfers reach others) counts as the simulator meant."""
-    counted = count_year(fold(KENT_EVENTS), YEAR, SHIPPED_POPULATIONS)
+    counted = count_year(case_facts(KENT_EVENTS), YEAR, SHIPPED_POPULATIONS)
     truth = intended(KENT)
 
     for area, expected in truth.items():
         assert counted.get(area, _zero(area, expected.rsos_per_100k)) == expected
 
 
+@pytest.mark.year
 def test_a_small_national_year_counts_as_intended_in_every_area() -> None:
     """At a tenth of the size, all 42 areas' counts equal the simulator's truth."""
     options = SimulationOptions(areas=ALL_AREAS, scale=0.05, seed=7)
 
-    counted = count_year(fold(_events(options)), YEAR, options.populations)
+    counted = count_year(case_facts(_events(options)), YEAR, options.populations)
     truth = intended(options)
 
     assert sorted(area.value for area in counted) == sorted(
@@ -78,7 +81,7 @@ def test_a_small_national_year_counts_as_intended_in_every_area() -> None:
 
 def test_the_other_reading_of_table_2_counts_each_level_held() -> None:
     """Counting each level held can only add to the rows, never remove from them."""
-    cases = fold(KENT_EVENTS)
+    cases = case_facts(KENT_EVENTS)
 
     highest = count_year(cases, YEAR)[Area.KENT].levels_2_and_3_in_year
     each = count_year(cases, YEAR, once_per_level=True)[Area.KENT].levels_2_and_3_in_year

@@ -6,6 +6,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mappa_bus.catalogue import Area, Envelope, EventData
 from mappa_bus.projection.database import open_engine
 from mappa_bus.reporting.consumer import ReportingProjection
@@ -18,6 +20,9 @@ from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import NAMESPACE, agency_topic
 from tests.keys import KEYRING
 from tests.records import Record, record_of
+
+# Each test here simulates whole area-years: seconds, so `make unit` leaves them out.
+pytestmark = pytest.mark.year
 
 KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 TODAY = date(2025, 11, 25)

@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 
+from mappa_bus.catalogue import ReportingYear
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.vocabulary import Category
 from mappa_bus.reporting.population import (
@@ -13,7 +14,7 @@ from mappa_bus.reporting.population import (
     per_100k,
 )
 from mappa_bus.reporting.tables import kent_2020_21
-from mappa_bus.simulator.dates import Year, uk_offset
+from mappa_bus.simulator.dates import uk_offset
 from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
 from mappa_bus.simulator.run import area_year, intended, simulate, truth_counts
 from mappa_bus.simulator.truth import data_quality, statistics
@@ -42,6 +43,7 @@ def test_kent_scenario_is_exact_for_every_seed() -> None:
     assert kent_2020_21() == truth[Area.KENT]
 
 
+@pytest.mark.year
 def test_kent_scenario_is_exact_in_a_national_run() -> None:
     """With all 42 areas at a small scale, no other area's transfers disturb Kent's tables."""
     options = SimulationOptions(areas=ALL_AREAS, scenario=Scenario.KENT_2020_21, scale=0.01)
@@ -49,6 +51,7 @@ def test_kent_scenario_is_exact_in_a_national_run() -> None:
     assert kent_2020_21() == intended(options)[Area.KENT]
 
 
+@pytest.mark.year
 @pytest.mark.parametrize("area", [Area.KENT, Area.CUMBRIA, Area.LONDON])
 def test_a_generic_area_realises_its_plan(area: Area) -> None:
     """A single generic area's truth equals the tables its plan drew (no population: no 8)."""
@@ -60,6 +63,7 @@ def test_a_generic_area_realises_its_plan(area: Area) -> None:
     assert item.targets.model_copy(update={"rsos_per_100k": None}) == truth[area]
 
 
+@pytest.mark.year
 def test_a_kent_sized_area_is_mostly_category_1_at_level_1() -> None:
     """A generic Kent has about 2,500 eligible people on 31 March, most category 1 at level 1."""
     table = intended(SimulationOptions(seed=3))[Area.KENT].eligible_on_31_march
@@ -79,6 +83,7 @@ def test_same_seed_same_people_and_other_seed_other_people() -> None:
     assert expected == (first.people == again.people, first.people == other.people)
 
 
+@pytest.mark.year
 def test_category_3_is_never_at_level_1() -> None:
     """No category 3 person ever has a level 1 stay, so the data-quality note stays empty."""
     runs = list(simulate(SimulationOptions(areas=ALL_AREAS, scale=0.05, seed=2)))
@@ -145,10 +150,10 @@ def test_the_uk_clock_changes_on_the_last_sundays_of_march_and_october() -> None
 
 
 def test_the_reporting_year_runs_from_1_april_to_31_march() -> None:
-    """Year.starting(2020) is 1 April 2020 to 31 March 2021."""
+    """ReportingYear(2020) is 1 April 2020 to 31 March 2021."""
     assert (date(2020, 4, 1), date(2021, 3, 31)) == (
-        Year.starting(2020).start,
-        Year.starting(2020).end,
+        ReportingYear(2020).start,
+        ReportingYear(2020).end,
     )
 
 

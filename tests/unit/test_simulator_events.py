@@ -44,6 +44,9 @@ from mappa_bus.reporting.tables import MappaStatistics, empty_grid
 from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
 from mappa_bus.simulator.run import all_events, intended
 
+# Each test here simulates whole area-years: seconds, so `make unit` leaves them out.
+pytestmark = pytest.mark.year
+
 Event = Envelope[EventData]
 KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 NATIONAL = SimulationOptions(areas=ALL_AREAS, scale=0.02, seed=4)
@@ -255,6 +258,7 @@ def _count_year_event(
     returns: set[tuple[str, Area]],
     once: set[tuple[str, Area]],
 ) -> None:
+
     data, area = event.data, event.mappaarea
     distinct = None
     if isinstance(data, NotificationBreachDisposed):

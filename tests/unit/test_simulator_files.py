@@ -63,6 +63,7 @@ def test_truth_file_reads_back(written: Path) -> None:
     assert intended(OPTIONS) == read_truth(written / "truth.json")
 
 
+@pytest.mark.year
 def test_simulate_command_writes_files_and_the_kent_truth(tmp_path: Path) -> None:
     """`mappa simulate --scenario kent-2020-21 --out DIR` writes every agency's file and a
     truth whose Kent entry is the seed report's tables."""

@@ -7,8 +7,6 @@ from typing import Annotated
 
 from pydantic import Field
 
-from mappa_bus.agencies import Agency
-
 
 class Category(IntEnum):
     """MAPPA category (CJA 2003 s.325; category 4 from 2022)."""
@@ -34,15 +32,14 @@ class HandlingMarking(StrEnum):
     OFFICIAL_SENSITIVE = "OFFICIAL-SENSITIVE"
 
 
-# Agencies that can lead the management of a MAPPA case.
-LEAD_AGENCIES = frozenset(
-    {Agency.POLICE, Agency.PROBATION, Agency.PRISONS, Agency.HEALTH, Agency.YOUTH_OFFENDING}
-)
+# A case id: 3-64 letters, digits, - or _, starting with a letter or digit. Exported for what
+# must check one without pydantic (an HTTP path parameter, a test's generator).
+CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
 
 CaseId = Annotated[
     str,
     Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$",
+        pattern=CASE_ID_PATTERN,
         description="Pseudonymous case id shared by every agency (3-64 letters, digits, - or _); "
         "never a name or a national identifier.",
     ),

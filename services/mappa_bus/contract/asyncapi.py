@@ -1,59 +1,61 @@
 """The AsyncAPI 3.0 document of the whole bus, as FastStream generates it from a broker.
 
-`bus_broker()` declares, on a KafkaBroker that is never connected, what is really on the bus:
-each agency's publisher (its message: the pinned envelope of each of its event types), the
-dead-letter publisher, the walking skeleton's, and every subscriber registered in
-`SUBSCRIPTIONS`. A service adds its subscriber to the document by adding to that tuple the
-function that registers it on a broker, the same function its runtime calls.
+`bus_broker()` declares, on a KafkaBroker that is never connected, a publisher for every topic
+the bus uses (`topics.bus_topic_specs`) with the message it carries: each agency's pinned
+envelopes, the dead letters' raw bytes, the alerts, the acknowledgements and the statistics.
+
+Who publishes and who subscribes is not declared a second time here: it is read from the ACLs
+the broker enforces (`principals.acl_bindings`), so the document cannot name a reader or writer
+the broker would refuse, nor leave one out. Each topic a principal may write becomes a `send`
+operation of that principal's, each topic it may read a `receive` one, with its consumer group.
 
 FastStream cannot say some things the bus relies on (the Kafka key, the CloudEvents content
-type, the dead-letter headers, consumer groups); `_complete` adds them to its output, and says
-what a subscriber that reads raw records (to dead-letter what does not parse) really reads.
+type, the dead-letter headers, consumer groups); `_complete` adds them to its output.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from typing import Annotated, Any, Union
-from urllib.parse import unquote
 
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
-from faststream.specification.asyncapi.utils import clear_key
 from pydantic import Field
 
 from mappa_bus.agencies import Agency
+from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised
+from mappa_bus.catalogue import Area, Rejection
 from mappa_bus.catalogue.envelope import CONTENT_TYPE, Envelope
 from mappa_bus.catalogue.registry import published_by
-from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, OVERSIZED_KEPT_BYTES, Rejection
+from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, OVERSIZED_KEPT_BYTES
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.contract.json_schemas import JsonObject
 from mappa_bus.contract.pinned import pinned_envelope
+from mappa_bus.principals import (
+    SUBSCRIBERS,
+    AclBinding,
+    Operation,
+    ResourceType,
+    Role,
+    acl_bindings,
+    group_prefix,
+)
+from mappa_bus.reporting.publication import NATIONAL, StatisticsPublished
 from mappa_bus.settings import Settings
 from mappa_bus.signing import KEY_ID_HEADER, SIGNATURE_HEADER
-from mappa_bus.skeleton import SkeletonEvent, build_skeleton
-from mappa_bus.topics import AGENCY_PARTITIONS, DEAD_LETTER, WALKING_SKELETON, agency_topic
-
-Subscription = Callable[[KafkaBroker], object]
-"""Registers one service's subscriber(s) on the broker it is given."""
-
-
-def _walking_skeleton(broker: KafkaBroker) -> object:
-    # The group `mappa demo` consumes in (run_demo's default).
-    return build_skeleton(broker, group_id="mappa-demo")
-
-
-SUBSCRIPTIONS: tuple[Subscription, ...] = (_walking_skeleton,)
-
-DEAD_LETTER_TITLE = "dead-letter"
-SKELETON_TITLE = "skeleton"
+from mappa_bus.topics import (
+    AGENCY_PARTITIONS,
+    NAMESPACE,
+    TopicSpec,
+    acknowledgements_spec,
+    agency_topic,
+    alerts_spec,
+    dead_letter_spec,
+    statistics_spec,
+)
 
 # Kafka bindings at the version FastStream writes for its channel bindings.
 _BINDING_VERSION = "0.4.0"
-# FastStream's payload for a handler that takes the raw message and no body.
-_NO_BODY = "#/components/schemas/EmptyPayload"
 
 # Read from the settings' declaration, not from the environment: the document must not depend
 # on where it was generated.
@@ -91,56 +93,101 @@ _DESCRIPTION = (
 )
 
 
+DEAD_LETTER_TITLE = "dead-letter"
+ALERTS_TITLE = "alerts"
+ACKNOWLEDGEMENTS_TITLE = "alert-acknowledgements"
+STATISTICS_TITLE = "statistics"
+
+# Who each role's principal is, as the operations' descriptions name it.
+_ROLE_IS = {
+    Role.PICTURE: "the case-picture service (`mappa picture run`)",
+    Role.REPORTING: "the reporting service (`mappa reporting run`)",
+    Role.ALERTS: "the alerts service (`mappa alerts run`)",
+    Role.COORDINATOR: "MAPPA coordinators (`mappa alerts tail`, `mappa alerts web`)",
+}
+# Why a principal reads or writes a topic that is not the obvious one for it.
+_BECAUSE = {
+    (Role.ALERTS.value, Operation.READ, ALERTS_TITLE): "its own alerts, read back after a "
+    "restart so as to publish none twice",
+    (Role.COORDINATOR.value, Operation.READ, ACKNOWLEDGEMENTS_TITLE): "every coordinator's "
+    "acknowledgements, to show which alerts are in hand",
+}
+
+
 def publisher_title(agency: Agency) -> str:
-    """The channel (and operation) name of `agency`'s publisher in the document."""
+    """The channel name of `agency`'s topic in the document."""
     return agency.value
 
 
-def bus_specification(subscriptions: tuple[Subscription, ...] = SUBSCRIPTIONS) -> JsonObject:
-    """The AsyncAPI 3.0 document of the bus with `subscriptions`, as a JSON object."""
-    broker = bus_broker(subscriptions)
+def bus_specification() -> JsonObject:
+    """The AsyncAPI 3.0 document of the bus, as a JSON object."""
     specification = AsyncAPI(
-        broker,
+        bus_broker(),
         title="MAPPA Bus",
         version=version("mappa-bus"),
         description=_DESCRIPTION,
         schema_version="3.0.0",
     ).to_specification()
     document: JsonObject = specification.to_jsonable()
-    _complete(document, broker)
+    _complete(document)
     return document
 
 
-def bus_broker(subscriptions: tuple[Subscription, ...] = SUBSCRIPTIONS) -> KafkaBroker:
-    """A broker (never connected) declaring every publisher and the given subscribers."""
+def bus_broker() -> KafkaBroker:
+    """A broker (never connected) declaring a publisher for every topic of the bus."""
     broker = KafkaConnection(_DEFAULT_SERVERS).broker(
         description="The local development broker (deploy/kafka/kafka-local); each deployment "
         "has its own.",
         logger=None,
     )
     for agency in Agency:
-        _declare_agency_publisher(broker, agency)
-    broker.publisher(
-        DEAD_LETTER.name,
-        title=DEAD_LETTER_TITLE,
-        description="Every subscriber's rejected input: the record's value and key exactly as "
-        "they arrived (an oversized value truncated, see `mappa-size`), with the reason and "
-        "where it came from in the headers. " + DEAD_LETTER.purpose.capitalize() + ".",
-        schema=bytes,
+        _declare_agency_topic(broker, agency)
+    _declare(
+        broker,
+        dead_letter_spec(),
+        DEAD_LETTER_TITLE,
+        "Rejected input: the record's value and key exactly as they arrived (an oversized value "
+        "truncated, see `mappa-size`), with the reason and where it came from in the headers.",
+        bytes,
     )
-    broker.publisher(
-        WALKING_SKELETON.name,
-        title=SKELETON_TITLE,
-        description="The walking skeleton's demonstration events (`mappa demo`), keyed by "
-        "case id; not part of the event catalogue.",
-        schema=SkeletonEvent,
+    _declare(
+        broker,
+        alerts_spec(),
+        ALERTS_TITLE,
+        "Alerts raised by the alerts service from the agencies' events (CloudEvents), keyed by "
+        "MAPPA area.",
+        AlertRaised,
     )
-    for subscribe in subscriptions:
-        subscribe(broker)
+    _declare(
+        broker,
+        acknowledgements_spec(),
+        ACKNOWLEDGEMENTS_TITLE,
+        "Coordinators' acknowledgements of alerts (CloudEvents), keyed by MAPPA area as the "
+        "alerts are; apart from the alerts so that a coordinator may acknowledge one but never "
+        "forge one.",
+        AlertAcknowledged,
+    )
+    _declare(
+        broker,
+        statistics_spec(),
+        STATISTICS_TITLE,
+        "Each closed reporting year's MAPPA statistics (CloudEvents), one event per area and "
+        f"one for `{NATIONAL}`, keyed by that subject; a correction is a new revision.",
+        StatisticsPublished,
+    )
     return broker
 
 
-def _declare_agency_publisher(broker: KafkaBroker, agency: Agency) -> None:
+def _declare(broker: KafkaBroker, spec: TopicSpec, title: str, what: str, schema: Any) -> None:
+    broker.publisher(
+        spec.name,
+        title=title,
+        description=f"{what} {spec.purpose.capitalize()}.",
+        schema=schema,
+    )
+
+
+def _declare_agency_topic(broker: KafkaBroker, agency: Agency) -> None:
     models = published_by(agency)
     types = ", ".join(f"`{model.event_type()}`" for model in models)
     broker.publisher(
@@ -159,22 +206,88 @@ def _one_of(envelopes: tuple[type[Envelope[Any]], ...]) -> Any:
     return Annotated[Union[envelopes], Field(discriminator="type")]  # noqa: UP007
 
 
-def _complete(document: JsonObject, broker: KafkaBroker) -> None:
+def _complete(document: JsonObject) -> None:
     """Add what FastStream cannot express; see the module's docstring."""
     messages = document["components"]["messages"]
     case_id = Envelope.model_json_schema()["properties"]["subject"]
     key = {**case_id, "description": f"The event's `subject`. {PLACEMENT}"}
+    area: JsonObject = {"type": "string", "enum": [area.value for area in Area]}
     for agency in Agency:
         message = messages[f"{publisher_title(agency)}:Message"]
-        message["contentType"] = CONTENT_TYPE
+        _kafka_message(message, key)
         message["description"] = f"{PLACEMENT} {SIGNATURE}"
         message["headers"] = _AGENCY_HEADERS
-        message["bindings"] = {"kafka": {"key": key, "bindingVersion": _BINDING_VERSION}}
         channel = document["channels"][publisher_title(agency)]
         channel["bindings"]["kafka"]["partitions"] = AGENCY_PARTITIONS
-    messages[f"{DEAD_LETTER_TITLE}:Message"]["headers"] = _DEAD_LETTER_HEADERS
-    _show_what_raw_subscribers_read(document)
-    _name_consumer_groups(document, broker)
+    _kafka_message(messages[f"{ALERTS_TITLE}:Message"], area)
+    _kafka_message(messages[f"{ACKNOWLEDGEMENTS_TITLE}:Message"], area)
+    _kafka_message(
+        messages[f"{STATISTICS_TITLE}:Message"],
+        {"type": "string", "enum": [*area["enum"], NATIONAL]},
+    )
+    dead_letter = messages[f"{DEAD_LETTER_TITLE}:Message"]
+    dead_letter["headers"] = _DEAD_LETTER_HEADERS
+    dead_letter["bindings"] = {
+        "kafka": {
+            "key": {"type": "string", "description": "The refused record's own key, if any."},
+            "bindingVersion": _BINDING_VERSION,
+        }
+    }
+    titles = {channel["address"]: title for title, channel in document["channels"].items()}
+    document["operations"] = {
+        _operation_id(binding, titles[binding.resource_name]): _operation(
+            binding, titles[binding.resource_name]
+        )
+        for binding in acl_bindings(NAMESPACE)
+        if binding.resource_type is ResourceType.TOPIC
+        and binding.operation in (Operation.READ, Operation.WRITE)
+    }
+
+
+def _kafka_message(message: JsonObject, key: JsonObject) -> None:
+    message["contentType"] = CONTENT_TYPE
+    message["bindings"] = {"kafka": {"key": key, "bindingVersion": _BINDING_VERSION}}
+
+
+def _operation_id(binding: AclBinding, title: str) -> str:
+    verb = "publishes" if binding.operation is Operation.WRITE else "reads"
+    return f"{binding.principal}-{verb}-{title}"
+
+
+def _operation(binding: AclBinding, title: str) -> JsonObject:
+    """One principal's sending to, or receiving from, one topic, as its ACL allows."""
+    sends = binding.operation is Operation.WRITE
+    who = _principal_is(binding.principal)
+    why = _BECAUSE.get((binding.principal, binding.operation, title))
+    summary = f"{'Published on' if sends else 'Read from'} `{binding.resource_name}` by {who}"
+    operation: JsonObject = {
+        "action": "send" if sends else "receive",
+        "channel": {"$ref": f"#/channels/{title}"},
+        "messages": [{"$ref": f"#/channels/{title}/messages/Message"}],
+        "summary": summary if why is None else f"{summary}: {why}",
+        "tags": [{"name": f"principal:{binding.principal}"}],
+    }
+    if not sends:
+        operation["bindings"] = {"kafka": _consumer_group(binding.principal)}
+    return operation
+
+
+def _principal_is(principal: str) -> str:
+    if principal in {role.value for role in Role}:
+        return _ROLE_IS[Role(principal)]
+    return f"{principal} (its systems, through its adapter or `mappa publish`)"
+
+
+def _consumer_group(principal: str) -> JsonObject:
+    """The consumer group a reader uses: a service's instances share one named for its role
+    (they may be given another under that prefix); a coordinator reads in its own, or none."""
+    role = Role(principal)
+    prefix = group_prefix(role, NAMESPACE)
+    if role in SUBSCRIBERS:
+        group = {"type": "string", "pattern": f"^{prefix}", "default": prefix}
+    else:
+        group = {"type": "string", "pattern": f"^{prefix}"}
+    return {"groupId": group, "bindingVersion": _BINDING_VERSION}
 
 
 _AGENCY_HEADERS: JsonObject = {
@@ -200,21 +313,16 @@ _AGENCY_HEADERS: JsonObject = {
 
 _DEAD_LETTER_HEADERS: JsonObject = {
     "type": "object",
-    "required": ["mappa-reason", "mappa-source"],
+    "required": ["mappa-reason", "mappa-rejection", "mappa-source"],
     "properties": {
         "mappa-reason": {
             "type": "string",
             "description": "Why the record was refused: the offending field and the reason, "
             "e.g. `data.category: must be 1, 2, 3 or 4`.",
         },
-        "mappa-source": {
-            "type": "string",
-            "description": "Where the record came from, as `<topic>/<partition>/<offset>`, or "
-            "`<file>:<line>` for a feed line `mappa publish` refused.",
-        },
         "mappa-rejection": {
             "type": "string",
-            "enum": [kind.value for kind in Rejection],
+            "enum": [rejection.value for rejection in Rejection],
             "description": "The kind of rejection.",
         },
         "mappa-size": {
@@ -222,71 +330,18 @@ _DEAD_LETTER_HEADERS: JsonObject = {
             "description": f"For an input over {MAX_EVENT_BYTES} bytes: its whole size in "
             f"bytes (decimal); the value then holds only its first {OVERSIZED_KEPT_BYTES}.",
         },
+        "mappa-source": {
+            "type": "string",
+            "description": "Where the record came from, as `<topic>/<partition>/<offset>`, or "
+            "`<file>:<line>` for a feed line `mappa publish` refused.",
+        },
         "mappa-consumer": {
             "type": "string",
-            "description": "The consumer that refused a record (`picture`, `reporting`, ...).",
+            "description": "The subscriber service that refused it (picture, reporting, alerts).",
         },
         "mappa-agency": {
             "type": "string",
-            "description": "The agency whose publishing tool refused a feed line.",
+            "description": "The agency whose publishing tool refused it.",
         },
     },
 }
-
-
-def _show_what_raw_subscribers_read(document: JsonObject) -> None:
-    """A subscriber that takes the raw record shows no body in FastStream's output; it reads
-    what is published on its topic, so its message gets that payload."""
-    published = {
-        channel["address"]: _message(document, operation)["payload"]
-        for operation, channel in _operations(document, "send")
-    }
-    for operation, channel in _operations(document, "receive"):
-        message = _message(document, operation)
-        if message["payload"] == {"$ref": _NO_BODY} and channel["address"] in published:
-            message["payload"] = published[channel["address"]]
-    if f'"{_NO_BODY}"' not in json.dumps(document):
-        del document["components"]["schemas"]["EmptyPayload"]
-
-
-def _name_consumer_groups(document: JsonObject, broker: KafkaBroker) -> None:
-    """Who subscribes: the consumer group of each receive operation, as a Kafka binding."""
-    # Only Kafka's subscribers have a group id, and one given partitions has none.
-    groups = {
-        clear_key(key): getattr(subscriber, "group_id", None)
-        for subscriber in broker.subscribers
-        for key in subscriber.schema()
-    }
-    for operation, _ in _operations(document, "receive"):
-        group = groups.get(_channel_key(operation))
-        if group:
-            operation["bindings"] = {
-                "kafka": {
-                    "groupId": {"type": "string", "enum": [group]},
-                    "bindingVersion": _BINDING_VERSION,
-                }
-            }
-
-
-def _operations(document: JsonObject, action: str) -> Iterator[tuple[JsonObject, JsonObject]]:
-    for operation in document["operations"].values():
-        if operation["action"] == action:
-            yield operation, document["channels"][_channel_key(operation)]
-
-
-def _channel_key(operation: JsonObject) -> str:
-    return _pointer_part(operation["channel"]["$ref"].removeprefix("#/channels/"))
-
-
-def _message(document: JsonObject, operation: JsonObject) -> JsonObject:
-    """The component message an operation sends or receives (through its channel)."""
-    (reference,) = operation["messages"]
-    _, channel, _, name = reference["$ref"].removeprefix("#/").split("/")
-    channel_message = document["channels"][_pointer_part(channel)]["messages"][name]
-    component = channel_message["$ref"].removeprefix("#/components/messages/")
-    message: JsonObject = document["components"]["messages"][_pointer_part(component)]
-    return message
-
-
-def _pointer_part(encoded: str) -> str:
-    return unquote(encoded).replace("~1", "/").replace("~0", "~")

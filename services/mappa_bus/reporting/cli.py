@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from mappa_bus.access.identity import Reader
 from mappa_bus.access.policy import FIGURE_READERS
 from mappa_bus.access.reasons import for_trail
 from mappa_bus.audit import record_read
+from mappa_bus.catalogue import ReportingYear
 from mappa_bus.cli_common import (
     Database,
     DevUser,
@@ -38,7 +38,7 @@ from mappa_bus.reporting.partnership import indicators
 from mappa_bus.reporting.partnership_render import PARTNERSHIP_FORMATS
 from mappa_bus.reporting.partnership_store import clear_partnership, load_partnership
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_csv
-from mappa_bus.reporting.queries import earlier_years, parse_area, parse_year, statistics_for
+from mappa_bus.reporting.queries import earlier_years, parse_area, statistics_for
 from mappa_bus.reporting.service import catch_up, open_projection, reporting_app
 from mappa_bus.reporting.store import clear, create_schema
 from mappa_bus.topics import NAMESPACE
@@ -73,7 +73,7 @@ def report(
     if output_format not in FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
     try:
-        where, first_year = parse_area(area), parse_year(year)
+        where, first_year = parse_area(area), ReportingYear.parse(year).opens
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     settings = command_settings()
@@ -113,7 +113,7 @@ def report_partnership(
         choices = ", ".join(PARTNERSHIP_FORMATS)
         raise typer.BadParameter(f"choose one of {choices}", param_hint="--format")
     try:
-        where, first_year = parse_area(area), parse_year(year)
+        where, first_year = parse_area(area), ReportingYear.parse(year).opens
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     # The store's URL, not the namespace, chooses whose figures these are; `--namespace` is
@@ -123,7 +123,7 @@ def report_partnership(
     create_schema(engine)
     with engine.connect() as connection:
         counts = load_partnership(connection)
-    partnership = indicators(counts, where, date(first_year, 4, 1))
+    partnership = indicators(counts, where, ReportingYear(first_year).start)
     if partnership.is_empty:
         console.print(f"[red]the store has no partnership figures for {area} {year}[/]")
         raise typer.Exit(1)
@@ -206,7 +206,7 @@ def report_open(
     """List the cases (or, for orders, the events) that make up one figure of an area you work
     in; audited. Who you are comes from your access token (MAPPA_ACCESS_TOKEN)."""
     try:
-        where, first_year = parse_area(area), parse_year(year)
+        where, first_year = parse_area(area), ReportingYear.parse(year).opens
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     if where is None:
@@ -230,7 +230,9 @@ def report_open(
         _record_figure(projection.engine, reader, role, subject, for_trail(reason), "refused", [])
         console.print(f"[red]{error.detail}[/]")
         raise typer.Exit(3) from error
-    ids = contributors(projection.cases, date(first_year, 4, 1), where, (table, row, column))
+    ids = contributors(
+        projection.cases, ReportingYear(first_year).start, where, (table, row, column)
+    )
     _record_figure(
         projection.engine, admitted.reader, admitted.role, subject, admitted.reason, "read", ids
     )

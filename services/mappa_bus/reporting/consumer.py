@@ -11,7 +11,7 @@ from typing import Any
 from faststream.kafka import KafkaBroker, TopicPartition
 from sqlalchemy import Engine, inspect
 
-from mappa_bus.catalogue import Envelope, EventData, WireError
+from mappa_bus.catalogue import Envelope, EventData, ReportingYear, WireError
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.principals import Role, group_prefix
 from mappa_bus.projection.database import snapshot
@@ -26,7 +26,6 @@ from mappa_bus.reporting.publication import (
     load_unpublished,
     mark_unpublished,
     unpublished_table,
-    year_of,
 )
 from mappa_bus.reporting.store import append_facts, create_schema, has_cases, load_cases
 from mappa_bus.signing import Keyring
@@ -116,7 +115,7 @@ class ReportingProjection:
             if facts is not known:
                 batch.changed[event.case_id] = facts
                 batch.added.append((event.case_id, fact))
-                batch.years.add(year_of(fact.day))
+                batch.years.add(ReportingYear.holding(fact.day).opens)
         return batch
 
     def commit(self, batch: Batch) -> None:

@@ -7,14 +7,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from mappa_bus.catalogue import Area
+from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.reporting.facts import CaseFacts, Fact, Kind
 from mappa_bus.reporting.population import per_100k
 from mappa_bus.reporting.tables import LevelByCategory, MappaStatistics, empty_grid
 
 _CUSTODY_IN = (Kind.INTO_CUSTODY, Kind.RETURNED_LICENCE, Kind.RETURNED_SOPO)
-_PEOPLE_KINDS = (Kind.NOTIFICATION_BREACH, Kind.LIFETIME_REVOKED, Kind.SRO_BREACH_NOTIFICATION)
-_ORDER_KINDS = (Kind.SHPO, Kind.NOTIFICATION_ORDER)
 
 
 @dataclass(frozen=True)
@@ -115,7 +113,7 @@ def contributors(
 
 
 def _count(cases: Mapping[str, CaseFacts], year_start: date, once_per_level: bool) -> _Counts:
-    year_end = date(year_start.year + 1, 3, 31)
+    year_end = ReportingYear.holding(year_start).end
     counts = _Counts()
     for case_id, facts in cases.items():
         _count_case(counts, case_id, facts, year_start, year_end, once_per_level)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
-from mappa_bus.catalogue import AREA_NAMES
+from mappa_bus.catalogue import AREA_NAMES, ReportingYear
 from mappa_bus.reporting.render import CATEGORY_NAMES
 from mappa_bus.reporting.tables import LevelByCategory, MappaStatistics
 
@@ -66,7 +66,7 @@ def place_name(statistics: MappaStatistics) -> str:
 
 def year_label(year_start: date) -> str:
     """The reporting year as reports print it, e.g. 2020-21."""
-    return f"{year_start.year}-{(year_start.year + 1) % 100:02d}"
+    return ReportingYear.holding(year_start).label
 
 
 def title(statistics: MappaStatistics) -> str:

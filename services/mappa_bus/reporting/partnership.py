@@ -33,7 +33,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import Area, Envelope, EventData, probation
+from mappa_bus.catalogue import Area, Envelope, EventData, ReportingYear, probation
 
 BUCKETS_PER_DECADE = 20
 LAST_BUCKET = 164  # the bucket ending at 10**(164/20) = 10**8.2 seconds, about 5.02 years
@@ -78,11 +78,6 @@ class AgencyTally:
 
 
 PartnershipCounts = Mapping[PartnershipKey, AgencyTally]
-
-
-def reporting_year(day: date) -> date:
-    """The 1 April that opens the reporting year holding `day`."""
-    return date(day.year if day.month >= 4 else day.year - 1, 4, 1)
 
 
 def bucket(delay: timedelta) -> int:
@@ -130,7 +125,7 @@ def add_batch(
     held: dict[PartnershipKey, int] = {}
     attended: dict[PartnershipKey, int] = {}
     for event, appended in shared:
-        year_start = reporting_year(event.time.date())
+        year_start = ReportingYear.holding(event.time).start
         key = PartnershipKey(event.mappaarea, year_start, event.publisher)
         histogram = delays.setdefault(key, {})
         index = bucket(appended - event.time)

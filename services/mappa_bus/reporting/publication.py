@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Column, Date, Integer, String, Table, delete, select
 from sqlalchemy.engine import Connection
 
-from mappa_bus.catalogue import Area
+from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.projection.database import insert_missing, upsert
 from mappa_bus.projection.offsets import metadata
 from mappa_bus.reporting.count import count_year
@@ -83,23 +83,13 @@ def closed_years(cases: Mapping[str, CaseFacts], today: date) -> list[int]:
     """The reporting years (by their 1 April) whose 31 March has passed, from the first to the
     last year in which anything happened (not before MAPPA began): a year with no events at all
     is a year the bus knows nothing of, not a year of unchanged figures."""
-    # From `time`'s own fields: the same calendar date as `Fact.day`, without making one.
-    years = {fact.time.year - (fact.time.month < 4) for facts in cases.values() for fact in facts}
-    last_closed = last_closed_year(today)
+    # From `time` itself: the same calendar date as `Fact.day`, without making one.
+    years = {ReportingYear.holding(fact.time).opens for facts in cases.values() for fact in facts}
+    last_closed = ReportingYear.last_closed(today).opens
     known = [year for year in years if FIRST_MAPPA_YEAR <= year <= last_closed]
     if not known:
         return []
     return list(range(min(known), max(known) + 1))
-
-
-def last_closed_year(today: date) -> int:
-    """The last reporting year (by its 1 April) whose 31 March is before `today`."""
-    return today.year - (2 if today.month < 4 else 1)
-
-
-def year_of(day: date) -> int:
-    """The reporting year (by the calendar year of its 1 April) holding `day`."""
-    return day.year - (1 if day.month < 4 else 0)
 
 
 def due(
@@ -115,7 +105,9 @@ def due(
     years = [year for year in closed_years(cases, today) if since is None or year >= since]
     spans = _spans(cases) if years else {}
     for year in years:
-        counted = count_year(_may_count_in(cases, spans, year), date(year, 4, 1), populations)
+        counted = count_year(
+            _may_count_in(cases, spans, year), ReportingYear(year).start, populations
+        )
         if not counted:
             continue
         everyone = [*counted.items(), (None, national(counted.values(), populations))]
@@ -136,7 +128,7 @@ def _spans(cases: Mapping[str, CaseFacts]) -> dict[str, _Span]:
     for case_id, facts in cases.items():
         if not facts:
             continue
-        years = [fact.time.year - (fact.time.month < 4) for fact in facts]
+        years = [ReportingYear.holding(fact.time).opens for fact in facts]
         # docs/statistics.md: managed from eligibility until management ended.
         managing = [f.kind for f in facts if f.kind in (Kind.ELIGIBLE, Kind.ENDED)]
         managed = bool(managing) and managing[-1] is Kind.ELIGIBLE

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 
-from mappa_bus.catalogue import AREA_NAMES, Area
+from mappa_bus.catalogue import AREA_NAMES, Area, ReportingYear
 from mappa_bus.reporting.count import count_year
 from mappa_bus.reporting.facts import CaseFacts
 from mappa_bus.reporting.national import national
@@ -27,17 +26,6 @@ def parse_area(text: str) -> Area | None:
     raise ValueError(f"unknown MAPPA area {text!r}; give a slug such as 'kent' or a name")
 
 
-def parse_year(text: str) -> int:
-    """The year of the reporting year's 1 April, from `2020` or `2020-21`."""
-    first, _, second = text.partition("-")
-    if not first.isdigit() or len(first) != 4:
-        raise ValueError(f"a reporting year is written 2020 or 2020-21, not {text!r}")
-    year = int(first)
-    if second and second != f"{(year + 1) % 100:02d}":
-        raise ValueError(f"{text!r} is not a reporting year: {year}-{(year + 1) % 100:02d} is")
-    return year
-
-
 def statistics_for(
     cases: Mapping[str, CaseFacts],
     area: Area | None,
@@ -48,7 +36,9 @@ def statistics_for(
 ) -> MappaStatistics | None:
     """One area's (or the nation's) statistics of the year opening 1 April `year`; None when
     the store has no figure for it. `once_per_level`: table 2's other reading."""
-    counted = count_year(cases, date(year, 4, 1), populations, once_per_level=once_per_level)
+    counted = count_year(
+        cases, ReportingYear(year).start, populations, once_per_level=once_per_level
+    )
     if area is None:
         return national(counted.values(), populations) if counted else None
     return counted.get(area)

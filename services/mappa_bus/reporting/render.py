@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mappa_bus.catalogue import AREA_NAMES
+from mappa_bus.catalogue import AREA_NAMES, ReportingYear
 from mappa_bus.reporting.tables import LevelByCategory, MappaStatistics
 
 CATEGORY_NAMES = {
@@ -53,7 +53,7 @@ def render_text(statistics: MappaStatistics) -> str:
     legend = [f"  {CATEGORY_NAMES[c]}" for c in categories]
     per_100k = "-" if statistics.rsos_per_100k is None else str(statistics.rsos_per_100k)
     lines = [
-        f"MAPPA Statistics: {place} {year}-{(year + 1) % 100:02d}",
+        f"MAPPA Statistics: {place} {ReportingYear(year).label}",
         *legend,
         "",
         *_grid(

@@ -10,7 +10,7 @@ import structlog
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 
-from mappa_bus.catalogue import Area
+from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.subscriber import consume_until_caught_up
@@ -19,7 +19,6 @@ from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.reporting.publication import (
     clear_unpublished,
     due,
-    last_closed_year,
     load_published,
     record_published,
     statistics_event,
@@ -86,7 +85,7 @@ async def publish_statistics(
     """Publish every closed year's statistics not yet published as they stand; return how
     many events went out. Only years from the earliest one a fact was applied to since the
     last publication are counted again: the others cannot have changed."""
-    last_closed = last_closed_year(today)
+    last_closed = ReportingYear.last_closed(today).opens
     since = min(projection.unpublished, default=None)
     if since is None or since > last_closed:
         log.info("statistics published", events=0)

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from mappa_bus.adapters.publisher import publish_all
 from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import ReportingYear
 from mappa_bus.catalogue.areas import AREA_NAMES, Area
 from mappa_bus.catalogue.base import EventData
 from mappa_bus.catalogue.envelope import Envelope
@@ -27,7 +28,6 @@ from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_t
 from mappa_bus.principals import acl_bindings
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_csv
 from mappa_bus.reporting.tables import MappaStatistics
-from mappa_bus.simulator.dates import Year
 from mappa_bus.simulator.files import write_events, write_truth
 from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
@@ -93,7 +93,7 @@ def simulate_command(
             run.by_agency = write_events(out, streams)
         else:
             _publish((event for stream in streams for event in stream), run, namespace)
-    truth = statistics(run.truth, Year.starting(year), options.populations)
+    truth = statistics(run.truth, ReportingYear(year), options.populations)
     if out is not None:
         write_truth(out, truth)
     _summary(run, truth, None if all_areas else area, time.perf_counter() - started)

@@ -3,38 +3,22 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+
+from mappa_bus.catalogue import ReportingYear
 
 GMT = UTC
 BST = timezone(timedelta(hours=1))
 
 
-@dataclass(frozen=True, slots=True)
-class Year:
-    """A reporting year: 1 April to 31 March inclusive."""
+def first_change(year: ReportingYear) -> date:
+    """The first day the simulator changes a level, an area or management on in `year`.
 
-    start: date
-    end: date
-
-    @classmethod
-    def starting(cls, year: int) -> Year:
-        """The reporting year that opens on 1 April `year`."""
-        return cls(date(year, 4, 1), date(year + 1, 3, 31))
-
-    @property
-    def first_change(self) -> date:
-        """The first day the simulator changes a level, an area or management on.
-
-        Nothing of that kind happens on 1 April itself: whether a change on the year's first day
-        still lets the old state count "at any time in the year" is a reading the statistics
-        rules leave open, and the simulator's truth should not depend on it.
-        """
-        return self.start + timedelta(days=1)
-
-    def contains(self, day: date) -> bool:
-        """Whether `day` falls in the year."""
-        return self.start <= day <= self.end
+    Nothing of that kind happens on 1 April itself: whether a change on the year's first day
+    still lets the old state count "at any time in the year" is a reading the statistics rules
+    leave open, and the simulator's truth should not depend on it.
+    """
+    return year.start + timedelta(days=1)
 
 
 def days(n: int) -> timedelta:

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import ReportingYear
 from mappa_bus.catalogue.probation import LevelReason, MappaMeetingHeld
 from mappa_bus.catalogue.vocabulary import Category, Level
-from mappa_bus.simulator.dates import Year, day_between, days
+from mappa_bus.simulator.dates import day_between, days, first_change
 from mappa_bus.simulator.person import LevelStay, Note, Step
 
 # Level 2 and 3 cases are reviewed at a meeting roughly every 8 to 16 weeks.
@@ -44,12 +45,12 @@ class LevelPlan:
     """A release during the year, which makes a rise before it a release-planning one."""
 
 
-def level_track(rng: random.Random, year: Year, plan: LevelPlan) -> list[LevelStay]:
+def level_track(rng: random.Random, year: ReportingYear, plan: LevelPlan) -> list[LevelStay]:
     """Level stays that realise `plan`, starting with the level set at identification."""
     base = 2 if plan.category is Category.OTHER_DANGEROUS_OFFENDER else 1
     if plan.peak == 1:
         return _level_1_track(rng, year, plan)
-    first = max(year.first_change, plan.identified_on)
+    first = max(first_change(year), plan.identified_on)
     rise = _rise_day(rng, year, plan, first)
     stays = [_stay(base if rise > plan.identified_on else plan.peak, plan.identified_on, rng)]
     if rise > plan.identified_on and plan.peak != base:
@@ -71,7 +72,7 @@ def meetings(rng: random.Random, stays: list[LevelStay], stop: date) -> list[Not
     return notes
 
 
-def _level_1_track(rng: random.Random, year: Year, plan: LevelPlan) -> list[LevelStay]:
+def _level_1_track(rng: random.Random, year: ReportingYear, plan: LevelPlan) -> list[LevelStay]:
     """Level 1; now and then with a spell at level 2 that ended before the year (which must not
     count in the year's table 2)."""
     stays = [_stay(1, plan.identified_on, rng)]
@@ -83,7 +84,7 @@ def _level_1_track(rng: random.Random, year: Year, plan: LevelPlan) -> list[Leve
     return stays
 
 
-def _rise_day(rng: random.Random, year: Year, plan: LevelPlan, first: date) -> date:
+def _rise_day(rng: random.Random, year: ReportingYear, plan: LevelPlan, first: date) -> date:
     """When the level reaches `peak`: before the year (for some people managed then) or during
     it, in time for `hold` and leaving room to come down to `final`."""
     if plan.identified_on < year.start and rng.random() < 0.5:

@@ -15,12 +15,12 @@ from datetime import date
 from typing import Literal
 
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import duty_to_cooperate, health, police, probation
+from mappa_bus.catalogue import ReportingYear, duty_to_cooperate, health, police, probation
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.police import NotificationEndReason, RegistrationTrigger
 from mappa_bus.catalogue.probation import LeadAgency, ManagementEndReason
 from mappa_bus.catalogue.vocabulary import Category
-from mappa_bus.simulator.dates import Year, day_between, days, months_after, years_before
+from mappa_bus.simulator.dates import day_between, days, first_change, months_after, years_before
 from mappa_bus.simulator.ids import seeded
 from mappa_bus.simulator.levels import LevelPlan, level_track, meetings, transfer_stay
 from mappa_bus.simulator.person import (
@@ -69,7 +69,7 @@ class Background:
     licence_ends_on: date | None = None
 
 
-def build_person(role: Role, *, case_id: str, home: Area, year: Year, seed: int) -> Person:
+def build_person(role: Role, *, case_id: str, home: Area, year: ReportingYear, seed: int) -> Person:
     """The person who plays `role` in `home`'s year, drawn from their own seeded generator."""
     story = Story(seeded(seed, case_id), year, case_id, [AreaStay(home)])
     story.foreign_national = story.rng.random() < 0.02
@@ -187,7 +187,7 @@ def released(story: Story, role: Role) -> None:
     """In custody when the year began; released on licence during it."""
     rng, year = story.rng, story.year
     convicted = years_before(year.start, rng.uniform(1, 6))
-    release = day_between(rng, year.first_change + days(1), year.end - days(14))
+    release = day_between(rng, first_change(year) + days(1), year.end - days(14))
     licence_ends = release + days(rng.randint(365, 6 * 365))
     lead = _in_custody_identified(story, role.category, convicted)
     sentence(story, convicted, release, licence_ends)
@@ -198,7 +198,7 @@ def released(story: Story, role: Role) -> None:
 def new_in_community(story: Story, role: Role) -> None:
     """A new registered sex offender in the year, living in the community."""
     year = story.year
-    day = day_between(story.rng, year.first_change + days(45), year.end - days(7))
+    day = day_between(story.rng, first_change(year) + days(45), year.end - days(7))
     lead = _new_rso(story, role, day)
     story.identify(day, C1, lead)
     if role.shpo is Shpo.ON_CONVICTION:
@@ -211,7 +211,7 @@ def discharged(story: Story, role: Role) -> None:
     """Detained in hospital when the year began; conditionally discharged during it."""
     rng, year = story.rng, story.year
     detained = years_before(year.start, rng.uniform(1, 8))
-    discharge = day_between(rng, year.first_change + days(30), year.end - days(7))
+    discharge = day_between(rng, first_change(year) + days(30), year.end - days(7))
     _hospital_identified(story, role.category, detained)
     _hospital_stay(story, detained, discharge, "conditional")
     _levels(story, role, last=year.end, release_on=discharge)
@@ -224,7 +224,7 @@ def transferred_in(story: Story, role: Role) -> None:
     home = story.areas[0].area
     story.areas = [AreaStay(role.partner or home)]
     found = background(story, role.category)
-    requested = day_between(rng, year.first_change, year.end - days(50))
+    requested = day_between(rng, first_change(year), year.end - days(50))
     accepted = requested + days(rng.randint(7, 42))
     story.areas.append(AreaStay(home, accepted_on=accepted, requested_on=requested))
     _levels(story, role, last=requested - days(1))
@@ -236,7 +236,7 @@ def rereleased(story: Story, role: Role) -> None:
     """On licence; recalled for a fixed term during the year and released again."""
     rng, year = story.rng, story.year
     found = background(story, role.category, licence_until=_licence_past_year(story))
-    breached = day_between(rng, year.first_change + days(20), year.end - days(45))
+    breached = day_between(rng, first_change(year) + days(20), year.end - days(45))
     returned = _recall(story, breached, "fixed-term")
     again = returned + days(rng.choice((14, 28)))
     story.custody.append(
@@ -268,7 +268,7 @@ def still_in_custody(story: Story, role: Role) -> None:
 def received(story: Story, role: Role) -> None:
     """Sent to custody during the year."""
     rng, year = story.rng, story.year
-    day = day_between(rng, year.first_change + days(45), year.end - days(3))
+    day = day_between(rng, first_change(year) + days(45), year.end - days(3))
     RECEPTIONS[role.entry](story, role, day)
     _levels(story, role, last=year.end)
 
@@ -277,7 +277,7 @@ def recalled(story: Story, role: Role) -> None:
     """On licence; recalled during the year and still in custody on 31 March."""
     rng, year = story.rng, story.year
     found = background(story, role.category, licence_until=_licence_past_year(story))
-    breached = day_between(rng, year.first_change + days(20), year.end - days(10))
+    breached = day_between(rng, first_change(year) + days(20), year.end - days(10))
     returned = _recall(story, breached, rng.choice(("standard", "emergency")))
     story.custody.append(Custody(returned, returned_for="licence-recall"))
     _levels(story, role, last=year.end, hold=returned)
@@ -292,7 +292,7 @@ def shpo_breach_return(story: Story, role: Role) -> None:
         rng, max(found.identified_on, years_before(year.start, 6)), year.start - days(30)
     )
     shpo(story, made, on_application=rng.random() < 0.3, foreign_travel=rng.random() < 0.1)
-    breached = day_between(rng, year.first_change + days(20), year.end - days(2))
+    breached = day_between(rng, first_change(year) + days(20), year.end - days(2))
     story.note(
         breached,
         police.RestrictiveOrderBreached(order="shpo", breached_on=breached, charged=True),
@@ -315,7 +315,7 @@ def in_hospital(story: Story, role: Role) -> None:
         _hospital_stay(story, detained, None, "conditional")
     else:
         found = background(story, role.category)
-        detained = day_between(rng, year.first_change + days(20), year.end - days(3))
+        detained = day_between(rng, first_change(year) + days(20), year.end - days(3))
         story.detentions.append(Detention(detained, "civil-section"))
         everyday(story, role.category, year.start, detained - days(1), found.lead)
     _levels(story, role, last=year.end)
@@ -330,7 +330,7 @@ def transferred_out(story: Story, role: Role) -> None:
     """Transferred to another area during the year, keeping their level."""
     rng, year = story.rng, story.year
     found = background(story, role.category)
-    requested = day_between(rng, year.first_change + days(20), year.end - days(50))
+    requested = day_between(rng, first_change(year) + days(20), year.end - days(50))
     accepted = requested + days(rng.randint(7, 42))
     _levels(story, role, last=requested - days(1))
     story.areas.append(AreaStay(role.partner or story.areas[0].area, accepted, requested))
@@ -362,10 +362,10 @@ def _police_year(story: Story, role: Role) -> None:
     """A settled RSO's year with the police: a breach, a SHPO on application, a review."""
     rng, year = story.rng, story.year
     if role.notification_breach:
-        day = day_between(rng, year.first_change, year.end)
+        day = day_between(rng, first_change(year), year.end)
         story.breach_disposals.append(BreachDisposal(day, rng.choice(OUTCOMES)))
     if role.shpo is Shpo.ON_APPLICATION:
-        made = day_between(rng, year.first_change + days(60), year.end)
+        made = day_between(rng, first_change(year) + days(60), year.end)
         shpo(story, made, on_application=True, foreign_travel=role.shpo_foreign_travel)
     registration = story.registration
     reviewable = years_before(year.start, REVIEW_AFTER_YEARS)
@@ -375,7 +375,7 @@ def _police_year(story: Story, role: Role) -> None:
         and registration.starts_on <= reviewable
         and rng.random() < 0.03
     ):
-        decided = day_between(rng, year.first_change, year.end)
+        decided = day_between(rng, first_change(year), year.end)
         story.reviews.append(Review(decided, "retained", months_after(decided, 96)))
 
 
@@ -419,7 +419,7 @@ def _new_rso(story: Story, role: Role, day: date) -> LeadAgency:
 def _sro_breach(story: Story, day: date) -> None:
     """An SRO, its breach, and notification imposed on `day` because of it."""
     rng, year = story.rng, story.year
-    breached = day_between(rng, max(year.first_change, day - days(30)), day - days(1))
+    breached = day_between(rng, max(first_change(year), day - days(30)), day - days(1))
     sro(story, day_between(rng, years_before(year.start, 3), breached - days(30)))
     story.note(
         breached,
@@ -447,7 +447,7 @@ def _hospital_stay(story: Story, detained: date, discharge: date | None, kind: D
     story.detentions.append(Detention(detained, basis, discharge, kind))
     if discharge is None:
         if rng.random() < 0.3:
-            _leave(story, day_between(rng, year.first_change, year.end))
+            _leave(story, day_between(rng, first_change(year), year.end))
         return
     _leave(story, max(detained + days(30), discharge - days(rng.randint(60, 200))))
     planned = discharge - days(rng.randint(14, 45))
@@ -488,7 +488,7 @@ def _end_registration(story: Story, day: date, reason: NotificationEndReason) ->
 
 def _ending_day(story: Story, earliest_after_start: int = 30) -> date:
     year = story.year
-    return day_between(story.rng, year.first_change + days(earliest_after_start), year.end)
+    return day_between(story.rng, first_change(year) + days(earliest_after_start), year.end)
 
 
 # --- receptions into custody during the year ------------------------------------------------
@@ -563,7 +563,7 @@ def _revoked(story: Story, role: Role) -> None:
     start = years_before(year.start, rng.uniform(REVIEW_AFTER_YEARS + 0.5, 30))
     story.registration = Registration(start, None, RegistrationTrigger.CONVICTION)
     story.identify(start, C1, LeadAgency.POLICE)
-    decided = day_between(rng, year.first_change + days(30), year.end - days(14))
+    decided = day_between(rng, first_change(year) + days(30), year.end - days(14))
     story.reviews.append(Review(decided, "revoked"))
     ends = decided + days(rng.randint(0, 14))
     _levels(story, role, last=decided - days(1))

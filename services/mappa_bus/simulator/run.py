@@ -10,11 +10,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from mappa_bus.catalogue import ReportingYear
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.base import EventData
 from mappa_bus.catalogue.envelope import Envelope
 from mappa_bus.reporting.tables import MappaStatistics, kent_2020_21
-from mappa_bus.simulator.dates import Year
 from mappa_bus.simulator.ids import case_id, seeded
 from mappa_bus.simulator.lives import build_person
 from mappa_bus.simulator.options import Scenario, SimulationOptions
@@ -35,7 +35,7 @@ class AreaYear:
     """
 
     area: Area
-    year: Year
+    year: ReportingYear
     targets: MappaStatistics
     people: tuple[Person, ...]
 
@@ -48,7 +48,7 @@ def simulate(options: SimulationOptions) -> Iterator[AreaYear]:
 
 def area_year(options: SimulationOptions, area: Area) -> AreaYear:
     """The planned people of `area`'s year (the same for the same options, every time)."""
-    year = Year.starting(options.year)
+    year = ReportingYear(options.year)
     rng = seeded(options.seed, options.year, area.value, "plan")
     targets, flow_factor = _targets(options, area, year)
     partners = [other for other in Area if other != area and other not in options.fixed_areas]
@@ -100,10 +100,12 @@ def truth_counts(area_years: Iterable[AreaYear]) -> Counter[Key]:
 def intended(options: SimulationOptions) -> dict[Area, MappaStatistics]:
     """The statistics the run intends, per area its events name (the generator's own truth)."""
     counts = truth_counts(simulate(options))
-    return statistics(counts, Year.starting(options.year), options.populations)
+    return statistics(counts, ReportingYear(options.year), options.populations)
 
 
-def _targets(options: SimulationOptions, area: Area, year: Year) -> tuple[MappaStatistics, float]:
+def _targets(
+    options: SimulationOptions, area: Area, year: ReportingYear
+) -> tuple[MappaStatistics, float]:
     """The tables `area` must show, and how big its uncounted flows are (1.0: Kent-sized)."""
     if options.scenario is Scenario.KENT_2020_21 and area is Area.KENT:
         return kent_2020_21(), 1.0

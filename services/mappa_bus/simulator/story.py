@@ -14,6 +14,7 @@ from typing import Literal
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import (
+    ReportingYear,
     childrens_services,
     duty_to_cooperate,
     housing,
@@ -25,7 +26,7 @@ from mappa_bus.catalogue import (
 from mappa_bus.catalogue.base import EventData
 from mappa_bus.catalogue.probation import LeadAgency, LicenceCondition
 from mappa_bus.catalogue.vocabulary import Category
-from mappa_bus.simulator.dates import Year, day_between, days, days_between, months_after
+from mappa_bus.simulator.dates import day_between, days, days_between, months_after
 from mappa_bus.simulator.person import (
     AreaStay,
     BreachDisposal,
@@ -78,7 +79,7 @@ class Story:
     """One person's facts while their course is being drawn."""
 
     rng: random.Random
-    year: Year
+    year: ReportingYear
     case_id: str
     areas: list[AreaStay]
     management: Management | None = None

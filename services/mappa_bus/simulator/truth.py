@@ -12,10 +12,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
+from mappa_bus.catalogue import ReportingYear
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.reporting.population import per_100k
 from mappa_bus.reporting.tables import LevelByCategory, MappaStatistics, empty_grid
-from mappa_bus.simulator.dates import Year
 from mappa_bus.simulator.person import (
     Management,
     Moment,
@@ -56,7 +56,7 @@ Key = tuple[Area, Cell, int, int]
 """(area, table, level, category); level and category are 0 where a table has neither."""
 
 
-def contributions(person: Person, year: Year) -> Counter[Key]:
+def contributions(person: Person, year: ReportingYear) -> Counter[Key]:
     """What `person` adds to each area's statistics for `year`."""
     counts: Counter[Key] = Counter()
     for stay in person.areas:
@@ -71,7 +71,7 @@ def contributions(person: Person, year: Year) -> Counter[Key]:
     return counts
 
 
-def tally(people: Iterable[Person], year: Year) -> Counter[Key]:
+def tally(people: Iterable[Person], year: ReportingYear) -> Counter[Key]:
     """The contributions of all of `people`."""
     counts: Counter[Key] = Counter()
     for person in people:
@@ -80,7 +80,7 @@ def tally(people: Iterable[Person], year: Year) -> Counter[Key]:
 
 
 def statistics(
-    counts: Counter[Key], year: Year, populations: Mapping[Area, int]
+    counts: Counter[Key], year: ReportingYear, populations: Mapping[Area, int]
 ) -> dict[Area, MappaStatistics]:
     """Per area seen in `counts`, its statistics (table 8 only where a population is known)."""
     seen = {key[0] for key in counts}
@@ -98,7 +98,7 @@ def data_quality(counts: Counter[Key]) -> dict[Area, int]:
     }
 
 
-def _snapshot(person: Person, category: int, year: Year) -> Counter[Key]:
+def _snapshot(person: Person, category: int, year: ReportingYear) -> Counter[Key]:
     """Table 1: managed at the end of 31 March and living in the community."""
     moment = end_of(year.end)
     if not managed_at(person, moment) or place_at_end_of(person, year.end) is not Place.COMMUNITY:
@@ -108,7 +108,7 @@ def _snapshot(person: Person, category: int, year: Year) -> Counter[Key]:
     return Counter({(area_at(person, moment), cell, level, category): 1})
 
 
-def _highest_levels(person: Person, management: Management, year: Year) -> Counter[Key]:
+def _highest_levels(person: Person, management: Management, year: ReportingYear) -> Counter[Key]:
     """Table 2: per area, the highest level 2 or 3 it managed the person at during the year.
 
     The state holds from one change to the next, so looking at the year's first moment and at
@@ -124,7 +124,7 @@ def _highest_levels(person: Person, management: Management, year: Year) -> Count
     return Counter({(area, Cell.HIGH_LEVEL, level, category): 1 for area, level in highest.items()})
 
 
-def _changes_in(person: Person, management: Management, year: Year) -> list[Moment]:
+def _changes_in(person: Person, management: Management, year: ReportingYear) -> list[Moment]:
     changes = [(management.identified_on, int(Step.IDENTIFIED))]
     changes += [(stay.set_on, int(Step.LEVEL)) for stay in person.levels]
     changes += [
@@ -135,7 +135,7 @@ def _changes_in(person: Person, management: Management, year: Year) -> list[Mome
     return [moment for moment in changes if year.contains(moment[0])]
 
 
-def _returns(person: Person, category: int, year: Year) -> Counter[Key]:
+def _returns(person: Person, category: int, year: ReportingYear) -> Counter[Key]:
     """Table 7: returns to custody at level 2 or 3, once per reason and area, at the level of
     the first such return in the year (the simulator never returns anyone twice for one reason
     in a year, so the reading of a first return at level 1 never matters here)."""
@@ -157,7 +157,7 @@ def _returns(person: Person, category: int, year: Year) -> Counter[Key]:
     return counts
 
 
-def _police_counts(person: Person, year: Year) -> Counter[Key]:
+def _police_counts(person: Person, year: ReportingYear) -> Counter[Key]:
     """Tables 3 to 6, each counted in the area that had the case when it happened."""
     counts: Counter[Key] = Counter()
     breaches = {
@@ -192,7 +192,7 @@ def _order_cell(kind: str, foreign_travel: bool) -> Cell:
 
 
 def _area_statistics(
-    counts: Counter[Key], area: Area, year: Year, population: int | None
+    counts: Counter[Key], area: Area, year: ReportingYear, population: int | None
 ) -> MappaStatistics:
     def grid(cell: Cell, levels: tuple[int, ...]) -> LevelByCategory:
         table = empty_grid(levels, CATEGORIES)
