@@ -53,7 +53,7 @@ from mappa_bus.alerts.board import (
 )
 from mappa_bus.alerts.model import AlertAcknowledged, acknowledgement
 from mappa_bus.alerts.subscription import ANY, AlertFilter, Recorded, follow
-from mappa_bus.catalogue import CONTENT_TYPE, Area
+from mappa_bus.catalogue import CASE_ID_PATTERN, CONTENT_TYPE, Area
 from mappa_bus.catalogue.vocabulary import HandlingMarking
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.picture.api import create_app as create_picture_app
@@ -83,7 +83,6 @@ RECENT: Final = timedelta(days=14)
 """How far back the page starts: a fortnight of alerts is the working set of a coordinator."""
 _RETRY_STREAM_S: Final = 10
 """When a page refused a stream is told to try again (a page closing frees one)."""
-_CASE_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
 _STATIC: Final = resources.files("mappa_bus.alerts") / "static"
 _BANNER_SLOT: Final = "<!-- identity banner -->"
 _BANNER: Final = (
@@ -246,7 +245,7 @@ def _page_routes(app: FastAPI, *, insecure: bool) -> None:
     @app.get("/cases/{case_id}", response_class=HTMLResponse)
     async def case_page(
         request: Request,
-        case_id: Annotated[str, Path(pattern=_CASE_ID_PATTERN)],
+        case_id: Annotated[str, Path(pattern=CASE_ID_PATTERN)],
     ) -> Response:
         """A page that asks why, then shows the case as the reader's role may see it."""
         return page(request, "case.html")

@@ -39,7 +39,7 @@ from mappa_bus.access.policy import (
     FieldGroup,
     ViewerRole,
 )
-from mappa_bus.catalogue import Area
+from mappa_bus.catalogue import CASE_ID_PATTERN, Area
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.picture.gate import Attempt, Gate, Problem, Refusal, refusal
 from mappa_bus.picture.model import Status, TimelineEntry
@@ -62,7 +62,6 @@ from mappa_bus.web.identity import (
 )
 from mappa_bus.web.security import secure
 
-CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"  # the catalogue's CaseId
 MAX_PAGE = 500
 _MAX_OFFSET = 2**31 - 1  # what both databases take as a row offset
 
