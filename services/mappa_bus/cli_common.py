@@ -56,10 +56,12 @@ DevArea = Annotated[
 console = Console(stderr=True)
 
 
-def command_settings() -> Settings:
-    """The settings from the environment, with logging configured from them."""
+def command_settings(*, service: bool = False) -> Settings:
+    """The settings from the environment, with logging configured from them: for a `service`
+    (a consumer, a server), JSON lines when not on a terminal; for a command people run,
+    readable lines on stderr, never JSON among its output."""
     settings = load_settings()
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.log_format, settings.log_level, for_people=not service)
     return settings
 
 

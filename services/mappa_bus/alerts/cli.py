@@ -153,7 +153,7 @@ def web_command(
     from mappa_bus.web.modes import is_loopback
     from mappa_bus.web.signin import WebClient
 
-    settings = command_settings()
+    settings = command_settings(service=True)
     try:
         authenticator = http_authenticator(settings, insecure=insecure, host=host)
     except IdentityConfigError as error:

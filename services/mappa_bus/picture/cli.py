@@ -52,7 +52,7 @@ def run_command(
 ) -> None:
     """Run the service as one member of its consumer group until stopped (Ctrl-C, SIGTERM:
     the batch in hand is committed first)."""
-    settings = command_settings()
+    settings = command_settings(service=True)
     projection = open_projection(database or settings.database_url, namespace)
     connection = settings.connection_for_role("picture")
     app = picture_app(connection, projection, metrics_port=metrics_port)
@@ -158,7 +158,7 @@ def serve_command(
     identified by access tokens from the issuer in MAPPA_OIDC_ISSUER."""
     import uvicorn  # only this command needs the server
 
-    settings = command_settings()
+    settings = command_settings(service=True)
     try:
         authenticator = http_authenticator(settings, insecure=insecure, host=host)
     except IdentityConfigError as error:

@@ -149,7 +149,7 @@ def run_command(
 ) -> None:
     """Run the reporting consumer as a service until stopped (Ctrl-C, SIGTERM: the batch in
     hand is committed first)."""
-    settings = command_settings()
+    settings = command_settings(service=True)
     projection = open_projection(database or settings.database_url, namespace)
     app = reporting_app(settings.connection_for_role("reporting"), projection)
     attach_consumer(app, metrics_port, engine=projection.engine)
