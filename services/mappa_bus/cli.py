@@ -29,10 +29,12 @@ from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.settings import Settings, load_settings
 from mappa_bus.simulator.cli import simulate_command
 from mappa_bus.topics import ALL_TOPICS
+from mappa_bus.up import up_command
 
 app = typer.Typer(help="MAPPA Bus: multi-agency public protection events over Kafka.")
 topics_app = typer.Typer(help="The bus's Kafka topics and ACLs.")
 app.add_typer(topics_app, name="topics")
+app.command("up")(up_command)
 app.command("publish")(publish)
 app.command("simulate")(simulate_command)
 app.command("report")(report)
@@ -50,7 +52,7 @@ console = Console()
 
 def _settings() -> Settings:
     settings = load_settings()
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.log_format, settings.log_level, for_people=True)
     return settings
 
 
