@@ -11,6 +11,7 @@ from typing import Annotated, AnyStr, Literal
 import typer
 from aiokafka.errors import KafkaError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -20,7 +21,10 @@ from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import EventData
 from mappa_bus.cli_common import command_settings
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.topics import DEAD_LETTER, NAMESPACE
+from mappa_bus.credentials import CredentialsError
+from mappa_bus.principals import ADMIN
+from mappa_bus.topic_state import explain_refusal
+from mappa_bus.topics import DEAD_LETTER, NAMESPACE, agency_topic
 
 console = Console(stderr=True)
 
@@ -171,13 +175,20 @@ def publish(
         raise typer.BadParameter(f"no such file: {file}", param_hint="FILE")
     # An agency's feed goes out as that agency's principal: the broker itself then refuses
     # anything written elsewhere.
-    connection = command_settings().connection_for_role(agency.value)
+    settings = command_settings()
+    connection = settings.connection_for_role(agency.value)
     try:
         outcome = asyncio.run(
             publish_feed(connection, file, agency, system=system, default_type=event_type)
         )
     except KafkaError as error:
-        console.print(f"[red]the broker refused or failed the feed: {error!r}[/]")
+        topics = (agency_topic(agency), DEAD_LETTER.name)
+        try:
+            admin = settings.connection_as(ADMIN)
+        except CredentialsError:
+            admin = None
+        why = asyncio.run(explain_refusal(error, connection.username, topics, admin))
+        console.print(f"[red]the broker refused the feed:[/] {escape(why)}", soft_wrap=True)
         raise typer.Exit(2) from error
     print_outcome(outcome, file)
     if outcome.unsent:
