@@ -56,6 +56,12 @@ DevArea = Annotated[
 console = Console(stderr=True)
 
 
+def command_group(help_text: str) -> typer.Typer:
+    """A group of commands whose help reads as written: Markdown, so that the line breaks of
+    a docstring are not kept as breaks in mid-sentence (typer's "rich" mode keeps them)."""
+    return typer.Typer(help=help_text, rich_markup_mode="markdown")
+
+
 def command_settings(*, service: bool = False) -> Settings:
     """The settings from the environment, with logging configured from them: for a `service`
     (a consumer, a server), JSON lines when not on a terminal; for a command people run,

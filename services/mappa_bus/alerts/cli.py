@@ -22,6 +22,7 @@ from mappa_bus.cli_common import (
     AllowedHosts,
     InsecureIdentity,
     Namespace,
+    command_group,
     command_settings,
     hosts_to_answer,
 )
@@ -30,7 +31,7 @@ from mappa_bus.principals import Role
 from mappa_bus.topics import NAMESPACE, alerts_topic
 from mappa_bus.web.modes import IdentityConfigError, http_authenticator
 
-alerts_cli = typer.Typer(help="Coordinator alerts: follow them (tail, web); the alerts service.")
+alerts_cli = command_group("Coordinator alerts: follow them (tail, web); the alerts service.")
 # The alerts themselves go to stdout (they are the output); progress and problems to stderr.
 out = Console(highlight=False)
 console = Console(stderr=True)

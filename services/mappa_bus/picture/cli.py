@@ -18,6 +18,7 @@ from mappa_bus.cli_common import (
     InsecureIdentity,
     Namespace,
     Token,
+    command_group,
     command_settings,
     hosts_to_answer,
     run_with_progress,
@@ -40,7 +41,7 @@ from mappa_bus.topics import NAMESPACE
 from mappa_bus.web.identity import Identity
 from mappa_bus.web.modes import IdentityConfigError, command_identity, http_authenticator
 
-picture_cli = typer.Typer(help="The case-picture service: every case's shared record.")
+picture_cli = command_group("The case-picture service: every case's shared record.")
 console = Console(stderr=True)
 
 

@@ -23,6 +23,7 @@ from mappa_bus.cli_common import (
     InsecureIdentity,
     Namespace,
     Token,
+    command_group,
     command_settings,
     run_with_progress,
 )
@@ -43,7 +44,7 @@ from mappa_bus.reporting.store import clear, create_schema
 from mappa_bus.topics import NAMESPACE
 from mappa_bus.web.modes import IdentityConfigError, command_identity
 
-reporting_app_cli = typer.Typer(help="The reporting consumer: counts the statistics.")
+reporting_app_cli = command_group("The reporting consumer: counts the statistics.")
 console = Console(stderr=True)
 
 
