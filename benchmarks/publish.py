@@ -41,6 +41,7 @@ from mappa_bus.catalogue.examples import EXAMPLES
 from mappa_bus.cli_common import command_settings
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_codec import to_record
+from mappa_bus.settings import load_settings
 from mappa_bus.topics import agency_topic, agency_topic_specs
 
 AGENCY = Agency.PROBATION
@@ -156,10 +157,11 @@ async def measure(connection: KafkaConnection, feeds: Feeds, runs: int) -> Publi
     """Publish `feeds` `runs` times by each path, interleaved, each run into fresh topics."""
     parsed = {agency: read_events(path, agency) for agency, path in feeds.items()}
     events = sum(len(items) for items in parsed.values())
+    keyring = load_settings().signing_keyring()
     records = [
         (agency, record.key, record.value)
         for agency, items in parsed.items()
-        for record in map(to_record, items)
+        for record in (to_record(event, keyring) for event in items)
     ]
     raw_names = [new_namespace() for _ in range(runs)]
     sdk_names = [new_namespace() for _ in range(runs)]

@@ -35,6 +35,7 @@ from sqlalchemy.pool import NullPool
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.credentials import Credentials, read_credentials
 from mappa_bus.kafka_admin import ensure_acls, ensure_topics
+from mappa_bus.keyring import write_keyring
 from mappa_bus.principals import ADMIN, acl_bindings
 from mappa_bus.topics import bus_topic_specs
 from tests.keycloak import (
@@ -43,6 +44,7 @@ from tests.keycloak import (
     LocalKeycloak,
     configured_keycloak,
 )
+from tests.keys import KEYRING
 from tests.oidc import LocalIssuer, serve_issuer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -237,6 +239,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
             # FORCE: connections a test left open must not keep its database alive.
             connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _signing_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every publisher and consumer of the session, the commands included, signs and verifies
+    with tests/keys.py's keyring (a test that wants another sets the variables itself)."""
+    path = tmp_path_factory.mktemp("keys") / "keyring.json"
+    write_keyring(path, KEYRING)
+    names = ("MAPPA_SIGNING_KEYS", "MAPPA_VERIFY_KEYS")
+    before = {name: os.environ.get(name) for name in names}
+    os.environ.update(dict.fromkeys(names, str(path)))
+    yield
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mappa_bus.catalogue import Envelope, to_wire
+from mappa_bus.kafka_codec import partition_of
+from mappa_bus.topics import agency_topic
+from tests.keys import kafka_headers
 
 
 @dataclass(frozen=True)
@@ -15,3 +22,14 @@ class Record:
     key: bytes
     value: bytes
     timestamp: int
+    headers: Sequence[tuple[str, bytes]] = field(default=())
+
+
+def record_of(event: Envelope[Any], offset: int, timestamp: int, namespace: str) -> Record:
+    """`event` as the SDK produces it: on its publisher's topic, keyed by its subject, on the
+    partition murmur2 of the key gives, signed with its publisher's key for its area."""
+    key = event.case_id.encode()
+    topic = agency_topic(event.publisher, namespace)
+    value = to_wire(event)
+    headers = kafka_headers(value, event)
+    return Record(topic, partition_of(key), offset, key, value, timestamp, headers)

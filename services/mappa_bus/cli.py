@@ -12,16 +12,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from mappa_bus.adapters.cli import publish
+from mappa_bus.adapters.cli import UsageExit, publish
 from mappa_bus.alerts.cli import alert_line, alerts_cli
 from mappa_bus.alerts.service_cli import catch_up_command as alerts_catch_up
 from mappa_bus.alerts.service_cli import run_command as alerts_run
-from mappa_bus.cli_common import command_group
+from mappa_bus.cli_common import EXIT_CONFIG, command_group
 from mappa_bus.contract.artefacts import compare, generated_files, history_breaks, write
 from mappa_bus.credentials import CredentialsError
 from mappa_bus.demo import DemoResult, run_demo, run_live
 from mappa_bus.demo_alerts import LiveAlert
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
+from mappa_bus.keyring import KeyringError
+from mappa_bus.keys_cli import keys_cli
 from mappa_bus.logs import configure_logging
 from mappa_bus.picture.cli import picture_cli
 from mappa_bus.principals import acl_bindings
@@ -38,7 +40,7 @@ app = command_group("MAPPA Bus: multi-agency public protection events over Kafka
 topics_app = command_group("The bus's Kafka topics and ACLs.")
 app.add_typer(topics_app, name="topics")
 app.command("up")(up_command)
-app.command("publish")(publish)
+app.command("publish", cls=UsageExit)(publish)
 app.command("simulate")(simulate_command)
 app.command("report")(report)
 app.command("report-open")(report_open)
@@ -48,6 +50,7 @@ app.add_typer(picture_cli, name="picture")
 alerts_cli.command("run")(alerts_run)
 alerts_cli.command("catch-up")(alerts_catch_up)
 app.add_typer(alerts_cli, name="alerts")
+app.add_typer(keys_cli, name="keys")
 schemas_app = command_group("The published event contract in schemas/.")
 app.add_typer(schemas_app, name="schemas")
 console = Console()
@@ -72,6 +75,9 @@ def demo() -> None:
             "Start the local broker with: deploy/kafka/kafka-local start"
         )
         raise typer.Exit(1) from error
+    except KeyringError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(EXIT_CONFIG) from None
     _print_demo(result)
     console.print(
         "\nA case happening now: a level 3 person released on licence, then a breach and a "

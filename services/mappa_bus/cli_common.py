@@ -12,8 +12,10 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from mappa_bus.keyring import KeyringError
 from mappa_bus.logs import configure_logging
 from mappa_bus.settings import Settings, load_settings
+from mappa_bus.signing import Keyring
 from mappa_bus.web.hosts import allowed_hosts
 
 Namespace = Annotated[str, typer.Option(help="Topic namespace to read (demo: `demo`).")]
@@ -52,6 +54,8 @@ DevArea = Annotated[
     str | None,
     typer.Option(help="With --insecure-dev-identity: your areas, comma-separated, or national."),
 ]
+# sysexits' EX_CONFIG: a setting the command needs is missing or wrong.
+EXIT_CONFIG = 78
 
 console = Console(stderr=True)
 
@@ -79,6 +83,16 @@ def hosts_to_answer(given: list[str] | None, settings: Settings) -> tuple[str, .
         return allowed_hosts(given)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--allowed-host") from error
+
+
+def keyring_or_exit(read: Callable[[], Keyring]) -> Keyring:
+    """The keyring `read` (a Settings method) finds; without one, the command ends saying which
+    setting to give."""
+    try:
+        return read()
+    except KeyringError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(EXIT_CONFIG) from None
 
 
 def run_with_progress(verb: str, catch_up: Callable[[OnProgress], Coroutine[Any, Any, int]]) -> int:

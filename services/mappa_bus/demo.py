@@ -74,9 +74,13 @@ async def run_demo(settings: Settings) -> DemoResult:
         stream,
         namespace=DEMO_NAMESPACE,
         system="simulator",
+        # The demo publishes its area as every agency: it holds each agency's keys.
+        keyring=settings.signing_keyring(),
     )
     result = DemoResult(published=published, acls_enforced=acls)
-    projection = open_projection(settings.demo_database_url, DEMO_NAMESPACE)
+    projection = open_projection(
+        settings.demo_database_url, DEMO_NAMESPACE, keyring=settings.verification_keyring()
+    )
     result.database = settings.demo_database_url
     result.records_read = await catch_up(settings.connection_for_role("reporting"), projection)
     result.rejected = await _dead_letters(settings, projection)

@@ -50,7 +50,7 @@ async def year_alerts(
 ) -> tuple[AlertProjection, Counter[str]]:
     """Raise the sample year's alerts (reviews overdue as at `year_end`); every alert on
     record, by rule."""
-    projection = open_projection(database_url, namespace)
+    projection = open_projection(database_url, namespace, keyring=settings.verification_keyring())
     await catch_up(settings.connection_for_role("alerts"), projection, today=lambda: year_end)
     with projection.engine.connect() as connection:
         return projection, Counter(alert.data.rule for alert in all_raised(connection))
@@ -140,6 +140,7 @@ async def live_case(
                 [event],
                 namespace=namespace,
                 system="demo-live",
+                keyring=settings.signing_keyring(),
             )
             await asyncio.sleep(PAUSE_SECONDS)
         with contextlib.suppress(TimeoutError):

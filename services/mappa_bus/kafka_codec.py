@@ -1,15 +1,20 @@
-"""How a bus event sits in a Kafka record: CloudEvents structured mode, keyed by case id."""
+"""How a bus event sits in a Kafka record: CloudEvents structured mode, keyed by case id, on the
+partition murmur2 of the key gives, signed with its publisher's key for its area."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRecord
+from aiokafka.partitioner import murmur2
 
 from mappa_bus.catalogue import CONTENT_TYPE, Envelope, WireError, to_wire
-from mappa_bus.topics import NAMESPACE, agency_topic
+from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, OVERSIZED_KEPT_BYTES
+from mappa_bus.signing import Keyring, sign
+from mappa_bus.topics import AGENCY_PARTITIONS, NAMESPACE, agency_topic
 
 if TYPE_CHECKING:
     from faststream.kafka.message import KafkaMessage
@@ -27,15 +32,31 @@ class KafkaRecord:
     headers: dict[str, str]
 
 
-def to_record(event: Envelope[Any], namespace: str = NAMESPACE) -> KafkaRecord:
+def to_record(event: Envelope[Any], keyring: Keyring, namespace: str = NAMESPACE) -> KafkaRecord:
     """The record for `event`: on its publisher's topic, keyed by case id so that one case's
-    events stay in order on one partition."""
+    events stay in order on one partition, signed with `keyring`'s key of its publisher in its
+    area (WireError `wrong-area` when the keyring holds none)."""
+    value = to_wire(event)
     return KafkaRecord(
         topic=agency_topic(event.publisher, namespace),
         key=event.case_id.encode(),
-        value=to_wire(event),
-        headers={"content-type": CONTENT_TYPE},
+        value=value,
+        headers={
+            "content-type": CONTENT_TYPE,
+            **sign(keyring, event.publisher, event.mappaarea, value),
+        },
     )
+
+
+# A case's events come in runs: the cache makes the check nearly free (50 ns, against 2 us for
+# the pure-Python hash) for the cases of the moment, and stays a few MB however many cases pass.
+@functools.lru_cache(maxsize=1 << 16)
+def partition_of(key: bytes, partitions: int = AGENCY_PARTITIONS) -> int:
+    """The partition a record keyed `key` belongs on: murmur2 of the key, positive, modulo the
+    partitions, as Java's default partitioner, aiokafka's and librdkafka's `murmur2_random`
+    place it (librdkafka's own default, `consistent_random`, does not)."""
+    hashed: int = murmur2(key)
+    return (hashed & 0x7FFFFFFF) % partitions
 
 
 def consumer_record(message: KafkaMessage) -> ConsumerRecord[bytes, bytes]:
@@ -51,15 +72,39 @@ def record_origin(record: ConsumerRecord[bytes, bytes]) -> str:
     return f"{record.topic}/{record.partition}/{record.offset}"
 
 
-def dead_letter_headers(error: WireError, origin: str, **context: str) -> dict[str, str]:
-    """The headers every dead letter carries: the reason (field and why), the kind of
-    rejection, where the input came from, and who refused it (`context`, e.g. agency=...)."""
-    return {
+@dataclass(frozen=True)
+class DeadLetter:
+    """The value and headers a refused input is dead-lettered with."""
+
+    value: bytes
+    headers: dict[str, str]
+
+    def kafka_headers(self) -> list[tuple[str, bytes]]:
+        """The headers as a Kafka client takes them."""
+        return [(name, value.encode()) for name, value in self.headers.items()]
+
+
+def dead_letter(
+    raw: bytes, error: WireError, origin: str, *, size: int | None = None, **context: str
+) -> DeadLetter:
+    """The dead letter of `raw`: the reason (field and why), the kind of rejection, where the
+    input came from, and who refused it (`context`, e.g. agency=...).
+
+    An input larger than any event (`size`, when `raw` is already only its start) keeps only
+    its first bytes, and its whole size in `mappa-size`: the dead letter itself must never be
+    too large for the broker, or one huge input would stop everything behind it.
+    """
+    whole = len(raw) if size is None else size
+    headers = {
         "mappa-reason": str(error),
         "mappa-rejection": error.kind.value,
         "mappa-source": origin,
         **{f"mappa-{name}": value for name, value in context.items()},
     }
+    if whole > MAX_EVENT_BYTES or whole != len(raw):
+        raw = raw[:OVERSIZED_KEPT_BYTES]
+        headers["mappa-size"] = str(whole)
+    return DeadLetter(raw, headers)
 
 
 def appended_at(timestamp_ms: int) -> datetime:

@@ -18,7 +18,9 @@ from mappa_bus.credentials import (
     loopback_port,
     read_credentials,
 )
+from mappa_bus.keyring import KeyringError, local_broker_keyring, read_keyring
 from mappa_bus.principals import ADMIN
+from mappa_bus.signing import Keyring
 from mappa_bus.web.hosts import LOOPBACK, allowed_hosts
 
 
@@ -50,6 +52,18 @@ class Settings(BaseSettings):
     kafka_principal: str = Field(
         default=ADMIN,
         description="Which principal of the credentials file to connect as.",
+    )
+    signing_keys: str | None = Field(
+        default=None,
+        description="The keyring file a publisher signs its events with: its own areas' "
+        "current keys (docs/decisions/0001-area-bound-publishers.md). Unset: the local "
+        "broker's keyring.json beside its credentials, when the bootstrap address is on this "
+        "machine and that file exists.",
+    )
+    verify_keys: str | None = Field(
+        default=None,
+        description="The keyring file consumers verify every agency record against: every "
+        "agency's keys for every area, retired generations too. Unset: as signing_keys.",
     )
     client_id: str = Field(default="mappa-bus", description="Kafka client id prefix.")
     log_format: Literal["auto", "json", "console"] = Field(
@@ -214,6 +228,25 @@ class Settings(BaseSettings):
             return None
         default = local_broker_credentials(port)
         return read_credentials(default) if default.is_file() else None
+
+    def signing_keyring(self) -> Keyring:
+        """The keys publishers sign with (`MAPPA_SIGNING_KEYS`), read now."""
+        return self._keyring(self.signing_keys, "MAPPA_SIGNING_KEYS", "sign events with")
+
+    def verification_keyring(self) -> Keyring:
+        """The keys consumers verify records against (`MAPPA_VERIFY_KEYS`), read now."""
+        return self._keyring(self.verify_keys, "MAPPA_VERIFY_KEYS", "verify records against")
+
+    def _keyring(self, given: str | None, setting: str, purpose: str) -> Keyring:
+        if given:
+            return read_keyring(Path(given).expanduser())
+        port = loopback_port(self.kafka_bootstrap_servers)
+        if port is not None and (default := local_broker_keyring(port)).is_file():
+            return read_keyring(default)
+        raise KeyringError(
+            f"no keyring to {purpose}: set {setting} to a keyring file (kafka-local writes "
+            "one beside its credentials; docs/decisions/0001-area-bound-publishers.md)"
+        )
 
 
 def state_dir() -> Path:

@@ -20,7 +20,7 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mappa_bus.catalogue.wire import Rejection, WireError, from_validation_error
-from mappa_bus.kafka_codec import consumer_record, dead_letter_headers, record_origin
+from mappa_bus.kafka_codec import consumer_record, dead_letter, record_origin
 from mappa_bus.logs import event_context
 from mappa_bus.topics import DEAD_LETTER, WALKING_SKELETON
 
@@ -108,12 +108,8 @@ async def _dead_letter(
         partition=record.partition,
         offset=record.offset,
     )
-    await broker.publish(
-        record.value,
-        dead_letter_topic,
-        key=record.key,
-        headers=dead_letter_headers(error, record_origin(record), consumer="skeleton"),
-    )
+    letter = dead_letter(record.value, error, record_origin(record), consumer="skeleton")
+    await broker.publish(letter.value, dead_letter_topic, key=record.key, headers=letter.headers)
 
 
 async def publish_skeleton_event(

@@ -38,7 +38,12 @@ SERVICES = {
     "reporting": ["reporting", "run"],
     "alerts": ["alerts", "run"],
 }
-JOBS = {"topics": ["topics", "create"], "demo": ["demo"]}
+JOBS = {
+    "topics": ["topics", "create"],
+    "demo": ["demo"],
+    "keys": ["keys", "generate", "--output", "/keys/keyring.json"],
+}
+KEYRING = "/keys/keyring.json"
 CONSUMERS = {"picture": Role.PICTURE, "reporting": Role.REPORTING, "alerts": Role.ALERTS}
 # Each consumer's operations port (/healthz, /readyz, /metrics): the CLI's defaults.
 METRICS_PORTS = {"picture": PICTURE_PORT, "reporting": REPORTING_PORT, "alerts": ALERTS_PORT}
@@ -120,7 +125,7 @@ def test_services_start_in_order(services: dict[str, dict[str, Any]]) -> None:
             assert how == {"condition": expected}, f"{name} -> {dependency}"
     assert set(services["topics"]["depends_on"]) == {"kafka"}
     for name in CONSUMERS:
-        assert set(services[name]["depends_on"]) == {"topics", "postgres"}, name
+        assert set(services[name]["depends_on"]) == {"topics", "keys", "postgres"}, name
     assert set(services["picture-api"]["depends_on"]) == {"postgres", "keycloak"}
 
 
@@ -146,7 +151,28 @@ def test_every_consumer_connects_as_its_own_principal(
         for name, service in services.items()
         if _environment(service).get("MAPPA_KAFKA_USERNAME") == "admin"
     }
-    assert admins == set(JOBS)
+    assert admins == {"topics", "demo"}
+
+
+def test_the_keyring_reaches_the_consumers_and_the_demo_alone(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The `keys` job writes the keyring into its volume; the consumers verify with it and the
+    demo signs with it, read-only; the broker, the API and the set-up never see it."""
+    holders = {
+        name
+        for name, service in services.items()
+        if any(str(volume).startswith("mappa-keys:") for volume in service.get("volumes", []))
+    }
+    assert holders == {"keys", "demo", *CONSUMERS}
+    assert services["keys"]["volumes"] == ["mappa-keys:/keys"]
+    for name in CONSUMERS:
+        assert services[name]["volumes"] == ["mappa-keys:/keys:ro"], name
+        assert _environment(services[name])["MAPPA_VERIFY_KEYS"] == KEYRING, name
+        assert "MAPPA_SIGNING_KEYS" not in _environment(services[name]), name
+    demo = _environment(services["demo"])
+    assert (demo["MAPPA_SIGNING_KEYS"], demo["MAPPA_VERIFY_KEYS"]) == (KEYRING, KEYRING)
+    assert services["demo"]["depends_on"]["keys"] == {"condition": "service_completed_successfully"}
 
 
 def test_no_password_is_written_in_the_yaml(tmp_path: Path) -> None:

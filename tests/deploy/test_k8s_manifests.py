@@ -774,6 +774,37 @@ def test_secrets_are_referenced_never_written(
     assert api_env["MAPPA_OIDC_ISSUER"]["valueFrom"]["configMapKeyRef"]["name"] == "mappa-bus"
 
 
+def test_the_consumers_alone_hold_the_verification_keyring(
+    deployments: dict[str, Resource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each consumer mounts the Secret mappa-verify-keys read-only where MAPPA_VERIFY_KEYS
+    points, readable by its group (the pod's fsGroup); no other Deployment mounts it, and
+    none is given keys to sign with."""
+    holders = set()
+    for name, deployment in deployments.items():
+        volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+        keys = [
+            n
+            for n, v in volumes.items()
+            if v.get("secret", {}).get("secretName") == "mappa-verify-keys"
+        ]
+        assert "MAPPA_SIGNING_KEYS" not in _env(deployment), name
+        if not keys:
+            continue
+        holders.add(name)
+        (volume,) = keys
+        (mount,) = [m for m in _container(deployment)["volumeMounts"] if m["name"] == volume]
+        path = _env(deployment)["MAPPA_VERIFY_KEYS"]["value"]
+        assert path == f"{mount['mountPath']}/keyring.json", name
+        assert mount["readOnly"] is True, name
+        assert volumes[volume]["secret"]["defaultMode"] == 0o440, name
+        assert deployment["spec"]["template"]["spec"]["securityContext"]["fsGroup"] == IMAGE_UID
+        with monkeypatch.context() as patch:
+            patch.setenv("MAPPA_VERIFY_KEYS", path)
+            assert Settings().verify_keys == path
+    assert holders == set(CONSUMERS)
+
+
 def test_probes_ask_each_service_the_right_thing(deployments: dict[str, Resource]) -> None:
     api = _container(deployments["picture-api"])
     port = int(api["args"][api["args"].index("--port") + 1])

@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import Area
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.credentials import read_credentials
 from mappa_bus.kafka_admin import ensure_topics
+from mappa_bus.keyring import read_keyring
 from mappa_bus.principals import ADMIN, PRINCIPALS
 from mappa_bus.topics import TopicSpec
 
@@ -106,14 +109,16 @@ def test_start_is_idempotent_stop_ends_it_and_a_restart_keeps_data(tmp_path: Pat
 def test_the_broker_is_secured_by_default_with_private_generated_credentials(
     tmp_path: Path,
 ) -> None:
-    """A first start writes one random password per principal into a file only its owner can
-    read; the broker answers kafka_ping as admin (SCRAM), refuses a wrong password (exit 2) and
-    says nothing to a client that does not authenticate (exit 1)."""
+    """A first start writes one random password per principal, and a signing key per agency
+    and area, into files only their owner can read; the broker answers kafka_ping as admin
+    (SCRAM), refuses a wrong password (exit 2) and says nothing to a client that does not
+    authenticate (exit 1)."""
     try:
         started = _run("start", tmp_path)
         assert started.returncode == 0, started.stdout + started.stderr
         path = Path(_run("credentials", tmp_path).stdout.strip())
         document = json.loads(path.read_text())
+        keyring_path = Path(_run("keyring", tmp_path).stdout.strip())
         wrong = tmp_path / "wrong.json"
         wrong.write_text(json.dumps({**document, "principals": {"admin": "not-it"}}))
 
@@ -133,6 +138,9 @@ def test_the_broker_is_secured_by_default_with_private_generated_credentials(
     assert (as_admin.returncode, as_police.returncode) == (0, 0), as_admin.stderr
     assert (refused.returncode, "Kafka error 58" in refused.stderr) == (2, True)
     assert anonymous.returncode == 1
+    assert keyring_path == tmp_path / "keyring.json"
+    assert stat.S_IMODE(keyring_path.stat().st_mode) == 0o600
+    assert len(read_keyring(keyring_path).keys) == len(Agency) * len(Area)
 
 
 def test_a_data_dir_formatted_without_security_is_refused_until_reset(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_admin import ensure_topics
 from mappa_bus.kafka_codec import consumer_record, to_record
 from mappa_bus.topics import agency_topic_specs
+from tests.keys import KEYRING
 
 pytestmark = pytest.mark.kafka
 
@@ -53,7 +54,7 @@ async def test_every_event_type_travels_on_its_agency_topic(
     async with broker:
         await broker.start()
         for event in sent:
-            record = to_record(event, namespace)
+            record = to_record(event, KEYRING, namespace)
             await broker.publish(record.value, record.topic, key=record.key, headers=record.headers)
         got = [await asyncio.wait_for(received.get(), 30) for _ in sent]
 

@@ -36,6 +36,7 @@ from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic, dead_letter_topic
 from mappa_bus.web.identity import DevelopmentHeaders
 from tests.conftest import BrokerUnderTest
+from tests.keys import headers_of
 from tests.stores import applied, unrecorded
 
 pytestmark = pytest.mark.kafka
@@ -117,7 +118,9 @@ async def test_resent_events_change_nothing_bad_ones_are_dead_lettered_and_rebui
     try:
         topic = agency_topic(Agency.PROBATION, namespace)
         for value in (b"\x00not json", to_wire(example_event(ShpoMade))):
-            await producer.send_and_wait(topic, value, key=kent[0].case_id.encode())
+            await producer.send_and_wait(
+                topic, value, key=kent[0].case_id.encode(), headers=headers_of(value)
+            )
     finally:
         await producer.stop()
     await publish_all(lambda agency: kafka_as(agency.value), kent[:1_000], namespace=namespace)

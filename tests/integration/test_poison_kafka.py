@@ -12,17 +12,15 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from mappa_bus.alerts import service as alerts
 from mappa_bus.alerts.store import all_raised
-from mappa_bus.catalogue import Rejection, to_wire
+from mappa_bus.catalogue import Area, Rejection, to_wire
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.catalogue.police import ShpoMade
 from mappa_bus.catalogue.probation import MappaLevelSet, RecallIssued
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.log_reader import read_to_end
-from mappa_bus.picture import service as picture
-from mappa_bus.reporting import service as reporting
-from mappa_bus.topics import agency_topic, dead_letter_topic
+from mappa_bus.topics import agency_topic
+from tests.every_consumer import catch_up_every_consumer
+from tests.keys import headers_of, kafka_headers
 
 pytestmark = pytest.mark.kafka
 
@@ -32,11 +30,18 @@ POISON = {
     Rejection.UNKNOWN_TYPE: "an event type nobody publishes",
     Rejection.WRONG_PUBLISHER: "a police event on probation's topic",
     Rejection.OVERSIZED: "100 KiB of JSON",
+    Rejection.UNSIGNED: "a good event without a signature",
+    Rejection.BAD_SIGNATURE: "an event whose bytes were changed after signing",
+    Rejection.WRONG_AREA: "a London event signed with the Kent key",
 }
 
 
-def _records(case_id: str) -> tuple[list[bytes], list[str]]:
-    """The poison, then good events (one of them twice); and the good events' ids."""
+Produced = tuple[bytes, list[tuple[str, bytes]]]
+
+
+def _records(case_id: str) -> tuple[list[Produced], list[str]]:
+    """The poison, then good events (one of them twice), each with its headers; and the good
+    events' ids."""
     level = example_event(MappaLevelSet).model_copy(update={"subject": case_id})
     recall = example_event(RecallIssued).model_copy(update={"subject": case_id})
     valid = json.loads(to_wire(level))
@@ -44,14 +49,20 @@ def _records(case_id: str) -> tuple[list[bytes], list[str]]:
     unknown = {**valid, "id": "poison-unknown", "type": "uk.gov.mappa.probation.no-such.v1"}
     police = example_event(ShpoMade).model_copy(update={"subject": case_id})
     oversized = {**valid, "id": "poison-big", "padding": "x" * 100_000}
+    unsigned = to_wire(level.model_copy(update={"id": "poison-unsigned"}))
+    altered = to_wire(level.model_copy(update={"id": "poison-altered"}))
+    london = level.model_copy(update={"id": "poison-london", "mappaarea": Area.LONDON})
     poison = [
-        b"\x00\xff not json",
-        json.dumps(invalid).encode(),
-        json.dumps(unknown).encode(),
-        to_wire(police),
-        json.dumps(oversized).encode(),
+        (b"\x00\xff not json", []),
+        *((json.dumps(value).encode(), []) for value in (invalid, unknown)),
+        (to_wire(police), headers_of(to_wire(police))),
+        (json.dumps(oversized).encode(), []),
+        (unsigned, []),
+        (altered.replace(b"poison-altered", b"poison-alterex"), headers_of(altered)),
+        (to_wire(london), kafka_headers(to_wire(london), level)),
     ]
-    return [*poison, to_wire(level), to_wire(level), to_wire(recall)], [level.id, recall.id]
+    good = [to_wire(level), to_wire(level), to_wire(recall)]
+    return [*poison, *((value, headers_of(value)) for value in good)], [level.id, recall.id]
 
 
 async def test_each_service_dead_letters_the_poison_and_applies_the_rest(
@@ -60,32 +71,25 @@ async def test_each_service_dead_letters_the_poison_and_applies_the_rest(
     namespace: str,
     tmp_path: Path,
 ) -> None:
+    """Each poison record, signature faults included, is dead-lettered once by every consumer
+    with its own reason, and the good events behind it are applied."""
     case_id = "KEN-2021-POISON1"
     values, good = _records(case_id)
     producer = AIOKafkaProducer(max_request_size=2**20, **kafka.aiokafka_options())
     await producer.start()
     try:
-        for value in values:
+        for value, headers in values:
             topic = agency_topic(MappaLevelSet.PUBLISHER, namespace)
-            await producer.send_and_wait(topic, value, key=case_id.encode())
+            await producer.send_and_wait(topic, value, key=case_id.encode(), headers=headers)
     finally:
         await producer.stop()
 
-    store = f"sqlite:///{tmp_path / 'store.db'}"
-    pictures = picture.open_projection(store, namespace)
-    facts = reporting.open_projection(store, namespace)
-    raised = alerts.open_projection(store, namespace)
-    await picture.catch_up(kafka_as("picture"), pictures)
-    await reporting.catch_up(kafka_as("reporting"), facts, publish=False)
-    await alerts.catch_up(kafka_as("alerts"), raised, today=None)
-
-    letters = [
-        {name: value.decode() for name, value in record.headers}
-        async for batch in read_to_end(kafka, [dead_letter_topic(namespace)])
-        for record in batch
-    ]
+    consumed = await catch_up_every_consumer(
+        kafka, kafka_as, namespace, f"sqlite:///{tmp_path / 'store.db'}"
+    )
+    letters = consumed.letters
     refused = Counter((d["mappa-consumer"], d["mappa-rejection"]) for d in letters)
-    timeline = [entry.event_id for entry in pictures.pictures[case_id].timeline]
+    timeline = [entry.event_id for entry in consumed.pictures.pictures[case_id].timeline]
     assert refused == Counter(
         {
             (consumer, kind.value): 1
@@ -96,6 +100,7 @@ async def test_each_service_dead_letters_the_poison_and_applies_the_rest(
     assert all(d["mappa-reason"] and d["mappa-source"].startswith(namespace) for d in letters)
     # Behind the poison on the same partition: both good events, the duplicate once.
     assert sorted(timeline) == sorted(good)
-    assert [fact.event_id for fact in facts.cases[case_id]] == [good[0]]  # a recall is not counted
-    with raised.engine.connect() as connection:
+    # A recall is not counted.
+    assert [fact.event_id for fact in consumed.facts.cases[case_id]] == [good[0]]
+    with consumed.raised.engine.connect() as connection:
         assert [alert.data.rule for alert in all_raised(connection)] == ["recalled"]

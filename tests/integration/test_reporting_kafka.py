@@ -27,6 +27,7 @@ from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, intended, simulate
 from mappa_bus.topics import agency_topic, dead_letter_topic, statistics_topic
+from tests.keys import headers_of
 
 pytestmark = pytest.mark.kafka
 
@@ -102,7 +103,9 @@ async def test_a_bad_record_is_dead_lettered_and_the_partition_keeps_flowing(
     await producer.start()
     try:
         for value in (b"\x00not json", to_wire(example_event(ShpoMade)), to_wire(good)):
-            await producer.send_and_wait(topic, value, key=good.case_id.encode())
+            await producer.send_and_wait(
+                topic, value, key=good.case_id.encode(), headers=headers_of(value)
+            )
     finally:
         await producer.stop()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from sqlalchemy import Engine
 
 from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.store import raised_ids
-from mappa_bus.catalogue import to_wire
+from mappa_bus.kafka_codec import partition_of
 from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.store import create_schema as create_picture_schema
 from mappa_bus.picture.store import load_pictures
@@ -35,7 +34,8 @@ from mappa_bus.reporting.store import load_cases
 from mappa_bus.simulator.options import SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic
-from tests.records import Record
+from tests.keys import KEYRING
+from tests.records import Record, record_of
 
 NAMESPACE = "test"
 SMALL = SimulationOptions(scale=0.02)
@@ -45,19 +45,18 @@ Q0: Position = ("u", 0)  # another topic, the same partition number as P0
 
 
 def _records() -> list[Record]:
-    """A small area-year on two partitions of each agency topic, by case, as the producer
+    """A small area-year on the partitions of each agency topic, by case, as the producer
     partitions them (the same case on the same partition number everywhere)."""
     offsets: dict[Position, int] = {}
     records = []
     for item in simulate(SMALL):
         for event in events(item, SMALL.seed):
             topic = agency_topic(event.publisher, NAMESPACE)
-            partition = zlib.crc32(event.case_id.encode()) % 2
+            partition = partition_of(event.case_id.encode())
             offset = offsets.get((topic, partition), 0)
             offsets[(topic, partition)] = offset + 1
             stamp = int(event.time.timestamp() * 1000) + 60_000
-            value = to_wire(event)
-            records.append(Record(topic, partition, offset, event.case_id.encode(), value, stamp))
+            records.append(record_of(event, offset, stamp, NAMESPACE))
     return records
 
 
@@ -85,9 +84,15 @@ def _alerts_state(connection: Any) -> object:
 
 Kind = tuple[Callable[[Engine], Any], Callable[[Any], object]]
 KINDS: dict[str, Kind] = {
-    "picture": (lambda engine: PictureProjection(engine, NAMESPACE), _picture_state),
-    "reporting": (lambda engine: ReportingProjection(engine, NAMESPACE), _reporting_state),
-    "alerts": (lambda engine: AlertProjection(engine, NAMESPACE), _alerts_state),
+    "picture": (
+        lambda engine: PictureProjection(engine, NAMESPACE, keyring=KEYRING),
+        _picture_state,
+    ),
+    "reporting": (
+        lambda engine: ReportingProjection(engine, NAMESPACE, keyring=KEYRING),
+        _reporting_state,
+    ),
+    "alerts": (lambda engine: AlertProjection(engine, NAMESPACE, keyring=KEYRING), _alerts_state),
 }
 
 
@@ -128,7 +133,8 @@ def test_members_of_different_partitions_leave_each_others_offsets_alone(
     it to another wrote it back with every later batch, so the other's progress on it was
     undone, and what followed was never read again."""
     first, second = _member(kind, engine), _member(kind, engine)
-    head, tail = _on(0)[:200], _on(0)[200:]
+    whole = _on(0)
+    head, tail = whole[: len(whole) // 2], whole[len(whole) // 2 :]
     _fold_all(first, head)  # partition 0 is the first member's, then moves to the second
     second.load()
     _fold_all(second, tail)
@@ -138,7 +144,7 @@ def test_members_of_different_partitions_leave_each_others_offsets_alone(
     # the same on either engine).
     alone_engine = open_engine(f"sqlite:///{tmp_path / 'alone.db'}")
     try:
-        _fold_all(_member(kind, alone_engine), RECORDS)
+        _fold_all(_member(kind, alone_engine), _on(0) + _on(1))
         assert _state(kind, engine) == _state(kind, alone_engine)
     finally:
         alone_engine.dispose()

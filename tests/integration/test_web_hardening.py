@@ -20,14 +20,13 @@ from sqlalchemy import Engine
 
 from mappa_bus.alerts.board import StreamCaps
 from mappa_bus.alerts.subscription import Recorded
-from mappa_bus.alerts.web import create_web_app, web_server
+from mappa_bus.alerts.web import web_server
 from mappa_bus.picture.api import create_app
 from mappa_bus.web.identity import DevelopmentHeaders
 from mappa_bus.web.security import HEADERS
-from mappa_bus.web.signin import WebClient
 from tests.servers import plain_server, serving
 from tests.unit.test_alert_subscription import RAISED_AT, make_ack, make_alert
-from tests.unit.test_alert_web import ACK, USER, InMemoryBus, one_case_store
+from tests.unit.test_alert_web import ACK, USER, InMemoryBus, dev_app, one_case_store
 
 FOREIGN = "attacker.example"
 
@@ -54,15 +53,7 @@ def bus() -> InMemoryBus:
 @pytest.fixture
 def alerts_url(engine: Engine, bus: InMemoryBus) -> Iterator[str]:
     """`mappa alerts web` running, with one alert on its board."""
-    app = create_web_app(
-        None,
-        "test",
-        engine,
-        DevelopmentHeaders(),
-        client=WebClient(secure_cookie=False),
-        feed=bus.feed,
-        publish=bus.publish,
-    )
+    app = dev_app(engine, bus)
     with serving(lambda port: web_server(_with_a_failing_route(app), port=port)) as url:
         bus.put(make_alert())
         yield url
@@ -219,16 +210,7 @@ async def test_200_concurrent_streams_leave_requests_answered_and_the_excess_ref
     board, 50 are refused with 503 and Retry-After, and a normal request is still answered."""
     bus = InMemoryBus()
     caps = StreamCaps(total=150, per_user=200)
-    app = create_web_app(
-        None,
-        "test",
-        engine,
-        DevelopmentHeaders(),
-        client=WebClient(secure_cookie=False),
-        feed=bus.feed,
-        publish=bus.publish,
-        caps=caps,
-    )
+    app = dev_app(engine, bus, caps=caps)
     alerts = [make_alert(f"e-{i}", at=RAISED_AT + timedelta(seconds=i)) for i in range(300)]
     with serving(lambda port: web_server(app, port=port)) as url:
         bus.put(*alerts)

@@ -11,11 +11,12 @@ import pytest
 
 from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.store import all_raised, mark_published, unpublished
-from mappa_bus.catalogue import Area, Envelope, EventData, Level, make_event, prisons, to_wire
+from mappa_bus.catalogue import Area, Envelope, EventData, Level, make_event, prisons
 from mappa_bus.catalogue.probation import LevelReason, MappaLevelSet
 from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import agency_topic
-from tests.records import Record
+from tests.keys import KEYRING
+from tests.records import Record, record_of
 
 NAMESPACE = "unit"
 CASE = "KEN-2021-000007"
@@ -32,7 +33,7 @@ class Log:
         topic = agency_topic(event.publisher, NAMESPACE)
         offset = sum(1 for r in self.records if r.topic == topic)
         stamp = int((START + timedelta(minutes=len(self.records))).timestamp() * 1000)
-        record = Record(topic, 0, offset, event.case_id.encode(), to_wire(event), stamp)
+        record = record_of(event, offset, stamp, NAMESPACE)
         self.records.append(record)
         return record
 
@@ -73,7 +74,7 @@ def url(tmp_path: Path) -> str:
 
 
 def _projection(url: str) -> AlertProjection:
-    projection = AlertProjection(open_engine(url), NAMESPACE)
+    projection = AlertProjection(open_engine(url), NAMESPACE, keyring=KEYRING)
     projection.load()
     return projection
 
@@ -173,22 +174,20 @@ def test_the_outbox_keeps_alerts_unpublished_until_marked(url: str) -> None:
 
 
 def test_a_group_member_asks_the_clock_only_about_the_cases_it_holds(url: str) -> None:
-    """Two cases on partitions 0 and 1; the member holding partition 1 raises the overdue
-    review of that case alone (the other member raises the other's)."""
+    """Two cases on two partitions; the member holding the second's partition raises the
+    overdue review of that case alone (the other member raises the other's)."""
     first, second = _level(Level.TWO, 1), _level(Level.TWO, 1)
-    second = second.model_copy(update={"subject": "KEN-2021-000008", "id": "level-other"})
+    second = second.model_copy(update={"subject": "KEN-2021-000011", "id": "level-other"})
     topic = agency_topic(first.publisher, NAMESPACE)
     stamp = int(START.timestamp() * 1000)
-    records = [
-        Record(topic, 0, 0, first.case_id.encode(), to_wire(first), stamp),
-        Record(topic, 1, 0, second.case_id.encode(), to_wire(second), stamp),
-    ]
+    records = [record_of(first, 0, stamp, NAMESPACE), record_of(second, 0, stamp, NAMESPACE)]
+    assert records[0].partition != records[1].partition
     projection = _projection(url)
     _consume(projection, records)
 
-    raised = projection.raise_overdue(date(2022, 1, 1), held=[(topic, 1)])
+    raised = projection.raise_overdue(date(2022, 1, 1), held=[(topic, records[1].partition)])
 
     with open_engine(url).connect() as connection:
         cases = [alert.subject for alert in all_raised(connection)]
     assert raised == 1
-    assert cases == ["KEN-2021-000008"]
+    assert cases == ["KEN-2021-000011"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import CATALOGUE, CONTENT_TYPE, EventData, published_by
+from mappa_bus.catalogue import CATALOGUE, CONTENT_TYPE, Area, EventData, published_by
 from mappa_bus.contract.asyncapi import (
     DEAD_LETTER_TITLE,
     SUBSCRIPTIONS,
@@ -18,7 +19,8 @@ from mappa_bus.contract.asyncapi import (
     publisher_title,
 )
 from mappa_bus.contract.json_schemas import all_event_schemas, event_schema, shared_definitions
-from mappa_bus.topics import DEAD_LETTER, WALKING_SKELETON, agency_topic
+from mappa_bus.signing import KEY_ID_HEADER, SIGNATURE_HEADER, generate_keyring, sign
+from mappa_bus.topics import AGENCY_PARTITIONS, DEAD_LETTER, WALKING_SKELETON, agency_topic
 
 JsonObject = dict[str, Any]
 DOCUMENT = bus_specification()
@@ -109,11 +111,30 @@ def test_shared_definitions_are_the_json_schemas_definitions() -> None:
 
 
 def test_agency_messages_are_cloudevents_keyed_by_case_id() -> None:
-    """Agency messages declare the CloudEvents content type and the case id as Kafka key."""
+    """Agency messages declare the CloudEvents content type, the case id as Kafka key, and the
+    partitioner that places it; each agency topic its partition count."""
     for agency in Agency:
         sent = message(operations("send")[agency_topic(agency)])
+        key = sent["bindings"]["kafka"]["key"]
         assert sent["contentType"] == CONTENT_TYPE
-        assert sent["bindings"]["kafka"]["key"]["pattern"] == "^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
+        assert key["pattern"] == "^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
+        assert "murmur2" in key["description"]
+        assert "partitioner=murmur2_random" in key["description"]
+        channel = DOCUMENT["channels"][publisher_title(agency)]
+        assert channel["bindings"]["kafka"]["partitions"] == AGENCY_PARTITIONS
+
+
+def test_every_agency_message_requires_its_signature_headers() -> None:
+    """Each agency's message names the key-id and signature headers, in the form a record the
+    SDK signs has them, and says what a consumer refuses."""
+    signed = sign(generate_keyring(), Agency.POLICE, Area.KENT, b"{}")
+    for agency in Agency:
+        sent = message(operations("send")[agency_topic(agency)])
+        headers = sent["headers"]
+        assert headers["required"] == ["content-type", KEY_ID_HEADER, SIGNATURE_HEADER]
+        for name, value in signed.items():
+            assert re.fullmatch(headers["properties"][name]["pattern"], value), name
+        assert "`wrong-area`" in sent["description"]
 
 
 def test_the_dead_letter_topic_is_published_with_reason_and_source_headers() -> None:

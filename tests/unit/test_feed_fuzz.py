@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mappa_bus.adapters.feeds import Accepted, Rejected, read_csv, read_jsonl
+from mappa_bus.adapters.feeds import Accepted, BadHeader, Rejected, feed_lines, read_csv, read_jsonl
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import published_by
 from mappa_bus.catalogue.examples import EXAMPLES
@@ -78,7 +78,13 @@ def test_flat_records_with_any_field_replaced_are_read_or_refused(
 @_FUZZ
 @given(st.text(max_size=400))
 def test_any_text_as_csv_is_read_or_refused(text: str) -> None:
-    _clean(list(read_csv(io.StringIO(text, newline=""), AGENCY, system="fuzz")))
+    lines = feed_lines(io.BytesIO(text.encode()))
+    try:
+        results, refusal = list(read_csv(lines, AGENCY, system="fuzz")), "header: "
+    except BadHeader as refused:
+        results, refusal = [], str(refused)
+    _clean(results)
+    assert refusal.startswith("header: ")
 
 
 @_FUZZ
@@ -95,4 +101,5 @@ def test_csv_rows_with_any_cell_replaced_are_read_or_refused(
     writer = csv.DictWriter(out, fieldnames=list(record))
     writer.writeheader()
     writer.writerow(record)
-    _clean(list(read_csv(io.StringIO(out.getvalue(), newline=""), AGENCY, system="fuzz")))
+    lines = feed_lines(io.BytesIO(out.getvalue().encode()))
+    _clean(list(read_csv(lines, AGENCY, system="fuzz")))

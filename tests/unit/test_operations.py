@@ -22,6 +22,7 @@ from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.catalogue import Rejection, to_wire
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.catalogue.police import ShpoMade
+from mappa_bus.kafka_codec import partition_of
 from mappa_bus.operations import http
 from mappa_bus.operations.metrics import REGISTRY, ProjectionMetrics, count_alerts
 from mappa_bus.picture.consumer import PictureProjection
@@ -29,6 +30,7 @@ from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.subscriber import register_projection
 from mappa_bus.topics import agency_topic
 from mappa_bus.web.security import HEADERS
+from tests.keys import KEYRING, signed
 
 
 def _value(name: str, **labels: str) -> float:
@@ -223,7 +225,9 @@ async def test_the_subscriber_feeds_the_metrics(tmp_path: Path) -> None:
     """On FastStream's in-memory broker: a good event is applied, a bad record is
     dead-lettered under its rejection, and both are consumed."""
     namespace = "unit-ops"
-    projection = PictureProjection(open_engine(f"sqlite:///{tmp_path / 'p.db'}"), namespace)
+    projection = PictureProjection(
+        open_engine(f"sqlite:///{tmp_path / 'p.db'}"), namespace, keyring=KEYRING
+    )
     projection.load()
     broker = KafkaBroker()
     register_projection(broker, projection, group_id="unit-ops-picture")
@@ -237,8 +241,12 @@ async def test_the_subscriber_feeds_the_metrics(tmp_path: Path) -> None:
     async with TestKafkaBroker(broker):
         topic = agency_topic(Agency.POLICE, namespace)
         # Partitions of their own: the in-memory broker gives every record offset 0.
-        await broker.publish(to_wire(example_event(ShpoMade)), topic, key=b"c", partition=0)
-        await broker.publish(b"\x00not json", topic, key=b"c", partition=1)
+        event = example_event(ShpoMade)
+        key = event.case_id.encode()
+        home = partition_of(key)
+        value = to_wire(event)
+        await broker.publish(value, topic, key=key, partition=home, headers=signed(value, event))
+        await broker.publish(b"\x00not json", topic, key=key, partition=(home + 1) % 6)
 
     after = {
         "consumed": _value("mappa_events_consumed_total", projection=name),
@@ -256,7 +264,9 @@ def test_an_alerts_member_is_warm_once_the_partitions_it_holds_have_caught_up(
     tmp_path: Path,
 ) -> None:
     """Another member's partitions, where alerts were raised further, do not hold it back."""
-    projection = AlertProjection(open_engine(f"sqlite:///{tmp_path / 'a.db'}"), "unit")
+    projection = AlertProjection(
+        open_engine(f"sqlite:///{tmp_path / 'a.db'}"), "unit", keyring=KEYRING
+    )
     projection.raised_upto = {("t", 0): 5, ("t", 1): 9}
     projection.offsets = {("t", 0): 3}
     holding_first = [("t", 0)]

@@ -641,6 +641,24 @@ async def test_as_known_at_reveals_nothing_of_hidden_events(
 
 
 @pytest.mark.usefixtures("late_case")
+async def test_a_role_with_no_visible_event_learns_nothing_at_any_moment(
+    client: httpx.AsyncClient, who: Any
+) -> None:
+    """DWP sees none of this case's events: asked at any moment, before or after each hidden
+    event, it gets the very answer a case that does not exist gives."""
+    missing = await client.get(
+        "/cases/case-none/as-known-at", params={"at": T.isoformat()}, headers=who("dwp")
+    )
+    answers = set()
+    for hours in range(-10 * 24, 3 * 24, 12):
+        response = await _known_at(client, who, "dwp", T + timedelta(hours=hours))
+        detail = response.json()["detail"].replace("case-late", "X")
+        answers.add((response.status_code, detail))
+
+    assert answers == {(404, missing.json()["detail"].replace("case-none", "X"))}
+
+
+@pytest.mark.usefixtures("late_case")
 async def test_before_anything_was_recorded_the_case_was_unknown(
     client: httpx.AsyncClient, engine: Engine, who: Any
 ) -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mappa_bus.catalogue import CATALOGUE, Envelope, EventData, to_wire
+from mappa_bus.catalogue import CATALOGUE, Envelope, EventData
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.picture.consumer import PictureProjection
@@ -18,7 +18,8 @@ from mappa_bus.picture.model import CasePicture
 from mappa_bus.picture.store import load_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import agency_topic
-from tests.records import Record
+from tests.keys import KEYRING
+from tests.records import Record, record_of
 from tests.strategies import envelopes
 
 START = datetime(2021, 1, 1, 9, 0, tzinfo=UTC)
@@ -80,7 +81,7 @@ def test_the_store_holds_what_the_fold_makes_however_the_records_are_batched(
 ) -> None:
     records = _records(arrivals)
     database = tmp_path_factory.mktemp("pictures") / "pictures.db"
-    projection = PictureProjection(open_engine(f"sqlite:///{database}"), NAMESPACE)
+    projection = PictureProjection(open_engine(f"sqlite:///{database}"), NAMESPACE, keyring=KEYRING)
     projection.load()
 
     for start in range(0, len(records), size):
@@ -103,7 +104,5 @@ def _records(arrivals: list[Arrival]) -> list[Record]:
         topic = agency_topic(event.publisher, NAMESPACE)
         offsets[topic] = offsets.get(topic, -1) + 1
         millis = int(recorded_at.timestamp() * 1000)
-        records.append(
-            Record(topic, 0, offsets[topic], event.case_id.encode(), to_wire(event), millis)
-        )
+        records.append(record_of(event, offsets[topic], millis, NAMESPACE))
     return records

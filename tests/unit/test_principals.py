@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import Area
 from mappa_bus.principals import (
     ADMIN,
     PRINCIPALS,
@@ -159,3 +160,16 @@ def test_the_local_broker_script_seeds_exactly_these_principals() -> None:
 
     assert match
     assert tuple(match.group(1).split()) == PRINCIPALS
+
+
+def test_the_local_broker_script_keys_every_agency_in_every_area() -> None:
+    """kafka-local's own lists of agencies and areas, for its signing keyring, are the
+    project's."""
+    script = KAFKA_LOCAL.read_text()
+    agencies = re.search(r"readonly -a AGENCIES=\((.*?)\)", script, re.DOTALL)
+    areas = re.search(r"readonly -a AREAS=\((.*?)\)", script, re.DOTALL)
+
+    assert agencies
+    assert areas
+    assert agencies.group(1).split() == [agency.value for agency in Agency]
+    assert areas.group(1).split() == [area.value for area in Area]

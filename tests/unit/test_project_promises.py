@@ -41,6 +41,7 @@ def test_docker_compose_parses_and_has_the_services_the_readme_promises() -> Non
         "kafka",
         "keycloak",
         "topics",
+        "keys",
         "demo",
         "postgres",
         "picture",

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from mappa_bus.catalogue import Area, Envelope, EventData, to_wire
+from mappa_bus.catalogue import Area, Envelope, EventData
 from mappa_bus.projection.database import open_engine
 from mappa_bus.reporting.consumer import ReportingProjection
 from mappa_bus.reporting.count import count_year
@@ -16,7 +16,8 @@ from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import NAMESPACE, agency_topic
-from tests.records import Record
+from tests.keys import KEYRING
+from tests.records import Record, record_of
 
 KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 TODAY = date(2025, 11, 25)
@@ -31,7 +32,7 @@ def _records(kent: list[Envelope[EventData]], first_offset: int = 0) -> list[Rec
         offset = offsets.get(topic, first_offset)
         offsets[topic] = offset + 1
         stamp = int(event.time.timestamp() * 1000) + 60_000
-        records.append(Record(topic, 0, offset, event.case_id.encode(), to_wire(event), stamp))
+        records.append(record_of(event, offset, stamp, NAMESPACE))
     return records
 
 
@@ -44,7 +45,7 @@ class _Broker:
 
 
 def _consume(url: str, records: list[Record]) -> ReportingProjection:
-    projection = ReportingProjection(open_engine(url))
+    projection = ReportingProjection(open_engine(url), keyring=KEYRING)
     projection.load()
     for start in range(0, len(records), 2_000):
         projection.commit(projection.fold(records[start : start + 2_000]))
@@ -65,7 +66,7 @@ def test_the_store_reads_back_what_was_folded_and_a_resend_changes_nothing(
     url = f"sqlite:///{tmp_path / 'reporting.db'}"
     folded = _consume(url, _records(kent))
     again = _consume(url, _records(kent, first_offset=len(kent)))
-    reloaded = ReportingProjection(open_engine(url))
+    reloaded = ReportingProjection(open_engine(url), keyring=KEYRING)
     reloaded.load()
 
     assert reloaded.cases == folded.cases == again.cases

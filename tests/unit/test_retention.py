@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from mappa_bus.audit import reads
-from mappa_bus.catalogue import Area, Envelope, EventData, make_event, to_wire
+from mappa_bus.catalogue import Area, Envelope, EventData, make_event
 from mappa_bus.catalogue.probation import (
     LeadAgency,
     ManagementEndReason,
@@ -20,7 +20,7 @@ from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.retention import retention_ends
 from mappa_bus.picture.service import erase_expired, open_projection, rebuild
 from mappa_bus.topics import agency_topic
-from tests.records import Record
+from tests.records import Record, record_of
 
 NAMESPACE = "unit"
 ENDED, ACTIVE = "KEN-2010-000001", "KEN-2020-000002"
@@ -53,11 +53,7 @@ def _records() -> list[Record]:
         _event(eligible, ACTIVE, date(2020, 5, 1), 1),
     ]
     stamp = int(datetime(2021, 1, 1, tzinfo=UTC).timestamp() * 1000)
-    topic = agency_topic(eligible.PUBLISHER, NAMESPACE)
-    return [
-        Record(topic, 0, n, event.case_id.encode(), to_wire(event), stamp + n)
-        for n, event in enumerate(stream)
-    ]
+    return [record_of(event, n, stamp + n, NAMESPACE) for n, event in enumerate(stream)]
 
 
 def _consume(projection: PictureProjection) -> None:
@@ -111,11 +107,11 @@ def test_a_running_service_does_not_write_back_a_case_erased_by_another_process(
     )
     event = _event(later, ENDED, date(2021, 2, 1), 3)
     topic = agency_topic(later.PUBLISHER, NAMESPACE)
-    record = Record(topic, 0, 3, event.case_id.encode(), to_wire(event), 1_612_170_000_000)
+    record = record_of(event, 3, 1_612_170_000_000, NAMESPACE)
     service.commit(service.fold([record]))
 
     stored = open_projection(url, NAMESPACE).pictures[ENDED]
     assert stored.erased_on == date(2021, 1, 1)
     assert (stored.lead_reference, stored.timeline) == (None, ())
     assert service.pictures[ENDED] == stored
-    assert service.offsets[(topic, 0)] == 4  # the record is passed, not refolded later
+    assert service.offsets[(topic, record.partition)] == 4  # passed, not refolded later

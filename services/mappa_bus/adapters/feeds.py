@@ -4,21 +4,22 @@ A feed line is either a whole CloudEvent (JSON Lines only) or a flat record: the
 `type`, `case_id`, `area`, `time`, optionally `id` and `reference`, and then the fields of that
 event type's `data` by name (docs/feeds.md; `mappa publish --layout TYPE` prints a CSV header).
 Pure: reading a feed turns lines into accepted events or rejections; sending is the caller's.
+No line ends a feed: each is accepted or rejected on its own. Only a CSV header the feed cannot
+be read with (`BadHeader`) refuses the feed as a whole, before any line is read.
 """
 
 from __future__ import annotations
 
 import csv
 import functools
-import io
 import json
 import types
 import typing
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
@@ -34,11 +35,25 @@ from mappa_bus.catalogue import (
     WireError,
     make_event,
     parse_event,
+    published_by,
 )
 from mappa_bus.catalogue.vocabulary import AgencyReference, CaseId
-from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, from_validation_error, wrong_publisher
+from mappa_bus.catalogue.wire import (
+    MAX_EVENT_BYTES,
+    OVERSIZED_KEPT_BYTES,
+    from_validation_error,
+    oversized,
+    wrong_publisher,
+)
 
 HEADER_COLUMNS = ("type", "case_id", "area", "time", "id", "reference")
+# The envelope columns every flat record needs (`type` too, unless the feed is given one type).
+_REQUIRED_COLUMNS = ("case_id", "area", "time")
+# Windows exports often start with one; it is not part of the first column's name.
+_BOM = b"\xef\xbb\xbf"
+# How much of an oversized line is read at a time while counting its size: it is never held
+# whole, so a 50 MB line costs no more memory than a short one.
+_CHUNK = 1024 * 1024
 # Separates the values of a list field in a CSV cell, e.g. `police;probation`.
 LIST_SEPARATOR = ";"
 # Ids derived from a line's content live in their own UUID namespace, so that publishing the
@@ -56,11 +71,66 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A feed line that is not, with the reason."""
+    """A feed line that is not, with the reason. `raw` is the line as it was, or only its first
+    bytes when it is oversized; `size` is then the whole line's."""
 
     line: int
     raw: bytes
     error: WireError
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Oversized:
+    """A line too long to be an event: its first bytes, kept, and its size, counted."""
+
+    head: bytes
+    size: int
+
+
+class BadHeader(ValueError):
+    """A CSV header the feed cannot be read with: the columns it does not know, those it lacks
+    and those it names twice, all in one message."""
+
+    def __init__(
+        self,
+        unknown: Iterable[str] = (),
+        missing: Iterable[str] = (),
+        repeated: Iterable[str] = (),
+        *,
+        reason: str | None = None,
+    ) -> None:
+        self.unknown = sorted(unknown)
+        self.missing = sorted(missing)
+        self.repeated = sorted(repeated)
+        parts = [reason] if reason else []
+        for label, columns in (
+            ("unknown columns", self.unknown),
+            ("missing columns", self.missing),
+            ("repeated columns", self.repeated),
+        ):
+            if columns:
+                parts.append(f"{label} {', '.join(map(repr, columns))}")
+        super().__init__(f"header: {'; '.join(parts)}")
+
+
+def feed_lines(stream: BinaryIO, limit: int = MAX_EVENT_BYTES) -> Iterator[bytes | Oversized]:
+    """The lines of a feed file, each with its line ending, a leading byte-order mark dropped.
+
+    A line longer than `limit` comes as `Oversized`: its first bytes and its size, the rest read
+    and let go, so that no line, however long, is held whole.
+    """
+    first = True
+    while line := stream.readline(limit + 2):  # room for a CRLF after `limit` bytes
+        if first:
+            line, first = line.removeprefix(_BOM), False
+        if line.endswith(b"\n") or len(line) <= limit:
+            yield line
+            continue
+        head, size, tail = line[:OVERSIZED_KEPT_BYTES], len(line), line[-2:]
+        while not tail.endswith(b"\n") and (line := stream.readline(_CHUNK)):
+            size, tail = size + len(line), (tail + line)[-2:]
+        yield Oversized(head, size - (len(tail) - len(tail.rstrip(b"\r\n"))))
 
 
 class _FlatHeader(BaseModel):
@@ -98,10 +168,17 @@ def resolve_type(name: str, agency: Agency) -> type[EventData]:
 
 
 def read_jsonl(
-    lines: Iterable[bytes], agency: Agency, *, system: str, default_type: str | None = None
+    lines: Iterable[bytes | Oversized],
+    agency: Agency,
+    *,
+    system: str,
+    default_type: str | None = None,
 ) -> Iterator[Accepted | Rejected]:
     """Read JSON Lines: each non-blank line a whole CloudEvent or a flat record."""
     for number, raw in enumerate(lines, start=1):
+        if isinstance(raw, Oversized):
+            yield _oversized(number, raw)
+            continue
         line = raw.strip()
         if not line:
             continue
@@ -112,30 +189,143 @@ def read_jsonl(
 
 
 def read_csv(
-    lines: Iterable[str], agency: Agency, *, system: str, default_type: str | None = None
+    lines: Iterable[bytes | Oversized],
+    agency: Agency,
+    *,
+    system: str,
+    default_type: str | None = None,
 ) -> Iterator[Accepted | Rejected]:
-    """Read CSV with a header row: flat records; list fields hold `;`-separated values."""
-    reader = csv.DictReader(lines)
-    for record in reader:
-        # Line numbers as an editor shows them, counting the header as line 1.
-        number = reader.line_num
-        raw = _csv_line(list(reader.fieldnames or []), record)
-        cells = {key: value for key, value in record.items() if key is not None and value != ""}
+    """Read CSV with a header row: flat records; list fields hold `;`-separated values.
+
+    Lines are numbered as an editor shows them, the header being line 1. Raises `BadHeader`,
+    before anything is read past it, when the header does not fit the feed.
+    """
+    source = _CsvSource(iter(enumerate(lines, start=1)))
+    columns = source.header()
+    if columns is None:
+        return  # an empty file: nothing to read
+    check_header(columns, agency, default_type)
+    reader = csv.reader(source)
+    while True:
         try:
-            if None in record:
-                raise WireError(Rejection.MALFORMED_ENVELOPE, "(line)", "more cells than columns")
-            yield Accepted(number, _flat_event(cells, agency, system, default_type, csv_cells=True))
+            row = next(reader)
+        except StopIteration:
+            yield from source.take_refused()
+            return
+        except csv.Error as error:
+            yield from source.take_refused()
+            malformed = WireError(Rejection.MALFORMED_ENVELOPE, "(line)", str(error))
+            yield Rejected(source.last, source.take_raw(), malformed)
+            continue
+        yield from source.take_refused()
+        raw = source.take_raw()
+        if not row:
+            continue  # a blank line
+        try:
+            yield Accepted(source.last, _csv_event(columns, row, agency, system, default_type))
         except WireError as error:
-            yield Rejected(number, raw, error)
+            yield Rejected(source.last, raw, error)
+
+
+@dataclass
+class _CsvSource:
+    """Feeds `csv.reader` the lines that can be read as text, keeping what a record was made
+    of (for its line number and its dead letter) and the lines refused on the way (too long,
+    not UTF-8), which never reach the reader."""
+
+    lines: Iterator[tuple[int, bytes | Oversized]]
+    last: int = 0
+    raw: list[bytes] = field(default_factory=list)
+    refused: list[Rejected] = field(default_factory=list)
+
+    def header(self) -> list[str] | None:
+        for number, line in self.lines:
+            self.last = number
+            if isinstance(line, Oversized):
+                raise BadHeader(reason=f"{line.size} bytes, more than {MAX_EVENT_BYTES}")
+            try:
+                text = line.decode()
+            except UnicodeDecodeError:
+                raise BadHeader(reason="not valid UTF-8") from None
+            if not text.strip():
+                continue
+            try:
+                return [column.strip() for column in next(csv.reader([text]))]
+            except csv.Error as error:
+                raise BadHeader(reason=str(error)) from None
+        return None
+
+    def __iter__(self) -> Iterator[str]:
+        for number, line in self.lines:
+            self.last = number
+            if isinstance(line, Oversized):
+                self.refused.append(_oversized(number, line))
+                continue
+            try:
+                text = line.decode()
+            except UnicodeDecodeError:
+                not_text = WireError(Rejection.MALFORMED_ENVELOPE, "(line)", "not valid UTF-8")
+                self.refused.append(Rejected(number, line.rstrip(b"\r\n"), not_text))
+                continue
+            self.raw.append(line)
+            yield text
+
+    def take_refused(self) -> list[Rejected]:
+        refused, self.refused = self.refused, []
+        return refused
+
+    def take_raw(self) -> bytes:
+        raw, self.raw = b"".join(self.raw).rstrip(b"\r\n"), []
+        return raw
+
+
+def check_header(columns: list[str], agency: Agency, default_type: str | None) -> None:
+    """Refuse, once, a CSV header the feed cannot be read with: a column that no event type
+    of the feed has, a column every line needs but the header lacks, a column named twice."""
+    given = set(columns)
+    repeated = {column for column in given if columns.count(column) > 1}
+    required = set(_REQUIRED_COLUMNS)
+    if "type" in given:
+        known = {name for model in published_by(agency) for name in model.model_fields}
+    elif default_type is None:
+        known, required = set(), required | {"type"}
+    else:
+        model = resolve_type(default_type, agency)
+        known = set(model.model_fields)
+        required |= {
+            name
+            for name, info in model.model_fields.items()
+            if info.is_required() and name != "agency_reference"
+        }
+    unknown = given - known - set(HEADER_COLUMNS) if known else set()
+    missing = required - given
+    if unknown or missing or repeated:
+        raise BadHeader(unknown, missing, repeated)
+
+
+def _csv_event(
+    columns: list[str], row: list[str], agency: Agency, system: str, default_type: str | None
+) -> Envelope[EventData]:
+    if len(row) > len(columns):
+        raise WireError(Rejection.MALFORMED_ENVELOPE, "(line)", "more cells than columns")
+    size = sum(len(cell) for cell in row)
+    if size > MAX_EVENT_BYTES:
+        # A quoted cell may run over many lines, each short: the record as a whole is too long.
+        raise oversized("(line)", size)
+    # An empty cell, or one a short row leaves out, means "not given".
+    cells = {column: cell for column, cell in zip(columns, row, strict=False) if cell != ""}
+    return _flat_event(cells, agency, system, default_type, csv_cells=True)
+
+
+def _oversized(number: int, line: Oversized) -> Rejected:
+    return Rejected(number, line.head, oversized("(line)", line.size), size=line.size)
 
 
 def _jsonl_event(
     line: bytes, agency: Agency, system: str, default_type: str | None
 ) -> Envelope[EventData]:
     if len(line) > MAX_EVENT_BYTES:
-        raise WireError(
-            Rejection.OVERSIZED, "(line)", f"{len(line)} bytes, more than {MAX_EVENT_BYTES}"
-        )
+        raise oversized("(line)", len(line))
     try:
         record = json.loads(line)
     except ValueError:
@@ -199,9 +389,9 @@ def _split_lists(model: type[EventData], fields: dict[str, Any]) -> dict[str, An
     """CSV cells are all text: split list cells, and read numbers and booleans where the field
     wants one (pydantic will not turn "2" into the literal 2, rightly, for JSON input)."""
     typed = dict(fields)
-    for name, field in model.model_fields.items():
+    for name, info in model.model_fields.items():
         if name in typed:
-            typed[name] = _from_cell(field.annotation, typed[name])
+            typed[name] = _from_cell(info.annotation, typed[name])
     return typed
 
 
@@ -240,11 +430,3 @@ def _content_id(agency: Agency, model: type[EventData], record: dict[str, Any]) 
     # gives each record the id it had before.
     canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str).decode()
     return str(uuid.uuid5(_FEED_ID_NAMESPACE, f"{agency.value}|{model.event_type()}|{canonical}"))
-
-
-def _csv_line(columns: list[str], record: dict[str | Any, Any]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(
-        [record.get(column, "") for column in columns] + list(record.get(None) or [])
-    )
-    return out.getvalue().encode()

@@ -1,7 +1,9 @@
 """The Python SDK for agency systems: an `AgencyPublisher` that speaks for one agency only.
 
 It validates each event against the catalogue, refuses events its agency may not publish,
-fills the CloudEvents envelope and produces with the idempotent producer, keyed by case id.
+fills the CloudEvents envelope, signs it with the agency's key for the event's area (refusing,
+`wrong-area`, an area it holds no key for) and produces with the idempotent producer, keyed by
+case id.
 Publishing the same event id twice is harmless: subscribers ignore an id they have applied.
 """
 
@@ -19,9 +21,11 @@ from aiokafka import AIOKafkaProducer
 from mappa_bus.adapters.producer_settings import PRODUCER_OPTIONS
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, Envelope, EventData, WireError, make_event
-from mappa_bus.catalogue.wire import wrong_publisher
+from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, oversized, wrong_publisher
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.kafka_codec import dead_letter_headers, to_record
+from mappa_bus.kafka_codec import dead_letter, to_record
+from mappa_bus.settings import load_settings
+from mappa_bus.signing import Keyring
 from mappa_bus.topics import DEAD_LETTER, NAMESPACE, agency_topic
 
 # How many sends may be in flight before the publisher waits for the broker: enough to fill
@@ -65,7 +69,9 @@ class _Pending:
 
 
 class AgencyPublisher:
-    """Publishes events for one agency, on that agency's topic, and nothing else."""
+    """Publishes events for one agency, on that agency's topic, and nothing else, each signed
+    with the agency's key for its area from `keyring` (by default the file MAPPA_SIGNING_KEYS
+    names, read now)."""
 
     def __init__(
         self,
@@ -75,8 +81,12 @@ class AgencyPublisher:
         system: str,
         namespace: str = NAMESPACE,
         dead_letter_topic: str = DEAD_LETTER.name,
+        keyring: Keyring | None = None,
     ) -> None:
         self.agency = agency
+        # Only its own agency's keys: a key of another would sign records its topic refuses.
+        held = keyring if keyring is not None else load_settings().signing_keyring()
+        self.keyring = held.only([agency])
         self.system = system
         self.namespace = namespace
         self.dead_letter_topic = dead_letter_topic
@@ -134,9 +144,13 @@ class AgencyPublisher:
             raise wrong_publisher("type", self.agency, type(data))
 
     async def send(self, event: Envelope[Any]) -> None:
-        """Send an enveloped event of this agency; waits only when many are in flight."""
+        """Send an enveloped event of this agency; waits only when many are in flight. An event
+        larger than subscribers accept, or of an area this publisher holds no key for, is refused
+        here (WireError `oversized`, `wrong-area`), before the producer."""
         self.check_publisher(event.data)
-        record = to_record(event, self.namespace)
+        record = to_record(event, self.keyring, self.namespace)
+        if len(record.value) > MAX_EVENT_BYTES:
+            raise oversized("(event)", len(record.value))
         future = await self._producer.send(
             record.topic,
             record.value,
@@ -148,16 +162,20 @@ class AgencyPublisher:
             await self.flush()
 
     async def dead_letter(
-        self, raw: bytes, error: WireError, *, origin: str, key: bytes | None = None
+        self,
+        raw: bytes,
+        error: WireError,
+        *,
+        origin: str,
+        key: bytes | None = None,
+        size: int | None = None,
     ) -> None:
         """Send a rejected input to the dead-letter topic with its reason and where it came
-        from, so that nothing is dropped silently."""
-        headers = dead_letter_headers(error, origin, agency=self.agency.value)
+        from, so that nothing is dropped silently (an oversized one truncated: `size` is its
+        whole size when `raw` is already only its start)."""
+        letter = dead_letter(raw, error, origin, size=size, agency=self.agency.value)
         future = await self._producer.send(
-            self.dead_letter_topic,
-            raw,
-            key=key,
-            headers=[(name, value.encode()) for name, value in headers.items()],
+            self.dead_letter_topic, letter.value, key=key, headers=letter.kafka_headers()
         )
         self._pending.append(_Pending(future, origin, dead_letter=True))
 
@@ -187,13 +205,16 @@ async def publish_all(
     namespace: str = NAMESPACE,
     system: str = "feed",
     on_progress: Callable[[int], None] | None = None,
+    keyring: Keyring | None = None,
 ) -> PublishSummary:
-    """Publish events of any agencies, each through a publisher of its own agency.
+    """Publish events of any agencies, each through a publisher of its own agency, signed with
+    `keyring` (by default MAPPA_SIGNING_KEYS'): it must hold every area the events are about.
 
     `connection` may be one connection for all (a plaintext broker, or an administrator) or a
     function giving each agency's own principal, as the secured broker requires.
     """
     connection_for = connection if callable(connection) else (lambda _agency: connection)
+    keyring = keyring if keyring is not None else load_settings().signing_keyring()
     publishers: dict[Agency, AgencyPublisher] = {}
     summary = PublishSummary()
     try:
@@ -201,7 +222,11 @@ async def publish_all(
             agency = event.data.PUBLISHER
             if agency not in publishers:
                 publishers[agency] = AgencyPublisher(
-                    connection_for(agency), agency, system=system, namespace=namespace
+                    connection_for(agency),
+                    agency,
+                    system=system,
+                    namespace=namespace,
+                    keyring=keyring,
                 )
                 await publishers[agency].__aenter__()
             await publishers[agency].send(event)

@@ -34,6 +34,7 @@ from mappa_bus.picture.model import CasePicture, TimelineEntry
 from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.subscriber import Rejected, read_event
+from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
 
 
@@ -95,6 +96,8 @@ class AlertProjection:
 
     engine: Engine
     namespace: str = NAMESPACE
+    # Every agency's keys, retired ones too: each record is checked against them.
+    keyring: Keyring = field(kw_only=True, repr=False)
     name: str = PROJECTION
     clock: Callable[[], datetime] = _now
     pictures: dict[str, CasePicture] = field(default_factory=dict)
@@ -141,7 +144,7 @@ class AlertProjection:
 
     def _fold_one(self, batch: AlertBatch, record: Any, *, live: bool) -> None:
         try:
-            event = read_event(record, self.namespace)
+            event = read_event(record, self.namespace, self.keyring)
         except WireError as error:
             if live:  # refused once, when first met, not again at every start
                 batch.rejected.append(Rejected(record, error))

@@ -34,6 +34,8 @@ from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.offsets import Position
 from mappa_bus.projection.subscriber import consume_until_caught_up, register_projection
+from mappa_bus.settings import load_settings
+from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE, agency_topic, alerts_topic
 
 log = structlog.get_logger(__name__)
@@ -41,9 +43,12 @@ log = structlog.get_logger(__name__)
 REVIEW_CHECK_SECONDS = 60.0
 
 
-def open_projection(database_url: str, namespace: str = NAMESPACE) -> AlertProjection:
+def open_projection(
+    database_url: str, namespace: str = NAMESPACE, *, keyring: Keyring | None = None
+) -> AlertProjection:
     """The alerts projection on its store, loaded (its pictures are folded again as it reads)."""
-    projection = AlertProjection(open_engine(database_url), namespace)
+    keys = keyring if keyring is not None else load_settings().verification_keyring()
+    projection = AlertProjection(open_engine(database_url), namespace, keyring=keys)
     projection.load()
     return projection
 

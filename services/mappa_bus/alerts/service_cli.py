@@ -11,7 +11,13 @@ import typer
 from rich.console import Console
 
 from mappa_bus.alerts.service import alerts_app, catch_up, open_projection
-from mappa_bus.cli_common import Database, Namespace, command_settings, run_with_progress
+from mappa_bus.cli_common import (
+    Database,
+    Namespace,
+    command_settings,
+    keyring_or_exit,
+    run_with_progress,
+)
 from mappa_bus.operations.http import ALERTS_PORT, PORT_OPTION
 from mappa_bus.topics import NAMESPACE
 
@@ -40,7 +46,11 @@ def run_command(
     """Run the alerts service as one member of its consumer group until stopped (Ctrl-C,
     SIGTERM: the batch in hand is committed first)."""
     settings = command_settings(service=True)
-    projection = open_projection(database or settings.database_url, namespace)
+    projection = open_projection(
+        database or settings.database_url,
+        namespace,
+        keyring=keyring_or_exit(settings.verification_keyring),
+    )
     app = alerts_app(
         settings.connection_for_role("alerts"),
         projection,
@@ -55,7 +65,11 @@ def catch_up_command(
 ) -> None:
     """Raise and publish the alerts for every record now on the agency topics, then stop."""
     settings = command_settings()
-    projection = open_projection(database or settings.database_url, namespace)
+    projection = open_projection(
+        database or settings.database_url,
+        namespace,
+        keyring=keyring_or_exit(settings.verification_keyring),
+    )
     connection = settings.connection_for_role("alerts")
     applied = run_with_progress(
         "folding",

@@ -21,6 +21,9 @@ from mappa_bus.catalogue.registry import BY_TYPE
 
 # Larger than any honest event by two orders of magnitude; Kafka's own default limit is 1 MiB.
 MAX_EVENT_BYTES = 64 * 1024
+# What a dead letter keeps of an input larger than that: enough to see what it was, small enough
+# that the dead letter itself always fits the broker (docs/feeds.md).
+OVERSIZED_KEPT_BYTES = 4 * 1024
 
 
 class Rejection(StrEnum):
@@ -32,6 +35,15 @@ class Rejection(StrEnum):
     UNKNOWN_TYPE = "unknown-type"
     WRONG_PUBLISHER = "wrong-publisher"
     INVALID_DATA = "invalid-data"
+    # Where the record sits, not what it says: its key is not its subject, or it is not on the
+    # partition murmur2 of its key gives (schemas/README.md, "Key and partition").
+    WRONG_KEY = "wrong-key"
+    WRONG_PARTITION = "wrong-partition"
+    # Who may say it (docs/decisions/0001-area-bound-publishers.md): no signature or a key the
+    # keyring does not hold, a signature that does not match, a key of another area.
+    UNSIGNED = "unsigned"
+    BAD_SIGNATURE = "bad-signature"
+    WRONG_AREA = "wrong-area"
 
 
 class WireError(ValueError):
@@ -50,10 +62,13 @@ _INCOMING: TypeAdapter[Envelope[dict[str, Any]]] = TypeAdapter(Envelope[dict[str
 def parse_event(raw: bytes | str) -> Envelope[EventData]:
     """Parse one wire message into its typed event, or raise `WireError`."""
     if len(raw) > MAX_EVENT_BYTES:
-        raise WireError(
-            Rejection.OVERSIZED, "(message)", f"{len(raw)} bytes, more than {MAX_EVENT_BYTES}"
-        )
+        raise oversized("(message)", len(raw))
     return _parse_valid(raw) or _parse_checked(raw)
+
+
+def oversized(field: str, size: int) -> WireError:
+    """The refusal of an input of `size` bytes, larger than any event may be."""
+    return WireError(Rejection.OVERSIZED, field, f"{size} bytes, more than {MAX_EVENT_BYTES}")
 
 
 def _parse_valid(raw: bytes | str) -> Envelope[EventData] | None:

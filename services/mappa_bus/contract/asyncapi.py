@@ -27,12 +27,14 @@ from pydantic import Field
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue.envelope import CONTENT_TYPE, Envelope
 from mappa_bus.catalogue.registry import published_by
+from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, OVERSIZED_KEPT_BYTES, Rejection
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.contract.json_schemas import JsonObject
 from mappa_bus.contract.pinned import pinned_envelope
 from mappa_bus.settings import Settings
+from mappa_bus.signing import KEY_ID_HEADER, SIGNATURE_HEADER
 from mappa_bus.skeleton import SkeletonEvent, build_skeleton
-from mappa_bus.topics import DEAD_LETTER, WALKING_SKELETON, agency_topic
+from mappa_bus.topics import AGENCY_PARTITIONS, DEAD_LETTER, WALKING_SKELETON, agency_topic
 
 Subscription = Callable[[KafkaBroker], object]
 """Registers one service's subscriber(s) on the broker it is given."""
@@ -57,13 +59,35 @@ _NO_BODY = "#/components/schemas/EmptyPayload"
 # on where it was generated.
 _DEFAULT_SERVERS: str = Settings.model_fields["kafka_bootstrap_servers"].default
 
+# Where a record must sit, which the JSON Schemas cannot say: every consumer checks it.
+PLACEMENT = (
+    "The record key is the event's `subject` (the case id) in UTF-8, and the record is on the "
+    f"partition murmur2 of the key gives (positive, modulo the topic's {AGENCY_PARTITIONS} "
+    "partitions): the default partitioner of Java's and aiokafka's producers; with librdkafka "
+    "set `partitioner=murmur2_random`, as its own default (`consistent_random`, CRC32) puts a "
+    "key elsewhere. A case's events are then on the same partition number of every agency "
+    "topic. Consumers dead-letter a record whose key is not its subject (`wrong-key`) or that "
+    "is on another partition (`wrong-partition`) before folding anything from it."
+)
+
+# Who may say it, which the JSON Schemas cannot say either: every consumer checks it.
+SIGNATURE = (
+    f"Every agency record carries the headers `{KEY_ID_HEADER}` (the key that signed it, "
+    f"`<agency>/<area>/<generation>`, e.g. `police/kent/1`) and `{SIGNATURE_HEADER}` (the "
+    "HMAC-SHA256 of the record value's exact bytes under that key, lowercase hex). A publisher "
+    "holds one key per area it serves. Consumers dead-letter a record with no signature or an "
+    "unknown key (`unsigned`), a signature that does not match (`bad-signature`), another "
+    "agency's key (`wrong-publisher`) or a key of another area than the event's `mappaarea` "
+    "(`wrong-area`) before folding anything from it."
+)
+
 _DESCRIPTION = (
     "The event backbone of MAPPA (Multi-Agency Public Protection Arrangements). Each agency "
     "publishes CloudEvents 1.0 events (structured JSON mode) on its own topic, keyed by the case "
     "id so that one case's events stay in order; subscriber services read them, each in its own "
     "consumer group, and dead-letter what they cannot accept. The JSON Schema of each event "
     "type is in schemas/events/, named by the event's `type`; its `$id` is the event's "
-    "`dataschema`."
+    f"`dataschema`. {PLACEMENT} {SIGNATURE}"
 )
 
 
@@ -100,9 +124,8 @@ def bus_broker(subscriptions: tuple[Subscription, ...] = SUBSCRIPTIONS) -> Kafka
         DEAD_LETTER.name,
         title=DEAD_LETTER_TITLE,
         description="Every subscriber's rejected input: the record's value and key exactly as "
-        "they arrived, with the reason and where it came from in the headers. "
-        + DEAD_LETTER.purpose.capitalize()
-        + ".",
+        "they arrived (an oversized value truncated, see `mappa-size`), with the reason and "
+        "where it came from in the headers. " + DEAD_LETTER.purpose.capitalize() + ".",
         schema=bytes,
     )
     broker.publisher(
@@ -140,14 +163,40 @@ def _complete(document: JsonObject, broker: KafkaBroker) -> None:
     """Add what FastStream cannot express; see the module's docstring."""
     messages = document["components"]["messages"]
     case_id = Envelope.model_json_schema()["properties"]["subject"]
+    key = {**case_id, "description": f"The event's `subject`. {PLACEMENT}"}
     for agency in Agency:
         message = messages[f"{publisher_title(agency)}:Message"]
         message["contentType"] = CONTENT_TYPE
-        message["bindings"] = {"kafka": {"key": case_id, "bindingVersion": _BINDING_VERSION}}
+        message["description"] = f"{PLACEMENT} {SIGNATURE}"
+        message["headers"] = _AGENCY_HEADERS
+        message["bindings"] = {"kafka": {"key": key, "bindingVersion": _BINDING_VERSION}}
+        channel = document["channels"][publisher_title(agency)]
+        channel["bindings"]["kafka"]["partitions"] = AGENCY_PARTITIONS
     messages[f"{DEAD_LETTER_TITLE}:Message"]["headers"] = _DEAD_LETTER_HEADERS
     _show_what_raw_subscribers_read(document)
     _name_consumer_groups(document, broker)
 
+
+_AGENCY_HEADERS: JsonObject = {
+    "type": "object",
+    "required": ["content-type", KEY_ID_HEADER, SIGNATURE_HEADER],
+    "properties": {
+        "content-type": {"type": "string", "const": CONTENT_TYPE},
+        KEY_ID_HEADER: {
+            "type": "string",
+            "pattern": "^[a-z-]+/[a-z-]+/[1-9][0-9]*$",
+            "description": "The signing key: `<agency>/<area>/<generation>`, the publishing "
+            "agency's key for the event's `mappaarea`.",
+            "examples": ["police/kent/1"],
+        },
+        SIGNATURE_HEADER: {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "HMAC-SHA256 of the record value's exact bytes under that key, "
+            "lowercase hex.",
+        },
+    },
+}
 
 _DEAD_LETTER_HEADERS: JsonObject = {
     "type": "object",
@@ -160,7 +209,26 @@ _DEAD_LETTER_HEADERS: JsonObject = {
         },
         "mappa-source": {
             "type": "string",
-            "description": "Where the record came from, as `<topic>/<partition>/<offset>`.",
+            "description": "Where the record came from, as `<topic>/<partition>/<offset>`, or "
+            "`<file>:<line>` for a feed line `mappa publish` refused.",
+        },
+        "mappa-rejection": {
+            "type": "string",
+            "enum": [kind.value for kind in Rejection],
+            "description": "The kind of rejection.",
+        },
+        "mappa-size": {
+            "type": "string",
+            "description": f"For an input over {MAX_EVENT_BYTES} bytes: its whole size in "
+            f"bytes (decimal); the value then holds only its first {OVERSIZED_KEPT_BYTES}.",
+        },
+        "mappa-consumer": {
+            "type": "string",
+            "description": "The consumer that refused a record (`picture`, `reporting`, ...).",
+        },
+        "mappa-agency": {
+            "type": "string",
+            "description": "The agency whose publishing tool refused a feed line.",
         },
     },
 }

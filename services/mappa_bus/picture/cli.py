@@ -21,6 +21,7 @@ from mappa_bus.cli_common import (
     command_group,
     command_settings,
     hosts_to_answer,
+    keyring_or_exit,
     run_with_progress,
 )
 from mappa_bus.operations.http import PICTURE_PORT, PORT_OPTION
@@ -37,6 +38,7 @@ from mappa_bus.picture.store import create_schema
 from mappa_bus.picture.views import as_known_at_view, known_then, view_of
 from mappa_bus.projection.database import open_engine
 from mappa_bus.settings import Settings
+from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
 from mappa_bus.web.identity import Identity
 from mappa_bus.web.modes import IdentityConfigError, command_identity, http_authenticator
@@ -54,7 +56,11 @@ def run_command(
     """Run the service as one member of its consumer group until stopped (Ctrl-C, SIGTERM:
     the batch in hand is committed first)."""
     settings = command_settings(service=True)
-    projection = open_projection(database or settings.database_url, namespace)
+    projection = open_projection(
+        database or settings.database_url,
+        namespace,
+        keyring=keyring_or_exit(settings.verification_keyring),
+    )
     connection = settings.connection_for_role("picture")
     app = picture_app(connection, projection, metrics_port=metrics_port)
     asyncio.run(app.run())
@@ -74,7 +80,11 @@ def rebuild_command(namespace: Namespace = NAMESPACE, database: Database = None)
 
 def _catch_up(namespace: str, database: str | None, *, from_scratch: bool) -> None:
     settings = command_settings()
-    projection = open_projection(database or settings.database_url, namespace)
+    projection = open_projection(
+        database or settings.database_url,
+        namespace,
+        keyring=keyring_or_exit(settings.verification_keyring),
+    )
     if from_scratch:
         rebuild(projection)
     connection = settings.connection_for_role("picture")
@@ -190,7 +200,8 @@ def erase_expired_command(
     """Erase the details of every case whose retention has passed since its management ended;
     each erasure is kept, and audited, and a rebuild does not bring the details back."""
     settings = command_settings()
-    projection = open_projection(database or settings.database_url, namespace)
+    # Erasing reads the store alone, no record: no keys to check them with.
+    projection = open_projection(database or settings.database_url, namespace, keyring=Keyring({}))
     years = retention_years if retention_years is not None else settings.retention_years
     erased = erase_expired(projection, (today or datetime.now()).date(), years)
     console.print(f"{len(erased):,} cases erased (retention {years} years after management ended)")

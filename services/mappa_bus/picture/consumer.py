@@ -25,6 +25,7 @@ from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.subscriber import Rejected, read_event
+from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
 
 
@@ -44,6 +45,8 @@ class PictureProjection:
 
     engine: Engine
     namespace: str = NAMESPACE
+    # Every agency's keys, retired ones too: each record is checked against them.
+    keyring: Keyring = field(kw_only=True, repr=False)
     name: str = PROJECTION
     pictures: dict[str, CasePicture] = field(default_factory=dict)
     offsets: dict[Position, int] = field(default_factory=dict)
@@ -90,7 +93,7 @@ class PictureProjection:
             return None  # delivered again after a rebalance or a retry: already applied
         batch.offsets[position] = record.offset + 1
         try:
-            return read_event(record, self.namespace)
+            return read_event(record, self.namespace, self.keyring)
         except WireError as error:
             batch.rejected.append(Rejected(record, error))
             return None

@@ -17,14 +17,19 @@ from mappa_bus.picture.store import clear, save_pictures
 from mappa_bus.principals import Role, group_prefix
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.subscriber import consume_until_caught_up, register_projection
+from mappa_bus.settings import load_settings
+from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
 
 log = structlog.get_logger(__name__)
 
 
-def open_projection(database_url: str, namespace: str = NAMESPACE) -> PictureProjection:
+def open_projection(
+    database_url: str, namespace: str = NAMESPACE, *, keyring: Keyring | None = None
+) -> PictureProjection:
     """The picture projection on its store, loaded."""
-    projection = PictureProjection(open_engine(database_url), namespace)
+    keys = keyring if keyring is not None else load_settings().verification_keyring()
+    projection = PictureProjection(open_engine(database_url), namespace, keyring=keys)
     projection.load()
     return projection
 

@@ -27,10 +27,11 @@ from sqlalchemy.exc import OperationalError
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, parse_event
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.kafka_codec import dead_letter_headers, record_origin
+from mappa_bus.kafka_codec import dead_letter, partition_of, record_origin
 from mappa_bus.operations.metrics import ProjectionMetrics
 from mappa_bus.projection.offsets import OffsetsMovedOn, Position
 from mappa_bus.projection.progress import end_offsets, lag
+from mappa_bus.signing import Keyring, verify
 from mappa_bus.topics import agency_of_topic, agency_topic, dead_letter_topic
 
 BATCH = 2_000
@@ -80,9 +81,15 @@ class Projection(Protocol[BatchT]):
     def commit(self, batch: BatchT) -> None: ...
 
 
-def read_event(record: Any, namespace: str) -> Envelope[EventData]:
-    """The event in `record`, refused (WireError) if it is not one or came from the wrong topic:
-    an agency may only speak on its own topic."""
+def read_event(record: Any, namespace: str, keyring: Keyring) -> Envelope[EventData]:
+    """The event in `record`, or WireError when it is not one or does not sit where the contract
+    puts it: on its publisher's own topic (an agency speaks only there), keyed by its subject,
+    on the partition murmur2 of that key gives, signed with its publisher's key for its area
+    (`keyring` holds them all). Every consumer reads every record through here, so a record out
+    of place is refused before anything is folded from it: a case's events must all be on one
+    partition number, or a group's members would fold one case apart and the shared store's
+    fencing (projection/offsets.py) would not hold; and an agency speaks only for the areas it
+    holds keys for (docs/decisions/0001-area-bound-publishers.md)."""
     event = parse_event(record.value)
     topic_agency = agency_of_topic(record.topic, namespace)
     if topic_agency is not event.publisher:
@@ -91,6 +98,23 @@ def read_event(record: Any, namespace: str) -> Envelope[EventData]:
             "source",
             f"an event of {event.publisher.value} on {record.topic}",
         )
+    key = event.case_id.encode()
+    if record.key != key:
+        # The key is not echoed: it may be anything a producer put there.
+        raise WireError(Rejection.WRONG_KEY, "key", "must be the event's subject (its case id)")
+    if record.partition != (home := partition_of(key)):
+        raise WireError(
+            Rejection.WRONG_PARTITION,
+            "partition",
+            f"on partition {record.partition}, but murmur2 of its key puts it on {home}",
+        )
+    verify(
+        keyring,
+        record.value,
+        dict(record.headers or ()),
+        publisher=topic_agency,
+        area=event.mappaarea,
+    )
     return event
 
 
@@ -317,9 +341,7 @@ async def _dead_letter(broker: KafkaBroker, item: Rejected, namespace: str, name
         partition=record.partition,
         offset=record.offset,
     )
+    letter = dead_letter(record.value, item.error, record_origin(record), consumer=name)
     await broker.publish(
-        record.value,
-        dead_letter_topic(namespace),
-        key=record.key,
-        headers=dead_letter_headers(item.error, record_origin(record), consumer=name),
+        letter.value, dead_letter_topic(namespace), key=record.key, headers=letter.headers
     )

@@ -26,6 +26,7 @@ from mappa_bus.cli_common import (
     Token,
     command_group,
     command_settings,
+    keyring_or_exit,
     run_with_progress,
 )
 from mappa_bus.operations.http import PORT_OPTION, REPORTING_PORT, attach_consumer
@@ -155,7 +156,11 @@ def run_command(
     """Run the reporting consumer as a service until stopped (Ctrl-C, SIGTERM: the batch in
     hand is committed first)."""
     settings = command_settings(service=True)
-    projection = open_projection(database or settings.database_url, namespace)
+    projection = open_projection(
+        database or settings.database_url,
+        namespace,
+        keyring=keyring_or_exit(settings.verification_keyring),
+    )
     app = reporting_app(settings.connection_for_role("reporting"), projection)
     attach_consumer(app, metrics_port, engine=projection.engine)
     asyncio.run(app.run())
@@ -187,7 +192,11 @@ def _point_at_the_demo(
 
 def _catch_up(namespace: str, database: str | None, *, rebuild: bool) -> None:
     settings = command_settings()
-    projection = open_projection(database or settings.database_url, namespace)
+    projection = open_projection(
+        database or settings.database_url,
+        namespace,
+        keyring=keyring_or_exit(settings.verification_keyring),
+    )
     if rebuild:
         with projection.engine.begin() as connection:
             clear(connection, PROJECTION)

@@ -29,6 +29,7 @@ from mappa_bus.reporting.publication import (
     year_of,
 )
 from mappa_bus.reporting.store import append_facts, create_schema, has_cases, load_cases
+from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
 
 PROJECTION = "reporting"
@@ -58,6 +59,8 @@ class ReportingProjection:
 
     engine: Engine
     namespace: str = NAMESPACE
+    # Every agency's keys, retired ones too: each record is checked against them.
+    keyring: Keyring = field(kw_only=True, repr=False)
     name: str = PROJECTION
     cases: dict[str, CaseFacts] = field(default_factory=dict)
     offsets: dict[Position, int] = field(default_factory=dict)
@@ -96,7 +99,7 @@ class ReportingProjection:
                 continue  # delivered again after a rebalance or a retry: already applied
             batch.offsets[position] = record.offset + 1
             try:
-                event = read_event(record, self.namespace)
+                event = read_event(record, self.namespace, self.keyring)
             except WireError as error:
                 batch.rejected.append(Rejected(record, error))
                 continue

@@ -24,16 +24,25 @@ from mappa_bus.reporting.publication import (
     record_published,
     statistics_event,
 )
+from mappa_bus.settings import load_settings
+from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE, statistics_topic
 
 log = structlog.get_logger(__name__)
 
 
 def open_projection(
-    database_url: str, namespace: str = NAMESPACE, *, for_consuming: bool = True
+    database_url: str,
+    namespace: str = NAMESPACE,
+    *,
+    for_consuming: bool = True,
+    keyring: Keyring | None = None,
 ) -> ReportingProjection:
-    """The reporting projection on its store, loaded (for reporting: its cases only)."""
-    projection = ReportingProjection(open_engine(database_url), namespace)
+    """The reporting projection on its store, loaded (for reporting: its cases only, and no
+    keys, since it reads no record)."""
+    if keyring is None:
+        keyring = load_settings().verification_keyring() if for_consuming else Keyring({})
+    projection = ReportingProjection(open_engine(database_url), namespace, keyring=keyring)
     projection.load(for_consuming=for_consuming)
     return projection
 

@@ -22,7 +22,7 @@ from mappa_bus.agencies import Agency
 from mappa_bus.catalogue.areas import AREA_NAMES, Area
 from mappa_bus.catalogue.base import EventData
 from mappa_bus.catalogue.envelope import Envelope
-from mappa_bus.cli_common import command_settings
+from mappa_bus.cli_common import command_settings, keyring_or_exit
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.principals import acl_bindings
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_csv
@@ -163,6 +163,8 @@ def _publish(stream: Iterator[Envelope[EventData]], run: RunTally, namespace: st
             stream,
             namespace=namespace,
             system="simulator",
+            # Every area's key of every agency: the simulator publishes all of them.
+            keyring=keyring_or_exit(settings.signing_keyring),
         )
     )
     run.by_agency = Counter(summary.by_agency)

@@ -1,0 +1,174 @@
+"""The contract as an outside producer meets it: librdkafka (confluent-kafka), as each agency's
+own principal, signing with its own Kent key as schemas/README.md says (HMAC-SHA256 of the
+value's bytes, by hand, as any language would). A record whose key is not its subject, one that
+librdkafka's default partitioner put on another partition than murmur2 of its key, and an event
+about another area, are dead-lettered by every consumer with their reasons and change no store;
+the same event produced as the README says (`partitioner=murmur2_random`, Kent) is folded."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Producer
+
+from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import CONTENT_TYPE, Area, Envelope, EventData, published_by, to_wire
+from mappa_bus.catalogue.examples import example_event
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.kafka_codec import partition_of
+from mappa_bus.signing import KeyId
+from mappa_bus.topics import AGENCY_PARTITIONS, agency_topic
+from tests.conftest import BrokerUnderTest
+from tests.every_consumer import catch_up_every_consumer
+from tests.keys import KEYRING
+
+pytestmark = pytest.mark.kafka
+
+CONSUMERS = ("picture", "reporting", "alerts")
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A record produced, what it should come to, and where librdkafka put it."""
+
+    event: Envelope[EventData]
+    key: bytes
+    partition: int
+    refused_as: str | None
+
+
+def _librdkafka(broker: BrokerUnderTest, principal: str, **config: str) -> Producer:
+    """A librdkafka producer signed in as `principal`, configured as an agency would."""
+    assert broker.credentials is not None
+    return Producer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": "SCRAM-SHA-256",
+            "sasl.username": principal,
+            "sasl.password": broker.credentials.password(principal),
+            "enable.idempotence": True,
+            **config,
+        }
+    )
+
+
+def _produce(producer: Producer, topic: str, event: Envelope[EventData], key: bytes) -> int:
+    """Produce `event` keyed `key`, signed with its publisher's Kent key (the only one an
+    agency's Kent system holds), wait for the broker's answer, and return its partition."""
+    delivered: list[Any] = []
+    value = to_wire(event)
+    key_id = KeyId(event.publisher, Area.KENT, 1)
+    signature = hmac.new(KEYRING.keys[key_id], value, hashlib.sha256).hexdigest()
+    producer.produce(
+        topic,
+        value=value,
+        key=key,
+        headers=[
+            ("content-type", CONTENT_TYPE.encode()),
+            ("mappa-key-id", str(key_id).encode()),
+            ("mappa-signature", signature.encode()),
+        ],
+        on_delivery=lambda error, message: delivered.append((error, message)),
+    )
+    producer.flush(30)
+    [(error, message)] = delivered
+    assert error is None, error
+    partition: int = message.partition()
+    return partition
+
+
+def _elsewhere_by_crc32(prefix: str) -> str:
+    """A case id that librdkafka's default partitioner (CRC32 of the key) puts on another
+    partition than murmur2 of it does."""
+    for n in range(100):
+        case_id = f"{prefix}-{n}"
+        if zlib.crc32(case_id.encode()) % AGENCY_PARTITIONS != partition_of(case_id.encode()):
+            return case_id
+    raise AssertionError("no such case id among a hundred")
+
+
+def _example(
+    agency: Agency, case_id: str, suffix: str, area: Area = Area.KENT
+) -> Envelope[EventData]:
+    """The agency's first example event, about `case_id` in `area`, with an id of its own."""
+    example = example_event(published_by(agency)[0])
+    update = {"subject": case_id, "id": f"{case_id}-{suffix}", "mappaarea": area}
+    return example.model_copy(update=update)
+
+
+def _send_each_agency(broker: BrokerUnderTest, namespace: str, unique: str) -> list[Sent]:
+    """For each agency, as its principal with its Kent key: its first example event keyed by
+    something else, the same on librdkafka's default partitioner, the same about Cumbria, and
+    the same as the README says."""
+    sent: list[Sent] = []
+    for agency in Agency:
+        topic = agency_topic(agency, namespace)
+        as_documented = _librdkafka(broker, agency.value, partitioner="murmur2_random")
+        by_default = _librdkafka(broker, agency.value)
+
+        wrong_key = _example(agency, f"KEN-{unique}-{agency.value}-K", "key")
+        key = b"REL-not-the-subject"
+        placed = _produce(as_documented, topic, wrong_key, key)
+        sent.append(Sent(wrong_key, key, placed, "wrong-key"))
+
+        elsewhere = _example(agency, _elsewhere_by_crc32(f"KEN-{unique}-{agency.value}"), "p")
+        key = elsewhere.case_id.encode()
+        placed = _produce(by_default, topic, elsewhere, key)
+        assert placed != partition_of(key)
+        sent.append(Sent(elsewhere, key, placed, "wrong-partition"))
+
+        other_area = _example(agency, f"CUM-{unique}-{agency.value}-A", "area", Area.CUMBRIA)
+        key = other_area.case_id.encode()
+        placed = _produce(as_documented, topic, other_area, key)
+        sent.append(Sent(other_area, key, placed, "wrong-area"))
+
+        right = _example(agency, f"KEN-{unique}-{agency.value}-R", "ok")
+        key = right.case_id.encode()
+        placed = _produce(as_documented, topic, right, key)
+        assert placed == partition_of(key)
+        sent.append(Sent(right, key, placed, None))
+    return sent
+
+
+async def test_records_out_of_place_are_dead_lettered_by_every_consumer_and_fold_nothing(
+    kafka: KafkaConnection,
+    kafka_as: Callable[[str], KafkaConnection],
+    kafka_broker: BrokerUnderTest,
+    namespace: str,
+    unique: str,
+    tmp_path: Path,
+) -> None:
+    """Every agency's wrong-key, wrong-partition and wrong-area records are dead-lettered by the
+    picture, reporting and alerts consumers with their reasons, and no store holds anything of
+    them; every agency's record produced as documented is folded."""
+    sent = _send_each_agency(kafka_broker, namespace, unique)
+
+    consumed = await catch_up_every_consumer(
+        kafka, kafka_as, namespace, f"sqlite:///{tmp_path / 'store.db'}"
+    )
+
+    refused = [s for s in sent if s.refused_as]
+    folded = [s for s in sent if not s.refused_as]
+    assert Counter(
+        (d["mappa-consumer"], d["mappa-rejection"]) for d in consumed.letters
+    ) == Counter(
+        {
+            (consumer, kind): len(Agency)
+            for consumer in CONSUMERS
+            for kind in ("wrong-key", "wrong-partition", "wrong-area")
+        }
+    )
+    assert set(consumed.pictures.pictures) == {s.event.case_id for s in folded}
+    assert set(consumed.raised.pictures) == {s.event.case_id for s in folded}
+    assert not {s.event.id for s in refused} & consumed.facts.seen
+    assert {s.event.id for s in folded} <= consumed.facts.seen
+    assert not {s.event.case_id for s in refused} & set(consumed.facts.cases)
