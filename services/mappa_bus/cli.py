@@ -16,8 +16,9 @@ from mappa_bus.adapters.cli import UsageExit, publish
 from mappa_bus.alerts.cli import alert_line, alerts_cli
 from mappa_bus.alerts.service_cli import catch_up_command as alerts_catch_up
 from mappa_bus.alerts.service_cli import run_command as alerts_run
-from mappa_bus.cli_common import EXIT_CONFIG
+from mappa_bus.cli_common import EXIT_CONFIG, command_group
 from mappa_bus.contract.artefacts import compare, generated_files, history_breaks, write
+from mappa_bus.credentials import CredentialsError
 from mappa_bus.demo import DemoResult, run_demo, run_live
 from mappa_bus.demo_alerts import LiveAlert
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
@@ -31,11 +32,14 @@ from mappa_bus.reporting.render import render_text
 from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.settings import Settings, load_settings
 from mappa_bus.simulator.cli import simulate_command
+from mappa_bus.topic_state import topic_partitions
 from mappa_bus.topics import ALL_TOPICS
+from mappa_bus.up import up_command
 
-app = typer.Typer(help="MAPPA Bus: multi-agency public protection events over Kafka.")
-topics_app = typer.Typer(help="The bus's Kafka topics and ACLs.")
+app = command_group("MAPPA Bus: multi-agency public protection events over Kafka.")
+topics_app = command_group("The bus's Kafka topics and ACLs.")
 app.add_typer(topics_app, name="topics")
+app.command("up")(up_command)
 app.command("publish", cls=UsageExit)(publish)
 app.command("simulate")(simulate_command)
 app.command("report")(report)
@@ -47,14 +51,14 @@ alerts_cli.command("run")(alerts_run)
 alerts_cli.command("catch-up")(alerts_catch_up)
 app.add_typer(alerts_cli, name="alerts")
 app.add_typer(keys_cli, name="keys")
-schemas_app = typer.Typer(help="The published event contract in schemas/.")
+schemas_app = command_group("The published event contract in schemas/.")
 app.add_typer(schemas_app, name="schemas")
 console = Console()
 
 
 def _settings() -> Settings:
     settings = load_settings()
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.log_format, settings.log_level, for_people=True)
     return settings
 
 
@@ -157,13 +161,33 @@ def topics_create() -> None:
 
 @topics_app.command("list")
 def topics_list() -> None:
-    """Show the topics the bus uses, with partitions and purpose."""
-    table = Table(title="MAPPA Bus topics")
-    for column in ("topic", "partitions", "purpose"):
-        table.add_column(column)
+    """Show the topics the bus uses, whether each exists on the broker, and why each is so."""
+    settings = _settings()
+    try:
+        existing: dict[str, int] | None = asyncio.run(
+            topic_partitions(settings.connection(), [spec.name for spec in ALL_TOPICS])
+        )
+    except (OSError, KafkaError, CredentialsError) as error:
+        console.print(f"[yellow]cannot ask the broker which topics exist: {escape(str(error))}[/]")
+        existing = None
+    table = Table(title=f"MAPPA Bus topics (broker {settings.kafka_bootstrap_servers})")
+    table.add_column("topic", no_wrap=True)
+    table.add_column("partitions", justify="right")
+    table.add_column("on the broker", no_wrap=True)
+    table.add_column("purpose")
     for spec in ALL_TOPICS:
-        table.add_row(spec.name, str(spec.partitions), spec.purpose)
+        table.add_row(spec.name, str(spec.partitions), _state(spec.name, existing), spec.purpose)
     console.print(table)
+    if existing is not None and len(existing) < len(ALL_TOPICS):
+        console.print("Missing topics: run `mappa topics create` (as admin).", markup=False)
+
+
+def _state(name: str, existing: dict[str, int] | None) -> str:
+    if existing is None:
+        return "?"
+    if name not in existing:
+        return "[red]missing[/]"
+    return f"exists, {existing[name]} partitions"
 
 
 SchemasDir = Annotated[

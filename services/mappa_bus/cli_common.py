@@ -60,10 +60,18 @@ EXIT_CONFIG = 78
 console = Console(stderr=True)
 
 
-def command_settings() -> Settings:
-    """The settings from the environment, with logging configured from them."""
+def command_group(help_text: str) -> typer.Typer:
+    """A group of commands whose help reads as written: Markdown, so that the line breaks of
+    a docstring are not kept as breaks in mid-sentence (typer's "rich" mode keeps them)."""
+    return typer.Typer(help=help_text, rich_markup_mode="markdown")
+
+
+def command_settings(*, service: bool = False) -> Settings:
+    """The settings from the environment, with logging configured from them: for a `service`
+    (a consumer, a server), JSON lines when not on a terminal; for a command people run,
+    readable lines on stderr, never JSON among its output."""
     settings = load_settings()
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.log_format, settings.log_level, for_people=not service)
     return settings
 
 

@@ -14,10 +14,11 @@ from rich.console import Console
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, WireError
+from mappa_bus.cli_common import command_group
 from mappa_bus.keyring import KeyringError, read_keyring, write_keyring
 from mappa_bus.signing import Keyring, generate_keyring
 
-keys_cli = typer.Typer(help="Signing keyrings: every key for the consumers, some for a publisher.")
+keys_cli = command_group("Signing keyrings: every key for the consumers, some for a publisher.")
 console = Console(stderr=True)
 
 

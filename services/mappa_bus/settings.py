@@ -73,11 +73,11 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
     demo_database_url: str = Field(
-        default_factory=lambda: f"sqlite:///{_state_dir() / 'mappa-bus-demo.db'}",
+        default_factory=lambda: f"sqlite:///{state_dir() / 'mappa-bus-demo.db'}",
         description="The demo's own store, so the sample year never mixes with real state.",
     )
     database_url: str = Field(
-        default_factory=lambda: f"sqlite:///{_state_dir() / 'mappa-bus.db'}",
+        default_factory=lambda: f"sqlite:///{state_dir() / 'mappa-bus.db'}",
         description="Where the projection services keep their state (SQLAlchemy URL): SQLite "
         "by default, `postgresql+psycopg://...` in production.",
     )
@@ -249,7 +249,8 @@ class Settings(BaseSettings):
         )
 
 
-def _state_dir() -> Path:
+def state_dir() -> Path:
+    """Where local state lives: $XDG_STATE_HOME/mappa-bus, else ~/.local/state/mappa-bus."""
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "mappa-bus"
 

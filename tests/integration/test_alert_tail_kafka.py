@@ -164,8 +164,9 @@ async def test_tail_prints_each_matching_alert_once_until_ctrl_c(
     service_env: dict[str, str],
     namespace: str,
 ) -> None:
-    """`mappa alerts tail --area Kent --min-level 2 --from-beginning`: a line per alert, with
-    time, severity, area, rule, case and summary; Ctrl-C ends it cleanly."""
+    """`mappa alerts tail --area Kent --min-level 2 --from-beginning`: first says what it waits
+    for (on stderr), then a line per alert, with time, severity, area, rule, case and summary;
+    Ctrl-C ends it cleanly."""
     first, second = WANTED
     await publish(kafka_as("alerts"), namespace, (first, b"{}", *UNWANTED, first, second))
     command = ["alerts", "tail", "--area", "Kent", "--min-level", "2", "--from-beginning"]
@@ -194,6 +195,10 @@ async def test_tail_prints_each_matching_alert_once_until_ctrl_c(
     assert all("URGENT" in line and "Kent" in line for line in lines)
     assert all("released-from-custody" in line and first.data.summary in line for line in lines)
     assert "stopped" in err.decode()
+    assert (
+        f"waiting for alerts from {alerts_topic(namespace)}; is `mappa alerts run` running?"
+        in err.decode()
+    )
 
 
 async def _lines(process: asyncio.subprocess.Process, count: int, wait_s: float = 60) -> list[str]:

@@ -116,8 +116,11 @@ async def test_an_alert_arrives_live_is_acknowledged_and_leads_to_the_case(
         await rows[0].get_by_role("link", name=case_id).click()
         await first.get_by_label("Why are you reading this case?").fill("urgent alert: released")
         await first.get_by_role("button", name="Show the case").click()
-        await expect(first.locator("#case-view")).to_contain_text(f'"case_id": "{case_id}"')
-        await expect(first.locator("#case-view")).to_contain_text('"level": 3')
+        view = first.locator("#case-view")
+        await expect(view.locator('dd[data-field="case_id"]')).to_have_text(case_id)
+        await expect(view.locator('dd[data-field="level"]')).to_have_text("3")
+        await expect(view.locator("table")).to_contain_text("released-from-custody")
+        await first.screenshot(path=str(tmp_path / "case-page.png"), full_page=True)
         assert errors == []
 
     [ack] = await _acknowledgements(kafka_as("coordinator"), namespace)

@@ -102,7 +102,7 @@ async def test_a_coordinator_signs_in_at_keycloak_sees_their_area_acknowledges_a
         await row.get_by_role("link", name="case-1").click()
         await page.get_by_label("Why are you reading this case?").fill("urgent alert: released")
         await page.get_by_role("button", name="Show the case").click()
-        await expect(page.locator("#case-view")).to_contain_text('"case_id": "case-1"')
+        await expect(page.locator('#case-view dd[data-field="case_id"]')).to_have_text("case-1")
 
         [cookie] = [c for c in await context.cookies() if c["name"] == SESSION_COOKIE]
         seen = await page.evaluate("fetch('/alerts').then((answer) => answer.json())")

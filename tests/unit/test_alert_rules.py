@@ -160,7 +160,7 @@ FIRES: dict[str, tuple[Level, EventData, Area, str]] = {
         Level.TWO,
         prisons.ReleaseDateConfirmed(release_on=_on(DAY + 28), release="on-licence"),
         Area.KENT,
-        "Level 2 case: release on licence confirmed for 2021-02-08, in 28 days",
+        "Level 2 case: release on licence confirmed on 2021-01-11 for 2021-02-08, 28 days ahead",
     ),
     "licence-breached": (
         Level.ONE,
@@ -320,11 +320,24 @@ def test_lost_accommodation_is_a_housing_alert() -> None:
 
 
 def test_release_at_sentence_end_today_says_so() -> None:
+    """A release confirmed for the day of its confirmation says "the same day"."""
     data = prisons.ReleaseDateConfirmed(release_on=_on(DAY), release="sentence-end")
     firing = _fire(_case(Level.TWO), _event(data, DAY))["release-date-confirmed"]
     assert firing.data.summary == (
-        "Level 2 case: release at the end of sentence confirmed for 2021-01-11, today"
+        "Level 2 case: release at the end of sentence confirmed on 2021-01-11 for 2021-01-11, "
+        "the same day"
     )
+
+
+def test_release_notice_is_counted_from_the_confirmation_not_from_today() -> None:
+    """The demo's case: a release confirmed 14 days ago for today names both dates, so the
+    text stays true when read on the release day (it once said "for today, in 14 days")."""
+    data = prisons.ReleaseDateConfirmed(release_on=_on(DAY + 14), release="on-licence")
+    firing = _fire(_case(Level.THREE), _event(data, DAY))["release-date-confirmed"]
+    assert firing.data.summary == (
+        "Level 3 case: release on licence confirmed on 2021-01-11 for 2021-01-25, 14 days ahead"
+    )
+    assert "in 14 days" not in firing.data.summary
 
 
 # ---- and stays silent when it should ------------------------------------------------------

@@ -23,7 +23,7 @@ from mappa_bus import audit
 from mappa_bus.access.admission import REASON_HEADER
 from mappa_bus.access.policy import ViewerRole
 from mappa_bus.alerts.board import DEFAULT_CAPS, AlertBoard, StreamCaps, Viewer, pump
-from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised
+from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, Severity
 from mappa_bus.alerts.subscription import Followed, Recorded
 from mappa_bus.alerts.web import INTENT, INTENT_HEADER, Publish, create_web_app
 from mappa_bus.catalogue import Area
@@ -229,7 +229,7 @@ async def test_a_page_connecting_is_sent_the_board_then_the_feed_state(
         ("status", None),
     ]
     assert sent[0][1]["acknowledged_by"] == "c.kent"
-    assert sent[2][1] == {"feed": "live"}
+    assert sent[2][1] == {"feed": "live", "kept": 1000, "forgotten": 0}
 
 
 async def test_every_open_page_is_sent_each_change_as_it_happens(
@@ -382,6 +382,66 @@ def test_the_board_forgets_the_oldest_alerts_beyond_what_it_keeps() -> None:
     for alert in reversed(alerts):
         kept.take(recorded(alert))
     assert [row.id for row in kept.rows()] == [alerts[2].id, alerts[1].id]
+
+
+def test_a_burst_of_routine_alerts_never_pushes_out_an_unacknowledged_urgent_one() -> None:
+    """Past what the board keeps, the oldest routine or acknowledged alerts go first; an
+    unacknowledged urgent alert stays however old, and the board counts what it let go."""
+    kept = AlertBoard(keep=3)
+    urgent = make_alert("urgent", at=RAISED_AT)
+    routine = [
+        make_alert(
+            f"r-{i}",
+            rule="review-overdue",
+            severity=Severity.ROUTINE,
+            at=RAISED_AT + timedelta(minutes=1 + i),
+        )
+        for i in range(5)
+    ]
+    for alert in (urgent, *routine):
+        kept.take(recorded(alert))
+
+    assert [row.id for row in kept.rows()] == [routine[4].id, routine[3].id, urgent.id]
+    assert kept.forgotten == 3
+
+
+def test_older_alerts_are_paged_through_with_before_and_limit() -> None:
+    """`rows(before=, limit=)` gives the next page of older alerts, newest first."""
+    board = AlertBoard()
+    alerts = [make_alert(f"e-{i}", at=RAISED_AT + timedelta(minutes=i)) for i in range(5)]
+    for alert in alerts:
+        board.take(recorded(alert))
+
+    page = board.rows(before=alerts[3].time, limit=2)
+
+    assert [row.id for row in page] == [alerts[2].id, alerts[1].id]
+
+
+async def test_the_alerts_endpoint_pages_back_and_gives_when_the_event_happened(
+    app: FastAPI, bus: InMemoryBus
+) -> None:
+    """GET /alerts?before=...&limit=... pages back; each row has both times: when the event
+    happened and when the alert was raised."""
+    happened = RAISED_AT - timedelta(days=14)
+    alerts = [
+        _happened(make_alert(f"p-{i}", at=RAISED_AT + timedelta(minutes=i)), happened)
+        for i in range(3)
+    ]
+    async with running(app) as client:
+        bus.put(*alerts)
+        await until(lambda: len(board(app).rows()) == 3)
+        answer = await client.get(
+            "/alerts", params={"before": alerts[2].time.isoformat(), "limit": 1}
+        )
+
+    [row] = answer.json()
+    assert row["id"] == alerts[1].id
+    assert datetime.fromisoformat(row["happened_at"]) == happened
+    assert datetime.fromisoformat(row["time"]) == alerts[1].time
+
+
+def _happened(alert: AlertRaised, at: datetime) -> AlertRaised:
+    return alert.model_copy(update={"data": alert.data.model_copy(update={"happened_at": at})})
 
 
 def test_the_first_acknowledgement_is_the_one_shown() -> None:

@@ -68,3 +68,76 @@ def test_standard_library_loggers_come_out_as_json_too(capsys: pytest.CaptureFix
         "warning",
         "C-3",
     )
+
+
+def test_a_consumers_partition_set_is_summarised_not_listed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A field listing 60 partitions of 10 topics is logged as that count, on a short line."""
+    configure_logging("json", "INFO")
+    assigned = [f"mappa.agency-{t}.events/{p}" for t in range(10) for p in range(6)]
+
+    structlog.get_logger("test").info("partitions assigned", partitions=assigned)
+
+    output = capsys.readouterr().err
+    assert json.loads(output)["partitions"] == "60 partitions of 10 topics"
+    assert len(output) < 300
+
+
+def test_a_library_message_naming_every_partition_is_summarised(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """aiokafka's and FastStream's "assigned to partitions: (TopicPartition(...), ...)" text
+    keeps its words and loses the list."""
+    configure_logging("json", "INFO")
+    listed = ", ".join(
+        f"TopicPartition(topic='mappa.t{t}.events', partition={p})"
+        for t in range(10)
+        for p in range(6)
+    )
+
+    logging.getLogger("aiokafka.test").warning("Consumer c-1 assigned to partitions: (%s)", listed)
+
+    line = json.loads(capsys.readouterr().err)
+    assert line["event"] == "Consumer c-1 assigned to partitions: 60 partitions of 10 topics"
+
+
+def test_any_other_long_text_is_cut_and_says_how_much(capsys: pytest.CaptureFixture[str]) -> None:
+    """No log line runs to kilobytes: long text is cut and says how many characters went."""
+    configure_logging("json", "INFO")
+
+    structlog.get_logger("test").info("x" * 5000)
+
+    line = json.loads(capsys.readouterr().err)
+    assert line["event"].endswith("... (4000 more characters)")
+    assert len(line["event"]) < 1100
+
+
+def test_no_group_coordinator_yet_is_not_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """aiokafka's ERROR for a group coordinator not elected yet (every first start) is not
+    written at the default level; a real aiokafka error still is."""
+    configure_logging("json", "INFO")
+    coordinator = logging.getLogger("aiokafka.consumer.group_coordinator")
+
+    coordinator.error(
+        "Group Coordinator Request failed: %s", "[Error 15] GroupCoordinatorNotAvailableError"
+    )
+    coordinator.error("Error sending JoinGroupRequest_v5")
+
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [(line["event"], line["level"]) for line in lines] == [
+        ("Error sending JoinGroupRequest_v5", "error")
+    ]
+
+
+def test_a_command_for_people_logs_readable_lines_even_into_a_file(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A command's log lines (stderr not a terminal) are not JSON when it is for people."""
+    configure_logging("auto", "INFO", for_people=True)
+
+    structlog.get_logger("test").warning("broker slow")
+
+    output = capsys.readouterr().err
+    assert "broker slow" in output
+    assert not output.lstrip().startswith("{")

@@ -1,5 +1,6 @@
 """`mappa report`: the statistics from the store, in the format asked for."""
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from mappa_bus.catalogue import Area
 from mappa_bus.cli import app
 from mappa_bus.projection.database import open_engine
 from mappa_bus.reporting.queries import parse_area
+from mappa_bus.reporting.render import render_text
 from mappa_bus.reporting.store import create_schema, save_cases
 from mappa_bus.reporting.tables import MappaStatistics, kent_2020_21
 from mappa_bus.simulator.options import Scenario, SimulationOptions
@@ -214,3 +216,49 @@ def test_the_other_reading_of_table_2_is_available_and_says_so(kent_store: str) 
     )
 
     assert ("counts each person once" in default, "at every level" in other) == (True, True)
+
+
+def test_the_json_carries_each_tables_total(kent_store: str) -> None:
+    """The JSON adds `totals`: each table given by level and category, summed."""
+    text = _report(kent_store, "--area", "kent", "--year", "2020-21", "--format", "json")
+
+    totals = json.loads(text)["totals"]
+    kent = kent_2020_21()
+    assert totals["eligible_on_31_march"] == sum(
+        count for row in kent.eligible_on_31_march.values() for count in row.values()
+    )
+    assert totals["levels_2_and_3_in_year"] == sum(
+        count for row in kent.levels_2_and_3_in_year.values() for count in row.values()
+    )
+
+
+def test_table_8_says_why_it_is_missing_for_an_area_without_a_population() -> None:
+    """An area with no population known prints table 8 with the reason and the option to
+    give one, not a bare `-`."""
+    text = render_text(kent_2020_21().model_copy(update={"rsos_per_100k": None}))
+
+    [line] = [line for line in text.splitlines() if "per 100,000 population" in line]
+    assert line.endswith(
+        "- (no population known for this area: pass --population FILE, a CSV of "
+        "area,population_aged_10_plus)"
+    )
+
+
+def test_without_options_an_empty_store_points_at_the_demos(
+    kent_store: str, tmp_path: Path
+) -> None:
+    """`mappa report` on the default store, empty, when the demo's store has the year: says
+    so and gives the command that prints it."""
+    env = {
+        "MAPPA_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}",
+        "MAPPA_DEMO_DATABASE_URL": kent_store,
+    }
+    result = CliRunner().invoke(app, ["report", "--area", "kent", "--year", "2020-21"], env=env)
+
+    assert result.exit_code == 1
+    flowing = " ".join(result.output.split())
+    assert "the store has no figures for kent 2020-21" in flowing
+    assert (
+        f"the demo's store has them: mappa report --namespace demo --database {kent_store} "
+        "--area kent --year 2020-21"
+    ) in flowing

@@ -16,6 +16,7 @@ from typing import Annotated, Any, BinaryIO, Literal
 import typer
 from aiokafka.errors import KafkaError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -39,9 +40,12 @@ from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import EventData, WireError, to_wire
 from mappa_bus.cli_common import command_settings
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.credentials import CredentialsError
 from mappa_bus.keyring import KeyringError
+from mappa_bus.principals import ADMIN
 from mappa_bus.signing import Keyring
-from mappa_bus.topics import DEAD_LETTER, NAMESPACE
+from mappa_bus.topic_state import explain_refusal
+from mappa_bus.topics import DEAD_LETTER, NAMESPACE, agency_topic
 
 console = Console(stderr=True)
 
@@ -273,7 +277,13 @@ def publish(
         console.print(f"[red]{file.name}: feed refused, nothing published: {error}[/]")
         raise typer.Exit(EXIT_BAD_FEED) from None
     except KafkaError as error:
-        console.print(f"[red]the broker refused or failed the feed: {error!r}[/]")
+        topics = (agency_topic(agency), DEAD_LETTER.name)
+        try:
+            admin = settings.connection_as(ADMIN)
+        except CredentialsError:
+            admin = None
+        why = asyncio.run(explain_refusal(error, connection.username, topics, admin))
+        console.print(f"[red]the broker refused the feed:[/] {escape(why)}", soft_wrap=True)
         raise typer.Exit(EXIT_BROKER) from error
     print_outcome(outcome, file)
     if outcome.stopped is not None:

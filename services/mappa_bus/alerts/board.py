@@ -8,6 +8,8 @@ their roles (an alert's audience is the roles its summary may be shown to)."""
 
 import asyncio
 import contextlib
+import itertools
+import json
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -46,6 +48,9 @@ class AlertRow(BaseModel):
 
     id: str
     time: datetime
+    """When the alert was raised."""
+    happened_at: datetime | None = None
+    """When the event that raised it happened (as its agency says)."""
     severity: Severity
     area: Area
     area_name: str
@@ -108,6 +113,8 @@ class AlertBoard:
         self._pages: dict[Viewer, tuple[bytes, ...]] = {}
         self.feed = "starting"
         self.closed = False
+        self.forgotten = 0
+        """How many alerts the board has let go of to keep `keep` (older ones, on the topic)."""
 
     def take(self, item: Recorded) -> None:
         """Apply an alert or acknowledgement, and tell every page of the row it changed."""
@@ -153,10 +160,17 @@ class AlertBoard:
             self._acks[alert_id] = valid[:1]
 
     def _forget_oldest(self) -> None:
+        """Keep the newest `keep` alerts, forgetting the oldest of those nobody must act on
+        first: a burst of routine alerts never pushes out an unacknowledged urgent one."""
         while len(self._alerts) > self._keep:
-            oldest = min(self._alerts.values(), key=lambda alert: alert.event.time).event.id
+            oldest = min(self._alerts.values(), key=self._forgettable).event.id
             del self._alerts[oldest]
             self._acks.pop(oldest, None)
+            self.forgotten += 1
+
+    def _forgettable(self, alert: _Alert) -> tuple[bool, datetime]:
+        pending = alert.event.data.severity is Severity.URGENT and alert.event.id not in self._acks
+        return (pending, alert.event.time)
 
     def alert(self, alert_id: str) -> AlertRaised | None:
         """The alert `alert_id`, if the board holds it."""
@@ -168,14 +182,25 @@ class AlertBoard:
         held = self._alerts.get(alert_id)
         return None if held is None else self._row(held.event)
 
-    def rows(self, viewer: Viewer | None = None) -> list[AlertRow]:
-        """Every row (that `viewer` sees), newest first."""
+    def rows(
+        self,
+        viewer: Viewer | None = None,
+        *,
+        before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[AlertRow]:
+        """Every row (that `viewer` sees), newest first; only those raised `before` a time,
+        and at most `limit` of them, when given (a page of older alerts)."""
         if self._rows is None:
             rows = (self._row(held.event) for held in self._alerts.values())
             self._rows = sorted(rows, key=lambda row: row.time, reverse=True)
-        if viewer is None:
-            return list(self._rows)
-        return [row for row in self._rows if viewer.sees(self._alerts[row.id].event)]
+        chosen = (
+            row
+            for row in self._rows
+            if (viewer is None or viewer.sees(self._alerts[row.id].event))
+            and (before is None or row.time < before)
+        )
+        return list(chosen if limit is None else itertools.islice(chosen, limit))
 
     def pages(self, viewer: Viewer) -> tuple[bytes, ...]:
         """Every row `viewer` sees as an event, oldest first, in pages of a few dozen rows,
@@ -199,7 +224,8 @@ class AlertBoard:
 
     def status(self) -> str:
         """The feed's state as an event."""
-        return sse("status", f'{{"feed": "{self.feed}"}}')
+        state = {"feed": self.feed, "kept": self._keep, "forgotten": self.forgotten}
+        return sse("status", json.dumps(state))
 
     @contextlib.contextmanager
     def listener(self, viewer: Viewer) -> Iterator["asyncio.Queue[str | None]"]:
@@ -260,6 +286,7 @@ def _row(alert: AlertRaised, ack: _Ack | None) -> AlertRow:
     return AlertRow(
         id=alert.id,
         time=alert.time,
+        happened_at=data.happened_at,
         severity=data.severity,
         area=data.area,
         area_name=AREA_NAMES[data.area],

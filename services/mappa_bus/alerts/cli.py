@@ -22,19 +22,22 @@ from mappa_bus.cli_common import (
     AllowedHosts,
     InsecureIdentity,
     Namespace,
+    command_group,
     command_settings,
     hosts_to_answer,
 )
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.principals import Role
-from mappa_bus.topics import NAMESPACE
+from mappa_bus.topics import NAMESPACE, alerts_topic
 from mappa_bus.web.modes import IdentityConfigError, http_authenticator
 
-alerts_cli = typer.Typer(help="Coordinator alerts: follow them (tail, web); the alerts service.")
+alerts_cli = command_group("Coordinator alerts: follow them (tail, web); the alerts service.")
 # The alerts themselves go to stdout (they are the output); progress and problems to stderr.
 out = Console(highlight=False)
 console = Console(stderr=True)
 
+# How long `tail` waits in silence before saying again what it waits for.
+QUIET_SECONDS = 60.0
 STYLES = {Severity.URGENT: "bold red", Severity.HIGH: "yellow", Severity.ROUTINE: "cyan"}
 
 Areas = Annotated[
@@ -122,10 +125,33 @@ def tail_command(
 async def _tail(
     connection: KafkaConnection, namespace: str, where: AlertFilter, *, from_beginning: bool
 ) -> None:
+    # Alerts come only while the alerts service runs: say so when nothing comes, rather than
+    # leave a coordinator in front of an empty terminal wondering.
+    waiting = f"waiting for alerts from {alerts_topic(namespace)}; is `mappa alerts run` running?"
+    console.print(waiting, markup=False, soft_wrap=True)
     alerts = subscribe(connection, namespace, where, from_beginning=from_beginning)
     async with contextlib.aclosing(alerts):
-        async for alert in alerts:
-            out.print(alert_line(alert), soft_wrap=True)
+        following: asyncio.Future[AlertRaised] | None = None
+        try:
+            while True:
+                following = asyncio.ensure_future(anext(alerts))
+                while not (await asyncio.wait({following}, timeout=QUIET_SECONDS))[0]:
+                    console.print(
+                        f"nothing for {QUIET_SECONDS:.0f} s: {waiting}",
+                        markup=False,
+                        soft_wrap=True,
+                    )
+                try:
+                    alert = following.result()
+                except StopAsyncIteration:
+                    return
+                out.print(alert_line(alert), soft_wrap=True)
+        finally:
+            # The generator cannot be closed while a step of it is still running.
+            if following is not None and not following.done():
+                following.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await following
 
 
 @alerts_cli.command("web")
@@ -137,9 +163,15 @@ def web_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
     namespace: Namespace = NAMESPACE,
-    database: Annotated[
+    pictures_database: Annotated[
         str | None,
-        typer.Option("--database", help="The case pictures' store (MAPPA_DATABASE_URL)."),
+        typer.Option(
+            "--pictures-database",
+            envvar="MAPPA_PICTURES_DATABASE_URL",
+            help="The picture service's store, whose cases the page opens (its --database; "
+            "default MAPPA_DATABASE_URL).",
+            show_default=False,
+        ),
     ] = None,
     allowed_host: AllowedHosts = None,
     insecure: InsecureIdentity = False,
@@ -153,13 +185,13 @@ def web_command(
     from mappa_bus.web.modes import is_loopback
     from mappa_bus.web.signin import WebClient
 
-    settings = command_settings()
+    settings = command_settings(service=True)
     try:
         authenticator = http_authenticator(settings, insecure=insecure, host=host)
     except IdentityConfigError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(4) from error
-    engine = open_engine(database or settings.database_url)
+    engine = open_engine(pictures_database or settings.database_url)
     create_schema(engine)
     app = create_web_app(
         settings.connection_for_role(Role.COORDINATOR.value),

@@ -107,8 +107,11 @@ def _release(release: str) -> str:
     return "on licence" if release == "on-licence" else "at the end of sentence"
 
 
-def _in_days(days: int) -> str:
-    return {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
+def _notice(days: int) -> str:
+    # Said from the confirmation's own date, never from "now": an alert's text is kept and read
+    # long after it was raised (a replayed year, a page opened days later), so "in 14 days"
+    # would be wrong on every day but the one it was written.
+    return {0: "the same day", 1: "1 day ahead"}.get(days, f"{days} days ahead")
 
 
 _ORDER_NAMES = {"shpo": "a SHPO", "sopo": "a SOPO", "sro": "an SRO"}
@@ -137,8 +140,8 @@ def _release_soon(
     if not 0 <= days <= RELEASE_NOTICE.days:
         return None
     return (
-        f"{_case(after)}: release {_release(data.release)} confirmed for {data.release_on}, "
-        f"{_in_days(days)}"
+        f"{_case(after)}: release {_release(data.release)} confirmed on {event.time.date()} "
+        f"for {data.release_on}, {_notice(days)}"
     )
 
 

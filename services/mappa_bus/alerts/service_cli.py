@@ -45,7 +45,7 @@ def run_command(
 ) -> None:
     """Run the alerts service as one member of its consumer group until stopped (Ctrl-C,
     SIGTERM: the batch in hand is committed first)."""
-    settings = command_settings()
+    settings = command_settings(service=True)
     projection = open_projection(
         database or settings.database_url,
         namespace,

@@ -30,7 +30,7 @@ import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from fastapi import Depends, FastAPI, Header, HTTPException, Path, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
@@ -307,9 +307,16 @@ def _alert_routes(app: FastAPI, board: AlertBoard, caps: StreamCaps) -> None:
         return _EventStream(stream(board, Viewer.of(signed)), lambda: slots.give_back(user))
 
     @app.get("/alerts", responses={401: {}})
-    async def alerts(signed: SignedIn) -> list[AlertRow]:
-        """The alerts now on the board that the reader sees, newest first."""
-        return board.rows(Viewer.of(signed))
+    async def alerts(
+        signed: SignedIn,
+        before: Annotated[
+            datetime | None, Query(description="Only alerts raised before this time.")
+        ] = None,
+        limit: Annotated[int | None, Query(ge=1, description="At most this many.")] = None,
+    ) -> list[AlertRow]:
+        """The alerts now on the board that the reader sees, newest first; page back through
+        them with `before` (the oldest time of the page before) and `limit`."""
+        return board.rows(Viewer.of(signed), before=before, limit=limit)
 
     # `:path`: an alert id may hold any character, a slash too (sent as %2F).
     @app.post("/alerts/{alert_id:path}/acknowledge", status_code=202)

@@ -174,7 +174,12 @@ async def serving(
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     bound = int(sock.getsockname()[1])
-    log.info("operations endpoints served", port=bound, paths=["/healthz", "/readyz", "/metrics"])
+    log.info(
+        "operations endpoints served",
+        port=bound,
+        url=f"http://127.0.0.1:{bound}/readyz",
+        paths=["/healthz", "/readyz", "/metrics"],
+    )
     try:
         yield bound
     finally:

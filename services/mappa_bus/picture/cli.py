@@ -18,6 +18,7 @@ from mappa_bus.cli_common import (
     InsecureIdentity,
     Namespace,
     Token,
+    command_group,
     command_settings,
     hosts_to_answer,
     keyring_or_exit,
@@ -42,7 +43,7 @@ from mappa_bus.topics import NAMESPACE
 from mappa_bus.web.identity import Identity
 from mappa_bus.web.modes import IdentityConfigError, command_identity, http_authenticator
 
-picture_cli = typer.Typer(help="The case-picture service: every case's shared record.")
+picture_cli = command_group("The case-picture service: every case's shared record.")
 console = Console(stderr=True)
 
 
@@ -54,7 +55,7 @@ def run_command(
 ) -> None:
     """Run the service as one member of its consumer group until stopped (Ctrl-C, SIGTERM:
     the batch in hand is committed first)."""
-    settings = command_settings()
+    settings = command_settings(service=True)
     projection = open_projection(
         database or settings.database_url,
         namespace,
@@ -168,7 +169,7 @@ def serve_command(
     identified by access tokens from the issuer in MAPPA_OIDC_ISSUER."""
     import uvicorn  # only this command needs the server
 
-    settings = command_settings()
+    settings = command_settings(service=True)
     try:
         authenticator = http_authenticator(settings, insecure=insecure, host=host)
     except IdentityConfigError as error:

@@ -16,13 +16,14 @@ from mappa_bus.access.identity import Reader
 from mappa_bus.access.policy import FIGURE_READERS
 from mappa_bus.access.reasons import for_trail
 from mappa_bus.audit import record_read
-from mappa_bus.catalogue import ReportingYear
+from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.cli_common import (
     Database,
     DevUser,
     InsecureIdentity,
     Namespace,
     Token,
+    command_group,
     command_settings,
     keyring_or_exit,
     run_with_progress,
@@ -41,10 +42,11 @@ from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_
 from mappa_bus.reporting.queries import earlier_years, parse_area, statistics_for
 from mappa_bus.reporting.service import catch_up, open_projection, reporting_app
 from mappa_bus.reporting.store import clear, create_schema
+from mappa_bus.settings import Settings
 from mappa_bus.topics import NAMESPACE
 from mappa_bus.web.modes import IdentityConfigError, command_identity
 
-reporting_app_cli = typer.Typer(help="The reporting consumer: counts the statistics.")
+reporting_app_cli = command_group("The reporting consumer: counts the statistics.")
 console = Console(stderr=True)
 
 
@@ -84,6 +86,8 @@ def report(
     )
     if statistics is None:
         console.print(f"[red]the store has no figures for {area} {year}[/]")
+        if database is None and namespace == NAMESPACE:
+            _point_at_the_demo(settings, where, first_year, populations, area, year)
         raise typer.Exit(1)
     if output_format == "html":
         text = render_html(
@@ -150,7 +154,7 @@ def run_command(
 ) -> None:
     """Run the reporting consumer as a service until stopped (Ctrl-C, SIGTERM: the batch in
     hand is committed first)."""
-    settings = command_settings()
+    settings = command_settings(service=True)
     projection = open_projection(
         database or settings.database_url,
         namespace,
@@ -159,6 +163,30 @@ def run_command(
     app = reporting_app(settings.connection_for_role("reporting"), projection)
     attach_consumer(app, metrics_port, engine=projection.engine)
     asyncio.run(app.run())
+
+
+def _point_at_the_demo(
+    settings: Settings,
+    where: Area | None,
+    first_year: int,
+    populations: dict[Area, int],
+    area: str,
+    year: str,
+) -> None:
+    """When the default store has no figures but the demo's has, say so and how to print them
+    (`mappa demo` keeps its sample year apart, in a store and namespace of its own)."""
+    demo_store = settings.demo_database_url
+    if demo_store.startswith("sqlite:///") and not Path(demo_store[10:]).is_file():
+        return
+    demo = open_projection(demo_store, "demo", for_consuming=False)  # `mappa demo`'s
+    if statistics_for(demo.cases, where, first_year, populations) is None:
+        return
+    console.print(
+        "the demo's store has them: mappa report --namespace demo --database "
+        f"{demo_store} --area {area} --year {year}",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _catch_up(namespace: str, database: str | None, *, rebuild: bool) -> None:

@@ -18,6 +18,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from mappa_bus.reporting.html_page import render_html
 from mappa_bus.reporting.layout import Block, Cell, Missing, Table, tables, title, year_label
@@ -94,7 +95,26 @@ def render_json(statistics: MappaStatistics) -> str:
     """Canonical JSON: sorted keys and fixed spacing, so equal statistics give equal bytes."""
     # Through pydantic's own JSON first, so dates and integer keys take their JSON form.
     plain = json.loads(statistics.model_dump_json())
+    plain["totals"] = totals(plain)
     return json.dumps(plain, sort_keys=True, indent=2, ensure_ascii=True) + "\n"
+
+
+def totals(plain: dict[str, Any]) -> dict[str, int]:
+    """Each table's total, for the figures given by level and category (a table of one
+    figure is its own total): what a reader of the JSON would otherwise add up by hand."""
+    return {
+        name: sum(_leaves(value))
+        for name, value in plain.items()
+        if isinstance(value, dict) and any(True for _ in _leaves(value))
+    }
+
+
+def _leaves(value: object) -> Iterator[int]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        yield value
 
 
 Renderer = Callable[[MappaStatistics], str]

@@ -45,13 +45,19 @@ def _sopo(statistics: MappaStatistics) -> list[str]:
     return lines
 
 
+NO_POPULATION = (
+    "- (no population known for this area: pass --population FILE, a CSV of "
+    "area,population_aged_10_plus)"
+)
+
+
 def render_text(statistics: MappaStatistics) -> str:
     """The tables of one area-year, row for row as the published annual report has them."""
     place = AREA_NAMES[statistics.area] if statistics.area else "England and Wales"
     year = statistics.year_start.year
     categories = statistics.categories
     legend = [f"  {CATEGORY_NAMES[c]}" for c in categories]
-    per_100k = "-" if statistics.rsos_per_100k is None else str(statistics.rsos_per_100k)
+    per_100k = NO_POPULATION if statistics.rsos_per_100k is None else str(statistics.rsos_per_100k)
     lines = [
         f"MAPPA Statistics: {place} {ReportingYear(year).label}",
         *legend,
