@@ -16,6 +16,7 @@ from mappa_bus.adapters.cli import UsageExit, publish
 from mappa_bus.alerts.cli import alert_line, alerts_cli
 from mappa_bus.alerts.service_cli import catch_up_command as alerts_catch_up
 from mappa_bus.alerts.service_cli import run_command as alerts_run
+from mappa_bus.alerts_page_cli import web_command as alerts_web
 from mappa_bus.cli_common import EXIT_CONFIG, command_group
 from mappa_bus.contract.artefacts import compare, generated_files, history_breaks, write
 from mappa_bus.credentials import CredentialsError
@@ -47,6 +48,7 @@ app.command("report-open")(report_open)
 app.command("report-partnership")(report_partnership)
 app.add_typer(reporting_app_cli, name="reporting")
 app.add_typer(picture_cli, name="picture")
+alerts_cli.command("web")(alerts_web)
 alerts_cli.command("run")(alerts_run)
 alerts_cli.command("catch-up")(alerts_catch_up)
 app.add_typer(alerts_cli, name="alerts")

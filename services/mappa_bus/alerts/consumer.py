@@ -26,11 +26,11 @@ from sqlalchemy import Engine
 from mappa_bus.alerts.model import AlertRaised, alert_id, raised
 from mappa_bus.alerts.rules import Firing, evaluate, overdue_review
 from mappa_bus.alerts.store import PROJECTION, create_schema, raised_ids, record_raised
+from mappa_bus.case.fold import apply
+from mappa_bus.case.model import CasePicture, TimelineEntry
 from mappa_bus.catalogue import Envelope, EventData, WireError
 from mappa_bus.catalogue.registry import BY_TYPE
 from mappa_bus.kafka_codec import appended_at
-from mappa_bus.picture.fold import apply
-from mappa_bus.picture.model import CasePicture, TimelineEntry
 from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.subscriber import Rejected, read_event

@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from mappa_bus.case.fold import apply_all
+from mappa_bus.case.model import CasePicture
 from mappa_bus.catalogue import Envelope, EventData, WireError
 from mappa_bus.kafka_codec import appended_at
-from mappa_bus.picture.fold import apply_all
-from mappa_bus.picture.model import CasePicture
 from mappa_bus.picture.retention import erased_among, erased_cases
 from mappa_bus.picture.store import PROJECTION, create_schema, load_pictures, save_pictures
 from mappa_bus.projection.database import snapshot

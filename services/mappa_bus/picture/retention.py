@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import ColumnElement
 
 from mappa_bus.audit import record_read
+from mappa_bus.case.model import CasePicture, ManagementEnded
 from mappa_bus.catalogue import Area
-from mappa_bus.picture.model import CasePicture, ManagementEnded
 from mappa_bus.picture.store import save_pictures
 from mappa_bus.projection.database import upsert
 from mappa_bus.projection.offsets import metadata

@@ -21,9 +21,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from mappa_bus.case.model import CasePicture, Status
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Category, Level
-from mappa_bus.picture.model import CasePicture, Status
 from mappa_bus.projection.database import create_tables, upsert
 from mappa_bus.projection.offsets import metadata, offsets_table
 
