@@ -24,7 +24,6 @@ from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.rules import ALL_RULES
 from mappa_bus.alerts.store import mark_published, unpublished
-from mappa_bus.catalogue import CONTENT_TYPE
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import partitions_of, read_to_end
 from mappa_bus.operations.http import attach_consumer, flag_check
@@ -33,6 +32,7 @@ from mappa_bus.principals import Role, group_prefix
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.offsets import Position
+from mappa_bus.projection.publish import publish_event
 from mappa_bus.projection.subscriber import consume_until_caught_up, register_projection
 from mappa_bus.settings import load_settings
 from mappa_bus.signing import Keyring
@@ -70,17 +70,7 @@ class Outbox:
                 pending = unpublished(connection)
             if not pending:
                 return 0
-            await asyncio.gather(
-                *(
-                    broker.publish(
-                        alert.model_dump_json().encode(),
-                        self._topic,
-                        key=alert.mappaarea.value.encode(),
-                        headers={"content-type": CONTENT_TYPE},
-                    )
-                    for alert in pending
-                )
-            )
+            await asyncio.gather(*(publish_event(broker, alert, self._topic) for alert in pending))
             with self._engine.begin() as connection:
                 mark_published(connection, [alert.id for alert in pending])
         count_alerts(alert.data.rule for alert in pending)

@@ -52,7 +52,8 @@ from mappa_bus.alerts.board import (
 )
 from mappa_bus.alerts.model import AlertAcknowledged, acknowledgement
 from mappa_bus.alerts.subscription import ANY, AlertFilter, Recorded, follow
-from mappa_bus.catalogue import CASE_ID_PATTERN, CONTENT_TYPE, Area
+from mappa_bus.catalogue import CASE_ID_PATTERN, Area
+from mappa_bus.catalogue.bus_event import BUS_EVENT_HEADERS
 from mappa_bus.catalogue.vocabulary import HandlingMarking
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.topics import acknowledgements_topic
@@ -130,9 +131,9 @@ async def kafka_publisher(connection: KafkaConnection, namespace: str) -> AsyncI
     async def publish(ack: AlertAcknowledged) -> None:
         await producer.send_and_wait(
             acknowledgements_topic(namespace),
-            ack.model_dump_json().encode(),
-            key=ack.mappaarea.value.encode(),
-            headers=[("content-type", CONTENT_TYPE.encode())],
+            ack.kafka_value(),
+            key=ack.kafka_key,
+            headers=[(name, value.encode()) for name, value in BUS_EVENT_HEADERS.items()],
         )
 
     try:

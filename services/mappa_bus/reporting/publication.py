@@ -16,11 +16,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 from sqlalchemy import Column, Date, Integer, String, Table, delete, select
 from sqlalchemy.engine import Connection
 
 from mappa_bus.catalogue import Area, ReportingYear
+from mappa_bus.catalogue.bus_event import BusEvent, derived_id
 from mappa_bus.projection.database import insert_missing, upsert
 from mappa_bus.projection.offsets import metadata
 from mappa_bus.reporting.count import count_year
@@ -53,12 +54,9 @@ unpublished_table = Table(
 )
 
 
-class StatisticsPublished(BaseModel):
+class StatisticsPublished(BusEvent):
     """A CloudEvent carrying one area-year's (or England and Wales's) MAPPA statistics."""
 
-    model_config = ConfigDict(frozen=True)
-
-    specversion: Literal["1.0"] = "1.0"
     id: str = Field(
         description="Derived from subject, year and revision: a re-send is a duplicate."
     )
@@ -66,9 +64,8 @@ class StatisticsPublished(BaseModel):
     type: Literal["uk.gov.mappa.reporting.statistics-published.v1"] = (
         "uk.gov.mappa.reporting.statistics-published.v1"
     )
-    time: datetime = Field(description="When this revision was published.")
+    time: AwareDatetime = Field(description="When this revision was published.")
     subject: str = Field(description="The area's slug, or `england-and-wales`.")
-    datacontenttype: Literal["application/json"] = "application/json"
     mappahandling: Literal["OFFICIAL"] = "OFFICIAL"
     revision: int = Field(ge=1, description="1 at first publication; +1 for each correction.")
     data: MappaStatistics
@@ -195,9 +192,8 @@ def statistics_event(
     subject: str, statistics: MappaStatistics, revision: int
 ) -> StatisticsPublished:
     """The event for one revision of one subject's year."""
-    key = f"{subject}|{statistics.year_start.isoformat()}|{revision}"
     return StatisticsPublished(
-        id=str(uuid.uuid5(_ID_NAMESPACE, key)),
+        id=derived_id(_ID_NAMESPACE, subject, statistics.year_start.isoformat(), str(revision)),
         time=datetime.now(UTC),
         subject=subject,
         revision=revision,

@@ -13,6 +13,7 @@ from faststream.kafka import KafkaBroker
 from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.publish import publish_event
 from mappa_bus.projection.subscriber import consume_until_caught_up
 from mappa_bus.reporting.consumer import ReportingProjection, register_reporting
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
@@ -99,12 +100,7 @@ async def publish_statistics(
     ):
         revision = published.get((subject, statistics.year_start), ("", 0))[1] + 1
         event = statistics_event(subject, statistics, revision)
-        await broker.publish(
-            event.model_dump_json().encode(),
-            statistics_topic(projection.namespace),
-            key=subject.encode(),
-            headers={"content-type": "application/cloudevents+json; charset=UTF-8"},
-        )
+        await publish_event(broker, event, statistics_topic(projection.namespace))
         with projection.engine.begin() as connection:
             record_published(connection, subject, statistics.year_start, digest, revision)
         sent += 1
