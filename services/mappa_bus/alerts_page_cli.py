@@ -50,7 +50,7 @@ def web_command(
     from mappa_bus.alerts.board import StreamCaps
     from mappa_bus.alerts.web import create_web_app, web_server
     from mappa_bus.picture.api import case_api_for
-    from mappa_bus.picture.store import create_schema
+    from mappa_bus.picture.schema import create_schema
     from mappa_bus.projection.database import open_engine
     from mappa_bus.web.modes import is_loopback
     from mappa_bus.web.signin import WebClient

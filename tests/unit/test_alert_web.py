@@ -28,7 +28,8 @@ from mappa_bus.alerts.subscription import Followed, Recorded
 from mappa_bus.alerts.web import INTENT, INTENT_HEADER, Publish, create_web_app
 from mappa_bus.catalogue import Area
 from mappa_bus.picture.api import case_api_for
-from mappa_bus.picture.store import create_schema, save_pictures
+from mappa_bus.picture.schema import create_schema
+from mappa_bus.picture.store import save_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.web.identity import IDENTITY_MODE_HEADER, INSECURE, DevelopmentHeaders
 from mappa_bus.web.signin import SESSION_COOKIE, WebClient

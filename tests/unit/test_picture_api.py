@@ -25,7 +25,8 @@ from mappa_bus.catalogue.examples import AGENCY_SYSTEMS, EXAMPLES
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.picture.api import create_app
 from mappa_bus.picture.openapi import case_api_json
-from mappa_bus.picture.store import create_schema, save_pictures
+from mappa_bus.picture.schema import create_schema
+from mappa_bus.picture.store import save_pictures
 from mappa_bus.picture.views import view_of
 from mappa_bus.projection.database import open_engine
 from mappa_bus.web.identity import (

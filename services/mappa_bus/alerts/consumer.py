@@ -25,7 +25,8 @@ from sqlalchemy import Engine
 
 from mappa_bus.alerts.model import AlertRaised, alert_id, raised
 from mappa_bus.alerts.rules import Firing, evaluate, overdue_review
-from mappa_bus.alerts.store import PROJECTION, create_schema, raised_ids, record_raised
+from mappa_bus.alerts.schema import create_schema
+from mappa_bus.alerts.store import PROJECTION, raised_ids, record_raised
 from mappa_bus.case.fold import apply
 from mappa_bus.case.model import CasePicture, TimelineEntry
 from mappa_bus.catalogue import Envelope, EventData

@@ -20,7 +20,8 @@ from mappa_bus.case.model import CasePicture
 from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.picture.retention import erased_among, erased_cases
-from mappa_bus.picture.store import PROJECTION, create_schema, load_pictures, save_pictures
+from mappa_bus.picture.schema import create_schema
+from mappa_bus.picture.store import PROJECTION, load_pictures, save_pictures
 from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.heap import HeapKeeper

@@ -8,27 +8,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from faststream.kafka import KafkaBroker, TopicPartition
 from sqlalchemy import Engine, inspect
 
 from mappa_bus.catalogue import Envelope, EventData, ReportingYear
 from mappa_bus.kafka_codec import appended_at
-from mappa_bus.principals import Role, group_prefix
 from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.seen import load_seen, save_seen
-from mappa_bus.projection.subscriber import BATCH, register_projection
 from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert
 from mappa_bus.reporting.partnership import PartnershipCounts, add_batch
 from mappa_bus.reporting.partnership_store import load_partnership_parts, save_partnership
-from mappa_bus.reporting.publication import (
-    FIRST_MAPPA_YEAR,
-    load_unpublished,
-    mark_unpublished,
-    unpublished_table,
-)
-from mappa_bus.reporting.store import append_facts, create_schema, has_cases, load_cases
+from mappa_bus.reporting.publication import FIRST_MAPPA_YEAR, load_unpublished, mark_unpublished
+from mappa_bus.reporting.schema import create_schema, unpublished_table
+from mappa_bus.reporting.store import append_facts, has_cases, load_cases
 from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
 
@@ -127,24 +120,3 @@ class ReportingProjection:
         self.seen.update(batch.new_ids)
         self.partnership.update({part: counts for part, (counts, _) in partnership.items()})
         self.unpublished |= batch.years
-
-
-def register_reporting(
-    broker: KafkaBroker,
-    projection: ReportingProjection,
-    *,
-    group_id: str | None = None,
-    partitions: Sequence[TopicPartition] = (),
-    max_records: int = BATCH,
-) -> Any:
-    """Subscribe the projection to every agency topic of its namespace on `broker`: in a
-    consumer group (instances share the partitions), or on the given `partitions` alone."""
-    return register_projection(
-        broker,
-        projection,
-        group_id=None
-        if partitions
-        else group_id or group_prefix(Role.REPORTING, projection.namespace),
-        partitions=partitions,
-        max_records=max_records,
-    )

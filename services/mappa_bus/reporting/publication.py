@@ -17,41 +17,21 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
-from sqlalchemy import Column, Date, Integer, String, Table, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.catalogue.bus_event import BusEvent, derived_id
 from mappa_bus.projection.database import insert_missing, upsert
-from mappa_bus.projection.offsets import metadata
 from mappa_bus.reporting.count import count_year
 from mappa_bus.reporting.facts import CaseFacts, Kind
 from mappa_bus.reporting.formats import render_json
 from mappa_bus.reporting.national import national
+from mappa_bus.reporting.schema import published_table, unpublished_table
 from mappa_bus.reporting.tables import MappaStatistics
 
 NATIONAL = "england-and-wales"
 _ID_NAMESPACE = uuid.UUID("0d6b2f4e-5a3c-4f8e-9b21-7c4e1a9d3f60")
-
-published_table = Table(
-    "reporting_published",
-    metadata,
-    Column("subject", String(64), primary_key=True),
-    Column("year_start", Date, primary_key=True),
-    Column("digest", String(64), nullable=False),
-    Column("revision", Integer, nullable=False),
-)
-
-# The reporting years (by the calendar year of their 1 April) in which a fact was applied since
-# their figures were last published, written in the consumer's own transaction. Publication
-# recounts only from the earliest of them (a fact changes its own year and, through the state it
-# leaves, every later one), so an idle restart counts nothing and a live consumer recounts a
-# closed year only when a late event reaches back into it.
-unpublished_table = Table(
-    "reporting_unpublished",
-    metadata,
-    Column("year", Integer, primary_key=True, autoincrement=False),
-)
 
 
 class StatisticsPublished(BusEvent):
