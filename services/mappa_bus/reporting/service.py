@@ -45,7 +45,9 @@ def open_projection(
     if for_consuming:
         return shell.open_projection(ReportingProjection, database_url, namespace, keyring=keyring)
     projection = ReportingProjection(
-        open_engine(database_url), namespace, keyring=keyring or Keyring({})
+        open_engine(database_url),
+        namespace,
+        keyring=keyring if keyring is not None else Keyring({}),
     )
     projection.load(for_consuming=False)
     return projection
