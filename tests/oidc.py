@@ -36,6 +36,10 @@ class LocalIssuer:
     keys: list[tuple[str, rsa.RSAPrivateKey]] = field(default_factory=list)
     codes: dict[str, tuple[str, str, str, dict[str, Any]]] = field(default_factory=dict)
     """Per code granted: the PKCE challenge, nonce and client it was for, and the token claims."""
+    backchannel: str | None = None
+    """Where services reach it when that is not `url` (as Keycloak's
+    --hostname-backchannel-dynamic answers inside docker compose): its discovery document then
+    names the token endpoint and keys there, and the browser's endpoints at `url`."""
 
     def rotate(self) -> str:
         """Add a new signing key (published beside the old ones); its key id."""
@@ -111,11 +115,12 @@ class LocalIssuer:
 
     def discovery(self) -> dict[str, Any]:
         """The discovery document."""
+        served = self.backchannel or self.url
         return {
             "issuer": self.url,
-            "jwks_uri": f"{self.url}/certs",
+            "jwks_uri": f"{served}/certs",
             "authorization_endpoint": f"{self.url}/auth",
-            "token_endpoint": f"{self.url}/token",
+            "token_endpoint": f"{served}/token",
             "id_token_signing_alg_values_supported": ["RS256"],
         }
 

@@ -37,6 +37,7 @@ SERVICES = {
     "picture-api": ["picture", "serve", "--host", "0.0.0.0", "--port", "8000"],  # noqa: S104
     "reporting": ["reporting", "run"],
     "alerts": ["alerts", "run"],
+    "alerts-web": ["alerts", "web", "--host", "0.0.0.0", "--port", "8001"],  # noqa: S104
 }
 JOBS = {
     "topics": ["topics", "create"],
@@ -105,6 +106,14 @@ def test_the_health_checks_ask_the_right_thing(services: dict[str, dict[str, Any
     assert api[1:3] == ["python", "-c"]
     assert "urllib.request.urlopen('http://127.0.0.1:8000/healthz'" in api[3]
     assert services["picture-api"]["ports"] == ["127.0.0.1:8000:8000"]
+    page = services["alerts-web"]
+    # Any answer of the app itself: the page and its session need a signed-in person.
+    assert page["healthcheck"]["test"][1:] == [
+        "mappa-healthcheck",
+        "http",
+        "http://127.0.0.1:8001/static/alerts.css",
+    ]
+    assert page["ports"] == ["127.0.0.1:8001:8001"]
     for name in CONSUMERS:
         test = services[name]["healthcheck"]["test"]
         # The consumer's own readiness endpoint, on the port its environment gives it.
@@ -127,6 +136,7 @@ def test_services_start_in_order(services: dict[str, dict[str, Any]]) -> None:
     for name in CONSUMERS:
         assert set(services[name]["depends_on"]) == {"topics", "keys", "postgres"}, name
     assert set(services["picture-api"]["depends_on"]) == {"postgres", "keycloak"}
+    assert set(services["alerts-web"]["depends_on"]) == {"topics", "postgres", "keycloak"}
 
 
 def test_every_consumer_connects_as_its_own_principal(
@@ -145,6 +155,12 @@ def test_every_consumer_connects_as_its_own_principal(
     assert len(seen) == len(CONSUMERS)
     # The API reads the store only: no Kafka principal at all.
     assert not any("KAFKA" in key for key in _environment(services["picture-api"]))
+    # The alerts page reads alerts and writes acknowledgements as a coordinator would.
+    page = _environment(services["alerts-web"])
+    assert page["MAPPA_KAFKA_USERNAME"] == Role.COORDINATOR.value
+    password = PASSWORD_VARIABLE.fullmatch(page["MAPPA_KAFKA_PASSWORD"])
+    assert password is not None
+    assert password.group(1) == compose_env.variable(Role.COORDINATOR.value)
     # Only the set-up and the demo are the super user, and never a service.
     admins = {
         name
@@ -173,6 +189,30 @@ def test_the_keyring_reaches_the_consumers_and_the_demo_alone(
     demo = _environment(services["demo"])
     assert (demo["MAPPA_SIGNING_KEYS"], demo["MAPPA_VERIFY_KEYS"]) == (KEYRING, KEYRING)
     assert services["demo"]["depends_on"]["keys"] == {"condition": "service_completed_successfully"}
+
+
+def test_the_web_services_meet_the_issuer_as_the_browser_and_as_a_container(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Tokens name the issuer as the browser reaches it (localhost:8180); the API and the alerts
+    page read its metadata over the compose network, and the page answers the browser's host
+    names and its own health check's."""
+    for name in ("picture-api", "alerts-web"):
+        environment = _environment(services[name])
+        assert environment["MAPPA_OIDC_ISSUER"] == "http://localhost:8180/realms/mappa", name
+        assert environment["MAPPA_OIDC_DISCOVERY_URL"] == (
+            "http://keycloak:8180/realms/mappa/.well-known/openid-configuration"
+        ), name
+    keycloak = services["keycloak"]["command"]
+    assert {"--hostname=http://localhost:8180", "--hostname-backchannel-dynamic=true"} <= set(
+        keycloak
+    )
+    page = _environment(services["alerts-web"])
+    assert set(page["MAPPA_ALLOWED_HOSTS"].split(",")) == {"localhost", "127.0.0.1"}
+    assert (
+        page["MAPPA_PICTURES_DATABASE_URL"]
+        == _environment(services["picture"])["MAPPA_DATABASE_URL"]
+    )
 
 
 def test_no_password_is_written_in_the_yaml(tmp_path: Path) -> None:

@@ -30,21 +30,28 @@ KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 MAPPA = Path(sys.executable).with_name("mappa")
 
 
-def _assigned(log: Path) -> set[str]:
-    """The partitions a service was given last, from its JSON log."""
-    latest: set[str] = set()
+def _assigned(log: Path) -> tuple[set[int], int]:
+    """The partition numbers a service was given last, and how many partitions, from its JSON
+    log."""
+    latest: tuple[set[int], int] = (set(), 0)
     for line in log.read_text().splitlines():
         with_fields = json.loads(line) if line.startswith("{") else {}
         if with_fields.get("event") == "partitions assigned":
-            latest = set(with_fields["partitions"])
+            latest = (set(with_fields["partition_numbers"]), with_fields["partitions"])
     return latest
 
 
-def _settled(assignments: list[set[str]]) -> bool:
+def _settled(assignments: list[tuple[set[int], int]]) -> bool:
     """Whether the members' latest assignments are the group's final one: each member has
-    some, none twice, all sixty between them (earlier logs may show a first member's all)."""
-    together = set().union(*assignments)
-    return all(assignments) and len(together) == 60 == sum(map(len, assignments))
+    some, no partition number twice, all sixty partitions between them (earlier logs may show
+    a first member's all)."""
+    numbers = [member for member, _ in assignments]
+    together = set().union(*numbers)
+    return (
+        all(numbers)
+        and len(together) == sum(map(len, numbers)) == 6
+        and sum(count for _, count in assignments) == 60
+    )
 
 
 def _run_untilapplied(
@@ -95,16 +102,16 @@ async def test_two_instances_split_the_partitions_and_make_the_same_store(
     command = [str(MAPPA), "picture", "run", "--namespace", namespace, "--database", shared]
     _run_untilapplied(command, env, logs, shared, len(kent))
 
-    first, second = (_assigned(log) for log in logs)
+    (first, first_count), (second, second_count) = (_assigned(log) for log in logs)
     engine = open_engine(shared)
     with engine.connect() as connection:
         pictures, offsets = load_pictures(connection), load_offsets(connection, PROJECTION)
-    numbers = [{name.rsplit("/", 1)[1] for name in member} for member in (first, second)]
     assert first
     assert second
-    assert not first & second
-    assert len(first | second) == 60  # ten agency topics of six partitions
-    assert not numbers[0] & numbers[1]  # whole cases: a partition number belongs to one member
+    assert not first & second  # whole cases: a partition number belongs to one member
+    assert first | second == set(range(6))
+    # Ten agency topics of six partitions: each number on every topic, to one member.
+    assert (first_count, second_count) == (10 * len(first), 10 * len(second))
     assert offsets == reference.offsets
     assert pictures == reference.pictures
     # Topics are `mappa topics create`'s to make: a member asking to create them was told, ten

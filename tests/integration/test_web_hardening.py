@@ -6,7 +6,6 @@ long alert id."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
@@ -71,9 +70,10 @@ def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-@functools.cache
 def _session(url: str) -> httpx.Cookies:
-    """The cookies of a coordinator signed in (development identity) to the page at `url`."""
+    """The cookies of a coordinator signed in (development identity) to the page at `url`
+    (signed in afresh each time: a later test's server may have this one's port, and it would
+    not know an earlier server's session)."""
     answer = httpx.get(
         f"{url}/auth/login", params={"user": USER, "role": "coordinator", "area": "kent"}
     )

@@ -5,7 +5,7 @@ only from an access token the page's own verifier accepts."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,17 +19,19 @@ from mappa_bus.alerts.web import create_web_app
 from mappa_bus.picture.api import case_api_for
 from mappa_bus.web.identity import BearerTokens
 from mappa_bus.web.signin import WebClient
-from tests.oidc import AUDIENCE, LocalIssuer
+from tests.oidc import AUDIENCE, LocalIssuer, serve_issuer
 from tests.ports import free_port
 from tests.unit.test_alert_web import InMemoryBus, one_case_store
 
 CLIENT_ID = "mappa-web"
 
 
-def page_app(issuer_url: str, tmp_path: Path) -> FastAPI:
-    """The alerts page whose people sign in at `issuer_url`."""
+def page_app(issuer_url: str, tmp_path: Path, discovery_url: str | None = None) -> FastAPI:
+    """The alerts page whose people sign in at `issuer_url` (whose metadata it reads at
+    `discovery_url`, when given)."""
     bus = InMemoryBus()
-    verifier = TokenVerifier(IssuerSettings(issuer=issuer_url, audience=AUDIENCE))
+    settings = IssuerSettings(issuer=issuer_url, audience=AUDIENCE, discovery_url=discovery_url)
+    verifier = TokenVerifier(settings)
     return create_web_app(
         None,
         "test",
@@ -146,3 +148,33 @@ async def test_an_issuer_that_does_not_answer_is_a_503_to_try_again(tmp_path: Pa
         login = await client.get("/auth/login")
     assert login.status_code == 503
     assert "try again" in login.text
+
+
+@pytest.fixture
+def issuer_behind_compose() -> Iterator[LocalIssuer]:
+    """An issuer of its own (the session's is shared) whose public address, named in its
+    tokens, does not answer: services reach it at another, as containers reach docker
+    compose's Keycloak (localhost:8180 to the browser, keycloak:8180 to them)."""
+    for issuer in serve_issuer():  # stops serving when the loop asks for another
+        issuer.url, issuer.backchannel = f"http://localhost:{free_port()}/realms/test", issuer.url
+        yield issuer
+
+
+async def test_behind_compose_the_code_is_redeemed_where_the_service_reaches_the_issuer(
+    issuer_behind_compose: LocalIssuer, tmp_path: Path
+) -> None:
+    """The page reads the issuer's metadata at MAPPA_OIDC_DISCOVERY_URL: the person is sent to
+    the public address, and the code is redeemed and the tokens checked at the reachable one."""
+    issuer = issuer_behind_compose
+    discovery = f"{issuer.backchannel}/.well-known/openid-configuration"
+    transport = httpx.ASGITransport(app=page_app(issuer.url, tmp_path, discovery))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as browser:
+        login = await browser.get("/auth/login")
+        assert login.headers["location"].startswith(f"{issuer.url}/auth?")
+        query = parse_qs(urlsplit(login.headers["location"]).query)
+        sent = {name: values[0] for name, values in query.items()}
+        back = await come_back(browser, issuer, sent, user="c.kent", roles="coordinator")
+        session = await browser.get("/session")
+
+    assert (back.status_code, session.status_code) == (303, 200)
+    assert session.json()["user"] == "c.kent"

@@ -48,6 +48,7 @@ def test_docker_compose_parses_and_has_the_services_the_readme_promises() -> Non
         "picture-api",
         "reporting",
         "alerts",
+        "alerts-web",
     }
     kafka = compose["services"]["kafka"]
     assert kafka["image"].startswith("apache/kafka:")
@@ -104,6 +105,7 @@ def test_compose_holds_no_password_only_references_to_the_generated_env_file() -
     }
     assert passwords
     assert all(_REFERENCE.match(value) for value in passwords)
-    # The jobs as admin; each consumer as its own role (the API needs no Kafka principal).
-    assert principals == {"admin", "picture", "reporting", "alerts"}
+    # The jobs as admin; each consumer as its own role, the alerts page as a coordinator (the
+    # API needs no Kafka principal).
+    assert principals == {"admin", "picture", "reporting", "alerts", "coordinator"}
     assert ".env" in (REPO / ".gitignore").read_text().split()

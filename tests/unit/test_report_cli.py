@@ -263,3 +263,53 @@ def test_without_options_an_empty_store_points_at_the_demos(
         f"the demo's store has them: mappa report --namespace demo --database {kent_store} "
         "--area kent --year 2020-21"
     ) in flowing
+
+
+FORMATS_SHOWING_A_CAVEAT = ("table", "markdown", "csv", "json", "html")
+NOT_HELD = "Not held in full: 2019-20 predates the first year the store holds in full for Kent"
+
+
+@pytest.mark.parametrize("output_format", FORMATS_SHOWING_A_CAVEAT)
+def test_a_year_of_the_simulators_run_up_says_it_is_not_held_in_full(
+    kent_store: str, output_format: str
+) -> None:
+    """Kent 2019-20, built from the run-up of the simulated 2020-21, says in every format that
+    it predates 2020-21, the first year held in full, because it holds no management ending."""
+    text = _report(kent_store, "--area", "kent", "--year", "2019-20", "--format", output_format)
+
+    flowing = " ".join(text.split())
+    assert NOT_HELD in flowing
+    assert "2020-21, the first in which it holds an end of MAPPA management" in flowing
+
+
+@pytest.mark.parametrize("output_format", FORMATS_SHOWING_A_CAVEAT)
+def test_the_simulated_year_itself_carries_no_caveat(kent_store: str, output_format: str) -> None:
+    """Kent 2020-21, the simulated year, is held in full: no format carries the caveat."""
+    text = _report(kent_store, "--area", "kent", "--year", "2020-21", "--format", output_format)
+
+    assert "Not held in full" not in text
+
+
+def test_the_caveat_is_a_json_field_and_a_csv_note_row(kent_store: str) -> None:
+    """JSON lists the caveat under `caveats` (empty for a year held in full); CSV puts it in the
+    note of a `caveat` row before the tables."""
+    run_up = json.loads(_report(kent_store, "--area", "kent", "--year", "2019", "--format", "json"))
+    full = json.loads(_report(kent_store, "--area", "kent", "--year", "2020", "--format", "json"))
+    csv_rows = _report(kent_store, "--area", "kent", "--year", "2019", "--format", "csv")
+
+    [caveat] = run_up["caveats"]
+    assert (caveat.startswith(NOT_HELD), full["caveats"]) == (True, [])
+    assert csv_rows.splitlines()[1].startswith("kent,2019-20,caveat,,,,")
+
+
+def test_the_year_on_year_table_leaves_out_years_not_held_in_full(
+    kent_store: str, tmp_path: Path
+) -> None:
+    """The 2020-21 page compares with no run-up year: those would show falls that never were."""
+    page = tmp_path / "kent.html"
+
+    _report(
+        kent_store, "--area", "kent", "--year", "2020-21", "--format", "html", "--out", str(page)
+    )
+
+    assert "Year on year" not in page.read_text()

@@ -151,9 +151,13 @@ class _ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         # Logged on arrival, before the store is read (seconds, for a large one): the log says
         # when the group handed the partitions over.
+        # Whole partition numbers go to one member (a case sits on the same number of every
+        # agency topic), so the numbers and a count say exactly what it holds, in a short line.
         log.info(
             "partitions assigned",
-            partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned),
+            partition_numbers=sorted({tp.partition for tp in assigned}),
+            partitions=len(assigned),
+            topics=len({tp.topic for tp in assigned}),
         )
         # Another instance may have moved these partitions on since this one last read the
         # store: what it keeps in memory is read again before anything is folded into it.

@@ -33,6 +33,7 @@ from mappa_bus.projection.commands import Clock, ServiceCommands, add_service_co
 from mappa_bus.projection.database import open_engine
 from mappa_bus.reporting.consumer import ReportingProjection
 from mappa_bus.reporting.count import contributors
+from mappa_bus.reporting.coverage import caveats
 from mappa_bus.reporting.formats import FORMATS
 from mappa_bus.reporting.html_page import render_html
 from mappa_bus.reporting.partnership import indicators
@@ -112,12 +113,12 @@ def report(
         if database is None and namespace == NAMESPACE:
             _point_at_the_demo(settings, where, first_year, populations, area, year)
         raise typer.Exit(1)
+    shown = caveats(projection.cases, where, first_year)
     if output_format == "html":
-        text = render_html(
-            statistics, earlier_years(projection.cases, where, first_year, populations)
-        )
+        earlier = earlier_years(projection.cases, where, first_year, populations)
+        text = render_html(statistics, earlier, caveats=shown)
     else:
-        text = FORMATS[output_format](statistics)
+        text = FORMATS[output_format](statistics, caveats=shown)
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -1,5 +1,9 @@
 """Every format `mappa report` offers: pure functions from one area-year's statistics to text.
 
+Every renderer takes `caveats`, the sentences `coverage.caveats` gives for a year the store does
+not hold in full, and shows them first: under the title, or as the CSV's first data row (table
+`caveat`, the sentence in `note`), or as the JSON's `caveats` list (empty when there are none).
+
 - `table`: the seed's tables in plain text (`render.render_text`).
 - `markdown`: the same tables as GitHub Markdown, then the counting rules as notes.
 - `csv`: one tidy row per cell, totals included (columns in `CSV_COLUMNS`). A cell that cannot
@@ -17,8 +21,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 from mappa_bus.reporting.html_page import render_html
 from mappa_bus.reporting.layout import Block, Cell, Missing, Table, tables, title, year_label
@@ -31,9 +35,12 @@ NATIONAL_SLUG = "england-and-wales"
 _CSV_NOTES = {Missing.CANNOT_OCCUR: "cannot occur", Missing.NOT_KNOWN: "not known"}
 
 
-def render_markdown(statistics: MappaStatistics) -> str:
-    """The tables as GitHub Markdown: a heading per table, `-` cells kept, notes at the end."""
+def render_markdown(statistics: MappaStatistics, *, caveats: Sequence[str] = ()) -> str:
+    """The tables as GitHub Markdown: caveats quoted under the title, a heading per table, `-`
+    cells kept, notes at the end."""
     lines = [f"# {title(statistics)}", ""]
+    for caveat in caveats:
+        lines += [f"> **{caveat}**", ""]
     for table in tables(statistics):
         lines += [f"## {table.number}. {table.title}", ""]
         for block in table.blocks:
@@ -59,13 +66,15 @@ def _shown(cell: Cell) -> str:
     return cell.value if isinstance(cell, Missing) else str(cell)
 
 
-def render_csv(statistics: MappaStatistics) -> str:
+def render_csv(statistics: MappaStatistics, *, caveats: Sequence[str] = ()) -> str:
     """Every cell of every table, totals included, one tidy CSV row each (see the module doc)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     area = statistics.area.value if statistics.area else NATIONAL_SLUG
     year = year_label(statistics.year_start)
+    for caveat in caveats:
+        writer.writerow((area, year, "caveat", "", "", "", caveat))
     for table, row, column, cell in _cells(statistics):
         value, note = (str(cell), "") if isinstance(cell, int) else ("", _CSV_NOTES[cell])
         writer.writerow((area, year, table, row, column, value, note))
@@ -91,11 +100,13 @@ def _table_cells(table: Table) -> Iterator[tuple[str, str, str, Cell]]:
                 yield str(table.number), prefix + label, column.key, cell
 
 
-def render_json(statistics: MappaStatistics) -> str:
-    """Canonical JSON: sorted keys and fixed spacing, so equal statistics give equal bytes."""
+def render_json(statistics: MappaStatistics, *, caveats: Sequence[str] = ()) -> str:
+    """Canonical JSON: sorted keys and fixed spacing, so equal statistics give equal bytes;
+    `totals` and `caveats` beside the statistics' own fields."""
     # Through pydantic's own JSON first, so dates and integer keys take their JSON form.
     plain = json.loads(statistics.model_dump_json())
     plain["totals"] = totals(plain)
+    plain["caveats"] = list(caveats)
     return json.dumps(plain, sort_keys=True, indent=2, ensure_ascii=True) + "\n"
 
 
@@ -117,7 +128,13 @@ def _leaves(value: object) -> Iterator[int]:
         yield value
 
 
-Renderer = Callable[[MappaStatistics], str]
+class Renderer(Protocol):
+    """One format: the statistics, and the caveats to show first, as text."""
+
+    def __call__(self, statistics: MappaStatistics, /, *, caveats: Sequence[str] = ()) -> str:
+        """The statistics in this format."""
+        ...
+
 
 FORMATS: Mapping[str, Renderer] = {
     "table": render_text,

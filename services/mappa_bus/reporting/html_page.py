@@ -42,14 +42,22 @@ svg text { font: 14px system-ui, "Segoe UI", Arial, sans-serif; fill: #0b0c0c; }
 svg .group { font-weight: 700; }
 svg .none { fill: #505a5f; }
 footer { color: #505a5f; }
+.caveat { border-left: 5px solid #d4351c; padding: .5rem 1rem; background: #f3f2f1; }
 """
 
 
-def render_html(statistics: MappaStatistics, previous: Sequence[MappaStatistics] = ()) -> str:
-    """The page: tables, a chart of table 1, year on year when `previous` years are given."""
+def render_html(
+    statistics: MappaStatistics,
+    previous: Sequence[MappaStatistics] = (),
+    *,
+    caveats: Sequence[str] = (),
+) -> str:
+    """The page: caveats first, tables, a chart of table 1, year on year when `previous` years
+    are given."""
     years = in_order(statistics, previous)
     body = [
         f"<h1>{escape(title(statistics))}</h1>",
+        *(f'<p class="caveat"><strong>{escape(caveat)}</strong></p>' for caveat in caveats),
         _introduction(statistics),
         _chart(statistics),
         *_table_section(statistics),

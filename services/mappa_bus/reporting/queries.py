@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from mappa_bus.catalogue import AREA_NAMES, Area, ReportingYear
 from mappa_bus.reporting.count import count_year
+from mappa_bus.reporting.coverage import first_full_year
 from mappa_bus.reporting.facts import CaseFacts
 from mappa_bus.reporting.national import national
 from mappa_bus.reporting.tables import MappaStatistics
@@ -50,9 +51,14 @@ def earlier_years(
     year: int,
     populations: Mapping[Area, int],
 ) -> list[MappaStatistics]:
-    """The same area's statistics for up to `EARLIER_YEARS` years before, oldest first."""
+    """The same area's statistics for up to `EARLIER_YEARS` years before, oldest first: only
+    years the store holds in full, since a year held in part would show a fall that never
+    happened."""
+    first = first_full_year(cases, area)
+    if first is None:
+        return []
     found = [
         statistics_for(cases, area, earlier, populations)
-        for earlier in range(year - EARLIER_YEARS, year)
+        for earlier in range(max(first, year - EARLIER_YEARS), year)
     ]
     return [statistics for statistics in found if statistics is not None]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mappa_bus.catalogue import AREA_NAMES, ReportingYear
 from mappa_bus.reporting.tables import LevelByCategory, MappaStatistics
 
@@ -51,8 +53,9 @@ NO_POPULATION = (
 )
 
 
-def render_text(statistics: MappaStatistics) -> str:
-    """The tables of one area-year, row for row as the published annual report has them."""
+def render_text(statistics: MappaStatistics, *, caveats: Sequence[str] = ()) -> str:
+    """The tables of one area-year, row for row as the published annual report has them;
+    `caveats` (coverage.caveats) under the title, where no reader can miss them."""
     place = AREA_NAMES[statistics.area] if statistics.area else "England and Wales"
     year = statistics.year_start.year
     categories = statistics.categories
@@ -60,6 +63,7 @@ def render_text(statistics: MappaStatistics) -> str:
     per_100k = NO_POPULATION if statistics.rsos_per_100k is None else str(statistics.rsos_per_100k)
     lines = [
         f"MAPPA Statistics: {place} {ReportingYear(year).label}",
+        *caveats,
         *legend,
         "",
         *_grid(

@@ -133,13 +133,20 @@ class OidcSignIn:
         self.verifier = verifier
         self.client = client
         self.authenticator: Authenticator = SignedInSessions(BearerTokens(verifier))
-        issuer = verifier.settings.issuer.rstrip("/")
+        settings = verifier.settings
+        # Where this service reads the issuer's metadata (MAPPA_OIDC_DISCOVERY_URL), as its
+        # verifier does: inside docker compose the issuer's public address (the browser's,
+        # localhost) is not this container's, and the document's token endpoint and keys, which
+        # this service fetches, are then at the address the document was read from.
+        metadata = settings.discovery_url or (
+            settings.issuer.rstrip("/") + "/.well-known/openid-configuration"
+        )
         self._oauth = OAuth()
         self._oauth.register(
             name="issuer",
             client_id=client.client_id,
             client_secret=client.client_secret,
-            server_metadata_url=f"{issuer}/.well-known/openid-configuration",
+            server_metadata_url=metadata,
             client_kwargs={"scope": _SCOPE, "code_challenge_method": "S256"},
         )
 
