@@ -28,7 +28,8 @@ def test_every_slice_runs_with_the_same_options(group: str, port: str) -> None:
     assert all(option in run for option in ("--namespace", "--database", "--metrics-port"))
     assert f"default: {port}" in run
     catch_up = _help(group, "catch-up")
-    assert "--namespace" in catch_up and "--database" in catch_up
+    assert "--namespace" in catch_up
+    assert "--database" in catch_up
     assert "--metrics-port" not in catch_up
 
 
