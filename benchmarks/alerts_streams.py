@@ -33,7 +33,8 @@ from mappa_bus.alerts.subscription import Recorded
 from mappa_bus.alerts.web import create_web_app, web_server
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Level
-from mappa_bus.picture.store import create_schema
+from mappa_bus.picture.api import case_api_for
+from mappa_bus.picture.schema import create_schema
 from mappa_bus.projection.database import open_engine
 from mappa_bus.web.identity import DevelopmentHeaders
 from mappa_bus.web.signin import WebClient
@@ -76,7 +77,7 @@ def _serve(port: int, alerts: int, streams: int, database: str) -> None:
     app = create_web_app(
         None,
         "bench",
-        engine,
+        case_api_for(engine),
         DevelopmentHeaders(),
         client=WebClient(secure_cookie=False),
         feed=feed,

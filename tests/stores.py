@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappa_bus.picture.model import CasePicture
+from mappa_bus.case.model import CasePicture
 from mappa_bus.picture.store import PROJECTION
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.offsets import load_offsets

@@ -14,8 +14,8 @@ from rich.table import Table
 
 from mappa_bus.adapters.cli import UsageExit, publish
 from mappa_bus.alerts.cli import alert_line, alerts_cli
-from mappa_bus.alerts.service_cli import catch_up_command as alerts_catch_up
-from mappa_bus.alerts.service_cli import run_command as alerts_run
+from mappa_bus.alerts.service_cli import ALERTS_SERVICE
+from mappa_bus.alerts_page_cli import web_command as alerts_web
 from mappa_bus.cli_common import EXIT_CONFIG, command_group
 from mappa_bus.contract.artefacts import compare, generated_files, history_breaks, write
 from mappa_bus.credentials import CredentialsError
@@ -27,6 +27,7 @@ from mappa_bus.keys_cli import keys_cli
 from mappa_bus.logs import configure_logging
 from mappa_bus.picture.cli import picture_cli
 from mappa_bus.principals import acl_bindings
+from mappa_bus.projection.commands import add_service_commands
 from mappa_bus.reporting.cli import report, report_open, report_partnership, reporting_app_cli
 from mappa_bus.reporting.render import render_text
 from mappa_bus.reporting.tables import kent_2020_21
@@ -47,8 +48,8 @@ app.command("report-open")(report_open)
 app.command("report-partnership")(report_partnership)
 app.add_typer(reporting_app_cli, name="reporting")
 app.add_typer(picture_cli, name="picture")
-alerts_cli.command("run")(alerts_run)
-alerts_cli.command("catch-up")(alerts_catch_up)
+alerts_cli.command("web")(alerts_web)
+add_service_commands(alerts_cli, ALERTS_SERVICE)
 app.add_typer(alerts_cli, name="alerts")
 app.add_typer(keys_cli, name="keys")
 schemas_app = command_group("The published event contract in schemas/.")

@@ -22,10 +22,10 @@ from mappa_bus.alerts.rules import evaluate
 from mappa_bus.alerts.service import catch_up, open_projection, running
 from mappa_bus.alerts.store import all_raised
 from mappa_bus.alerts.subscription import AlertFilter, subscribe
+from mappa_bus.case.fold import apply
+from mappa_bus.case.model import CasePicture
 from mappa_bus.catalogue import Area, Envelope, EventData, make_event, prisons, probation
 from mappa_bus.catalogue.vocabulary import Category, Level
-from mappa_bus.picture.fold import apply
-from mappa_bus.picture.model import CasePicture
 from mappa_bus.settings import Settings
 
 # Each live event goes out on its own, this far apart, so that the alerts visibly follow them.

@@ -31,6 +31,7 @@ from mappa_bus.catalogue.vocabulary import Level
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import read_to_end
 from mappa_bus.picture import service as picture_service
+from mappa_bus.picture.api import case_api_for
 from mappa_bus.topics import acknowledgements_topic
 from mappa_bus.web.identity import DevelopmentHeaders
 from mappa_bus.web.signin import WebClient
@@ -82,7 +83,7 @@ async def test_an_alert_arrives_live_is_acknowledged_and_leads_to_the_case(
     app = create_web_app(
         kafka_as("coordinator"),
         namespace,
-        pictures.engine,
+        case_api_for(pictures.engine),
         DevelopmentHeaders(),
         client=WebClient(secure_cookie=False),
         where=where,

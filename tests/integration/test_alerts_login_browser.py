@@ -23,6 +23,7 @@ from mappa_bus import audit
 from mappa_bus.access.tokens import IssuerSettings, TokenVerifier
 from mappa_bus.alerts.web import create_web_app, web_server
 from mappa_bus.catalogue import Area
+from mappa_bus.picture.api import case_api_for
 from mappa_bus.web.identity import BearerTokens
 from mappa_bus.web.signin import SESSION_COOKIE, WebClient
 from tests.browsing import WAIT_MS, Problems
@@ -43,7 +44,7 @@ def _page_app(
     return create_web_app(
         None,
         "test",
-        engine,
+        case_api_for(engine),
         BearerTokens(verifier),
         # Served over loopback http, as `mappa alerts web` on 127.0.0.1 is.
         client=WebClient(client_id=WEB_CLIENT_ID, secure_cookie=False),

@@ -18,12 +18,12 @@ import pytest
 
 from mappa_bus.adapters.publisher import AgencyPublisher, PublishSummary
 from mappa_bus.agencies import Agency
+from mappa_bus.case.fold import apply
+from mappa_bus.case.model import CasePicture
 from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.credentials import read_credentials
 from mappa_bus.kafka_admin import ensure_acls, ensure_topics
-from mappa_bus.picture.fold import apply
-from mappa_bus.picture.model import CasePicture
 from mappa_bus.picture.store import load_pictures
 from mappa_bus.principals import ADMIN, acl_bindings
 from mappa_bus.projection.database import open_engine

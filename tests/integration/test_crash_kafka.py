@@ -21,12 +21,12 @@ from mappa_bus.adapters.publisher import publish_all
 from mappa_bus.alerts.consumer import evaluate_from
 from mappa_bus.alerts.model import AlertRaised, alert_id
 from mappa_bus.alerts.store import all_raised
+from mappa_bus.case.fold import apply
+from mappa_bus.case.model import CasePicture
 from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import read_to_end
 from mappa_bus.picture import service as picture
-from mappa_bus.picture.fold import apply
-from mappa_bus.picture.model import CasePicture
 from mappa_bus.projection.database import open_engine
 from mappa_bus.reporting import service as reporting
 from mappa_bus.reporting.count import count_year

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from mappa_bus.adapters.publisher import publish_all
+from mappa_bus.case.fold import apply
+from mappa_bus.case.model import CasePicture
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.picture.fold import apply
-from mappa_bus.picture.model import CasePicture
 from mappa_bus.picture.store import load_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.simulator.options import Scenario, SimulationOptions

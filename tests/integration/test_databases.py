@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator
 import pytest
 import sqlalchemy as sa
 
-from mappa_bus.alerts.store import create_schema as alerts_schema
-from mappa_bus.picture.store import create_schema as picture_schema
+from mappa_bus.alerts.schema import create_schema as alerts_schema
+from mappa_bus.picture.schema import create_schema as picture_schema
 from mappa_bus.projection.database import StoreOutOfDateError, open_engine, snapshot
-from mappa_bus.reporting.store import create_schema as reporting_schema
+from mappa_bus.reporting.schema import create_schema as reporting_schema
 
 METADATA = sa.MetaData()
 NOTES = sa.Table(

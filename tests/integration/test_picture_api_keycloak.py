@@ -30,7 +30,8 @@ from mappa_bus.access.tokens import IssuerSettings, TokenVerifier
 from mappa_bus.audit import reads
 from mappa_bus.catalogue import Area
 from mappa_bus.picture.api import create_app
-from mappa_bus.picture.store import create_schema, save_pictures
+from mappa_bus.picture.schema import create_schema
+from mappa_bus.picture.store import save_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.web.identity import BearerTokens
 from tests.keycloak import KeycloakUnderTest

@@ -18,14 +18,14 @@ from sqlalchemy import Engine
 
 from mappa_bus.adapters.publisher import publish_all
 from mappa_bus.agencies import Agency
+from mappa_bus.case.fold import apply
+from mappa_bus.case.model import CasePicture
 from mappa_bus.catalogue import Envelope, EventData, to_wire
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.catalogue.police import ShpoMade
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import read_to_end
 from mappa_bus.picture.api import create_app
-from mappa_bus.picture.fold import apply
-from mappa_bus.picture.model import CasePicture
 from mappa_bus.picture.service import catch_up, open_projection, rebuild
 from mappa_bus.picture.store import PROJECTION, load_pictures
 from mappa_bus.projection.database import open_engine

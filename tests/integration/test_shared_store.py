@@ -18,7 +18,7 @@ from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.store import raised_ids
 from mappa_bus.kafka_codec import partition_of
 from mappa_bus.picture.consumer import PictureProjection
-from mappa_bus.picture.store import create_schema as create_picture_schema
+from mappa_bus.picture.schema import create_schema as create_picture_schema
 from mappa_bus.picture.store import load_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.offsets import (

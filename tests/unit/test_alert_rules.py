@@ -22,6 +22,8 @@ from mappa_bus.alerts.rules import (
     evaluate,
     overdue_review,
 )
+from mappa_bus.case.fold import apply
+from mappa_bus.case.model import CasePicture
 from mappa_bus.catalogue import (
     CATALOGUE,
     Area,
@@ -39,8 +41,6 @@ from mappa_bus.catalogue import (
 )
 from mappa_bus.catalogue.examples import EXAMPLE_CASE, example_event
 from mappa_bus.catalogue.probation import LeadAgency, LevelReason, LicenceCondition
-from mappa_bus.picture.fold import apply
-from mappa_bus.picture.model import CasePicture
 
 CASE = "KEN-2021-000042"
 START = datetime(2021, 1, 1, 9, 0, tzinfo=UTC)

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from mappa_bus.access.tokens import IssuerSettings, TokenVerifier
 from mappa_bus.alerts.web import create_web_app
+from mappa_bus.picture.api import case_api_for
 from mappa_bus.web.identity import BearerTokens
 from mappa_bus.web.signin import WebClient
 from tests.oidc import AUDIENCE, LocalIssuer, serve_issuer
@@ -34,7 +35,7 @@ def page_app(issuer_url: str, tmp_path: Path, discovery_url: str | None = None) 
     return create_web_app(
         None,
         "test",
-        one_case_store(tmp_path),
+        case_api_for(one_case_store(tmp_path)),
         BearerTokens(verifier),
         client=WebClient(client_id=CLIENT_ID, secure_cookie=False),
         feed=bus.feed,

@@ -27,7 +27,9 @@ from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, Severity
 from mappa_bus.alerts.subscription import Followed, Recorded
 from mappa_bus.alerts.web import INTENT, INTENT_HEADER, Publish, create_web_app
 from mappa_bus.catalogue import Area
-from mappa_bus.picture.store import create_schema, save_pictures
+from mappa_bus.picture.api import case_api_for
+from mappa_bus.picture.schema import create_schema
+from mappa_bus.picture.store import save_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.web.identity import IDENTITY_MODE_HEADER, INSECURE, DevelopmentHeaders
 from mappa_bus.web.signin import SESSION_COOKIE, WebClient
@@ -115,7 +117,7 @@ def dev_app(
     return create_web_app(
         None,
         "test",
-        engine,
+        case_api_for(engine),
         DevelopmentHeaders(),
         client=LOOPBACK_CLIENT,
         feed=bus.feed,
@@ -542,7 +544,7 @@ async def test_the_case_page_asks_why_and_the_api_under_it_audits(
 def test_without_a_connection_both_feed_and_publish_are_needed(engine: Engine) -> None:
     """A page with neither a broker nor a test's feed and publisher is refused at once."""
     with pytest.raises(ValueError, match="connection"):
-        create_web_app(None, "test", engine, DevelopmentHeaders())
+        create_web_app(None, "test", case_api_for(engine), DevelopmentHeaders())
 
 
 def test_an_alert_raised_is_what_the_board_shows(bus: InMemoryBus) -> None:
@@ -610,7 +612,12 @@ async def test_the_session_cookie_is_httponly_samesite_and_secure_off_loopback(
     """The cookie scripts cannot read, other sites' requests do not carry, and (unless served
     over loopback http) only https carries."""
     app = create_web_app(
-        None, "test", engine, DevelopmentHeaders(), feed=InMemoryBus().feed, publish=_no_publish
+        None,
+        "test",
+        case_api_for(engine),
+        DevelopmentHeaders(),
+        feed=InMemoryBus().feed,
+        publish=_no_publish,
     )
     async with running(app, signed_in=None) as client:
         signed = await client.get("/auth/login", params=KENT_COORDINATOR)

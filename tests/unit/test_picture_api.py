@@ -17,15 +17,16 @@ from mappa_bus.access.admission import REASON_HEADER, ROLE_HEADER
 from mappa_bus.access.policy import CASE_VIEWS, LIST_READERS, FieldGroup, ViewerRole
 from mappa_bus.access.tokens import IssuerSettings, TokenVerifier
 from mappa_bus.audit import AuditRecord, reads
+from mappa_bus.case.fold import apply
+from mappa_bus.case.model import CasePicture, Management, Status, Transfer
 from mappa_bus.catalogue import Area, Envelope, EventData, housing, probation, victim_contact
 from mappa_bus.catalogue.envelope import make_event
 from mappa_bus.catalogue.examples import AGENCY_SYSTEMS, EXAMPLES
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.picture.api import create_app
-from mappa_bus.picture.fold import apply
-from mappa_bus.picture.model import CasePicture, Management, Status, Transfer
 from mappa_bus.picture.openapi import case_api_json
-from mappa_bus.picture.store import create_schema, save_pictures
+from mappa_bus.picture.schema import create_schema
+from mappa_bus.picture.store import save_pictures
 from mappa_bus.picture.views import view_of
 from mappa_bus.projection.database import open_engine
 from mappa_bus.web.identity import (

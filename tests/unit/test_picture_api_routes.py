@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from mappa_bus.access.tokens import IssuerSettings, TokenVerifier
 from mappa_bus.picture.api import create_app
-from mappa_bus.picture.store import create_schema
+from mappa_bus.picture.schema import create_schema
 from mappa_bus.projection.database import open_engine
 from mappa_bus.web.identity import BearerTokens
 from tests.oidc import LocalIssuer

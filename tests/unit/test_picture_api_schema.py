@@ -18,7 +18,8 @@ from sqlalchemy.pool import StaticPool
 
 from mappa_bus.access.admission import REASON_HEADER, ROLE_HEADER
 from mappa_bus.picture.api import create_app
-from mappa_bus.picture.store import create_schema, save_pictures
+from mappa_bus.picture.schema import create_schema
+from mappa_bus.picture.store import save_pictures
 from mappa_bus.web.identity import USER_HEADER, DevelopmentHeaders
 from tests.unit.test_picture_views import full_picture
 

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mappa_bus.case.fold import apply, apply_all
+from mappa_bus.case.model import CasePicture
 from mappa_bus.catalogue import CATALOGUE, Envelope, EventData
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.picture.consumer import PictureProjection
-from mappa_bus.picture.fold import apply, apply_all
-from mappa_bus.picture.model import CasePicture
 from mappa_bus.picture.store import load_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import agency_topic

@@ -10,12 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from mappa_bus.audit import reads
+from mappa_bus.case.fold import apply
+from mappa_bus.case.model import CasePicture
 from mappa_bus.catalogue import CATALOGUE
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.cli import app
-from mappa_bus.picture.fold import apply
-from mappa_bus.picture.model import CasePicture
-from mappa_bus.picture.store import create_schema, save_pictures
+from mappa_bus.picture.schema import create_schema
+from mappa_bus.picture.store import save_pictures
 from mappa_bus.projection.database import open_engine
 from tests.oidc import LocalIssuer
 

@@ -11,6 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mappa_bus.agencies import Agency
+from mappa_bus.case.fold import apply, as_known_at, entry_of, replay, shared_by
+from mappa_bus.case.model import (
+    CasePicture,
+    Hospital,
+    Licence,
+    Notification,
+    OrderKind,
+    Status,
+    Transfer,
+    VictimRequest,
+)
 from mappa_bus.catalogue import (
     CATALOGUE,
     Area,
@@ -28,17 +39,6 @@ from mappa_bus.catalogue import (
 )
 from mappa_bus.catalogue.examples import EXAMPLE_CASE, example_event
 from mappa_bus.catalogue.probation import LicenceCondition
-from mappa_bus.picture.fold import apply, as_known_at, entry_of, replay, shared_by
-from mappa_bus.picture.model import (
-    CasePicture,
-    Hospital,
-    Licence,
-    Notification,
-    OrderKind,
-    Status,
-    Transfer,
-    VictimRequest,
-)
 from tests.strategies import envelopes
 
 CASE = "KEN-2021-000042"

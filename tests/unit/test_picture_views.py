@@ -15,11 +15,7 @@ from mappa_bus.access.policy import (
     ViewerRole,
 )
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import Area
-from mappa_bus.catalogue.probation import LeadAgency, LicenceCondition
-from mappa_bus.catalogue.registry import CATALOGUE
-from mappa_bus.catalogue.vocabulary import Category, Level
-from mappa_bus.picture.model import (
+from mappa_bus.case.model import (
     CasePicture,
     ChildContactRisk,
     Custody,
@@ -34,6 +30,10 @@ from mappa_bus.picture.model import (
     TimelineEntry,
     Victims,
 )
+from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.probation import LeadAgency, LicenceCondition
+from mappa_bus.catalogue.registry import CATALOGUE
+from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.picture.views import CaseSummary, entry_group, summary_of, view_of
 
 RECORDED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -14,7 +14,8 @@ from mappa_bus.cli import app
 from mappa_bus.projection.database import open_engine
 from mappa_bus.reporting.queries import parse_area
 from mappa_bus.reporting.render import render_text
-from mappa_bus.reporting.store import create_schema, save_cases
+from mappa_bus.reporting.schema import create_schema
+from mappa_bus.reporting.store import save_cases
 from mappa_bus.reporting.tables import MappaStatistics, kent_2020_21
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate

@@ -1,5 +1,6 @@
-"""`mappa alerts`: coordinators receive alerts (tail, web); the alerts service's own commands
-(`run`, `catch-up`) are registered on the same `alerts_cli` by the service's module."""
+"""`mappa alerts`: coordinators receive alerts (tail); the page (`web`, in `alerts_page_cli`,
+which joins it with the case API) and the service's own commands (`run`, `catch-up`) are
+registered on the same `alerts_cli` by `mappa_bus.cli`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Annotated
 
 import typer
 from aiokafka.errors import KafkaError
-from pydantic import SecretStr
 from rich.console import Console
 from rich.text import Text
 
@@ -19,17 +19,13 @@ from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.areas import AREA_NAMES
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.cli_common import (
-    AllowedHosts,
-    InsecureIdentity,
     Namespace,
     command_group,
     command_settings,
-    hosts_to_answer,
 )
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.principals import Role
 from mappa_bus.topics import NAMESPACE, alerts_topic
-from mappa_bus.web.modes import IdentityConfigError, http_authenticator
 
 alerts_cli = command_group("Coordinator alerts: follow them (tail, web); the alerts service.")
 # The alerts themselves go to stdout (they are the output); progress and problems to stderr.
@@ -152,69 +148,3 @@ async def _tail(
                 following.cancel()
                 with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
                     await following
-
-
-@alerts_cli.command("web")
-def web_command(
-    area: Areas = None,
-    min_level: MinLevel = None,
-    category: Categories = None,
-    rule: Rules = None,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
-    namespace: Namespace = NAMESPACE,
-    pictures_database: Annotated[
-        str | None,
-        typer.Option(
-            "--pictures-database",
-            envvar="MAPPA_PICTURES_DATABASE_URL",
-            help="The picture service's store, whose cases the page opens (its --database; "
-            "default MAPPA_DATABASE_URL).",
-            show_default=False,
-        ),
-    ] = None,
-    allowed_host: AllowedHosts = None,
-    insecure: InsecureIdentity = False,
-) -> None:
-    """Serve the live alerts page, with acknowledgement and the cases' coordinator view. People
-    sign in at the OpenID Connect issuer (MAPPA_OIDC_ISSUER) as client MAPPA_OIDC_CLIENT_ID."""
-    from mappa_bus.alerts.board import StreamCaps
-    from mappa_bus.alerts.web import create_web_app, web_server
-    from mappa_bus.picture.store import create_schema
-    from mappa_bus.projection.database import open_engine
-    from mappa_bus.web.modes import is_loopback
-    from mappa_bus.web.signin import WebClient
-
-    settings = command_settings(service=True)
-    try:
-        authenticator = http_authenticator(settings, insecure=insecure, host=host)
-    except IdentityConfigError as error:
-        console.print(f"[red]{error}[/]")
-        raise typer.Exit(4) from error
-    engine = open_engine(pictures_database or settings.database_url)
-    create_schema(engine)
-    app = create_web_app(
-        settings.connection_for_role(Role.COORDINATOR.value),
-        namespace,
-        engine,
-        authenticator,
-        client=WebClient(
-            client_id=settings.oidc_client_id,
-            client_secret=_secret(settings.oidc_client_secret),
-            session_secret=_secret(settings.session_secret),
-            # Plain http is only ever right on this machine; anywhere else TLS is in front.
-            secure_cookie=not is_loopback(host),
-        ),
-        where=alert_filter(area, min_level, category, rule),
-        hosts=hosts_to_answer(allowed_host, settings),
-        caps=StreamCaps(settings.alerts_streams, settings.alerts_streams_per_user),
-    )
-    shown = f"[{host}]" if ":" in host else host
-    console.print(f"alerts page on http://{shown}:{port}/")
-    if insecure:
-        console.print("[bold red]INSECURE DEVELOPMENT IDENTITY[/]: anyone signs in as anyone")
-    web_server(app, host=host, port=port).run()
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return None if value is None else value.get_secret_value()

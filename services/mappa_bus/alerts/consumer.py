@@ -25,15 +25,16 @@ from sqlalchemy import Engine
 
 from mappa_bus.alerts.model import AlertRaised, alert_id, raised
 from mappa_bus.alerts.rules import Firing, evaluate, overdue_review
-from mappa_bus.alerts.store import PROJECTION, create_schema, raised_ids, record_raised
-from mappa_bus.catalogue import Envelope, EventData, WireError
+from mappa_bus.alerts.schema import create_schema
+from mappa_bus.alerts.store import PROJECTION, raised_ids, record_raised
+from mappa_bus.case.fold import apply
+from mappa_bus.case.model import CasePicture, TimelineEntry
+from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.catalogue.registry import BY_TYPE
 from mappa_bus.kafka_codec import appended_at
-from mappa_bus.picture.fold import apply
-from mappa_bus.picture.model import CasePicture, TimelineEntry
+from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
-from mappa_bus.projection.subscriber import Rejected, read_event
 from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
 
@@ -80,14 +81,13 @@ def _now() -> datetime:
 
 
 @dataclass
-class AlertBatch:
-    """What a batch of records would change: pictures, both positions, alerts, refusals."""
+class AlertBatch(Batch):
+    """What a batch of records would change: pictures, how far alerts are raised, alerts,
+    besides how far the pictures have read (`offsets`) and refusals."""
 
-    offsets: dict[Position, int]
-    raised_upto: dict[Position, int]
+    raised_upto: dict[Position, int] = field(default_factory=dict)
     changed: dict[str, CasePicture] = field(default_factory=dict)
     alerts: dict[str, AlertRaised] = field(default_factory=dict)
-    rejected: list[Rejected] = field(default_factory=list)
 
 
 @dataclass
@@ -131,11 +131,8 @@ class AlertProjection:
     def fold(self, records: Sequence[Any]) -> AlertBatch:
         """Fold a batch into pictures and the alerts they raise, without committing."""
         batch = AlertBatch(offsets=dict(self.offsets), raised_upto=dict(self.raised_upto))
-        for record in records:
+        for record in batch.unread(records):
             position = (record.topic, record.partition)
-            if record.offset < batch.offsets.get(position, 0):
-                continue  # already in memory
-            batch.offsets[position] = record.offset + 1
             live = record.offset >= batch.raised_upto.get(position, 0)
             if live:
                 batch.raised_upto[position] = record.offset + 1
@@ -143,11 +140,9 @@ class AlertProjection:
         return batch
 
     def _fold_one(self, batch: AlertBatch, record: Any, *, live: bool) -> None:
-        try:
-            event = read_event(record, self.namespace, self.keyring)
-        except WireError as error:
-            if live:  # refused once, when first met, not again at every start
-                batch.rejected.append(Rejected(record, error))
+        # Refused once, when first met, not again at every start.
+        event = batch.read(record, self.namespace, self.keyring, refuse=live)
+        if event is None:
             return
         self.homes[event.case_id] = record.partition
         before = batch.changed.get(event.case_id) or self.pictures.get(event.case_id)

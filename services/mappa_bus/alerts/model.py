@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from mappa_bus.access.policy import ViewerRole
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.bus_event import BusEvent, derived_id
 from mappa_bus.catalogue.vocabulary import CaseId, Category, HandlingMarking, Level
 
 AlertId = Annotated[str, Field(min_length=1, max_length=256)]
@@ -67,13 +68,12 @@ class AlertData(_Frozen):
 
 def alert_id(rule: str, trigger: str) -> str:
     """The id of the alert `rule` raises for `trigger` (an event id, or `case:date`)."""
-    return str(uuid.uuid5(_ID_NAMESPACE, f"{rule}|{trigger}"))
+    return derived_id(_ID_NAMESPACE, rule, trigger)
 
 
-class AlertRaised(_Frozen):
+class AlertRaised(BusEvent):
     """A CloudEvent carrying one alert."""
 
-    specversion: Literal["1.0"] = "1.0"
     id: AlertId = Field(
         description="Derived from rule and trigger: raising it again is a duplicate."
     )
@@ -81,10 +81,13 @@ class AlertRaised(_Frozen):
     type: Literal["uk.gov.mappa.alerts.alert-raised.v1"] = ALERT_RAISED
     time: AwareDatetime = Field(description="When the alert was raised.")
     subject: CaseId
-    datacontenttype: Literal["application/json"] = "application/json"
     mappaarea: Area
     mappahandling: HandlingMarking = HandlingMarking.OFFICIAL_SENSITIVE
     data: AlertData
+
+    @property
+    def kafka_key(self) -> bytes:
+        return self.mappaarea.value.encode()
 
 
 def raised(data: AlertData, trigger: str, at: datetime) -> AlertRaised:
@@ -106,19 +109,21 @@ class AcknowledgementData(_Frozen):
     note: str | None = Field(default=None, max_length=500)
 
 
-class AlertAcknowledged(_Frozen):
+class AlertAcknowledged(BusEvent):
     """A CloudEvent: a coordinator acknowledged an alert."""
 
-    specversion: Literal["1.0"] = "1.0"
     id: str = Field(min_length=1, max_length=128)
     source: str = Field(pattern=r"^/mappa/coordinator/[a-z0-9][a-z0-9-]{0,39}$")
     type: Literal["uk.gov.mappa.coordinator.alert-acknowledged.v1"] = ALERT_ACKNOWLEDGED
     time: AwareDatetime = Field(description="When it was acknowledged.")
     subject: CaseId
-    datacontenttype: Literal["application/json"] = "application/json"
     mappaarea: Area
     mappahandling: HandlingMarking = HandlingMarking.OFFICIAL_SENSITIVE
     data: AcknowledgementData
+
+    @property
+    def kafka_key(self) -> bytes:
+        return self.mappaarea.value.encode()
 
 
 def acknowledgement(

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from mappa_bus.access.policy import CASE_VIEWS, FieldGroup, ViewerRole
 from mappa_bus.alerts.model import AlertData, Severity
+from mappa_bus.case.model import CasePicture
 from mappa_bus.catalogue import (
     AREA_NAMES,
     Area,
@@ -32,7 +33,6 @@ from mappa_bus.catalogue import (
     victim_contact,
 )
 from mappa_bus.catalogue.vocabulary import Category
-from mappa_bus.picture.model import CasePicture
 
 Check = Callable[[CasePicture | None, CasePicture, Envelope[EventData]], str | None]
 """A rule's test: the alert's summary when it fires on (before, after, event), else None."""

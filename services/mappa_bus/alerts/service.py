@@ -24,17 +24,17 @@ from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.rules import ALL_RULES
 from mappa_bus.alerts.store import mark_published, unpublished
-from mappa_bus.catalogue import CONTENT_TYPE
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import partitions_of, read_to_end
-from mappa_bus.operations.http import attach_consumer, flag_check
+from mappa_bus.operations.http import flag_check
 from mappa_bus.operations.metrics import count_alerts, declare_rules
-from mappa_bus.principals import Role, group_prefix
-from mappa_bus.projection.database import open_engine
+from mappa_bus.principals import Role
+from mappa_bus.projection import shell
 from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.offsets import Position
+from mappa_bus.projection.publish import publish_event
+from mappa_bus.projection.shell import projection_service
 from mappa_bus.projection.subscriber import consume_until_caught_up, register_projection
-from mappa_bus.settings import load_settings
 from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE, agency_topic, alerts_topic
 
@@ -47,10 +47,7 @@ def open_projection(
     database_url: str, namespace: str = NAMESPACE, *, keyring: Keyring | None = None
 ) -> AlertProjection:
     """The alerts projection on its store, loaded (its pictures are folded again as it reads)."""
-    keys = keyring if keyring is not None else load_settings().verification_keyring()
-    projection = AlertProjection(open_engine(database_url), namespace, keyring=keys)
-    projection.load()
-    return projection
+    return shell.open_projection(AlertProjection, database_url, namespace, keyring=keyring)
 
 
 class Outbox:
@@ -70,17 +67,7 @@ class Outbox:
                 pending = unpublished(connection)
             if not pending:
                 return 0
-            await asyncio.gather(
-                *(
-                    broker.publish(
-                        alert.model_dump_json().encode(),
-                        self._topic,
-                        key=alert.mappaarea.value.encode(),
-                        headers={"content-type": CONTENT_TYPE},
-                    )
-                    for alert in pending
-                )
-            )
+            await asyncio.gather(*(publish_event(broker, alert, self._topic) for alert in pending))
             with self._engine.begin() as connection:
                 mark_published(connection, [alert.id for alert in pending])
         count_alerts(alert.data.rule for alert in pending)
@@ -161,7 +148,6 @@ def alerts_app(
     """The service as a FastStream application: one member of the alerts consumer group, with
     a clock that raises overdue reviews as time passes, and its operations endpoints on
     `metrics_port`."""
-    broker = connection.broker(client_id="mappa-alerts", logger=log)
     outbox = Outbox(projection.engine, projection.namespace)
     heap = HeapKeeper()
 
@@ -171,19 +157,20 @@ def alerts_app(
             heap.settle()
 
     def held() -> list[Position]:
-        consumer = subscriber.consumer
-        assigned = [] if consumer is None else consumer.assignment()
-        return [(tp.topic, tp.partition) for tp in assigned]
+        return service.held()
 
-    subscriber = register_projection(
-        broker,
-        projection,
-        group_id=group_id or group_prefix(Role.ALERTS, projection.namespace),
-        after_commit=publish_and_settle,
-    )
-    app = FastStream(broker, logger=log)
     warm = flag_check(lambda: projection.warm_over(held()), "pictures cold")
-    attach_consumer(app, metrics_port, engine=projection.engine, more={"pictures": warm})
+    service = projection_service(
+        connection,
+        projection,
+        Role.ALERTS,
+        group_id=group_id,
+        metrics_port=metrics_port,
+        after_commit=publish_and_settle,
+        checks={"pictures": warm},
+    )
+    app, broker = service.app, service.app.broker
+    assert isinstance(broker, KafkaBroker)  # projection_service makes a Kafka one
     declare_rules(rule.name for rule in ALL_RULES)
     clock: dict[str, asyncio.Task[None]] = {}
 

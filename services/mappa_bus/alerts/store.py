@@ -9,30 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Boolean, Column, Engine, Index, String, Table, Text, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from mappa_bus.alerts.model import AlertRaised
-from mappa_bus.projection.database import create_tables
-from mappa_bus.projection.offsets import metadata, offsets_table
+from mappa_bus.alerts.schema import raised_table
 
 PROJECTION = "alerts"
-
-raised_table = Table(
-    "alerts_raised",
-    metadata,
-    Column("alert_id", String(64), primary_key=True),
-    Column("area", String(64), nullable=False),
-    Column("event", Text, nullable=False),
-    Column("published", Boolean, nullable=False, default=False),
-    Index("alerts_raised_unpublished", "published"),
-)
-
-
-def create_schema(engine: Engine) -> None:
-    """Create the service's tables where missing: raised alerts and offsets."""
-    create_tables(engine, metadata, [raised_table, offsets_table])
 
 
 def record_raised(connection: Connection, alerts: Iterable[AlertRaised]) -> None:

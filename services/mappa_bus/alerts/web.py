@@ -34,7 +34,6 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Reques
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
-from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mappa_bus.access.identity import Reader
@@ -53,10 +52,10 @@ from mappa_bus.alerts.board import (
 )
 from mappa_bus.alerts.model import AlertAcknowledged, acknowledgement
 from mappa_bus.alerts.subscription import ANY, AlertFilter, Recorded, follow
-from mappa_bus.catalogue import CASE_ID_PATTERN, CONTENT_TYPE, Area
+from mappa_bus.catalogue import CASE_ID_PATTERN, Area
+from mappa_bus.catalogue.bus_event import BUS_EVENT_HEADERS
 from mappa_bus.catalogue.vocabulary import HandlingMarking
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.picture.api import create_app as create_picture_app
 from mappa_bus.topics import acknowledgements_topic
 from mappa_bus.web.hosts import LOOPBACK
 from mappa_bus.web.identity import Authenticator, InsecureMarker
@@ -93,6 +92,11 @@ ACKNOWLEDGING_ROLE: Final = ViewerRole.COORDINATOR
 """Acknowledging an alert is the coordinator's work (the event's source says so)."""
 
 
+CaseApi = Callable[[Authenticator, Sequence[str]], ASGIApp]
+"""Makes the case API the page mounts at `/api`, for the page's sign-in and hosts. Whoever
+wires the page gives it (the picture slice's `case_api_for`): alerts does not import picture."""
+
+
 class Session(BaseModel):
     """Who is signed in, and what their case reads need."""
 
@@ -127,9 +131,9 @@ async def kafka_publisher(connection: KafkaConnection, namespace: str) -> AsyncI
     async def publish(ack: AlertAcknowledged) -> None:
         await producer.send_and_wait(
             acknowledgements_topic(namespace),
-            ack.model_dump_json().encode(),
-            key=ack.mappaarea.value.encode(),
-            headers=[("content-type", CONTENT_TYPE.encode())],
+            ack.kafka_value(),
+            key=ack.kafka_key,
+            headers=[(name, value.encode()) for name, value in BUS_EVENT_HEADERS.items()],
         )
 
     try:
@@ -141,7 +145,7 @@ async def kafka_publisher(connection: KafkaConnection, namespace: str) -> AsyncI
 def create_web_app(
     connection: KafkaConnection | None,
     namespace: str,
-    engine: Engine,
+    case_api: CaseApi,
     authenticator: Authenticator,
     *,
     client: WebClient | None = None,
@@ -194,7 +198,7 @@ def create_web_app(
     _page_routes(app, insecure=sign_in.insecure)
     _alert_routes(app, board, caps)
     app.mount("/static", StaticFiles(packages=[("mappa_bus.alerts", "static")]), name="static")
-    app.mount("/api", create_picture_app(engine, sign_in.authenticator, hosts=hosts))
+    app.mount("/api", case_api(sign_in.authenticator, hosts))
     # The session is read inside the mounted API too, so it is added around everything; the
     # security policy goes around that.
     add_session(app, client or WebClient())

@@ -39,10 +39,10 @@ from mappa_bus.access.policy import (
     FieldGroup,
     ViewerRole,
 )
+from mappa_bus.case.model import Status, TimelineEntry
 from mappa_bus.catalogue import CASE_ID_PATTERN, Area
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.picture.gate import Attempt, Gate, Problem, Refusal, refusal
-from mappa_bus.picture.model import Status, TimelineEntry
 from mappa_bus.picture.store import CaseFilter
 from mappa_bus.picture.views import (
     CaseAsKnownAt,
@@ -242,6 +242,16 @@ def _attempt_dependency(authenticator: Authenticator) -> Callable[..., Attempt]:
 
 
 # ---- the application ----------------------------------------------------------------------
+
+
+def case_api_for(engine: Engine) -> Callable[[Authenticator, Sequence[str]], FastAPI]:
+    """What makes the API over `engine`'s store for a given authenticator and hosts: for a
+    page that mounts the case API under its own sign-in (the alerts page)."""
+
+    def case_api(authenticator: Authenticator, hosts: Sequence[str]) -> FastAPI:
+        return create_app(engine, authenticator, hosts=hosts)
+
+    return case_api
 
 
 def create_app(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Annotated
 
@@ -21,21 +20,16 @@ from mappa_bus.cli_common import (
     command_group,
     command_settings,
     hosts_to_answer,
-    keyring_or_exit,
-    run_with_progress,
 )
-from mappa_bus.operations.http import PICTURE_PORT, PORT_OPTION
+from mappa_bus.operations.http import PICTURE_PORT
 from mappa_bus.picture.api import create_app
+from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.gate import Attempt, Gate, Refusal
-from mappa_bus.picture.service import (
-    catch_up,
-    erase_expired,
-    open_projection,
-    picture_app,
-    rebuild,
-)
-from mappa_bus.picture.store import create_schema
+from mappa_bus.picture.schema import create_schema
+from mappa_bus.picture.service import erase_expired, open_projection, rebuild
 from mappa_bus.picture.views import as_known_at_view, known_then, view_of
+from mappa_bus.principals import Role
+from mappa_bus.projection.commands import ServiceCommands, add_service_commands
 from mappa_bus.projection.database import open_engine
 from mappa_bus.settings import Settings
 from mappa_bus.signing import Keyring
@@ -47,51 +41,20 @@ picture_cli = command_group("The case-picture service: every case's shared recor
 console = Console(stderr=True)
 
 
-@picture_cli.command("run")
-def run_command(
-    namespace: Namespace = NAMESPACE,
-    database: Database = None,
-    metrics_port: Annotated[int, PORT_OPTION] = PICTURE_PORT,
-) -> None:
-    """Run the service as one member of its consumer group until stopped (Ctrl-C, SIGTERM:
-    the batch in hand is committed first)."""
-    settings = command_settings(service=True)
-    projection = open_projection(
-        database or settings.database_url,
-        namespace,
-        keyring=keyring_or_exit(settings.verification_keyring),
-    )
-    connection = settings.connection_for_role("picture")
-    app = picture_app(connection, projection, metrics_port=metrics_port)
-    asyncio.run(app.run())
-
-
-@picture_cli.command("catch-up")
-def catch_up_command(namespace: Namespace = NAMESPACE, database: Database = None) -> None:
-    """Apply every record now on the agency topics that the store has not, then stop."""
-    _catch_up(namespace, database, from_scratch=False)
-
-
-@picture_cli.command("rebuild")
-def rebuild_command(namespace: Namespace = NAMESPACE, database: Database = None) -> None:
-    """Empty the store and replay everything from the start of the agency topics."""
-    _catch_up(namespace, database, from_scratch=True)
-
-
-def _catch_up(namespace: str, database: str | None, *, from_scratch: bool) -> None:
-    settings = command_settings()
-    projection = open_projection(
-        database or settings.database_url,
-        namespace,
-        keyring=keyring_or_exit(settings.verification_keyring),
-    )
-    if from_scratch:
-        rebuild(projection)
-    connection = settings.connection_for_role("picture")
-    applied = run_with_progress(
-        "applying", lambda progress: catch_up(connection, projection, on_progress=progress)
-    )
-    console.print(f"{applied:,} records applied; {len(projection.pictures):,} cases in the store")
+add_service_commands(
+    picture_cli,
+    ServiceCommands(
+        role=Role.PICTURE,
+        kind=PictureProjection,
+        port=PICTURE_PORT,
+        run_help="Run the service as one member of its consumer group until stopped (Ctrl-C, "
+        "SIGTERM: the batch in hand is committed first).",
+        summary=lambda projection, applied: (
+            f"{applied:,} records applied; {len(projection.pictures):,} cases in the store"
+        ),
+        rebuild=rebuild,
+    ),
+)
 
 
 @picture_cli.command("show")

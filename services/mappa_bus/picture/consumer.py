@@ -15,27 +15,26 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from mappa_bus.catalogue import Envelope, EventData, WireError
+from mappa_bus.case.fold import apply_all
+from mappa_bus.case.model import CasePicture
+from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.kafka_codec import appended_at
-from mappa_bus.picture.fold import apply_all
-from mappa_bus.picture.model import CasePicture
 from mappa_bus.picture.retention import erased_among, erased_cases
-from mappa_bus.picture.store import PROJECTION, create_schema, load_pictures, save_pictures
+from mappa_bus.picture.schema import create_schema
+from mappa_bus.picture.store import PROJECTION, load_pictures, save_pictures
+from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
-from mappa_bus.projection.subscriber import Rejected, read_event
 from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
 
 
 @dataclass
-class PictureBatch:
-    """What a batch of records would change: pictures, offsets, and the records refused."""
+class PictureBatch(Batch):
+    """What a batch of records would change: pictures, besides offsets and refusals."""
 
-    offsets: dict[Position, int]
     changed: dict[str, CasePicture] = field(default_factory=dict)
-    rejected: list[Rejected] = field(default_factory=list)
 
 
 @dataclass
@@ -73,9 +72,8 @@ class PictureProjection:
         # Each case folds once a batch: its events sorted together, so a late one among them
         # costs one re-fold of the case, not one per late event.
         arrivals: dict[str, list[tuple[Envelope[EventData], datetime]]] = {}
-        for record in records:
-            event = self._read(record, batch)
-            if event is not None and event.case_id not in self.erased:
+        for record, event in batch.events(records, self.namespace, self.keyring):
+            if event.case_id not in self.erased:
                 arrived = (event, appended_at(record.timestamp))
                 arrivals.setdefault(event.case_id, []).append(arrived)
         for case_id, events in arrivals.items():
@@ -84,19 +82,6 @@ class PictureProjection:
             if picture is not known:
                 batch.changed[case_id] = picture
         return batch
-
-    def _read(self, record: Any, batch: PictureBatch) -> Envelope[EventData] | None:
-        """The event in `record`, moving the batch's offset past it; None when it was applied
-        before or is refused (then it is in `batch.rejected`)."""
-        position = (record.topic, record.partition)
-        if record.offset < batch.offsets.get(position, 0):
-            return None  # delivered again after a rebalance or a retry: already applied
-        batch.offsets[position] = record.offset + 1
-        try:
-            return read_event(record, self.namespace, self.keyring)
-        except WireError as error:
-            batch.rejected.append(Rejected(record, error))
-            return None
 
     def commit(self, batch: PictureBatch) -> None:
         """Store the batch's pictures and offsets in one transaction, then make them current."""

@@ -22,7 +22,7 @@ from mappa_bus.access.admission import NotAdmittedError, admit
 from mappa_bus.access.identity import NATIONAL, Reader
 from mappa_bus.access.policy import ViewerRole
 from mappa_bus.access.reasons import for_trail
-from mappa_bus.picture.model import CasePicture
+from mappa_bus.case.model import CasePicture
 from mappa_bus.picture.store import CaseFilter, find_cases, load_picture
 from mappa_bus.picture.views import case_areas
 from mappa_bus.projection.database import snapshot

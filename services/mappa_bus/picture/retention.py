@@ -13,29 +13,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import Column, Date, String, Table, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import ColumnElement
 
 from mappa_bus.audit import record_read
+from mappa_bus.case.model import CasePicture, ManagementEnded
 from mappa_bus.catalogue import Area
-from mappa_bus.picture.model import CasePicture, ManagementEnded
+from mappa_bus.picture.schema import erasures_table
 from mappa_bus.picture.store import save_pictures
 from mappa_bus.projection.database import upsert
-from mappa_bus.projection.offsets import metadata
 
 ERASED_BY = "retention"
 REASON = "retention period passed since MAPPA management ended (DPA 2018 s.39)"
-
-erasures_table = Table(
-    "picture_erasures",
-    metadata,
-    Column("case_id", String(64), primary_key=True),
-    Column("area", String(64), nullable=True),
-    Column("ended_on", Date, nullable=False),
-    Column("end_reason", String(64), nullable=False),
-    Column("erased_on", Date, nullable=False),
-)
 
 
 def retention_ends(ended_on: date, years: int) -> date:

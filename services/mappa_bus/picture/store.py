@@ -8,51 +8,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import (
-    Column,
-    DateTime,
-    Engine,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
     delete,
     select,
 )
 from sqlalchemy.engine import Connection
 
+from mappa_bus.case.model import CasePicture, Status
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Category, Level
-from mappa_bus.picture.model import CasePicture, Status
-from mappa_bus.projection.database import create_tables, upsert
-from mappa_bus.projection.offsets import metadata, offsets_table
+from mappa_bus.picture.schema import pictures_table
+from mappa_bus.projection.database import upsert
+from mappa_bus.projection.offsets import offsets_table
 
 PROJECTION = "picture"
-
-pictures_table = Table(
-    "picture_cases",
-    metadata,
-    Column("case_id", String(64), primary_key=True),
-    Column("area", String(64), nullable=True),
-    Column("level", Integer, nullable=True),
-    Column("category", Integer, nullable=True),
-    Column("status", String(16), nullable=False),
-    Column("last_recorded_at", DateTime(timezone=True), nullable=True),
-    Column("picture", Text, nullable=False),
-    Index("picture_cases_by_area_level", "area", "level"),
-    Index("picture_cases_by_recorded", "last_recorded_at"),
-)
-
-
-def create_schema(engine: Engine) -> None:
-    """Create the service's tables where missing: pictures, offsets, erasures, and the audit
-    trail."""
-    # Imported here: both modules import this one (or its neighbours) themselves.
-    from mappa_bus.audit import audit_table
-    from mappa_bus.picture.retention import erasures_table
-
-    tables = [pictures_table, offsets_table, erasures_table, audit_table]
-    create_tables(engine, metadata, tables)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

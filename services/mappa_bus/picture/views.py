@@ -24,11 +24,8 @@ from mappa_bus.access.policy import (
     visible_agencies,
 )
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import Area
-from mappa_bus.catalogue.probation import LeadAgency
-from mappa_bus.catalogue.vocabulary import Level
-from mappa_bus.picture.fold import as_known_at, shared_by
-from mappa_bus.picture.model import (
+from mappa_bus.case.fold import as_known_at, shared_by
+from mappa_bus.case.model import (
     CasePicture,
     Custody,
     Hospital,
@@ -42,6 +39,9 @@ from mappa_bus.picture.model import (
     TimelineEntry,
     Victims,
 )
+from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.probation import LeadAgency
+from mappa_bus.catalogue.vocabulary import Level
 
 
 class _View(BaseModel):

@@ -22,6 +22,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, Topic, TopicPartition
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from mappa_bus.agencies import Agency
@@ -70,6 +71,9 @@ class Projection(Protocol[BatchT]):
 
     @property
     def namespace(self) -> str: ...
+
+    @property
+    def engine(self) -> Engine: ...
 
     @property
     def offsets(self) -> Mapping[Position, int]: ...

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -22,33 +21,57 @@ from mappa_bus.cli_common import (
     DevUser,
     InsecureIdentity,
     Namespace,
+    OnProgress,
     Token,
     command_group,
     command_settings,
-    keyring_or_exit,
-    run_with_progress,
 )
-from mappa_bus.operations.http import PORT_OPTION, REPORTING_PORT, attach_consumer
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.operations.http import REPORTING_PORT
+from mappa_bus.principals import Role
+from mappa_bus.projection.commands import Clock, ServiceCommands, add_service_commands
 from mappa_bus.projection.database import open_engine
-from mappa_bus.projection.seen import clear_seen
-from mappa_bus.reporting.consumer import PROJECTION
+from mappa_bus.reporting.consumer import ReportingProjection
 from mappa_bus.reporting.count import contributors
 from mappa_bus.reporting.coverage import caveats
 from mappa_bus.reporting.formats import FORMATS
 from mappa_bus.reporting.html_page import render_html
 from mappa_bus.reporting.partnership import indicators
 from mappa_bus.reporting.partnership_render import PARTNERSHIP_FORMATS
-from mappa_bus.reporting.partnership_store import clear_partnership, load_partnership
+from mappa_bus.reporting.partnership_store import load_partnership
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_csv
 from mappa_bus.reporting.queries import earlier_years, parse_area, statistics_for
-from mappa_bus.reporting.service import catch_up, open_projection, reporting_app
-from mappa_bus.reporting.store import clear, create_schema
+from mappa_bus.reporting.schema import create_schema
+from mappa_bus.reporting.service import catch_up, open_projection, rebuild
 from mappa_bus.settings import Settings
 from mappa_bus.topics import NAMESPACE
 from mappa_bus.web.modes import IdentityConfigError, command_identity
 
 reporting_app_cli = command_group("The reporting consumer: counts the statistics.")
 console = Console(stderr=True)
+
+
+async def _catch_up_and_publish(
+    connection: KafkaConnection, projection: ReportingProjection, progress: OnProgress, _: Clock
+) -> int:
+    return await catch_up(connection, projection, on_progress=progress)
+
+
+add_service_commands(
+    reporting_app_cli,
+    ServiceCommands(
+        role=Role.REPORTING,
+        kind=ReportingProjection,
+        port=REPORTING_PORT,
+        run_help="Run the reporting consumer as a service until stopped (Ctrl-C, SIGTERM: the "
+        "batch in hand is committed first).",
+        summary=lambda projection, applied: (
+            f"{applied:,} records applied; {len(projection.cases):,} cases in the store"
+        ),
+        rebuild=rebuild,
+        catch_up=_catch_up_and_publish,
+    ),
+)
 
 
 def report(
@@ -135,37 +158,6 @@ def report_partnership(
     typer.echo(PARTNERSHIP_FORMATS[output_format](partnership), nl=False)
 
 
-@reporting_app_cli.command("catch-up")
-def catch_up_command(namespace: Namespace = NAMESPACE, database: Database = None) -> None:
-    """Apply every record now on the agency topics that the store has not, then stop."""
-    _catch_up(namespace, database, rebuild=False)
-
-
-@reporting_app_cli.command("rebuild")
-def rebuild_command(namespace: Namespace = NAMESPACE, database: Database = None) -> None:
-    """Empty the store and replay everything from the start of the agency topics."""
-    _catch_up(namespace, database, rebuild=True)
-
-
-@reporting_app_cli.command("run")
-def run_command(
-    namespace: Namespace = NAMESPACE,
-    database: Database = None,
-    metrics_port: Annotated[int, PORT_OPTION] = REPORTING_PORT,
-) -> None:
-    """Run the reporting consumer as a service until stopped (Ctrl-C, SIGTERM: the batch in
-    hand is committed first)."""
-    settings = command_settings(service=True)
-    projection = open_projection(
-        database or settings.database_url,
-        namespace,
-        keyring=keyring_or_exit(settings.verification_keyring),
-    )
-    app = reporting_app(settings.connection_for_role("reporting"), projection)
-    attach_consumer(app, metrics_port, engine=projection.engine)
-    asyncio.run(app.run())
-
-
 def _point_at_the_demo(
     settings: Settings,
     where: Area | None,
@@ -188,26 +180,6 @@ def _point_at_the_demo(
         markup=False,
         soft_wrap=True,
     )
-
-
-def _catch_up(namespace: str, database: str | None, *, rebuild: bool) -> None:
-    settings = command_settings()
-    projection = open_projection(
-        database or settings.database_url,
-        namespace,
-        keyring=keyring_or_exit(settings.verification_keyring),
-    )
-    if rebuild:
-        with projection.engine.begin() as connection:
-            clear(connection, PROJECTION)
-            clear_seen(connection, PROJECTION)
-            clear_partnership(connection)
-        projection.load()
-    kafka = settings.connection_for_role("reporting")
-    applied = run_with_progress(
-        "applying", lambda progress: catch_up(kafka, projection, on_progress=progress)
-    )
-    console.print(f"{applied:,} records applied; {len(projection.cases):,} cases in the store")
 
 
 def report_open(

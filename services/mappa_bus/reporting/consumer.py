@@ -8,26 +8,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from faststream.kafka import KafkaBroker, TopicPartition
 from sqlalchemy import Engine, inspect
 
-from mappa_bus.catalogue import Envelope, EventData, ReportingYear, WireError
+from mappa_bus.catalogue import Envelope, EventData, ReportingYear
 from mappa_bus.kafka_codec import appended_at
-from mappa_bus.principals import Role, group_prefix
+from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.seen import load_seen, save_seen
-from mappa_bus.projection.subscriber import BATCH, Rejected, read_event, register_projection
 from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert
 from mappa_bus.reporting.partnership import PartnershipCounts, add_batch
 from mappa_bus.reporting.partnership_store import load_partnership_parts, save_partnership
-from mappa_bus.reporting.publication import (
-    FIRST_MAPPA_YEAR,
-    load_unpublished,
-    mark_unpublished,
-    unpublished_table,
-)
-from mappa_bus.reporting.store import append_facts, create_schema, has_cases, load_cases
+from mappa_bus.reporting.publication import FIRST_MAPPA_YEAR, load_unpublished, mark_unpublished
+from mappa_bus.reporting.schema import create_schema, unpublished_table
+from mappa_bus.reporting.store import append_facts, has_cases, load_cases
 from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
 
@@ -35,14 +29,13 @@ PROJECTION = "reporting"
 
 
 @dataclass
-class Batch:
-    """What a batch of records would change: cases, offsets, and the records refused."""
+class ReportingBatch(Batch):
+    """What a batch of records would change: cases, shared events and years, besides offsets
+    and refusals."""
 
-    offsets: dict[Position, int]
     changed: dict[str, CaseFacts] = field(default_factory=dict)
     # The facts new to their cases, with the case: what the store appends.
     added: list[tuple[str, Fact]] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
     # Events applied for the first time, with when each reached the bus, by partition number.
     shared: dict[int, list[tuple[Envelope[EventData], datetime]]] = field(default_factory=dict)
     new_ids: set[str] = field(default_factory=set)
@@ -89,19 +82,10 @@ class ReportingProjection:
                 self.partnership = load_partnership_parts(connection)
                 self.unpublished = load_unpublished(connection)
 
-    def fold(self, records: Sequence[Any]) -> Batch:
+    def fold(self, records: Sequence[Any]) -> ReportingBatch:
         """Fold a batch of records into the cases they change, without committing anything."""
-        batch = Batch(offsets=dict(self.offsets))
-        for record in records:
-            position = (record.topic, record.partition)
-            if record.offset < batch.offsets.get(position, 0):
-                continue  # delivered again after a rebalance or a retry: already applied
-            batch.offsets[position] = record.offset + 1
-            try:
-                event = read_event(record, self.namespace, self.keyring)
-            except WireError as error:
-                batch.rejected.append(Rejected(record, error))
-                continue
+        batch = ReportingBatch(offsets=dict(self.offsets))
+        for record, event in batch.events(records, self.namespace, self.keyring):
             if event.id in self.seen or event.id in batch.new_ids:
                 continue  # the same event sent again: it has been applied once
             batch.new_ids.add(event.id)
@@ -118,7 +102,7 @@ class ReportingProjection:
                 batch.years.add(ReportingYear.holding(fact.day).opens)
         return batch
 
-    def commit(self, batch: Batch) -> None:
+    def commit(self, batch: ReportingBatch) -> None:
         """Store the batch's cases and offsets in one transaction, then make them current."""
         partnership = {
             part: add_batch(self.partnership.get(part, {}), shared)
@@ -136,24 +120,3 @@ class ReportingProjection:
         self.seen.update(batch.new_ids)
         self.partnership.update({part: counts for part, (counts, _) in partnership.items()})
         self.unpublished |= batch.years
-
-
-def register_reporting(
-    broker: KafkaBroker,
-    projection: ReportingProjection,
-    *,
-    group_id: str | None = None,
-    partitions: Sequence[TopicPartition] = (),
-    max_records: int = BATCH,
-) -> Any:
-    """Subscribe the projection to every agency topic of its namespace on `broker`: in a
-    consumer group (instances share the partitions), or on the given `partitions` alone."""
-    return register_projection(
-        broker,
-        projection,
-        group_id=None
-        if partitions
-        else group_id or group_prefix(Role.REPORTING, projection.namespace),
-        partitions=partitions,
-        max_records=max_records,
-    )

@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import orjson
-from sqlalchemy import Column, Date, Integer, String, Table, Text, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area
 from mappa_bus.projection.database import upsert
-from mappa_bus.projection.offsets import metadata
 from mappa_bus.reporting.partnership import (
     AgencyTally,
     Histogram,
@@ -25,21 +24,7 @@ from mappa_bus.reporting.partnership import (
     PartnershipKey,
     combine,
 )
-
-partnership_table = Table(
-    "reporting_partnership",
-    metadata,
-    # The number of the agency topics' partition the events came from (the same on every
-    # topic: a member of the group holds a partition number on all of them).
-    Column("partition", Integer, primary_key=True),
-    Column("area", String(64), primary_key=True),
-    Column("year_start", Date, primary_key=True),
-    Column("agency", String(64), primary_key=True),
-    # [[bucket, number], ...] by bucket: see mappa_bus.reporting.partnership for the buckets.
-    Column("delays", Text, nullable=False),
-    Column("meetings_held", Integer, nullable=False),
-    Column("meetings_attended", Integer, nullable=False),
-)
+from mappa_bus.reporting.schema import partnership_table
 
 
 def _encode(delays: Histogram) -> str:

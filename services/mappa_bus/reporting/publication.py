@@ -16,49 +16,27 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Column, Date, Integer, String, Table, delete, select
+from pydantic import AwareDatetime, Field
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from mappa_bus.catalogue import Area, ReportingYear
+from mappa_bus.catalogue.bus_event import BusEvent, derived_id
 from mappa_bus.projection.database import insert_missing, upsert
-from mappa_bus.projection.offsets import metadata
 from mappa_bus.reporting.count import count_year
 from mappa_bus.reporting.facts import CaseFacts, Kind
 from mappa_bus.reporting.formats import render_json
 from mappa_bus.reporting.national import national
+from mappa_bus.reporting.schema import published_table, unpublished_table
 from mappa_bus.reporting.tables import MappaStatistics
 
 NATIONAL = "england-and-wales"
 _ID_NAMESPACE = uuid.UUID("0d6b2f4e-5a3c-4f8e-9b21-7c4e1a9d3f60")
 
-published_table = Table(
-    "reporting_published",
-    metadata,
-    Column("subject", String(64), primary_key=True),
-    Column("year_start", Date, primary_key=True),
-    Column("digest", String(64), nullable=False),
-    Column("revision", Integer, nullable=False),
-)
 
-# The reporting years (by the calendar year of their 1 April) in which a fact was applied since
-# their figures were last published, written in the consumer's own transaction. Publication
-# recounts only from the earliest of them (a fact changes its own year and, through the state it
-# leaves, every later one), so an idle restart counts nothing and a live consumer recounts a
-# closed year only when a late event reaches back into it.
-unpublished_table = Table(
-    "reporting_unpublished",
-    metadata,
-    Column("year", Integer, primary_key=True, autoincrement=False),
-)
-
-
-class StatisticsPublished(BaseModel):
+class StatisticsPublished(BusEvent):
     """A CloudEvent carrying one area-year's (or England and Wales's) MAPPA statistics."""
 
-    model_config = ConfigDict(frozen=True)
-
-    specversion: Literal["1.0"] = "1.0"
     id: str = Field(
         description="Derived from subject, year and revision: a re-send is a duplicate."
     )
@@ -66,9 +44,8 @@ class StatisticsPublished(BaseModel):
     type: Literal["uk.gov.mappa.reporting.statistics-published.v1"] = (
         "uk.gov.mappa.reporting.statistics-published.v1"
     )
-    time: datetime = Field(description="When this revision was published.")
+    time: AwareDatetime = Field(description="When this revision was published.")
     subject: str = Field(description="The area's slug, or `england-and-wales`.")
-    datacontenttype: Literal["application/json"] = "application/json"
     mappahandling: Literal["OFFICIAL"] = "OFFICIAL"
     revision: int = Field(ge=1, description="1 at first publication; +1 for each correction.")
     data: MappaStatistics
@@ -195,9 +172,8 @@ def statistics_event(
     subject: str, statistics: MappaStatistics, revision: int
 ) -> StatisticsPublished:
     """The event for one revision of one subject's year."""
-    key = f"{subject}|{statistics.year_start.isoformat()}|{revision}"
     return StatisticsPublished(
-        id=str(uuid.uuid5(_ID_NAMESPACE, key)),
+        id=derived_id(_ID_NAMESPACE, subject, statistics.year_start.isoformat(), str(revision)),
         time=datetime.now(UTC),
         subject=subject,
         revision=revision,

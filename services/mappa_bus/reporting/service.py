@@ -1,5 +1,5 @@
-"""Running the reporting consumer: for ever as a service, or until it has caught up (a batch
-job, the tests, and `rebuild`)."""
+"""The reporting consumer on the projection shell: its projection opened (to consume, or only
+to report), its rebuild, and the statistics it publishes once caught up."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ from collections.abc import Callable, Mapping
 from datetime import date
 
 import structlog
-from faststream import FastStream
 from faststream.kafka import KafkaBroker
 
 from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.projection import shell
 from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.publish import publish_event
+from mappa_bus.projection.seen import clear_seen
 from mappa_bus.projection.subscriber import consume_until_caught_up
-from mappa_bus.reporting.consumer import ReportingProjection, register_reporting
+from mappa_bus.reporting.consumer import PROJECTION, ReportingProjection
+from mappa_bus.reporting.partnership_store import clear_partnership
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.reporting.publication import (
     clear_unpublished,
@@ -23,7 +26,7 @@ from mappa_bus.reporting.publication import (
     record_published,
     statistics_event,
 )
-from mappa_bus.settings import load_settings
+from mappa_bus.reporting.store import clear
 from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE, statistics_topic
 
@@ -39,11 +42,24 @@ def open_projection(
 ) -> ReportingProjection:
     """The reporting projection on its store, loaded (for reporting: its cases only, and no
     keys, since it reads no record)."""
-    if keyring is None:
-        keyring = load_settings().verification_keyring() if for_consuming else Keyring({})
-    projection = ReportingProjection(open_engine(database_url), namespace, keyring=keyring)
-    projection.load(for_consuming=for_consuming)
+    if for_consuming:
+        return shell.open_projection(ReportingProjection, database_url, namespace, keyring=keyring)
+    projection = ReportingProjection(
+        open_engine(database_url),
+        namespace,
+        keyring=keyring if keyring is not None else Keyring({}),
+    )
+    projection.load(for_consuming=False)
     return projection
+
+
+def rebuild(projection: ReportingProjection) -> None:
+    """Empty the store, so that the next catch-up replays every topic from its start."""
+    with projection.engine.begin() as connection:
+        clear(connection, PROJECTION)
+        clear_seen(connection, PROJECTION)
+        clear_partnership(connection)
+    projection.load()
 
 
 async def catch_up(
@@ -69,13 +85,6 @@ async def catch_up(
     )
 
 
-def reporting_app(connection: KafkaConnection, projection: ReportingProjection) -> FastStream:
-    """The reporting service as a FastStream application that runs until stopped."""
-    broker = connection.broker(client_id="mappa-reporting", logger=log)
-    register_reporting(broker, projection)
-    return FastStream(broker, logger=log)
-
-
 async def publish_statistics(
     broker: KafkaBroker,
     projection: ReportingProjection,
@@ -99,12 +108,7 @@ async def publish_statistics(
     ):
         revision = published.get((subject, statistics.year_start), ("", 0))[1] + 1
         event = statistics_event(subject, statistics, revision)
-        await broker.publish(
-            event.model_dump_json().encode(),
-            statistics_topic(projection.namespace),
-            key=subject.encode(),
-            headers={"content-type": "application/cloudevents+json; charset=UTF-8"},
-        )
+        await publish_event(broker, event, statistics_topic(projection.namespace))
         with projection.engine.begin() as connection:
             record_published(connection, subject, statistics.year_start, digest, revision)
         sent += 1

@@ -12,54 +12,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 import orjson
-from sqlalchemy import Column, Engine, Integer, String, Table, Text, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from mappa_bus.catalogue import Area
-from mappa_bus.projection.database import create_tables, upsert
-from mappa_bus.projection.offsets import metadata, offsets_table
+from mappa_bus.projection.database import upsert
+from mappa_bus.projection.offsets import offsets_table
 from mappa_bus.reporting.facts import CaseFacts, Fact, Kind
-
-cases_table = Table(
-    "reporting_cases",
-    metadata,
-    Column("case_id", String(64), primary_key=True),
-    Column("facts", Text, nullable=False),
-)
-
-facts_table = Table(
-    "reporting_facts",
-    metadata,
-    Column("batch", Integer, primary_key=True, autoincrement=True),
-    # [[case_id, time, event_id, kind, area, value], ...]
-    Column("facts", Text, nullable=False),
-)
+from mappa_bus.reporting.schema import cases_table, facts_table
 
 # Enum lookups by value through a dict: `Kind(value)` costs a call into the enum machinery for
 # each of millions of facts on load.
 _KINDS = {kind.value: kind for kind in Kind}
 _AREAS = {area.value: area for area in Area}
-
-
-def create_schema(engine: Engine) -> None:
-    """Create the projection's tables where they are missing: its cases, offsets and seen ids,
-    the partnership indicators, what it published, and the audit trail of figure openings."""
-    # Imported here: those modules import this one (or its neighbours) themselves.
-    from mappa_bus.audit import audit_table
-    from mappa_bus.projection.seen import seen_batches_table, seen_table
-    from mappa_bus.reporting.partnership_store import partnership_table
-    from mappa_bus.reporting.publication import published_table, unpublished_table
-
-    tables = [
-        cases_table,
-        facts_table,
-        offsets_table,
-        seen_table,
-        partnership_table,
-        published_table,
-    ]
-    tables += [unpublished_table, seen_batches_table]
-    create_tables(engine, metadata, [*tables, audit_table])
 
 
 def _encode(facts: CaseFacts) -> str:

@@ -15,23 +15,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import (
-    BY_TYPE,
-    Area,
-    Envelope,
-    EventData,
-    childrens_services,
-    duty_to_cooperate,
-    health,
-    housing,
-    police,
-    prisons,
-    probation,
-    victim_contact,
-)
-from mappa_bus.catalogue.police import NotificationEndReason, RegistrationTrigger
-from mappa_bus.catalogue.probation import LicenceCondition
-from mappa_bus.picture.model import (
+from mappa_bus.case.model import (
     CasePicture,
     ChildContactRisk,
     Custody,
@@ -66,6 +50,22 @@ from mappa_bus.picture.model import (
     VictimRequest,
     Victims,
 )
+from mappa_bus.catalogue import (
+    BY_TYPE,
+    Area,
+    Envelope,
+    EventData,
+    childrens_services,
+    duty_to_cooperate,
+    health,
+    housing,
+    police,
+    prisons,
+    probation,
+    victim_contact,
+)
+from mappa_bus.catalogue.police import NotificationEndReason, RegistrationTrigger
+from mappa_bus.catalogue.probation import LicenceCondition
 
 _VICTIM_CONDITIONS = (LicenceCondition.EXCLUSION_ZONE, LicenceCondition.NO_CONTACT)
 

@@ -1,0 +1,42 @@
+"""Every table the case-picture service keeps, and their creation: the pictures, the erasures
+past retention, beside the shared offsets and the audit trail."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, DateTime, Engine, Index, Integer, String, Table, Text
+
+from mappa_bus.audit import audit_table
+from mappa_bus.projection.database import create_tables
+from mappa_bus.projection.offsets import metadata, offsets_table
+
+# One row a case: the picture as JSON beside the columns the queries filter on.
+pictures_table = Table(
+    "picture_cases",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("area", String(64), nullable=True),
+    Column("level", Integer, nullable=True),
+    Column("category", Integer, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("last_recorded_at", DateTime(timezone=True), nullable=True),
+    Column("picture", Text, nullable=False),
+    Index("picture_cases_by_area_level", "area", "level"),
+    Index("picture_cases_by_recorded", "last_recorded_at"),
+)
+
+# The erasures, so that a rebuild from the log does not bring the details back.
+erasures_table = Table(
+    "picture_erasures",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("area", String(64), nullable=True),
+    Column("ended_on", Date, nullable=False),
+    Column("end_reason", String(64), nullable=False),
+    Column("erased_on", Date, nullable=False),
+)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the service's tables where missing: pictures, offsets, erasures, and the audit
+    trail."""
+    create_tables(engine, metadata, [pictures_table, offsets_table, erasures_table, audit_table])

@@ -1,0 +1,55 @@
+"""The opening every projection's fold of a batch shares: skip what was applied, move the
+offsets past the rest, read each record as an event or refuse it. A slice's fold takes the
+events from here and adds only what it does with them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from mappa_bus.catalogue import Envelope, EventData, WireError
+from mappa_bus.projection.offsets import Position
+from mappa_bus.projection.subscriber import Rejected, read_event
+from mappa_bus.signing import Keyring
+
+
+@dataclass
+class Batch:
+    """Where a batch leaves each partition (the next offset to read) and the records it
+    refused; a slice's batch adds what the batch would change in its store."""
+
+    offsets: dict[Position, int]
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def unread(self, records: Iterable[Any]) -> Iterator[Any]:
+        """The records not applied before, each moving `offsets` past itself; those below an
+        offset were delivered again (after a rebalance or a retry) and are skipped."""
+        offsets = self.offsets
+        for record in records:
+            position = (record.topic, record.partition)
+            if record.offset < offsets.get(position, 0):
+                continue
+            offsets[position] = record.offset + 1
+            yield record
+
+    def read(
+        self, record: Any, namespace: str, keyring: Keyring, *, refuse: bool = True
+    ) -> Envelope[EventData] | None:
+        """The event in `record`, or None when it is not a valid one in its place (noted in
+        `rejected`, to be dead-lettered, unless `refuse` is false: refused before)."""
+        try:
+            return read_event(record, namespace, keyring)
+        except WireError as error:
+            if refuse:
+                self.rejected.append(Rejected(record, error))
+            return None
+
+    def events(
+        self, records: Iterable[Any], namespace: str, keyring: Keyring
+    ) -> Iterator[tuple[Any, Envelope[EventData]]]:
+        """Each record not applied before that holds a valid event, with the event."""
+        for record in self.unread(records):
+            event = self.read(record, namespace, keyring)
+            if event is not None:
+                yield record, event

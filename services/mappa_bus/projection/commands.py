@@ -1,0 +1,176 @@
+"""The commands every projection service has, made once: `run` (a member of its consumer
+group until stopped), `catch-up` (apply what the topics hold, then stop) and, where the slice
+can empty its store, `rebuild` (empty it, then catch up from the start of the topics).
+
+A slice describes itself in a `ServiceCommands` (its role, projection and hooks, its help and
+summary line) and `add_service_commands` puts the commands on its group; options, exit codes
+and outputs are the same for every slice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+import typer
+from faststream import FastStream
+from rich.console import Console
+
+from mappa_bus.cli_common import (
+    Database,
+    Namespace,
+    OnProgress,
+    command_settings,
+    keyring_or_exit,
+    run_with_progress,
+)
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.operations.http import PORT_OPTION
+from mappa_bus.principals import Role
+from mappa_bus.projection.shell import ProjectionKind, open_projection, projection_service
+from mappa_bus.projection.subscriber import Projection, consume_until_caught_up
+from mappa_bus.topics import NAMESPACE
+
+console = Console(stderr=True)
+
+P = TypeVar("P", bound=Projection[Any])
+
+Clock = Callable[[], date]
+Today = Annotated[
+    datetime | None,
+    typer.Option(
+        formats=["%Y-%m-%d"],
+        help="The date the review clock takes for today (replaying a past year); "
+        "default: the real date.",
+    ),
+]
+CATCH_UP_HELP = "Apply every record now on the agency topics that the store has not, then stop."
+REBUILD_HELP = "Empty the store and replay everything from the start of the agency topics."
+
+
+@dataclass(frozen=True)
+class ServiceCommands(Generic[P]):
+    """What a slice gives for its service commands."""
+
+    role: Role
+    """Its principal: the Kafka connection and the consumer group are its."""
+    kind: ProjectionKind[P]
+    port: int
+    """The default port of its operations endpoints."""
+    run_help: str
+    summary: Callable[[P, int], str]
+    """The line printed after a catch-up of so many records."""
+    catch_up_help: str = CATCH_UP_HELP
+    verb: str = "applying"
+    rebuild: Callable[[P], None] | None = None
+    """Empties its store (no `rebuild` command without it)."""
+    app: Callable[[KafkaConnection, P, int, Clock], FastStream] | None = None
+    """Its service, given the endpoints' port and the clock; by default the plain shell's."""
+    catch_up: Callable[[KafkaConnection, P, OnProgress, Clock], Coroutine[Any, Any, int]] | None = (
+        None
+    )
+    """Its catch-up, given the progress callback and the clock; by default the plain shell's."""
+    clock: bool = False
+    """Whether its commands take `--today` (a review clock)."""
+
+
+def add_service_commands(group: typer.Typer, spec: ServiceCommands[Any]) -> None:
+    """Put `run`, `catch-up` and (given `spec.rebuild`) `rebuild` on `group`."""
+    if spec.clock:
+
+        def run_on(
+            namespace: Namespace = NAMESPACE,
+            database: Database = None,
+            today: Today = None,
+            metrics_port: Annotated[int, PORT_OPTION] = spec.port,
+        ) -> None:
+            run(spec, namespace, database, metrics_port, today)
+
+        def catch_up_on(
+            namespace: Namespace = NAMESPACE, database: Database = None, today: Today = None
+        ) -> None:
+            catch_up(spec, namespace, database, today, from_scratch=False)
+
+        group.command("run", help=spec.run_help)(run_on)
+        group.command("catch-up", help=spec.catch_up_help)(catch_up_on)
+    else:
+
+        def run_plain(
+            namespace: Namespace = NAMESPACE,
+            database: Database = None,
+            metrics_port: Annotated[int, PORT_OPTION] = spec.port,
+        ) -> None:
+            run(spec, namespace, database, metrics_port, None)
+
+        def catch_up_plain(namespace: Namespace = NAMESPACE, database: Database = None) -> None:
+            catch_up(spec, namespace, database, None, from_scratch=False)
+
+        group.command("run", help=spec.run_help)(run_plain)
+        group.command("catch-up", help=spec.catch_up_help)(catch_up_plain)
+    if spec.rebuild is not None:
+
+        def rebuild(namespace: Namespace = NAMESPACE, database: Database = None) -> None:
+            catch_up(spec, namespace, database, None, from_scratch=True)
+
+        group.command("rebuild", help=REBUILD_HELP)(rebuild)
+
+
+def _clock(today: datetime | None) -> Clock:
+    return date.today if today is None else today.date
+
+
+def run(
+    spec: ServiceCommands[P],
+    namespace: str,
+    database: str | None,
+    metrics_port: int,
+    today: datetime | None,
+) -> None:
+    """Run the slice's service until stopped (Ctrl-C, SIGTERM: the batch in hand is committed
+    first)."""
+    settings = command_settings(service=True)
+    projection = open_projection(
+        spec.kind,
+        database or settings.database_url,
+        namespace,
+        keyring=keyring_or_exit(settings.verification_keyring),
+    )
+    connection = settings.connection_for_role(spec.role.value)
+    if spec.app is None:
+        app = projection_service(connection, projection, spec.role, metrics_port=metrics_port).app
+    else:
+        app = spec.app(connection, projection, metrics_port, _clock(today))
+    asyncio.run(app.run())
+
+
+def catch_up(
+    spec: ServiceCommands[P],
+    namespace: str,
+    database: str | None,
+    today: datetime | None,
+    *,
+    from_scratch: bool,
+) -> None:
+    """Apply what the topics hold (`from_scratch`: into an emptied store), then print the
+    slice's summary."""
+    settings = command_settings()
+    projection = open_projection(
+        spec.kind,
+        database or settings.database_url,
+        namespace,
+        keyring=keyring_or_exit(settings.verification_keyring),
+    )
+    if from_scratch and spec.rebuild is not None:
+        spec.rebuild(projection)
+    connection = settings.connection_for_role(spec.role.value)
+    clock = _clock(today)
+
+    def applying(progress: OnProgress) -> Coroutine[Any, Any, int]:
+        if spec.catch_up is None:
+            return consume_until_caught_up(connection, projection, on_progress=progress)
+        return spec.catch_up(connection, projection, progress, clock)
+
+    applied = run_with_progress(spec.verb, applying)
+    console.print(spec.summary(projection, applied))

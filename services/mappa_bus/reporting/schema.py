@@ -1,0 +1,79 @@
+"""Every table the reporting consumer keeps, and their creation: each case's facts, the
+partnership tallies, what it published and which years changed since, beside the shared
+offsets and seen ids and the audit trail of figure openings."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, Engine, Integer, String, Table, Text
+
+from mappa_bus.audit import audit_table
+from mappa_bus.projection.database import create_tables
+from mappa_bus.projection.offsets import metadata, offsets_table
+from mappa_bus.projection.seen import seen_batches_table, seen_table
+
+cases_table = Table(
+    "reporting_cases",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("facts", Text, nullable=False),
+)
+
+facts_table = Table(
+    "reporting_facts",
+    metadata,
+    Column("batch", Integer, primary_key=True, autoincrement=True),
+    # [[case_id, time, event_id, kind, area, value], ...]
+    Column("facts", Text, nullable=False),
+)
+
+published_table = Table(
+    "reporting_published",
+    metadata,
+    Column("subject", String(64), primary_key=True),
+    Column("year_start", Date, primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("revision", Integer, nullable=False),
+)
+
+# The reporting years (by the calendar year of their 1 April) in which a fact was applied since
+# their figures were last published, written in the consumer's own transaction. Publication
+# recounts only from the earliest of them (a fact changes its own year and, through the state it
+# leaves, every later one), so an idle restart counts nothing and a live consumer recounts a
+# closed year only when a late event reaches back into it.
+unpublished_table = Table(
+    "reporting_unpublished",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+)
+
+partnership_table = Table(
+    "reporting_partnership",
+    metadata,
+    # The number of the agency topics' partition the events came from (the same on every
+    # topic: a member of the group holds a partition number on all of them).
+    Column("partition", Integer, primary_key=True),
+    Column("area", String(64), primary_key=True),
+    Column("year_start", Date, primary_key=True),
+    Column("agency", String(64), primary_key=True),
+    # [[bucket, number], ...] by bucket: see mappa_bus.reporting.partnership for the buckets.
+    Column("delays", Text, nullable=False),
+    Column("meetings_held", Integer, nullable=False),
+    Column("meetings_attended", Integer, nullable=False),
+)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the projection's tables where they are missing: its cases, offsets and seen ids,
+    the partnership indicators, what it published, and the audit trail of figure openings."""
+    tables = [
+        cases_table,
+        facts_table,
+        offsets_table,
+        seen_table,
+        partnership_table,
+        published_table,
+        unpublished_table,
+        seen_batches_table,
+        audit_table,
+    ]
+    create_tables(engine, metadata, tables)
