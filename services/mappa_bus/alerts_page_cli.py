@@ -16,10 +16,11 @@ from mappa_bus.cli_common import (
     Namespace,
     command_settings,
     hosts_to_answer,
+    identity_or_exit,
 )
 from mappa_bus.principals import Role
 from mappa_bus.topics import NAMESPACE
-from mappa_bus.web.modes import IdentityConfigError, http_authenticator
+from mappa_bus.web.modes import http_authenticator
 
 console = Console(stderr=True)
 
@@ -56,11 +57,9 @@ def web_command(
     from mappa_bus.web.signin import WebClient
 
     settings = command_settings(service=True)
-    try:
-        authenticator = http_authenticator(settings, insecure=insecure, host=host)
-    except IdentityConfigError as error:
-        console.print(f"[red]{error}[/]")
-        raise typer.Exit(4) from error
+    authenticator = identity_or_exit(
+        lambda: http_authenticator(settings, insecure=insecure, host=host)
+    )
     engine = open_engine(pictures_database or settings.database_url)
     create_schema(engine)
     app = create_web_app(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from aiokafka.errors import KafkaError
@@ -17,6 +17,7 @@ from mappa_bus.logs import configure_logging
 from mappa_bus.settings import Settings, load_settings
 from mappa_bus.signing import Keyring
 from mappa_bus.web.hosts import allowed_hosts
+from mappa_bus.web.modes import IdentityConfigError
 
 Namespace = Annotated[str, typer.Option(help="Topic namespace to read (demo: `demo`).")]
 Database = Annotated[
@@ -83,6 +84,22 @@ def hosts_to_answer(given: list[str] | None, settings: Settings) -> tuple[str, .
         return allowed_hosts(given)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--allowed-host") from error
+
+
+_T = TypeVar("_T")
+
+# No issuer configured and no development flag: nobody can be identified.
+EXIT_NO_IDENTITY = 4
+
+
+def identity_or_exit(establish: Callable[[], _T]) -> _T:
+    """What `establish` makes of the reader's identity (an authenticator, an identity); when
+    no issuer is configured, the command ends saying how to configure one."""
+    try:
+        return establish()
+    except IdentityConfigError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(EXIT_NO_IDENTITY) from error
 
 
 def keyring_or_exit(read: Callable[[], Keyring]) -> Keyring:

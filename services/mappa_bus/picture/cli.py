@@ -20,6 +20,7 @@ from mappa_bus.cli_common import (
     command_group,
     command_settings,
     hosts_to_answer,
+    identity_or_exit,
 )
 from mappa_bus.operations.http import PICTURE_PORT
 from mappa_bus.picture.api import create_app
@@ -35,7 +36,7 @@ from mappa_bus.settings import Settings
 from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
 from mappa_bus.web.identity import Identity
-from mappa_bus.web.modes import IdentityConfigError, command_identity, http_authenticator
+from mappa_bus.web.modes import command_identity, http_authenticator
 
 picture_cli = command_group("The case-picture service: every case's shared record.")
 console = Console(stderr=True)
@@ -111,13 +112,11 @@ def _identity(
     role: str | None,
     area: str | None,
 ) -> Identity:
-    try:
-        return command_identity(
+    return identity_or_exit(
+        lambda: command_identity(
             settings, token=token, insecure=insecure, user=user, roles=role, areas=area
         )
-    except IdentityConfigError as error:
-        console.print(f"[red]{error}[/]")
-        raise typer.Exit(4) from error
+    )
 
 
 @picture_cli.command("serve")
@@ -128,16 +127,14 @@ def serve_command(
     database: Database = None,
     allowed_host: AllowedHosts = None,
 ) -> None:
-    """Serve the case API (OpenAPI at /openapi.json, docs at /docs) over the store; callers
+    """Serve the case API (its OpenAPI document at /openapi.json) over the store; callers
     identified by access tokens from the issuer in MAPPA_OIDC_ISSUER."""
     import uvicorn  # only this command needs the server
 
     settings = command_settings(service=True)
-    try:
-        authenticator = http_authenticator(settings, insecure=insecure, host=host)
-    except IdentityConfigError as error:
-        console.print(f"[red]{error}[/]")
-        raise typer.Exit(4) from error
+    authenticator = identity_or_exit(
+        lambda: http_authenticator(settings, insecure=insecure, host=host)
+    )
     engine = open_engine(database or settings.database_url)
     create_schema(engine)
     if insecure:

@@ -25,6 +25,7 @@ from mappa_bus.cli_common import (
     Token,
     command_group,
     command_settings,
+    identity_or_exit,
 )
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.operations.http import REPORTING_PORT
@@ -45,7 +46,7 @@ from mappa_bus.reporting.schema import create_schema
 from mappa_bus.reporting.service import catch_up, open_projection, rebuild
 from mappa_bus.settings import Settings
 from mappa_bus.topics import NAMESPACE
-from mappa_bus.web.modes import IdentityConfigError, command_identity
+from mappa_bus.web.modes import command_identity
 
 reporting_app_cli = command_group("The reporting consumer: counts the statistics.")
 console = Console(stderr=True)
@@ -213,13 +214,11 @@ def report_open(
     if where is None:
         raise typer.BadParameter("open a figure of one area", param_hint="--area")
     settings = command_settings()
-    try:
-        identity = command_identity(
+    identity = identity_or_exit(
+        lambda: command_identity(
             settings, token=token, insecure=insecure, user=user, roles=role, areas=dev_area
         )
-    except IdentityConfigError as error:
-        console.print(f"[red]{error}[/]")
-        raise typer.Exit(4) from error
+    )
     projection = open_projection(database or settings.database_url, namespace, for_consuming=False)
     subject = f"figure {where.value} {first_year} table {table} [{row}] [{column}]"
     reader = identity.reader
