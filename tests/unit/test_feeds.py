@@ -157,7 +157,7 @@ def test_csv_cells_become_lists_numbers_and_booleans_where_the_field_needs_them(
             "level: must be 2 or 3, got 4",
         ),
         (
-            "mappa-meeting-held,KEN-2,kent,2021-01-13,,,2021-01-13,2,police,2021-04-13,surplus",
+            "mappa-meeting-held,KEN-2,kent,2021-01-13,,,2021-01-13,2,police,2021-04-13,M-1,surplus",
             2,
             "(line): more cells than columns",
         ),

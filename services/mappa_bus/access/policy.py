@@ -200,9 +200,9 @@ def case_groups(role: str) -> frozenset[FieldGroup]:
 
 def event_group(event_type: str) -> FieldGroup | None:
     """The section an event type's entries belong to; None for a type the catalogue does not
-    know (which no role may then see: fail closed)."""
+    know, or one not yet placed in the table (which no role may then see: fail closed)."""
     model = BY_TYPE.get(event_type)
-    return None if model is None else EVENT_GROUPS[model]
+    return None if model is None else EVENT_GROUPS.get(model)
 
 
 def visible_agencies(

@@ -59,6 +59,7 @@ from mappa_bus.catalogue import (
     duty_to_cooperate,
     health,
     housing,
+    plans,
     police,
     prisons,
     probation,
@@ -284,6 +285,16 @@ def _step(picture: CasePicture, entry: TimelineEntry, data: EventData) -> CasePi
             return _information_shared(picture, data, entry.agency)
         case duty_to_cooperate.DeportationDecisionMade():
             return _deportation(picture, data)
+        case (
+            plans.RiskAssessment()
+            | plans.ActionAgreed()
+            | plans.ActionCompleted()
+            | plans.ActionClosed()
+            | plans.ActionRedated()
+        ):
+            # Risk assessments and plan actions are on the timeline only, until the picture has
+            # sections for them (issue 19).
+            return picture
     # Every catalogue type has a case above (a test checks): nothing else reaches the fold.
     return picture
 
