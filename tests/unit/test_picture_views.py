@@ -24,13 +24,18 @@ from mappa_bus.case.model import (
     Housing,
     Management,
     Partners,
+    Plan,
+    PlanAction,
     Registration,
+    Risk,
+    RiskAssessmentRecord,
     Safeguarding,
     Status,
     TimelineEntry,
     Victims,
 )
-from mappa_bus.catalogue import Area, plans
+from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.plans import ActionKind, RiskLevel, RiskTool
 from mappa_bus.catalogue.probation import LeadAgency, LicenceCondition
 from mappa_bus.catalogue.registry import CATALOGUE
 from mappa_bus.catalogue.vocabulary import Category, Level
@@ -53,6 +58,31 @@ def timeline(case_id: str, start: datetime = RECORDED) -> tuple[TimelineEntry, .
         )
         for index, model in enumerate(CATALOGUE)
     )
+
+
+ASSESSMENT = RiskAssessmentRecord(
+    agency=Agency.PROBATION,
+    tool=RiskTool.OASYS_ROSH,
+    overall=RiskLevel.HIGH,
+    assessed_on=date(2024, 4, 2),
+)
+
+
+def _action(action_id: str, owner: Agency) -> PlanAction:
+    return PlanAction(
+        action_id=action_id,
+        owner=owner,
+        kind=ActionKind.HOME_VISIT,
+        agreed_by=Agency.PROBATION,
+        meeting_reference="MTG-1",
+        agreed_on=date(2024, 4, 3),
+        due_on=date(2024, 5, 3),
+        original_due_on=date(2024, 5, 3),
+    )
+
+
+HOUSING_ACTION = _action("ACT-H", Agency.HOUSING)
+POLICE_ACTION = _action("ACT-P", Agency.POLICE)
 
 
 def full_picture(case_id: str = "case-1", **changes: object) -> CasePicture:
@@ -80,6 +110,8 @@ def full_picture(case_id: str = "case-1", **changes: object) -> CasePicture:
         ),
         victims=Victims(opted_in=("VCS-1",), conditions_in_force=(LicenceCondition.NO_CONTACT,)),
         partners=Partners(deportation=Deportation(decided_on=date(2024, 4, 1), decision="deport")),
+        risk=Risk(assessments=(ASSESSMENT,)),
+        plan=Plan(actions=(HOUSING_ACTION, POLICE_ACTION)),
         timeline=timeline(case_id),
     )
     return picture.model_copy(update=changes)
@@ -175,26 +207,10 @@ def test_core_groups_and_timeline_partition_the_picture() -> None:
     assert guarded <= core
 
 
-# Risk assessments and plan actions have no section yet (issue 19): nobody sees their entries.
-_NOT_YET_PLACED = frozenset(
-    {*plans.RISK_ASSESSMENTS, *plans.ACTIONS_AGREED, *plans.ACTION_OUTCOMES}
-)
-
-
 def test_every_event_type_has_exactly_one_group() -> None:
-    """The event-to-section table covers the catalogue but for the plans, no more and no less."""
-    assert set(EVENT_GROUPS) == set(CATALOGUE) - _NOT_YET_PLACED
-    assert len(EVENT_GROUPS) == len(CATALOGUE) - len(_NOT_YET_PLACED) == 41
-
-
-def test_an_entry_of_a_type_not_yet_placed_is_withheld_even_from_police() -> None:
-    """A plan event has no section yet, so its entries fail closed: no role sees them."""
-    entry = timeline("case-1")[0].model_copy(
-        update={"type": plans.PoliceRiskAssessmentCompleted.event_type()}
-    )
-    view = view_of(full_picture(timeline=(entry,)), ViewerRole.POLICE)
-
-    assert (entry_group(entry), view.timeline) == (None, ())
+    """The event-to-section table covers the catalogue, no more and no less."""
+    assert set(EVENT_GROUPS) == set(CATALOGUE)
+    assert len(EVENT_GROUPS) == len(CATALOGUE) == 78
 
 
 def test_an_entry_of_an_unknown_type_is_withheld_even_from_police() -> None:

@@ -24,6 +24,7 @@ from mappa_bus.catalogue import (
     duty_to_cooperate,
     health,
     housing,
+    plans,
     police,
     prisons,
     probation,
@@ -34,7 +35,7 @@ from mappa_bus.catalogue.registry import BY_TYPE
 
 
 class FieldGroup(StrEnum):
-    """A section of the case picture. The first eight name a `CasePicture` attribute; `status`
+    """A section of the case picture. The first ten name a `CasePicture` attribute; `status`
     and `agencies` guard core fields (`STATUS_FIELDS`, `agencies_involved`)."""
 
     MANAGEMENT = "management"
@@ -45,11 +46,13 @@ class FieldGroup(StrEnum):
     SAFEGUARDING = "safeguarding"
     VICTIMS = "victims"
     PARTNERS = "partners"
+    RISK = "risk"
+    PLAN = "plan"
     STATUS = "status"
     AGENCIES = "agencies"
 
 
-SECTIONS: tuple[FieldGroup, ...] = tuple(FieldGroup)[:8]
+SECTIONS: tuple[FieldGroup, ...] = tuple(FieldGroup)[:10]
 """The groups that are attributes of the picture, in table order."""
 STATUS_FIELDS: tuple[str, ...] = ("status", "status_since")
 """The core fields the `status` group guards."""
@@ -81,7 +84,8 @@ _R = ViewerRole
 # check the arrangements, not the people in them).
 CASE_VIEWS: Mapping[ViewerRole, frozenset[FieldGroup]] = MappingProxyType(
     {
-        # The Responsible Authorities and the coordinator run the case: they see all of it.
+        # The Responsible Authorities and the coordinator run the case: they see all of it,
+        # the risk assessments and the whole plan among it.
         _R.POLICE: frozenset(_G),
         _R.PROBATION: frozenset(_G),
         _R.PRISONS: frozenset(_G),
@@ -167,6 +171,8 @@ EVENT_GROUPS: Mapping[type[EventData], FieldGroup] = MappingProxyType(
         duty_to_cooperate.DwpInformationShared: _G.PARTNERS,
         duty_to_cooperate.ImmigrationInformationShared: _G.PARTNERS,
         duty_to_cooperate.DeportationDecisionMade: _G.PARTNERS,
+        **dict.fromkeys(plans.RISK_ASSESSMENTS, _G.RISK),
+        **dict.fromkeys((*plans.ACTIONS_AGREED, *plans.ACTION_OUTCOMES), _G.PLAN),
     }
 )
 

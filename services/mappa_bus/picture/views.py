@@ -33,7 +33,9 @@ from mappa_bus.case.model import (
     Management,
     ManagementEnded,
     Partners,
+    Plan,
     Registration,
+    Risk,
     Safeguarding,
     Status,
     TimelineEntry,
@@ -82,6 +84,8 @@ class CaseView(CaseSummary):
     safeguarding: Safeguarding | None = None
     victims: Victims | None = None
     partners: Partners | None = None
+    risk: Risk | None = None
+    plan: Plan | None = None
     timeline: tuple[TimelineEntry, ...] = ()
 
 
