@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from mappa_bus.access.policy import CASE_VIEWS, FieldGroup, ViewerRole
+from mappa_bus.access.policy import CASE_VIEWS, OWN_ACTIONS_ONLY, FieldGroup, ViewerRole
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.model import Severity, alert_id
 from mappa_bus.alerts.rules import (
@@ -33,17 +33,6 @@ from tests.unit.test_alert_rules import CASE, DAY, _case, _event, _fire, _level_
 
 DUE = _on(40)
 """The day the test action falls due (2021-02-10)."""
-RESPONSIBLE = (Agency.POLICE, Agency.PROBATION, Agency.PRISONS)
-# Until plan-picture's next commit gives the Duty to Co-operate roles their own actions in the
-# need-to-know table, their overdue actions go to the coordinator alone; strict, so these pass
-# the day it lands and the marks must go.
-_DTC_PLAN_ROWS = pytest.mark.xfail(
-    strict=True, reason="the Duty to Co-operate rows of the plan group are not in CASE_VIEWS yet"
-)
-OWNERS = [
-    pytest.param(agency, marks=() if agency in RESPONSIBLE else (_DTC_PLAN_ROWS,))
-    for agency in Agency
-]
 
 
 def _action(
@@ -88,12 +77,14 @@ def _only(firings: tuple[Firing, ...], rule: str) -> list[Firing]:
 # ---- the table ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("agency", OWNERS)
+@pytest.mark.parametrize("agency", list(Agency))
 def test_every_owner_role_may_see_what_an_owners_alert_draws_on(agency: Agency) -> None:
-    """Each agency's role may see the plan section an owner's alert is drawn from."""
+    """Each agency's role may see the plan section an owner's alert is drawn from, and when it
+    sees only its own actions there, they are this agency's."""
     role = OWNER_ROLES[agency]
     for rule in (rule for rule in ALL_RULES if rule.to_owner):
         assert rule.draws_on <= CASE_VIEWS.get(role, frozenset()), (rule.name, role)
+    assert OWN_ACTIONS_ONLY.get(role, agency) is agency
 
 
 def test_an_owner_role_is_the_agencys_own() -> None:
@@ -138,7 +129,6 @@ def test_an_open_action_is_overdue_from_the_day_after_its_due_date() -> None:
     assert firing.data.category is Category.REGISTERED_SEX_OFFENDER
 
 
-@_DTC_PLAN_ROWS
 def test_housings_overdue_action_goes_to_housing_without_the_category() -> None:
     """Housing owns the action: it hears of it, but not the category it may not see."""
     (firing,) = overdue_actions(_planned(Level.TWO, _action()), DUE + timedelta(days=1))
@@ -195,7 +185,7 @@ def test_a_completed_or_closed_action_is_never_overdue(done: dict[str, object]) 
     assert overdue_actions(_planned(Level.TWO, action), _on(200)) == ()
 
 
-@pytest.mark.parametrize("agency", OWNERS)
+@pytest.mark.parametrize("agency", list(Agency))
 def test_each_overdue_action_goes_to_its_owner_only(agency: Agency) -> None:
     """Two actions of different owners: each alert goes to the coordinator and its own owner."""
     other = Agency.POLICE if agency is not Agency.POLICE else Agency.PROBATION
@@ -440,5 +430,6 @@ def test_only_the_coordinator_and_responsible_authorities_hear_of_open_actions_a
     rule = next(rule for rule in ALL_RULES if rule.name == "plan-open-at-end")
     for role in rule.audience:
         assert {FieldGroup.PLAN, FieldGroup.MANAGEMENT} <= CASE_VIEWS[role], role
+        assert role not in OWN_ACTIONS_ONLY, role
     assert ACTION_OVERDUE.to_owner
     assert not rule.to_owner

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
-from mappa_bus.access.policy import CASE_VIEWS, FieldGroup, ViewerRole
+from mappa_bus.access.policy import CASE_VIEWS, OWN_ACTIONS_ONLY, FieldGroup, ViewerRole
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.model import AlertData, Severity
 from mappa_bus.case.model import CasePicture, PlanAction
@@ -348,11 +348,12 @@ def _granted(after: CasePicture, data: victim_contact.LicenceConditionRequested)
 _HIGH_RISK = frozenset({plans.RiskLevel.HIGH, plans.RiskLevel.VERY_HIGH})
 
 OWNER_ROLES: Mapping[Agency, ViewerRole] = {
-    agency: ViewerRole.VICTIM_LIAISON if agency is Agency.VICTIM_CONTACT else ViewerRole(agency)
-    for agency in Agency
+    **{Agency(role.value): role for role in (_R.POLICE, _R.PROBATION, _R.PRISONS)},
+    **{agency: role for role, agency in OWN_ACTIONS_ONLY.items()},
 }
-"""The role that reads for each agency owning a plan action (victim contact's is the victim
-liaison officers')."""
+"""The role that reads for each agency owning a plan action: the Responsible Authority's its
+own, a Duty to Co-operate agency's the role that sees that agency's own actions (victim
+contact's, the victim liaison officers')."""
 
 
 def _high_risk_at_level_one(
