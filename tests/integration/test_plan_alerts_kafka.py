@@ -1,9 +1,12 @@
 """Overdue plan actions against the real broker: `mappa alerts catch-up` run, stopped and run
 again with later `--today`s raises an overdue action's alert once on the topic, and a new one
-only when the action, re-dated by its owner, is missed again."""
+only when the action, re-dated by its owner, is missed again; `mappa alerts tail --role
+housing --overdue-actions` shows the owner both, and another agency's role none."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -26,6 +29,7 @@ from mappa_bus.catalogue.probation import (
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import read_to_end
 from mappa_bus.topics import alerts_topic
+from tests.integration.test_alert_tail_kafka import QUIET_S, _lines
 
 pytestmark = pytest.mark.kafka
 
@@ -120,6 +124,31 @@ async def _overdue_on_topic(kafka: KafkaConnection, namespace: str) -> Counter[s
     return Counter(alert.id for alert in alerts if alert.data.rule == "action-overdue")
 
 
+async def _tail(env: dict[str, str], namespace: str, role: str, count: int) -> list[str]:
+    """The lines `mappa alerts tail --role <role> --overdue-actions --from-beginning` prints:
+    `count` of them, then none for a while; stopped with Ctrl-C."""
+    process = await asyncio.create_subprocess_exec(
+        str(MAPPA),
+        *("alerts", "tail", "--role", role, "--overdue-actions", "--from-beginning"),
+        *("--namespace", namespace),
+        env={**env, "COLUMNS": "250"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        lines = await _lines(process, count)
+        with pytest.raises(TimeoutError):  # and no more
+            await _lines(process, 1, wait_s=QUIET_S)
+        process.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
+    return lines
+
+
 async def test_an_overdue_action_is_raised_once_across_restarts_and_again_when_redated(
     kafka: KafkaConnection,
     kafka_as: Callable[[str], KafkaConnection],
@@ -148,3 +177,8 @@ async def test_an_overdue_action_is_raised_once_across_restarts_and_again_when_r
     _catch_up(service_env, namespace, url, date(2025, 9, 1))
     second = alert_id("action-overdue", f"{CASE}:{ACTION}:{REDATED_TO.isoformat()}")
     assert await _overdue_on_topic(kafka, namespace) == Counter({first: 1, second: 1})
+
+    housing = await _tail(service_env, namespace, "housing", 2)
+    assert ["action-overdue" in line and CASE in line for line in housing] == [True, True]
+    assert ["due on 2025-07-01 " in housing[0], "due on 2025-08-01 " in housing[1]] == [True, True]
+    assert await _tail(service_env, namespace, "police", 0) == []
