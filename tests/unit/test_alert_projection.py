@@ -13,7 +13,12 @@ from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.store import all_raised, mark_published, unpublished
 from mappa_bus.catalogue import Area, Envelope, EventData, Level, make_event, plans, prisons
-from mappa_bus.catalogue.probation import LevelReason, MappaLevelSet
+from mappa_bus.catalogue.probation import (
+    LevelReason,
+    ManagementEndReason,
+    MappaLevelSet,
+    MappaManagementEnded,
+)
 from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import agency_topic
 from tests.keys import KEYRING
@@ -205,6 +210,33 @@ def test_an_overdue_action_is_raised_once_across_restarts_and_again_once_redated
     assert restarted.raise_overdue(due + timedelta(days=41)) == 1
     assert restarted.raise_overdue(due + timedelta(days=90)) == 0
     assert _rules(url) == Counter({"action-overdue": 2})
+
+
+def test_a_high_risk_at_level_one_and_open_actions_at_the_end_are_raised_once_each(
+    url: str,
+) -> None:
+    """Each event rule raises once: the same records again, and a restart folding them all
+    again, add nothing."""
+    log = Log()
+    day = (START + timedelta(days=20)).date()
+    assessed = plans.PoliceRiskAssessmentCompleted(
+        assessed_on=day, tool=plans.RiskTool.ARMS, overall=plans.RiskLevel.HIGH
+    )
+    ended = MappaManagementEnded(
+        ended_on=day + timedelta(days=10), reason=ManagementEndReason.LICENCE_ENDED
+    )
+    records = [
+        log.append(_level(Level.ONE, 1, review_in=400)),
+        log.append(_agreed(5, 200)),
+        log.append(_event(assessed, 20, "assessed-20")),
+        log.append(_event(ended, 30, "ended-30")),
+    ]
+    projection = _projection(url)
+    _consume(projection, records)
+    _consume(projection, records)
+    _consume(_projection(url), records)
+
+    assert _rules(url) == Counter({"high-risk-at-level-one": 1, "plan-open-at-end": 1})
 
 
 def test_the_level_three_interval_is_the_projections_to_set(url: str) -> None:
