@@ -92,7 +92,8 @@ class Firing:
 
     data: AlertData
     trigger: str
-    """The event id, or for a time-driven rule f"{case_id}:{date}"."""
+    """The event id, or for a time-driven rule f"{case_id}:{date}" (for an overdue plan action
+    f"{case_id}:{action_id}:{due_on}")."""
 
 
 # ---- what summaries say -------------------------------------------------------------------
