@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from mappa_bus.agencies import Agency
 from mappa_bus.case.model import ActionStatus
@@ -17,7 +17,7 @@ from mappa_bus.catalogue.plans import ActionKind
 from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.schema import pictures_table
 from mappa_bus.picture.store import find_overdue
-from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.database import StoreOutOfDateError, open_engine
 from mappa_bus.topics import agency_topic
 from tests.keys import KEYRING
 from tests.records import Record, record_of
@@ -174,3 +174,16 @@ def test_the_store_keeps_the_earliest_open_due_date_and_lists_overdue_cases_by_i
 
     assert due == {CASE: _on(14), other: _on(5), done: None}
     assert (overdue, in_lancashire) == ([other, CASE], [])
+
+
+def test_a_store_made_before_the_plans_is_refused_naming_the_column(tmp_path: Path) -> None:
+    """A `picture_cases` table without `open_due_on` stops the service on start, saying so."""
+    engine = open_engine(f"sqlite:///{tmp_path}/old.db")
+    with engine.begin() as connection:
+        connection.execute(
+            text("CREATE TABLE picture_cases (case_id VARCHAR(64) PRIMARY KEY, picture TEXT)")
+        )
+    projection = PictureProjection(engine, NAMESPACE, keyring=KEYRING)
+
+    with pytest.raises(StoreOutOfDateError, match="open_due_on"):
+        projection.load()
