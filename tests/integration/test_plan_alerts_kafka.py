@@ -136,6 +136,11 @@ async def _tail(env: dict[str, str], namespace: str, role: str, count: int) -> l
         stderr=asyncio.subprocess.PIPE,
     )
     try:
+        # Started (not still importing) before its silence counts: it first says what it
+        # waits for, on stderr.
+        assert process.stderr is not None
+        started = await asyncio.wait_for(process.stderr.readline(), 60)
+        assert b"waiting for alerts" in started
         lines = await _lines(process, count)
         with pytest.raises(TimeoutError):  # and no more
             await _lines(process, 1, wait_s=QUIET_S)
