@@ -62,14 +62,17 @@ class PartitionBatches:
         filling = self._filling.get(where)
         if filling is None:
             filling = self._filling[where] = _Filling(self._producer.create_batch())
-        if filling.builder.append(timestamp=None, key=key, value=value, headers=headers):
+        if (
+            filling.builder.append(timestamp=None, key=key, value=value, headers=headers)
+            is not None
+        ):
             filling.ids.append(id_)
             return None
         # Full: the record starts the partition's next batch (an event is at most 64 KiB, a
         # batch `max_batch_size`, 512 KiB: it fits an empty one), and the full one goes.
         full, filling = filling, _Filling(self._producer.create_batch())
         self._filling[where] = filling
-        if not filling.builder.append(timestamp=None, key=key, value=value, headers=headers):
+        if filling.builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
             raise ValueError(f"a record of {len(value)} bytes does not fit an empty batch")
         filling.ids.append(id_)
         return await self._hand_over(where, full)

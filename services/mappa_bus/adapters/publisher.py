@@ -10,6 +10,7 @@ Publishing the same event id twice is harmless: subscribers ignore an id they ha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -134,6 +135,12 @@ class AgencyPublisher:
         try:
             if exc is None:
                 await self.flush()
+            elif self._batches is not None:
+                # As the producer, stopping, still sends what it was given: the batches still
+                # filling are given to it too, not dropped (their answers go uncounted, as the
+                # error leaves no summary to count them in).
+                with contextlib.suppress(Exception):
+                    await self._batches.hand_over_all()
         finally:
             await self._producer.stop()
 
