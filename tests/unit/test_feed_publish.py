@@ -25,7 +25,8 @@ from mappa_bus.catalogue.probation import LicenceBreached, RecallIssued
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_codec import partition_of
 from mappa_bus.projection.subscriber import read_event
-from mappa_bus.topics import AGENCY_PARTITIONS, NAMESPACE, agency_topic
+from mappa_bus.signing import KeyId, Keyring
+from mappa_bus.topics import AGENCY_PARTITIONS, DEAD_LETTER, NAMESPACE, agency_topic
 from tests.keys import KEYRING
 
 # Small enough that a feed of a few dozen lines fills several batches of one partition.
@@ -95,11 +96,13 @@ class FakeProducer:
         return answer
 
 
-async def _publish(feed: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[AgencyPublisher, Any]:
+async def _publish(
+    feed: Path, monkeypatch: pytest.MonkeyPatch, keyring: Keyring = KEYRING
+) -> tuple[AgencyPublisher, Any]:
     """Publish `feed` as probation, through a bulk publisher on a fake producer."""
     monkeypatch.setattr(publisher_module, "AIOKafkaProducer", FakeProducer)
     sender = AgencyPublisher(
-        KafkaConnection("127.0.0.1:9"), Agency.PROBATION, system="x", keyring=KEYRING, bulk=True
+        KafkaConnection("127.0.0.1:9"), Agency.PROBATION, system="x", keyring=keyring, bulk=True
     )
     async with sender:
         await publish_lines(sender, feed, show_progress=False)
@@ -225,3 +228,23 @@ async def test_a_flat_record_is_sent_as_the_event_the_bus_writes(
         event.mappaarea,
         event.case_id,
     )
+
+
+async def test_a_cloudevents_line_of_an_area_without_a_key_is_dead_lettered_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kent's probation key only: a Cumbria line, spaced as its system writes it, goes to the
+    dead-letter topic as `wrong-area` with the line's own bytes, and the Kent line is sent."""
+    kent = KeyId(Agency.PROBATION, Area.KENT)
+    cumbria = json.dumps({**_recall(1), "mappaarea": "cumbria"}, indent=0).replace("\n", "")
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(f"{json.dumps(_recall(0))}\n{cumbria}\n")
+
+    sender, producer = await _publish(feed, monkeypatch, Keyring({kent: KEYRING.keys[kent]}))
+
+    [letter] = [record for record in producer.records if record.topic == DEAD_LETTER.name]
+    assert (letter.value, dict(letter.headers)["mappa-rejection"]) == (
+        cumbria.encode(),
+        b"wrong-area",
+    )
+    assert sender.summary.accepted == 1
