@@ -106,8 +106,9 @@ def _feed_format(path: Path, chosen: str) -> Literal["jsonl", "csv"]:
     return "csv" if path.suffix.lower() == ".csv" else "jsonl"
 
 
-# Lines read between two updates of the progress bar: an update costs about as much as
-# sending a line, and a few hundred a second are more than the eye needs.
+# Lines read between two updates of the progress bar: an update (rich's lock, the file's
+# position) costs about 3 us, a tenth of what a line costs in all, and a few hundred updates a
+# second are more than the eye needs.
 _PROGRESS_EVERY = 500
 
 
