@@ -60,6 +60,7 @@ def area_year(options: SimulationOptions, area: Area) -> AreaYear:
             home=area,
             year=year,
             seed=options.seed,
+            punctuality=options.punctuality,
         )
         for number, role in enumerate(roles, start=1)
     )
