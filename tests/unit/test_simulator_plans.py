@@ -16,11 +16,13 @@ from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.plans import RiskLevel
 from mappa_bus.catalogue.probation import LeadAgency, LevelReason, MappaMeetingHeld
 from mappa_bus.catalogue.vocabulary import Category
+from mappa_bus.reporting.plan_actions import action_facts, fold_steps
 from mappa_bus.simulator.actions import KINDS
 from mappa_bus.simulator.options import SimulationOptions
 from mappa_bus.simulator.person import Person, Step, level_at
+from mappa_bus.simulator.plan_truth import plan_figures
 from mappa_bus.simulator.rates import PUNCTUALITY, Punctuality
-from mappa_bus.simulator.run import AreaYear, area_year, events, intended
+from mappa_bus.simulator.run import AreaYear, area_year, events, intended, intended_plans, simulate
 
 OPTIONS = SimulationOptions(scale=0.1, seed=21)
 
@@ -295,3 +297,33 @@ def test_punctuality_changes_no_yearly_table() -> None:
     options = SimulationOptions(areas=(Area.CUMBRIA,), scale=0.2, seed=2)
 
     assert intended(options) == intended(replace(options, punctuality=slow))
+
+
+# --- the truth: what the simulator meant, against what its events say ------------------------
+
+
+def test_intended_plan_figures_equal_the_fold_of_the_events() -> None:
+    """The plan figures the simulator intends from its people equal, for every area-year and
+    agency, those the reporting fold computes from the run's events (a small national run, so
+    transfers carry actions between areas)."""
+    options = SimulationOptions(areas=(Area.KENT, Area.SURREY, Area.CUMBRIA), scale=0.1, seed=9)
+    steps = fold_steps({}, (event for item in simulate(options) for event in events(item, 9)))
+
+    assert intended_plans(options) == plan_figures(action_facts(steps))
+
+
+def test_the_truth_counts_every_outcome_of_the_simulated_year() -> None:
+    """Kent's intended figures for the simulated year hold actions completed on time, late,
+    closed and open, for probation and for the police."""
+    figures = {(item.area, item.year_start): item for item in intended_plans(OPTIONS)}[
+        (Area.KENT, date(2020, 4, 1))
+    ]
+    rows = {row.agency: row for row in figures.agencies}
+
+    def nonzero(agency: Agency) -> tuple[bool, ...]:
+        row = rows[agency]
+        closed = sum(row.closed_not_completed.values())
+        return tuple(n > 0 for n in (row.completed_on_time, row.completed_late, closed, row.open))
+
+    expected = ((True,) * 4, (True,) * 4)
+    assert expected == (nonzero(Agency.PROBATION), nonzero(Agency.POLICE))
