@@ -32,7 +32,6 @@ from mappa_bus.catalogue import (
     health,
     housing,
     make_event,
-    plans,
     police,
     prisons,
     probation,
@@ -518,18 +517,7 @@ def test_replay_folds_entries_in_timeline_order_whatever_order_they_are_given_in
     assert replayed == _fold((event, START) for event in events)
 
 
-# Risk assessments and plan actions are on the timeline only, until the picture folds them
-# (issue 19); the fold ignores them explicitly.
-_NOT_YET_FOLDED = frozenset(
-    {*plans.RISK_ASSESSMENTS, *plans.ACTIONS_AGREED, *plans.ACTION_OUTCOMES}
-)
-
-
-@pytest.mark.parametrize(
-    "model",
-    [model for model in CATALOGUE if model not in _NOT_YET_FOLDED],
-    ids=lambda model: model.event_type(),
-)
+@pytest.mark.parametrize("model", CATALOGUE, ids=lambda model: model.event_type())
 def test_every_event_type_changes_the_picture_beyond_its_timeline(
     model: type[EventData],
 ) -> None:
@@ -543,25 +531,6 @@ def test_every_event_type_changes_the_picture_beyond_its_timeline(
     bookkeeping = {"timeline", "area", "agencies_involved", "last_recorded_at"}
     assert len(after.timeline) == 2
     assert after.model_dump(exclude=bookkeeping) != before.model_dump(exclude=bookkeeping)
-
-
-@pytest.mark.parametrize(
-    "model", sorted(_NOT_YET_FOLDED, key=str), ids=lambda model: model.__name__
-)
-def test_a_plan_event_is_on_the_timeline_and_changes_nothing_else_yet(
-    model: type[EventData],
-) -> None:
-    """Until the picture folds plans, their events are logged and leave every section as it was."""
-    before = apply(None, REGISTERED.model_copy(update={"subject": EXAMPLE_CASE}), START)
-    event = example_event(model)
-
-    after = apply(before, event, event.time)
-
-    bookkeeping = {"timeline", "area", "agencies_involved", "last_recorded_at"}
-    assert (len(after.timeline), after.model_dump(exclude=bookkeeping)) == (
-        2,
-        before.model_dump(exclude=bookkeeping),
-    )
 
 
 # ---- properties ---------------------------------------------------------------------------

@@ -4,18 +4,23 @@ the agreement arrives, the due date in force, and the same facts in any order.""
 import itertools
 from datetime import UTC, date, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, Envelope, EventData, make_event
 from mappa_bus.catalogue import plans as p
 from mappa_bus.reporting.plan_actions import (
     ActionKey,
+    ActionSteps,
     action_facts,
     facts_of,
     fold_steps,
     insert_step,
     step_of,
 )
-from mappa_bus.reporting.plan_figures import ActionFacts
+from mappa_bus.reporting.plan_figures import ActionFacts, figures_from_actions
+from tests import plan_events
 
 CASE = "KEN-2020-000001"
 KEY: ActionKey = (CASE, "ACT-001")
@@ -162,3 +167,16 @@ def test_other_events_are_not_plan_steps() -> None:
         assessed_on=date(2020, 6, 1), tool=p.RiskTool.OASYS_ROSH, overall=p.RiskLevel.HIGH
     )
     assert step_of(_event(data, 0)) is None
+
+
+@given(st.permutations(plan_events.agreements() + plan_events.outcomes()), st.integers(1, 5))
+def test_the_hand_made_year_gives_its_figures_in_any_order_and_batching(
+    order: list[Envelope[EventData]], batch: int
+) -> None:
+    """The hand-made Kent events, shuffled and folded a few at a time, give the hand-computed
+    figures."""
+    actions: dict[ActionKey, ActionSteps] = {}
+    for start in range(0, len(order), batch):
+        actions = fold_steps(actions, order[start : start + batch])
+    figures = figures_from_actions(action_facts(actions), Area.KENT, plan_events.YEAR)
+    assert plan_events.expected() == figures

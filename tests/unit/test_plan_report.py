@@ -117,6 +117,17 @@ def test_the_json_report_holds_the_plan_figures(store: str) -> None:
     assert plan_events.expected() == PlanFigures.model_validate(plain)
 
 
+def test_the_national_report_holds_every_areas_plan_figures(store: str) -> None:
+    """`--area national` gives the same figures (Kent's are all there are), for no one area."""
+    arguments = ["report-partnership", "--database", store, "--area", "national"]
+    result = CliRunner().invoke(app, [*arguments, "--year", "2020-21", "--format", "json"])
+
+    plain = json.loads(result.stdout)["plan_figures"]
+    assert plan_events.expected().model_copy(update={"area": None}) == PlanFigures.model_validate(
+        plain
+    )
+
+
 def test_the_csv_report_has_one_row_per_plan_figure(store: str) -> None:
     """The CSV names each figure as the open command does; housing's median is 7.5 days."""
     result = _report(store, "csv")

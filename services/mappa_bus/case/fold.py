@@ -15,6 +15,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from mappa_bus.agencies import Agency
+from mappa_bus.case import plans as plan_fold
 from mappa_bus.case.model import (
     CasePicture,
     ChildContactRisk,
@@ -285,16 +286,12 @@ def _step(picture: CasePicture, entry: TimelineEntry, data: EventData) -> CasePi
             return _information_shared(picture, data, entry.agency)
         case duty_to_cooperate.DeportationDecisionMade():
             return _deportation(picture, data)
-        case (
-            plans.RiskAssessment()
-            | plans.ActionAgreed()
-            | plans.ActionCompleted()
-            | plans.ActionClosed()
-            | plans.ActionRedated()
-        ):
-            # Risk assessments and plan actions are on the timeline only, until the picture has
-            # sections for them (issue 19).
-            return picture
+        case plans.RiskAssessment():
+            return plan_fold.assessed(picture, data, entry.agency)
+        case plans.ActionAgreed():
+            return plan_fold.agreed(picture, data, entry.agency)
+        case plans.ActionCompleted() | plans.ActionClosed() | plans.ActionRedated():
+            return plan_fold.outcome(picture, data, entry.agency)
     # Every catalogue type has a case above (a test checks): nothing else reaches the fold.
     return picture
 

@@ -44,6 +44,10 @@ class Rejection(StrEnum):
     UNSIGNED = "unsigned"
     BAD_SIGNATURE = "bad-signature"
     WRONG_AREA = "wrong-area"
+    # What it says of another's: an outcome (completed, closed, re-dated) of a plan action that
+    # the bus knows another agency owns. Refused by the consumers that know the plan, not by
+    # the parser: it is a valid event, sent by an agency that may not say it.
+    NOT_OWNER = "not-owner"
 
 
 class WireError(ValueError):

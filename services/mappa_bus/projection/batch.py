@@ -42,8 +42,14 @@ class Batch:
             return read_event(record, namespace, keyring)
         except WireError as error:
             if refuse:
-                self.rejected.append(Rejected(record, error))
+                self.refuse(record, error)
             return None
+
+    def refuse(self, record: Any, error: WireError) -> None:
+        """Refuse `record` for `error`: it is dead-lettered with the batch, and folds nothing.
+        A slice refuses here what only its own state shows wrong (a plan action's outcome from
+        an agency that does not own it)."""
+        self.rejected.append(Rejected(record, error))
 
     def events(
         self, records: Iterable[Any], namespace: str, keyring: Keyring
