@@ -285,7 +285,7 @@ ATTENDS_TO_ACT: tuple[Agency, ...] = (
 # case is managed at when it is made. A few level 1 cases are assessed high (a case whose level
 # has not caught up with its risk yet, which the coordinators' alerts look for).
 RISK_BY_LEVEL: Mapping[int, tuple[tuple[RiskLevel, float], ...]] = {
-    1: ((RiskLevel.LOW, 0.38), (RiskLevel.MEDIUM, 0.6), (RiskLevel.HIGH, 0.02)),
+    1: ((RiskLevel.LOW, 0.39), (RiskLevel.MEDIUM, 0.6), (RiskLevel.HIGH, 0.01)),
     2: ((RiskLevel.MEDIUM, 0.3), (RiskLevel.HIGH, 0.65), (RiskLevel.VERY_HIGH, 0.05)),
     3: ((RiskLevel.HIGH, 0.4), (RiskLevel.VERY_HIGH, 0.6)),
 }
