@@ -1,5 +1,5 @@
-"""The simulator's files: one time-ordered JSON Lines file per agency that parses back, and a
-truth.json that reads back; and `mappa simulate` writing them."""
+"""The simulator's files: one time-ordered JSON Lines file per agency that parses back, a
+truth.json and a plan-truth.json that read back; and `mappa simulate` writing them."""
 
 from itertools import pairwise
 from pathlib import Path
@@ -14,12 +14,14 @@ from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.simulator.files import (
     events_file,
     read_events,
+    read_plan_truth,
     read_truth,
     write_events,
+    write_plan_truth,
     write_truth,
 )
-from mappa_bus.simulator.options import SimulationOptions
-from mappa_bus.simulator.run import events, intended, simulate
+from mappa_bus.simulator.options import Scenario, SimulationOptions
+from mappa_bus.simulator.run import events, intended, intended_plans, simulate
 
 OPTIONS = SimulationOptions(areas=(Area.CUMBRIA, Area.KENT, Area.SURREY), scale=0.03, seed=6)
 
@@ -29,6 +31,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("simulated")
     write_events(directory, (events(item, OPTIONS.seed) for item in simulate(OPTIONS)))
     write_truth(directory, intended(OPTIONS))
+    write_plan_truth(directory, intended_plans(OPTIONS))
     return directory
 
 
@@ -63,20 +66,29 @@ def test_truth_file_reads_back(written: Path) -> None:
     assert intended(OPTIONS) == read_truth(written / "truth.json")
 
 
+def test_plan_truth_file_reads_back(written: Path) -> None:
+    """plan-truth.json holds the run's intended plan figures, one per area-year, in order."""
+    assert intended_plans(OPTIONS) == read_plan_truth(written / "plan-truth.json")
+
+
 @pytest.mark.year
 def test_simulate_command_writes_files_and_the_kent_truth(tmp_path: Path) -> None:
-    """`mappa simulate --scenario kent-2020-21 --out DIR` writes every agency's file and a
-    truth whose Kent entry is the seed report's tables."""
+    """`mappa simulate --scenario kent-2020-21 --out DIR` writes every agency's file, a truth
+    whose Kent entry is the seed report's tables, and the plan truth of the same run."""
     result = CliRunner().invoke(
         app, ["simulate", "--area", "kent", "--scenario", "kent-2020-21", "--out", str(tmp_path)]
     )
     files = sorted(path.name for path in tmp_path.iterdir())
-    expected_files = sorted([f"{agency.value}.jsonl" for agency in Agency] + ["truth.json"])
+    expected_files = sorted(
+        [f"{agency.value}.jsonl" for agency in Agency] + ["plan-truth.json", "truth.json"]
+    )
+    kent = SimulationOptions(scenario=Scenario.KENT_2020_21)
 
-    assert (0, expected_files, kent_2020_21()) == (
+    assert (0, expected_files, kent_2020_21(), intended_plans(kent)) == (
         result.exit_code,
         files,
         read_truth(tmp_path / "truth.json")[Area.KENT],
+        read_plan_truth(tmp_path / "plan-truth.json"),
     )
 
 

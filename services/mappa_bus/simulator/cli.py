@@ -1,5 +1,5 @@
 """`mappa simulate`: a seeded area-year of agency events, to files or onto the bus, with the
-statistics it intended."""
+statistics and plan figures it intended."""
 
 from __future__ import annotations
 
@@ -26,10 +26,12 @@ from mappa_bus.catalogue.envelope import Envelope
 from mappa_bus.cli_common import command_settings, keyring_or_exit
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.principals import acl_bindings
+from mappa_bus.reporting.plan_figures import ActionFacts, figures_from_actions
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_csv
 from mappa_bus.reporting.tables import MappaStatistics
-from mappa_bus.simulator.files import write_events, write_truth
+from mappa_bus.simulator.files import write_events, write_plan_truth, write_truth
 from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
+from mappa_bus.simulator.plan_truth import people_facts, plan_figures
 from mappa_bus.simulator.run import events, simulate
 from mappa_bus.simulator.truth import Key, statistics, tally
 from mappa_bus.topics import bus_topic_specs
@@ -39,11 +41,13 @@ console = Console()
 
 @dataclass
 class RunTally:
-    """What a run produced so far: people, events per agency, and the truth's counts."""
+    """What a run produced so far: people, events per agency, the truth's counts and the
+    facts of the plan actions it intended."""
 
     people: int = 0
     by_agency: Counter[Agency] = field(default_factory=Counter)
     truth: Counter[Key] = field(default_factory=Counter)
+    plan_facts: list[ActionFacts] = field(default_factory=list)
 
 
 def simulate_command(
@@ -96,7 +100,10 @@ def simulate_command(
     truth = statistics(run.truth, ReportingYear(year), options.populations)
     if out is not None:
         write_truth(out, truth)
-    _summary(run, truth, None if all_areas else area, time.perf_counter() - started)
+        write_plan_truth(out, plan_figures(run.plan_facts))
+    chosen = None if all_areas else area
+    _summary(run, truth, chosen, time.perf_counter() - started)
+    console.print(_plans(run.plan_facts, chosen, ReportingYear(year)))
     console.print(f"written to {out}" if out is not None else "published onto the bus")
 
 
@@ -146,6 +153,7 @@ def _area_streams(
         progress.update(task, description=f"{AREA_NAMES[area_year.area]}")
         run.people += len(area_year.people)
         run.truth.update(tally(area_year.people, area_year.year))
+        run.plan_facts += people_facts(area_year.people)
         yield events(area_year, options.seed)
         progress.advance(task)
 
@@ -199,4 +207,29 @@ def _table_1(truth: Mapping[Area, MappaStatistics], area: Area | None) -> Table:
         table.add_row(f"Level {level}", *cells, f"{sum(row.values()):,}")
     totals = [sum(grid[level][cat] for level in grid) for cat in (1, 2, 3)]
     table.add_row("Total", *(f"{n:,}" for n in totals), f"{sum(totals):,}")
+    return table
+
+
+def _plans(facts: list[ActionFacts], area: Area | None, year: ReportingYear) -> Table:
+    """The intended plan figures of the year's actions, for `area` or England and Wales."""
+    figures = figures_from_actions(facts, area, year.start)
+    place = AREA_NAMES[area] if area is not None else "England and Wales"
+    table = Table(
+        title=f"Intended: plan actions agreed in {year.start.year}-{year.end:%y}, {place}"
+    )
+    table.add_column("agency", no_wrap=True)
+    for column in ("owned", "on time", "late", "median days late", "closed", "open", "re-dated"):
+        table.add_column(column, justify="right")
+    for row in figures.agencies:
+        median = "-" if row.median_days_late is None else f"{row.median_days_late:g}"
+        counts = (row.owned, row.completed_on_time, row.completed_late)
+        closed = sum(row.closed_not_completed.values())
+        table.add_row(
+            row.agency.value,
+            *(f"{n:,}" for n in counts),
+            median,
+            f"{closed:,}",
+            f"{row.open:,}",
+            f"{row.redated:,}",
+        )
     return table

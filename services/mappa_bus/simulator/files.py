@@ -1,7 +1,8 @@
 """Writing a simulation to disk: JSON Lines per agency, and the truth beside them.
 
 `<agency>.jsonl` holds one wire event (`to_wire`) per line, in time order across the whole run;
-`truth.json` maps each area's slug to the statistics the simulator intended for it. Areas arrive
+`truth.json` maps each area's slug to the statistics the simulator intended for it, and
+`plan-truth.json` lists the plan figures it intended, one per area-year with actions. Areas arrive
 one after another, each in time order, so each area's events go to part files first and are
 then merged, which keeps memory flat however many areas there are.
 """
@@ -23,9 +24,11 @@ from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.base import EventData
 from mappa_bus.catalogue.envelope import Envelope
 from mappa_bus.catalogue.wire import parse_event, to_wire
+from mappa_bus.reporting.plan_figures import PlanFigures
 from mappa_bus.reporting.tables import MappaStatistics
 
 TRUTH_FILE = "truth.json"
+PLAN_TRUTH_FILE = "plan-truth.json"
 PARTS_DIR = ".parts"
 # Part-file lines start with the event's UTC time, so merging compares plain text.
 KEY_LENGTH = len("2021-03-31T23:59:59")
@@ -78,6 +81,20 @@ def read_truth(path: Path) -> dict[Area, MappaStatistics]:
     """The statistics a `truth.json` holds, per area."""
     document = json.loads(path.read_text(encoding="utf-8"))
     return {Area(slug): MappaStatistics.model_validate(item) for slug, item in document.items()}
+
+
+def write_plan_truth(directory: Path, figures: Iterable[PlanFigures]) -> Path:
+    """Write `plan-truth.json`: the intended plan figures, one per area-year, in order."""
+    document = [item.model_dump(mode="json") for item in figures]
+    path = directory / PLAN_TRUTH_FILE
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def read_plan_truth(path: Path) -> list[PlanFigures]:
+    """The plan figures a `plan-truth.json` holds."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return [PlanFigures.model_validate(item) for item in document]
 
 
 def _write_part(

@@ -61,15 +61,30 @@ def level_track(rng: random.Random, year: ReportingYear, plan: LevelPlan) -> lis
     return stays
 
 
-def meetings(rng: random.Random, stays: list[LevelStay], stop: date) -> list[Note]:
-    """Level 2 and 3 meetings while each such stay lasts, up to `stop` (the last day)."""
+def meetings(
+    rng: random.Random,
+    stays: list[LevelStay],
+    stop: date,
+    case_id: str,
+    also_present: tuple[Agency, ...] = (),
+) -> list[Note]:
+    """Level 2 and 3 meetings while each such stay lasts, up to `stop` (the last day), each
+    with its own reference; `also_present` attend every one (a youth offending team leading the
+    case, immigration enforcement for a foreign national)."""
     notes: list[Note] = []
     for stay, following in zip(stays, [*stays[1:], None], strict=True):
         if stay.level == 1:
             continue
         end = following.set_on if following else stop + days(1)
-        notes += _meetings_during(rng, stay, min(end, stop + days(1)))
+        notes += _meetings_during(
+            rng, stay, min(end, stop + days(1)), case_id, also_present, len(notes) + 1
+        )
     return notes
+
+
+def meeting_reference(case_id: str, number: int) -> str:
+    """The reference of a case's `number`th meeting: `MTG-KEN-2020-000123-01`."""
+    return f"MTG-{case_id}-{number:02d}"
 
 
 def _level_1_track(rng: random.Random, year: ReportingYear, plan: LevelPlan) -> list[LevelStay]:
@@ -122,16 +137,24 @@ def transfer_stay(level: int, day: date, rng: random.Random) -> LevelStay:
     return _stay(level, day, rng, "transfer")
 
 
-def _meetings_during(rng: random.Random, stay: LevelStay, end: date) -> list[Note]:
+def _meetings_during(
+    rng: random.Random,
+    stay: LevelStay,
+    end: date,
+    case_id: str,
+    also_present: tuple[Agency, ...],
+    numbered_from: int,
+) -> list[Note]:
     held = stay.set_on + days(rng.randint(7, 28))
-    notes = []
+    notes: list[Note] = []
     while held < end:
         following = held + days(rng.randint(*MEETING_GAP_DAYS))
         data = MappaMeetingHeld(
             held_on=held,
             level=2 if stay.level == 2 else 3,
-            agencies_present=_present(rng),
+            agencies_present=[*_present(rng), *also_present],
             next_review_on=following,
+            meeting_reference=meeting_reference(case_id, numbered_from + len(notes)),
         )
         notes.append(Note(held, Step.RECORD, data))
         held = following

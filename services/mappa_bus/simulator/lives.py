@@ -9,7 +9,7 @@ Nothing happens after the reporting year's last day.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
@@ -20,6 +20,8 @@ from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.police import NotificationEndReason, RegistrationTrigger
 from mappa_bus.catalogue.probation import LeadAgency, ManagementEndReason
 from mappa_bus.catalogue.vocabulary import Category
+from mappa_bus.simulator.actions import agreed_actions
+from mappa_bus.simulator.assessments import risk_assessments
 from mappa_bus.simulator.dates import day_between, days, first_change, months_after, years_before
 from mappa_bus.simulator.ids import seeded
 from mappa_bus.simulator.levels import LevelPlan, level_track, meetings, transfer_stay
@@ -37,6 +39,7 @@ from mappa_bus.simulator.person import (
     SroBreach,
     Step,
 )
+from mappa_bus.simulator.rates import PUNCTUALITY, Punctuality
 from mappa_bus.simulator.roles import Course, Ending, Entry, Role, Shpo
 from mappa_bus.simulator.story import (
     Story,
@@ -69,14 +72,44 @@ class Background:
     licence_ends_on: date | None = None
 
 
-def build_person(role: Role, *, case_id: str, home: Area, year: ReportingYear, seed: int) -> Person:
-    """The person who plays `role` in `home`'s year, drawn from their own seeded generator."""
+def build_person(
+    role: Role,
+    *,
+    case_id: str,
+    home: Area,
+    year: ReportingYear,
+    seed: int,
+    punctuality: Mapping[Agency, Punctuality] = PUNCTUALITY,
+) -> Person:
+    """The person who plays `role` in `home`'s year, drawn from their own seeded generator.
+
+    Their plan actions and risk assessments come from generators of their own, after the rest:
+    they change nothing the yearly tables count, and the people stay the same without them.
+    """
     story = Story(seeded(seed, case_id), year, case_id, [AreaStay(home)])
     story.foreign_national = story.rng.random() < 0.02
     COURSES[role.course](story, role)
-    if story.management is not None:
-        story.notes += meetings(story.rng, story.levels, story.end)
-    return person(story)
+    management = story.management
+    if management is None:
+        return person(story)
+    held = meetings(story.rng, story.levels, story.end, case_id, _also_present(story))
+    story.notes += held
+    built = person(story)
+    actions = agreed_actions(
+        seeded(seed, case_id, "actions"), case_id, management, held, story.end, punctuality
+    )
+    assessed = risk_assessments(seeded(seed, case_id, "assessments"), built, year)
+    return replace(built, notes=built.notes + tuple(assessed), actions=tuple(actions))
+
+
+def _also_present(story: Story) -> tuple[Agency, ...]:
+    """Who attends every one of a case's meetings besides probation, police and the guests."""
+    management = story.management
+    youth = management is not None and management.lead_agency is LeadAgency.YOUTH_OFFENDING
+    return (
+        *([Agency.YOUTH_OFFENDING] if youth else []),
+        *([Agency.IMMIGRATION_ENFORCEMENT] if story.foreign_national else []),
+    )
 
 
 # --- how people in the community at the start of the year came to be managed -------------

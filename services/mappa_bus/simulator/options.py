@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from mappa_bus.agencies import Agency
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
+from mappa_bus.simulator.rates import PUNCTUALITY, Punctuality
 
 ALL_AREAS: tuple[Area, ...] = tuple(Area)
 """All 42 MAPPA areas of England and Wales, in the order runs visit them."""
@@ -35,6 +37,7 @@ class SimulationOptions:
     `scale` multiplies the size of every area the scenario does not fix (0.1 for quick runs);
     a scenario's own area is always simulated at its published size. `populations` gives the
     population aged 10+ per area for table 8 (Kent's implied figure unless told otherwise).
+    `punctuality` says how each agency deals with the plan actions it owns.
     """
 
     areas: tuple[Area, ...] = (Area.KENT,)
@@ -43,6 +46,7 @@ class SimulationOptions:
     scenario: Scenario | None = None
     scale: float = 1.0
     populations: Mapping[Area, int] = field(default_factory=lambda: dict(SHIPPED_POPULATIONS))
+    punctuality: Mapping[Agency, Punctuality] = field(default_factory=lambda: dict(PUNCTUALITY))
 
     def __post_init__(self) -> None:
         if not self.areas:
@@ -53,6 +57,8 @@ class SimulationOptions:
             raise ValueError(f"scale: must be more than 0 and at most {MAX_SCALE}")
         if not 1990 <= self.year <= 2100:
             raise ValueError("year: must be the year of a 1 April between 1990 and 2100")
+        if set(self.punctuality) != set(Agency):
+            raise ValueError("punctuality: give every agency's, and only agencies'")
         if self.scenario is not None:
             area, year = SCENARIO_AREA_YEAR[self.scenario]
             if area not in self.areas or year != self.year:

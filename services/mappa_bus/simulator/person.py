@@ -2,9 +2,10 @@
 
 A `Person` holds the facts the statistics depend on in structured form (when MAPPA management
 started and ended, which area had the case, the levels, custody and hospital spells, civil orders,
-breaches, reviews) and everything else the agencies record as `notes`. The truth
-(`simulator.truth`) is computed from these facts; the events (`simulator.render`) are written
-from them; the reporting consumer folds the events. Two independent routes to the same tables.
+breaches, reviews, the plan actions agreed at its meetings) and everything else the agencies
+record as `notes` (risk assessments among them). The truth (`simulator.truth`) is computed from
+these facts; the events (`simulator.render`) are written from them; the reporting consumer folds
+the events. Two independent routes to the same tables.
 
 Within a day, things happen in `Step` order; the event times follow it, so the state "at the
 moment" of an event is the state after everything earlier in (day, step) order.
@@ -17,8 +18,10 @@ from datetime import date
 from enum import IntEnum, StrEnum
 from typing import Literal
 
+from mappa_bus.agencies import Agency
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.base import EventData
+from mappa_bus.catalogue.plans import ActionKind, ClosureReason, RedateReason
 from mappa_bus.catalogue.police import NotificationEndReason, RegistrationTrigger
 from mappa_bus.catalogue.probation import LeadAgency, LevelReason, ManagementEndReason
 from mappa_bus.catalogue.vocabulary import Category, Level
@@ -48,6 +51,10 @@ class Step(IntEnum):
     TRANSFER_ACCEPTED = 34
     LEVEL = 40
     RECORD = 50
+    ACTION_AGREED = 52
+    """After the meeting (a RECORD) that agreed it."""
+    ACTION_REDATED = 54
+    ACTION_DONE = 56
     BREACH = 60
     RECALL = 62
     RETURNED = 64
@@ -182,6 +189,40 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
+class Redating:
+    """The owner moved an action's due date."""
+
+    redated_on: date
+    due_on: date
+    reason: RedateReason
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A risk management plan action agreed at a level 2 or 3 meeting, and what its owner did
+    with it: re-dated it (in order), then completed it, closed it, or neither (still open)."""
+
+    action_id: str
+    meeting_reference: str
+    chair: Agency
+    """The agency chairing the meeting, which publishes the agreement."""
+    owner: Agency
+    kind: ActionKind
+    agreed_on: date
+    due_on: date
+    """The due date as agreed."""
+    redatings: tuple[Redating, ...] = ()
+    completed_on: date | None = None
+    closed_on: date | None = None
+    closure_reason: ClosureReason | None = None
+
+    @property
+    def due_in_force(self) -> date:
+        """The due date after every re-dating (all of them come before any outcome)."""
+        return self.redatings[-1].due_on if self.redatings else self.due_on
+
+
+@dataclass(frozen=True, slots=True)
 class Person:
     """One simulated person and their story up to the end of the reporting year."""
 
@@ -198,6 +239,8 @@ class Person:
     reviews: tuple[Review, ...] = ()
     sro_breach: SroBreach | None = None
     notes: tuple[Note, ...] = ()
+    actions: tuple[Action, ...] = ()
+    """The plan actions agreed at the person's meetings, in agreement order."""
 
 
 def area_at(person: Person, moment: Moment) -> Area:

@@ -12,9 +12,12 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 
+from mappa_bus.agencies import Agency
 from mappa_bus.catalogue.areas import Area
+from mappa_bus.catalogue.plans import ClosureReason, RiskLevel
 from mappa_bus.catalogue.vocabulary import Category
 from mappa_bus.reporting.tables import LevelByCategory, MappaStatistics, kent_2020_21
 from mappa_bus.simulator.roles import Course, Ending, Entry, Role
@@ -211,3 +214,78 @@ def consistent(targets: MappaStatistics) -> MappaStatistics:
             "notification_orders": min(targets.notification_orders, t1[1][1]),
         }
     )
+
+
+# --- risk management plans -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Punctuality:
+    """How one agency deals with the plan actions it owns (SIMULATION ASSUMPTIONS).
+
+    The four outcome shares (done by the due date in force, done after it, closed without being
+    done, never recorded) are weights, normalised when drawn. `mean_days_late` is the mean of
+    a late completion's lateness (at least one day, exponential beyond it); `redated` the share
+    of actions whose due date is moved (once, or for some twice) before their outcome.
+    """
+
+    on_time: float
+    late: float
+    closed: float
+    still_open: float
+    mean_days_late: float
+    redated: float
+    closure_reasons: tuple[tuple[ClosureReason, float], ...] = (
+        (ClosureReason.NO_LONGER_NEEDED, 0.4),
+        (ClosureReason.PERSON_IN_CUSTODY, 0.15),
+        (ClosureReason.CASE_TRANSFERRED, 0.05),
+        (ClosureReason.NOT_POSSIBLE, 0.25),
+        (ClosureReason.SUPERSEDED_BY_NEW_ACTION, 0.15),
+    )
+
+    def __post_init__(self) -> None:
+        shares = (self.on_time, self.late, self.closed, self.still_open)
+        if min(shares) < 0 or sum(shares) <= 0:
+            raise ValueError("punctuality: outcome shares must be >= 0 and not all 0")
+        if not 0 <= self.redated <= 1 or self.mean_days_late < 1:
+            raise ValueError("punctuality: redated must be a share, mean_days_late >= 1")
+
+
+# SIMULATION ASSUMPTIONS: the responsible authorities keep to their plans best; agencies that
+# depend on others' resources (housing, health, DWP, immigration) are later and leave more open.
+PUNCTUALITY: Mapping[Agency, Punctuality] = {
+    Agency.POLICE: Punctuality(0.74, 0.16, 0.05, 0.05, 10, 0.18),
+    Agency.PROBATION: Punctuality(0.8, 0.12, 0.05, 0.03, 8, 0.15),
+    Agency.PRISONS: Punctuality(0.62, 0.2, 0.1, 0.08, 16, 0.25),
+    Agency.HEALTH: Punctuality(0.55, 0.25, 0.1, 0.1, 21, 0.3),
+    Agency.HOUSING: Punctuality(0.42, 0.3, 0.12, 0.16, 28, 0.35),
+    Agency.CHILDRENS_SERVICES: Punctuality(0.66, 0.2, 0.08, 0.06, 12, 0.2),
+    Agency.VICTIM_CONTACT: Punctuality(0.78, 0.14, 0.05, 0.03, 7, 0.12),
+    Agency.YOUTH_OFFENDING: Punctuality(0.7, 0.18, 0.07, 0.05, 10, 0.2),
+    Agency.DWP: Punctuality(0.5, 0.25, 0.1, 0.15, 20, 0.25),
+    Agency.IMMIGRATION_ENFORCEMENT: Punctuality(0.45, 0.25, 0.15, 0.15, 30, 0.3),
+}
+
+# SIMULATION ASSUMPTIONS: how many actions a level 2 or 3 meeting agrees (1 to 4), and how
+# much more often than a guest each core agency takes one on. A guest attends because it has
+# something to do, so it is never much less likely to own an action than the core agencies.
+ACTIONS_PER_MEETING: tuple[tuple[int, float], ...] = ((1, 0.3), (2, 0.35), (3, 0.25), (4, 0.1))
+OWNER_WEIGHTS: Mapping[Agency, float] = {Agency.PROBATION: 3.0, Agency.POLICE: 2.0}
+GUEST_OWNER_WEIGHT = 1.5
+# Agencies that come to a meeting only for something of theirs to do (DWP rarely attends; a
+# youth offending team or immigration enforcement attend because of who the person is): each
+# present owns one of the meeting's actions at least.
+ATTENDS_TO_ACT: tuple[Agency, ...] = (
+    Agency.DWP,
+    Agency.YOUTH_OFFENDING,
+    Agency.IMMIGRATION_ENFORCEMENT,
+)
+
+# SIMULATION ASSUMPTIONS: the overall risk of serious harm an assessment finds, by the level the
+# case is managed at when it is made. A few level 1 cases are assessed high (a case whose level
+# has not caught up with its risk yet, which the coordinators' alerts look for).
+RISK_BY_LEVEL: Mapping[int, tuple[tuple[RiskLevel, float], ...]] = {
+    1: ((RiskLevel.LOW, 0.39), (RiskLevel.MEDIUM, 0.6), (RiskLevel.HIGH, 0.01)),
+    2: ((RiskLevel.MEDIUM, 0.3), (RiskLevel.HIGH, 0.65), (RiskLevel.VERY_HIGH, 0.05)),
+    3: ((RiskLevel.HIGH, 0.4), (RiskLevel.VERY_HIGH, 0.6)),
+}

@@ -11,14 +11,15 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from mappa_bus.catalogue import health, police, prisons, probation
+from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import health, plans, police, prisons, probation
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.base import EventData
 from mappa_bus.catalogue.envelope import Envelope, make_event
 from mappa_bus.catalogue.examples import AGENCY_SYSTEMS
 from mappa_bus.simulator.dates import at_time
 from mappa_bus.simulator.ids import event_id, seeded
-from mappa_bus.simulator.person import CivilOrder, Person, Step, area_at
+from mappa_bus.simulator.person import Action, CivilOrder, Person, Step, area_at
 
 # The working day's first event comes between 08:00 and 10:30, the next ones minutes apart.
 DAY_STARTS = (8 * 60, 10 * 60 + 30)
@@ -26,6 +27,25 @@ GAP_MINUTES = (3, 40)
 LAST_MINUTE = 23 * 60 + 59
 
 Fact = tuple[date, Step, EventData]
+
+AGREED: dict[Agency, type[plans.ActionAgreed]] = {
+    agreed.PUBLISHER: agreed for agreed in plans.ACTIONS_AGREED
+}
+COMPLETED: dict[Agency, type[plans.ActionCompleted]] = {
+    outcome.PUBLISHER: outcome
+    for outcome in plans.ACTION_OUTCOMES
+    if issubclass(outcome, plans.ActionCompleted)
+}
+CLOSED: dict[Agency, type[plans.ActionClosed]] = {
+    outcome.PUBLISHER: outcome
+    for outcome in plans.ACTION_OUTCOMES
+    if issubclass(outcome, plans.ActionClosed)
+}
+REDATED: dict[Agency, type[plans.ActionRedated]] = {
+    outcome.PUBLISHER: outcome
+    for outcome in plans.ACTION_OUTCOMES
+    if issubclass(outcome, plans.ActionRedated)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +107,7 @@ def _facts(person: Person) -> list[Fact]:
         *(_order(order) for order in person.orders),
         *_police_outcomes(person),
         *((note.day, note.step, note.data) for note in person.notes),
+        *(fact for action in person.actions for fact in _action(action)),
     ]
 
 
@@ -248,4 +269,39 @@ def _police_outcomes(person: Person) -> list[Fact]:
             breached_on=sro.breached_on, notification_start=sro.notification_start
         )
         facts.append((sro.notification_start, Step.NOTIFICATION_IMPOSED, imposed))
+    return facts
+
+
+def _action(action: Action) -> list[Fact]:
+    """The chair's agreement, then the owner's re-datings and outcome, on the owner's topic."""
+    agreed = AGREED[action.chair](
+        action_id=action.action_id,
+        meeting_reference=action.meeting_reference,
+        agreed_on=action.agreed_on,
+        owner=action.owner,
+        kind=action.kind,
+        due_on=action.due_on,
+    )
+    facts: list[Fact] = [(action.agreed_on, Step.ACTION_AGREED, agreed)]
+    facts += [
+        (
+            redating.redated_on,
+            Step.ACTION_REDATED,
+            REDATED[action.owner](
+                action_id=action.action_id,
+                redated_on=redating.redated_on,
+                due_on=redating.due_on,
+                reason=redating.reason,
+            ),
+        )
+        for redating in action.redatings
+    ]
+    if action.completed_on is not None:
+        done = COMPLETED[action.owner](action_id=action.action_id, completed_on=action.completed_on)
+        facts.append((action.completed_on, Step.ACTION_DONE, done))
+    if action.closed_on is not None and action.closure_reason is not None:
+        closed = CLOSED[action.owner](
+            action_id=action.action_id, closed_on=action.closed_on, reason=action.closure_reason
+        )
+        facts.append((action.closed_on, Step.ACTION_DONE, closed))
     return facts

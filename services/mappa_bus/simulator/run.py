@@ -14,12 +14,14 @@ from mappa_bus.catalogue import ReportingYear
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.base import EventData
 from mappa_bus.catalogue.envelope import Envelope
+from mappa_bus.reporting.plan_figures import PlanFigures
 from mappa_bus.reporting.tables import MappaStatistics, kent_2020_21
 from mappa_bus.simulator.ids import case_id, seeded
 from mappa_bus.simulator.lives import build_person
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.person import Person
 from mappa_bus.simulator.plan import plan_roles
+from mappa_bus.simulator.plan_truth import people_facts, plan_figures
 from mappa_bus.simulator.rates import generic_targets
 from mappa_bus.simulator.render import Happening, envelope, happenings
 from mappa_bus.simulator.truth import Key, statistics, tally
@@ -60,6 +62,7 @@ def area_year(options: SimulationOptions, area: Area) -> AreaYear:
             home=area,
             year=year,
             seed=options.seed,
+            punctuality=options.punctuality,
         )
         for number, role in enumerate(roles, start=1)
     )
@@ -101,6 +104,11 @@ def intended(options: SimulationOptions) -> dict[Area, MappaStatistics]:
     """The statistics the run intends, per area its events name (the generator's own truth)."""
     counts = truth_counts(simulate(options))
     return statistics(counts, ReportingYear(options.year), options.populations)
+
+
+def intended_plans(options: SimulationOptions) -> list[PlanFigures]:
+    """The plan figures the run intends, per area-year its actions were agreed in."""
+    return plan_figures(fact for item in simulate(options) for fact in people_facts(item.people))
 
 
 def _targets(
