@@ -44,6 +44,10 @@ class Rejection(StrEnum):
     UNSIGNED = "unsigned"
     BAD_SIGNATURE = "bad-signature"
     WRONG_AREA = "wrong-area"
+    # A withdrawal a consumer cannot apply (catalogue/withdrawal.py): it names no event of its
+    # case that the consumer holds, or one another agency published.
+    UNKNOWN_EVENT = "unknown-event"
+    NOT_OWN_EVENT = "not-own-event"
 
 
 class WireError(ValueError):
