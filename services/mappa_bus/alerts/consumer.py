@@ -29,6 +29,7 @@ from mappa_bus.alerts.schema import create_schema
 from mappa_bus.alerts.store import PROJECTION, raised_ids, record_raised
 from mappa_bus.case.fold import apply
 from mappa_bus.case.model import CasePicture, TimelineEntry
+from mappa_bus.case.withdrawal import refusal
 from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.catalogue.registry import BY_TYPE
 from mappa_bus.kafka_codec import appended_at
@@ -146,6 +147,11 @@ class AlertProjection:
             return
         self.homes[event.case_id] = record.partition
         before = batch.changed.get(event.case_id) or self.pictures.get(event.case_id)
+        error = refusal(before, event)
+        if error is not None:
+            if live:
+                batch.refuse(record, error)
+            return
         recorded_at = appended_at(record.timestamp)
         after = apply(before, event, recorded_at)
         if after is before:

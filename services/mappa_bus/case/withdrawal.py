@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from mappa_bus.agencies import Agency
 from mappa_bus.case.model import CasePicture, TimelineEntry, Withdrawal
 from mappa_bus.catalogue import BY_TYPE, Envelope, EventData, Rejection, WireError
 from mappa_bus.catalogue.withdrawal import EventWithdrawn
@@ -48,30 +49,34 @@ def withdrawn_by(
     return marks
 
 
-def refusal(picture: CasePicture | None, event: Envelope[EventData]) -> WireError | None:
-    """Why a consumer holding `picture` (the case of `event`) must refuse the withdrawal
-    `event`, or None when it may apply it (or it is no withdrawal). Only the agency that
-    published an event may withdraw it, and only an event of the same case that is itself no
-    withdrawal (a withdrawal is not undone: the agency publishes the event again)."""
+def refusal(
+    picture: CasePicture | None,
+    event: Envelope[EventData],
+    earlier: Iterable[Envelope[EventData]] = (),
+) -> WireError | None:
+    """Why a consumer holding `picture` (the case of `event`) and about to apply `earlier`
+    (its batch's events of the case before `event`) must refuse the withdrawal `event`, or None
+    when it may apply it (or it is no withdrawal). Only the agency that published an event may
+    withdraw it, and only an event of the same case that is itself no withdrawal (a withdrawal
+    is not undone: the agency publishes the event again)."""
     data = event.data
     if not isinstance(data, EventWithdrawn):
         return None
     target = data.withdrawn_event_id
-    known = _known(picture)
-    entry = known.get(target)
+    entry = _known(picture).get(target) or _among(earlier, target)
     if entry is None:
         return WireError(
             Rejection.UNKNOWN_EVENT,
             "data.withdrawn_event_id",
             f"no event of case {event.case_id} with this id has been applied",
         )
-    if entry.agency is not event.publisher:
+    if entry[0] is not event.publisher:
         return WireError(
             Rejection.NOT_OWN_EVENT,
             "data.withdrawn_event_id",
-            f"an event of {entry.agency.value}: only its publisher may withdraw it",
+            f"an event of {entry[0].value}: only its publisher may withdraw it",
         )
-    if is_withdrawal_type(entry.type):
+    if is_withdrawal_type(entry[1]):
         return WireError(
             Rejection.UNKNOWN_EVENT,
             "data.withdrawn_event_id",
@@ -80,10 +85,18 @@ def refusal(picture: CasePicture | None, event: Envelope[EventData]) -> WireErro
     return None
 
 
-def _known(picture: CasePicture | None) -> Mapping[str, TimelineEntry]:
+# Who published an event, and its type.
+_Origin = tuple[Agency, str]
+
+
+def _known(picture: CasePicture | None) -> Mapping[str, _Origin]:
     if picture is None:
         return {}
     return {
-        entry.event_id: entry
+        entry.event_id: (entry.agency, entry.type)
         for entry in (*picture.timeline, *picture.withdrawn, *picture.withdrawals)
     }
+
+
+def _among(events: Iterable[Envelope[EventData]], event_id: str) -> _Origin | None:
+    return next(((e.publisher, e.type) for e in events if e.id == event_id), None)

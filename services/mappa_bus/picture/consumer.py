@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from mappa_bus.case.fold import apply_all
 from mappa_bus.case.model import CasePicture
+from mappa_bus.case.withdrawal import refusal
 from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.picture.retention import erased_among, erased_cases
@@ -74,9 +75,18 @@ class PictureProjection:
         arrivals: dict[str, list[tuple[Envelope[EventData], datetime]]] = {}
         for record, event in batch.events(records, self.namespace, self.keyring):
             if event.case_id not in self.erased:
-                arrived = (event, appended_at(record.timestamp))
-                arrivals.setdefault(event.case_id, []).append(arrived)
+                pending = arrivals.setdefault(event.case_id, [])
+                known = self.pictures.get(event.case_id)
+                # A withdrawal must name an event of its own agency this case already holds,
+                # in the store or earlier in this batch.
+                error = refusal(known, event, earlier=(e for e, _ in pending))
+                if error is not None:
+                    batch.refuse(record, error)
+                    continue
+                pending.append((event, appended_at(record.timestamp)))
         for case_id, events in arrivals.items():
+            if not events:
+                continue
             known = self.pictures.get(case_id)
             picture = apply_all(known, events)
             if picture is not known:

@@ -42,8 +42,13 @@ class Batch:
             return read_event(record, namespace, keyring)
         except WireError as error:
             if refuse:
-                self.rejected.append(Rejected(record, error))
+                self.refuse(record, error)
             return None
+
+    def refuse(self, record: Any, error: WireError) -> None:
+        """Note `record` as refused for `error`, found by the slice's own fold (a withdrawal
+        naming an event it does not hold, or another agency's): dead-lettered like the rest."""
+        self.rejected.append(Rejected(record, error))
 
     def events(
         self, records: Iterable[Any], namespace: str, keyring: Keyring
