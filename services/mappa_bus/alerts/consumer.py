@@ -9,9 +9,10 @@ is in the outbox and is not raised again); only records beyond it are dead-lette
 therefore neither loses an alert (the offsets move only with the alerts they produced) nor
 raises one twice (an alert's id comes from its rule and trigger, and the outbox keeps every id).
 
-An alert raised on what was known then stays raised: a replay in another arrival order may
-raise one that the final picture would not imply (a victim's request seen before probation's
-conditions granting it), and never misses one the final picture implies.
+An alert raised by an event its agency withdrew is withdrawn (`AlertWithdrawn`, in the outbox
+beside the alerts). Any other alert raised on what was known then stays raised: a replay in
+another arrival order may raise one that the final picture would not imply (a victim's request
+seen before probation's conditions granting it), and never misses one the final picture implies.
 """
 
 from __future__ import annotations
@@ -21,17 +22,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from mappa_bus.alerts.model import AlertRaised, alert_id, raised
-from mappa_bus.alerts.rules import Firing, evaluate, overdue_review
+from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn, alert_id, raised, withdrawn
+from mappa_bus.alerts.rules import RULES, Firing, evaluate, overdue_review
 from mappa_bus.alerts.schema import create_schema
-from mappa_bus.alerts.store import PROJECTION, raised_ids, record_raised
+from mappa_bus.alerts.store import PROJECTION, raised_alerts, raised_ids, record_raised
 from mappa_bus.case.fold import apply
 from mappa_bus.case.model import CasePicture, TimelineEntry
 from mappa_bus.case.withdrawal import refusal
 from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.catalogue.registry import BY_TYPE
+from mappa_bus.catalogue.withdrawal import EventWithdrawn, WithdrawalReason
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import snapshot
@@ -89,6 +91,9 @@ class AlertBatch(Batch):
     raised_upto: dict[Position, int] = field(default_factory=dict)
     changed: dict[str, CasePicture] = field(default_factory=dict)
     alerts: dict[str, AlertRaised] = field(default_factory=dict)
+    # Alerts whose triggering event was withdrawn, with why: withdrawn at the commit (the alert
+    # raised may be in the store rather than the batch).
+    withdrawing: dict[str, WithdrawalReason] = field(default_factory=dict)
 
 
 @dataclass
@@ -157,6 +162,9 @@ class AlertProjection:
         if after is before:
             return  # the same event again
         batch.changed[event.case_id] = after
+        if isinstance(event.data, EventWithdrawn):
+            self._withdraw(batch, event.data)
+            return
         # Asked even while rebuilding: a run that crashed may have met an event before one
         # that happened earlier (another agency's), and so not raised what the two imply
         # together. Alerts it did raise keep their ids, so asking again raises nothing twice.
@@ -164,6 +172,15 @@ class AlertProjection:
             self._raise(batch, evaluate_from(after, event.id))
         else:
             self._raise(batch, evaluate(before, after, event, recorded_at))
+
+    def _withdraw(self, batch: AlertBatch, withdrawal: EventWithdrawn) -> None:
+        """Note for withdrawal every alert the withdrawn event raised (an alert's id comes
+        from its rule and trigger, so they are found without a table of triggers)."""
+        trigger = withdrawal.withdrawn_event_id
+        for rule in RULES:
+            identity = alert_id(rule.name, trigger)
+            if identity in self.raised or identity in batch.alerts:
+                batch.withdrawing[identity] = withdrawal.reason
 
     def _raise(self, batch: AlertBatch, firings: Sequence[Firing]) -> None:
         for firing in firings:
@@ -177,10 +194,23 @@ class AlertProjection:
         with self.engine.begin() as connection:
             advance_offsets(connection, PROJECTION, self.raised_upto, batch.raised_upto)
             record_raised(connection, batch.alerts.values())
+            withdrawals = self._withdrawals(connection, batch)
+            record_raised(connection, withdrawals)
         self.pictures.update(batch.changed)
         self.offsets = batch.offsets
         self.raised_upto = batch.raised_upto
         self.raised.update(batch.alerts)
+        self.raised.update(withdrawal.id for withdrawal in withdrawals)
+
+    def _withdrawals(self, connection: Connection, batch: AlertBatch) -> list[AlertWithdrawn]:
+        """The withdrawals of the alerts `batch` withdraws, not made before (a replay of the
+        log meets the withdrawal again; its id is derived from the alert's, so it is known)."""
+        if not batch.withdrawing:
+            return []
+        stored = raised_alerts(connection, set(batch.withdrawing) - set(batch.alerts))
+        alerts = [*stored, *(batch.alerts[i] for i in batch.withdrawing if i in batch.alerts)]
+        made = [withdrawn(alert, batch.withdrawing[alert.id], self.clock()) for alert in alerts]
+        return [withdrawal for withdrawal in made if withdrawal.id not in self.raised]
 
     def raise_overdue(self, today: date, held: Collection[Position] | None = None) -> int:
         """Raise the time-driven alerts (reviews now overdue) not raised before, for the cases
