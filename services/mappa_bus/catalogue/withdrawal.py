@@ -4,7 +4,8 @@
 Every agency may withdraw, and only its own events: the withdrawal travels on the agency's own
 topic, keyed by the case of the event it withdraws, so it reaches every consumer after that
 event, on the same partition. A consumer refuses a withdrawal naming an event it does not hold
-for that case, or one another agency published (docs/catalogue: "Withdrawal and correction").
+for that case, or one another agency published (schemas/README.md, "Withdrawal and
+correction").
 """
 
 from __future__ import annotations
