@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from mappa_bus.case.fold import apply, apply_all, as_known_at
 from mappa_bus.case.model import CasePicture, Withdrawal
 from mappa_bus.case.withdrawal import refusal
@@ -17,6 +20,8 @@ from mappa_bus.catalogue.probation import (
 )
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.catalogue.withdrawal import (
+    WITHDRAWALS,
+    EventWithdrawn,
     HousingEventWithdrawn,
     PoliceEventWithdrawn,
     ProbationEventWithdrawn,
@@ -67,9 +72,7 @@ def _withdrawal(
     target: str,
     day: int,
     *,
-    model: type[ProbationEventWithdrawn | PoliceEventWithdrawn | HousingEventWithdrawn] = (
-        ProbationEventWithdrawn
-    ),
+    model: type[EventWithdrawn] = ProbationEventWithdrawn,
     corrected_by: str | None = None,
 ) -> Envelope[EventData]:
     data = model(
@@ -217,3 +220,47 @@ def test_a_withdrawal_of_a_case_with_no_picture_names_an_unknown_event() -> None
 
     assert error is not None
     assert error.kind == Rejection.UNKNOWN_EVENT
+
+
+# ---- properties ---------------------------------------------------------------------------
+
+_REPORTED = (ELIGIBLE, LEVEL_2, LEVEL_3, HOUSING)
+
+
+@st.composite
+def _arrivals(draw: st.DrawFn) -> list[tuple[Envelope[EventData], datetime]]:
+    """The case's events and withdrawals of some of them by their own agency, each reaching
+    the bus an hour after it happened, in any order of arrival."""
+    withdrawn = draw(st.lists(st.sampled_from(_REPORTED), unique=True, max_size=3))
+    withdrawals = [
+        _withdrawal(event.id, 10 + index, model=WITHDRAWALS[event.publisher])
+        for index, event in enumerate(withdrawn)
+    ]
+    events = [*_REPORTED, *withdrawals]
+    arrivals = [(event, event.time + timedelta(hours=1)) for event in events]
+    return draw(st.permutations(arrivals))
+
+
+@settings(max_examples=40, deadline=None)
+@given(_arrivals())
+def test_withdrawals_give_the_picture_of_the_rest_whatever_order_they_arrive_in(
+    arrivals: list[tuple[Envelope[EventData], datetime]],
+) -> None:
+    """One by one in any order, or at once, the picture is the fold of what was not withdrawn."""
+    withdrawn = {
+        event.data.withdrawn_event_id
+        for event, _ in arrivals
+        if isinstance(event.data, EventWithdrawn)
+    }
+    kept = sorted(
+        (arrival for arrival in arrivals if not isinstance(arrival[0].data, EventWithdrawn)),
+        key=lambda arrival: arrival[1],
+    )
+    never_sent = apply_all(None, [a for a in kept if a[0].id not in withdrawn])
+    one_by_one = CasePicture(case_id=CASE)
+    for event, recorded_at in arrivals:
+        one_by_one = apply(one_by_one, event, recorded_at)
+
+    assert one_by_one == apply_all(None, arrivals)
+    assert never_sent.model_dump(exclude=_APART) == one_by_one.model_dump(exclude=_APART)
+    assert withdrawn == {entry.event_id for entry in one_by_one.withdrawn}
