@@ -3,10 +3,12 @@ alerts topic, which the board, `mappa alerts tail` and the SDK's filter honour."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from mappa_bus.alerts.board import AlertBoard
+from mappa_bus.access.policy import ViewerRole
+from mappa_bus.alerts.board import AlertBoard, Viewer, sse
 from mappa_bus.alerts.cli import withdrawal_line
 from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn, alert_id, withdrawn
@@ -179,3 +181,21 @@ def test_a_subscription_gets_the_withdrawals_of_the_alerts_it_wants(tmp_path: Pa
     }
 
     assert wanted == {"kent": True, "sussex": False, "its rule": True, "another rule": False}
+
+
+def test_a_page_that_sees_the_alert_is_told_it_was_withdrawn(tmp_path: Path) -> None:
+    """A coordinator's page gets a `withdrawn` event naming the alert and why; a housing page,
+    which never saw the alert, gets nothing."""
+    alert = _alert(tmp_path)
+    board = AlertBoard()
+    board.take(Recorded(alert, NOW))
+    coordinator = Viewer(frozenset({ViewerRole.COORDINATOR}), None)
+    housing = Viewer(frozenset({ViewerRole.HOUSING}), None)
+
+    with board.listener(coordinator) as told, board.listener(housing) as not_told:
+        board.take(Recorded(withdrawn(alert, WithdrawalReason.DUPLICATE, NOW), NOW))
+        sent = [told.get_nowait() for _ in range(told.qsize())]
+        unsent = not_told.qsize()
+
+    gone = json.dumps({"id": alert.id, "reason": "duplicate"})
+    assert ([sse("withdrawn", gone)], 0) == (sent, unsent)
