@@ -15,6 +15,7 @@ from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn, alert_id, withdr
 from mappa_bus.alerts.store import all_raised, all_withdrawn, unpublished
 from mappa_bus.alerts.subscription import AlertFilter, Recorded
 from mappa_bus.catalogue import Area, Envelope, EventData, make_event
+from mappa_bus.catalogue.prisons import ReleasedFromCustody
 from mappa_bus.catalogue.probation import (
     LeadAgency,
     LevelReason,
@@ -106,7 +107,7 @@ def test_the_alert_of_a_withdrawn_event_is_withdrawn_once(tmp_path: Path) -> Non
         withdrawals = all_withdrawn(connection)
 
     assert [alert.id for alert in raised] == [RAISED_ID]
-    assert [withdrawn(raised[0], WithdrawalReason.ENTERED_IN_ERROR, NOW)] == withdrawals
+    assert [withdrawn(raised[0], "level-3", WithdrawalReason.ENTERED_IN_ERROR, NOW)] == withdrawals
 
 
 def test_replaying_the_log_withdraws_nothing_twice(tmp_path: Path) -> None:
@@ -148,7 +149,7 @@ def _alert(tmp_path: Path) -> AlertRaised:
 def test_the_board_drops_a_withdrawn_alert_whichever_comes_first(tmp_path: Path) -> None:
     """The alert then its withdrawal, or the withdrawal first: the board shows neither."""
     alert = _alert(tmp_path)
-    withdrawal = withdrawn(alert, WithdrawalReason.ENTERED_IN_ERROR, NOW)
+    withdrawal = withdrawn(alert, "level-3", WithdrawalReason.ENTERED_IN_ERROR, NOW)
     in_order, reversed_order = AlertBoard(), AlertBoard()
 
     for board, events in ((in_order, (alert, withdrawal)), (reversed_order, (withdrawal, alert))):
@@ -160,7 +161,7 @@ def test_the_board_drops_a_withdrawn_alert_whichever_comes_first(tmp_path: Path)
 
 def test_tail_prints_a_withdrawal_as_withdrawn_with_why(tmp_path: Path) -> None:
     """The line names the rule, case and reason."""
-    withdrawal = withdrawn(_alert(tmp_path), WithdrawalReason.ENTERED_IN_ERROR, NOW)
+    withdrawal = withdrawn(_alert(tmp_path), "level-3", WithdrawalReason.ENTERED_IN_ERROR, NOW)
 
     line = withdrawal_line(withdrawal).plain
 
@@ -171,7 +172,7 @@ def test_tail_prints_a_withdrawal_as_withdrawn_with_why(tmp_path: Path) -> None:
 
 def test_a_subscription_gets_the_withdrawals_of_the_alerts_it_wants(tmp_path: Path) -> None:
     """Filtered by the alert's area and rule, as the alert was."""
-    withdrawal = withdrawn(_alert(tmp_path), WithdrawalReason.ENTERED_IN_ERROR, NOW)
+    withdrawal = withdrawn(_alert(tmp_path), "level-3", WithdrawalReason.ENTERED_IN_ERROR, NOW)
 
     wanted = {
         "kent": AlertFilter(areas=frozenset({Area.KENT})).wants(withdrawal),
@@ -193,9 +194,64 @@ def test_a_page_that_sees_the_alert_is_told_it_was_withdrawn(tmp_path: Path) -> 
     housing = Viewer(frozenset({ViewerRole.HOUSING}), None)
 
     with board.listener(coordinator) as told, board.listener(housing) as not_told:
-        board.take(Recorded(withdrawn(alert, WithdrawalReason.DUPLICATE, NOW), NOW))
+        board.take(Recorded(withdrawn(alert, "level-3", WithdrawalReason.DUPLICATE, NOW), NOW))
         sent = [told.get_nowait() for _ in range(told.qsize())]
         unsent = not_told.qsize()
 
     gone = json.dumps({"id": alert.id, "reason": "duplicate"})
     assert ([sse("withdrawn", gone)], 0) == (sent, unsent)
+
+
+RELEASED = _event(
+    ReleasedFromCustody(released_on=date(2024, 6, 12), release="sentence-end"), 11, "released"
+)
+LEVEL_3_AGAIN = _event(
+    MappaLevelSet(set_on=date(2024, 6, 14), level=Level.THREE, reason=LevelReason.RISK_INCREASED),
+    13,
+    "level-3-again",
+)
+
+
+def _outbox(projection: AlertProjection) -> tuple[list[str], list[tuple[str, str]]]:
+    """The rules of the alerts raised and (alert's rule, withdrawn event) of the withdrawals."""
+    with projection.engine.connect() as connection:
+        raised = sorted(alert.data.rule for alert in all_raised(connection))
+        gone = sorted((w.data.rule, w.data.withdrawn_event_id) for w in all_withdrawn(connection))
+    return raised, gone
+
+
+def test_a_later_alert_that_needed_the_withdrawn_event_is_withdrawn_too(tmp_path: Path) -> None:
+    """A release alerted because the case was at level 2: with level 2 withdrawn the case was
+    never at level 2 or 3, so the release alert goes, as if level 2 had never been sent."""
+    level_2_withdrawn = _event(
+        ProbationEventWithdrawn(
+            withdrawn_event_id="level-2",
+            reason=WithdrawalReason.WRONG_CASE,
+            withdrawn_on=date(2024, 6, 20),
+        ),
+        19,
+        "withdraws-level-2",
+    )
+    projection = _projection(tmp_path)
+
+    projection.commit(projection.fold(_records(ELIGIBLE, LEVEL_2, RELEASED, level_2_withdrawn)))
+
+    assert _outbox(projection) == (
+        ["released-from-custody"],
+        [("released-from-custody", "level-2")],
+    )
+
+
+def test_an_alert_the_case_now_implies_is_raised(tmp_path: Path) -> None:
+    """Level 3 in error, then level 3 for real: only the first was a rise from level 2. With
+    the first withdrawn, the second is the rise, and alerted as such."""
+    projection = _projection(tmp_path)
+
+    projection.commit(
+        projection.fold(_records(ELIGIBLE, LEVEL_2, LEVEL_3, LEVEL_3_AGAIN, WITHDRAWAL))
+    )
+
+    with projection.engine.connect() as connection:
+        gone = {withdrawal.data.alert_id for withdrawal in all_withdrawn(connection)}
+        standing = [a.data.trigger_event_id for a in all_raised(connection) if a.id not in gone]
+    assert standing == ["level-3-again"]

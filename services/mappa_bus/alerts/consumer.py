@@ -10,7 +10,8 @@ therefore neither loses an alert (the offsets move only with the alerts they pro
 raises one twice (an alert's id comes from its rule and trigger, and the outbox keeps every id).
 
 An alert raised by an event its agency withdrew is withdrawn (`AlertWithdrawn`, in the outbox
-beside the alerts). Any other alert raised on what was known then stays raised: a replay in
+beside the alerts), and so is one a later event raised that the case without it no longer
+implies. Any other alert raised on what was known then stays raised: a replay in
 another arrival order may raise one that the final picture would not imply (a victim's request
 seen before probation's conditions granting it), and never misses one the final picture implies.
 """
@@ -91,9 +92,9 @@ class AlertBatch(Batch):
     raised_upto: dict[Position, int] = field(default_factory=dict)
     changed: dict[str, CasePicture] = field(default_factory=dict)
     alerts: dict[str, AlertRaised] = field(default_factory=dict)
-    # Alerts whose triggering event was withdrawn, with why: withdrawn at the commit (the alert
-    # raised may be in the store rather than the batch).
-    withdrawing: dict[str, WithdrawalReason] = field(default_factory=dict)
+    # Alerts to withdraw, each with the withdrawn event and why: withdrawn at the commit (the
+    # alert raised may be in the store rather than the batch).
+    withdrawing: dict[str, tuple[str, WithdrawalReason]] = field(default_factory=dict)
 
 
 @dataclass
@@ -163,7 +164,7 @@ class AlertProjection:
             return  # the same event again
         batch.changed[event.case_id] = after
         if isinstance(event.data, EventWithdrawn):
-            self._withdraw(batch, event.data)
+            self._withdraw(batch, event.data, after)
             return
         # Asked even while rebuilding: a run that crashed may have met an event before one
         # that happened earlier (another agency's), and so not raised what the two imply
@@ -173,14 +174,25 @@ class AlertProjection:
         else:
             self._raise(batch, evaluate(before, after, event, recorded_at))
 
-    def _withdraw(self, batch: AlertBatch, withdrawal: EventWithdrawn) -> None:
-        """Note for withdrawal every alert the withdrawn event raised (an alert's id comes
-        from its rule and trigger, so they are found without a table of triggers)."""
-        trigger = withdrawal.withdrawn_event_id
-        for rule in RULES:
-            identity = alert_id(rule.name, trigger)
-            if identity in self.raised or identity in batch.alerts:
-                batch.withdrawing[identity] = withdrawal.reason
+    def _withdraw(self, batch: AlertBatch, withdrawal: EventWithdrawn, after: CasePicture) -> None:
+        """As if the withdrawn event had never been sent: note for withdrawal every alert it
+        raised, and every alert of a later event of the case that the picture without it no
+        longer implies; raise those it now implies. (An alert's id comes from its rule and
+        trigger, so they are found without a table of triggers.)"""
+        target = withdrawal.withdrawn_event_id
+        gone = next((e for e in after.withdrawn if e.event_id == target), None)
+        if gone is None:
+            return  # it withdrew nothing (only a refused withdrawal could)
+        later = [e.event_id for e in after.timeline if (e.time, e.event_id) > (gone.time, target)]
+        firings = evaluate_from(after, later[0]) if later else []
+        self._raise(batch, firings)
+        implied = {alert_id(firing.data.rule, firing.trigger) for firing in firings}
+        for trigger in (target, *later):
+            for rule in RULES:
+                identity = alert_id(rule.name, trigger)
+                known = identity in self.raised or identity in batch.alerts
+                if known and identity not in implied:
+                    batch.withdrawing[identity] = (target, withdrawal.reason)
 
     def _raise(self, batch: AlertBatch, firings: Sequence[Firing]) -> None:
         for firing in firings:
@@ -209,7 +221,7 @@ class AlertProjection:
             return []
         stored = raised_alerts(connection, set(batch.withdrawing) - set(batch.alerts))
         alerts = [*stored, *(batch.alerts[i] for i in batch.withdrawing if i in batch.alerts)]
-        made = [withdrawn(alert, batch.withdrawing[alert.id], self.clock()) for alert in alerts]
+        made = [withdrawn(alert, *batch.withdrawing[alert.id], self.clock()) for alert in alerts]
         return [withdrawal for withdrawal in made if withdrawal.id not in self.raised]
 
     def raise_overdue(self, today: date, held: Collection[Position] | None = None) -> int:

@@ -114,7 +114,8 @@ class WithdrawalData(_Frozen):
     area: Area
     """The withdrawn alert's area."""
     withdrawn_event_id: str
-    """The event that raised the alert, since withdrawn."""
+    """The withdrawn event: the one that raised the alert, or one the case held when a later
+    event raised it, which without it raises no such alert."""
     reason: WithdrawalReason
     """Why its agency withdrew it."""
 
@@ -139,8 +140,11 @@ class AlertWithdrawn(BusEvent):
         return self.mappaarea.value.encode()
 
 
-def withdrawn(alert: AlertRaised, reason: WithdrawalReason, at: datetime) -> AlertWithdrawn:
-    """The event withdrawing `alert`, whose trigger its agency withdrew for `reason`, at `at`."""
+def withdrawn(
+    alert: AlertRaised, withdrawn_event_id: str, reason: WithdrawalReason, at: datetime
+) -> AlertWithdrawn:
+    """The event withdrawing `alert` at `at`, because its agency withdrew `withdrawn_event_id`
+    (the alert's trigger, or an event the case held when it was raised) for `reason`."""
     return AlertWithdrawn(
         id=derived_id(_ID_NAMESPACE, "withdrawn", alert.id),
         time=at,
@@ -151,7 +155,7 @@ def withdrawn(alert: AlertRaised, reason: WithdrawalReason, at: datetime) -> Ale
             rule=alert.data.rule,
             case_id=alert.data.case_id,
             area=alert.data.area,
-            withdrawn_event_id=alert.data.trigger_event_id or "",
+            withdrawn_event_id=withdrawn_event_id,
             reason=reason,
         ),
     )
