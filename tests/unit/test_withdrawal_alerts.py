@@ -255,3 +255,37 @@ def test_an_alert_the_case_now_implies_is_raised(tmp_path: Path) -> None:
         gone = {withdrawal.data.alert_id for withdrawal in all_withdrawn(connection)}
         standing = [a.data.trigger_event_id for a in all_raised(connection) if a.id not in gone]
     assert standing == ["level-3-again"]
+
+
+def _standing(projection: AlertProjection) -> list[tuple[str, str, Level | None]]:
+    """The alerts raised and not withdrawn: rule, summary and level."""
+    with projection.engine.connect() as connection:
+        gone = {withdrawal.data.alert_id for withdrawal in all_withdrawn(connection)}
+        alerts = [alert for alert in all_raised(connection) if alert.id not in gone]
+    return sorted((a.data.rule, a.data.summary, a.data.level) for a in alerts)
+
+
+def test_a_later_alert_that_now_reads_otherwise_is_raised_again_as_it_reads(
+    tmp_path: Path,
+) -> None:
+    """A release alerted as of a level 3 case; with level 3 withdrawn it was a level 2 case's:
+    the standing alerts are those of a run where level 3 was never sent."""
+    withdrawn_run = AlertProjection(
+        open_engine(f"sqlite:///{tmp_path / 'withdrawn.db'}"), NAMESPACE, keyring=KEYRING
+    )
+    never_run = AlertProjection(
+        open_engine(f"sqlite:///{tmp_path / 'never.db'}"), NAMESPACE, keyring=KEYRING
+    )
+    for projection in (withdrawn_run, never_run):
+        projection.load()
+
+    withdrawn_run.commit(withdrawn_run.fold(_records(ELIGIBLE, LEVEL_2, LEVEL_3, RELEASED)))
+    withdrawn_run.commit(
+        withdrawn_run.fold(_records(ELIGIBLE, LEVEL_2, LEVEL_3, RELEASED, WITHDRAWAL)[4:])
+    )
+    never_run.commit(never_run.fold(_records(ELIGIBLE, LEVEL_2, RELEASED)))
+
+    assert _standing(never_run) == _standing(withdrawn_run)
+    assert [(rule, level) for rule, _, level in _standing(withdrawn_run)] == [
+        ("released-from-custody", Level.TWO)
+    ]

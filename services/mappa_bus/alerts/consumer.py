@@ -25,7 +25,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn, alert_id, raised, withdrawn
+from mappa_bus.alerts.model import (
+    AlertData,
+    AlertRaised,
+    AlertWithdrawn,
+    alert_id,
+    raised,
+    withdrawn,
+)
 from mappa_bus.alerts.rules import RULES, Firing, evaluate, overdue_review
 from mappa_bus.alerts.schema import create_schema
 from mappa_bus.alerts.store import PROJECTION, raised_alerts, raised_ids, record_raised
@@ -80,6 +87,13 @@ def envelope_of(entry: TimelineEntry, case_id: str) -> Envelope[EventData]:
     )
 
 
+def _says(data: AlertData) -> dict[str, object]:
+    """What an alert tells its readers, leaving out when its trigger happened and arrived."""
+    return data.model_dump(
+        include={"severity", "audience", "case_id", "area", "level", "category", "summary"}
+    )
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -95,6 +109,10 @@ class AlertBatch(Batch):
     # Alerts to withdraw, each with the withdrawn event and why: withdrawn at the commit (the
     # alert raised may be in the store rather than the batch).
     withdrawing: dict[str, tuple[str, WithdrawalReason]] = field(default_factory=dict)
+    # Alerts still implied once an event is withdrawn, with what they would now say, the
+    # withdrawn event, why, and the withdrawal's id: one that said otherwise is withdrawn and
+    # raised again as it now reads (under an id of its own).
+    restating: dict[str, tuple[Firing, str, WithdrawalReason, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -164,7 +182,7 @@ class AlertProjection:
             return  # the same event again
         batch.changed[event.case_id] = after
         if isinstance(event.data, EventWithdrawn):
-            self._withdraw(batch, event.data, after)
+            self._withdraw(batch, event.id, event.data, after)
             return
         # Asked even while rebuilding: a run that crashed may have met an event before one
         # that happened earlier (another agency's), and so not raised what the two imply
@@ -174,7 +192,9 @@ class AlertProjection:
         else:
             self._raise(batch, evaluate(before, after, event, recorded_at))
 
-    def _withdraw(self, batch: AlertBatch, withdrawal: EventWithdrawn, after: CasePicture) -> None:
+    def _withdraw(
+        self, batch: AlertBatch, by: str, withdrawal: EventWithdrawn, after: CasePicture
+    ) -> None:
         """As if the withdrawn event had never been sent: note for withdrawal every alert it
         raised, and every alert of a later event of the case that the picture without it no
         longer implies; raise those it now implies. (An alert's id comes from its rule and
@@ -186,7 +206,9 @@ class AlertProjection:
         later = [e.event_id for e in after.timeline if (e.time, e.event_id) > (gone.time, target)]
         firings = evaluate_from(after, later[0]) if later else []
         self._raise(batch, firings)
-        implied = {alert_id(firing.data.rule, firing.trigger) for firing in firings}
+        implied = {alert_id(firing.data.rule, firing.trigger): firing for firing in firings}
+        for identity, firing in implied.items():
+            batch.restating[identity] = (firing, target, withdrawal.reason, by)
         for trigger in (target, *later):
             for rule in RULES:
                 identity = alert_id(rule.name, trigger)
@@ -206,23 +228,41 @@ class AlertProjection:
         with self.engine.begin() as connection:
             advance_offsets(connection, PROJECTION, self.raised_upto, batch.raised_upto)
             record_raised(connection, batch.alerts.values())
-            withdrawals = self._withdrawals(connection, batch)
-            record_raised(connection, withdrawals)
+            withdrawals, restated = self._withdrawals(connection, batch)
+            record_raised(connection, [*restated, *withdrawals])
         self.pictures.update(batch.changed)
         self.offsets = batch.offsets
         self.raised_upto = batch.raised_upto
         self.raised.update(batch.alerts)
-        self.raised.update(withdrawal.id for withdrawal in withdrawals)
+        self.raised.update(event.id for event in (*restated, *withdrawals))
 
-    def _withdrawals(self, connection: Connection, batch: AlertBatch) -> list[AlertWithdrawn]:
-        """The withdrawals of the alerts `batch` withdraws, not made before (a replay of the
-        log meets the withdrawal again; its id is derived from the alert's, so it is known)."""
-        if not batch.withdrawing:
-            return []
-        stored = raised_alerts(connection, set(batch.withdrawing) - set(batch.alerts))
-        alerts = [*stored, *(batch.alerts[i] for i in batch.withdrawing if i in batch.alerts)]
-        made = [withdrawn(alert, *batch.withdrawing[alert.id], self.clock()) for alert in alerts]
-        return [withdrawal for withdrawal in made if withdrawal.id not in self.raised]
+    def _withdrawals(
+        self, connection: Connection, batch: AlertBatch
+    ) -> tuple[list[AlertWithdrawn], list[AlertRaised]]:
+        """The withdrawals of the alerts `batch` withdraws, and the alerts raised again as they
+        now read; none made before (a replay of the log meets the withdrawal again; their ids
+        are derived, so they are known)."""
+        wanted = set(batch.withdrawing) | set(batch.restating)
+        if not wanted:
+            return [], []
+        held = {alert.id: alert for alert in raised_alerts(connection, wanted - set(batch.alerts))}
+        held |= {identity: batch.alerts[identity] for identity in wanted & set(batch.alerts)}
+        now = self.clock()
+        made = [
+            withdrawn(held[identity], target, reason, now)
+            for identity, (target, reason) in batch.withdrawing.items()
+            if identity in held
+        ]
+        restated: list[AlertRaised] = []
+        for identity, (firing, target, reason, by) in batch.restating.items():
+            alert = held.get(identity)
+            if alert is not None and _says(alert.data) != _says(firing.data):
+                made.append(withdrawn(alert, target, reason, now))
+                restated.append(raised(firing.data, f"{firing.trigger}|{by}", now))
+        return (
+            [withdrawal for withdrawal in made if withdrawal.id not in self.raised],
+            [alert for alert in restated if alert.id not in self.raised],
+        )
 
     def raise_overdue(self, today: date, held: Collection[Position] | None = None) -> int:
         """Raise the time-driven alerts (reviews now overdue) not raised before, for the cases
