@@ -116,10 +116,20 @@ async def run(plan: Plan) -> Results:
             step("publish")
             feeds = write_feeds(Path(folder), plan.events)
             published = await publish.measure(admin, feeds, plan.runs)
-            created += [*published.sdk_namespaces, *published.feed_namespaces]
+            created += [
+                *published.raw_namespaces,
+                *published.sdk_namespaces,
+                *published.feed_namespaces,
+            ]
             workload = f"{plan.events:,} events, 10 agencies' JSONL feeds, {runs}"
-            raw = published.raw
-            rows.append(Row("publish: raw aiokafka produce", workload, per_second(raw), "-", "-"))
+            # Two raw ceilings: record by record, as the SDK sends, and in per-partition
+            # batches, as the feed path sends; each path is held to the faster.
+            raw = published.ceiling
+            for what, rate in (
+                ("publish: raw aiokafka produce, record by record", published.raw),
+                ("publish: raw aiokafka produce, per-partition batches", published.raw_batched),
+            ):
+                rows.append(Row(what, workload, per_second(rate), "-", "-"))
             for what, rate in (
                 ("publish: SDK (AgencyPublisher.send)", published.sdk),
                 ("publish: feed (`mappa publish`: read, validate, send)", published.feed),
@@ -129,9 +139,9 @@ async def run(plan: Plan) -> Results:
                 )
             targets.append(
                 (
-                    "publish >= 50,000 events/s and >= 0.5 of raw (feed path)",
+                    "publish >= 50,000 events/s and >= 0.7 of raw (feed path)",
                     f"{published.feed:,.0f} events/s, {published.feed / raw:.2f}",
-                    published.feed >= 50_000 and published.feed >= 0.5 * raw,
+                    published.feed >= 50_000 and published.feed >= 0.7 * raw,
                 )
             )
 

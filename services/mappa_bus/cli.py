@@ -28,7 +28,13 @@ from mappa_bus.logs import configure_logging
 from mappa_bus.picture.cli import picture_cli
 from mappa_bus.principals import acl_bindings
 from mappa_bus.projection.commands import add_service_commands
-from mappa_bus.reporting.cli import report, report_open, report_partnership, reporting_app_cli
+from mappa_bus.reporting.cli import (
+    report,
+    report_open,
+    report_partnership,
+    report_partnership_open,
+    reporting_app_cli,
+)
 from mappa_bus.reporting.render import render_text
 from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.settings import Settings, load_settings
@@ -46,6 +52,7 @@ app.command("simulate")(simulate_command)
 app.command("report")(report)
 app.command("report-open")(report_open)
 app.command("report-partnership")(report_partnership)
+app.command("report-partnership-open")(report_partnership_open)
 app.add_typer(reporting_app_cli, name="reporting")
 app.add_typer(picture_cli, name="picture")
 alerts_cli.command("web")(alerts_web)

@@ -32,11 +32,15 @@ class KafkaRecord:
     headers: dict[str, str]
 
 
-def to_record(event: Envelope[Any], keyring: Keyring, namespace: str = NAMESPACE) -> KafkaRecord:
+def to_record(
+    event: Envelope[Any], keyring: Keyring, namespace: str = NAMESPACE, wire: bytes | None = None
+) -> KafkaRecord:
     """The record for `event`: on its publisher's topic, keyed by case id so that one case's
     events stay in order on one partition, signed with `keyring`'s key of its publisher in its
-    area (WireError `wrong-area` when the keyring holds none)."""
-    value = to_wire(event)
+    area (WireError `wrong-area` when the keyring holds none). Its value is `wire` when given:
+    the exact bytes `event` was parsed from (a feed's CloudEvents line), sent and signed as they
+    are; else the event serialised."""
+    value = to_wire(event) if wire is None else wire
     return KafkaRecord(
         topic=agency_topic(event.publisher, namespace),
         key=event.case_id.encode(),

@@ -88,6 +88,13 @@ class Settings(BaseSettings):
         description="Years a case's details are kept after its MAPPA management ends, before "
         "`mappa picture erase-expired` erases them (set it from the retention schedule).",
     )
+    level_three_review_weeks: int = Field(
+        default=8,
+        ge=1,
+        description="The longest a level 3 case may go without a MAPPA meeting, in weeks, "
+        "before the alerts service raises `level-three-unmet` (counted from the later of its "
+        "last meeting and its reaching level 3).",
+    )
     oidc_issuer: str | None = Field(
         default=None,
         description="The OpenID Connect issuer whose access tokens identify readers (e.g. "

@@ -123,7 +123,16 @@ def sign(keyring: Keyring, agency: Agency, area: Area, value: bytes) -> dict[str
     """The signature headers of a record `value` that `agency` publishes about `area`; WireError
     `wrong-area` when the keyring has no key for that area."""
     key_id = keyring.current(agency, area)
-    return {KEY_ID_HEADER: str(key_id), SIGNATURE_HEADER: signature(keyring.keys[key_id], value)}
+    return {
+        KEY_ID_HEADER: _key_name(key_id),
+        SIGNATURE_HEADER: signature(keyring.keys[key_id], value),
+    }
+
+
+# Every record a publisher sends names its key: a handful of keys, each written out once.
+@functools.lru_cache(maxsize=4096)
+def _key_name(key_id: KeyId) -> str:
+    return str(key_id)
 
 
 def verify(

@@ -13,7 +13,7 @@ import pytest
 from mappa_bus.adapters.publisher import publish_all
 from mappa_bus.alerts.consumer import AlertProjection, evaluate_from
 from mappa_bus.alerts.model import AlertRaised, alert_id
-from mappa_bus.alerts.rules import overdue_review
+from mappa_bus.alerts.rules import calendar
 from mappa_bus.alerts.service import catch_up, open_projection
 from mappa_bus.alerts.store import all_raised, unpublished
 from mappa_bus.catalogue import Envelope, EventData
@@ -35,13 +35,13 @@ def _kent() -> list[Envelope[EventData]]:
 
 def _implied(projection: AlertProjection) -> set[str]:
     """The alerts the final pictures imply: each event's rules against the case just before
-    and after it in event-time order, and the reviews overdue at the year's end."""
+    and after it in event-time order, and the time-driven ones at the year's end (reviews and
+    plan actions overdue, level 3 cases without a meeting)."""
     implied = set()
     for picture in projection.pictures.values():
         firings = evaluate_from(picture, picture.timeline[0].event_id)
         implied |= {alert_id(f.data.rule, f.trigger) for f in firings}
-        if (overdue := overdue_review(picture, YEAR_END)) is not None:
-            implied.add(alert_id(overdue.data.rule, overdue.trigger))
+        implied |= {alert_id(f.data.rule, f.trigger) for f in calendar(picture, YEAR_END)}
     return implied
 
 

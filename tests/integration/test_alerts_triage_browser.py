@@ -21,14 +21,15 @@ from tests.unit.test_alert_subscription import RAISED_AT, make_ack, make_alert
 from tests.unit.test_alert_web import InMemoryBus, dev_app, one_case_store
 
 ROUTINE = 130  # more than the page shows at first (100)
+OVERDUE_ACTIONS = 13  # every tenth routine alert is an overdue plan action
 
 
 async def test_urgent_alerts_stay_on_top_of_a_routine_burst_and_filter_and_page(
     browser: Browser, tmp_path: Path
 ) -> None:
     """An old unacknowledged urgent alert is the first row under 130 newer routine ones; the
-    counts say so; filters narrow the rows; 30 older are "not shown" until asked for; the
-    case opens as sections with a timeline."""
+    counts say so; filters narrow the rows (by rule, and to overdue plan actions); 30 older
+    are "not shown" until asked for; the case opens as sections with a timeline."""
     bus = InMemoryBus()
     app = dev_app(one_case_store(tmp_path), bus)
     urgent = make_alert("urgent-1", case_id="case-1", at=RAISED_AT)
@@ -36,7 +37,7 @@ async def test_urgent_alerts_stay_on_top_of_a_routine_burst_and_filter_and_page(
     routine = [
         make_alert(
             f"r-{i}",
-            rule="review-overdue",
+            rule="action-overdue" if i % 10 == 0 else "review-overdue",
             severity=Severity.ROUTINE,
             case_id="case-1",
             at=RAISED_AT + timedelta(minutes=2 + i),
@@ -76,9 +77,17 @@ async def test_urgent_alerts_stay_on_top_of_a_routine_burst_and_filter_and_page(
         await page.get_by_label("Acknowledged").select_option("")
         await page.get_by_label("Severity").select_option("")
         await page.get_by_label("Rule").select_option("review-overdue")
-        await expect(page.locator("tr[data-alert-id]:visible")).to_have_count(ROUTINE)
+        await expect(page.locator("tr[data-alert-id]:visible")).to_have_count(
+            ROUTINE - OVERDUE_ACTIONS
+        )
 
         await page.get_by_label("Rule").select_option("")
+        await page.get_by_label("Overdue actions only").check()
+        overdue = page.locator("tr[data-alert-id]:visible")
+        await expect(overdue).to_have_count(OVERDUE_ACTIONS)
+        await expect(overdue.locator("td").nth(6)).to_have_text("action-overdue")
+        await page.get_by_label("Overdue actions only").uncheck()
+        await expect(page.locator("tr[data-alert-id]:visible")).to_have_count(ROUTINE + 2)
         await page.locator(f'tr[data-alert-id="{urgent.id}"]').get_by_role("link").click()
         await page.get_by_label("Why are you reading this case?").fill("urgent alert: triage")
         await page.get_by_role("button", name="Show the case").click()

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
 
+from mappa_bus.agencies import Agency
 from mappa_bus.alerts.schema import create_schema as alerts_schema
+from mappa_bus.case.model import ActionStatus, CasePicture, Plan, PlanAction
+from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.plans import ActionKind
 from mappa_bus.picture.schema import create_schema as picture_schema
+from mappa_bus.picture.store import find_overdue, save_pictures
 from mappa_bus.projection.database import StoreOutOfDateError, open_engine, snapshot
 from mappa_bus.reporting.schema import create_schema as reporting_schema
 
@@ -148,3 +154,42 @@ def test_reads_through_a_snapshot_see_one_moment(database_url: str) -> None:
         assert (first, second, after) == (1, 1, 2)
     finally:
         engine.dispose()
+
+
+def test_the_overdue_listing_reads_the_open_due_date_on_either_database(
+    database_url: str,
+) -> None:
+    """Pictures saved with their earliest open due date are found by it, earliest first, and a
+    case whose actions are all done is not."""
+    engine = open_engine(database_url)
+    picture_schema(engine)
+    pictures = [
+        _with_plan("case-late", date(2024, 6, 10)),
+        _with_plan("case-later", date(2024, 6, 12)),
+        _with_plan("case-early", date(2024, 6, 1)),
+        _with_plan("case-done", date(2024, 5, 1), ActionStatus.COMPLETED),
+    ]
+    try:
+        with engine.begin() as connection:
+            save_pictures(connection, pictures)
+        with snapshot(engine) as connection:
+            found = [p.case_id for p in find_overdue(connection, date(2024, 6, 11), None)]
+    finally:
+        engine.dispose()
+
+    assert found == ["case-early", "case-late"]
+
+
+def _with_plan(case_id: str, due: date, status: ActionStatus = ActionStatus.OPEN) -> CasePicture:
+    action = PlanAction(
+        action_id="ACT-1",
+        owner=Agency.HOUSING,
+        kind=ActionKind.HOME_VISIT,
+        agreed_by=Agency.PROBATION,
+        meeting_reference="MTG-1",
+        agreed_on=date(2024, 5, 1),
+        due_on=due,
+        original_due_on=due,
+        status=status,
+    )
+    return CasePicture(case_id=case_id, area=Area.KENT, plan=Plan(actions=(action,)))

@@ -95,7 +95,9 @@ async def _served(engine: Engine, cases: list[str]) -> dict[str, dict[str, Any]]
             response = await client.get(f"/cases/{case}", headers=headers)
             assert response.status_code == 200, response.text
             view = response.json()
-            served[case] = {k: v for k, v in view.items() if k not in ("role", "withheld")}
+            # What only a view says (who reads, what is held back) is not the picture's.
+            view_only = ("role", "withheld", "own_actions_only")
+            served[case] = {k: v for k, v in view.items() if k not in view_only}
     return served
 
 

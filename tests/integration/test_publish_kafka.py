@@ -14,13 +14,16 @@ from typer.testing import CliRunner, Result
 from mappa_bus.adapters.cli import EXIT_BAD_FEED, EXIT_USAGE, publish_feed
 from mappa_bus.adapters.publisher import AgencyPublisher
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import Area, Rejection, WireError, parse_event
+from mappa_bus.catalogue import Area, Rejection, WireError, parse_event, to_wire
+from mappa_bus.catalogue.examples import example_event
 from mappa_bus.catalogue.police import ShpoMade
+from mappa_bus.catalogue.probation import LicenceBreached, RecallIssued
 from mappa_bus.catalogue.wire import OVERSIZED_KEPT_BYTES
 from mappa_bus.cli import app
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_admin import ensure_acls, ensure_topics
 from mappa_bus.keyring import write_keyring
+from mappa_bus.log_reader import read_to_end
 from mappa_bus.principals import acl_bindings
 from mappa_bus.signing import KeyId, Keyring
 from mappa_bus.topics import (
@@ -29,8 +32,10 @@ from mappa_bus.topics import (
     TopicSpec,
     agency_topic,
     agency_topic_specs,
+    dead_letter_topic,
 )
 from tests.conftest import BrokerUnderTest
+from tests.every_consumer import catch_up_every_consumer
 from tests.keys import KEYRING
 
 pytestmark = pytest.mark.kafka
@@ -123,6 +128,59 @@ async def test_a_feed_publishes_good_lines_and_dead_letters_bad_ones(
         "mappa-source": "recalls.jsonl:2",
         "mappa-agency": "probation",
     }
+
+
+async def test_cloudevents_lines_land_as_their_own_bytes_and_every_consumer_folds_them(
+    kafka: KafkaConnection,
+    kafka_as: Callable[[str], KafkaConnection],
+    namespace: str,
+    unique: str,
+    tmp_path: Path,
+) -> None:
+    """A probation feed of whole CloudEvents (as the bus writes them; with other spacing and
+    key order; with an extension attribute) and a flat record, published as probation: each
+    CloudEvents line is on the topic as its own bytes, and the picture, reporting and alerts
+    consumers fold all four events, dead-lettering nothing."""
+    cases = [f"KEN-{unique}-{n}" for n in range(4)]
+
+    def line(model: Any, case: str) -> dict[str, Any]:
+        event = example_event(model).model_copy(update={"subject": case, "id": f"{case}-e"})
+        decoded: dict[str, Any] = json.loads(to_wire(event))
+        return decoded
+
+    lines = [
+        to_wire(example_event(LicenceBreached).model_copy(update={"subject": cases[0]})),
+        json.dumps(line(RecallIssued, cases[1]), sort_keys=True).encode(),
+        json.dumps({"traceparent": "00-ab-cd-01", **line(LicenceBreached, cases[2])}).encode(),
+    ]
+    flat = json.dumps({**GOOD, "case_id": cases[3]}).encode()
+    feed = tmp_path / "probation.jsonl"
+    feed.write_bytes(b"\n".join([*lines, flat]) + b"\n")
+
+    outcome = await publish_feed(
+        kafka_as("probation"),
+        feed,
+        Agency.PROBATION,
+        system="ndelius",
+        namespace=namespace,
+        dead_letter_topic=dead_letter_topic(namespace),
+        show_progress=False,
+        keyring=KEYRING,
+    )
+    consumed = await catch_up_every_consumer(
+        kafka, kafka_as, namespace, f"sqlite:///{tmp_path / 'store.db'}"
+    )
+
+    topic = agency_topic(Agency.PROBATION, namespace)
+    values = [record.value async for batch in read_to_end(kafka, [topic]) for record in batch]
+    by_case = {parse_event(value).case_id: value for value in values}
+    assert (outcome.accepted, outcome.rejected, outcome.unsent) == (4, [], [])
+    assert [by_case[case] for case in cases[:3]] == lines
+    assert by_case[cases[3]] == to_wire(parse_event(by_case[cases[3]]))
+    assert consumed.letters == []
+    assert sorted(consumed.pictures.pictures) == cases
+    assert sorted(consumed.raised.pictures) == cases
+    assert {parse_event(value).id for value in values} <= consumed.facts.seen
 
 
 async def test_the_sdk_refuses_another_agencys_event_before_sending(

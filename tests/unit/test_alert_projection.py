@@ -9,10 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.store import all_raised, mark_published, unpublished
-from mappa_bus.catalogue import Area, Envelope, EventData, Level, make_event, prisons
-from mappa_bus.catalogue.probation import LevelReason, MappaLevelSet
+from mappa_bus.catalogue import Area, Envelope, EventData, Level, make_event, plans, prisons
+from mappa_bus.catalogue.probation import (
+    LevelReason,
+    ManagementEndReason,
+    MappaLevelSet,
+    MappaManagementEnded,
+)
 from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import agency_topic
 from tests.keys import KEYRING
@@ -156,6 +162,94 @@ def test_an_overdue_review_is_raised_once_and_only_when_the_pictures_are_current
     assert projection.raise_overdue(date(2022, 1, 1)) == 0
     assert _projection(url).raise_overdue(date(2022, 1, 1)) == 0
     assert _rules(url) == Counter({"review-overdue": 1})
+
+
+def _agreed(day: int, due_day: int) -> Envelope[EventData]:
+    """Probation's meeting agrees an accommodation search owned by housing."""
+    data = plans.ProbationPlanActionAgreed(
+        action_id="ACT-7",
+        meeting_reference="MTG-0007",
+        agreed_on=(START + timedelta(days=day)).date(),
+        owner=Agency.HOUSING,
+        kind=plans.ActionKind.ACCOMMODATION_SEARCH,
+        due_on=(START + timedelta(days=due_day)).date(),
+    )
+    return _event(data, day, f"agreed-{day}")
+
+
+def _redated(day: int, due_day: int) -> Envelope[EventData]:
+    """Housing, the owner, moves the action's due date."""
+    data = plans.HousingPlanActionRedated(
+        action_id="ACT-7",
+        redated_on=(START + timedelta(days=day)).date(),
+        due_on=(START + timedelta(days=due_day)).date(),
+        reason=plans.RedateReason.RESOURCING,
+    )
+    return _event(data, day, f"redated-{day}")
+
+
+def test_an_overdue_action_is_raised_once_across_restarts_and_again_once_redated(
+    url: str,
+) -> None:
+    """The clock raises an overdue action once however often it looks and after a restart;
+    re-dated by its owner and missed again, it raises a second alert, once."""
+    log = Log()
+    records = [log.append(_level(Level.TWO, 1, review_in=400)), log.append(_agreed(5, 40))]
+    projection = _projection(url)
+    _consume(projection, records)
+    due = (START + timedelta(days=40)).date()
+
+    assert projection.raise_overdue(due) == 0
+    assert projection.raise_overdue(due + timedelta(days=1)) == 1
+    assert projection.raise_overdue(due + timedelta(days=20)) == 0
+    restarted = _projection(url)
+    _consume(restarted, records)
+    assert restarted.raise_overdue(due + timedelta(days=30)) == 0
+    _consume(restarted, [log.append(_redated(45, 80))])
+    assert restarted.raise_overdue(due + timedelta(days=30)) == 0  # not due till day 80
+    assert restarted.raise_overdue(due + timedelta(days=41)) == 1
+    assert restarted.raise_overdue(due + timedelta(days=90)) == 0
+    assert _rules(url) == Counter({"action-overdue": 2})
+
+
+def test_a_high_risk_at_level_one_and_open_actions_at_the_end_are_raised_once_each(
+    url: str,
+) -> None:
+    """Each event rule raises once: the same records again, and a restart folding them all
+    again, add nothing."""
+    log = Log()
+    day = (START + timedelta(days=20)).date()
+    assessed = plans.PoliceRiskAssessmentCompleted(
+        assessed_on=day, tool=plans.RiskTool.ARMS, overall=plans.RiskLevel.HIGH
+    )
+    ended = MappaManagementEnded(
+        ended_on=day + timedelta(days=10), reason=ManagementEndReason.LICENCE_ENDED
+    )
+    records = [
+        log.append(_level(Level.ONE, 1, review_in=400)),
+        log.append(_agreed(5, 200)),
+        log.append(_event(assessed, 20, "assessed-20")),
+        log.append(_event(ended, 30, "ended-30")),
+    ]
+    projection = _projection(url)
+    _consume(projection, records)
+    _consume(projection, records)
+    _consume(_projection(url), records)
+
+    assert _rules(url) == Counter({"high-risk-at-level-one": 1, "plan-open-at-end": 1})
+
+
+def test_the_level_three_interval_is_the_projections_to_set(url: str) -> None:
+    """A level 3 case without a meeting: unmet after four weeks when the interval is four."""
+    log = Log()
+    projection = _projection(url)
+    projection.level_three_interval = timedelta(weeks=4)
+    _consume(projection, [log.append(_level(Level.THREE, 1, review_in=400))])
+    set_on = (START + timedelta(days=1)).date()
+
+    assert projection.raise_overdue(set_on + timedelta(weeks=4)) == 0
+    assert projection.raise_overdue(set_on + timedelta(weeks=4, days=1)) == 1
+    assert _rules(url) == Counter({"level-three-unmet": 1})
 
 
 def test_the_outbox_keeps_alerts_unpublished_until_marked(url: str) -> None:

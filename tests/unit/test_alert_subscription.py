@@ -38,12 +38,13 @@ def make_alert(
     severity: Severity = Severity.URGENT,
     case_id: str = "case-1",
     at: datetime = RAISED_AT,
+    audience: tuple[ViewerRole, ...] = (ViewerRole.COORDINATOR,),
 ) -> AlertRaised:
     """An alert as the alerts service raises it (its id derived from rule and trigger)."""
     data = AlertData(
         rule=rule,
         severity=severity,
-        audience=(ViewerRole.COORDINATOR,),
+        audience=audience,
         case_id=case_id,
         area=area,
         level=level,
@@ -211,6 +212,28 @@ def test_the_options_make_the_filter() -> None:
         rules=frozenset({"released-from-custody"}),
     )
     assert alert_filter(None, None, None, None) == ANY
+
+
+def test_an_agency_follows_its_own_alerts_by_role() -> None:
+    """`--role housing`: the alerts whose audience includes housing, not the coordinator's
+    alone."""
+    where = alert_filter(None, None, None, None, [ViewerRole.HOUSING])
+    owned = make_alert(audience=(ViewerRole.COORDINATOR, ViewerRole.HOUSING))
+    assert where == AlertFilter(roles=frozenset({ViewerRole.HOUSING}))
+    assert (where.matches(owned), where.matches(make_alert())) == (True, False)
+    either = AlertFilter(roles=frozenset({ViewerRole.POLICE, ViewerRole.HOUSING}))
+    assert either.matches(owned)
+
+
+def test_overdue_actions_is_the_action_overdue_rule_besides_any_other_asked_for() -> None:
+    """`--overdue-actions` wants the action-overdue rule; with `--rule`, both rules."""
+    assert alert_filter(None, None, None, None, overdue_actions=True) == AlertFilter(
+        rules=frozenset({"action-overdue"})
+    )
+    both = alert_filter(None, None, None, ["recalled"], overdue_actions=True)
+    assert both.rules == frozenset({"action-overdue", "recalled"})
+    overdue = make_alert(rule="action-overdue", severity=Severity.ROUTINE)
+    assert (both.matches(overdue), both.matches(make_alert())) == (True, False)
 
 
 def test_an_alert_line_says_when_how_urgent_where_what_and_which_case() -> None:

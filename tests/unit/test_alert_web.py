@@ -24,6 +24,7 @@ from mappa_bus.access.admission import REASON_HEADER
 from mappa_bus.access.policy import ViewerRole
 from mappa_bus.alerts.board import DEFAULT_CAPS, AlertBoard, StreamCaps, Viewer, pump
 from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, AlertWithdrawn, Severity
+from mappa_bus.alerts.rules import ACTION_OVERDUE
 from mappa_bus.alerts.subscription import Followed, Recorded
 from mappa_bus.alerts.web import INTENT, INTENT_HEADER, Publish, create_web_app
 from mappa_bus.catalogue import Area
@@ -186,6 +187,14 @@ async def test_the_page_is_marked_and_hardened(app: FastAPI) -> None:
         assert response.headers["cache-control"] == "no-store"
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         assert "unsafe-inline" not in response.headers["content-security-policy"]
+
+
+async def test_the_overdue_actions_filter_is_the_action_overdue_rule(app: FastAPI) -> None:
+    """The page's "Overdue actions only" box filters to the rule the alerts service raises."""
+    async with running(app) as client:
+        page = await client.get("/")
+    box = '<input type="checkbox" id="filter-overdue-actions" value="{}">'
+    assert box.format(ACTION_OVERDUE.name) in page.text
 
 
 async def test_the_session_says_who_and_in_which_role(app: FastAPI) -> None:

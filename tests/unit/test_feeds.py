@@ -157,7 +157,7 @@ def test_csv_cells_become_lists_numbers_and_booleans_where_the_field_needs_them(
             "level: must be 2 or 3, got 4",
         ),
         (
-            "mappa-meeting-held,KEN-2,kent,2021-01-13,,,2021-01-13,2,police,2021-04-13,surplus",
+            "mappa-meeting-held,KEN-2,kent,2021-01-13,,,2021-01-13,2,police,2021-04-13,M-1,surplus",
             2,
             "(line): more cells than columns",
         ),
@@ -313,3 +313,27 @@ def test_csv_lines_that_cannot_be_read_are_rejected_and_the_rest_read_on() -> No
         Rejection.MALFORMED_ENVELOPE,
         Rejection.MALFORMED_ENVELOPE,
     ]
+
+
+@pytest.mark.parametrize("agency", [Agency.HOUSING, Agency.DWP])
+def test_a_plan_action_outcome_in_a_feed_is_the_feeds_own_agencys(agency: Agency) -> None:
+    """`plan-action-completed` names ten types: a feed's line is its own agency's; another
+    agency's full type in it is refused as a wrong publisher."""
+    line = {
+        "type": "plan-action-completed",
+        "case_id": "KEN-000001",
+        "area": "kent",
+        "time": "2021-01-13T16:05:00+00:00",
+        "action_id": "KEN-0716-05",
+        "completed_on": "2021-01-13",
+    }
+    other = {**line, "type": "uk.gov.mappa.police.plan-action-completed.v1"}
+
+    own, foreign = read_jsonl(_jsonl(line, other), agency, system="x")
+
+    assert isinstance(own, Accepted)
+    assert isinstance(foreign, Rejected)
+    assert (own.event.type, foreign.error.kind) == (
+        f"uk.gov.mappa.{agency.value}.plan-action-completed.v1",
+        Rejection.WRONG_PUBLISHER,
+    )

@@ -33,6 +33,7 @@ from mappa_bus.reporting.partnership import (
     indicators,
 )
 from mappa_bus.reporting.partnership_render import (
+    PartnershipReport,
     duration,
     render_partnership_markdown,
     render_partnership_text,
@@ -42,6 +43,7 @@ from mappa_bus.reporting.partnership_store import (
     load_partnership_parts,
     save_partnership,
 )
+from mappa_bus.reporting.plan_figures import PlanFigures
 from mappa_bus.simulator.options import Scenario, SimulationOptions
 from mappa_bus.simulator.run import events, simulate
 
@@ -231,8 +233,11 @@ def test_the_text_and_markdown_tables_show_each_agency() -> None:
     )
     partnership = indicators(counts, Area.KENT, YEAR)
 
-    text = render_partnership_text(partnership).splitlines()
-    markdown = render_partnership_markdown(partnership).splitlines()
+    report = PartnershipReport(
+        partnership, PlanFigures(area=Area.KENT, year_start=YEAR, agencies=())
+    )
+    text = render_partnership_text(report).splitlines()
+    markdown = render_partnership_markdown(report).splitlines()
 
     assert [line.split() for line in text if line.startswith("Police")] == [
         ["Police", "1", "2.9", "h", "2.9", "h", "0", "1", "/", "1", "(100%)"]

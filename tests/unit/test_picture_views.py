@@ -9,6 +9,7 @@ from mappa_bus.access.policy import (
     CASE_VIEWS,
     EVENT_GROUPS,
     FIGURE_READERS,
+    OWN_ACTIONS_ONLY,
     SECTIONS,
     FieldGroup,
     NotEntitledError,
@@ -24,17 +25,22 @@ from mappa_bus.case.model import (
     Housing,
     Management,
     Partners,
+    Plan,
+    PlanAction,
     Registration,
+    Risk,
+    RiskAssessmentRecord,
     Safeguarding,
     Status,
     TimelineEntry,
     Victims,
 )
 from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.plans import ActionKind, RiskLevel, RiskTool
 from mappa_bus.catalogue.probation import LeadAgency, LicenceCondition
 from mappa_bus.catalogue.registry import CASE_EVENTS, CATALOGUE
 from mappa_bus.catalogue.vocabulary import Category, Level
-from mappa_bus.picture.views import CaseSummary, entry_group, summary_of, view_of
+from mappa_bus.picture.views import CaseSummary, entry_group, plan_for, summary_of, view_of
 
 RECORDED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -53,6 +59,31 @@ def timeline(case_id: str, start: datetime = RECORDED) -> tuple[TimelineEntry, .
         )
         for index, model in enumerate(CATALOGUE)
     )
+
+
+ASSESSMENT = RiskAssessmentRecord(
+    agency=Agency.PROBATION,
+    tool=RiskTool.OASYS_ROSH,
+    overall=RiskLevel.HIGH,
+    assessed_on=date(2024, 4, 2),
+)
+
+
+def _action(action_id: str, owner: Agency) -> PlanAction:
+    return PlanAction(
+        action_id=action_id,
+        owner=owner,
+        kind=ActionKind.HOME_VISIT,
+        agreed_by=Agency.PROBATION,
+        meeting_reference="MTG-1",
+        agreed_on=date(2024, 4, 3),
+        due_on=date(2024, 5, 3),
+        original_due_on=date(2024, 5, 3),
+    )
+
+
+HOUSING_ACTION = _action("ACT-H", Agency.HOUSING)
+POLICE_ACTION = _action("ACT-P", Agency.POLICE)
 
 
 def full_picture(case_id: str = "case-1", **changes: object) -> CasePicture:
@@ -80,6 +111,8 @@ def full_picture(case_id: str = "case-1", **changes: object) -> CasePicture:
         ),
         victims=Victims(opted_in=("VCS-1",), conditions_in_force=(LicenceCondition.NO_CONTACT,)),
         partners=Partners(deportation=Deportation(decided_on=date(2024, 4, 1), decision="deport")),
+        risk=Risk(assessments=(ASSESSMENT,)),
+        plan=Plan(actions=(HOUSING_ACTION, POLICE_ACTION)),
         timeline=timeline(case_id),
     )
     return picture.model_copy(update=changes)
@@ -102,7 +135,10 @@ def test_a_role_sees_a_group_iff_the_table_says_so(role: ViewerRole, group: Fiel
 
     assert (group in view.withheld) is not granted
     if group in SECTIONS:
-        assert (getattr(view, group.value) == getattr(picture, group.value)) is granted
+        # The plan as the role may see it: whole, or its own agency's actions only.
+        whole = getattr(picture, group.value)
+        shown = plan_for(whole, role) if group is FieldGroup.PLAN else whole
+        assert (getattr(view, group.value) == shown) is granted
         assert (getattr(view, group.value) is None) is not granted
         return
     for name in CORE_FIELDS_OF[group]:
@@ -138,6 +174,10 @@ def test_a_role_sees_a_sections_events_iff_it_sees_the_section(
 
     types = {entry.type for entry in view.timeline}
     group_types = {model.event_type() for model, g in EVENT_GROUPS.items() if g is group}
+    if group is FieldGroup.PLAN and role in OWN_ACTIONS_ONLY:
+        # The entries carry no action here: only those its own agency published are its own.
+        agency = OWN_ACTIONS_ONLY[role]
+        group_types = {m.event_type() for m in EVENT_GROUPS if m.PUBLISHER is agency} & group_types
     if group not in SECTIONS:
         assert not group_types
         return
@@ -151,17 +191,50 @@ def test_the_table_reads_as_the_policy_says() -> None:
     g = FieldGroup
     assert CASE_VIEWS[ViewerRole.POLICE] == frozenset(FieldGroup)
     assert CASE_VIEWS[ViewerRole.COORDINATOR] == frozenset(FieldGroup)
-    assert CASE_VIEWS[ViewerRole.HOUSING] == {g.HOUSING}
-    assert CASE_VIEWS[ViewerRole.VICTIM_LIAISON] == {g.VICTIMS}
+    assert CASE_VIEWS[ViewerRole.PROBATION] == frozenset(FieldGroup)
+    assert CASE_VIEWS[ViewerRole.PRISONS] == frozenset(FieldGroup)
+    assert CASE_VIEWS[ViewerRole.HOUSING] == {g.HOUSING, g.PLAN}
+    assert CASE_VIEWS[ViewerRole.VICTIM_LIAISON] == {g.VICTIMS, g.PLAN}
     assert CASE_VIEWS[ViewerRole.HEALTH] == {
         g.MANAGEMENT,
         g.CUSTODY,
         g.HOSPITAL,
+        g.RISK,
+        g.PLAN,
         g.STATUS,
         g.AGENCIES,
     }
-    assert CASE_VIEWS[ViewerRole.DWP] == {g.PARTNERS}
+    assert CASE_VIEWS[ViewerRole.DWP] == {g.PARTNERS, g.PLAN}
     assert {ViewerRole.AUDITOR, ViewerRole.COORDINATOR} == AUDIT_READERS
+
+
+def test_the_risk_and_plan_rows_read_as_the_policy_says() -> None:
+    """The coordinator and the Responsible Authority see risk and the whole plan; each Duty to
+    Co-operate agency its own actions; risk beyond them only where decisions rest on it."""
+    risk = {role for role, groups in CASE_VIEWS.items() if FieldGroup.RISK in groups}
+    plan = {role for role, groups in CASE_VIEWS.items() if FieldGroup.PLAN in groups}
+    r = ViewerRole
+
+    assert risk == {
+        r.POLICE,
+        r.PROBATION,
+        r.PRISONS,
+        r.COORDINATOR,
+        r.HEALTH,
+        r.CHILDRENS_SERVICES,
+        r.YOUTH_OFFENDING,
+    }
+    assert plan == set(CASE_VIEWS)
+    assert plan - set(OWN_ACTIONS_ONLY) == {r.POLICE, r.PROBATION, r.PRISONS, r.COORDINATOR}
+    assert {role.value: agency.value for role, agency in OWN_ACTIONS_ONLY.items()} == {
+        "health": "health",
+        "housing": "housing",
+        "childrens-services": "childrens-services",
+        "victim-liaison": "victim-contact",
+        "youth-offending": "youth-offending",
+        "dwp": "dwp",
+        "immigration-enforcement": "immigration-enforcement",
+    }
 
 
 def test_core_groups_and_timeline_partition_the_picture() -> None:
@@ -183,7 +256,7 @@ def test_core_groups_and_timeline_partition_the_picture() -> None:
 def test_every_event_type_has_exactly_one_group() -> None:
     """The event-to-section table covers the catalogue, no more and no less."""
     assert set(EVENT_GROUPS) == set(CASE_EVENTS)
-    assert len(EVENT_GROUPS) == len(CASE_EVENTS) == 41
+    assert len(EVENT_GROUPS) == len(CASE_EVENTS) == 78
 
 
 def test_an_entry_of_an_unknown_type_is_withheld_even_from_police() -> None:

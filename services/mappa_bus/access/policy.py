@@ -24,6 +24,7 @@ from mappa_bus.catalogue import (
     duty_to_cooperate,
     health,
     housing,
+    plans,
     police,
     prisons,
     probation,
@@ -34,7 +35,7 @@ from mappa_bus.catalogue.registry import BY_TYPE
 
 
 class FieldGroup(StrEnum):
-    """A section of the case picture. The first eight name a `CasePicture` attribute; `status`
+    """A section of the case picture. The first ten name a `CasePicture` attribute; `status`
     and `agencies` guard core fields (`STATUS_FIELDS`, `agencies_involved`)."""
 
     MANAGEMENT = "management"
@@ -45,11 +46,13 @@ class FieldGroup(StrEnum):
     SAFEGUARDING = "safeguarding"
     VICTIMS = "victims"
     PARTNERS = "partners"
+    RISK = "risk"
+    PLAN = "plan"
     STATUS = "status"
     AGENCIES = "agencies"
 
 
-SECTIONS: tuple[FieldGroup, ...] = tuple(FieldGroup)[:8]
+SECTIONS: tuple[FieldGroup, ...] = tuple(FieldGroup)[:10]
 """The groups that are attributes of the picture, in table order."""
 STATUS_FIELDS: tuple[str, ...] = ("status", "status_since")
 """The core fields the `status` group guards."""
@@ -81,25 +84,61 @@ _R = ViewerRole
 # check the arrangements, not the people in them).
 CASE_VIEWS: Mapping[ViewerRole, frozenset[FieldGroup]] = MappingProxyType(
     {
-        # The Responsible Authorities and the coordinator run the case: they see all of it.
+        # The Responsible Authorities and the coordinator run the case: they see all of it,
+        # the risk assessments and the whole plan among it.
         _R.POLICE: frozenset(_G),
         _R.PROBATION: frozenset(_G),
         _R.PRISONS: frozenset(_G),
         _R.COORDINATOR: frozenset(_G),
+        # Every Duty to Co-operate agency sees the plan, but only its own actions in it
+        # (`OWN_ACTIONS_ONLY`): what it must do and by when, not what the others were asked to.
         # Housing places the person: the core (level, whom to call) and housing facts; not
-        # where the person is held, nor health or victims' details.
-        _R.HOUSING: frozenset({_G.HOUSING}),
+        # where the person is held, nor health or victims' details, nor the risk assessments
+        # (which name the tools, a health one among them: the MAPPA level is what it needs).
+        _R.HOUSING: frozenset({_G.HOUSING, _G.PLAN}),
         # Victim liaison needs the victim-related conditions, not the rest of the offender's case.
-        _R.VICTIM_LIAISON: frozenset({_G.VICTIMS}),
-        _R.HEALTH: frozenset({_G.MANAGEMENT, _G.CUSTODY, _G.HOSPITAL, _G.STATUS, _G.AGENCIES}),
-        _R.CHILDRENS_SERVICES: frozenset(
-            {_G.MANAGEMENT, _G.REGISTRATION, _G.SAFEGUARDING, _G.STATUS}
+        _R.VICTIM_LIAISON: frozenset({_G.VICTIMS, _G.PLAN}),
+        # Health, children's services and youth offending decide on the risk of serious harm
+        # (clinical risk management, a child's protection, a young person's supervision), and
+        # health and youth offending assess it themselves: they see the risk section.
+        _R.HEALTH: frozenset(
+            {_G.MANAGEMENT, _G.CUSTODY, _G.HOSPITAL, _G.RISK, _G.PLAN, _G.STATUS, _G.AGENCIES}
         ),
-        _R.YOUTH_OFFENDING: frozenset({_G.MANAGEMENT, _G.CUSTODY, _G.PARTNERS, _G.STATUS}),
-        _R.DWP: frozenset({_G.PARTNERS}),
+        _R.CHILDRENS_SERVICES: frozenset(
+            {_G.MANAGEMENT, _G.REGISTRATION, _G.SAFEGUARDING, _G.RISK, _G.PLAN, _G.STATUS}
+        ),
+        _R.YOUTH_OFFENDING: frozenset(
+            {_G.MANAGEMENT, _G.CUSTODY, _G.PARTNERS, _G.RISK, _G.PLAN, _G.STATUS}
+        ),
+        # Benefits and removal are not decided on the risk assessments.
+        _R.DWP: frozenset({_G.PARTNERS, _G.PLAN}),
         # Removal is decided on where the person is: immigration enforcement sees the status.
-        _R.IMMIGRATION_ENFORCEMENT: frozenset({_G.PARTNERS, _G.STATUS}),
+        _R.IMMIGRATION_ENFORCEMENT: frozenset({_G.PARTNERS, _G.STATUS, _G.PLAN}),
     }
+)
+
+# The roles that see the plan only as far as their own agency's actions go, with that agency:
+# the Duty to Co-operate agencies. Their actions, their outcomes and the timeline entries about
+# them; nothing of another agency's action (`mappa_bus.picture.views` applies it).
+OWN_ACTIONS_ONLY: Mapping[ViewerRole, Agency] = MappingProxyType(
+    {
+        _R.HEALTH: Agency.HEALTH,
+        _R.HOUSING: Agency.HOUSING,
+        _R.CHILDRENS_SERVICES: Agency.CHILDRENS_SERVICES,
+        _R.VICTIM_LIAISON: Agency.VICTIM_CONTACT,
+        _R.YOUTH_OFFENDING: Agency.YOUTH_OFFENDING,
+        _R.DWP: Agency.DWP,
+        _R.IMMIGRATION_ENFORCEMENT: Agency.IMMIGRATION_ENFORCEMENT,
+    }
+)
+
+# The plan and the overdue actions are read by every role that sees a part of the plan or the
+# risk (a Duty to Co-operate agency its own actions).
+PLAN_READERS: frozenset[ViewerRole] = frozenset(
+    role for role, groups in CASE_VIEWS.items() if groups & {_G.RISK, _G.PLAN}
+)
+OVERDUE_READERS: frozenset[ViewerRole] = frozenset(
+    role for role, groups in CASE_VIEWS.items() if _G.PLAN in groups
 )
 
 # A caseload (lists of cases, changes since) is for the roles that manage cases: the
@@ -167,6 +206,8 @@ EVENT_GROUPS: Mapping[type[EventData], FieldGroup] = MappingProxyType(
         duty_to_cooperate.DwpInformationShared: _G.PARTNERS,
         duty_to_cooperate.ImmigrationInformationShared: _G.PARTNERS,
         duty_to_cooperate.DeportationDecisionMade: _G.PARTNERS,
+        **dict.fromkeys(plans.RISK_ASSESSMENTS, _G.RISK),
+        **dict.fromkeys((*plans.ACTIONS_AGREED, *plans.ACTION_OUTCOMES), _G.PLAN),
     }
 )
 
@@ -200,8 +241,9 @@ def case_groups(role: str) -> frozenset[FieldGroup]:
 
 def event_group(event_type: str) -> FieldGroup | None:
     """The section an event type's entries belong to; None for a type the catalogue does not
-    know, or a withdrawal (which no role may then see: fail closed). A withdrawal is never on a
-    picture's timeline: its effect is, the event it withdrew being gone."""
+    know, one not yet placed in the table, or a withdrawal (which no role may then see: fail
+    closed). A withdrawal is never on a picture's timeline: its effect is, the event it
+    withdrew being gone."""
     model = BY_TYPE.get(event_type)
     return None if model is None else EVENT_GROUPS.get(model)
 

@@ -63,10 +63,14 @@ _FEED_ID_NAMESPACE = uuid.UUID("6f1d0c1e-8a54-4c55-9d0e-6d3c2b1a0f42")
 
 @dataclass(frozen=True)
 class Accepted:
-    """A feed line that is a valid event of the feed's agency."""
+    """A feed line that is a valid event of the feed's agency. `wire`, when the line was a whole
+    CloudEvent, is its own bytes, exactly as `event` was parsed from them: what is sent and
+    signed, rather than the event serialised again (consumers parse and verify those bytes
+    alike, and an outside system's exact line is what it asked to publish)."""
 
     line: int
     event: Envelope[EventData]
+    wire: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -183,9 +187,11 @@ def read_jsonl(
         if not line:
             continue
         try:
-            yield Accepted(number, _jsonl_event(line, agency, system, default_type))
+            event, wire = _jsonl_event(line, agency, system, default_type)
         except WireError as error:
             yield Rejected(number, line, error)
+            continue
+        yield Accepted(number, event, wire)
 
 
 def read_csv(
@@ -323,25 +329,40 @@ def _oversized(number: int, line: Oversized) -> Rejected:
 
 def _jsonl_event(
     line: bytes, agency: Agency, system: str, default_type: str | None
-) -> Envelope[EventData]:
+) -> tuple[Envelope[EventData], bytes | None]:
+    """The event of a JSON line, and the line itself when it is a whole CloudEvent."""
     if len(line) > MAX_EVENT_BYTES:
         raise oversized("(line)", len(line))
-    try:
-        record = json.loads(line)
-    except ValueError:
-        raise WireError(Rejection.NOT_JSON, "(line)", "not valid JSON") from None
+    record, by_orjson = _json(line)
     if not isinstance(record, dict):
         raise WireError(Rejection.MALFORMED_ENVELOPE, "(line)", "must be a JSON object")
     if "specversion" in record:
-        event = parse_event(line)
+        # Read as every consumer reads a record (the reading above handed on only when it is
+        # the one `parse_event` makes), so that the line's bytes, sent as they are, are read
+        # back as this very event.
+        event = parse_event(line, decoded=record if by_orjson else None)
         if event.publisher is not agency:
             raise WireError(
                 Rejection.WRONG_PUBLISHER,
                 "source",
                 f"this is {agency.value}'s feed, but the event is from {event.publisher.value}",
             )
-        return event
-    return _flat_event(record, agency, system, default_type, csv_cells=False)
+        return event, line
+    return _flat_event(record, agency, system, default_type, csv_cells=False), None
+
+
+def _json(line: bytes) -> tuple[Any, bool]:
+    """The line read as JSON, and whether orjson read it. orjson is twice as fast as the
+    standard library, but refuses a few documents that the library reads (NaN, integers past
+    64 bits, UTF-16): those are read as they always were, so no line changes its fate."""
+    try:
+        return orjson.loads(line), True
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(line), False
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack
+        raise WireError(Rejection.NOT_JSON, "(line)", "not valid JSON") from None
 
 
 def _flat_event(

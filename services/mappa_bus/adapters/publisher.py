@@ -13,6 +13,8 @@ the case with neither (a reader may see both for a moment, which the withdrawal 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,18 +23,19 @@ from typing import Any, Self
 
 from aiokafka import AIOKafkaProducer
 
+from mappa_bus.adapters.batches import BatchFailed, PartitionBatches, SentBatch
 from mappa_bus.adapters.producer_settings import PRODUCER_OPTIONS
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, Envelope, EventData, WireError, make_event
 from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, oversized, wrong_publisher
 from mappa_bus.catalogue.withdrawal import WITHDRAWALS, WithdrawalReason
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.kafka_codec import dead_letter, to_record
+from mappa_bus.kafka_codec import KafkaRecord, dead_letter, partition_of, to_record
 from mappa_bus.settings import load_settings
 from mappa_bus.signing import Keyring
 from mappa_bus.topics import DEAD_LETTER, NAMESPACE, agency_topic
 
-# How many sends may be in flight before the publisher waits for the broker: enough to fill
+# How many events may be in flight before the publisher waits for the broker: enough to fill
 # several batches, bounded so a huge feed does not hold every pending event in memory.
 _IN_FLIGHT = 20_000
 
@@ -79,7 +82,13 @@ class NotSent(RuntimeError):
 class AgencyPublisher:
     """Publishes events for one agency, on that agency's topic, and nothing else, each signed
     with the agency's key for its area from `keyring` (by default the file MAPPA_SIGNING_KEYS
-    names, read now)."""
+    names, read now).
+
+    Each event sent goes to the broker within the producer's linger (5 ms), as a system
+    publishing as things happen wants. With `bulk`, for a sender of many events at once (a
+    feed), events are gathered into one batch per partition, each handed to the producer when
+    full or at `flush`, and acknowledged per batch (`adapters/batches.py`).
+    """
 
     def __init__(
         self,
@@ -90,6 +99,7 @@ class AgencyPublisher:
         namespace: str = NAMESPACE,
         dead_letter_topic: str = DEAD_LETTER.name,
         keyring: Keyring | None = None,
+        bulk: bool = False,
     ) -> None:
         self.agency = agency
         # Only its own agency's keys: a key of another would sign records its topic refuses.
@@ -105,13 +115,20 @@ class AgencyPublisher:
             **connection.aiokafka_options(),
         )
         self._pending: list[_Pending] = []
+        self._batches = PartitionBatches(self._producer) if bulk else None
+        # Batches handed over, oldest first, and how many events they hold: their answers are
+        # counted at `flush`, or as they come once more than `_IN_FLIGHT` events wait.
+        self._sent: deque[SentBatch] = deque()
+        self._in_flight = 0
+        self._partitions = 0
 
     async def __aenter__(self) -> Self:
         await self._producer.start()
         try:
             # Learn the topics' partitions now: a missing or forbidden topic fails here, once,
             # rather than on the first event of a feed.
-            await self._producer.partitions_for(agency_topic(self.agency, self.namespace))
+            topic = agency_topic(self.agency, self.namespace)
+            self._partitions = len(await self._producer.partitions_for(topic))
         except BaseException:
             await self._producer.stop()
             raise
@@ -126,6 +143,12 @@ class AgencyPublisher:
         try:
             if exc is None:
                 await self.flush()
+            elif self._batches is not None:
+                # As the producer, stopping, still sends what it was given: the batches still
+                # filling are given to it too, not dropped (their answers go uncounted, as the
+                # error leaves no summary to count them in).
+                with contextlib.suppress(Exception):
+                    await self._batches.hand_over_all()
         finally:
             await self._producer.stop()
 
@@ -213,23 +236,60 @@ class AgencyPublisher:
         if data.PUBLISHER is not self.agency:
             raise wrong_publisher("type", self.agency, type(data))
 
-    async def send(self, event: Envelope[Any]) -> None:
-        """Send an enveloped event of this agency; waits only when many are in flight. An event
-        larger than subscribers accept, or of an area this publisher holds no key for, is refused
-        here (WireError `oversized`, `wrong-area`), before the producer."""
+    async def send(self, event: Envelope[Any], *, wire: bytes | None = None) -> None:
+        """Send an enveloped event of this agency; waits only when many are in flight. `wire`,
+        when given, is the exact bytes the event was parsed from (a feed's CloudEvents line):
+        they are sent and signed as they are. An event larger than subscribers accept, or of an
+        area this publisher holds no key for, is refused here (WireError `oversized`,
+        `wrong-area`), before the producer."""
         self.check_publisher(event.data)
-        record = to_record(event, self.keyring, self.namespace)
+        record = to_record(event, self.keyring, self.namespace, wire)
         if len(record.value) > MAX_EVENT_BYTES:
             raise oversized("(event)", len(record.value))
+        headers = [(name, value.encode()) for name, value in record.headers.items()]
+        if self._batches is not None:
+            await self._add(self._batches, record, headers, event.id)
+            return
         future = await self._producer.send(
-            record.topic,
-            record.value,
-            key=record.key,
-            headers=[(name, value.encode()) for name, value in record.headers.items()],
+            record.topic, record.value, key=record.key, headers=headers
         )
         self._pending.append(_Pending(future, event.id))
         if len(self._pending) >= _IN_FLIGHT:
             await self.flush()
+
+    async def _add(
+        self,
+        batches: PartitionBatches,
+        record: KafkaRecord,
+        headers: list[tuple[str, bytes]],
+        id_: str,
+    ) -> None:
+        """Add a record to its partition's batch (the partition murmur2 of the key gives, as
+        the producer's own partitioner would and every consumer checks)."""
+        partition = partition_of(record.key, self._partitions)
+        try:
+            sent = await batches.add(
+                record.topic, partition, record.key, record.value, headers, id_
+            )
+        except BatchFailed as failed:
+            self._not_sent(failed.ids, failed.cause)
+            raise failed.cause from None
+        if sent is None:
+            return
+        self._sent.append(sent)
+        self._in_flight += len(sent.ids)
+        while self._in_flight > _IN_FLIGHT:
+            await self._count(self._sent.popleft())
+
+    async def _count(self, batch: SentBatch) -> None:
+        """Wait for the broker's answer to one batch and count it."""
+        try:
+            await batch.answer
+        except Exception as error:
+            self._not_sent(batch.ids, error)
+        else:
+            self._acknowledged(len(batch.ids))
+        self._in_flight -= len(batch.ids)
 
     async def dead_letter(
         self,
@@ -250,8 +310,21 @@ class AgencyPublisher:
         self._pending.append(_Pending(future, origin, dead_letter=True))
 
     async def flush(self) -> None:
-        """Wait for the broker's answer to everything sent so far, and count it: acknowledged,
-        or unsent with the reason (after the producer's own retries), never silently lost."""
+        """Hand over every batch still filling, wait for the broker's answer to everything sent
+        so far, and count it: acknowledged, or unsent with the reason (after the producer's own
+        retries), never silently lost."""
+        if self._batches is not None:
+            handed, refused = await self._batches.hand_over_all()
+            for failed in refused:
+                self._not_sent(failed.ids, failed.cause)
+            self._sent.extend(handed)
+        batches, self._sent, self._in_flight = list(self._sent), deque(), 0
+        answers = await asyncio.gather(*(b.answer for b in batches), return_exceptions=True)
+        for batch, answer in zip(batches, answers, strict=True):
+            if isinstance(answer, BaseException):
+                self._not_sent(batch.ids, answer)
+            else:
+                self._acknowledged(len(batch.ids))
         pending, self._pending = self._pending, []
         outcomes = await asyncio.gather(*(p.future for p in pending), return_exceptions=True)
         for sent, outcome in zip(pending, outcomes, strict=True):
@@ -260,9 +333,14 @@ class AgencyPublisher:
             elif sent.dead_letter:
                 self.summary.dead_lettered += 1
             else:
-                self.summary.accepted += 1
-                count = self.summary.by_agency.get(self.agency, 0)
-                self.summary.by_agency[self.agency] = count + 1
+                self._acknowledged(1)
+
+    def _acknowledged(self, events: int) -> None:
+        self.summary.accepted += events
+        self.summary.by_agency[self.agency] = self.summary.by_agency.get(self.agency, 0) + events
+
+    def _not_sent(self, ids: list[str], why: BaseException) -> None:
+        self.summary.unsent.extend(Unsent(event_id, repr(why)) for event_id in ids)
 
 
 ConnectionFor = Callable[[Agency], KafkaConnection]

@@ -13,7 +13,9 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.text import Text
 
+from mappa_bus.access.policy import ViewerRole
 from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn, Severity
+from mappa_bus.alerts.rules import ACTION_OVERDUE
 from mappa_bus.alerts.subscription import AlertFilter, subscribe
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.areas import AREA_NAMES
@@ -51,6 +53,19 @@ Rules = Annotated[
     list[str] | None,
     typer.Option("--rule", help="Only this rule, e.g. released-from-custody; repeatable."),
 ]
+Roles = Annotated[
+    list[ViewerRole] | None,
+    typer.Option(
+        "--role",
+        help="Only the alerts this role receives (its agency's own, e.g. housing); repeatable.",
+    ),
+]
+OverdueActions = Annotated[
+    bool,
+    typer.Option(
+        "--overdue-actions", help=f"Only overdue plan actions (the {ACTION_OVERDUE.name} rule)."
+    ),
+]
 
 
 def parse_area(text: str) -> Area:
@@ -67,13 +82,19 @@ def alert_filter(
     min_level: int | None,
     categories: list[int] | None,
     rules: list[str] | None,
+    roles: list[ViewerRole] | None = None,
+    *,
+    overdue_actions: bool = False,
 ) -> AlertFilter:
-    """The filter the command-line options describe (an option not given: any)."""
+    """The filter the command-line options describe (an option not given: any);
+    `overdue_actions` adds the action-overdue rule to the rules wanted."""
+    wanted = {*(rules or ()), *((ACTION_OVERDUE.name,) if overdue_actions else ())}
     return AlertFilter(
         areas=frozenset(parse_area(area) for area in areas) if areas else None,
         min_level=None if min_level is None else Level(min_level),
         categories=frozenset(Category(c) for c in categories) if categories else None,
-        rules=frozenset(rules) if rules else None,
+        rules=frozenset(wanted) if wanted else None,
+        roles=frozenset(roles) if roles else None,
     )
 
 
@@ -119,13 +140,15 @@ def tail_command(
     min_level: MinLevel = None,
     category: Categories = None,
     rule: Rules = None,
+    role: Roles = None,
+    overdue_actions: OverdueActions = False,
     from_beginning: Annotated[
         bool, typer.Option("--from-beginning", help="Every alert still kept, then new ones.")
     ] = False,
     namespace: Namespace = NAMESPACE,
 ) -> None:
     """Print alerts as they are raised (as the coordinator principal) until Ctrl-C."""
-    where = alert_filter(area, min_level, category, rule)
+    where = alert_filter(area, min_level, category, rule, role, overdue_actions=overdue_actions)
     connection = command_settings().connection_for_role(Role.COORDINATOR.value)
     try:
         asyncio.run(_tail(connection, namespace, where, from_beginning=from_beginning))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -33,7 +33,7 @@ from mappa_bus.alerts.model import (
     raised,
     withdrawn,
 )
-from mappa_bus.alerts.rules import RULES, Firing, evaluate, overdue_review
+from mappa_bus.alerts.rules import LEVEL_THREE_INTERVAL, RULES, Firing, calendar, evaluate
 from mappa_bus.alerts.schema import create_schema
 from mappa_bus.alerts.store import PROJECTION, raised_alerts, raised_ids, record_raised
 from mappa_bus.case.fold import apply
@@ -132,6 +132,8 @@ class AlertProjection:
     # The partition number each case's events are on (the same on every agency topic): a
     # group member asks the clock only about the cases it holds.
     homes: dict[str, int] = field(default_factory=dict)
+    level_three_interval: timedelta = LEVEL_THREE_INTERVAL
+    """How long a level 3 case may go without a meeting (the settings' interval)."""
 
     def load(self) -> None:
         """Read where alerts stand (again, after a rebalance: another instance may have moved
@@ -265,8 +267,9 @@ class AlertProjection:
         )
 
     def raise_overdue(self, today: date, held: Collection[Position] | None = None) -> int:
-        """Raise the time-driven alerts (reviews now overdue) not raised before, for the cases
-        of the partitions held (None: all); how many."""
+        """Raise the time-driven alerts (reviews and plan actions now overdue, level 3 cases
+        without a meeting) not raised before, for the cases of the partitions held (None:
+        all); how many."""
         if not self.warm_over(held):
             return 0
         batch = AlertBatch(offsets=self.offsets, raised_upto=self.raised_upto)
@@ -275,7 +278,7 @@ class AlertProjection:
             firing
             for case_id, picture in self.pictures.items()
             if numbers is None or self.homes.get(case_id) in numbers
-            if (firing := overdue_review(picture, today))
+            for firing in calendar(picture, today, self.level_three_interval)
         ]
         self._raise(batch, firings)
         if batch.alerts:

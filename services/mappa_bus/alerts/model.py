@@ -3,8 +3,9 @@ an alert whose triggering event its agency withdrew), and the coordinators' ackn
 them on a topic of their own.
 
 An alert's id is derived from its rule and what triggered it (an event id, or for time-driven
-rules the case and the date that passed), so that raising it again, after a restart or in a
-replay, makes the same event, which every reader treats as the one it has.
+rules the case and the date that passed, with the action for an overdue plan action), so that
+raising it again, after a restart or in a replay, makes the same event, which every reader
+treats as the one it has.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The coordinator alert rules: one table (`RULES`), each rule a pure function of a case's
-picture before and after an event, and of the event itself. `overdue_review` is the one rule
-driven by the calendar rather than by an event.
+picture before and after an event, and of the event itself; and the rules driven by the
+calendar rather than by an event (`CALENDAR_RULES`), which `calendar` asks of a picture and a day.
 
 Every rule names the picture sections its summary draws on (`draws_on`) and reads nothing else
 but the core (level, status, area, review date); a test holds every role of its audience
@@ -11,14 +11,15 @@ catalogue's own words.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
-from mappa_bus.access.policy import CASE_VIEWS, FieldGroup, ViewerRole
+from mappa_bus.access.policy import CASE_VIEWS, OWN_ACTIONS_ONLY, FieldGroup, ViewerRole
+from mappa_bus.agencies import Agency
 from mappa_bus.alerts.model import AlertData, Severity
-from mappa_bus.case.model import CasePicture
+from mappa_bus.case.model import CasePicture, PlanAction
 from mappa_bus.catalogue import (
     AREA_NAMES,
     Area,
@@ -27,6 +28,7 @@ from mappa_bus.catalogue import (
     Level,
     health,
     housing,
+    plans,
     police,
     prisons,
     probation,
@@ -41,6 +43,9 @@ AreaOf = Callable[[CasePicture, Envelope[EventData]], Area | None]
 
 RELEASE_NOTICE = timedelta(days=28)
 """How far ahead a confirmed release date is news a coordinator must act on."""
+LEVEL_THREE_INTERVAL = timedelta(weeks=8)
+"""The longest a level 3 case may go without a MAPPA meeting, unless the settings say otherwise
+(`MAPPA_LEVEL_THREE_REVIEW_WEEKS`)."""
 
 _D = TypeVar("_D", bound=EventData)
 _R = ViewerRole
@@ -62,6 +67,9 @@ class RuleInfo:
     draws_on: frozenset[FieldGroup]
     """The picture sections the summary is built from, besides the core every role sees."""
     description: str
+    to_owner: bool = field(default=False, kw_only=True)
+    """Whether each alert also goes to the role of the agency owning the plan action it is
+    about (its summary then tells of that agency's own action only)."""
 
 
 def _area_after(after: CasePicture, event: Envelope[EventData]) -> Area | None:
@@ -84,7 +92,8 @@ class Firing:
 
     data: AlertData
     trigger: str
-    """The event id, or for a time-driven rule f"{case_id}:{date}"."""
+    """The event id, or for a time-driven rule f"{case_id}:{date}" (for an overdue plan action
+    f"{case_id}:{action_id}:{due_on}")."""
 
 
 # ---- what summaries say -------------------------------------------------------------------
@@ -335,6 +344,50 @@ def _granted(after: CasePicture, data: victim_contact.LicenceConditionRequested)
     )
 
 
+# ---- risk and plans -----------------------------------------------------------------------
+
+_HIGH_RISK = frozenset({plans.RiskLevel.HIGH, plans.RiskLevel.VERY_HIGH})
+
+OWNER_ROLES: Mapping[Agency, ViewerRole] = {
+    **{Agency(role.value): role for role in (_R.POLICE, _R.PROBATION, _R.PRISONS)},
+    **{agency: role for role, agency in OWN_ACTIONS_ONLY.items()},
+}
+"""The role that reads for each agency owning a plan action: the Responsible Authority's its
+own, a Duty to Co-operate agency's the role that sees that agency's own actions (victim
+contact's, the victim liaison officers')."""
+
+
+def _high_risk_at_level_one(
+    before: CasePicture | None, after: CasePicture, event: Envelope[EventData]
+) -> str | None:
+    data = _payload(event, plans.RiskAssessment)
+    if data is None or data.overall not in _HIGH_RISK:
+        return None
+    if after.level is not Level.ONE or _management_over(after):
+        return None
+    return (
+        f"{_case(after)}: {event.publisher} assessed the risk of serious harm as "
+        f"{data.overall} on {data.assessed_on} ({data.tool}); review the level"
+    )
+
+
+def _plan_open_at_end(
+    before: CasePicture | None, after: CasePicture, event: Envelope[EventData]
+) -> str | None:
+    data = _payload(event, probation.MappaManagementEnded)
+    if data is None or after.plan is None or not (still_open := after.plan.open_actions()):
+        return None
+    owners = [action.owner for action in still_open]
+    by_owner = ", ".join(
+        f"{agency} {owners.count(agency)}" for agency in Agency if agency in owners
+    )
+    actions = "1 plan action" if len(still_open) == 1 else f"{len(still_open)} plan actions"
+    return (
+        f"{_case(after)}: MAPPA management ended on {data.ended_on} ({data.reason}) with "
+        f"{actions} still open ({by_owner})"
+    )
+
+
 # ---- the table ----------------------------------------------------------------------------
 
 RULES: tuple[Rule, ...] = (
@@ -469,6 +522,27 @@ RULES: tuple[Rule, ...] = (
         on=(victim_contact.LicenceConditionRequested,),
         check=_victim_request,
     ),
+    Rule(
+        name="high-risk-at-level-one",
+        severity=Severity.HIGH,
+        audience=_RESPONSIBLE,
+        draws_on=frozenset({_G.RISK}),
+        description=(
+            "An agency assessed the risk of serious harm as high or very high for a case "
+            "managed at level 1: review the level."
+        ),
+        on=plans.RISK_ASSESSMENTS,
+        check=_high_risk_at_level_one,
+    ),
+    Rule(
+        name="plan-open-at-end",
+        severity=Severity.ROUTINE,
+        audience=_RESPONSIBLE,
+        draws_on=frozenset({_G.MANAGEMENT, _G.PLAN}),
+        description="MAPPA management ended while risk management plan actions were still open.",
+        on=(probation.MappaManagementEnded,),
+        check=_plan_open_at_end,
+    ),
 )
 
 REVIEW_OVERDUE = RuleInfo(
@@ -478,9 +552,36 @@ REVIEW_OVERDUE = RuleInfo(
     draws_on=frozenset(),
     description="A level 2 or 3 case still managed under MAPPA is past its review date.",
 )
-"""The time-driven rule: `overdue_review` applies it."""
+"""A time-driven rule: `overdue_review` applies it."""
 
-ALL_RULES: tuple[RuleInfo, ...] = (*RULES, REVIEW_OVERDUE)
+LEVEL_THREE_UNMET = RuleInfo(
+    name="level-three-unmet",
+    severity=Severity.HIGH,
+    audience=_RESPONSIBLE,
+    draws_on=frozenset({_G.MANAGEMENT}),
+    description=(
+        "A level 3 case still managed under MAPPA has had no MAPPA meeting for longer than the "
+        "level 3 review interval, counted from its last meeting or from when it reached level "
+        "3, whichever is later."
+    ),
+)
+"""A time-driven rule: `level_three_unmet` applies it."""
+
+ACTION_OVERDUE = RuleInfo(
+    name="action-overdue",
+    severity=Severity.ROUTINE,
+    audience=frozenset({_R.COORDINATOR}),
+    draws_on=frozenset({_G.PLAN}),
+    description=(
+        "A risk management plan action is still open past its due date (to the coordinator and "
+        "to the agency that owns it)."
+    ),
+    to_owner=True,
+)
+"""A time-driven rule: `overdue_actions` applies it."""
+
+CALENDAR_RULES: tuple[RuleInfo, ...] = (REVIEW_OVERDUE, LEVEL_THREE_UNMET, ACTION_OVERDUE)
+ALL_RULES: tuple[RuleInfo, ...] = (*RULES, *CALENDAR_RULES)
 
 
 # ---- raising alerts -----------------------------------------------------------------------
@@ -528,6 +629,23 @@ def _fire(
     return Firing(data=data, trigger=event.id)
 
 
+def calendar(
+    picture: CasePicture, today: date, level_three_interval: timedelta = LEVEL_THREE_INTERVAL
+) -> tuple[Firing, ...]:
+    """The alerts of every time-driven rule for `picture` as of `today`, in table order.
+
+    Each trigger is the case and the date that passed (with the action, for an action), so
+    asking again on any later day, or after a restart, raises nothing new.
+    """
+    review = overdue_review(picture, today)
+    unmet = level_three_unmet(picture, today, level_three_interval)
+    return (
+        *(() if review is None else (review,)),
+        *(() if unmet is None else (unmet,)),
+        *overdue_actions(picture, today),
+    )
+
+
 def overdue_review(picture: CasePicture, today: date) -> Firing | None:
     """The review-overdue alert for `picture` as of `today`, if its review date has passed.
 
@@ -548,6 +666,99 @@ def overdue_review(picture: CasePicture, today: date) -> Firing | None:
     return Firing(data=data, trigger=f"{picture.case_id}:{due.isoformat()}")
 
 
+def level_three_unmet(
+    picture: CasePicture, today: date, interval: timedelta = LEVEL_THREE_INTERVAL
+) -> Firing | None:
+    """The level-three-unmet alert for `picture` as of `today`: a level 3 case with no meeting
+    for longer than `interval` since the later of its last meeting and its reaching level 3.
+
+    Unlike `overdue_review`, it does not read the review date a meeting or a level set gave
+    (which may be months away, or pushed on by a level set with no meeting held): it counts
+    from the meetings themselves. Its trigger is the case and the date counted from, so it is
+    raised once per gap; a meeting held starts a new count.
+    """
+    if picture.level is not Level.THREE or picture.area is None or _management_over(picture):
+        return None
+    meetings = () if picture.management is None else picture.management.meetings
+    last_met = max((meeting.held_on for meeting in meetings), default=None)
+    since = max(
+        (d for d in (_reached_level_three(picture), last_met) if d is not None), default=None
+    )
+    if since is None or today - since <= interval:
+        return None
+    what = (
+        f"since the meeting of {since}"
+        if since == last_met
+        else f"since it reached level 3 on {since}"
+    )
+    summary = (
+        f"{_case(picture)}: no MAPPA meeting {what}, longer than the level 3 review interval "
+        f"of {_weeks(interval)}"
+    )
+    # It became unmet as the interval's last day ended.
+    unmet_from = datetime.combine(since + interval + timedelta(days=1), time(), tzinfo=UTC)
+    data = _alert(LEVEL_THREE_UNMET, picture, picture.area, summary).model_copy(
+        update={"happened_at": unmet_from}
+    )
+    return Firing(data=data, trigger=f"{picture.case_id}:{since.isoformat()}")
+
+
+def _reached_level_three(picture: CasePicture) -> date | None:
+    """When the case's current run at level 3 began: the first of the level sets at 3 since
+    it was last at another level (a review confirming level 3 is not reaching it)."""
+    history = () if picture.management is None else picture.management.level_history
+    reached = None
+    for change in history:
+        reached = (reached or change.on) if change.level is Level.THREE else None
+    return reached
+
+
+def _weeks(interval: timedelta) -> str:
+    weeks, days = divmod(interval.days, 7)
+    if days:
+        return f"{interval.days} days"
+    return "1 week" if weeks == 1 else f"{weeks} weeks"
+
+
+def overdue_actions(picture: CasePicture, today: date) -> tuple[Firing, ...]:
+    """The action-overdue alerts for `picture` as of `today`: one per open plan action whose
+    due date in force has passed, while the case is managed under MAPPA (once management
+    ends, `plan-open-at-end` has told which were open).
+
+    Its trigger is the case, the action and its due date in force: asked again, or after a
+    restart, it is the same alert; an action re-dated and missed again is a new one.
+    """
+    if picture.plan is None or picture.area is None or _management_over(picture):
+        return ()
+    return tuple(
+        _overdue_action(picture, picture.area, action) for action in picture.plan.overdue(today)
+    )
+
+
+def _overdue_action(picture: CasePicture, area: Area, action: PlanAction) -> Firing:
+    first_due = (
+        "" if action.due_on == action.original_due_on else f" (first due {action.original_due_on})"
+    )
+    summary = (
+        f"{_case(picture)}: {action.owner}'s {action.kind} action agreed on {action.agreed_on} "
+        f"was due on {action.due_on}{first_due} and is still open"
+    )
+    overdue_from = datetime.combine(action.due_on + timedelta(days=1), time(), tzinfo=UTC)
+    audience = ACTION_OVERDUE.audience | _owner(ACTION_OVERDUE, action.owner)
+    data = _alert(ACTION_OVERDUE, picture, area, summary, audience).model_copy(
+        update={"happened_at": overdue_from}
+    )
+    trigger = f"{picture.case_id}:{action.action_id}:{action.due_on.isoformat()}"
+    return Firing(data=data, trigger=trigger)
+
+
+def _owner(rule: RuleInfo, agency: Agency) -> frozenset[ViewerRole]:
+    """The owning agency's role, as an audience of `rule`'s alert, unless the need-to-know
+    table keeps from it what the summary draws on (then the coordinator alone hears of it)."""
+    role = OWNER_ROLES[agency]
+    return frozenset({role}) if rule.draws_on <= CASE_VIEWS.get(role, frozenset()) else frozenset()
+
+
 def _management_over(picture: CasePicture) -> bool:
     """Whether MAPPA management ended and no level was set since (the fold never clears an end,
     so a case managed again is known by a later level)."""
@@ -558,22 +769,30 @@ def _management_over(picture: CasePicture) -> bool:
     return not any(change.on > ended.on for change in history)
 
 
-def _alert(rule: RuleInfo, picture: CasePicture, area: Area, summary: str) -> AlertData:
+def _alert(
+    rule: RuleInfo,
+    picture: CasePicture,
+    area: Area,
+    summary: str,
+    audience: frozenset[ViewerRole] | None = None,
+) -> AlertData:
+    """The alert `rule` raises for `picture`, to `audience` (by default the rule's)."""
+    roles = rule.audience if audience is None else audience
     return AlertData(
         rule=rule.name,
         severity=rule.severity,
-        audience=tuple(sorted(rule.audience)),
+        audience=tuple(sorted(roles)),
         case_id=picture.case_id,
         area=area,
         level=picture.level,
-        category=_category(rule, picture),
+        category=_category(roles, picture),
         summary=summary,
     )
 
 
-def _category(rule: RuleInfo, picture: CasePicture) -> Category | None:
+def _category(audience: frozenset[ViewerRole], picture: CasePicture) -> Category | None:
     # A category says much of a person (1: a registered sex offender) and lives in the
     # management section: an alert carries it only when its whole audience may see that.
-    if any(_G.MANAGEMENT not in CASE_VIEWS.get(role, frozenset()) for role in rule.audience):
+    if any(_G.MANAGEMENT not in CASE_VIEWS.get(role, frozenset()) for role in audience):
         return None
     return None if picture.management is None else picture.management.category

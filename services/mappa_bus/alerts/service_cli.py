@@ -1,9 +1,11 @@
 """`mappa alerts run` and `mappa alerts catch-up`: the alerts service's commands, made by the
-projection shell's factory; they take the review clock's `--today`."""
+projection shell's factory; they take the review clock's `--today`, and the level 3 review
+interval from the settings (`MAPPA_LEVEL_THREE_REVIEW_WEEKS`)."""
 
 from __future__ import annotations
 
 from collections.abc import Coroutine
+from datetime import timedelta
 from typing import Any
 
 from faststream import FastStream
@@ -15,18 +17,26 @@ from mappa_bus.connection import KafkaConnection
 from mappa_bus.operations.http import ALERTS_PORT
 from mappa_bus.principals import Role
 from mappa_bus.projection.commands import Clock, ServiceCommands
+from mappa_bus.settings import load_settings
+
+
+def _configured(projection: AlertProjection) -> AlertProjection:
+    """`projection` with the settings' level 3 review interval."""
+    weeks = load_settings().level_three_review_weeks
+    projection.level_three_interval = timedelta(weeks=weeks)
+    return projection
 
 
 def _app(
     connection: KafkaConnection, projection: AlertProjection, metrics_port: int, today: Clock
 ) -> FastStream:
-    return alerts_app(connection, projection, today=today, metrics_port=metrics_port)
+    return alerts_app(connection, _configured(projection), today=today, metrics_port=metrics_port)
 
 
 def _catch_up(
     connection: KafkaConnection, projection: AlertProjection, progress: OnProgress, today: Clock
 ) -> Coroutine[Any, Any, int]:
-    return catch_up(connection, projection, today=today, on_progress=progress)
+    return catch_up(connection, _configured(projection), today=today, on_progress=progress)
 
 
 ALERTS_SERVICE = ServiceCommands(

@@ -28,6 +28,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import TypeAdapter, ValidationError
 
+from mappa_bus.access.policy import ViewerRole
 from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, AlertWithdrawn, OnAlertsTopic
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Category, Level
@@ -74,6 +75,8 @@ class AlertFilter:
     min_level: Level | None = None
     categories: frozenset[Category] | None = None
     rules: frozenset[str] | None = None
+    roles: frozenset[ViewerRole] | None = None
+    """Only alerts meant for one of these roles (in their audience): an agency's own alerts."""
 
     def matches(self, alert: AlertRaised) -> bool:
         """Whether `alert` is one of those wanted."""
@@ -85,6 +88,7 @@ class AlertFilter:
                 self.categories is None or data.category is None or data.category in self.categories
             )
             and (self.rules is None or data.rule in self.rules)
+            and (self.roles is None or not self.roles.isdisjoint(data.audience))
         )
 
     def wants_area(self, area: Area) -> bool:

@@ -17,6 +17,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from mappa_bus.agencies import Agency
+from mappa_bus.case import plans as plan_fold
 from mappa_bus.case.model import (
     CasePicture,
     ChildContactRisk,
@@ -62,6 +63,7 @@ from mappa_bus.catalogue import (
     duty_to_cooperate,
     health,
     housing,
+    plans,
     police,
     prisons,
     probation,
@@ -333,6 +335,12 @@ def _step(picture: CasePicture, entry: TimelineEntry, data: EventData) -> CasePi
             return _information_shared(picture, data, entry.agency)
         case duty_to_cooperate.DeportationDecisionMade():
             return _deportation(picture, data)
+        case plans.RiskAssessment():
+            return plan_fold.assessed(picture, data, entry.agency)
+        case plans.ActionAgreed():
+            return plan_fold.agreed(picture, data, entry.agency)
+        case plans.ActionCompleted() | plans.ActionClosed() | plans.ActionRedated():
+            return plan_fold.outcome(picture, data, entry.agency)
     # Every catalogue type has a case above (a test checks): nothing else reaches the fold.
     return picture
 

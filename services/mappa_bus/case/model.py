@@ -15,6 +15,13 @@ from pydantic import BaseModel, ConfigDict
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.plans import (
+    ActionKind,
+    ClosureReason,
+    RedateReason,
+    RiskLevel,
+    RiskTool,
+)
 from mappa_bus.catalogue.police import NotifiableDetail, NotificationEndReason, RegistrationTrigger
 from mappa_bus.catalogue.probation import (
     LeadAgency,
@@ -282,6 +289,114 @@ class Partners(_Part):
     deportation: Deportation | None = None
 
 
+# ---- risk and the risk management plan -----------------------------------------------------
+
+# The catalogue lists the levels from lowest to highest: the order `highest` compares by.
+_RISK_ORDER = {level: rank for rank, level in enumerate(RiskLevel)}
+
+
+class RiskAssessmentRecord(_Part):
+    """One agency's latest risk assessment of the person."""
+
+    agency: Agency
+    tool: RiskTool
+    overall: RiskLevel
+    assessed_on: date
+    next_review_due: date | None = None
+
+
+class Risk(_Part):
+    assessments: tuple[RiskAssessmentRecord, ...] = ()
+    """The latest assessment of each agency that assessed, in `Agency` order."""
+
+    def highest(self) -> RiskLevel | None:
+        """The highest overall risk any agency's latest assessment found; None with none."""
+        levels = [record.overall for record in self.assessments]
+        return max(levels, key=_RISK_ORDER.__getitem__, default=None)
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CLOSED = "closed"
+
+
+class Redate(_Part):
+    """A move of an action's due date by its owner."""
+
+    redated_on: date
+    due_on: date
+    """The new due date."""
+    reason: RedateReason
+
+
+class PlanAction(_Part):
+    """One action of the risk management plan: agreed at a meeting, owned by one agency, which
+    alone may complete, close or re-date it."""
+
+    action_id: str
+    owner: Agency
+    kind: ActionKind
+    agreed_by: Agency
+    """The agency that published the agreement (chairing the meeting)."""
+    meeting_reference: str
+    agreed_on: date
+    due_on: date
+    """The due date in force: the agreed one, or the latest re-dating's."""
+    original_due_on: date
+    redates: tuple[Redate, ...] = ()
+    status: ActionStatus = ActionStatus.OPEN
+    completed_on: date | None = None
+    closed_on: date | None = None
+    closure_reason: ClosureReason | None = None
+
+    def overdue(self, today: date) -> bool:
+        """Still open, and its due date in force has passed."""
+        return self.status is ActionStatus.OPEN and self.due_on < today
+
+
+class OutcomeKind(StrEnum):
+    COMPLETED = "completed"
+    CLOSED = "closed"
+    REDATED = "redated"
+
+
+class PendingOutcome(_Part):
+    """What an agency said of an action the bus has no agreement of yet (the agreement is on
+    another topic, which may be read later): kept until it arrives, then owner-checked. Not
+    shown to readers: until the agreement is known, it is nobody's action."""
+
+    action_id: str
+    agency: Agency
+    """The agency that published the outcome."""
+    kind: OutcomeKind
+    on: date
+    """Completed, closed or re-dated on."""
+    due_on: date | None = None
+    """A re-dating's new due date."""
+    closure_reason: ClosureReason | None = None
+    redate_reason: RedateReason | None = None
+
+
+class Plan(_Part):
+    actions: tuple[PlanAction, ...] = ()
+    """In the order they were agreed (timeline order)."""
+    pending: tuple[PendingOutcome, ...] = ()
+    """Outcomes of actions not agreed yet, in timeline order (`PendingOutcome`)."""
+
+    def open_actions(self) -> tuple[PlanAction, ...]:
+        """The actions neither completed nor closed."""
+        return tuple(action for action in self.actions if action.status is ActionStatus.OPEN)
+
+    def overdue(self, today: date) -> tuple[PlanAction, ...]:
+        """The open actions whose due date in force is before `today`."""
+        return tuple(action for action in self.actions if action.overdue(today))
+
+    def action(self, action_id: str) -> PlanAction | None:
+        """The action agreed with `action_id`, or None."""
+        return next((a for a in self.actions if a.action_id == action_id), None)
+
+
 # ---- the timeline and the picture ---------------------------------------------------------
 
 
@@ -346,6 +461,8 @@ class CasePicture(_Part):
     safeguarding: Safeguarding | None = None
     victims: Victims | None = None
     partners: Partners | None = None
+    risk: Risk | None = None
+    plan: Plan | None = None
     timeline: tuple[TimelineEntry, ...] = ()
     withdrawn: tuple[TimelineEntry, ...] = ()
     """Events their agency withdrew, each marked with its withdrawal, in timeline order: out

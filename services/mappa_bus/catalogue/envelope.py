@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Generic, Literal, TypeVar
@@ -61,7 +62,14 @@ class Envelope(BaseModel, Generic[DataT]):
     @property
     def publisher(self) -> Agency:
         """The agency named in `source`."""
-        return Agency(self.source.split("/")[2])
+        return _publisher(self.source)
+
+
+# Asked several times of every event on the way to the broker and back, and there are only a
+# few sources (one an agency system): the enum lookup is done once per source.
+@functools.lru_cache(maxsize=1024)
+def _publisher(source: str) -> Agency:
+    return Agency(source.split("/")[2])
 
 
 EventT = TypeVar("EventT", bound=EventData)

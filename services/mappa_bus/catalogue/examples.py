@@ -11,6 +11,7 @@ from mappa_bus.catalogue import (
     duty_to_cooperate,
     health,
     housing,
+    plans,
     police,
     prisons,
     probation,
@@ -76,6 +77,7 @@ _DATA: tuple[EventData, ...] = (
         level=2,
         agencies_present=[Agency.PROBATION, Agency.POLICE, Agency.HOUSING],
         next_review_on=date(2020, 10, 15),
+        meeting_reference="MAPPA-KEN-2020-0716",
     ),
     probation.LicenceConditionsSet(
         effective_from=date(2020, 9, 1),
@@ -138,6 +140,173 @@ _DATA: tuple[EventData, ...] = (
     ),
     duty_to_cooperate.DeportationDecisionMade(
         decided_on=date(2021, 1, 28), decision="deport", removal_planned_on=date(2021, 6, 1)
+    ),
+    plans.ProbationRiskAssessmentCompleted(
+        assessed_on=date(2020, 7, 8),
+        tool=plans.RiskTool.OASYS_ROSH,
+        overall=plans.RiskLevel.HIGH,
+        next_review_due=date(2021, 1, 8),
+        agency_reference="OASYS-KEN-88213",
+    ),
+    plans.PoliceRiskAssessmentCompleted(
+        assessed_on=date(2020, 6, 22),
+        tool=plans.RiskTool.ARMS,
+        overall=plans.RiskLevel.HIGH,
+        next_review_due=date(2020, 12, 22),
+    ),
+    plans.PrisonsRiskAssessmentCompleted(
+        assessed_on=date(2020, 5, 18), tool=plans.RiskTool.OASYS_ROSH, overall=plans.RiskLevel.HIGH
+    ),
+    plans.HealthRiskAssessmentCompleted(
+        assessed_on=date(2020, 3, 2),
+        tool=plans.RiskTool.HCR_20,
+        overall=plans.RiskLevel.MEDIUM,
+        next_review_due=date(2020, 9, 2),
+    ),
+    plans.YouthOffendingRiskAssessmentCompleted(
+        assessed_on=date(2019, 2, 11), tool=plans.RiskTool.ASSETPLUS, overall=plans.RiskLevel.MEDIUM
+    ),
+    plans.ProbationPlanActionAgreed(
+        action_id="KEN-0716-05",
+        meeting_reference="MAPPA-KEN-2020-0716",
+        agreed_on=date(2020, 7, 16),
+        owner=Agency.HOUSING,
+        kind=plans.ActionKind.ACCOMMODATION_SEARCH,
+        due_on=date(2020, 8, 14),
+    ),
+    plans.PolicePlanActionAgreed(
+        action_id="KEN-1015-01",
+        meeting_reference="MAPPA-KEN-2020-1015",
+        agreed_on=date(2020, 10, 15),
+        owner=Agency.POLICE,
+        kind=plans.ActionKind.HOME_VISIT,
+        due_on=date(2020, 11, 12),
+    ),
+    plans.PolicePlanActionCompleted(action_id="KEN-0716-01", completed_on=date(2020, 8, 10)),
+    plans.PolicePlanActionClosed(
+        action_id="KEN-0716-01",
+        closed_on=date(2020, 8, 20),
+        reason=plans.ClosureReason.NOT_POSSIBLE,
+    ),
+    plans.PolicePlanActionRedated(
+        action_id="KEN-0716-01",
+        redated_on=date(2020, 8, 12),
+        due_on=date(2020, 9, 11),
+        reason=plans.RedateReason.AWAITING_OTHER_AGENCY,
+    ),
+    plans.ProbationPlanActionCompleted(action_id="KEN-0716-02", completed_on=date(2020, 8, 10)),
+    plans.ProbationPlanActionClosed(
+        action_id="KEN-0716-02",
+        closed_on=date(2020, 8, 20),
+        reason=plans.ClosureReason.NOT_POSSIBLE,
+    ),
+    plans.ProbationPlanActionRedated(
+        action_id="KEN-0716-02",
+        redated_on=date(2020, 8, 12),
+        due_on=date(2020, 9, 11),
+        reason=plans.RedateReason.AWAITING_OTHER_AGENCY,
+    ),
+    plans.PrisonsPlanActionCompleted(action_id="KEN-0716-03", completed_on=date(2020, 8, 10)),
+    plans.PrisonsPlanActionClosed(
+        action_id="KEN-0716-03",
+        closed_on=date(2020, 8, 20),
+        reason=plans.ClosureReason.NOT_POSSIBLE,
+    ),
+    plans.PrisonsPlanActionRedated(
+        action_id="KEN-0716-03",
+        redated_on=date(2020, 8, 12),
+        due_on=date(2020, 9, 11),
+        reason=plans.RedateReason.AWAITING_OTHER_AGENCY,
+    ),
+    plans.HealthPlanActionCompleted(action_id="KEN-0716-04", completed_on=date(2020, 8, 10)),
+    plans.HealthPlanActionClosed(
+        action_id="KEN-0716-04",
+        closed_on=date(2020, 8, 20),
+        reason=plans.ClosureReason.NOT_POSSIBLE,
+    ),
+    plans.HealthPlanActionRedated(
+        action_id="KEN-0716-04",
+        redated_on=date(2020, 8, 12),
+        due_on=date(2020, 9, 11),
+        reason=plans.RedateReason.AWAITING_OTHER_AGENCY,
+    ),
+    plans.HousingPlanActionCompleted(action_id="KEN-0716-05", completed_on=date(2020, 8, 10)),
+    plans.HousingPlanActionClosed(
+        action_id="KEN-0716-05",
+        closed_on=date(2020, 8, 20),
+        reason=plans.ClosureReason.NOT_POSSIBLE,
+    ),
+    plans.HousingPlanActionRedated(
+        action_id="KEN-0716-05",
+        redated_on=date(2020, 8, 12),
+        due_on=date(2020, 9, 11),
+        reason=plans.RedateReason.AWAITING_OTHER_AGENCY,
+    ),
+    plans.ChildrensServicesPlanActionCompleted(
+        action_id="KEN-0716-06", completed_on=date(2020, 8, 10)
+    ),
+    plans.ChildrensServicesPlanActionClosed(
+        action_id="KEN-0716-06",
+        closed_on=date(2020, 8, 20),
+        reason=plans.ClosureReason.NOT_POSSIBLE,
+    ),
+    plans.ChildrensServicesPlanActionRedated(
+        action_id="KEN-0716-06",
+        redated_on=date(2020, 8, 12),
+        due_on=date(2020, 9, 11),
+        reason=plans.RedateReason.AWAITING_OTHER_AGENCY,
+    ),
+    plans.VictimContactPlanActionCompleted(action_id="KEN-0716-07", completed_on=date(2020, 8, 10)),
+    plans.VictimContactPlanActionClosed(
+        action_id="KEN-0716-07",
+        closed_on=date(2020, 8, 20),
+        reason=plans.ClosureReason.NOT_POSSIBLE,
+    ),
+    plans.VictimContactPlanActionRedated(
+        action_id="KEN-0716-07",
+        redated_on=date(2020, 8, 12),
+        due_on=date(2020, 9, 11),
+        reason=plans.RedateReason.AWAITING_OTHER_AGENCY,
+    ),
+    plans.YouthOffendingPlanActionCompleted(
+        action_id="KEN-0716-08", completed_on=date(2020, 8, 10)
+    ),
+    plans.YouthOffendingPlanActionClosed(
+        action_id="KEN-0716-08",
+        closed_on=date(2020, 8, 20),
+        reason=plans.ClosureReason.NOT_POSSIBLE,
+    ),
+    plans.YouthOffendingPlanActionRedated(
+        action_id="KEN-0716-08",
+        redated_on=date(2020, 8, 12),
+        due_on=date(2020, 9, 11),
+        reason=plans.RedateReason.AWAITING_OTHER_AGENCY,
+    ),
+    plans.DwpPlanActionCompleted(action_id="KEN-0716-09", completed_on=date(2020, 8, 10)),
+    plans.DwpPlanActionClosed(
+        action_id="KEN-0716-09",
+        closed_on=date(2020, 8, 20),
+        reason=plans.ClosureReason.NOT_POSSIBLE,
+    ),
+    plans.DwpPlanActionRedated(
+        action_id="KEN-0716-09",
+        redated_on=date(2020, 8, 12),
+        due_on=date(2020, 9, 11),
+        reason=plans.RedateReason.AWAITING_OTHER_AGENCY,
+    ),
+    plans.ImmigrationEnforcementPlanActionCompleted(
+        action_id="KEN-0716-10", completed_on=date(2020, 8, 10)
+    ),
+    plans.ImmigrationEnforcementPlanActionClosed(
+        action_id="KEN-0716-10",
+        closed_on=date(2020, 8, 20),
+        reason=plans.ClosureReason.NOT_POSSIBLE,
+    ),
+    plans.ImmigrationEnforcementPlanActionRedated(
+        action_id="KEN-0716-10",
+        redated_on=date(2020, 8, 12),
+        due_on=date(2020, 9, 11),
+        reason=plans.RedateReason.AWAITING_OTHER_AGENCY,
     ),
 )
 

@@ -11,7 +11,7 @@ from pydantic import Field
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.base import EventData
-from mappa_bus.catalogue.vocabulary import Category, Level
+from mappa_bus.catalogue.vocabulary import Category, Level, MeetingReference
 
 
 class LeadAgency(StrEnum):
@@ -107,6 +107,9 @@ class MappaMeetingHeld(_ProbationEvent):
     """Agencies represented at the meeting."""
     next_review_on: date
     """Date of the next review."""
+    meeting_reference: MeetingReference | None = None
+    """The meeting's reference, which the plan actions agreed at it carry (added after the
+    first release of this version: older events have none)."""
 
 
 class LicenceConditionsSet(_ProbationEvent):

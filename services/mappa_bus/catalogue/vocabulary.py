@@ -72,3 +72,12 @@ NotificationPeriod = Annotated[
         "null means indefinite.",
     ),
 ]
+
+MeetingReference = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,63}$",
+        description="The MAPPA meeting's reference (an opaque id given by the chairing agency, "
+        "not free text), the same on the meeting and on every plan action agreed at it.",
+    ),
+]

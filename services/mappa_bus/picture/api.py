@@ -17,7 +17,7 @@ areas is answered exactly as a case that does not exist.
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
@@ -36,9 +36,12 @@ from mappa_bus.access.policy import (
     LIST_READERS,
     MAX_REASON_LENGTH,
     MIN_REASON_LENGTH,
+    OVERDUE_READERS,
+    PLAN_READERS,
     FieldGroup,
     ViewerRole,
 )
+from mappa_bus.agencies import Agency
 from mappa_bus.case.model import Status, TimelineEntry
 from mappa_bus.catalogue import CASE_ID_PATTERN, Area
 from mappa_bus.catalogue.vocabulary import Category, Level
@@ -46,10 +49,13 @@ from mappa_bus.picture.gate import Attempt, Gate, Problem, Refusal, refusal
 from mappa_bus.picture.store import CaseFilter
 from mappa_bus.picture.views import (
     CaseAsKnownAt,
+    CasePlan,
     CaseSummary,
     CaseView,
+    OverdueAction,
     as_known_at_view,
     known_then,
+    plan_of,
     summary_of,
     view_of,
 )
@@ -77,6 +83,16 @@ def _rfc3339(value: object) -> object:
     return value
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: object) -> object:
+    # As for moments: pydantic would take a number of seconds since 1970 as a date too.
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError("give an ISO 8601 date, e.g. 2024-05-01")
+    return value
+
+
 def _to_utc(moment: datetime) -> datetime:
     try:
         return moment.astimezone(UTC)
@@ -93,6 +109,7 @@ def _assume_utc(moment: datetime) -> datetime:
 
 
 Moment = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_to_utc)]
+Day = Annotated[date, BeforeValidator(_iso_date)]
 CaseId = Annotated[str, Path(pattern=CASE_ID_PATTERN, description="Pseudonymous case id.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=_MAX_OFFSET, description="Cases to skip (case-id order).")]
@@ -117,6 +134,21 @@ class CaseTimeline(BaseModel):
     role: ViewerRole
     withheld: tuple[FieldGroup, ...]
     timeline: tuple[TimelineEntry, ...]
+
+
+class OverduePage(BaseModel):
+    """The overdue plan actions of one page of cases (earliest due first, then case id): every
+    open action past its due date in force that the caller's role may see. A page of `limit`
+    cases may list fewer actions (an agency sees its own only); `next_offset` is where the next
+    page starts, None when there is none."""
+
+    model_config = ConfigDict(frozen=True)
+
+    today: date
+    actions: list[OverdueAction]
+    limit: int
+    offset: int
+    next_offset: int | None
 
 
 class AuditEntry(BaseModel):
@@ -347,6 +379,13 @@ def _case_routes(app: FastAPI, gate: Gate, attempt: Callable[..., Attempt]) -> N
         past = gate.read_case(asked, caller, reason, case_id, then)
         return as_known_at_view(past, caller.role, at)
 
+    @app.get("/cases/{case_id}/plan", response_model=CasePlan, responses=_CASE_REFUSALS)
+    def plan(case_id: CaseId, asked: Annotated[Attempt, Depends(attempt)]) -> CasePlan:
+        """The case's risk assessments and risk management plan as the caller's role may see
+        them: a Duty to Co-operate agency sees its own actions only."""
+        caller, reason = gate.admit(asked, PLAN_READERS)
+        return plan_of(gate.read_case(asked, caller, reason, case_id), caller.role)
+
 
 def _list_routes(app: FastAPI, gate: Gate, attempt: Callable[..., Attempt]) -> None:
     @app.get("/cases", response_model=CasePage, responses=_REFUSALS)
@@ -380,6 +419,29 @@ def _list_routes(app: FastAPI, gate: Gate, attempt: Callable[..., Attempt]) -> N
         pictures = gate.list_cases(asked, caller, reason, where, limit, offset)
         summaries = [summary_of(picture, caller.role) for picture in pictures]
         return CasePage(cases=summaries, limit=limit, offset=offset)
+
+    @app.get("/overdue-actions", response_model=OverduePage, responses=_REFUSALS)
+    def overdue_actions(
+        asked: Annotated[Attempt, Depends(attempt)],
+        today: Annotated[
+            Day | None, Query(description="The day to judge by (ISO date); today in UTC if none.")
+        ] = None,
+        owner: Annotated[Agency | None, Query(description="Only this agency's actions.")] = None,
+        limit: Limit = 100,
+        offset: Annotated[
+            int, Query(ge=0, le=_MAX_OFFSET, description="Cases to skip (due-date order).")
+        ] = 0,
+    ) -> OverduePage:
+        """The open plan actions past their due date in force, in the caller's areas: every
+        one for the coordinator and the Responsible Authority, an agency's own for a Duty to
+        Co-operate agency."""
+        caller, reason = gate.admit(asked, OVERDUE_READERS)
+        day = today or datetime.now(UTC).date()
+        actions, more = gate.list_overdue(asked, caller, reason, day, owner, limit, offset)
+        following = offset + limit if more and offset + limit <= _MAX_OFFSET else None
+        return OverduePage(
+            today=day, actions=actions, limit=limit, offset=offset, next_offset=following
+        )
 
 
 def _audit_routes(app: FastAPI, gate: Gate, attempt: Callable[..., Attempt]) -> None:

@@ -3,7 +3,9 @@ changed pictures, with the offsets they came from, in one transaction (the Kafka
 `projection.subscriber`).
 
 A duplicate event id needs no table of its own here: the fold leaves a picture unchanged when
-its timeline already holds the id.
+its timeline already holds the id. An outcome of a plan action that the case's picture (with the
+batch's other events of the case in it) shows another agency owns is refused, `not-owner`, and
+dead-lettered: it changes nothing, not even the timeline.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from sqlalchemy import Engine
 
 from mappa_bus.case.fold import apply_all
 from mappa_bus.case.model import CasePicture
-from mappa_bus.case.withdrawal import refusal
-from mappa_bus.catalogue import Envelope, EventData
+from mappa_bus.case.plans import refusal
+from mappa_bus.case.withdrawal import refusal as withdrawal_refusal
+from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, plans
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.picture.retention import erased_among, erased_cases
 from mappa_bus.picture.schema import create_schema
@@ -72,25 +75,26 @@ class PictureProjection:
         batch = PictureBatch(offsets=dict(self.offsets))
         # Each case folds once a batch: its events sorted together, so a late one among them
         # costs one re-fold of the case, not one per late event.
-        arrivals: dict[str, list[tuple[Envelope[EventData], datetime]]] = {}
+        arrivals: dict[str, list[tuple[Any, Envelope[EventData]]]] = {}
         for record, event in batch.events(records, self.namespace, self.keyring):
             if event.case_id not in self.erased:
                 pending = arrivals.setdefault(event.case_id, [])
                 known = self.pictures.get(event.case_id)
                 # A withdrawal must name an event of its own agency this case already holds,
                 # in the store or earlier in this batch.
-                error = refusal(known, event, earlier=(e for e, _ in pending))
+                error = withdrawal_refusal(known, event, earlier=(e for _, e in pending))
                 if error is not None:
                     batch.refuse(record, error)
                     continue
-                pending.append((event, appended_at(record.timestamp)))
+                pending.append((record, event))
         for case_id, events in arrivals.items():
             if not events:
                 continue
             known = self.pictures.get(case_id)
-            picture = apply_all(known, events)
-            if picture is not known:
-                batch.changed[case_id] = picture
+            folded = _fold_case(batch, known, events)
+            # None: the case's only events were refused, and it had no picture.
+            if folded is not None and folded is not known:
+                batch.changed[case_id] = folded
         return batch
 
     def commit(self, batch: PictureBatch) -> None:
@@ -109,3 +113,32 @@ class PictureProjection:
         self.offsets = batch.offsets
         self.heap.settle()
         self.heap.sweep_if_due()
+
+
+def _fold_case(
+    batch: Batch, known: CasePicture | None, arrivals: Sequence[tuple[Any, Envelope[EventData]]]
+) -> CasePicture | None:
+    """`known` with a batch's `arrivals` of one case in it, a non-owner's outcome of a known
+    plan action refused. The rest is folded first, so an agreement in the same batch counts as
+    known; the outcomes after (the fold's order is the events' own, whichever is applied first).
+    """
+    rest = [a for a in arrivals if not isinstance(a[1].data, _OUTCOMES)]
+    outcomes = [a for a in arrivals if isinstance(a[1].data, _OUTCOMES)]
+    picture = apply_all(known, _recorded(rest)) if rest else known
+    accepted = []
+    for record, event in outcomes:
+        reason = refusal(picture, event)
+        if reason is None:
+            accepted.append((record, event))
+        else:
+            batch.refuse(record, WireError(Rejection.NOT_OWNER, "data.action_id", reason))
+    return apply_all(picture, _recorded(accepted)) if accepted else picture
+
+
+_OUTCOMES = (plans.ActionCompleted, plans.ActionClosed, plans.ActionRedated)
+
+
+def _recorded(
+    arrivals: Sequence[tuple[Any, Envelope[EventData]]],
+) -> list[tuple[Envelope[EventData], datetime]]:
+    return [(event, appended_at(record.timestamp)) for record, event in arrivals]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import date
 from typing import NoReturn
 
 from pydantic import BaseModel
@@ -22,9 +23,10 @@ from mappa_bus.access.admission import NotAdmittedError, admit
 from mappa_bus.access.identity import NATIONAL, Reader
 from mappa_bus.access.policy import ViewerRole
 from mappa_bus.access.reasons import for_trail
+from mappa_bus.agencies import Agency
 from mappa_bus.case.model import CasePicture
-from mappa_bus.picture.store import CaseFilter, find_cases, load_picture
-from mappa_bus.picture.views import case_areas
+from mappa_bus.picture.store import CaseFilter, find_cases, find_overdue, load_picture
+from mappa_bus.picture.views import OverdueAction, case_areas, overdue_of
 from mappa_bus.projection.database import snapshot
 from mappa_bus.web.identity import Identity
 
@@ -190,6 +192,32 @@ class Gate:
         listed = [picture.case_id for picture in pictures]
         self.record(attempt, 200, "read", caller=caller, reason=reason, cases=listed)
         return pictures
+
+    def list_overdue(
+        self,
+        attempt: Attempt,
+        caller: Caller,
+        reason: str,
+        today: date,
+        owner: Agency | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[OverdueAction], bool]:
+        """The overdue actions the caller may see in one page of `limit` cases (in the
+        caller's areas, with an open action due before `today`), and whether the store may hold
+        more after it; one record naming every case whose actions are listed."""
+        with snapshot(self.engine) as connection:
+            pictures = find_overdue(
+                connection, today, caller.reader.areas, limit=limit, offset=offset
+            )
+        actions = [
+            action
+            for picture in pictures
+            for action in overdue_of(picture, caller.role, today, owner)
+        ]
+        listed = sorted({action.case_id for action in actions})
+        self.record(attempt, 200, "read", caller=caller, reason=reason, cases=listed)
+        return actions, len(pictures) == limit
 
     def read_trail(
         self,

@@ -19,9 +19,14 @@ pictures_table = Table(
     Column("category", Integer, nullable=True),
     Column("status", String(16), nullable=False),
     Column("last_recorded_at", DateTime(timezone=True), nullable=True),
+    # The earliest due date of the case's open plan actions: the overdue listing reads only the
+    # rows due before today, not every picture. Added with the plans (issue 19): a store made
+    # before lacks it and is rebuilt (docs/picture.md).
+    Column("open_due_on", Date, nullable=True),
     Column("picture", Text, nullable=False),
     Index("picture_cases_by_area_level", "area", "level"),
     Index("picture_cases_by_recorded", "last_recorded_at"),
+    Index("picture_cases_by_open_due", "open_due_on"),
 )
 
 # The erasures, so that a rebuild from the log does not bring the details back.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     delete,
@@ -39,8 +39,16 @@ def _row(picture: CasePicture) -> dict[str, object]:
         "category": int(category) if category else None,
         "status": picture.status.value,
         "last_recorded_at": _utc(picture.last_recorded_at),
+        "open_due_on": _open_due_on(picture),
         "picture": picture.model_dump_json(),
     }
+
+
+def _open_due_on(picture: CasePicture) -> date | None:
+    """The earliest due date in force of `picture`'s open plan actions."""
+    if picture.plan is None:
+        return None
+    return min((action.due_on for action in picture.plan.open_actions()), default=None)
 
 
 def save_pictures(connection: Connection, pictures: Iterable[CasePicture]) -> None:
@@ -95,6 +103,29 @@ def find_cases(
         query = query.where(table.c.last_recorded_at > _utc(where.changed_since))
     if where.areas is not None:
         query = query.where(table.c.area.in_(sorted(area.value for area in where.areas)))
+    return [CasePicture.model_validate_json(text) for (text,) in connection.execute(query)]
+
+
+def find_overdue(
+    connection: Connection,
+    today: date,
+    areas: frozenset[Area] | None,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[CasePicture]:
+    """The pictures with an open plan action due before `today` in `areas` (None: every
+    area), earliest due first (then case id): one page of them, read by the indexed column."""
+    table = pictures_table
+    query = (
+        select(table.c.picture)
+        .where(table.c.open_due_on < today)
+        .order_by(table.c.open_due_on, table.c.case_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if areas is not None:
+        query = query.where(table.c.area.in_(sorted(area.value for area in areas)))
     return [CasePicture.model_validate_json(text) for (text,) in connection.execute(query)]
 
 

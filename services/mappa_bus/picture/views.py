@@ -4,7 +4,9 @@ decides it.
 Pure functions of a picture and a role. Every field of a view obeys the table: a section the
 role may not see is None and named in `withheld`; so are the core fields the `status` and
 `agencies` groups guard; the timeline holds only entries of visible sections, and
-`last_recorded_at` is the latest of those, so the time of a hidden event never shows.
+`last_recorded_at` is the latest of those, so the time of a hidden event never shows. A role
+that sees only its own agency's plan actions (`OWN_ACTIONS_ONLY`) sees those actions, and of the
+plan's timeline entries only those about them (or that its agency published).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mappa_bus.access.areas import areas_reading
 from mappa_bus.access.policy import (
+    OWN_ACTIONS_ONLY,
     SECTIONS,
     STATUS_FIELDS,
     FieldGroup,
@@ -33,7 +36,10 @@ from mappa_bus.case.model import (
     Management,
     ManagementEnded,
     Partners,
+    Plan,
+    PlanAction,
     Registration,
+    Risk,
     Safeguarding,
     Status,
     TimelineEntry,
@@ -82,7 +88,36 @@ class CaseView(CaseSummary):
     safeguarding: Safeguarding | None = None
     victims: Victims | None = None
     partners: Partners | None = None
+    risk: Risk | None = None
+    plan: Plan | None = None
+    own_actions_only: bool = False
+    """True when `plan` holds only the role's own agency's actions."""
     timeline: tuple[TimelineEntry, ...] = ()
+
+
+class CasePlan(_View):
+    """A case's risk management plan as one role may see it: the risk assessments and the
+    actions (for a Duty to Co-operate agency, its own actions only)."""
+
+    case_id: str
+    area: Area | None = None
+    level: Level | None = None
+    role: ViewerRole
+    withheld: tuple[FieldGroup, ...]
+    """Of `risk` and `plan`, the groups this role may not see."""
+    own_actions_only: bool
+    risk: Risk | None = None
+    plan: Plan | None = None
+
+
+class OverdueAction(_View):
+    """An open plan action past its due date in force."""
+
+    case_id: str
+    area: Area | None
+    action: PlanAction
+    days_overdue: int
+    """Whole days since the due date in force (1 the day after it)."""
 
 
 class CaseAsKnownAt(_View):
@@ -105,6 +140,43 @@ def visible_entries(
 ) -> tuple[TimelineEntry, ...]:
     """The entries of `groups`. An entry of an unknown type is withheld: fail closed."""
     return tuple(entry for entry in entries if entry_group(entry) in groups)
+
+
+def role_entries(
+    picture: CasePicture, entries: tuple[TimelineEntry, ...], role: ViewerRole
+) -> tuple[TimelineEntry, ...]:
+    """The entries of `entries` (of `picture`) that `role` may see: those of its sections, and
+    of the plan only those about its own agency's actions where the plan is its own only."""
+    visible = visible_entries(entries, case_groups(role))
+    agency = OWN_ACTIONS_ONLY.get(role)
+    if agency is None:
+        return visible
+    own = _own_action_ids(picture.plan, agency)
+    return tuple(
+        entry
+        for entry in visible
+        if entry_group(entry) is not FieldGroup.PLAN
+        or entry.agency is agency
+        or entry.data.get("action_id") in own
+    )
+
+
+def plan_for(plan: Plan | None, role: ViewerRole) -> Plan | None:
+    """`plan` as `role` may see it (assuming it sees the plan group): whole, or its agency's
+    own actions and its own outcomes waiting for their agreement."""
+    agency = OWN_ACTIONS_ONLY.get(role)
+    if plan is None or agency is None:
+        return plan
+    return Plan(
+        actions=tuple(action for action in plan.actions if action.owner is agency),
+        pending=tuple(outcome for outcome in plan.pending if outcome.agency is agency),
+    )
+
+
+def _own_action_ids(plan: Plan | None, agency: Agency) -> frozenset[str]:
+    if plan is None:
+        return frozenset()
+    return frozenset(action.action_id for action in plan.actions if action.owner is agency)
 
 
 def case_areas(picture: CasePicture) -> frozenset[Area]:
@@ -130,19 +202,22 @@ def _core(
 def summary_of(picture: CasePicture, role: ViewerRole) -> CaseSummary:
     """The core of `picture` as `role` may see it."""
     groups = case_groups(role)
-    visible = visible_entries(picture.timeline, groups)
+    visible = role_entries(picture, picture.timeline, role)
     return CaseSummary.model_validate(_core(picture, groups, visible))
 
 
 def view_of(picture: CasePicture, role: ViewerRole) -> CaseView:
     """`picture` as `role` may see it; `NotEntitledError` for a role that may not read cases."""
     groups = case_groups(role)
-    visible = visible_entries(picture.timeline, groups)
+    visible = role_entries(picture, picture.timeline, role)
     sections = {group.value: getattr(picture, group.value) for group in SECTIONS if group in groups}
+    if FieldGroup.PLAN in groups:
+        sections["plan"] = plan_for(picture.plan, role)
     return CaseView.model_validate(
         {
             **_core(picture, groups, visible),
             **sections,
+            "own_actions_only": role in OWN_ACTIONS_ONLY and FieldGroup.PLAN in groups,
             "role": role,
             "withheld": tuple(group for group in FieldGroup if group not in groups),
             "timeline": visible,
@@ -162,7 +237,7 @@ def known_then(picture: CasePicture, at: datetime, role: ViewerRole) -> CasePict
     entries = (*picture.timeline, *picture.withdrawn)
     seen = [
         entry.recorded_at
-        for entry in visible_entries(entries, case_groups(role))
+        for entry in role_entries(picture, entries, role)
         if entry.recorded_at <= at
     ]
     return as_known_at(picture, max(seen)) if seen else None
@@ -170,10 +245,47 @@ def known_then(picture: CasePicture, at: datetime, role: ViewerRole) -> CasePict
 
 def as_known_at_view(past: CasePicture, role: ViewerRole, at: datetime) -> CaseAsKnownAt:
     """`past` (from `known_then`) as `role` may see it, with what each agency had shared."""
-    groups = case_groups(role)
     shared = {
         agency: visible
         for agency, entries in shared_by(past).items()
-        if (visible := visible_entries(entries, groups))
+        if (visible := role_entries(past, entries, role))
     }
     return CaseAsKnownAt(at=at, view=view_of(past, role), shared_by=shared)
+
+
+def plan_of(picture: CasePicture, role: ViewerRole) -> CasePlan:
+    """The risk and plan of `picture` as `role` may see them."""
+    view = view_of(picture, role)
+    return CasePlan(
+        case_id=view.case_id,
+        area=view.area,
+        level=view.level,
+        role=role,
+        withheld=tuple(g for g in view.withheld if g in (FieldGroup.RISK, FieldGroup.PLAN)),
+        own_actions_only=view.own_actions_only,
+        risk=view.risk,
+        plan=view.plan,
+    )
+
+
+def overdue_of(
+    picture: CasePicture, role: ViewerRole, today: date, owner: Agency | None = None
+) -> tuple[OverdueAction, ...]:
+    """The open actions of `picture` past due on `today` that `role` may see (of `owner`'s
+    only, when given), in due-date order."""
+    if FieldGroup.PLAN not in case_groups(role):
+        return ()
+    plan = plan_for(picture.plan, role)
+    if plan is None:
+        return ()
+    actions = sorted(plan.overdue(today), key=lambda action: (action.due_on, action.action_id))
+    return tuple(
+        OverdueAction(
+            case_id=picture.case_id,
+            area=picture.area,
+            action=action,
+            days_overdue=(today - action.due_on).days,
+        )
+        for action in actions
+        if owner is None or action.owner is owner
+    )

@@ -46,8 +46,10 @@ class Batch:
             return None
 
     def refuse(self, record: Any, error: WireError) -> None:
-        """Note `record` as refused for `error`, found by the slice's own fold (a withdrawal
-        naming an event it does not hold, or another agency's): dead-lettered like the rest."""
+        """Refuse `record` for `error`: it is dead-lettered with the batch, and folds nothing.
+        A slice refuses here what only its own state shows wrong (a plan action's outcome from
+        an agency that does not own it; a withdrawal naming an event it does not hold, or
+        another agency's)."""
         self.rejected.append(Rejected(record, error))
 
     def events(

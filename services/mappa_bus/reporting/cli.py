@@ -14,8 +14,10 @@ from mappa_bus.access.admission import NotAdmittedError, admit
 from mappa_bus.access.identity import Reader
 from mappa_bus.access.policy import FIGURE_READERS
 from mappa_bus.access.reasons import for_trail
+from mappa_bus.agencies import Agency
 from mappa_bus.audit import record_read
 from mappa_bus.catalogue import Area, ReportingYear
+from mappa_bus.catalogue.plans import ClosureReason
 from mappa_bus.cli_common import (
     Database,
     DevUser,
@@ -31,15 +33,19 @@ from mappa_bus.connection import KafkaConnection
 from mappa_bus.operations.http import REPORTING_PORT
 from mappa_bus.principals import Role
 from mappa_bus.projection.commands import Clock, ServiceCommands, add_service_commands
-from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.database import open_engine, snapshot
 from mappa_bus.reporting.consumer import ReportingProjection
 from mappa_bus.reporting.count import contributors
 from mappa_bus.reporting.coverage import caveats
 from mappa_bus.reporting.formats import FORMATS
 from mappa_bus.reporting.html_page import render_html
 from mappa_bus.reporting.partnership import indicators
-from mappa_bus.reporting.partnership_render import PARTNERSHIP_FORMATS
+from mappa_bus.reporting.partnership_page import PARTNERSHIP_FORMATS
+from mappa_bus.reporting.partnership_render import PartnershipReport
 from mappa_bus.reporting.partnership_store import load_partnership
+from mappa_bus.reporting.plan_actions import action_facts
+from mappa_bus.reporting.plan_figures import Figure, figures_from_actions, members
+from mappa_bus.reporting.plan_store import load_plan_steps
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_csv
 from mappa_bus.reporting.queries import earlier_years, parse_area, statistics_for
 from mappa_bus.reporting.schema import create_schema
@@ -131,13 +137,15 @@ def report_partnership(
     area: Annotated[str, typer.Option(help="MAPPA area (`kent`, `Kent`) or `national`.")],
     year: Annotated[str, typer.Option(help="Reporting year: 2020-21 (or 2020).")],
     output_format: Annotated[
-        str, typer.Option("--format", help="table, markdown or json.")
+        str, typer.Option("--format", help="table, markdown, csv, json or html.")
     ] = "table",
+    out: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
     namespace: Namespace = NAMESPACE,
     database: Database = None,
 ) -> None:
     """Print one area-year's partnership indicators: how quickly and how much each agency
-    shares, and which agencies attend level 2 and 3 meetings."""
+    shares, which agencies attend level 2 and 3 meetings, and how each keeps the risk
+    management plan actions it owns (docs/partnership.md)."""
     if output_format not in PARTNERSHIP_FORMATS:
         choices = ", ".join(PARTNERSHIP_FORMATS)
         raise typer.BadParameter(f"choose one of {choices}", param_hint="--format")
@@ -150,13 +158,22 @@ def report_partnership(
     del namespace
     engine = open_engine(database or command_settings().database_url)
     create_schema(engine)
-    with engine.connect() as connection:
+    with snapshot(engine) as connection:
         counts = load_partnership(connection)
-    partnership = indicators(counts, where, ReportingYear(first_year).start)
-    if partnership.is_empty:
+        actions = action_facts(load_plan_steps(connection))
+    year_start = ReportingYear(first_year).start
+    report = PartnershipReport(
+        indicators(counts, where, year_start), figures_from_actions(actions, where, year_start)
+    )
+    if report.is_empty:
         console.print(f"[red]the store has no partnership figures for {area} {year}[/]")
         raise typer.Exit(1)
-    typer.echo(PARTNERSHIP_FORMATS[output_format](partnership), nl=False)
+    text = PARTNERSHIP_FORMATS[output_format](report)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"written to {out}")
 
 
 def _point_at_the_demo(
@@ -239,6 +256,73 @@ def report_open(
     typer.echo(f"{subject}: {len(ids)}")
     for contributor in ids:
         typer.echo(contributor)
+
+
+def report_partnership_open(
+    area: Annotated[str, typer.Option(help="MAPPA area (`kent`, `Kent`).")],
+    year: Annotated[str, typer.Option(help="Reporting year: 2020-21 (or 2020).")],
+    agency: Annotated[Agency, typer.Option(help="The owning agency, e.g. housing.")],
+    figure: Annotated[
+        Figure, typer.Option(help="The figure, as the csv format names it: e.g. completed-late.")
+    ],
+    reason: Annotated[str, typer.Option(help="Why you open this figure (audited).")],
+    closure_reason: Annotated[
+        ClosureReason | None,
+        typer.Option(help="With closed-not-completed: only the actions closed for this reason."),
+    ] = None,
+    token: Token = None,
+    role: Annotated[
+        str | None, typer.Option("--as", help="The role you read in (if you hold several).")
+    ] = None,
+    insecure: InsecureIdentity = False,
+    user: DevUser = None,
+    dev_area: Annotated[
+        str | None,
+        typer.Option("--dev-area", help="With --insecure-dev-identity: your areas, or national."),
+    ] = None,
+    database: Database = None,
+) -> None:
+    """List the plan actions (case id, action id) that make up one agency's figure of the
+    partnership report, in an area you work in; audited like `report-open`. Who you are
+    comes from your access token (MAPPA_ACCESS_TOKEN)."""
+    try:
+        where, first_year = parse_area(area), ReportingYear.parse(year).opens
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    if where is None:
+        raise typer.BadParameter("open a figure of one area", param_hint="--area")
+    if closure_reason is not None and figure is not Figure.CLOSED_NOT_COMPLETED:
+        raise typer.BadParameter(
+            "only closed-not-completed has closure reasons", param_hint="--closure-reason"
+        )
+    settings = command_settings()
+    identity = identity_or_exit(
+        lambda: command_identity(
+            settings, token=token, insecure=insecure, user=user, roles=role, areas=dev_area
+        )
+    )
+    engine = open_engine(database or settings.database_url)
+    create_schema(engine)
+    narrowed = f" {closure_reason.value}" if closure_reason else ""
+    subject = f"plan figure {where.value} {first_year} {agency.value} {figure.value}{narrowed}"
+    reader = identity.reader
+    try:
+        admitted = admit(reader, identity.problem, role, reason, FIGURE_READERS)
+        if not admitted.reader.may_read_any_of([where]):
+            raise NotAdmittedError(403, f"you do not work in {where.value}'s area")
+    except NotAdmittedError as error:
+        _record_figure(engine, reader, role, subject, for_trail(reason), "refused", [])
+        console.print(f"[red]{error.detail}[/]")
+        raise typer.Exit(3) from error
+    with engine.connect() as connection:
+        actions = action_facts(load_plan_steps(connection))
+    year_start = ReportingYear(first_year).start
+    behind = members(actions, where, year_start, agency, figure, closure_reason)
+    cases = sorted({action.case_id for action in behind})
+    _record_figure(engine, admitted.reader, admitted.role, subject, admitted.reason, "read", cases)
+    typer.echo(f"{subject}: {len(behind)}")
+    for action in behind:
+        typer.echo(f"{action.case_id} {action.action_id}")
 
 
 def _record_figure(

@@ -20,6 +20,8 @@ from mappa_bus.projection.seen import load_seen, save_seen
 from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert, withdrawn_fact, without
 from mappa_bus.reporting.partnership import PartnershipCounts, add_batch
 from mappa_bus.reporting.partnership_store import load_partnership_parts, save_partnership
+from mappa_bus.reporting.plan_actions import ActionKey, ActionSteps, PlanStep, insert_step, step_of
+from mappa_bus.reporting.plan_store import append_plan_steps, load_plan_steps
 from mappa_bus.reporting.publication import (
     FIRST_MAPPA_YEAR,
     load_revised,
@@ -53,6 +55,9 @@ class ReportingBatch(Batch):
     # figures changed (year, reason), for the next revision to say.
     withdrawn: list[tuple[str, Fact, str]] = field(default_factory=list)
     revised: set[tuple[int, str]] = field(default_factory=set)
+    # The plan actions whose steps changed, and the steps new to them: what the store appends.
+    plans: dict[ActionKey, ActionSteps] = field(default_factory=dict)
+    plan_steps: list[tuple[ActionKey, PlanStep]] = field(default_factory=list)
 
 
 @dataclass
@@ -74,6 +79,8 @@ class ReportingProjection:
     # where withdrawals changed them.
     unpublished: set[int] = field(default_factory=set)
     revised: set[tuple[int, str]] = field(default_factory=set)
+    # Every plan action's steps, by (case id, action id): the plan figures fold from them.
+    plans: dict[ActionKey, ActionSteps] = field(default_factory=dict)
 
     def load(self, *, for_consuming: bool = True) -> None:
         """Create the schema if need be and read back what the store holds: everything when
@@ -95,6 +102,7 @@ class ReportingProjection:
                 self.partnership = load_partnership_parts(connection)
                 self.unpublished = load_unpublished(connection)
                 self.revised = load_revised(connection)
+                self.plans = load_plan_steps(connection)
 
     def fold(self, records: Sequence[Any]) -> ReportingBatch:
         """Fold a batch of records into the cases they change, without committing anything."""
@@ -108,6 +116,7 @@ class ReportingProjection:
             batch.new_ids.add(event.id)
             arrived = (event, appended_at(record.timestamp))
             batch.shared.setdefault(record.partition, []).append(arrived)
+            self._plan_step(batch, event)
             fact = fact_of(event)
             if fact is None:
                 continue  # shared, but nothing the statistics count
@@ -145,6 +154,18 @@ class ReportingProjection:
         batch.years.add(year)
         batch.revised.add((year, withdrawal.reason.value))
 
+    def _plan_step(self, batch: ReportingBatch, event: Envelope[EventData]) -> None:
+        """Keep a plan event's step with its action's, in the batch."""
+        planned = step_of(event)
+        if planned is None:
+            return
+        key, step = planned
+        known = batch.plans.get(key) or self.plans.get(key, ())
+        steps = insert_step(known, step)
+        if steps is not known:
+            batch.plans[key] = steps
+            batch.plan_steps.append((key, step))
+
     def commit(self, batch: ReportingBatch) -> None:
         """Store the batch's cases and offsets in one transaction, then make them current."""
         partnership = {
@@ -154,6 +175,7 @@ class ReportingProjection:
         with self.engine.begin() as connection:
             advance_offsets(connection, PROJECTION, self.offsets, batch.offsets)
             append_facts(connection, batch.added)
+            append_plan_steps(connection, batch.plan_steps)
             save_seen(connection, PROJECTION, batch.new_ids)
             for part, (counts, touched) in partnership.items():
                 save_partnership(connection, part, counts, touched)
@@ -161,6 +183,7 @@ class ReportingProjection:
             mark_unpublished(connection, batch.years - self.unpublished)
             mark_revised(connection, batch.revised - self.revised)
         self.cases.update(batch.changed)
+        self.plans.update(batch.plans)
         self.offsets = batch.offsets
         self.seen.update(batch.new_ids)
         self.partnership.update({part: counts for part, (counts, _) in partnership.items()})

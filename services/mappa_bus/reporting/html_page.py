@@ -64,10 +64,11 @@ def render_html(
         _year_on_year(years) if previous else "",
         _notes(statistics),
     ]
-    return _page(title(statistics), "\n".join(part for part in body if part))
+    return page(title(statistics), "\n".join(part for part in body if part))
 
 
-def _page(page_title: str, body: str) -> str:
+def page(page_title: str, body: str) -> str:
+    """A whole page around `body` (already HTML): marked, styled inline, nothing external."""
     return (
         '<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'

@@ -1,6 +1,6 @@
 """Every table the reporting consumer keeps, and their creation: each case's facts, the
-partnership tallies, what it published and which years changed since, beside the shared
-offsets and seen ids and the audit trail of figure openings."""
+partnership tallies, the plan actions' steps, what it published and which years changed since,
+beside the shared offsets and seen ids and the audit trail of figure openings."""
 
 from __future__ import annotations
 
@@ -81,15 +81,28 @@ partnership_table = Table(
 )
 
 
+# The plan events' steps the batch added, one row a batch (appended, like the facts):
+# [[case_id, action_id, time, event_id, kind, publisher, area, on, owner, due_on, reason], ...]
+# (see mappa_bus.reporting.plan_actions). The figures are folded from them when read.
+plan_steps_table = Table(
+    "reporting_plan_steps",
+    metadata,
+    Column("batch", Integer, primary_key=True, autoincrement=True),
+    Column("steps", Text, nullable=False),
+)
+
+
 def create_schema(engine: Engine) -> None:
     """Create the projection's tables where they are missing: its cases, offsets and seen ids,
-    the partnership indicators, what it published, and the audit trail of figure openings."""
+    the partnership indicators and plan steps, what it published, and the audit trail of
+    figure openings."""
     tables = [
         cases_table,
         facts_table,
         offsets_table,
         seen_table,
         partnership_table,
+        plan_steps_table,
         published_table,
         unpublished_table,
         withdrawn_table,

@@ -18,6 +18,7 @@ from mappa_bus.projection.seen import clear_seen
 from mappa_bus.projection.subscriber import consume_until_caught_up
 from mappa_bus.reporting.consumer import PROJECTION, ReportingProjection
 from mappa_bus.reporting.partnership_store import clear_partnership
+from mappa_bus.reporting.plan_store import clear_plan_steps
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.reporting.publication import (
     clear_unpublished,
@@ -60,6 +61,7 @@ def rebuild(projection: ReportingProjection) -> None:
         clear(connection, PROJECTION)
         clear_seen(connection, PROJECTION)
         clear_partnership(connection)
+        clear_plan_steps(connection)
     projection.load()
 
 

@@ -16,6 +16,7 @@
     rule: document.getElementById("filter-rule"),
     area: document.getElementById("filter-area"),
     acknowledged: document.getElementById("filter-acknowledged"),
+    overdueActions: document.getElementById("filter-overdue-actions"),
   };
   const shown = new Map(); // alert id -> its row's data as last shown
   const STEP = 100; // rows shown at first, and more each time older ones are asked for
@@ -145,7 +146,8 @@
     (!filters.severity.value || tr.dataset.severity === filters.severity.value) &&
     (!filters.rule.value || tr.dataset.rule === filters.rule.value) &&
     (!filters.area.value || tr.dataset.area === filters.area.value) &&
-    (!filters.acknowledged.value || tr.dataset.acknowledged === filters.acknowledged.value);
+    (!filters.acknowledged.value || tr.dataset.acknowledged === filters.acknowledged.value) &&
+    (!filters.overdueActions.checked || tr.dataset.rule === filters.overdueActions.value);
 
   // Counts, filters and the rows shown, at most once per frame however many rows arrive.
   const refresh = () => {
