@@ -36,6 +36,7 @@ from benchmarks.common import machine
 from mappa_bus.adapters.producer_settings import PRODUCER_OPTIONS
 from mappa_bus.adapters.publisher import AgencyPublisher
 from mappa_bus.agencies import Agency
+from mappa_bus.alerts.model import AlertRaised
 from mappa_bus.alerts.subscription import subscribe
 from mappa_bus.catalogue import Area, Envelope, EventData, Level, make_event, to_wire
 from mappa_bus.catalogue.probation import LevelReason, MappaLevelSet, RecallIssued
@@ -158,6 +159,8 @@ async def alert_latencies(
         alerts = subscribe(coordinator, namespace)
         async with contextlib.aclosing(alerts):
             async for alert in alerts:
+                if not isinstance(alert, AlertRaised):
+                    continue  # a withdrawal: none is sent here
                 trigger = alert.data.trigger_event_id
                 if trigger in sent:
                     latencies.append((time.perf_counter() - sent[trigger]) * 1000)

@@ -166,7 +166,7 @@ class _Listener:
         alerts = subscribe(coordinator, namespace, where, since=self.since)
         async with contextlib.aclosing(alerts):
             async for alert in alerts:
-                if alert.subject != self.case_id:
+                if not isinstance(alert, AlertRaised) or alert.subject != self.case_id:
                     continue
                 recorded = alert.data.recorded_at or alert.time
                 live = LiveAlert(alert, (time.time() - recorded.timestamp()) * 1000)

@@ -23,7 +23,7 @@ from mappa_bus import audit
 from mappa_bus.access.admission import REASON_HEADER
 from mappa_bus.access.policy import ViewerRole
 from mappa_bus.alerts.board import DEFAULT_CAPS, AlertBoard, StreamCaps, Viewer, pump
-from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, Severity
+from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, AlertWithdrawn, Severity
 from mappa_bus.alerts.rules import ACTION_OVERDUE
 from mappa_bus.alerts.subscription import Followed, Recorded
 from mappa_bus.alerts.web import INTENT, INTENT_HEADER, Publish, create_web_app
@@ -70,7 +70,11 @@ class InMemoryBus:
 
     def put(self, *events: Followed | Recorded | None) -> None:
         for event in events:
-            item = recorded(event) if isinstance(event, AlertRaised | AlertAcknowledged) else event
+            item = (
+                recorded(event)
+                if isinstance(event, AlertRaised | AlertWithdrawn | AlertAcknowledged)
+                else event
+            )
             if self.loop is None:
                 self.queue.put_nowait(item)
             else:

@@ -152,7 +152,8 @@ def test_alerts_acknowledgements_and_statistics_name_who_writes_and_who_reads() 
     assert principals("send", acknowledgements_topic()) == {Role.COORDINATOR.value}
     assert principals("receive", acknowledgements_topic()) == {Role.COORDINATOR.value}
     assert principals("send", statistics_topic()) == {Role.REPORTING.value}
-    assert resolve(channel_message(alerts_topic())["payload"])["title"] == "AlertRaised"
+    on_alerts = resolve(channel_message(alerts_topic())["payload"])["oneOf"]
+    assert [resolve(option)["title"] for option in on_alerts] == ["AlertRaised", "AlertWithdrawn"]
     assert channel_message(statistics_topic())["bindings"]["kafka"]["key"]["enum"][-1] == (
         "england-and-wales"
     )

@@ -23,6 +23,7 @@ from mappa_bus.catalogue import Area, Envelope, EventData, housing, probation, v
 from mappa_bus.catalogue.envelope import make_event
 from mappa_bus.catalogue.examples import AGENCY_SYSTEMS, EXAMPLES
 from mappa_bus.catalogue.vocabulary import Category, Level
+from mappa_bus.catalogue.withdrawal import ProbationEventWithdrawn, WithdrawalReason
 from mappa_bus.picture.api import create_app
 from mappa_bus.picture.openapi import case_api_json
 from mappa_bus.picture.schema import create_schema
@@ -668,6 +669,40 @@ async def test_before_anything_was_recorded_the_case_was_unknown(
 
     assert response.status_code == 404
     assert trail(engine)[-1].outcome == "not-found"
+
+
+async def test_as_known_at_before_a_withdrawal_shows_the_event_marked_withdrawn(
+    client: httpx.AsyncClient, engine: Engine, who: Any
+) -> None:
+    """Level 2 was withdrawn after T: now it is gone; at T it was there, marked as withdrawn
+    since, with why and when."""
+    withdrawal: Envelope[EventData] = make_event(
+        ProbationEventWithdrawn(
+            withdrawn_event_id="e2",
+            reason=WithdrawalReason.ENTERED_IN_ERROR,
+            withdrawn_on=(T + DAY).date(),
+        ),
+        case_id="case-late",
+        area=Area.KENT,
+        time=T + DAY,
+        system="ndelius",
+        event_id="w1",
+    )
+    picture = apply(None, _event(probation.MappaEligibilityIdentified, "e1", T - 10 * DAY), T)
+    picture = apply(picture, _event(probation.MappaLevelSet, "e2", T - 8 * DAY), T)
+    picture = apply(picture, withdrawal, T + DAY)
+    with engine.begin() as connection:
+        save_pictures(connection, [picture])
+
+    now = (await client.get("/cases/case-late", headers=who("police"))).json()
+    then = (await _known_at(client, who, "police")).json()
+
+    marks = [
+        (e["event_id"], (e["withdrawn"] or {}).get("reason")) for e in then["view"]["timeline"]
+    ]
+    assert marks == [("e1", None), ("e2", "entered-in-error")]
+    assert (now["level"], then["view"]["level"]) == (None, 2)
+    assert [entry["event_id"] for entry in now["timeline"]] == ["e1"]
 
 
 # ---- keys and development mode -------------------------------------------------------------

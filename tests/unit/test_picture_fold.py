@@ -23,6 +23,7 @@ from mappa_bus.case.model import (
     VictimRequest,
 )
 from mappa_bus.catalogue import (
+    CASE_EVENTS,
     CATALOGUE,
     Area,
     Category,
@@ -517,7 +518,7 @@ def test_replay_folds_entries_in_timeline_order_whatever_order_they_are_given_in
     assert replayed == _fold((event, START) for event in events)
 
 
-@pytest.mark.parametrize("model", CATALOGUE, ids=lambda model: model.event_type())
+@pytest.mark.parametrize("model", CASE_EVENTS, ids=lambda model: model.event_type())
 def test_every_event_type_changes_the_picture_beyond_its_timeline(
     model: type[EventData],
 ) -> None:
@@ -591,7 +592,7 @@ def test_the_picture_as_known_at_a_moment_holds_only_what_had_arrived(
 
 
 @_PROPERTY
-@given(st.sampled_from(CATALOGUE).flatmap(envelopes))
+@given(st.sampled_from(CASE_EVENTS).flatmap(envelopes))
 def test_a_case_first_event_starts_its_picture(event: Envelope[EventData]) -> None:
     picture = apply(None, event, event.time)
 

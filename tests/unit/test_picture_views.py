@@ -38,7 +38,7 @@ from mappa_bus.case.model import (
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.plans import ActionKind, RiskLevel, RiskTool
 from mappa_bus.catalogue.probation import LeadAgency, LicenceCondition
-from mappa_bus.catalogue.registry import CATALOGUE
+from mappa_bus.catalogue.registry import CASE_EVENTS, CATALOGUE
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.picture.views import CaseSummary, entry_group, plan_for, summary_of, view_of
 
@@ -243,15 +243,20 @@ def test_core_groups_and_timeline_partition_the_picture() -> None:
     core, sections = set(CaseSummary.model_fields), {group.value for group in SECTIONS}
 
     assert not core & sections
-    assert set(CasePicture.model_fields) == core | sections | {"timeline"}
+    # What was withdrawn, and the withdrawals, are no view's: only as-known-at shows them.
+    assert set(CasePicture.model_fields) == core | sections | {
+        "timeline",
+        "withdrawn",
+        "withdrawals",
+    }
     guarded = {name for names in CORE_FIELDS_OF.values() for name in names}
     assert guarded <= core
 
 
 def test_every_event_type_has_exactly_one_group() -> None:
     """The event-to-section table covers the catalogue, no more and no less."""
-    assert set(EVENT_GROUPS) == set(CATALOGUE)
-    assert len(EVENT_GROUPS) == len(CATALOGUE) == 78
+    assert set(EVENT_GROUPS) == set(CASE_EVENTS)
+    assert len(EVENT_GROUPS) == len(CASE_EVENTS) == 78
 
 
 def test_an_entry_of_an_unknown_type_is_withheld_even_from_police() -> None:

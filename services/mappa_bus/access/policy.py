@@ -241,7 +241,9 @@ def case_groups(role: str) -> frozenset[FieldGroup]:
 
 def event_group(event_type: str) -> FieldGroup | None:
     """The section an event type's entries belong to; None for a type the catalogue does not
-    know, or one not yet placed in the table (which no role may then see: fail closed)."""
+    know, one not yet placed in the table, or a withdrawal (which no role may then see: fail
+    closed). A withdrawal is never on a picture's timeline: its effect is, the event it
+    withdrew being gone."""
     model = BY_TYPE.get(event_type)
     return None if model is None else EVENT_GROUPS.get(model)
 

@@ -5,6 +5,9 @@ fills the CloudEvents envelope, signs it with the agency's key for the event's a
 `wrong-area`, an area it holds no key for) and produces with the idempotent producer, keyed by
 case id.
 Publishing the same event id twice is harmless: subscribers ignore an id they have applied.
+`withdraw` takes back one of the agency's own events; `correct` publishes the corrected event,
+waits until the broker holds it, and only then withdraws the original, so no reader ever sees
+the case with neither (a reader may see both for a moment, which the withdrawal then ends).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -25,6 +28,7 @@ from mappa_bus.adapters.producer_settings import PRODUCER_OPTIONS
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, Envelope, EventData, WireError, make_event
 from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, oversized, wrong_publisher
+from mappa_bus.catalogue.withdrawal import WITHDRAWALS, WithdrawalReason
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_codec import KafkaRecord, dead_letter, partition_of, to_record
 from mappa_bus.settings import load_settings
@@ -69,6 +73,10 @@ class _Pending:
     future: asyncio.Future[Any]
     event_id: str
     dead_letter: bool = False
+
+
+class NotSent(RuntimeError):
+    """An event the broker did not acknowledge, where what follows depends on it."""
 
 
 class AgencyPublisher:
@@ -160,6 +168,68 @@ class AgencyPublisher:
         )
         await self.send(event)
         return event
+
+    async def withdraw(
+        self,
+        event_id: str,
+        reason: WithdrawalReason,
+        *,
+        case_id: str,
+        area: Area,
+        time: datetime | None = None,
+        corrected_by: str | None = None,
+        withdrawal_id: str | None = None,
+    ) -> Envelope[EventData]:
+        """Withdraw this agency's event `event_id` about `case_id` (published for `area`, whose
+        key signs the withdrawal); `time` is when it was withdrawn (now, by default). Readers
+        refuse the withdrawal of another agency's event or of an event they do not hold."""
+        moment = time or datetime.now(UTC)
+        data = WITHDRAWALS[self.agency](
+            withdrawn_event_id=event_id,
+            reason=reason,
+            withdrawn_on=moment.date(),
+            corrected_by=corrected_by,
+        )
+        return await self.publish(
+            data, case_id=case_id, area=area, time=moment, event_id=withdrawal_id
+        )
+
+    async def correct(
+        self,
+        original_id: str,
+        new_data: EventData,
+        *,
+        case_id: str,
+        area: Area,
+        time: datetime,
+        original_case_id: str | None = None,
+        reason: WithdrawalReason = WithdrawalReason.SUPERSEDED,
+        corrected_id: str | None = None,
+        withdrawal_id: str | None = None,
+    ) -> tuple[Envelope[EventData], Envelope[EventData]]:
+        """Replace this agency's event `original_id` by `new_data` about `case_id` (which
+        happened at `time`); the original was about `original_case_id` when that differs
+        (`wrong-case`). Returns the corrected event and the withdrawal naming it.
+
+        The corrected event goes first, and the withdrawal only once the broker has
+        acknowledged it: so every reader has the corrected event before the original leaves,
+        and a failure leaves the original in place rather than the case with neither (NotSent).
+        """
+        corrected = await self.publish(
+            new_data, case_id=case_id, area=area, time=time, event_id=corrected_id
+        )
+        await self.flush()
+        if any(unsent.event_id == corrected.id for unsent in self.summary.unsent):
+            raise NotSent(f"corrected event {corrected.id} not acknowledged: nothing withdrawn")
+        withdrawal = await self.withdraw(
+            original_id,
+            reason,
+            case_id=original_case_id or case_id,
+            area=area,
+            corrected_by=corrected.id,
+            withdrawal_id=withdrawal_id,
+        )
+        return corrected, withdrawal
 
     def check_publisher(self, data: EventData) -> None:
         """Refuse, before anything is sent, an event this agency may not publish."""

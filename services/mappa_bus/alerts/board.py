@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mappa_bus.access.identity import Reader
 from mappa_bus.access.policy import ViewerRole
-from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, Severity
+from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, AlertWithdrawn, Severity
 from mappa_bus.alerts.subscription import Recorded
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.areas import AREA_NAMES
@@ -115,13 +115,20 @@ class AlertBoard:
         self.closed = False
         self.forgotten = 0
         """How many alerts the board has let go of to keep `keep` (older ones, on the topic)."""
+        # Alerts withdrawn (their triggering event withdrawn by its agency), remembered so that
+        # one read after its withdrawal (the topics' partitions are read side by side) is not
+        # shown; the most recent few thousand suffice, as for acknowledgements.
+        self._withdrawn: dict[str, None] = {}
 
     def take(self, item: Recorded) -> None:
         """Apply an alert or acknowledgement, and tell every page of the row it changed."""
         event = item.event
+        if isinstance(event, AlertWithdrawn):
+            self._withdraw(event)
+            return
         if isinstance(event, AlertRaised):
-            if event.id in self._alerts:
-                return  # read again (a restarted feed, a second copy): the first stands
+            if event.id in self._alerts or event.id in self._withdrawn:
+                return  # read again (a restarted feed, a second copy), or withdrawn already
             self._alerts[event.id] = _Alert(event, item.recorded_at)
             self._judge_waiting(event.id)
             self._forget_oldest()
@@ -135,6 +142,21 @@ class AlertBoard:
         held = self._alerts.get(changed)
         if held is not None:
             self._broadcast(sse("alert", self._row(held.event).model_dump_json()), held.event)
+
+    def _withdraw(self, withdrawal: AlertWithdrawn) -> None:
+        """Drop the withdrawn alert, and tell the pages that showed it."""
+        alert_id = withdrawal.data.alert_id
+        self._withdrawn[alert_id] = None
+        while len(self._withdrawn) > 4 * self._keep:
+            self._withdrawn.pop(next(iter(self._withdrawn)))
+        held = self._alerts.pop(alert_id, None)
+        self._acks.pop(alert_id, None)
+        if held is None:
+            return
+        self._rows = None
+        self._pages.clear()
+        gone = {"id": alert_id, "reason": withdrawal.data.reason.value}
+        self._broadcast(sse("withdrawn", json.dumps(gone)), held.event)
 
     def _offer(self, ack: _Ack) -> bool:
         """Keep `ack` if it is now its alert's first; whether it is."""

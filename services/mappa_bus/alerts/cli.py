@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from mappa_bus.access.policy import ViewerRole
-from mappa_bus.alerts.model import AlertRaised, Severity
+from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn, Severity
 from mappa_bus.alerts.rules import ACTION_OVERDUE
 from mappa_bus.alerts.subscription import AlertFilter, subscribe
 from mappa_bus.catalogue import Area
@@ -98,6 +98,24 @@ def alert_filter(
     )
 
 
+def withdrawal_line(withdrawal: AlertWithdrawn) -> Text:
+    """One alert's withdrawal as one line: time, WITHDRAWN, area, rule, case id, and why."""
+    data = withdrawal.data
+    return Text.assemble(
+        (withdrawal.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"), "dim"),
+        "  ",
+        ("WITHDRAWN", "strike"),
+        "  ",
+        AREA_NAMES[data.area],
+        "  ",
+        (data.rule, "bold"),
+        "  ",
+        data.case_id,
+        "  ",
+        f"alert {data.alert_id} withdrawn: its event was withdrawn ({data.reason.value})",
+    )
+
+
 def alert_line(alert: AlertRaised) -> Text:
     """One alert as one line: time, severity, area, rule, case id, summary."""
     data = alert.data
@@ -150,7 +168,7 @@ async def _tail(
     console.print(waiting, markup=False, soft_wrap=True)
     alerts = subscribe(connection, namespace, where, from_beginning=from_beginning)
     async with contextlib.aclosing(alerts):
-        following: asyncio.Future[AlertRaised] | None = None
+        following: asyncio.Future[AlertRaised | AlertWithdrawn] | None = None
         try:
             while True:
                 following = asyncio.ensure_future(anext(alerts))
@@ -164,7 +182,10 @@ async def _tail(
                     alert = following.result()
                 except StopAsyncIteration:
                     return
-                out.print(alert_line(alert), soft_wrap=True)
+                line = (
+                    alert_line(alert) if isinstance(alert, AlertRaised) else withdrawal_line(alert)
+                )
+                out.print(line, soft_wrap=True)
         finally:
             # The generator cannot be closed while a step of it is still running.
             if following is not None and not following.done():

@@ -9,9 +9,11 @@ is in the outbox and is not raised again); only records beyond it are dead-lette
 therefore neither loses an alert (the offsets move only with the alerts they produced) nor
 raises one twice (an alert's id comes from its rule and trigger, and the outbox keeps every id).
 
-An alert raised on what was known then stays raised: a replay in another arrival order may
-raise one that the final picture would not imply (a victim's request seen before probation's
-conditions granting it), and never misses one the final picture implies.
+An alert raised by an event its agency withdrew is withdrawn (`AlertWithdrawn`, in the outbox
+beside the alerts), and so is one a later event raised that the case without it no longer
+implies. Any other alert raised on what was known then stays raised: a replay in
+another arrival order may raise one that the final picture would not imply (a victim's request
+seen before probation's conditions granting it), and never misses one the final picture implies.
 """
 
 from __future__ import annotations
@@ -21,16 +23,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from mappa_bus.alerts.model import AlertRaised, alert_id, raised
-from mappa_bus.alerts.rules import LEVEL_THREE_INTERVAL, Firing, calendar, evaluate
+from mappa_bus.alerts.model import (
+    AlertData,
+    AlertRaised,
+    AlertWithdrawn,
+    alert_id,
+    raised,
+    withdrawn,
+)
+from mappa_bus.alerts.rules import LEVEL_THREE_INTERVAL, RULES, Firing, calendar, evaluate
 from mappa_bus.alerts.schema import create_schema
-from mappa_bus.alerts.store import PROJECTION, raised_ids, record_raised
+from mappa_bus.alerts.store import PROJECTION, raised_alerts, raised_ids, record_raised
 from mappa_bus.case.fold import apply
 from mappa_bus.case.model import CasePicture, TimelineEntry
+from mappa_bus.case.withdrawal import refusal
 from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.catalogue.registry import BY_TYPE
+from mappa_bus.catalogue.withdrawal import EventWithdrawn, WithdrawalReason
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import snapshot
@@ -76,6 +87,13 @@ def envelope_of(entry: TimelineEntry, case_id: str) -> Envelope[EventData]:
     )
 
 
+def _says(data: AlertData) -> dict[str, object]:
+    """What an alert tells its readers, leaving out when its trigger happened and arrived."""
+    return data.model_dump(
+        include={"severity", "audience", "case_id", "area", "level", "category", "summary"}
+    )
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -88,6 +106,13 @@ class AlertBatch(Batch):
     raised_upto: dict[Position, int] = field(default_factory=dict)
     changed: dict[str, CasePicture] = field(default_factory=dict)
     alerts: dict[str, AlertRaised] = field(default_factory=dict)
+    # Alerts to withdraw, each with the withdrawn event and why: withdrawn at the commit (the
+    # alert raised may be in the store rather than the batch).
+    withdrawing: dict[str, tuple[str, WithdrawalReason]] = field(default_factory=dict)
+    # Alerts still implied once an event is withdrawn, with what they would now say, the
+    # withdrawn event, why, and the withdrawal's id: one that said otherwise is withdrawn and
+    # raised again as it now reads (under an id of its own).
+    restating: dict[str, tuple[Firing, str, WithdrawalReason, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -148,11 +173,19 @@ class AlertProjection:
             return
         self.homes[event.case_id] = record.partition
         before = batch.changed.get(event.case_id) or self.pictures.get(event.case_id)
+        error = refusal(before, event)
+        if error is not None:
+            if live:
+                batch.refuse(record, error)
+            return
         recorded_at = appended_at(record.timestamp)
         after = apply(before, event, recorded_at)
         if after is before:
             return  # the same event again
         batch.changed[event.case_id] = after
+        if isinstance(event.data, EventWithdrawn):
+            self._withdraw(batch, event.id, event.data, after)
+            return
         # Asked even while rebuilding: a run that crashed may have met an event before one
         # that happened earlier (another agency's), and so not raised what the two imply
         # together. Alerts it did raise keep their ids, so asking again raises nothing twice.
@@ -160,6 +193,30 @@ class AlertProjection:
             self._raise(batch, evaluate_from(after, event.id))
         else:
             self._raise(batch, evaluate(before, after, event, recorded_at))
+
+    def _withdraw(
+        self, batch: AlertBatch, by: str, withdrawal: EventWithdrawn, after: CasePicture
+    ) -> None:
+        """As if the withdrawn event had never been sent: note for withdrawal every alert it
+        raised, and every alert of a later event of the case that the picture without it no
+        longer implies; raise those it now implies. (An alert's id comes from its rule and
+        trigger, so they are found without a table of triggers.)"""
+        target = withdrawal.withdrawn_event_id
+        gone = next((e for e in after.withdrawn if e.event_id == target), None)
+        if gone is None:
+            return  # it withdrew nothing (only a refused withdrawal could)
+        later = [e.event_id for e in after.timeline if (e.time, e.event_id) > (gone.time, target)]
+        firings = evaluate_from(after, later[0]) if later else []
+        self._raise(batch, firings)
+        implied = {alert_id(firing.data.rule, firing.trigger): firing for firing in firings}
+        for identity, firing in implied.items():
+            batch.restating[identity] = (firing, target, withdrawal.reason, by)
+        for trigger in (target, *later):
+            for rule in RULES:
+                identity = alert_id(rule.name, trigger)
+                known = identity in self.raised or identity in batch.alerts
+                if known and identity not in implied:
+                    batch.withdrawing[identity] = (target, withdrawal.reason)
 
     def _raise(self, batch: AlertBatch, firings: Sequence[Firing]) -> None:
         for firing in firings:
@@ -173,10 +230,41 @@ class AlertProjection:
         with self.engine.begin() as connection:
             advance_offsets(connection, PROJECTION, self.raised_upto, batch.raised_upto)
             record_raised(connection, batch.alerts.values())
+            withdrawals, restated = self._withdrawals(connection, batch)
+            record_raised(connection, [*restated, *withdrawals])
         self.pictures.update(batch.changed)
         self.offsets = batch.offsets
         self.raised_upto = batch.raised_upto
         self.raised.update(batch.alerts)
+        self.raised.update(event.id for event in (*restated, *withdrawals))
+
+    def _withdrawals(
+        self, connection: Connection, batch: AlertBatch
+    ) -> tuple[list[AlertWithdrawn], list[AlertRaised]]:
+        """The withdrawals of the alerts `batch` withdraws, and the alerts raised again as they
+        now read; none made before (a replay of the log meets the withdrawal again; their ids
+        are derived, so they are known)."""
+        wanted = set(batch.withdrawing) | set(batch.restating)
+        if not wanted:
+            return [], []
+        held = {alert.id: alert for alert in raised_alerts(connection, wanted - set(batch.alerts))}
+        held |= {identity: batch.alerts[identity] for identity in wanted & set(batch.alerts)}
+        now = self.clock()
+        made = [
+            withdrawn(held[identity], target, reason, now)
+            for identity, (target, reason) in batch.withdrawing.items()
+            if identity in held
+        ]
+        restated: list[AlertRaised] = []
+        for identity, (firing, target, reason, by) in batch.restating.items():
+            alert = held.get(identity)
+            if alert is not None and _says(alert.data) != _says(firing.data):
+                made.append(withdrawn(alert, target, reason, now))
+                restated.append(raised(firing.data, f"{firing.trigger}|{by}", now))
+        return (
+            [withdrawal for withdrawal in made if withdrawal.id not in self.raised],
+            [alert for alert in restated if alert.id not in self.raised],
+        )
 
     def raise_overdue(self, today: date, held: Collection[Position] | None = None) -> int:
         """Raise the time-driven alerts (reviews and plan actions now overdue, level 3 cases

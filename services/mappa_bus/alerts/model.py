@@ -1,5 +1,6 @@
-"""Alerts are events too: CloudEvents on the alerts topic, keyed by area, and the coordinators'
-acknowledgements of them on a topic of their own.
+"""Alerts are events too: CloudEvents on the alerts topic, keyed by area (with the withdrawal of
+an alert whose triggering event its agency withdrew), and the coordinators' acknowledgements of
+them on a topic of their own.
 
 An alert's id is derived from its rule and what triggered it (an event id, or for time-driven
 rules the case and the date that passed, with the action for an overdue plan action), so that
@@ -21,12 +22,14 @@ from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.bus_event import BusEvent, derived_id
 from mappa_bus.catalogue.vocabulary import CaseId, Category, HandlingMarking, Level
+from mappa_bus.catalogue.withdrawal import WithdrawalReason
 
 AlertId = Annotated[str, Field(min_length=1, max_length=256)]
 """An alert's id, as the alert event and every acknowledgement of it carry it (the service
 derives a UUID; the bound is what any reader must accept)."""
 
 ALERT_RAISED: Final = "uk.gov.mappa.alerts.alert-raised.v1"
+ALERT_WITHDRAWN: Final = "uk.gov.mappa.alerts.alert-withdrawn.v1"
 ALERT_ACKNOWLEDGED: Final = "uk.gov.mappa.coordinator.alert-acknowledged.v1"
 _ID_NAMESPACE = uuid.UUID("6f1e0c52-93a4-4d0b-8c57-2b8e4f61a7d3")
 
@@ -100,6 +103,67 @@ def raised(data: AlertData, trigger: str, at: datetime) -> AlertRaised:
         mappaarea=data.area,
         data=data,
     )
+
+
+class WithdrawalData(_Frozen):
+    """Which alert is withdrawn, and why: the event that raised it was withdrawn by its agency."""
+
+    alert_id: AlertId
+    rule: str
+    """The withdrawn alert's rule."""
+    case_id: CaseId
+    area: Area
+    """The withdrawn alert's area."""
+    withdrawn_event_id: str
+    """The withdrawn event: the one that raised the alert, or one the case held when a later
+    event raised it, which without it raises no such alert."""
+    reason: WithdrawalReason
+    """Why its agency withdrew it."""
+
+
+class AlertWithdrawn(BusEvent):
+    """A CloudEvent: an alert is withdrawn, the event that raised it having been withdrawn by its
+    agency. On the alerts topic, keyed by area as the alert is, so it always follows it."""
+
+    id: AlertId = Field(
+        description="Derived from the alert's id: withdrawing it again is a duplicate."
+    )
+    source: Literal["/mappa/alerts/service"] = "/mappa/alerts/service"
+    type: Literal["uk.gov.mappa.alerts.alert-withdrawn.v1"] = ALERT_WITHDRAWN
+    time: AwareDatetime = Field(description="When the alert was withdrawn.")
+    subject: CaseId
+    mappaarea: Area
+    mappahandling: HandlingMarking = HandlingMarking.OFFICIAL_SENSITIVE
+    data: WithdrawalData
+
+    @property
+    def kafka_key(self) -> bytes:
+        return self.mappaarea.value.encode()
+
+
+def withdrawn(
+    alert: AlertRaised, withdrawn_event_id: str, reason: WithdrawalReason, at: datetime
+) -> AlertWithdrawn:
+    """The event withdrawing `alert` at `at`, because its agency withdrew `withdrawn_event_id`
+    (the alert's trigger, or an event the case held when it was raised) for `reason`."""
+    return AlertWithdrawn(
+        id=derived_id(_ID_NAMESPACE, "withdrawn", alert.id),
+        time=at,
+        subject=alert.subject,
+        mappaarea=alert.mappaarea,
+        data=WithdrawalData(
+            alert_id=alert.id,
+            rule=alert.data.rule,
+            case_id=alert.data.case_id,
+            area=alert.data.area,
+            withdrawn_event_id=withdrawn_event_id,
+            reason=reason,
+        ),
+    )
+
+
+OnAlertsTopic = Annotated[AlertRaised | AlertWithdrawn, Field(discriminator="type")]
+"""What the alerts topic carries: alerts, and their withdrawals."""
 
 
 class AcknowledgementData(_Frozen):

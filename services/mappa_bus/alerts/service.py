@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
+from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn
 from mappa_bus.alerts.rules import ALL_RULES
 from mappa_bus.alerts.store import mark_published, unpublished
 from mappa_bus.connection import KafkaConnection
@@ -67,10 +68,14 @@ class Outbox:
                 pending = unpublished(connection)
             if not pending:
                 return 0
-            await asyncio.gather(*(publish_event(broker, alert, self._topic) for alert in pending))
+            # Alerts before withdrawals: a withdrawal of an alert sent in the same round then
+            # follows it on its partition (both are keyed by area).
+            for kind in (AlertRaised, AlertWithdrawn):
+                sending = [event for event in pending if isinstance(event, kind)]
+                await asyncio.gather(*(publish_event(broker, e, self._topic) for e in sending))
             with self._engine.begin() as connection:
                 mark_published(connection, [alert.id for alert in pending])
-        count_alerts(alert.data.rule for alert in pending)
+        count_alerts(alert.data.rule for alert in pending if isinstance(alert, AlertRaised))
         log.debug("alerts published", alerts=len(pending))
         return len(pending)
 

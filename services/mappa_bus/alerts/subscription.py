@@ -26,10 +26,10 @@ from typing import Any, Final, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import BaseModel, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from mappa_bus.access.policy import ViewerRole
-from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised
+from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, AlertWithdrawn, OnAlertsTopic
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.connection import KafkaConnection
@@ -39,8 +39,12 @@ from mappa_bus.topics import acknowledgements_topic, alerts_topic
 
 log = structlog.get_logger(__name__)
 
-Followed = AlertRaised | AlertAcknowledged
-_Event = TypeVar("_Event", bound=BaseModel)
+Followed = AlertRaised | AlertWithdrawn | AlertAcknowledged
+_Event = TypeVar("_Event")
+
+# What each topic a follower reads carries: alerts and their withdrawals; acknowledgements.
+_ON_ALERTS_TOPIC: TypeAdapter[AlertRaised | AlertWithdrawn] = TypeAdapter(OnAlertsTopic)
+_ACKNOWLEDGEMENT: TypeAdapter[AlertAcknowledged] = TypeAdapter(AlertAcknowledged)
 
 # Ids remembered to recognise a repeat. A duplicate arrives close to its original (a retried
 # send, a restarted service re-raising what it had just raised), so a bounded memory is enough
@@ -91,11 +95,15 @@ class AlertFilter:
         """Whether alerts of `area` (and so acknowledgements of them) may be wanted."""
         return self.areas is None or area in self.areas
 
-    def wants(self, item: AlertRaised | AlertAcknowledged) -> bool:
-        """`matches` for an alert; for an acknowledgement, whether its alert's area is wanted
-        (it carries no more of the alert to tell by)."""
+    def wants(self, item: Followed) -> bool:
+        """`matches` for an alert; for a withdrawal, whether its alert's area and rule are
+        wanted; for an acknowledgement, whether its alert's area is (it carries no more of the
+        alert to tell by)."""
         if isinstance(item, AlertRaised):
             return self.matches(item)
+        if isinstance(item, AlertWithdrawn):
+            rule_wanted = self.rules is None or item.data.rule in self.rules
+            return self.wants_area(item.data.area) and rule_wanted
         return self.wants_area(item.mappaarea)
 
 
@@ -119,8 +127,10 @@ async def subscribe(
     from_beginning: bool = False,
     since: datetime | None = None,
     group_id: str | None = None,
-) -> AsyncGenerator[AlertRaised, None]:
-    """The alerts on `namespace`'s alerts topic that `where` matches, each once, as they come.
+) -> AsyncGenerator[AlertRaised | AlertWithdrawn, None]:
+    """The alerts on `namespace`'s alerts topic that `where` matches, each once, as they come,
+    and the withdrawal of any of them whose triggering event its agency withdrew (an
+    `AlertWithdrawn` naming the alert: show it as withdrawn).
 
     Runs until the caller stops iterating (use `contextlib.aclosing` to stop it promptly).
     """
@@ -128,7 +138,7 @@ async def subscribe(
     async for item in _followed(
         connection, namespace, topics, Start(from_beginning, since), group_id
     ):
-        if isinstance(item.event, AlertRaised) and where.matches(item.event):
+        if not isinstance(item.event, AlertAcknowledged) and where.wants(item.event):
             yield item.event
 
 
@@ -160,13 +170,13 @@ async def _followed(
     group_id: str | None,
 ) -> AsyncIterator[Recorded]:
     check_group(group_id, namespace, start)
-    decoders: dict[str, type[Followed]] = {
-        alerts_topic(namespace): AlertRaised,
-        acknowledgements_topic(namespace): AlertAcknowledged,
+    decoders: dict[str, TypeAdapter[Any]] = {
+        alerts_topic(namespace): _ON_ALERTS_TOPIC,
+        acknowledgements_topic(namespace): _ACKNOWLEDGEMENT,
     }
     seen = Seen()
     async for record in records(connection, topics, start, group_id):
-        item = decode(record, decoders[record.topic])
+        item: Followed | None = decode(record, decoders[record.topic])
         if item is not None and seen.first(item.id):
             yield Recorded(item, datetime.fromtimestamp(record.timestamp / 1000, UTC))
 
@@ -237,14 +247,15 @@ async def _start_offsets(
     return {tp: ends[tp] if found[tp] is None else found[tp].offset for tp in partitions}
 
 
-def decode(record: Any, model: type[_Event]) -> _Event | None:
+def decode(record: Any, model: type[_Event] | TypeAdapter[_Event]) -> _Event | None:
     """The event in `record`, or None (logged with where it sits and why) when it is not one."""
     reason = None
+    adapter = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
     if record.value is None:
         reason = "no value"
     else:
         try:
-            return model.model_validate_json(record.value)
+            return adapter.validate_json(record.value)
         except ValidationError as error:
             reason = _why(error)
     log.warning(

@@ -1,6 +1,8 @@
 """The picture of one case, folded from its events. Pure: no I/O.
 
 `apply` adds one event, `apply_all` several (a consumer's batch of one case, sorted together).
+A withdrawal (`case.withdrawal`) re-folds the case without the event it withdraws, which the
+picture keeps aside, marked, for `as_known_at`.
 The picture is the same whatever order a case's events reach the bus in: an event that sorts
 before one already applied re-folds the case from its timeline (`replay`), through the same
 `_step` that applies an in-order event on its own; a batch re-folds at most once.
@@ -51,6 +53,7 @@ from mappa_bus.case.model import (
     VictimRequest,
     Victims,
 )
+from mappa_bus.case.withdrawal import is_withdrawal_type, withdrawn_by
 from mappa_bus.catalogue import (
     BY_TYPE,
     Area,
@@ -112,9 +115,13 @@ def apply_all(
     if not fresh:
         return picture
     fresh.sort(key=lambda step: _order(step[0]))
-    if picture.timeline and _order(fresh[0][0]) < _order(picture.timeline[-1]):
+    late = bool(picture.timeline) and _order(fresh[0][0]) < _order(picture.timeline[-1])
+    withdrawing = bool(picture.withdrawals) or any(is_withdrawal_type(e.type) for e, _ in fresh)
+    if late or withdrawing:
         # Some arrived late: the events after them may mean something else with them in place.
-        known: list[_Step] = [(entry, None) for entry in picture.timeline]
+        # Or a withdrawal is among them or before them: the case is folded again without the
+        # events withdrawn, as if they had never been sent.
+        known: list[_Step] = [(entry, None) for entry in _everything(picture)]
         return _refold(picture.case_id, sorted([*known, *fresh], key=lambda s: _order(s[0])))
     return _steps(picture, fresh)
 
@@ -126,7 +133,7 @@ def replay(case_id: str, entries: Iterable[TimelineEntry]) -> CasePicture:
     for entry in sorted(entries, key=_order):
         if entry.event_id not in seen:
             seen.add(entry.event_id)
-            steps.append((entry, None))
+            steps.append((_unmarked(entry), None))
     return _refold(case_id, steps)
 
 
@@ -138,7 +145,7 @@ def _fresh(
     picture: CasePicture, arrivals: Sequence[tuple[Envelope[EventData], datetime]]
 ) -> list[tuple[TimelineEntry, EventData]]:
     """The steps of `arrivals` not yet in `picture`: the first delivery of each id counts."""
-    seen = {entry.event_id for entry in picture.timeline}
+    seen = {entry.event_id for entry in _everything(picture)}
     fresh: list[tuple[TimelineEntry, EventData]] = []
     for event, recorded_at in arrivals:
         if event.case_id != picture.case_id:
@@ -150,12 +157,30 @@ def _fresh(
 
 
 def _refold(case_id: str, steps: Iterable[_Step]) -> CasePicture:
-    """The picture of `case_id` folded from nothing over `steps`, already in timeline order."""
+    """The picture of `case_id` folded from nothing over `steps`, already in timeline order,
+    leaving out the events the case's withdrawals withdraw."""
+    steps = list(steps)
+    withdrawals = tuple(entry for entry, _ in steps if is_withdrawal_type(entry.type))
+    reported = [(entry, data) for entry, data in steps if not is_withdrawal_type(entry.type)]
+    marks = withdrawn_by((entry for entry, _ in reported), withdrawals)
     typed = [
         (entry, BY_TYPE[entry.type].model_validate(entry.data) if data is None else data)
-        for entry, data in steps
+        for entry, data in reported
+        if entry.event_id not in marks
     ]
-    return _steps(CasePicture(case_id=case_id), typed)
+    picture = _steps(CasePicture(case_id=case_id), typed)
+    if not withdrawals:
+        return picture
+    withdrawn = tuple(
+        _replace(entry, {"withdrawn": marks[entry.event_id]})
+        for entry, _ in reported
+        if entry.event_id in marks
+    )
+    # A withdrawal changes the picture when it arrives: "changed since" compares this.
+    latest = max(entry.recorded_at for entry in (*withdrawals, *withdrawn, *picture.timeline))
+    return _replace(
+        picture, {"withdrawn": withdrawn, "withdrawals": withdrawals, "last_recorded_at": latest}
+    )
 
 
 def _steps(picture: CasePicture, steps: Sequence[tuple[TimelineEntry, EventData]]) -> CasePicture:
@@ -167,8 +192,32 @@ def _steps(picture: CasePicture, steps: Sequence[tuple[TimelineEntry, EventData]
 
 def as_known_at(picture: CasePicture, at: datetime) -> CasePicture:
     """The picture as the bus knew it at `at`: only events recorded by then, even when an event
-    recorded later happened earlier."""
-    return replay(picture.case_id, (e for e in picture.timeline if e.recorded_at <= at))
+    recorded later happened earlier. An event its agency withdrew after `at` is in it, as it was
+    believed then, its entry marked with the withdrawal to come."""
+    known = replay(picture.case_id, (e for e in _everything(picture) if e.recorded_at <= at))
+    later = {
+        entry.event_id: entry.withdrawn
+        for entry in picture.withdrawn
+        if entry.withdrawn is not None and entry.withdrawn.recorded_at > at
+    }
+    if not later:
+        return known
+    timeline = tuple(
+        _replace(entry, {"withdrawn": later[entry.event_id]}) if entry.event_id in later else entry
+        for entry in known.timeline
+    )
+    return _replace(known, {"timeline": timeline})
+
+
+def _everything(picture: CasePicture) -> tuple[TimelineEntry, ...]:
+    """Every entry `picture` was folded from: its timeline, what was withdrawn (unmarked: the
+    mark is the fold's, made again) and the withdrawals."""
+    withdrawn = tuple(_unmarked(entry) for entry in picture.withdrawn)
+    return (*picture.timeline, *withdrawn, *picture.withdrawals)
+
+
+def _unmarked(entry: TimelineEntry) -> TimelineEntry:
+    return entry if entry.withdrawn is None else _replace(entry, {"withdrawn": None})
 
 
 def shared_by(picture: CasePicture) -> dict[Agency, tuple[TimelineEntry, ...]]:

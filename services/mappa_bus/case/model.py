@@ -30,6 +30,7 @@ from mappa_bus.catalogue.probation import (
     ManagementEndReason,
 )
 from mappa_bus.catalogue.vocabulary import Category, Level
+from mappa_bus.catalogue.withdrawal import WithdrawalReason
 
 
 class _Part(BaseModel):
@@ -399,6 +400,19 @@ class Plan(_Part):
 # ---- the timeline and the picture ---------------------------------------------------------
 
 
+class Withdrawal(_Part):
+    """The withdrawal of an event by the agency that published it."""
+
+    event_id: str
+    """The id of the withdrawal event."""
+    reason: WithdrawalReason
+    withdrawn_on: date
+    recorded_at: datetime
+    """When the withdrawal reached the bus."""
+    corrected_by: str | None = None
+    """The id of the event that corrects the one withdrawn, when it was corrected."""
+
+
 class TimelineEntry(_Part):
     """One event of the case as it reached the bus. `data` is the payload as published (JSON
     form), kept so the picture can be folded again when an earlier event arrives late."""
@@ -412,6 +426,9 @@ class TimelineEntry(_Part):
     type: str
     area: Area
     data: dict[str, Any]
+    withdrawn: Withdrawal | None = None
+    """Set on the entries of a picture as known at a moment (`as_known_at`) that their agency
+    withdrew after it, and on those a picture keeps in `withdrawn`."""
 
 
 class CasePicture(_Part):
@@ -447,3 +464,8 @@ class CasePicture(_Part):
     risk: Risk | None = None
     plan: Plan | None = None
     timeline: tuple[TimelineEntry, ...] = ()
+    withdrawn: tuple[TimelineEntry, ...] = ()
+    """Events their agency withdrew, each marked with its withdrawal, in timeline order: out
+    of the picture, kept so that the picture as known before the withdrawal can be shown."""
+    withdrawals: tuple[TimelineEntry, ...] = ()
+    """The withdrawals themselves, in timeline order."""

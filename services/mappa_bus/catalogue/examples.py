@@ -16,6 +16,7 @@ from mappa_bus.catalogue import (
     prisons,
     probation,
     victim_contact,
+    withdrawal,
 )
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.base import EventData
@@ -309,7 +310,33 @@ _DATA: tuple[EventData, ...] = (
     ),
 )
 
-EXAMPLES: dict[type[EventData], EventData] = {type(data): data for data in _DATA}
+
+def _example_id(index: int) -> str:
+    """The fixed id of the `index`th example event."""
+    return f"00000000-0000-4000-8000-{index:012d}"
+
+
+def _withdrawal(agency: Agency) -> withdrawal.EventWithdrawn:
+    """`agency`'s withdrawal of its own first example event; probation's is a correction."""
+    first = next(i for i, data in enumerate(_DATA) if data.PUBLISHER is agency)
+    model = withdrawal.WITHDRAWALS[agency]
+    if agency is Agency.PROBATION:
+        return model(
+            withdrawn_event_id=_example_id(first),
+            reason=withdrawal.WithdrawalReason.SUPERSEDED,
+            withdrawn_on=date(2021, 3, 31),
+            corrected_by="ndelius-correction-0001",
+        )
+    return model(
+        withdrawn_event_id=_example_id(first),
+        reason=withdrawal.WithdrawalReason.ENTERED_IN_ERROR,
+        withdrawn_on=date(2021, 3, 31),
+    )
+
+
+EXAMPLES: dict[type[EventData], EventData] = {
+    type(data): data for data in (*_DATA, *(_withdrawal(agency) for agency in Agency))
+}
 
 # The system each agency publishes from in the examples and the simulator (`source` is
 # /mappa/<agency>/<system>); names of the kind agencies use, not a claim about their systems.
@@ -336,5 +363,5 @@ def example_event(model: type[EventData]) -> Envelope[EventData]:
         area=Area.KENT,
         time=datetime(2021, 3, 31, 12, 0, tzinfo=UTC),
         system=AGENCY_SYSTEMS[model.PUBLISHER],
-        event_id=f"00000000-0000-4000-8000-{list(EXAMPLES).index(model):012d}",
+        event_id=_example_id(list(EXAMPLES).index(model)),
     )

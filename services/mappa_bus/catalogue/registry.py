@@ -13,6 +13,7 @@ from mappa_bus.catalogue import (
     prisons,
     probation,
     victim_contact,
+    withdrawal,
 )
 from mappa_bus.catalogue.base import EventData
 
@@ -95,7 +96,22 @@ CATALOGUE: tuple[type[EventData], ...] = (
     plans.ImmigrationEnforcementPlanActionCompleted,
     plans.ImmigrationEnforcementPlanActionClosed,
     plans.ImmigrationEnforcementPlanActionRedated,
+    withdrawal.PoliceEventWithdrawn,
+    withdrawal.ProbationEventWithdrawn,
+    withdrawal.PrisonsEventWithdrawn,
+    withdrawal.HealthEventWithdrawn,
+    withdrawal.HousingEventWithdrawn,
+    withdrawal.ChildrensServicesEventWithdrawn,
+    withdrawal.VictimContactEventWithdrawn,
+    withdrawal.YouthOffendingEventWithdrawn,
+    withdrawal.DwpEventWithdrawn,
+    withdrawal.ImmigrationEventWithdrawn,
 )
+
+CASE_EVENTS: tuple[type[EventData], ...] = tuple(
+    model for model in CATALOGUE if not issubclass(model, withdrawal.EventWithdrawn)
+)
+"""The event types that say something about a case: all but the agencies' withdrawals."""
 
 BY_TYPE: dict[str, type[EventData]] = {model.event_type(): model for model in CATALOGUE}
 

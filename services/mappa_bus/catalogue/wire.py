@@ -48,6 +48,10 @@ class Rejection(StrEnum):
     # the bus knows another agency owns. Refused by the consumers that know the plan, not by
     # the parser: it is a valid event, sent by an agency that may not say it.
     NOT_OWNER = "not-owner"
+    # A withdrawal a consumer cannot apply (catalogue/withdrawal.py): it names no event of its
+    # case that the consumer holds, or one another agency published.
+    UNKNOWN_EVENT = "unknown-event"
+    NOT_OWN_EVENT = "not-own-event"
 
 
 class WireError(ValueError):

@@ -23,7 +23,7 @@ from faststream.specification import AsyncAPI
 from pydantic import Field
 
 from mappa_bus.agencies import Agency
-from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised
+from mappa_bus.alerts.model import AlertAcknowledged, OnAlertsTopic
 from mappa_bus.catalogue import Area, Rejection
 from mappa_bus.catalogue.envelope import CONTENT_TYPE, Envelope
 from mappa_bus.catalogue.registry import published_by
@@ -155,8 +155,9 @@ def bus_broker() -> KafkaBroker:
         alerts_spec(),
         ALERTS_TITLE,
         "Alerts raised by the alerts service from the agencies' events (CloudEvents), keyed by "
-        "MAPPA area.",
-        AlertRaised,
+        "MAPPA area; and the withdrawal of an alert whose triggering event its agency withdrew "
+        "(`uk.gov.mappa.alerts.alert-withdrawn.v1`), keyed as the alert is, after it.",
+        OnAlertsTopic,
     )
     _declare(
         broker,

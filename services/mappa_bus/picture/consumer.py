@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from mappa_bus.case.fold import apply_all
 from mappa_bus.case.model import CasePicture
 from mappa_bus.case.plans import refusal
+from mappa_bus.case.withdrawal import refusal as withdrawal_refusal
 from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, plans
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.picture.retention import erased_among, erased_cases
@@ -77,8 +78,18 @@ class PictureProjection:
         arrivals: dict[str, list[tuple[Any, Envelope[EventData]]]] = {}
         for record, event in batch.events(records, self.namespace, self.keyring):
             if event.case_id not in self.erased:
-                arrivals.setdefault(event.case_id, []).append((record, event))
+                pending = arrivals.setdefault(event.case_id, [])
+                known = self.pictures.get(event.case_id)
+                # A withdrawal must name an event of its own agency this case already holds,
+                # in the store or earlier in this batch.
+                error = withdrawal_refusal(known, event, earlier=(e for _, e in pending))
+                if error is not None:
+                    batch.refuse(record, error)
+                    continue
+                pending.append((record, event))
         for case_id, events in arrivals.items():
+            if not events:
+                continue
             known = self.pictures.get(case_id)
             folded = _fold_case(batch, known, events)
             # None: the case's only events were refused, and it had no picture.

@@ -227,14 +227,17 @@ def view_of(picture: CasePicture, role: ViewerRole) -> CaseView:
 
 def known_then(picture: CasePicture, at: datetime, role: ViewerRole) -> CasePicture | None:
     """The picture as `role` may learn the bus knew it at `at`; None when no event `role` may
-    see had reached the bus by then, exactly as for a case with no event at all.
+    see had reached the bus by then, exactly as for a case with no event at all. An event its
+    agency withdrew after `at` is in it, its entry marked (`TimelineEntry.withdrawn`).
 
     The answer is the picture as known when the latest event visible to `role` was recorded, not
     at `at` itself: between two visible events every `at` gives the same answer, so asking at
     successive moments reveals nothing of when a hidden event arrived."""
+    # Events withdrawn since count too: as known then, they were there (marked withdrawn).
+    entries = (*picture.timeline, *picture.withdrawn)
     seen = [
         entry.recorded_at
-        for entry in role_entries(picture, picture.timeline, role)
+        for entry in role_entries(picture, entries, role)
         if entry.recorded_at <= at
     ]
     return as_known_at(picture, max(seen)) if seen else None

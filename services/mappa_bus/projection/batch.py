@@ -48,7 +48,8 @@ class Batch:
     def refuse(self, record: Any, error: WireError) -> None:
         """Refuse `record` for `error`: it is dead-lettered with the batch, and folds nothing.
         A slice refuses here what only its own state shows wrong (a plan action's outcome from
-        an agency that does not own it)."""
+        an agency that does not own it; a withdrawal naming an event it does not hold, or
+        another agency's)."""
         self.rejected.append(Rejected(record, error))
 
     def events(

@@ -10,20 +10,27 @@ from typing import Any
 
 from sqlalchemy import Engine, inspect
 
-from mappa_bus.catalogue import Envelope, EventData, ReportingYear
+from mappa_bus.catalogue import Envelope, EventData, ReportingYear, WireError
+from mappa_bus.catalogue.withdrawal import EventWithdrawn
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.seen import load_seen, save_seen
-from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert
+from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert, withdrawn_fact, without
 from mappa_bus.reporting.partnership import PartnershipCounts, add_batch
 from mappa_bus.reporting.partnership_store import load_partnership_parts, save_partnership
 from mappa_bus.reporting.plan_actions import ActionKey, ActionSteps, PlanStep, insert_step, step_of
 from mappa_bus.reporting.plan_store import append_plan_steps, load_plan_steps
-from mappa_bus.reporting.publication import FIRST_MAPPA_YEAR, load_unpublished, mark_unpublished
+from mappa_bus.reporting.publication import (
+    FIRST_MAPPA_YEAR,
+    load_revised,
+    load_unpublished,
+    mark_revised,
+    mark_unpublished,
+)
 from mappa_bus.reporting.schema import create_schema, unpublished_table
-from mappa_bus.reporting.store import append_facts, has_cases, load_cases
+from mappa_bus.reporting.store import append_facts, has_cases, load_cases, withdraw_facts
 from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
 
@@ -44,6 +51,10 @@ class ReportingBatch(Batch):
     # The reporting years of the facts the batch added: their figures (and later years') may
     # have changed.
     years: set[int] = field(default_factory=set)
+    # The facts withdrawn by their agency, with the case and the reason; and why each year's
+    # figures changed (year, reason), for the next revision to say.
+    withdrawn: list[tuple[str, Fact, str]] = field(default_factory=list)
+    revised: set[tuple[int, str]] = field(default_factory=set)
     # The plan actions whose steps changed, and the steps new to them: what the store appends.
     plans: dict[ActionKey, ActionSteps] = field(default_factory=dict)
     plan_steps: list[tuple[ActionKey, PlanStep]] = field(default_factory=list)
@@ -64,8 +75,10 @@ class ReportingProjection:
     seen: set[str] = field(default_factory=set)
     # By partition number: a member adds only to its own partitions' counts (see the store).
     partnership: dict[int, PartnershipCounts] = field(default_factory=dict)
-    # Years changed since their statistics were last published (see publication.py).
+    # Years changed since their statistics were last published (see publication.py), and why,
+    # where withdrawals changed them.
     unpublished: set[int] = field(default_factory=set)
+    revised: set[tuple[int, str]] = field(default_factory=set)
     # Every plan action's steps, by (case id, action id): the plan figures fold from them.
     plans: dict[ActionKey, ActionSteps] = field(default_factory=dict)
 
@@ -88,6 +101,7 @@ class ReportingProjection:
                 self.seen = load_seen(connection, PROJECTION)
                 self.partnership = load_partnership_parts(connection)
                 self.unpublished = load_unpublished(connection)
+                self.revised = load_revised(connection)
                 self.plans = load_plan_steps(connection)
 
     def fold(self, records: Sequence[Any]) -> ReportingBatch:
@@ -96,6 +110,9 @@ class ReportingProjection:
         for record, event in batch.events(records, self.namespace, self.keyring):
             if event.id in self.seen or event.id in batch.new_ids:
                 continue  # the same event sent again: it has been applied once
+            if isinstance(event.data, EventWithdrawn):
+                self._withdraw(batch, record, event, event.data)
+                continue
             batch.new_ids.add(event.id)
             arrived = (event, appended_at(record.timestamp))
             batch.shared.setdefault(record.partition, []).append(arrived)
@@ -110,6 +127,32 @@ class ReportingProjection:
                 batch.added.append((event.case_id, fact))
                 batch.years.add(ReportingYear.holding(fact.day).opens)
         return batch
+
+    def _withdraw(
+        self,
+        batch: ReportingBatch,
+        record: Any,
+        event: Envelope[EventData],
+        withdrawal: EventWithdrawn,
+    ) -> None:
+        """Take the withdrawn event's fact out of its case, or refuse the withdrawal."""
+        case_id = event.case_id
+        known = batch.changed.get(case_id) or self.cases.get(case_id, ())
+        target = withdrawal.withdrawn_event_id
+        applied = target in self.seen or target in batch.new_ids
+        outcome = withdrawn_fact(known, withdrawal, applied=applied)
+        if isinstance(outcome, WireError):
+            batch.refuse(record, outcome)
+            return
+        # Applied, even when it withdraws nothing counted: a redelivery is then skipped.
+        batch.new_ids.add(event.id)
+        if outcome is None:
+            return
+        batch.changed[case_id] = without(known, outcome)
+        year = ReportingYear.holding(outcome.day).opens
+        batch.withdrawn.append((case_id, outcome, withdrawal.reason.value))
+        batch.years.add(year)
+        batch.revised.add((year, withdrawal.reason.value))
 
     def _plan_step(self, batch: ReportingBatch, event: Envelope[EventData]) -> None:
         """Keep a plan event's step with its action's, in the batch."""
@@ -136,10 +179,13 @@ class ReportingProjection:
             save_seen(connection, PROJECTION, batch.new_ids)
             for part, (counts, touched) in partnership.items():
                 save_partnership(connection, part, counts, touched)
+            withdraw_facts(connection, batch.withdrawn)
             mark_unpublished(connection, batch.years - self.unpublished)
+            mark_revised(connection, batch.revised - self.revised)
         self.cases.update(batch.changed)
         self.plans.update(batch.plans)
         self.offsets = batch.offsets
         self.seen.update(batch.new_ids)
         self.partnership.update({part: counts for part, (counts, _) in partnership.items()})
         self.unpublished |= batch.years
+        self.revised |= batch.revised

@@ -13,7 +13,19 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from mappa_bus.catalogue import Area, Envelope, EventData, health, police, prisons, probation
+from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import (
+    Area,
+    Envelope,
+    EventData,
+    Rejection,
+    WireError,
+    health,
+    police,
+    prisons,
+    probation,
+)
+from mappa_bus.catalogue.withdrawal import EventWithdrawn
 
 
 class Kind(StrEnum):
@@ -76,6 +88,56 @@ def insert(case_facts: CaseFacts, fact: Fact) -> CaseFacts:
         return case_facts
     position = bisect.bisect(case_facts, fact)
     return (*case_facts[:position], fact, *case_facts[position:])
+
+
+# Who publishes the events of each kind: a fact names its kind, not its publisher, and each
+# kind comes from one agency's events only (`_kind_and_value`).
+PUBLISHER_OF: dict[Kind, Agency] = {
+    Kind.ELIGIBLE: Agency.PROBATION,
+    Kind.LEVEL: Agency.PROBATION,
+    Kind.TRANSFERRED_IN: Agency.PROBATION,
+    Kind.ENDED: Agency.PROBATION,
+    Kind.INTO_CUSTODY: Agency.PRISONS,
+    Kind.OUT_OF_CUSTODY: Agency.PRISONS,
+    Kind.RETURNED_LICENCE: Agency.PRISONS,
+    Kind.RETURNED_SOPO: Agency.PRISONS,
+    Kind.INTO_HOSPITAL: Agency.HEALTH,
+    Kind.OUT_OF_HOSPITAL: Agency.HEALTH,
+    Kind.NOTIFICATION_BREACH: Agency.POLICE,
+    Kind.LIFETIME_REVOKED: Agency.POLICE,
+    Kind.SHPO: Agency.POLICE,
+    Kind.NOTIFICATION_ORDER: Agency.POLICE,
+    Kind.SRO_BREACH_NOTIFICATION: Agency.POLICE,
+}
+
+
+def withdrawn_fact(
+    case_facts: CaseFacts, withdrawal: EventWithdrawn, *, applied: bool
+) -> Fact | WireError | None:
+    """What `withdrawal` does to its case's facts: the fact it takes out, the refusal of a
+    withdrawal the statistics can tell is not its agency's to make (a counted event of another
+    agency's, or an id never applied), or None (it withdraws an event the statistics do not
+    count: nothing to do). `applied`: whether the event it names was applied."""
+    target = withdrawal.withdrawn_event_id
+    fact = next((known for known in case_facts if known.event_id == target), None)
+    if fact is None:
+        if applied:
+            return None
+        return WireError(
+            Rejection.UNKNOWN_EVENT, "data.withdrawn_event_id", "no event with this id applied"
+        )
+    if PUBLISHER_OF[fact.kind] is not withdrawal.PUBLISHER:
+        return WireError(
+            Rejection.NOT_OWN_EVENT,
+            "data.withdrawn_event_id",
+            f"an event of {PUBLISHER_OF[fact.kind].value}: only its publisher may withdraw it",
+        )
+    return fact
+
+
+def without(case_facts: CaseFacts, fact: Fact) -> CaseFacts:
+    """The case's facts as if `fact`'s event had never been sent."""
+    return tuple(known for known in case_facts if known.event_id != fact.event_id)
 
 
 def _kind_and_value(data: Any) -> tuple[Kind, int] | None:

@@ -22,12 +22,17 @@ from sqlalchemy.engine import Connection
 
 from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.catalogue.bus_event import BusEvent, derived_id
+from mappa_bus.catalogue.withdrawal import WithdrawalReason
 from mappa_bus.projection.database import insert_missing, upsert
 from mappa_bus.reporting.count import count_year
 from mappa_bus.reporting.facts import CaseFacts, Kind
 from mappa_bus.reporting.formats import render_json
 from mappa_bus.reporting.national import national
-from mappa_bus.reporting.schema import published_table, unpublished_table
+from mappa_bus.reporting.schema import (
+    published_table,
+    revision_reasons_table,
+    unpublished_table,
+)
 from mappa_bus.reporting.tables import MappaStatistics
 
 NATIONAL = "england-and-wales"
@@ -48,6 +53,12 @@ class StatisticsPublished(BusEvent):
     subject: str = Field(description="The area's slug, or `england-and-wales`.")
     mappahandling: Literal["OFFICIAL"] = "OFFICIAL"
     revision: int = Field(ge=1, description="1 at first publication; +1 for each correction.")
+    revised_because: tuple[WithdrawalReason, ...] = Field(
+        default=(),
+        description="Why a revision's figures changed, when events counted before were since "
+        "withdrawn by their agency: the withdrawals' reasons (empty at first publication, and "
+        "when late events alone changed them).",
+    )
     data: MappaStatistics
 
 
@@ -137,6 +148,25 @@ def mark_unpublished(connection: Connection, years: Iterable[int]) -> None:
     insert_missing(connection, unpublished_table, [{"year": year} for year in sorted(years)])
 
 
+def mark_revised(connection: Connection, reasons: Iterable[tuple[int, str]]) -> None:
+    """Record why years' figures changed: (year, withdrawal reason) pairs (inside the
+    consumer's transaction), for the next revision to name."""
+    rows = [{"year": year, "reason": reason} for year, reason in sorted(set(reasons))]
+    insert_missing(connection, revision_reasons_table, rows)
+
+
+def load_revised(connection: Connection) -> set[tuple[int, str]]:
+    """Why years' figures changed since they were last published: (year, reason) pairs."""
+    query = select(revision_reasons_table.c.year, revision_reasons_table.c.reason)
+    return {(year, reason) for year, reason in connection.execute(query)}
+
+
+def revised_because(revised: Iterable[tuple[int, str]], year: int) -> tuple[WithdrawalReason, ...]:
+    """The reasons that changed `year`'s figures: those of withdrawals in it or before it (a
+    fact changes its own year and, through the state it leaves, every later one)."""
+    return tuple(sorted({WithdrawalReason(reason) for when, reason in revised if when <= year}))
+
+
 def load_unpublished(connection: Connection) -> set[int]:
     """The years changed since their figures were last published."""
     return set(connection.scalars(select(unpublished_table.c.year)))
@@ -144,10 +174,11 @@ def load_unpublished(connection: Connection) -> set[int]:
 
 def clear_unpublished(connection: Connection, up_to: int | None = None) -> None:
     """Forget the changed years (up to `up_to`, once those are published; all, on a rebuild)."""
-    statement = delete(unpublished_table)
-    if up_to is not None:
-        statement = statement.where(unpublished_table.c.year <= up_to)
-    connection.execute(statement)
+    for table in (unpublished_table, revision_reasons_table):
+        statement = delete(table)
+        if up_to is not None:
+            statement = statement.where(table.c.year <= up_to)
+        connection.execute(statement)
 
 
 def load_published(connection: Connection) -> dict[tuple[str, date], tuple[str, int]]:
@@ -169,13 +200,17 @@ def record_published(
 
 
 def statistics_event(
-    subject: str, statistics: MappaStatistics, revision: int
+    subject: str,
+    statistics: MappaStatistics,
+    revision: int,
+    because: tuple[WithdrawalReason, ...] = (),
 ) -> StatisticsPublished:
-    """The event for one revision of one subject's year."""
+    """The event for one revision of one subject's year (`because`: why it was revised)."""
     return StatisticsPublished(
         id=derived_id(_ID_NAMESPACE, subject, statistics.year_start.isoformat(), str(revision)),
         time=datetime.now(UTC),
         subject=subject,
         revision=revision,
+        revised_because=because if revision > 1 else (),
         data=statistics,
     )

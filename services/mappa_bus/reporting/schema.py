@@ -46,6 +46,25 @@ unpublished_table = Table(
     Column("year", Integer, primary_key=True, autoincrement=False),
 )
 
+# Events their agency withdrew: their facts are left out of every count (docs/statistics.md,
+# "Withdrawn events"). The facts themselves stay in `reporting_facts`, which is only appended to.
+withdrawn_table = Table(
+    "reporting_withdrawn",
+    metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("case_id", String(64), nullable=False),
+    Column("reason", String(32), nullable=False),
+)
+
+# Why figures changed since they were last published, by the reporting year a withdrawn fact
+# was in: the next revision of that year's statistics (and later years') names these reasons.
+revision_reasons_table = Table(
+    "reporting_revision_reasons",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("reason", String(32), primary_key=True),
+)
+
 partnership_table = Table(
     "reporting_partnership",
     metadata,
@@ -86,6 +105,8 @@ def create_schema(engine: Engine) -> None:
         plan_steps_table,
         published_table,
         unpublished_table,
+        withdrawn_table,
+        revision_reasons_table,
         seen_batches_table,
         audit_table,
     ]

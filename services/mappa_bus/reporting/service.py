@@ -25,6 +25,7 @@ from mappa_bus.reporting.publication import (
     due,
     load_published,
     record_published,
+    revised_because,
     statistics_event,
 )
 from mappa_bus.reporting.store import clear
@@ -109,7 +110,8 @@ async def publish_statistics(
         projection.cases, populations, today, digests, since=since
     ):
         revision = published.get((subject, statistics.year_start), ("", 0))[1] + 1
-        event = statistics_event(subject, statistics, revision)
+        because = revised_because(projection.revised, statistics.year_start.year)
+        event = statistics_event(subject, statistics, revision, because)
         await publish_event(broker, event, statistics_topic(projection.namespace))
         with projection.engine.begin() as connection:
             record_published(connection, subject, statistics.year_start, digest, revision)
@@ -119,5 +121,6 @@ async def publish_statistics(
     with projection.engine.begin() as connection:
         clear_unpublished(connection, up_to=last_closed)
     projection.unpublished = {year for year in projection.unpublished if year > last_closed}
+    projection.revised = {(year, why) for year, why in projection.revised if year > last_closed}
     log.info("statistics published", events=sent)
     return sent

@@ -19,7 +19,11 @@ from mappa_bus.catalogue import Area
 from mappa_bus.projection.database import upsert
 from mappa_bus.projection.offsets import offsets_table
 from mappa_bus.reporting.facts import CaseFacts, Fact, Kind
-from mappa_bus.reporting.schema import cases_table, facts_table
+from mappa_bus.reporting.schema import (
+    cases_table,
+    facts_table,
+    withdrawn_table,
+)
 
 # Enum lookups by value through a dict: `Kind(value)` costs a call into the enum machinery for
 # each of millions of facts on load.
@@ -54,7 +58,24 @@ def load_cases(connection: Connection) -> dict[str, CaseFacts]:
                     datetime.fromisoformat(time), event_id, _KINDS[kind], _AREAS[area], value
                 )
                 known[event_id] = fact
-    return {case_id: tuple(sorted(facts.values())) for case_id, facts in by_case.items()}
+    withdrawn = set(connection.scalars(select(withdrawn_table.c.event_id)))
+    return {
+        case_id: tuple(sorted(f for f in facts.values() if f.event_id not in withdrawn))
+        for case_id, facts in by_case.items()
+    }
+
+
+def withdraw_facts(connection: Connection, withdrawn: Sequence[tuple[str, Fact, str]]) -> None:
+    """Record facts withdrawn by their agency, each with its case and the reason (inside the
+    caller's transaction): they are left out of the case from now on, and on every load."""
+    if withdrawn:
+        connection.execute(
+            withdrawn_table.insert(),
+            [
+                {"event_id": fact.event_id, "case_id": case_id, "reason": reason}
+                for case_id, fact, reason in withdrawn
+            ],
+        )
 
 
 def has_cases(connection: Connection) -> bool:
@@ -97,5 +118,6 @@ def clear(connection: Connection, projection: str) -> None:
 
     connection.execute(delete(cases_table))
     connection.execute(delete(facts_table))
+    connection.execute(delete(withdrawn_table))
     clear_unpublished(connection)
     connection.execute(delete(offsets_table).where(offsets_table.c.projection == projection))

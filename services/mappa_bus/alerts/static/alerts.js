@@ -245,6 +245,17 @@
 
   const source = new EventSource("/events");
   source.addEventListener("alert", (event) => upsert(JSON.parse(event.data)));
+  // The event that raised an alert was withdrawn by its agency: the alert goes too.
+  source.addEventListener("withdrawn", (event) => {
+    const gone = JSON.parse(event.data);
+    const row = shown.get(gone.id);
+    shown.delete(gone.id);
+    document.getElementById(`alert-${gone.id}`)?.remove();
+    if (row) {
+      announcer.textContent = `Alert withdrawn (${gone.reason}): ${row.rule}, case ${row.case_id}`;
+    }
+    later();
+  });
   source.addEventListener("status", (event) => {
     const state = JSON.parse(event.data);
     const feed = state.feed;

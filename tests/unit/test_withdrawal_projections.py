@@ -1,0 +1,234 @@
+"""Withdrawals in the projections: applied when they name their own agency's event of the case,
+refused (to be dead-lettered, changing nothing) otherwise; and the statistics recounted."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from mappa_bus.agencies import Agency
+from mappa_bus.alerts.consumer import AlertProjection
+from mappa_bus.catalogue import Area, Envelope, EventData, Rejection, make_event, parse_event
+from mappa_bus.catalogue.prisons import ReceivedIntoCustody
+from mappa_bus.catalogue.probation import (
+    LeadAgency,
+    LevelReason,
+    MappaEligibilityIdentified,
+    MappaLevelSet,
+)
+from mappa_bus.catalogue.vocabulary import Category, Level
+from mappa_bus.catalogue.withdrawal import (
+    PoliceEventWithdrawn,
+    PrisonsEventWithdrawn,
+    ProbationEventWithdrawn,
+    WithdrawalReason,
+)
+from mappa_bus.picture.consumer import PictureProjection
+from mappa_bus.projection.database import open_engine
+from mappa_bus.reporting.consumer import ReportingProjection
+from mappa_bus.reporting.publication import revised_because, statistics_event
+from mappa_bus.reporting.tables import kent_2020_21
+from tests.keys import KEYRING
+from tests.records import Record, record_of
+
+NAMESPACE = "test"
+CASE = "KEN-2023-000101"
+START = datetime(2023, 6, 1, 9, 0, tzinfo=UTC)
+
+
+def _event(data: EventData, day: int, event_id: str) -> Envelope[EventData]:
+    return make_event(
+        data,
+        case_id=CASE,
+        area=Area.KENT,
+        time=START + timedelta(days=day),
+        system="test",
+        event_id=event_id,
+    )
+
+
+ELIGIBLE = _event(
+    MappaEligibilityIdentified(
+        identified_on=date(2023, 6, 1),
+        category=Category.VIOLENT_OFFENDER,
+        lead_agency=LeadAgency.PROBATION,
+    ),
+    0,
+    "eligible",
+)
+LEVEL_3 = _event(
+    MappaLevelSet(set_on=date(2023, 6, 2), level=Level.THREE, reason=LevelReason.RISK_INCREASED),
+    1,
+    "level-3",
+)
+CUSTODY = _event(ReceivedIntoCustody(received_on=date(2023, 6, 3), custody="remand"), 2, "custody")
+
+
+def _withdrawal(model: type[Any], target: str, event_id: str) -> Envelope[EventData]:
+    data = model(
+        withdrawn_event_id=target,
+        reason=WithdrawalReason.ENTERED_IN_ERROR,
+        withdrawn_on=date(2023, 7, 1),
+    )
+    return _event(data, 30, event_id)
+
+
+def _records(*events: Envelope[EventData], first: int = 0) -> list[Record]:
+    """The events as their topics deliver them, an hour apart from START, each topic's
+    offsets counting from `first`."""
+    offsets: dict[Agency, int] = {}
+    records = []
+    for index, event in enumerate(events):
+        offset = offsets[event.publisher] = offsets.get(event.publisher, first - 1) + 1
+        millis = int((START + timedelta(hours=first + index)).timestamp() * 1000)
+        records.append(record_of(event, offset, millis, NAMESPACE))
+    return records
+
+
+def _refused(batch: Any) -> list[tuple[str, Rejection]]:
+    """The ids of the events a batch refused, each with why."""
+    return [(parse_event(item.record.value).id, item.error.kind) for item in batch.rejected]
+
+
+def _pictures(tmp_path: Path) -> PictureProjection:
+    projection = PictureProjection(
+        open_engine(f"sqlite:///{tmp_path / 'pictures.db'}"), NAMESPACE, keyring=KEYRING
+    )
+    projection.load()
+    return projection
+
+
+def test_the_picture_consumer_refuses_a_withdrawal_of_another_agencys_event(
+    tmp_path: Path,
+) -> None:
+    """Police cannot withdraw probation's level: refused, and the picture keeps the level."""
+    projection = _pictures(tmp_path)
+    projection.commit(projection.fold(_records(ELIGIBLE, LEVEL_3)))
+    before = projection.pictures[CASE]
+
+    batch = projection.fold(
+        _records(_withdrawal(PoliceEventWithdrawn, "level-3", "police-w"), first=2)
+    )
+    projection.commit(batch)
+
+    assert _refused(batch) == [("police-w", Rejection.NOT_OWN_EVENT)]
+    assert before == projection.pictures[CASE]
+
+
+def test_the_picture_consumer_refuses_a_withdrawal_of_an_event_it_does_not_hold(
+    tmp_path: Path,
+) -> None:
+    """An id no event of the case has is refused as unknown."""
+    projection = _pictures(tmp_path)
+
+    batch = projection.fold(
+        _records(ELIGIBLE, _withdrawal(ProbationEventWithdrawn, "no-such", "probation-w"))
+    )
+
+    assert _refused(batch) == [("probation-w", Rejection.UNKNOWN_EVENT)]
+
+
+def test_the_picture_consumer_applies_a_withdrawal_of_an_event_earlier_in_its_batch(
+    tmp_path: Path,
+) -> None:
+    """The event and its withdrawal in one batch: the level is gone, nothing refused."""
+    projection = _pictures(tmp_path)
+
+    batch = projection.fold(
+        _records(ELIGIBLE, LEVEL_3, _withdrawal(ProbationEventWithdrawn, "level-3", "w"))
+    )
+    projection.commit(batch)
+
+    assert (_refused(batch), projection.pictures[CASE].level) == ([], None)
+
+
+def _reporting(tmp_path: Path) -> ReportingProjection:
+    projection = ReportingProjection(
+        open_engine(f"sqlite:///{tmp_path / 'reporting.db'}"), NAMESPACE, keyring=KEYRING
+    )
+    projection.load()
+    return projection
+
+
+def test_the_reporting_consumer_takes_out_a_withdrawn_fact_and_says_why_its_year_changed(
+    tmp_path: Path,
+) -> None:
+    """The fact leaves the case, in memory and in the store; its year is to be recounted for
+    the reason given."""
+    projection = _reporting(tmp_path)
+    projection.commit(projection.fold(_records(ELIGIBLE, LEVEL_3, CUSTODY)))
+    projection.unpublished.clear()
+
+    batch = projection.fold(_records(_withdrawal(ProbationEventWithdrawn, "level-3", "w"), first=3))
+    projection.commit(batch)
+    reloaded = _reporting(tmp_path)
+
+    assert [fact.event_id for fact in projection.cases[CASE]] == ["eligible", "custody"]
+    assert projection.cases == reloaded.cases
+    assert ({2023}, {(2023, "entered-in-error")}) == (projection.unpublished, reloaded.revised)
+
+
+def test_the_reporting_consumer_refuses_a_withdrawal_of_a_fact_of_another_agency(
+    tmp_path: Path,
+) -> None:
+    """Prisons cannot withdraw probation's level: refused, and the facts stay as they were."""
+    projection = _reporting(tmp_path)
+    projection.commit(projection.fold(_records(ELIGIBLE, LEVEL_3)))
+    before = dict(projection.cases)
+
+    batch = projection.fold(
+        _records(_withdrawal(PrisonsEventWithdrawn, "level-3", "prisons-w"), first=2)
+    )
+    projection.commit(batch)
+
+    assert _refused(batch) == [("prisons-w", Rejection.NOT_OWN_EVENT)]
+    assert before == projection.cases
+
+
+def test_the_reporting_consumer_refuses_a_withdrawal_of_an_id_never_applied(
+    tmp_path: Path,
+) -> None:
+    """An id the consumer never applied is refused as unknown."""
+    projection = _reporting(tmp_path)
+
+    batch = projection.fold(_records(_withdrawal(ProbationEventWithdrawn, "no-such", "w")))
+
+    assert _refused(batch) == [("w", Rejection.UNKNOWN_EVENT)]
+
+
+def test_the_alerts_consumer_refuses_a_withdrawal_of_another_agencys_event(
+    tmp_path: Path,
+) -> None:
+    """The alerts slice judges withdrawals on its own pictures, as the picture slice does."""
+    projection = AlertProjection(
+        open_engine(f"sqlite:///{tmp_path / 'alerts.db'}"), NAMESPACE, keyring=KEYRING
+    )
+    projection.load()
+
+    batch = projection.fold(
+        _records(ELIGIBLE, LEVEL_3, _withdrawal(PoliceEventWithdrawn, "level-3", "police-w"))
+    )
+
+    assert _refused(batch) == [("police-w", Rejection.NOT_OWN_EVENT)]
+
+
+def test_a_revision_names_the_reasons_of_withdrawals_in_its_year_or_before() -> None:
+    """A withdrawal changes its own year and, through the state it leaves, every later one."""
+    revised = {(2022, "duplicate"), (2023, "wrong-case"), (2024, "entered-in-error")}
+
+    assert revised_because(revised, 2023) == (
+        WithdrawalReason.DUPLICATE,
+        WithdrawalReason.WRONG_CASE,
+    )
+
+
+def test_only_a_revision_after_the_first_says_why_it_was_revised() -> None:
+    """The first publication has nothing to have been revised from."""
+    statistics = kent_2020_21()
+    because = (WithdrawalReason.DUPLICATE,)
+
+    first = statistics_event("kent", statistics, 1, because)
+    second = statistics_event("kent", statistics, 2, because)
+
+    assert ((), because) == (first.revised_because, second.revised_because)
