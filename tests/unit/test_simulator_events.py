@@ -10,7 +10,7 @@ from itertools import pairwise
 import pytest
 
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import CATALOGUE, Envelope, EventData, parse_event, to_wire
+from mappa_bus.catalogue import CASE_EVENTS, Envelope, EventData, parse_event, to_wire
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.health import HospitalDetentionStarted, HospitalDischarged
 from mappa_bus.catalogue.police import IndefiniteNotificationReviewed as Reviewed
@@ -117,8 +117,9 @@ def test_a_national_run_covers_every_area_and_agency(national_events: list[Event
 
 
 def test_every_event_type_appears_in_the_kent_scenario(kent_events: list[Event]) -> None:
-    """All 41 event types of the catalogue occur in one Kent area-year."""
-    assert {model.event_type() for model in CATALOGUE} == {e.type for e in kent_events}
+    """Every event type of the catalogue but the withdrawals occurs in one Kent area-year (the
+    simulator lives people's stories; it makes no mistakes to withdraw)."""
+    assert {model.event_type() for model in CASE_EVENTS} == {e.type for e in kent_events}
 
 
 def test_nothing_happens_after_the_reporting_year(national_events: list[Event]) -> None:
