@@ -10,6 +10,11 @@ from typing import Any
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.catalogue import Area, Envelope, EventData, Rejection, make_event, parse_event
+from mappa_bus.catalogue.plans import (
+    ActionKind,
+    HousingPlanActionCompleted,
+    ProbationPlanActionAgreed,
+)
 from mappa_bus.catalogue.prisons import ReceivedIntoCustody
 from mappa_bus.catalogue.probation import (
     LeadAgency,
@@ -19,6 +24,7 @@ from mappa_bus.catalogue.probation import (
 )
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.catalogue.withdrawal import (
+    HousingEventWithdrawn,
     PoliceEventWithdrawn,
     PrisonsEventWithdrawn,
     ProbationEventWithdrawn,
@@ -27,6 +33,8 @@ from mappa_bus.catalogue.withdrawal import (
 from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.projection.database import open_engine
 from mappa_bus.reporting.consumer import ReportingProjection
+from mappa_bus.reporting.plan_actions import action_facts
+from mappa_bus.reporting.plan_figures import PlanFigures, figures_from_actions
 from mappa_bus.reporting.publication import revised_because, statistics_event
 from mappa_bus.reporting.tables import kent_2020_21
 from tests.keys import KEYRING
@@ -167,6 +175,61 @@ def test_the_reporting_consumer_takes_out_a_withdrawn_fact_and_says_why_its_year
     assert [fact.event_id for fact in projection.cases[CASE]] == ["eligible", "custody"]
     assert projection.cases == reloaded.cases
     assert ({2023}, {(2023, "entered-in-error")}) == (projection.unpublished, reloaded.revised)
+
+
+AGREED = _event(
+    ProbationPlanActionAgreed(
+        action_id="ACT-1",
+        meeting_reference="MTG-1",
+        agreed_on=date(2023, 6, 2),
+        owner=Agency.HOUSING,
+        kind=ActionKind.ACCOMMODATION_SEARCH,
+        due_on=date(2023, 6, 30),
+    ),
+    1,
+    "agreed",
+)
+COMPLETED = _event(
+    HousingPlanActionCompleted(action_id="ACT-1", completed_on=date(2023, 6, 20)), 19, "done"
+)
+
+
+def _plan_figures(projection: ReportingProjection) -> PlanFigures:
+    return figures_from_actions(action_facts(projection.plans), Area.KENT, date(2023, 4, 1))
+
+
+def test_the_reporting_consumer_takes_out_a_withdrawn_plan_step_as_if_never_sent(
+    tmp_path: Path,
+) -> None:
+    """Housing withdraws its completion: the plan figures, in memory and after a reload, are
+    those of a store that never had it (the action open again)."""
+    (tmp_path / "never").mkdir()
+    never_sent = _reporting(tmp_path / "never")
+    never_sent.commit(never_sent.fold(_records(ELIGIBLE, AGREED)))
+    projection = _reporting(tmp_path)
+    projection.commit(projection.fold(_records(ELIGIBLE, AGREED, COMPLETED)))
+
+    batch = projection.fold(_records(_withdrawal(HousingEventWithdrawn, "done", "w"), first=3))
+    projection.commit(batch)
+
+    expected = _plan_figures(never_sent)
+    assert (expected, expected) == (_plan_figures(projection), _plan_figures(_reporting(tmp_path)))
+    assert expected.agencies[0].open == 1
+
+
+def test_the_reporting_consumer_refuses_a_withdrawal_of_another_agencys_plan_step(
+    tmp_path: Path,
+) -> None:
+    """Probation cannot withdraw housing's completion: refused, and the figures stay."""
+    projection = _reporting(tmp_path)
+    projection.commit(projection.fold(_records(ELIGIBLE, AGREED, COMPLETED)))
+    before = _plan_figures(projection)
+
+    batch = projection.fold(_records(_withdrawal(ProbationEventWithdrawn, "done", "p-w"), first=3))
+    projection.commit(batch)
+
+    assert _refused(batch) == [("p-w", Rejection.NOT_OWN_EVENT)]
+    assert before == _plan_figures(projection)
 
 
 def test_the_reporting_consumer_refuses_a_withdrawal_of_a_fact_of_another_agency(

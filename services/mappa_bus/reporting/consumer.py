@@ -3,6 +3,7 @@ the offsets they came from, in one transaction (the Kafka side is `projection.su
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,8 +21,15 @@ from mappa_bus.projection.seen import load_seen, save_seen
 from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert, withdrawn_fact, without
 from mappa_bus.reporting.partnership import PartnershipCounts, add_batch
 from mappa_bus.reporting.partnership_store import load_partnership_parts, save_partnership
-from mappa_bus.reporting.plan_actions import ActionKey, ActionSteps, PlanStep, insert_step, step_of
-from mappa_bus.reporting.plan_store import append_plan_steps, load_plan_steps
+from mappa_bus.reporting.plan_actions import (
+    ActionKey,
+    ActionSteps,
+    PlanStep,
+    insert_step,
+    step_of,
+    withdrawn_step,
+)
+from mappa_bus.reporting.plan_store import append_plan_steps, load_plan_steps, withdraw_steps
 from mappa_bus.reporting.publication import (
     FIRST_MAPPA_YEAR,
     load_revised,
@@ -58,6 +66,8 @@ class ReportingBatch(Batch):
     # The plan actions whose steps changed, and the steps new to them: what the store appends.
     plans: dict[ActionKey, ActionSteps] = field(default_factory=dict)
     plan_steps: list[tuple[ActionKey, PlanStep]] = field(default_factory=list)
+    # Plan steps withdrawn by their agency: (case id, event id, reason).
+    withdrawn_steps: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -135,8 +145,11 @@ class ReportingProjection:
         event: Envelope[EventData],
         withdrawal: EventWithdrawn,
     ) -> None:
-        """Take the withdrawn event's fact out of its case, or refuse the withdrawal."""
+        """Take the withdrawn event's fact (or plan step) out of its case, or refuse the
+        withdrawal."""
         case_id = event.case_id
+        if self._withdraw_step(batch, record, event, withdrawal):
+            return
         known = batch.changed.get(case_id) or self.cases.get(case_id, ())
         target = withdrawal.withdrawn_event_id
         applied = target in self.seen or target in batch.new_ids
@@ -153,6 +166,28 @@ class ReportingProjection:
         batch.withdrawn.append((case_id, outcome, withdrawal.reason.value))
         batch.years.add(year)
         batch.revised.add((year, withdrawal.reason.value))
+
+    def _withdraw_step(
+        self,
+        batch: ReportingBatch,
+        record: Any,
+        event: Envelope[EventData],
+        withdrawal: EventWithdrawn,
+    ) -> bool:
+        """Take out or refuse the plan step the withdrawal names; False if it names none."""
+        outcome = withdrawn_step(ChainMap(batch.plans, self.plans), event.case_id, withdrawal)
+        if outcome is None:
+            return False
+        if isinstance(outcome, WireError):
+            batch.refuse(record, outcome)
+            return True
+        key, steps = outcome
+        batch.new_ids.add(event.id)
+        batch.plans[key] = steps
+        batch.withdrawn_steps.append(
+            (event.case_id, withdrawal.withdrawn_event_id, withdrawal.reason.value)
+        )
+        return True
 
     def _plan_step(self, batch: ReportingBatch, event: Envelope[EventData]) -> None:
         """Keep a plan event's step with its action's, in the batch."""
@@ -180,6 +215,7 @@ class ReportingProjection:
             for part, (counts, touched) in partnership.items():
                 save_partnership(connection, part, counts, touched)
             withdraw_facts(connection, batch.withdrawn)
+            withdraw_steps(connection, batch.withdrawn_steps)
             mark_unpublished(connection, batch.years - self.unpublished)
             mark_revised(connection, batch.revised - self.revised)
         self.cases.update(batch.changed)

@@ -13,7 +13,8 @@ agency topics, which Kafka does not order with each other):
 - an outcome counts only from the action's owner (the publisher of its event) and only while
   the action is open: the first completion or closure ends it, and a re-dating of an ended
   action changes nothing. An outcome from another agency is refused, as if never sent;
-- the due date in force is the agreed one, or the last re-dating's applied before the end.
+- the due date in force is the agreed one, or the last re-dating's applied before the end;
+- a step its agency withdrew (`withdrawn_step`) is taken out, as if never sent.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import Area, Envelope, EventData
+from mappa_bus.catalogue import Area, Envelope, EventData, Rejection, WireError
 from mappa_bus.catalogue.plans import (
     ActionAgreed,
     ActionClosed,
@@ -32,6 +33,7 @@ from mappa_bus.catalogue.plans import (
     ActionRedated,
     ClosureReason,
 )
+from mappa_bus.catalogue.withdrawal import EventWithdrawn
 from mappa_bus.reporting.plan_figures import ActionFacts, Figure
 
 
@@ -158,3 +160,27 @@ def fold_steps(
             key, step = planned
             result[key] = insert_step(result.get(key, ()), step)
     return result
+
+
+def withdrawn_step(
+    actions: Mapping[ActionKey, ActionSteps], case_id: str, withdrawal: EventWithdrawn
+) -> tuple[ActionKey, ActionSteps] | WireError | None:
+    """What `withdrawal` (of case `case_id`) does to the plan steps: the action it names a step
+    of, with that step taken out; the refusal of a withdrawal of another agency's step; or None
+    when it names no plan step. Withdrawals are rare, so the case's actions are looked for
+    rather than indexed by event id (an index would grow with the history)."""
+    target = withdrawal.withdrawn_event_id
+    for key, steps in actions.items():
+        if key[0] != case_id:
+            continue
+        step = next((known for known in steps if known.event_id == target), None)
+        if step is None:
+            continue
+        if step.publisher is not withdrawal.PUBLISHER:
+            return WireError(
+                Rejection.NOT_OWN_EVENT,
+                "data.withdrawn_event_id",
+                f"an event of {step.publisher.value}: only its publisher may withdraw it",
+            )
+        return key, tuple(known for known in steps if known.event_id != target)
+    return None

@@ -26,7 +26,7 @@ from mappa_bus.reporting.plan_actions import (
     StepKind,
     insert_step,
 )
-from mappa_bus.reporting.schema import plan_steps_table
+from mappa_bus.reporting.schema import plan_steps_table, withdrawn_table
 
 
 def _row(key: ActionKey, step: PlanStep) -> list[str | None]:
@@ -62,14 +62,27 @@ def _step(row: list[Any]) -> tuple[ActionKey, PlanStep]:
 
 
 def load_plan_steps(connection: Connection) -> dict[ActionKey, ActionSteps]:
-    """Every action's steps as stored: in order, each event id once."""
+    """Every action's steps as stored: in order, each event id once, none its agency withdrew."""
+    withdrawn = set(connection.scalars(select(withdrawn_table.c.event_id)))
     actions: dict[ActionKey, ActionSteps] = {}
     query = select(plan_steps_table.c.steps).order_by(plan_steps_table.c.batch)
     for (text,) in connection.execute(query):
         for row in orjson.loads(text):
             key, step = _step(row)
-            actions[key] = insert_step(actions.get(key, ()), step)
+            if step.event_id not in withdrawn:
+                actions[key] = insert_step(actions.get(key, ()), step)
     return actions
+
+
+def withdraw_steps(connection: Connection, withdrawn: Sequence[tuple[str, str, str]]) -> None:
+    """Record plan steps withdrawn by their agency, as (case id, event id, reason), inside the
+    caller's transaction: left out from now on, and on every load."""
+    if withdrawn:
+        rows = [
+            {"event_id": event_id, "case_id": case_id, "reason": reason}
+            for case_id, event_id, reason in withdrawn
+        ]
+        connection.execute(withdrawn_table.insert(), rows)
 
 
 def append_plan_steps(connection: Connection, added: Sequence[tuple[ActionKey, PlanStep]]) -> None:
