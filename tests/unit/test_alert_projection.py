@@ -12,7 +12,7 @@ import pytest
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.store import all_raised, mark_published, unpublished
-from mappa_bus.catalogue import Area, Envelope, EventData, Level, make_event, plans, prisons
+from mappa_bus.catalogue import Envelope, EventData, Level, plans, prisons
 from mappa_bus.catalogue.probation import (
     LevelReason,
     ManagementEndReason,
@@ -21,6 +21,7 @@ from mappa_bus.catalogue.probation import (
 )
 from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import agency_topic
+from tests.case_events import kent_case
 from tests.keys import KEYRING
 from tests.records import Record, record_of
 
@@ -44,15 +45,7 @@ class Log:
         return record
 
 
-def _event(data: EventData, day: int, event_id: str) -> Envelope[EventData]:
-    return make_event(
-        data,
-        case_id=CASE,
-        area=Area.KENT,
-        time=START + timedelta(days=day),
-        system="test",
-        event_id=event_id,
-    )
+_event = kent_case(CASE, START)
 
 
 def _level(level: Level, day: int, review_in: int = 30) -> Envelope[EventData]:

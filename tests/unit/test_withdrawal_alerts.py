@@ -14,7 +14,7 @@ from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn, alert_id, withdrawn
 from mappa_bus.alerts.store import all_raised, all_withdrawn, unpublished
 from mappa_bus.alerts.subscription import AlertFilter, Recorded
-from mappa_bus.catalogue import Area, Envelope, EventData, make_event
+from mappa_bus.catalogue import Area, Envelope, EventData
 from mappa_bus.catalogue.prisons import ReleasedFromCustody
 from mappa_bus.catalogue.probation import (
     LeadAgency,
@@ -25,6 +25,7 @@ from mappa_bus.catalogue.probation import (
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.catalogue.withdrawal import ProbationEventWithdrawn, WithdrawalReason
 from mappa_bus.projection.database import open_engine
+from tests.case_events import kent_case
 from tests.keys import KEYRING
 from tests.records import Record, record_of
 
@@ -34,15 +35,7 @@ START = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 NOW = datetime(2024, 7, 1, 9, 0, tzinfo=UTC)
 
 
-def _event(data: EventData, day: int, event_id: str) -> Envelope[EventData]:
-    return make_event(
-        data,
-        case_id=CASE,
-        area=Area.KENT,
-        time=START + timedelta(days=day),
-        system="ndelius",
-        event_id=event_id,
-    )
+_event = kent_case(CASE, START, system="ndelius")
 
 
 ELIGIBLE = _event(

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from mappa_bus.case.fold import apply, apply_all, as_known_at
 from mappa_bus.case.model import CasePicture, Withdrawal
 from mappa_bus.case.withdrawal import refusal
-from mappa_bus.catalogue import Area, Envelope, EventData, Rejection, make_event
+from mappa_bus.catalogue import Envelope, EventData, Rejection
 from mappa_bus.catalogue.housing import HousingNeedRaised
 from mappa_bus.catalogue.probation import (
     LevelReason,
@@ -27,20 +27,13 @@ from mappa_bus.catalogue.withdrawal import (
     ProbationEventWithdrawn,
     WithdrawalReason,
 )
+from tests.case_events import kent_case
 
 CASE = "KEN-2024-000007"
 START = datetime(2024, 4, 1, 9, 0, tzinfo=UTC)
 
 
-def _event(data: EventData, day: int, event_id: str) -> Envelope[EventData]:
-    return make_event(
-        data,
-        case_id=CASE,
-        area=Area.KENT,
-        time=START + timedelta(days=day),
-        system="test",
-        event_id=event_id,
-    )
+_event = kent_case(CASE, START)
 
 
 def _at(day: int) -> datetime:

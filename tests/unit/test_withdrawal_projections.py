@@ -9,7 +9,7 @@ from typing import Any
 
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
-from mappa_bus.catalogue import Area, Envelope, EventData, Rejection, make_event, parse_event
+from mappa_bus.catalogue import Area, Envelope, EventData, Rejection, parse_event
 from mappa_bus.catalogue.plans import (
     ActionKind,
     HousingPlanActionCompleted,
@@ -37,6 +37,7 @@ from mappa_bus.reporting.plan_actions import action_facts
 from mappa_bus.reporting.plan_figures import PlanFigures, figures_from_actions
 from mappa_bus.reporting.publication import revised_because, statistics_event
 from mappa_bus.reporting.tables import kent_2020_21
+from tests.case_events import kent_case
 from tests.keys import KEYRING
 from tests.records import Record, record_of
 
@@ -45,15 +46,7 @@ CASE = "KEN-2023-000101"
 START = datetime(2023, 6, 1, 9, 0, tzinfo=UTC)
 
 
-def _event(data: EventData, day: int, event_id: str) -> Envelope[EventData]:
-    return make_event(
-        data,
-        case_id=CASE,
-        area=Area.KENT,
-        time=START + timedelta(days=day),
-        system="test",
-        event_id=event_id,
-    )
+_event = kent_case(CASE, START)
 
 
 ELIGIBLE = _event(
