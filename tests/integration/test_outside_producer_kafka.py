@@ -3,7 +3,8 @@ own principal, signing with its own Kent key as schemas/README.md says (HMAC-SHA
 value's bytes, by hand, as any language would). A record whose key is not its subject, one that
 librdkafka's default partitioner put on another partition than murmur2 of its key, and an event
 about another area, are dead-lettered by every consumer with their reasons and change no store;
-the same event produced as the README says (`partitioner=murmur2_random`, Kent) is folded."""
+the same event produced as the README says (`partitioner=murmur2_random`, Kent) is folded; and a
+plan action's completion counts only from its owner."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,23 @@ import pytest
 from confluent_kafka import Producer
 
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import CONTENT_TYPE, Area, Envelope, EventData, published_by, to_wire
+from mappa_bus.case.model import ActionStatus
+from mappa_bus.catalogue import (
+    CONTENT_TYPE,
+    Area,
+    Envelope,
+    EventData,
+    make_event,
+    published_by,
+    to_wire,
+)
 from mappa_bus.catalogue.examples import example_event
+from mappa_bus.catalogue.plans import (
+    ActionKind,
+    HousingPlanActionCompleted,
+    PolicePlanActionCompleted,
+    ProbationPlanActionAgreed,
+)
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_codec import partition_of
 from mappa_bus.signing import KeyId
@@ -172,3 +189,74 @@ async def test_records_out_of_place_are_dead_lettered_by_every_consumer_and_fold
     assert not {s.event.id for s in refused} & consumed.facts.seen
     assert {s.event.id for s in folded} <= consumed.facts.seen
     assert not {s.event.case_id for s in refused} & set(consumed.facts.cases)
+
+
+def _plan_event(data: EventData, case_id: str, day: int, event_id: str) -> Envelope[EventData]:
+    return make_event(
+        data,
+        case_id=case_id,
+        area=Area.KENT,
+        time=datetime(2024, 5, day, 10, 0, tzinfo=UTC),
+        system="outside",
+        event_id=event_id,
+    )
+
+
+async def test_a_plan_action_is_agreed_and_completed_only_by_its_owner_from_librdkafka(
+    kafka: KafkaConnection,
+    kafka_as: Callable[[str], KafkaConnection],
+    kafka_broker: BrokerUnderTest,
+    namespace: str,
+    unique: str,
+    tmp_path: Path,
+) -> None:
+    """Probation agrees an action owned by housing; police's completion of it is dead-lettered
+    as `not-owner` by the picture consumer and changes nothing, housing's completes it: every
+    record produced by librdkafka as the README says."""
+    case_id = f"KEN-{unique}-PLAN"
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    agreed = _plan_event(
+        ProbationPlanActionAgreed(
+            action_id="ACT-1",
+            meeting_reference="MTG-1",
+            agreed_on=date(2024, 5, 1),
+            owner=Agency.HOUSING,
+            kind=ActionKind.ACCOMMODATION_SEARCH,
+            due_on=date(2024, 5, 29),
+        ),
+        case_id,
+        1,
+        f"{case_id}-agreed",
+    )
+    by_police = _plan_event(
+        PolicePlanActionCompleted(action_id="ACT-1", completed_on=date(2024, 5, 10)),
+        case_id,
+        10,
+        f"{case_id}-police",
+    )
+    by_housing = _plan_event(
+        HousingPlanActionCompleted(action_id="ACT-1", completed_on=date(2024, 5, 20)),
+        case_id,
+        20,
+        f"{case_id}-housing",
+    )
+
+    def produce(event: Envelope[EventData]) -> None:
+        agency = event.publisher
+        producer = _librdkafka(kafka_broker, agency.value, partitioner="murmur2_random")
+        _produce(producer, agency_topic(agency, namespace), event, case_id.encode())
+
+    # The agreement first, folded, so that police's completion meets a known action (one that
+    # arrives before its agreement waits for it instead, docs/picture.md).
+    produce(agreed)
+    await catch_up_every_consumer(kafka, kafka_as, namespace, store)
+    produce(by_police)
+    produce(by_housing)
+    consumed = await catch_up_every_consumer(kafka, kafka_as, namespace, store)
+
+    letters = [(d["mappa-consumer"], d["mappa-rejection"]) for d in consumed.letters]
+    plan = consumed.pictures.pictures[case_id].plan
+    assert plan is not None
+    [action] = plan.actions
+    assert letters == [("picture", "not-owner")]
+    assert (ActionStatus.COMPLETED, date(2024, 5, 20)) == (action.status, action.completed_on)
