@@ -134,10 +134,13 @@ def test_members_of_different_partitions_leave_each_others_offsets_alone(
     undone, and what followed was never read again."""
     first, second = _member(kind, engine), _member(kind, engine)
     whole = _on(0)
-    head, tail = whole[: len(whole) // 2], whole[len(whole) // 2 :]
+    head = whole[: len(whole) // 2]
     _fold_all(first, head)  # partition 0 is the first member's, then moves to the second
     second.load()
-    _fold_all(second, tail)
+    # The second member reads the partition from its start, as a member given a partition does:
+    # the picture and reporting members skip what the store holds, the alerts member folds its
+    # pictures again from the log (raising nothing twice) before it raises on the rest.
+    _fold_all(second, whole)
     _fold_all(first, _on(1))  # the first member goes on with partition 1
 
     # The same records folded by one member alone (in a SQLite file: the state read back is
