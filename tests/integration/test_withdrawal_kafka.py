@@ -17,6 +17,7 @@ from mappa_bus.adapters.publisher import AgencyPublisher
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts import service as alerts
 from mappa_bus.alerts.board import AlertBoard
+from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn, OnAlertsTopic
 from mappa_bus.alerts.subscription import Recorded
 from mappa_bus.case.model import CasePicture
@@ -79,9 +80,13 @@ async def _publish(kafka_as: Callable[[str], KafkaConnection], namespace: str, s
 
 
 async def _catch_up(
-    kafka_as: Callable[[str], KafkaConnection], namespace: str, store: Path
+    kafka_as: Callable[[str], KafkaConnection],
+    namespace: str,
+    store: Path,
+    raised: AlertProjection | None = None,
 ) -> None:
-    """Every slice caught up with `namespace`'s topics, each on its store in `store`."""
+    """Every slice caught up with `namespace`'s topics, each on its store in `store`; alerts
+    with `raised` when given (a running service's pictures, kept in memory)."""
     await picture.catch_up(
         kafka_as("picture"), picture.open_projection(f"sqlite:///{store / 'picture.db'}", namespace)
     )
@@ -89,11 +94,9 @@ async def _catch_up(
         kafka_as("reporting"),
         reporting.open_projection(f"sqlite:///{store / 'reporting.db'}", namespace),
     )
-    await alerts.catch_up(
-        kafka_as("alerts"),
-        alerts.open_projection(f"sqlite:///{store / 'alerts.db'}", namespace),
-        today=None,
-    )
+    if raised is None:
+        raised = alerts.open_projection(f"sqlite:///{store / 'alerts.db'}", namespace)
+    await alerts.catch_up(kafka_as("alerts"), raised, today=None)
 
 
 def _picture(store: Path, namespace: str) -> CasePicture:
@@ -164,7 +167,12 @@ async def test_a_withdrawn_event_leaves_every_store_as_if_never_sent(
     never_store.mkdir()
 
     await _publish(kafka_as, namespace, SENT)
-    await _catch_up(kafka_as, namespace, store)
+    # One alerts projection for both rounds, as a running service holds its pictures: one
+    # started afresh re-reads the topics, and may meet the withdrawal before it has folded the
+    # release again (another topic), and then leaves the release's alert as it was worded
+    # (docs/alerts.md, "Withdrawn alerts").
+    running = alerts.open_projection(f"sqlite:///{store / 'alerts.db'}", namespace)
+    await _catch_up(kafka_as, namespace, store, running)
     counted = _picture(store, namespace)
     async with AgencyPublisher(
         kafka_as("probation"), Agency.PROBATION, system="ndelius", namespace=namespace
@@ -176,7 +184,7 @@ async def test_a_withdrawn_event_leaves_every_store_as_if_never_sent(
         kafka_as("police"), Agency.POLICE, system="visor", namespace=namespace
     ) as police:
         await police.withdraw("level-2", WithdrawalReason.DUPLICATE, case_id=CASE, area=Area.KENT)
-    await _catch_up(kafka_as, namespace, store)
+    await _catch_up(kafka_as, namespace, store, running)
     await _publish(kafka_as, never, NEVER_SENT)
     await _catch_up(kafka_as, never, never_store)
 
