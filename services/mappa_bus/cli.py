@@ -40,7 +40,7 @@ from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.settings import Settings, load_settings
 from mappa_bus.simulator.cli import simulate_command
 from mappa_bus.topic_state import topic_partitions
-from mappa_bus.topics import ALL_TOPICS
+from mappa_bus.topics import ALL_TOPICS, bus_topic_specs
 from mappa_bus.up import up_command
 
 app = command_group("MAPPA Bus: multi-agency public protection events over Kafka.")
@@ -152,10 +152,13 @@ def topics_create() -> None:
     """Create the bus's missing topics and grant the principals' ACLs (as admin)."""
     settings = _settings()
     connection = settings.connection()
-    created = asyncio.run(ensure_topics(connection, ALL_TOPICS))
+    # In sealed mode (MAPPA_RECORD=sealed) the agency topics are made as the 7-day ingress;
+    # an existing topic's retention is left as it is (changing it is a deliberate operation).
+    specs = bus_topic_specs(sealed=settings.sealed())
+    created = asyncio.run(ensure_topics(connection, specs))
     for name in created:
         console.print(f"created {name}")
-    console.print(f"{len(created)} created, {len(ALL_TOPICS) - len(created)} already there")
+    console.print(f"{len(created)} created, {len(specs) - len(created)} already there")
     try:
         granted = asyncio.run(ensure_acls(connection, acl_bindings()))
     except AuthorizerDisabledError:
