@@ -21,6 +21,7 @@ from mappa_bus.contract.artefacts import compare, generated_files, history_break
 from mappa_bus.credentials import CredentialsError
 from mappa_bus.demo import DemoResult, run_demo, run_live
 from mappa_bus.demo_alerts import LiveAlert
+from mappa_bus.intake.cli import intake_cli
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.keyring import KeyringError
 from mappa_bus.keys_cli import keys_cli
@@ -55,6 +56,7 @@ app.command("report-partnership")(report_partnership)
 app.command("report-partnership-open")(report_partnership_open)
 app.add_typer(reporting_app_cli, name="reporting")
 app.add_typer(picture_cli, name="picture")
+app.add_typer(intake_cli, name="intake")
 alerts_cli.command("web")(alerts_web)
 add_service_commands(alerts_cli, ALERTS_SERVICE)
 app.add_typer(alerts_cli, name="alerts")
