@@ -17,6 +17,7 @@ from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
+from mappa_bus.projection.sealed import RecordKeys
 from mappa_bus.projection.seen import load_seen, save_seen
 from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert, withdrawn_fact, without
 from mappa_bus.reporting.partnership import PartnershipCounts, add_batch
@@ -39,7 +40,6 @@ from mappa_bus.reporting.publication import (
 )
 from mappa_bus.reporting.schema import create_schema, unpublished_table
 from mappa_bus.reporting.store import append_facts, has_cases, load_cases, withdraw_facts
-from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
 
 PROJECTION = "reporting"
@@ -78,7 +78,7 @@ class ReportingProjection:
     engine: Engine
     namespace: str = NAMESPACE
     # Every agency's keys, retired ones too: each record is checked against them.
-    keyring: Keyring = field(kw_only=True, repr=False)
+    keyring: RecordKeys = field(kw_only=True, repr=False)
     name: str = PROJECTION
     cases: dict[str, CaseFacts] = field(default_factory=dict)
     offsets: dict[Position, int] = field(default_factory=dict)
