@@ -23,6 +23,7 @@ from mappa_bus.topics import (
     agency_topic,
     alerts_topic,
     dead_letter_topic,
+    erasures_topic,
     statistics_topic,
 )
 
@@ -38,6 +39,7 @@ class Role(StrEnum):
     REPORTING = "reporting"  # tallies every agency's events into the yearly statistics
     ALERTS = "alerts"  # watches every agency's events and raises alerts
     COORDINATOR = "coordinator"  # MAPPA coordinators: receive the alerts, nothing else
+    ERASURE = "erasure"  # `mappa erase`: publishes a case's erasure on a recorded decision
 
 
 # Roles that read every agency topic.
@@ -118,6 +120,9 @@ def acl_bindings(namespace: str = NAMESPACE) -> tuple[AclBinding, ...]:
         bindings |= {
             _group(role, namespace),
             _topic(role, dead_letter, Operation.WRITE),
+            # Every projection folds the erasures (docs/decisions/0002).
+            _topic(role, erasures_topic(namespace), Operation.READ),
+            _topic(role, erasures_topic(namespace), Operation.DESCRIBE),
         }
     # The alerts service reads its own topic back after a crash, to publish nothing twice.
     bindings |= {
@@ -132,6 +137,11 @@ def acl_bindings(namespace: str = NAMESPACE) -> tuple[AclBinding, ...]:
         _topic(Role.COORDINATOR, acknowledgements_topic(namespace), Operation.WRITE),
         _topic(Role.COORDINATOR, acknowledgements_topic(namespace), Operation.DESCRIBE),
         _group(Role.COORDINATOR, namespace),
+    }
+    # Only `mappa erase` (and `mappa erase-expired`) write erasures; nobody else may.
+    bindings |= {
+        _topic(Role.ERASURE, erasures_topic(namespace), Operation.WRITE),
+        _topic(Role.ERASURE, erasures_topic(namespace), Operation.DESCRIBE),
     }
     return tuple(sorted(bindings))
 
