@@ -23,6 +23,7 @@ from mappa_bus.topics import (
     agency_topic,
     alerts_topic,
     dead_letter_topic,
+    erasures_topic,
     record_topic,
     statistics_topic,
 )
@@ -42,6 +43,7 @@ class Role(StrEnum):
     # Copies every checked agency record, sealed, to the record (decision 0002), and deletes
     # what it copied from the agency topics.
     INTAKE = "intake"
+    ERASURE = "erasure"  # `mappa erase`: publishes a case's erasure on a recorded decision
 
 
 # Roles that read every agency topic.
@@ -124,6 +126,9 @@ def acl_bindings(namespace: str = NAMESPACE) -> tuple[AclBinding, ...]:
         bindings |= {
             _group(role, namespace),
             _topic(role, dead_letter, Operation.WRITE),
+            # Every projection folds the erasures (docs/decisions/0002).
+            _topic(role, erasures_topic(namespace), Operation.READ),
+            _topic(role, erasures_topic(namespace), Operation.DESCRIBE),
         }
     record = record_topic(namespace)
     for agency in Agency:
@@ -156,6 +161,11 @@ def acl_bindings(namespace: str = NAMESPACE) -> tuple[AclBinding, ...]:
         _topic(Role.COORDINATOR, acknowledgements_topic(namespace), Operation.WRITE),
         _topic(Role.COORDINATOR, acknowledgements_topic(namespace), Operation.DESCRIBE),
         _group(Role.COORDINATOR, namespace),
+    }
+    # Only `mappa erase` (and `mappa erase-expired`) write erasures; nobody else may.
+    bindings |= {
+        _topic(Role.ERASURE, erasures_topic(namespace), Operation.WRITE),
+        _topic(Role.ERASURE, erasures_topic(namespace), Operation.DESCRIBE),
     }
     return tuple(sorted(bindings))
 

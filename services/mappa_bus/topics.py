@@ -153,6 +153,29 @@ def dead_letter_spec(namespace: str = NAMESPACE) -> TopicSpec:
     )
 
 
+def erasures_topic(namespace: str = NAMESPACE) -> str:
+    """Where case erasures go (docs/decisions/0002): every projection folds them."""
+    return f"{namespace}.erasures"
+
+
+def erasures_spec(namespace: str = NAMESPACE) -> TopicSpec:
+    """The erasures topic of `namespace`: keyed by case id on as many partitions as the agency
+    topics, so a case's erasure sits on the partition number its events sit on (the group
+    member holding the case folds it); kept for ever, so that any rebuild or new projection
+    erases the case again. It holds no personal detail: case id, area, ground, decision, day."""
+    return TopicSpec(
+        name=erasures_topic(namespace),
+        partitions=AGENCY_PARTITIONS,
+        purpose="cases erased on a decision or after retention, keyed by case id; kept for ever",
+        config={
+            "retention.ms": _FOREVER,
+            "retention.bytes": _FOREVER,
+            "cleanup.policy": "delete",
+            "message.timestamp.type": "LogAppendTime",
+        },
+    )
+
+
 _A_YEAR = {"retention.ms": str(365 * _DAY_MS), "cleanup.policy": "delete"}
 # A record's timestamp is when the broker appended it, not what the producer claims: the alerts
 # board keeps the first acknowledgement by this time, so a backdated one cannot come first.
@@ -186,7 +209,8 @@ def acknowledgements_spec(namespace: str = NAMESPACE) -> TopicSpec:
 
 def bus_topic_specs(namespace: str = NAMESPACE, *, sealed: bool = False) -> tuple[TopicSpec, ...]:
     """Every topic of `namespace` that the principals' ACLs name: agency (`sealed`: as the
-    ingress), dead-letter, alerts, acknowledgements, statistics, and the sealed record."""
+    ingress), dead-letter, alerts, acknowledgements, statistics, the sealed record and the
+    erasures."""
     return (
         *agency_topic_specs(namespace, sealed=sealed),
         dead_letter_spec(namespace),
@@ -194,6 +218,7 @@ def bus_topic_specs(namespace: str = NAMESPACE, *, sealed: bool = False) -> tupl
         acknowledgements_spec(namespace),
         statistics_spec(namespace),
         record_spec(namespace),
+        erasures_spec(namespace),
     )
 
 

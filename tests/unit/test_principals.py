@@ -24,6 +24,7 @@ from mappa_bus.topics import (
     alerts_topic,
     bus_topic_specs,
     dead_letter_topic,
+    erasures_topic,
     record_topic,
 )
 
@@ -71,11 +72,12 @@ def test_only_its_own_agency_writes_an_agency_topic() -> None:
 
 
 def test_subscribers_read_every_agency_topic_in_their_own_groups_and_write_none() -> None:
-    """Case picture, reporting and alerts read all agency topics and the sealed record, each in
-    its own groups (and the alerts service its own topic back, nothing else)."""
+    """Case picture, reporting and alerts read all agency topics, the sealed record and the
+    erasures, each in its own groups (and the alerts service its own topic back, nothing else)."""
     for role in SUBSCRIBERS:
         own = {alerts_topic()} if role is Role.ALERTS else set()
-        assert _topics(role, Operation.READ) == AGENCY_TOPICS | {record_topic()} | own
+        expected = AGENCY_TOPICS | {record_topic(), erasures_topic()} | own
+        assert _topics(role, Operation.READ) == expected
         assert _topics(role, Operation.WRITE) & AGENCY_TOPICS == set()
         assert _groups(role) == {(group_prefix(role), PatternType.PREFIXED, Operation.READ)}
 
@@ -102,6 +104,21 @@ def test_the_coordinator_reads_alerts_and_nothing_of_the_record() -> None:
     assert _groups(Role.COORDINATOR) == {
         (group_prefix(Role.COORDINATOR), PatternType.PREFIXED, Operation.READ)
     }
+
+
+def test_only_the_erasure_principal_writes_erasures_and_reads_nothing() -> None:
+    """A case's erasure comes only from `mappa erase` (its own principal), which reads no
+    topic and joins no group; no agency or service may forge one."""
+    writers = {
+        b.principal
+        for b in BINDINGS
+        if b.resource_name == erasures_topic() and b.operation is Operation.WRITE
+    }
+    assert (writers, _topics(Role.ERASURE, Operation.READ), _groups(Role.ERASURE)) == (
+        {Role.ERASURE.value},
+        set(),
+        set(),
+    )
 
 
 def test_nobody_reads_the_dead_letters_but_the_super_user() -> None:

@@ -24,8 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.model import AlertAcknowledged, OnAlertsTopic
-from mappa_bus.catalogue import Area, Rejection
+from mappa_bus.catalogue import CASE_ID_PATTERN, Area, Rejection
 from mappa_bus.catalogue.envelope import CONTENT_TYPE, Envelope
+from mappa_bus.catalogue.erasure import CaseErased
 from mappa_bus.catalogue.registry import published_by
 from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, OVERSIZED_KEPT_BYTES
 from mappa_bus.connection import KafkaConnection
@@ -51,6 +52,7 @@ from mappa_bus.topics import (
     agency_topic,
     alerts_spec,
     dead_letter_spec,
+    erasures_spec,
     record_spec,
     statistics_spec,
 )
@@ -99,6 +101,7 @@ ALERTS_TITLE = "alerts"
 ACKNOWLEDGEMENTS_TITLE = "alert-acknowledgements"
 STATISTICS_TITLE = "statistics"
 RECORD_TITLE = "record"
+ERASURES_TITLE = "erasures"
 
 # Who each role's principal is, as the operations' descriptions name it.
 _ROLE_IS = {
@@ -107,6 +110,8 @@ _ROLE_IS = {
     Role.ALERTS: "the alerts service (`mappa alerts run`)",
     Role.COORDINATOR: "MAPPA coordinators (`mappa alerts tail`, `mappa alerts web`)",
     Role.INTAKE: "the intake (`mappa intake run`), in sealed mode",
+    Role.ERASURE: "the erasure of cases on a recorded decision or after retention "
+    "(`mappa erase`, `mappa erase-expired`)",
 }
 # Why a principal reads or writes a topic that is not the obvious one for it.
 _BECAUSE = {
@@ -190,6 +195,16 @@ def bus_broker() -> KafkaBroker:
         "value as it was signed (its `time` and `data`), bound to `id`, `type` and `subject`. "
         "Erasing a case destroys its key; every consumer skips what no longer opens.",
         SealedRecord,
+    )
+    _declare(
+        broker,
+        erasures_spec(),
+        ERASURES_TITLE,
+        "Internal: the erasure of a case (CloudEvents), keyed by its case id, which every "
+        "projection folds: each store cuts the case's details and never folds them back in "
+        "(docs/decisions/0002-erasure-reaching-the-log.md). Names the case, its area, the "
+        "ground and the decision's reference, and nothing about the person.",
+        CaseErased,
     )
     return broker
 
@@ -279,6 +294,11 @@ def _complete(document: JsonObject) -> None:
         messages[f"{STATISTICS_TITLE}:Message"],
         {"type": "string", "enum": [*area["enum"], NATIONAL]},
     )
+    _kafka_message(
+        messages[f"{ERASURES_TITLE}:Message"], {"type": "string", "pattern": CASE_ID_PATTERN}
+    )
+    # As many partitions as the agency topics: a case's erasure on its events' partition number.
+    document["channels"][ERASURES_TITLE]["bindings"]["kafka"]["partitions"] = AGENCY_PARTITIONS
     dead_letter = messages[f"{DEAD_LETTER_TITLE}:Message"]
     dead_letter["headers"] = _DEAD_LETTER_HEADERS
     dead_letter["bindings"] = {

@@ -1,0 +1,160 @@
+"""`mappa erase`: erase a case everywhere on a recorded decision (docs/decisions/0002).
+
+The command does not cut any store itself: it publishes the case's erasure (`CaseErased`) on
+the erasures topic as its own principal, and every projection (picture, reporting, alerts) cuts
+the case as it folds it, now and in every rebuild. The decision (who, when, why) goes into the
+audit trail (s.62), which is kept; the event on the log names only the case, its area, the
+ground and the decision's reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+import typer
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy.engine import Connection
+
+from mappa_bus.access.reasons import ReasonError, checked_reason, escaped
+from mappa_bus.audit import record_read
+from mappa_bus.catalogue.bus_event import BUS_EVENT_HEADERS
+from mappa_bus.catalogue.erasure import (
+    DECISION_PATTERN,
+    CaseErased,
+    ErasureData,
+    ErasureGround,
+    case_erased,
+)
+from mappa_bus.cli_common import Database, Namespace, command_settings
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.picture.schema import create_schema
+from mappa_bus.picture.store import load_picture
+from mappa_bus.principals import Role
+from mappa_bus.projection.database import open_engine
+from mappa_bus.topics import NAMESPACE, erasures_topic
+
+console = Console(stderr=True)
+
+# The audit trail's role for the erasure of a case: its records say who decided, not who read.
+AUDIT_ROLE = Role.ERASURE.value
+EXIT_NOT_FOUND = 1
+EXIT_ALREADY = 3
+EXIT_BROKER = 4
+
+
+def erase_command(
+    case_id: Annotated[str, typer.Argument(help="The case id to erase everywhere.")],
+    decision: Annotated[
+        str,
+        typer.Option(
+            help="The recorded decision's reference (letters, digits, . _ / : -; at most 64): "
+            "on the log for ever, so a reference, never a name."
+        ),
+    ],
+    reason: Annotated[str, typer.Option(help="Why the case is erased (audit trail only).")],
+    by: Annotated[str, typer.Option(help="Who decided (audit trail only).")],
+    namespace: Namespace = NAMESPACE,
+    database: Database = None,
+) -> None:
+    """Erase a case on a recorded decision: every store cuts its details, now and in every
+    rebuild from the log; the audit trail keeps who decided, when and why, and every read of
+    the case before. Refused, with nothing published, for a case the picture store does not
+    hold or has erased already."""
+    settings = command_settings()
+    engine = open_engine(database or settings.database_url)
+    create_schema(engine)
+    try:
+        why = checked_reason(reason)
+    except ReasonError as error:
+        console.print(f"[red]--reason: {error}[/]")
+        raise typer.Exit(2) from None
+    who = escaped(by.strip())
+    if not who:
+        console.print("[red]--by: say who decided (the audit trail keeps it)[/]")
+        raise typer.Exit(2)
+    with engine.connect() as connection:
+        picture = load_picture(connection, case_id)
+    if picture is None:
+        console.print(
+            f"[red]no case {case_id} in the picture store: nothing erased, nothing published. "
+            "Check the id (the picture service must have folded the case's events).[/]"
+        )
+        raise typer.Exit(EXIT_NOT_FOUND)
+    if picture.erased_on is not None:
+        console.print(
+            f"[yellow]{case_id} was erased on {picture.erased_on.isoformat()}: nothing "
+            "published again, the audit trail unchanged.[/]"
+        )
+        raise typer.Exit(EXIT_ALREADY)
+    if picture.area is None:
+        console.print(f"[red]{case_id} has no area in the picture yet: nothing erased.[/]")
+        raise typer.Exit(EXIT_NOT_FOUND)
+    today = datetime.now(UTC).date()
+    try:
+        event = erasure(case_id, picture.area.value, ErasureGround.DECISION, decision, today)
+    except ValidationError:
+        console.print(f"[red]--decision must match {DECISION_PATTERN}: a reference[/]")
+        raise typer.Exit(2) from None
+    connection_as = settings.connection_for_role(Role.ERASURE.value)
+    try:
+        asyncio.run(publish_erasures(connection_as, [event], namespace))
+    except (OSError, KafkaError) as error:
+        console.print(f"[red]the erasure could not be published ({error!r}): nothing erased[/]")
+        raise typer.Exit(EXIT_BROKER) from error
+    # Seal's half of 0002 joins here: destroy the case's key (`destroy_key`), so its records
+    # on the log cannot be opened either.
+    with engine.begin() as connection:
+        audit_erasure(connection, case_id, who, f"decision {decision}: {why}")
+    console.print(
+        f"published the erasure of {case_id} (decision {decision}) on "
+        f"{erasures_topic(namespace)}: the picture, reporting and alerts services cut the case "
+        "as they fold it, and never fold its events back in."
+    )
+
+
+def erasure(case_id: str, area: str, ground: ErasureGround, decision: str, on: date) -> CaseErased:
+    """The erasure event of one case; ValidationError for a decision that is no reference."""
+    data = ErasureData.model_validate(
+        {"case_id": case_id, "area": area, "ground": ground, "decision": decision, "erased_on": on}
+    )
+    return case_erased(data, datetime.now(UTC))
+
+
+def audit_erasure(connection: Connection, case_id: str, by: str, why: str) -> None:
+    """Keep who erased a case and why in the audit trail (inside the caller's transaction)."""
+    record_read(
+        connection,
+        user=by,
+        role=AUDIT_ROLE,
+        subject=f"case:{case_id}",
+        reason=why,
+        outcome="erased",
+        cases=[case_id],
+    )
+
+
+async def publish_erasures(
+    connection: KafkaConnection, events: Sequence[CaseErased], namespace: str
+) -> None:
+    """Publish `events` on `namespace`'s erasures topic, each confirmed by the broker."""
+    producer = AIOKafkaProducer(
+        client_id="mappa-erasure",
+        acks="all",
+        enable_idempotence=True,
+        **connection.aiokafka_options(),
+    )
+    await producer.start()
+    try:
+        headers = [(name, value.encode()) for name, value in BUS_EVENT_HEADERS.items()]
+        for event in events:
+            await producer.send_and_wait(
+                erasures_topic(namespace), event.kafka_value(), key=event.kafka_key, headers=headers
+            )
+    finally:
+        await producer.stop()

@@ -1,0 +1,152 @@
+"""`mappa erase`: a case's erasure published as its own event on a recorded decision, the
+decision audited; an unknown or already erased case, or a decision that is no reference,
+refused with nothing published."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mappa_bus import erase_cli
+from mappa_bus.audit import reads
+from mappa_bus.case.model import CasePicture
+from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.erasure import CaseErased, ErasureData, ErasureGround
+from mappa_bus.cli import app
+from mappa_bus.connection import KafkaConnection
+from mappa_bus.picture.schema import create_schema
+from mappa_bus.picture.store import save_pictures
+from mappa_bus.projection.database import open_engine
+
+CASE = "KEN-2020-000123"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    """A picture store holding one Kent case, and one erased already."""
+    url = f"sqlite:///{tmp_path / 'pictures.db'}"
+    engine = open_engine(url)
+    create_schema(engine)
+    with engine.begin() as connection:
+        save_pictures(
+            connection,
+            [
+                CasePicture(case_id=CASE, area=Area.KENT),
+                CasePicture(case_id="KEN-2020-000999", area=Area.KENT, erased_on=date(2026, 1, 5)),
+            ],
+        )
+    return url
+
+
+@pytest.fixture
+def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[CaseErased, str]]:
+    """What the command publishes, instead of a broker."""
+    sent: list[tuple[CaseErased, str]] = []
+
+    async def publish(
+        connection: KafkaConnection, events: Sequence[CaseErased], namespace: str
+    ) -> None:
+        sent.extend((event, namespace) for event in events)
+
+    monkeypatch.setattr(erase_cli, "publish_erasures", publish)
+    return sent
+
+
+def _erase(url: str, case_id: str, decision: str = "DPO/2026/0042") -> tuple[int, str]:
+    result = CliRunner().invoke(
+        app,
+        [
+            "erase",
+            case_id,
+            "--decision",
+            decision,
+            "--reason",
+            "entered for the wrong person",
+            "--by",
+            "a.dpo",
+            "--namespace",
+            "unit",
+            "--database",
+            url,
+        ],
+    )
+    return result.exit_code, result.output
+
+
+def _trail(url: str) -> list[tuple[str, str, str, str, tuple[str, ...], str]]:
+    with open_engine(url).connect() as connection:
+        return [
+            (r.user, r.role, r.subject, r.reason, r.cases, r.outcome) for r in reads(connection)
+        ]
+
+
+def test_a_case_is_erased_by_one_event_and_the_decision_is_audited(
+    store: str, published: list[tuple[CaseErased, str]]
+) -> None:
+    """The event names the case, its area, the ground and the decision, and the trail says who
+    decided and why."""
+    code, _ = _erase(store, CASE)
+
+    today = datetime.now(UTC).date()
+    expected = ErasureData(
+        case_id=CASE,
+        area=Area.KENT,
+        ground=ErasureGround.DECISION,
+        decision="DPO/2026/0042",
+        erased_on=today,
+    )
+    assert code == 0
+    assert [(event.data, event.subject, namespace) for event, namespace in published] == [
+        (expected, CASE, "unit")
+    ]
+    assert _trail(store) == [
+        (
+            "a.dpo",
+            "erasure",
+            f"case:{CASE}",
+            "decision DPO/2026/0042: entered for the wrong person",
+            (CASE,),
+            "erased",
+        )
+    ]
+
+
+def test_an_unknown_case_is_refused_and_nothing_is_published(
+    store: str, published: list[tuple[CaseErased, str]]
+) -> None:
+    """A case id the picture store never saw is most likely a typing error: nothing happens."""
+    code, output = _erase(store, "KEN-2020-000124")
+
+    assert (code, published, _trail(store)) == (1, [], [])
+    assert "no case KEN-2020-000124" in output
+
+
+def test_an_erased_case_is_not_erased_again(
+    store: str, published: list[tuple[CaseErased, str]]
+) -> None:
+    """Erasing twice says when the case was erased, and publishes and audits nothing."""
+    code, output = _erase(store, "KEN-2020-000999")
+
+    assert (code, published, _trail(store)) == (3, [], [])
+    assert "erased on 2026-01-05" in output
+
+
+def test_a_decision_that_is_no_reference_is_refused(
+    store: str, published: list[tuple[CaseErased, str]]
+) -> None:
+    """A decision is kept on the log for ever: prose (which may name the person) is refused."""
+    code, _ = _erase(store, CASE, decision="Mr Smith asked on 3 May")
+
+    assert (code, published, _trail(store)) == (2, [], [])
+
+
+def test_the_erasure_of_a_case_has_one_id() -> None:
+    """Erasing a case twice makes the same event id: readers take the second as the first."""
+    first = erase_cli.erasure(CASE, "kent", ErasureGround.DECISION, "D-1", date(2026, 1, 1))
+    second = erase_cli.erasure(CASE, "kent", ErasureGround.DECISION, "D-2", date(2026, 2, 1))
+
+    assert first.id == second.id
