@@ -40,6 +40,7 @@ from mappa_bus.case.fold import apply
 from mappa_bus.case.model import CasePicture, TimelineEntry
 from mappa_bus.case.withdrawal import refusal
 from mappa_bus.catalogue import Envelope, EventData
+from mappa_bus.catalogue.merges import CasesMerged, CasesUnmerged
 from mappa_bus.catalogue.registry import BY_TYPE
 from mappa_bus.catalogue.withdrawal import EventWithdrawn, WithdrawalReason
 from mappa_bus.kafka_codec import appended_at
@@ -170,6 +171,10 @@ class AlertProjection:
         # Refused once, when first met, not again at every start.
         event = batch.read(record, self.namespace, self.keyring, refuse=live)
         if event is None:
+            return
+        if isinstance(event.data, CasesMerged | CasesUnmerged):
+            # The MAPPA unit's merges change no picture here: the rules still reason over each
+            # id's own picture (docs/alerts.md, "Merged cases").
             return
         self.homes[event.case_id] = record.partition
         before = batch.changed.get(event.case_id) or self.pictures.get(event.case_id)
