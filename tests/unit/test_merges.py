@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from mappa_bus.alerts.consumer import AlertProjection
+from mappa_bus.alerts.store import all_raised
 from mappa_bus.case.merges import Link, link_of, merges_of, refusal
 from mappa_bus.catalogue import Area, Envelope, EventData, Rejection, make_event, parse_event
 from mappa_bus.catalogue.merges import CasesMerged, CasesUnmerged, UnmergeReason
@@ -243,3 +245,44 @@ def test_a_merge_changes_no_picture_and_is_kept_beside_them(tmp_path: Path) -> N
 def _refused(batch: Any) -> list[tuple[str, Rejection]]:
     """The ids of the events a batch refused, each with why."""
     return [(parse_event(item.record.value).id, item.error.kind) for item in batch.rejected]
+
+
+# --- alerts: one person under two ids ---------------------------------------------------------
+
+
+def _reviewed(case_id: str, day: int) -> list[Envelope[EventData]]:
+    """`case_id` eligible and at level 2 from day `day`, its review due 30 days later."""
+    event = kent_case(case_id, START)
+    eligible, level = _case(case_id, day)
+    assert isinstance(level.data, MappaLevelSet)
+    review = (START + timedelta(days=day + 30)).date()
+    due = level.data.model_copy(update={"review_due_on": review})
+    return [eligible, event(due, day + 1, f"{case_id}-l")]
+
+
+def _overdue_reviews(tmp_path: Path, name: str, *extra: Envelope[EventData]) -> list[str]:
+    """The case ids of the review-overdue alerts raised 90 days after START, both ids' reviews
+    (due after 30 and 40 days) having passed, with `extra` events folded after the cases."""
+    projection = AlertProjection(
+        open_engine(f"sqlite:///{tmp_path / name}"), NAMESPACE, keyring=KEYRING
+    )
+    projection.load()
+    projection.commit(projection.fold(_records([*_reviewed(KEPT, 0), *_reviewed(MERGED, 10)], 0)))
+    if extra:
+        projection.commit(projection.fold(_records(list(extra), 10)))
+    projection.raise_overdue((START + timedelta(days=90)).date())
+    with projection.engine.connect() as connection:
+        return sorted(
+            alert.data.case_id
+            for alert in all_raised(connection)
+            if alert.data.rule == "review-overdue"
+        )
+
+
+def test_a_merged_person_has_one_overdue_review_alert_not_one_per_id(tmp_path: Path) -> None:
+    """Apart, each id's missed review is alerted (two alerts); merged, the person's one
+    picture has one review due (the later id's), alerted once under the kept id."""
+    assert (
+        _overdue_reviews(tmp_path, "apart.db"),
+        _overdue_reviews(tmp_path, "merged.db", MERGE),
+    ) == ([KEPT, MERGED], [KEPT])
