@@ -4,12 +4,15 @@ log), the refusals, the tables counting a merged person once, and the projection
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mappa_bus.adapters.feeds import Accepted, read_jsonl
+from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.store import all_raised
 from mappa_bus.case.merges import Link, link_of, merges_of, refusal
@@ -286,3 +289,26 @@ def test_a_merged_person_has_one_overdue_review_alert_not_one_per_id(tmp_path: P
         _overdue_reviews(tmp_path, "apart.db"),
         _overdue_reviews(tmp_path, "merged.db", MERGE),
     ) == ([KEPT, MERGED], [KEPT])
+
+
+def test_the_mappa_units_feed_line_is_a_merge_its_topic_carries() -> None:
+    """`mappa publish --agency mappa-unit` reads a flat line of type cases-merged as the unit's
+    merge of the merged id into the line's case."""
+    line = {
+        "type": "cases-merged",
+        "case_id": KEPT,
+        "area": "kent",
+        "time": "2023-08-01T10:00:00+00:00",
+        "merged_case_id": MERGED,
+        "merged_on": "2023-08-01",
+        "decision": "MCU/KEN/4",
+    }
+
+    [result] = read_jsonl([json.dumps(line).encode()], Agency.MAPPA_UNIT, system="mcu")
+
+    assert isinstance(result, Accepted)
+    assert (
+        result.event.source,
+        result.event.case_id,
+        getattr(result.event.data, "merged_case_id", None),
+    ) == ("/mappa/mappa-unit/mcu", KEPT, MERGED)
