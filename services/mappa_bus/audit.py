@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text, insert, select
+from sqlalchemy import Column, DateTime, Integer, String, Table, Text, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from mappa_bus.projection.offsets import metadata
@@ -98,9 +98,11 @@ def reads(
     user: str | None = None,
     after: int = 0,
     limit: int = MAX_PAGE,
+    case_ids: Sequence[str] | None = None,
 ) -> list[AuditRecord]:
     """A page of the trail, oldest first, from the record after id `after`: optionally only
-    the records about one subject (by prefix), naming one case, or of one user."""
+    the records about one subject (by prefix), naming one case (or any of `case_ids`: the ids
+    of one person), or of one user."""
     query = (
         select(audit_table)
         .where(audit_table.c.id > after)
@@ -110,8 +112,17 @@ def reads(
     if subject_prefix is not None:
         query = query.where(audit_table.c.subject.startswith(subject_prefix, autoescape=True))
     if case_id is not None:
-        # `cases` is a JSON list of ids: the id in quotes matches it and nothing it is part of.
-        query = query.where(audit_table.c.cases.contains(json.dumps(case_id), autoescape=True))
+        case_ids = (case_id, *(case_ids or ()))
+    if case_ids is not None:
+        # `cases` is a JSON list of ids: an id in quotes matches it and nothing it is part of.
+        query = query.where(
+            or_(
+                *(
+                    audit_table.c.cases.contains(json.dumps(one), autoescape=True)
+                    for one in case_ids
+                )
+            )
+        )
     if user is not None:
         query = query.where(audit_table.c.user == user)
     return [

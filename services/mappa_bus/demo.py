@@ -83,7 +83,7 @@ async def run_demo(settings: Settings) -> DemoResult:
     result.database = settings.demo_database_url
     result.records_read = await catch_up(settings.connection_for_role("reporting"), projection)
     result.rejected = await _dead_letters(settings, projection)
-    result.counted = statistics_for(projection.cases, area, year, options.populations)
+    result.counted = statistics_for(projection.counted, area, year, options.populations)
     result.intended = intended(options)[area]
     result.alerts, result.alerts_by_rule = await year_alerts(
         settings, DEMO_NAMESPACE, settings.demo_database_url, ReportingYear(year).end

@@ -37,7 +37,7 @@ from mappa_bus.log_reader import read_to_end
 from mappa_bus.picture import service as picture
 from mappa_bus.principals import acl_bindings
 from mappa_bus.reporting import service as reporting
-from mappa_bus.reporting.publication import StatisticsPublished
+from mappa_bus.reporting.publication import RevisionReason, StatisticsPublished
 from mappa_bus.topics import alerts_topic, bus_topic_specs, dead_letter_topic, statistics_topic
 
 pytestmark = pytest.mark.kafka
@@ -197,7 +197,7 @@ async def test_a_withdrawn_event_leaves_every_store_as_if_never_sent(
     never_statistics = await _statistics(kafka, never)
     assert [(s.revision, s.revised_because) for s in statistics] == [
         (1, ()),
-        (2, (WithdrawalReason.ENTERED_IN_ERROR,)),
+        (2, (RevisionReason.ENTERED_IN_ERROR,)),
     ]
     assert never_statistics[-1].data == statistics[-1].data != statistics[0].data
 

@@ -59,6 +59,7 @@ REQUIRED = {
     Agency.YOUTH_OFFENDING: {"information-shared"},
     Agency.DWP: {"information-shared"},
     Agency.IMMIGRATION_ENFORCEMENT: {"information-shared", "deportation-decision-made"},
+    Agency.MAPPA_UNIT: {"cases-merged", "cases-unmerged"},
 }
 
 

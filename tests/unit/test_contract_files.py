@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from mappa_bus.agencies import Agency
+from mappa_bus.agencies import SHARING_AGENCIES, Agency
 from mappa_bus.catalogue import CATALOGUE, EventData
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.contract.artefacts import generated_files
@@ -69,11 +69,13 @@ def test_each_event_schema_is_identified_by_the_events_dataschema() -> None:
 def test_the_example_event_meets_its_schema_and_the_envelope_schema(
     model: type[EventData],
 ) -> None:
-    """A well-formed event of each type is valid against its own and the generic schema."""
+    """A well-formed event of each type is valid against its own schema, and against the generic
+    one but for the MAPPA unit's `source` (envelope.json is the sharing agencies' envelope)."""
     event = wire_json(example_event(model))
+    expected = [] if model.PUBLISHER in SHARING_AGENCIES else [["source"]]
 
     assert list(validator(event_schema(model)).iter_errors(event)) == []
-    assert list(validator(envelope_schema()).iter_errors(event)) == []
+    assert expected == [list(e.path) for e in validator(envelope_schema()).iter_errors(event)]
 
 
 def other_agency(agency: Agency) -> Agency:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from mappa_bus.agencies import Agency
+from mappa_bus.agencies import SHARING_AGENCIES, Agency
 from mappa_bus.catalogue import Area, Envelope, EventData, housing, make_event, police, probation
 from mappa_bus.cli import app
 from mappa_bus.kafka_codec import appended_at
@@ -300,7 +300,7 @@ def test_a_simulated_kent_year_counts_each_agencys_meetings() -> None:
         {r.agency: r.meetings_attended for r in partnership.agencies},
     ) == (
         len(meetings),
-        {agency: present[agency] for agency in Agency},
+        {agency: present[agency] for agency in SHARING_AGENCIES},
     )
 
 

@@ -15,7 +15,7 @@ from mappa_bus.access.policy import (
     NotEntitledError,
     ViewerRole,
 )
-from mappa_bus.agencies import Agency
+from mappa_bus.agencies import SHARING_AGENCIES, Agency
 from mappa_bus.case.model import (
     CasePicture,
     ChildContactRisk,
@@ -97,7 +97,7 @@ def full_picture(case_id: str = "case-1", **changes: object) -> CasePicture:
         lead_agency=LeadAgency.PROBATION,
         lead_reference="PROB-0001",
         next_review_on=date(2024, 9, 1),
-        agencies_involved=tuple(Agency),
+        agencies_involved=SHARING_AGENCIES,
         last_recorded_at=RECORDED,
         management=Management(category=Category.VIOLENT_OFFENDER, eligible_since=date(2023, 1, 2)),
         custody=Custody(),

@@ -35,7 +35,7 @@ from mappa_bus.projection.database import open_engine
 from mappa_bus.reporting.consumer import ReportingProjection
 from mappa_bus.reporting.plan_actions import action_facts
 from mappa_bus.reporting.plan_figures import PlanFigures, figures_from_actions
-from mappa_bus.reporting.publication import revised_because, statistics_event
+from mappa_bus.reporting.publication import RevisionReason, revised_because, statistics_event
 from mappa_bus.reporting.tables import kent_2020_21
 from tests.case_events import kent_case
 from tests.keys import KEYRING
@@ -274,15 +274,15 @@ def test_a_revision_names_the_reasons_of_withdrawals_in_its_year_or_before() -> 
     revised = {(2022, "duplicate"), (2023, "wrong-case"), (2024, "entered-in-error")}
 
     assert revised_because(revised, 2023) == (
-        WithdrawalReason.DUPLICATE,
-        WithdrawalReason.WRONG_CASE,
+        RevisionReason.DUPLICATE,
+        RevisionReason.WRONG_CASE,
     )
 
 
 def test_only_a_revision_after_the_first_says_why_it_was_revised() -> None:
     """The first publication has nothing to have been revised from."""
     statistics = kent_2020_21()
-    because = (WithdrawalReason.DUPLICATE,)
+    because = (RevisionReason.DUPLICATE,)
 
     first = statistics_event("kent", statistics, 1, because)
     second = statistics_event("kent", statistics, 2, because)

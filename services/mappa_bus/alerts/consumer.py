@@ -18,9 +18,10 @@ seen before probation's conditions granting it), and never misses one the final 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -36,7 +37,9 @@ from mappa_bus.alerts.model import (
 from mappa_bus.alerts.rules import LEVEL_THREE_INTERVAL, RULES, Firing, calendar, evaluate
 from mappa_bus.alerts.schema import create_schema
 from mappa_bus.alerts.store import PROJECTION, raised_alerts, raised_ids, record_raised
-from mappa_bus.case.fold import apply
+from mappa_bus.case.fold import apply, joined
+from mappa_bus.case.merges import Link, Merges, link_of, merges_of
+from mappa_bus.case.merges import refusal as merge_refusal
 from mappa_bus.case.model import CasePicture, TimelineEntry
 from mappa_bus.case.withdrawal import refusal
 from mappa_bus.catalogue import Envelope, EventData
@@ -94,6 +97,9 @@ def _says(data: AlertData) -> dict[str, object]:
     )
 
 
+_NONE_HELD: Mapping[str, CasePicture | None] = MappingProxyType({})
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -113,6 +119,8 @@ class AlertBatch(Batch):
     # withdrawn event, why, and the withdrawal's id: one that said otherwise is withdrawn and
     # raised again as it now reads (under an id of its own).
     restating: dict[str, tuple[Firing, str, WithdrawalReason, str]] = field(default_factory=dict)
+    # The MAPPA unit's merges and unmerges the batch met.
+    links: list[Link] = field(default_factory=list)
 
 
 @dataclass
@@ -134,6 +142,29 @@ class AlertProjection:
     homes: dict[str, int] = field(default_factory=dict)
     level_three_interval: timedelta = LEVEL_THREE_INTERVAL
     """How long a level 3 case may go without a meeting (the settings' interval)."""
+    # The MAPPA unit's merges and unmerges, folded from the log like the pictures: from a
+    # merge on, the rules reason over the group's one picture (docs/alerts.md, "Merged cases").
+    links: list[Link] = field(default_factory=list)
+
+    @property
+    def merges(self) -> Merges:
+        """The merges in force, as far as the pictures have read."""
+        return merges_of(self.links)
+
+    def person(
+        self, case_id: str, merges: Merges, held: Mapping[str, CasePicture | None] = _NONE_HELD
+    ) -> CasePicture | None:
+        """The picture the rules see for `case_id`: its own, or its merged group's one picture
+        (`held`: pictures by id that stand instead of the projection's, None for none yet)."""
+        group = merges.group(case_id)
+        pictures = [
+            picture
+            for one in group
+            if (picture := held[one] if one in held else self.pictures.get(one)) is not None
+        ]
+        if len(group) == 1 or not pictures:
+            return pictures[0] if pictures else None
+        return joined(group, pictures)
 
     def load(self) -> None:
         """Read where alerts stand (again, after a rebalance: another instance may have moved
@@ -171,6 +202,10 @@ class AlertProjection:
         event = batch.read(record, self.namespace, self.keyring, refuse=live)
         if event is None:
             return
+        link = link_of(event, appended_at(record.timestamp))
+        if link is not None:
+            self._link(batch, record, link, live=live)
+            return
         self.homes[event.case_id] = record.partition
         before = batch.changed.get(event.case_id) or self.pictures.get(event.case_id)
         error = refusal(before, event)
@@ -186,6 +221,17 @@ class AlertProjection:
         if isinstance(event.data, EventWithdrawn):
             self._withdraw(batch, event.id, event.data, after)
             return
+        merges = merges_of([*self.links, *batch.links])
+        if len(merges.group(event.case_id)) > 1:
+            # One person under several ids: the rules see the group's one picture before and
+            # after the event, so what the other id already holds raises nothing again.
+            person_after = self.person(event.case_id, merges, batch.changed)
+            person_before = self.person(
+                event.case_id, merges, {**batch.changed, event.case_id: before}
+            )
+            if person_after is not None:
+                self._raise(batch, evaluate(person_before, person_after, event, recorded_at))
+            return
         # Asked even while rebuilding: a run that crashed may have met an event before one
         # that happened earlier (another agency's), and so not raised what the two imply
         # together. Alerts it did raise keep their ids, so asking again raises nothing twice.
@@ -193,6 +239,18 @@ class AlertProjection:
             self._raise(batch, evaluate_from(after, event.id))
         else:
             self._raise(batch, evaluate(before, after, event, recorded_at))
+
+    def _link(self, batch: AlertBatch, record: Any, link: Link, *, live: bool) -> None:
+        """Keep a merge or unmerge (no picture changes), or refuse it (once, when first met)."""
+        known = [*self.links, *batch.links]
+        if link in known:
+            return  # the same event again
+        error = merge_refusal(known, link)
+        if error is None:
+            batch.links.append(link)
+            self.homes.setdefault(link.kept, record.partition)
+        elif live:
+            batch.refuse(record, error)
 
     def _withdraw(
         self, batch: AlertBatch, by: str, withdrawal: EventWithdrawn, after: CasePicture
@@ -233,6 +291,7 @@ class AlertProjection:
             withdrawals, restated = self._withdrawals(connection, batch)
             record_raised(connection, [*restated, *withdrawals])
         self.pictures.update(batch.changed)
+        self.links.extend(batch.links)
         self.offsets = batch.offsets
         self.raised_upto = batch.raised_upto
         self.raised.update(batch.alerts)
@@ -274,10 +333,15 @@ class AlertProjection:
             return 0
         batch = AlertBatch(offsets=self.offsets, raised_upto=self.raised_upto)
         numbers = None if held is None else {partition for _, partition in held}
+        merges = self.merges
+        # A merged id is asked about through its group's kept id, once for the person.
+        kept = [case_id for case_id in merges.groups() if case_id not in self.pictures]
         firings = [
             firing
-            for case_id, picture in self.pictures.items()
-            if numbers is None or self.homes.get(case_id) in numbers
+            for case_id in [*self.pictures, *kept]
+            if case_id not in merges.into
+            and (numbers is None or self.homes.get(case_id) in numbers)
+            and (picture := self.person(case_id, merges)) is not None
             for firing in calendar(picture, today, self.level_three_interval)
         ]
         self._raise(batch, firings)

@@ -209,6 +209,15 @@ def as_known_at(picture: CasePicture, at: datetime) -> CasePicture:
     return _replace(known, {"timeline": timeline})
 
 
+def joined(group: Sequence[str], pictures: Iterable[CasePicture]) -> CasePicture:
+    """The one picture of a merged `group` of case ids (its kept id first) from the stored
+    `pictures` of its ids: every event of each folded from nothing in event order, as one case
+    (the same whichever id was read), naming the merged ids."""
+    kept, *merged = group
+    picture = replay(kept, (entry for each in pictures for entry in _everything(each)))
+    return _replace(picture, {"merged_case_ids": tuple(merged)})
+
+
 def _everything(picture: CasePicture) -> tuple[TimelineEntry, ...]:
     """Every entry `picture` was folded from: its timeline, what was withdrawn (unmarked: the
     mark is the fold's, made again) and the withdrawals."""

@@ -436,6 +436,9 @@ class CasePicture(_Part):
     role sees; each section is one need-to-know field group."""
 
     case_id: str
+    merged_case_ids: tuple[str, ...] = ()
+    """The ids merged into this one by the MAPPA unit, whose events this picture folds in too
+    (a read of a merged group: case/merges.py); empty for a stored picture, which is one id's."""
     area: Area | None = None
     """The MAPPA area managing the case (as of its latest event)."""
     level: Level | None = None

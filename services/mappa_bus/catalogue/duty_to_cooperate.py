@@ -9,6 +9,7 @@ from pydantic import Field
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue.base import EventData
+from mappa_bus.catalogue.vocabulary import SharingAgency
 
 
 class _InformationShared(EventData):
@@ -22,7 +23,7 @@ class _InformationShared(EventData):
         "address", "employment", "benefits", "education", "immigration-status", "risk"
     ]
     """What the information was about (the content stays with the sharing agency)."""
-    shared_with: list[Agency] = Field(min_length=1)
+    shared_with: list[SharingAgency] = Field(min_length=1)
     """Agencies the information was shared with."""
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from mappa_bus.agencies import Agency
+from mappa_bus.agencies import SHARING_AGENCIES, Agency
 from mappa_bus.catalogue import (
     childrens_services,
     duty_to_cooperate,
     health,
     housing,
+    merges,
     plans,
     police,
     prisons,
@@ -334,8 +335,23 @@ def _withdrawal(agency: Agency) -> withdrawal.EventWithdrawn:
     )
 
 
+# The MAPPA unit's: the example case kept, another id of the same person merged into it (and
+# the merge undone, in the unmerge's example).
+_MERGES: tuple[EventData, ...] = (
+    merges.CasesMerged(
+        merged_case_id="KEN-2020-000456", merged_on=date(2021, 3, 31), decision="MCU/KEN/2021/017"
+    ),
+    merges.CasesUnmerged(
+        merged_case_id="KEN-2020-000456",
+        unmerged_on=date(2021, 4, 14),
+        reason=merges.UnmergeReason.DIFFERENT_PEOPLE,
+        decision="MCU/KEN/2021/021",
+    ),
+)
+
 EXAMPLES: dict[type[EventData], EventData] = {
-    type(data): data for data in (*_DATA, *(_withdrawal(agency) for agency in Agency))
+    type(data): data
+    for data in (*_DATA, *(_withdrawal(agency) for agency in SHARING_AGENCIES), *_MERGES)
 }
 
 # The system each agency publishes from in the examples and the simulator (`source` is
@@ -351,6 +367,7 @@ AGENCY_SYSTEMS = {
     Agency.YOUTH_OFFENDING: "childview",
     Agency.DWP: "jcp-referrals",
     Agency.IMMIGRATION_ENFORCEMENT: "atlas",
+    Agency.MAPPA_UNIT: "mcu-register",
 }
 
 

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue.base import EventData
-from mappa_bus.catalogue.vocabulary import CASE_ID_PATTERN, MeetingReference
+from mappa_bus.catalogue.vocabulary import CASE_ID_PATTERN, MeetingReference, SharingAgency
 
 
 class RiskTool(StrEnum):
@@ -153,7 +153,7 @@ class ActionAgreed(EventData):
     """The reference of the meeting that agreed the action."""
     agreed_on: date
     """Date the action was agreed."""
-    owner: Agency
+    owner: SharingAgency
     """The agency that owns the action: the only one that may complete, close or re-date it."""
     kind: ActionKind
     """What kind of action it is."""

@@ -11,7 +11,7 @@ from pydantic import Field
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.base import EventData
-from mappa_bus.catalogue.vocabulary import Category, Level, MeetingReference
+from mappa_bus.catalogue.vocabulary import Category, Level, MeetingReference, SharingAgency
 
 
 class LeadAgency(StrEnum):
@@ -103,7 +103,7 @@ class MappaMeetingHeld(_ProbationEvent):
     """Date of the meeting."""
     level: Literal[2, 3]
     """The level at which the meeting was held."""
-    agencies_present: list[Agency] = Field(min_length=1)
+    agencies_present: list[SharingAgency] = Field(min_length=1)
     """Agencies represented at the meeting."""
     next_review_on: date
     """Date of the next review."""

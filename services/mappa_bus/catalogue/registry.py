@@ -8,6 +8,7 @@ from mappa_bus.catalogue import (
     duty_to_cooperate,
     health,
     housing,
+    merges,
     plans,
     police,
     prisons,
@@ -106,12 +107,17 @@ CATALOGUE: tuple[type[EventData], ...] = (
     withdrawal.YouthOffendingEventWithdrawn,
     withdrawal.DwpEventWithdrawn,
     withdrawal.ImmigrationEventWithdrawn,
+    merges.CasesMerged,
+    merges.CasesUnmerged,
 )
 
 CASE_EVENTS: tuple[type[EventData], ...] = tuple(
-    model for model in CATALOGUE if not issubclass(model, withdrawal.EventWithdrawn)
+    model
+    for model in CATALOGUE
+    if not issubclass(model, withdrawal.EventWithdrawn) and model.PUBLISHER is not Agency.MAPPA_UNIT
 )
-"""The event types that say something about a case: all but the agencies' withdrawals."""
+"""The event types that say something about a case: all but the agencies' withdrawals and the
+MAPPA unit's merges."""
 
 BY_TYPE: dict[str, type[EventData]] = {model.event_type(): model for model in CATALOGUE}
 

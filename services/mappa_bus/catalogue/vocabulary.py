@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
+
+from mappa_bus.agencies import SHARING_AGENCIES, Agency
 
 
 class Category(IntEnum):
@@ -81,3 +83,16 @@ MeetingReference = Annotated[
         "not free text), the same on the meeting and on every plan action agreed at it.",
     ),
 ]
+
+
+def _sharing(agency: Agency) -> Agency:
+    if agency not in SHARING_AGENCIES:
+        raise ValueError(
+            f"{agency.value} shares no information about a case: name an agency that does"
+        )
+    return agency
+
+
+SharingAgency = Annotated[Agency, AfterValidator(_sharing)]
+"""An agency an event's data names (who was told, who attended, who owns an action): one that
+shares information about cases, never the MAPPA unit (agencies.py)."""

@@ -52,6 +52,11 @@ class Rejection(StrEnum):
     # case that the consumer holds, or one another agency published.
     UNKNOWN_EVENT = "unknown-event"
     NOT_OWN_EVENT = "not-own-event"
+    # A merge or unmerge a consumer cannot apply (catalogue/merges.py): a case merged into
+    # itself, an id already merged (or a chain), an unmerge of two ids not merged.
+    SELF_MERGE = "self-merge"
+    ALREADY_MERGED = "already-merged"
+    NOT_MERGED = "not-merged"
 
 
 class WireError(ValueError):

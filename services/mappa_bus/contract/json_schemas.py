@@ -10,12 +10,13 @@ import inspect
 import json
 from typing import Any
 
+from mappa_bus.agencies import SHARING_AGENCIES
 from mappa_bus.catalogue.base import SCHEMA_URI_PREFIX, EventData
 from mappa_bus.catalogue.envelope import Envelope
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.catalogue.registry import CATALOGUE
 from mappa_bus.catalogue.wire import to_wire
-from mappa_bus.contract.pinned import pinned_envelope
+from mappa_bus.contract.pinned import pinned_envelope, sources_pattern
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ENVELOPE_SCHEMA_URI = f"{SCHEMA_URI_PREFIX}envelope"
@@ -38,8 +39,14 @@ def event_schema(model: type[EventData]) -> JsonObject:
 def envelope_schema() -> JsonObject:
     """The schema every event meets whatever its type: what a consumer checks before it looks
     at `type` (the parser's first step, with `data` any JSON object)."""
+    schema = Envelope[dict[str, Any]].model_json_schema()
+    # The sharing agencies' sources only, as published before the MAPPA unit published: a
+    # pattern of a published schema may not change (compat.py), and nothing outside the bus
+    # produces the unit's events, whose own schemas (events/uk.gov.mappa.mappa-unit.*) pin
+    # their source. The parser itself admits every publisher's (catalogue/envelope.py).
+    schema["properties"]["source"]["pattern"] = sources_pattern(SHARING_AGENCIES)
     return _identified(
-        Envelope[dict[str, Any]].model_json_schema(),
+        schema,
         uri=ENVELOPE_SCHEMA_URI,
         title=ENVELOPE_TITLE,
         description=_docstring(Envelope),

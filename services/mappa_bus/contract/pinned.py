@@ -7,6 +7,7 @@ JSON Schema files and the AsyncAPI document are built from these pinned models.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any, Literal
 
@@ -22,11 +23,19 @@ _LITERAL: Any = Literal
 
 def source_pattern(agency: Agency) -> str:
     """`SOURCE_PATTERN` with its alternation of agencies narrowed to `agency` alone."""
+    return sources_pattern((agency,))
+
+
+def sources_pattern(agencies: Sequence[Agency]) -> str:
+    """`SOURCE_PATTERN` with its alternation of agencies narrowed to `agencies` (one agency
+    stands alone, without the group)."""
     before, _, rest = SOURCE_PATTERN.partition("(")
     _, _, after = rest.partition(")")
     # Agency values are lowercase letters and hyphens, so they need no escaping; and `\-` must
     # be avoided: JavaScript validators compile patterns as unicode regexes, which refuse it.
-    return f"{before}{agency.value}{after}"
+    alternatives = "|".join(agency.value for agency in agencies)
+    group = alternatives if len(agencies) == 1 else f"({alternatives})"
+    return f"{before}{group}{after}"
 
 
 @cache

@@ -376,7 +376,7 @@ def _case_routes(app: FastAPI, gate: Gate, attempt: Callable[..., Attempt]) -> N
         def then(picture: Any) -> Any:
             return known_then(picture, at, caller.role)
 
-        past = gate.read_case(asked, caller, reason, case_id, then)
+        past = gate.read_case(asked, caller, reason, case_id, then, at=at)
         return as_known_at_view(past, caller.role, at)
 
     @app.get("/cases/{case_id}/plan", response_model=CasePlan, responses=_CASE_REFUSALS)

@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from mappa_bus.case.fold import apply_all
+from mappa_bus.case.merges import Link, link_of
+from mappa_bus.case.merges import refusal as merge_refusal
 from mappa_bus.case.model import CasePicture
 from mappa_bus.case.plans import refusal
 from mappa_bus.case.withdrawal import refusal as withdrawal_refusal
@@ -29,6 +31,7 @@ from mappa_bus.picture.store import PROJECTION, load_pictures, save_pictures
 from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import snapshot
 from mappa_bus.projection.heap import HeapKeeper
+from mappa_bus.projection.merges import load_links, save_links
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.sealed import RecordKeys
 from mappa_bus.topics import NAMESPACE
@@ -39,6 +42,7 @@ class PictureBatch(Batch):
     """What a batch of records would change: pictures, besides offsets and refusals."""
 
     changed: dict[str, CasePicture] = field(default_factory=dict)
+    links: list[Link] = field(default_factory=list)
 
 
 @dataclass
@@ -60,6 +64,9 @@ class PictureProjection:
     # Cases whose details were erased when retention passed: their events, still on the log,
     # are not folded back in.
     erased: frozenset[str] = frozenset()
+    # The MAPPA unit's merges and unmerges (case/merges.py): kept beside the pictures, which
+    # stay per id (docs/picture.md, "Merged cases").
+    links: list[Link] = field(default_factory=list)
 
     def load(self) -> None:
         """Create the schema if need be and read back what the store holds."""
@@ -68,6 +75,7 @@ class PictureProjection:
             self.pictures = load_pictures(connection)
             self.offsets = load_offsets(connection, PROJECTION)
             self.erased = frozenset(erased_cases(connection))
+            self.links = [Link.from_row(row) for row in load_links(connection, PROJECTION)]
         self.heap.settle()
 
     def fold(self, records: Sequence[Any]) -> PictureBatch:
@@ -77,7 +85,10 @@ class PictureProjection:
         # costs one re-fold of the case, not one per late event.
         arrivals: dict[str, list[tuple[Any, Envelope[EventData]]]] = {}
         for record, event in batch.events(records, self.namespace, self.keyring):
-            if event.case_id not in self.erased:
+            link = link_of(event, appended_at(record.timestamp))
+            if link is not None:
+                _link(batch, record, link, self.links)
+            elif event.case_id not in self.erased:
                 pending = arrivals.setdefault(event.case_id, [])
                 known = self.pictures.get(event.case_id)
                 # A withdrawal must name an event of its own agency this case already holds,
@@ -107,12 +118,25 @@ class PictureProjection:
             for case_id in stubs:
                 del batch.changed[case_id]
             save_pictures(connection, batch.changed.values())
+            save_links(connection, PROJECTION, (link.as_row() for link in batch.links))
         self.pictures.update(batch.changed)
         self.pictures.update(stubs)
         self.erased |= stubs.keys()
+        self.links.extend(batch.links)
         self.offsets = batch.offsets
         self.heap.settle()
         self.heap.sweep_if_due()
+
+
+def _link(batch: PictureBatch, record: Any, link: Link, known: Sequence[Link]) -> None:
+    """Keep a merge or unmerge beside the pictures (no picture changes), or refuse it."""
+    if link in known or link in batch.links:
+        return  # the same event again
+    error = merge_refusal([*known, *batch.links], link)
+    if error is not None:
+        batch.refuse(record, error)
+    else:
+        batch.links.append(link)
 
 
 def _fold_case(

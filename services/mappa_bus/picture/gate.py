@@ -12,11 +12,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import NoReturn
 
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
 
 from mappa_bus import audit
 from mappa_bus.access.admission import NotAdmittedError, admit
@@ -24,10 +25,19 @@ from mappa_bus.access.identity import NATIONAL, Reader
 from mappa_bus.access.policy import ViewerRole
 from mappa_bus.access.reasons import for_trail
 from mappa_bus.agencies import Agency
+from mappa_bus.case.fold import joined
+from mappa_bus.case.merges import Link, Merges, merges_of
 from mappa_bus.case.model import CasePicture
-from mappa_bus.picture.store import CaseFilter, find_cases, find_overdue, load_picture
+from mappa_bus.picture.store import (
+    PROJECTION,
+    CaseFilter,
+    find_cases,
+    find_overdue,
+    load_picture,
+)
 from mappa_bus.picture.views import OverdueAction, case_areas, overdue_of
 from mappa_bus.projection.database import snapshot
+from mappa_bus.projection.merges import load_links
 from mappa_bus.web.identity import Identity
 
 UNIDENTIFIED = "(unidentified)"
@@ -161,20 +171,26 @@ class Gate:
         reason: str,
         case_id: str,
         known: Callable[[CasePicture], CasePicture | None] = lambda picture: picture,
+        *,
+        at: datetime | None = None,
     ) -> CasePicture:
         """What is `known` of one case's picture, recorded as read; a recorded 404 when there is
-        nothing, or when the case is not in the caller's areas (answered alike)."""
+        nothing, or when the case is not in the caller's areas (answered alike). A case merged
+        with others (by `at`, when given) reads as their one picture, and the record names
+        every id of the group, so the trail of either id lists the read."""
         with snapshot(self.engine) as connection:
-            stored = load_picture(connection, case_id)
+            group = _merges(connection, at).group(case_id)
+            stored = _group_picture(connection, group)
         if stored is not None and not caller.reader.may_read_any_of(case_areas(stored)):
-            self.record(attempt, 404, "other-area", caller=caller, reason=reason, cases=[case_id])
+            self.record(attempt, 404, "other-area", caller=caller, reason=reason, cases=group)
             raise not_found(case_id)
         picture = None if stored is None else known(stored)
         if picture is None:
-            self.record(attempt, 404, "not-found", caller=caller, reason=reason, cases=[case_id])
+            self.record(attempt, 404, "not-found", caller=caller, reason=reason, cases=group)
             raise not_found(case_id)
-        self.record(attempt, 200, "read", caller=caller, reason=reason, cases=[case_id])
-        return picture
+        self.record(attempt, 200, "read", caller=caller, reason=reason, cases=group)
+        # A picture as known at a moment is folded again from its entries: named again here.
+        return picture.model_copy(update={"merged_case_ids": group[1:]})
 
     def list_cases(
         self,
@@ -188,8 +204,18 @@ class Gate:
         """A page of pictures in the caller's areas; one record naming every case listed."""
         scoped = CaseFilter(**{**where.__dict__, "areas": caller.reader.areas})
         with snapshot(self.engine) as connection:
-            pictures = find_cases(connection, scoped, limit=limit, offset=offset)
-        listed = [picture.case_id for picture in pictures]
+            found = find_cases(connection, scoped, limit=limit, offset=offset)
+            merges = _merges(connection)
+            # A person merged from several ids is listed once, under the kept id, as the
+            # group's one picture: a merged id's row is left out.
+            pictures = [
+                _group_picture(connection, merges.group(picture.case_id)) or picture
+                if picture.case_id in merges.into.values()
+                else picture
+                for picture in found
+                if picture.case_id not in merges.into
+            ]
+        listed = [case for picture in pictures for case in merges.group(picture.case_id)]
         self.record(attempt, 200, "read", caller=caller, reason=reason, cases=listed)
         return pictures
 
@@ -230,8 +256,24 @@ class Gate:
         after: int,
         limit: int,
     ) -> list[audit.AuditRecord]:
-        """A page of the trail for a case or a user; this reading of it is recorded after."""
+        """A page of the trail for a case (and every id merged with it: who read either) or a
+        user; this reading of it is recorded after."""
         with snapshot(self.engine) as connection:
-            records = audit.reads(connection, case_id=case_id, user=user, after=after, limit=limit)
+            group = None if case_id is None else _merges(connection).group(case_id)
+            records = audit.reads(connection, case_ids=group, user=user, after=after, limit=limit)
         self.record(attempt, 200, "read", caller=caller, reason=reason)
         return records
+
+
+def _merges(connection: Connection, at: datetime | None = None) -> Merges:
+    """The merges in force (by `at`, when given) as the picture store holds them."""
+    return merges_of((Link.from_row(row) for row in load_links(connection, PROJECTION)), at)
+
+
+def _group_picture(connection: Connection, group: tuple[str, ...]) -> CasePicture | None:
+    """The picture of a group of ids (one id: its stored picture), or None when none of its
+    ids has an event."""
+    pictures = [picture for case_id in group if (picture := load_picture(connection, case_id))]
+    if len(group) == 1 or not pictures:
+        return pictures[0] if pictures else None
+    return joined(group, pictures)

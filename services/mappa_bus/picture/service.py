@@ -7,8 +7,9 @@ from datetime import date
 
 from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.retention import due, erase, erased_cases
-from mappa_bus.picture.store import clear, save_pictures
+from mappa_bus.picture.store import PROJECTION, clear, save_pictures
 from mappa_bus.projection import shell
+from mappa_bus.projection.merges import clear_links
 from mappa_bus.projection.subscriber import consume_until_caught_up
 from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
@@ -26,6 +27,7 @@ def rebuild(projection: PictureProjection) -> None:
     cases stay erased (their stubs are written back, and their events are not folded)."""
     with projection.engine.begin() as connection:
         clear(connection)
+        clear_links(connection, PROJECTION)
         save_pictures(connection, erased_cases(connection).values())
     projection.load()
 

@@ -59,6 +59,9 @@ class CaseSummary(_View):
     call, and the status and agencies where the role may see them (else None and empty)."""
 
     case_id: str
+    merged_case_ids: tuple[str, ...] = ()
+    """Other ids of the same person, merged into this one by the MAPPA unit: their events are
+    in this view too."""
     area: Area | None = None
     level: Level | None = None
     status: Status | None = None

@@ -113,17 +113,17 @@ def report(
     settings = command_settings()
     projection = open_projection(database or settings.database_url, namespace, for_consuming=False)
     populations = {**SHIPPED_POPULATIONS, **(read_population_csv(population) if population else {})}
-    statistics = statistics_for(
-        projection.cases, where, first_year, populations, once_per_level=each_level
-    )
+    # Each merged group of case ids as one person (case/merges.py).
+    people = projection.counted
+    statistics = statistics_for(people, where, first_year, populations, once_per_level=each_level)
     if statistics is None:
         console.print(f"[red]the store has no figures for {area} {year}[/]")
         if database is None and namespace == NAMESPACE:
             _point_at_the_demo(settings, where, first_year, populations, area, year)
         raise typer.Exit(1)
-    shown = caveats(projection.cases, where, first_year)
+    shown = caveats(people, where, first_year)
     if output_format == "html":
-        earlier = earlier_years(projection.cases, where, first_year, populations)
+        earlier = earlier_years(people, where, first_year, populations)
         text = render_html(statistics, earlier, caveats=shown)
     else:
         text = FORMATS[output_format](statistics, caveats=shown)
@@ -236,7 +236,7 @@ def report_open(
     subject = f"figure {where.value} {first_year} table {table} [{row}] [{column}]"
     admitted = _admit_to_figure(projection.engine, identity, role, reason, where, subject)
     ids = contributors(
-        projection.cases, ReportingYear(first_year).start, where, (table, row, column)
+        projection.counted, ReportingYear(first_year).start, where, (table, row, column)
     )
     _record_figure(
         projection.engine, admitted.reader, admitted.role, subject, admitted.reason, "read", ids

@@ -11,14 +11,18 @@ from typing import Any
 
 from sqlalchemy import Engine, inspect
 
+from mappa_bus.case.merges import Link, Merges, link_of, merges_of
+from mappa_bus.case.merges import refusal as merge_refusal
 from mappa_bus.catalogue import Envelope, EventData, ReportingYear, WireError
 from mappa_bus.catalogue.withdrawal import EventWithdrawn
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import snapshot
+from mappa_bus.projection.merges import load_links, save_links
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.sealed import RecordKeys
 from mappa_bus.projection.seen import load_seen, save_seen
+from mappa_bus.reporting.count import merged_cases
 from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert, withdrawn_fact, without
 from mappa_bus.reporting.partnership import PartnershipCounts, add_batch
 from mappa_bus.reporting.partnership_store import load_partnership_parts, save_partnership
@@ -68,6 +72,8 @@ class ReportingBatch(Batch):
     plan_steps: list[tuple[ActionKey, PlanStep]] = field(default_factory=list)
     # Plan steps withdrawn by their agency: (case id, event id, reason).
     withdrawn_steps: list[tuple[str, str, str]] = field(default_factory=list)
+    # The MAPPA unit's merges and unmerges the batch applied.
+    links: list[Link] = field(default_factory=list)
 
 
 @dataclass
@@ -91,6 +97,19 @@ class ReportingProjection:
     revised: set[tuple[int, str]] = field(default_factory=set)
     # Every plan action's steps, by (case id, action id): the plan figures fold from them.
     plans: dict[ActionKey, ActionSteps] = field(default_factory=dict)
+    # The MAPPA unit's merges and unmerges applied (case/merges.py): the counts take each
+    # group of ids as one person.
+    links: list[Link] = field(default_factory=list)
+
+    @property
+    def counted(self) -> dict[str, CaseFacts]:
+        """Every person's facts as the tables count them: a merged group's under its kept id."""
+        return merged_cases(self.cases, self.merges)
+
+    @property
+    def merges(self) -> Merges:
+        """The merges in force."""
+        return merges_of(self.links)
 
     def load(self, *, for_consuming: bool = True) -> None:
         """Create the schema if need be and read back what the store holds: everything when
@@ -107,6 +126,7 @@ class ReportingProjection:
         with snapshot(self.engine) as connection:
             self.cases = load_cases(connection)
             self.offsets = load_offsets(connection, PROJECTION)
+            self.links = [Link.from_row(row) for row in load_links(connection, PROJECTION)]
             if for_consuming:
                 self.seen = load_seen(connection, PROJECTION)
                 self.partnership = load_partnership_parts(connection)
@@ -122,6 +142,10 @@ class ReportingProjection:
                 continue  # the same event sent again: it has been applied once
             if isinstance(event.data, EventWithdrawn):
                 self._withdraw(batch, record, event, event.data)
+                continue
+            link = link_of(event, appended_at(record.timestamp))
+            if link is not None:
+                self._link(batch, record, link)
                 continue
             batch.new_ids.add(event.id)
             arrived = (event, appended_at(record.timestamp))
@@ -166,6 +190,27 @@ class ReportingProjection:
         batch.withdrawn.append((case_id, outcome, withdrawal.reason.value))
         batch.years.add(year)
         batch.revised.add((year, withdrawal.reason.value))
+
+    def _link(self, batch: ReportingBatch, record: Any, link: Link) -> None:
+        """Apply a merge or unmerge, or refuse it; the years the two ids' facts reach are
+        counted again, and their next revision names why."""
+        error = merge_refusal([*self.links, *batch.links], link)
+        if error is not None:
+            batch.refuse(record, error)
+            return
+        batch.new_ids.add(link.event_id)
+        batch.links.append(link)
+        facts = [
+            fact
+            for case_id in (link.kept, link.merged)
+            for fact in batch.changed.get(case_id) or self.cases.get(case_id, ())
+        ]
+        # A fact changes its own year and every later one: from the earliest either id has.
+        year = min((ReportingYear.holding(f.day).opens for f in facts), default=None)
+        if year is None:
+            year = ReportingYear.holding(link.on).opens
+        batch.years.add(year)
+        batch.revised.add((year, "cases-merged" if link.joined else "cases-unmerged"))
 
     def _withdraw_step(
         self,
@@ -216,10 +261,12 @@ class ReportingProjection:
                 save_partnership(connection, part, counts, touched)
             withdraw_facts(connection, batch.withdrawn)
             withdraw_steps(connection, batch.withdrawn_steps)
+            save_links(connection, PROJECTION, (link.as_row() for link in batch.links))
             mark_unpublished(connection, batch.years - self.unpublished)
             mark_revised(connection, batch.revised - self.revised)
         self.cases.update(batch.changed)
         self.plans.update(batch.plans)
+        self.links.extend(batch.links)
         self.offsets = batch.offsets
         self.seen.update(batch.new_ids)
         self.partnership.update({part: counts for part, (counts, _) in partnership.items()})

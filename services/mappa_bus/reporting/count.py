@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from mappa_bus.case.merges import Merges
 from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.reporting.facts import CaseFacts, Fact, Kind
 from mappa_bus.reporting.population import per_100k
@@ -43,6 +44,18 @@ def advance(state: CaseState, fact: Fact) -> CaseState:
     if kind in (Kind.INTO_HOSPITAL, Kind.OUT_OF_HOSPITAL):
         return replace(state, in_hospital=kind is Kind.INTO_HOSPITAL)
     return state
+
+
+def merged_cases(cases: Mapping[str, CaseFacts], merges: Merges) -> dict[str, CaseFacts]:
+    """`cases` with each merged group as one person: the facts of every id of the group, in the
+    order the rules apply them, under the kept id (each event once); the merged ids gone. The
+    tables then count the person once, from the state all their facts leave."""
+    people = dict(cases)
+    for kept, group in merges.groups().items():
+        facts = {fact for case_id in group for fact in people.pop(case_id, ())}
+        if facts:
+            people[kept] = tuple(sorted(facts))
+    return people
 
 
 Placement = tuple[Area, int, int]  # area, level, category

@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from mappa_bus.agencies import Agency
+from mappa_bus.agencies import SHARING_AGENCIES, Agency
 from mappa_bus.catalogue import Area, Envelope, EventData, ReportingYear, probation
 
 BUCKETS_PER_DECADE = 20
@@ -245,7 +245,8 @@ def indicators(
         year_start=year_start,
         meetings_held=held,
         agencies=tuple(
-            _agency(agency, by_agency.get(agency, AgencyTally()), held) for agency in Agency
+            _agency(agency, by_agency.get(agency, AgencyTally()), held)
+            for agency in SHARING_AGENCIES
         ),
     )
 

@@ -14,6 +14,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
@@ -39,6 +40,18 @@ NATIONAL = "england-and-wales"
 _ID_NAMESPACE = uuid.UUID("0d6b2f4e-5a3c-4f8e-9b21-7c4e1a9d3f60")
 
 
+class RevisionReason(StrEnum):
+    """Why a revision's figures changed: an agency's withdrawal reason, or the MAPPA unit's
+    merge or unmerge of two case ids (counted as one person since, or as two again)."""
+
+    ENTERED_IN_ERROR = WithdrawalReason.ENTERED_IN_ERROR.value
+    WRONG_CASE = WithdrawalReason.WRONG_CASE.value
+    DUPLICATE = WithdrawalReason.DUPLICATE.value
+    SUPERSEDED = WithdrawalReason.SUPERSEDED.value
+    CASES_MERGED = "cases-merged"
+    CASES_UNMERGED = "cases-unmerged"
+
+
 class StatisticsPublished(BusEvent):
     """A CloudEvent carrying one area-year's (or England and Wales's) MAPPA statistics."""
 
@@ -53,11 +66,12 @@ class StatisticsPublished(BusEvent):
     subject: str = Field(description="The area's slug, or `england-and-wales`.")
     mappahandling: Literal["OFFICIAL"] = "OFFICIAL"
     revision: int = Field(ge=1, description="1 at first publication; +1 for each correction.")
-    revised_because: tuple[WithdrawalReason, ...] = Field(
+    revised_because: tuple[RevisionReason, ...] = Field(
         default=(),
         description="Why a revision's figures changed, when events counted before were since "
-        "withdrawn by their agency: the withdrawals' reasons (empty at first publication, and "
-        "when late events alone changed them).",
+        "withdrawn by their agency (the withdrawals' reasons), or when the MAPPA unit merged two "
+        "case ids or undid a merge (`cases-merged`, `cases-unmerged`); empty at first "
+        "publication, and when late events alone changed them.",
     )
     data: MappaStatistics
 
@@ -161,10 +175,10 @@ def load_revised(connection: Connection) -> set[tuple[int, str]]:
     return {(year, reason) for year, reason in connection.execute(query)}
 
 
-def revised_because(revised: Iterable[tuple[int, str]], year: int) -> tuple[WithdrawalReason, ...]:
+def revised_because(revised: Iterable[tuple[int, str]], year: int) -> tuple[RevisionReason, ...]:
     """The reasons that changed `year`'s figures: those of withdrawals in it or before it (a
     fact changes its own year and, through the state it leaves, every later one)."""
-    return tuple(sorted({WithdrawalReason(reason) for when, reason in revised if when <= year}))
+    return tuple(sorted({RevisionReason(reason) for when, reason in revised if when <= year}))
 
 
 def load_unpublished(connection: Connection) -> set[int]:
@@ -203,7 +217,7 @@ def statistics_event(
     subject: str,
     statistics: MappaStatistics,
     revision: int,
-    because: tuple[WithdrawalReason, ...] = (),
+    because: tuple[RevisionReason, ...] = (),
 ) -> StatisticsPublished:
     """The event for one revision of one subject's year (`because`: why it was revised)."""
     return StatisticsPublished(

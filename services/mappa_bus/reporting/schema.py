@@ -8,6 +8,7 @@ from sqlalchemy import Column, Date, Engine, Integer, String, Table, Text
 
 from mappa_bus.audit import audit_table
 from mappa_bus.projection.database import create_tables
+from mappa_bus.projection.merges import merges_table
 from mappa_bus.projection.offsets import metadata, offsets_table
 from mappa_bus.projection.seen import seen_batches_table, seen_table
 
@@ -108,6 +109,7 @@ def create_schema(engine: Engine) -> None:
         withdrawn_table,
         revision_reasons_table,
         seen_batches_table,
+        merges_table,
         audit_table,
     ]
     create_tables(engine, metadata, tables)

@@ -13,6 +13,7 @@ from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.projection import shell
 from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.merges import clear_links
 from mappa_bus.projection.publish import publish_event
 from mappa_bus.projection.seen import clear_seen
 from mappa_bus.projection.subscriber import consume_until_caught_up
@@ -62,6 +63,7 @@ def rebuild(projection: ReportingProjection) -> None:
         clear_seen(connection, PROJECTION)
         clear_partnership(connection)
         clear_plan_steps(connection)
+        clear_links(connection, PROJECTION)
     projection.load()
 
 
@@ -107,7 +109,7 @@ async def publish_statistics(
     digests = {key: digest for key, (digest, _) in published.items()}
     sent = 0
     for subject, statistics, digest in due(
-        projection.cases, populations, today, digests, since=since
+        projection.counted, populations, today, digests, since=since
     ):
         revision = published.get((subject, statistics.year_start), ("", 0))[1] + 1
         because = revised_because(projection.revised, statistics.year_start.year)

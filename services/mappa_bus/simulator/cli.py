@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mappa_bus.adapters.publisher import publish_all
-from mappa_bus.agencies import Agency
+from mappa_bus.agencies import SHARING_AGENCIES, Agency
 from mappa_bus.catalogue import ReportingYear
 from mappa_bus.catalogue.areas import AREA_NAMES, Area
 from mappa_bus.catalogue.base import EventData
@@ -205,7 +205,7 @@ def _summary(
     agencies = Table(title=f"{run.people:,} people, {sum(run.by_agency.values()):,} events")
     agencies.add_column("agency")
     agencies.add_column("events", justify="right")
-    for agency in Agency:
+    for agency in SHARING_AGENCIES:
         agencies.add_row(agency.value, f"{run.by_agency[agency]:,}")
     console.print(agencies)
     for reporting, truth in truths.items():

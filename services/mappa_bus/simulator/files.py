@@ -20,7 +20,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import IO
 
-from mappa_bus.agencies import Agency
+from mappa_bus.agencies import SHARING_AGENCIES, Agency
 from mappa_bus.catalogue import ReportingYear
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.base import EventData
@@ -53,7 +53,7 @@ def write_events(
     area_count = 0
     for area_count, area_events in enumerate(areas, start=1):
         counts.update(_write_part(parts, area_count, area_events))
-    for agency in Agency:
+    for agency in SHARING_AGENCIES:
         _merge(
             [parts / f"{n:02d}-{agency.value}" for n in range(1, area_count + 1)],
             events_file(directory, agency),
@@ -114,7 +114,7 @@ def _write_part(
     with ExitStack() as stack:
         files: dict[Agency, IO[bytes]] = {
             agency: stack.enter_context((parts / f"{number:02d}-{agency.value}").open("wb"))
-            for agency in Agency
+            for agency in SHARING_AGENCIES
         }
         for event in area_events:
             key = event.time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S").encode()

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from mappa_bus.agencies import Agency
+from mappa_bus.agencies import SHARING_AGENCIES, Agency
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.simulator.rates import PUNCTUALITY, Punctuality
@@ -64,7 +64,7 @@ class SimulationOptions:
             raise ValueError(f"years: must be from 1 to {MAX_YEARS}")
         if not 1990 <= self.year <= 2100:
             raise ValueError("year: must be the year of a 1 April between 1990 and 2100")
-        if set(self.punctuality) != set(Agency):
+        if set(self.punctuality) != set(SHARING_AGENCIES):
             raise ValueError("punctuality: give every agency's, and only agencies'")
         if self.scenario is not None:
             area, year = SCENARIO_AREA_YEAR[self.scenario]
