@@ -19,18 +19,12 @@ from mappa_bus.alerts.store import all_raised, unpublished
 from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import read_to_end
-from mappa_bus.simulator.options import Scenario, SimulationOptions
-from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import alerts_topic
+from tests.area_year import small_area_year
 
 pytestmark = pytest.mark.kafka
 
-KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 YEAR_END = date(2021, 3, 31)
-
-
-def _kent() -> list[Envelope[EventData]]:
-    return [event for item in simulate(KENT) for event in events(item, KENT.seed)]
 
 
 def _implied(projection: AlertProjection) -> set[str]:
@@ -59,7 +53,7 @@ async def _on_topic(kafka: KafkaConnection, namespace: str) -> list[AlertRaised]
     ]
 
 
-async def test_kent_alerts_are_raised_once_each_across_a_restart(
+async def test_a_years_alerts_are_raised_once_each_across_a_restart(
     kafka: KafkaConnection,
     kafka_as: Callable[[str], KafkaConnection],
     namespace: str,
@@ -67,12 +61,12 @@ async def test_kent_alerts_are_raised_once_each_across_a_restart(
 ) -> None:
     """Half the year, a restart, then the rest (the second half sent twice): every alert the
     year's final pictures imply is on the topic, each exactly once, as the store records it."""
-    kent = _kent()
-    half = len(kent) // 2
+    stream = small_area_year()
+    half = len(stream) // 2
     url = f"sqlite:///{tmp_path / 'alerts.db'}"
-    await _publish(kafka_as, kent[:half], namespace)
+    await _publish(kafka_as, stream[:half], namespace)
     await catch_up(kafka_as("alerts"), open_projection(url, namespace), today=lambda: YEAR_END)
-    await _publish(kafka_as, kent[half:] + kent[half:], namespace)
+    await _publish(kafka_as, stream[half:] + stream[half:], namespace)
     restarted = open_projection(url, namespace)
     await catch_up(kafka_as("alerts"), restarted, today=lambda: YEAR_END)
 

@@ -31,15 +31,13 @@ from mappa_bus.projection.database import open_engine
 from mappa_bus.reporting import service as reporting
 from mappa_bus.reporting.count import count_year
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
-from mappa_bus.simulator.options import Scenario, SimulationOptions
-from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import alerts_topic
+from tests.area_year import small_area_year
 from tests.stores import applied
 
 pytestmark = pytest.mark.kafka
 
 MAPPA = Path(sys.executable).with_name("mappa")
-KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 KILLS = 5
 YEAR = date(2020, 4, 1)
 
@@ -79,17 +77,17 @@ async def test_five_kills_mid_replay_change_nothing(
     namespace: str,
     tmp_path: Path,
 ) -> None:
-    kent = [event for item in simulate(KENT) for event in events(item, KENT.seed)]
-    await publish_all(lambda agency: kafka_as(agency.value), kent, namespace=namespace)
+    stream = small_area_year()
+    await publish_all(lambda agency: kafka_as(agency.value), stream, namespace=namespace)
     env = service_env
     crashed = f"sqlite:///{tmp_path / 'crashed.db'}"
-    killed_at = _crash_repeatedly(service, env, crashed, namespace, len(kent), tmp_path / "log")
+    killed_at = _crash_repeatedly(service, env, crashed, namespace, len(stream), tmp_path / "log")
 
     assert len(killed_at) == KILLS
-    assert all(0 < at < len(kent) for at in killed_at), killed_at
-    assert applied(crashed, service) == len(kent)
+    assert all(0 < at < len(stream) for at in killed_at), killed_at
+    assert applied(crashed, service) == len(stream)
     reference = f"sqlite:///{tmp_path / 'reference.db'}"
-    await COMPARE[service](kafka, kafka_as, namespace, crashed, reference, kent)
+    await COMPARE[service](kafka, kafka_as, namespace, crashed, reference, stream)
 
 
 async def _same_pictures(
@@ -98,7 +96,7 @@ async def _same_pictures(
     namespace: str,
     crashed: str,
     reference: str,
-    kent: list[Envelope[EventData]],
+    stream: list[Envelope[EventData]],
 ) -> None:
     uninterrupted = picture.open_projection(reference, namespace)
     await picture.catch_up(kafka_as("picture"), uninterrupted)
@@ -113,7 +111,7 @@ async def _same_statistics(
     namespace: str,
     crashed: str,
     reference: str,
-    kent: list[Envelope[EventData]],
+    stream: list[Envelope[EventData]],
 ) -> None:
     uninterrupted = reporting.open_projection(reference, namespace)
     await reporting.catch_up(kafka_as("reporting"), uninterrupted, publish=False)
@@ -133,13 +131,13 @@ async def _every_implied_alert_once(
     namespace: str,
     crashed: str,
     reference: str,
-    kent: list[Envelope[EventData]],
+    stream: list[Envelope[EventData]],
 ) -> None:
     # Which alerts an order of arrival raises beyond those the final pictures imply can differ
     # between runs (docs/alerts.md); what must hold is that none is lost and none doubled.
     del reference
     final: dict[str, CasePicture] = {}
-    for event in kent:
+    for event in stream:
         final[event.case_id] = apply(final.get(event.case_id), event, event.time)
     implied = {
         alert_id(firing.data.rule, firing.trigger)

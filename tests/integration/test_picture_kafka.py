@@ -30,21 +30,15 @@ from mappa_bus.picture.service import catch_up, open_projection, rebuild
 from mappa_bus.picture.store import PROJECTION, load_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.offsets import load_offsets
-from mappa_bus.simulator.options import Scenario, SimulationOptions
-from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic, dead_letter_topic
 from mappa_bus.web.identity import DevelopmentHeaders
+from tests.area_year import small_area_year
 from tests.keys import headers_of
 from tests.stores import applied, unrecorded
 
 pytestmark = pytest.mark.kafka
 
-KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 MAPPA = Path(sys.executable).with_name("mappa")
-
-
-def _kent() -> list[Envelope[EventData]]:
-    return [event for item in simulate(KENT) for event in events(item, KENT.seed)]
 
 
 def _in_memory(stream: list[Envelope[EventData]], recorded: Any) -> dict[str, CasePicture]:
@@ -54,21 +48,21 @@ def _in_memory(stream: list[Envelope[EventData]], recorded: Any) -> dict[str, Ca
     return pictures
 
 
-async def test_the_store_holds_what_the_fold_makes_of_kent_2020_21(
+async def test_the_store_holds_what_the_fold_makes_of_a_simulated_year(
     kafka_as: Callable[[str], KafkaConnection], namespace: str, tmp_path: Path
 ) -> None:
-    """Published by each agency and consumed as the picture role, Kent's year gives every
-    case the picture the pure fold gives when handed the same events in another order."""
-    kent = _kent()
+    """Published by each agency and consumed as the picture role, a simulated area-year gives
+    every case the picture the pure fold gives when handed the same events in another order."""
+    stream = small_area_year()
     started = time.time()
-    await publish_all(lambda agency: kafka_as(agency.value), kent, namespace=namespace)
+    await publish_all(lambda agency: kafka_as(agency.value), stream, namespace=namespace)
     projection = open_projection(f"sqlite:///{tmp_path / 'pictures.db'}", namespace)
     applied = await catch_up(kafka_as("picture"), projection)
 
-    expected = _in_memory(list(reversed(kent)), recorded=kent[0].time)
+    expected = _in_memory(list(reversed(stream)), recorded=stream[0].time)
     stored = open_projection(f"sqlite:///{tmp_path / 'pictures.db'}", namespace).pictures
     served = await _served(projection.engine, sorted(expected))
-    assert applied == len(kent)
+    assert applied == len(stream)
     assert stored.keys() == expected.keys()
     assert all(unrecorded(stored[case]) == unrecorded(expected[case]) for case in expected)
     assert all(
@@ -77,7 +71,7 @@ async def test_the_store_holds_what_the_fold_makes_of_kent_2020_21(
     )
     # What only the log knows: every event reached the bus during this test.
     recorded = [entry.recorded_at.timestamp() for p in stored.values() for entry in p.timeline]
-    assert len(recorded) == len(kent)
+    assert len(recorded) == len(stream)
     assert started - 1 <= min(recorded) <= max(recorded) <= time.time() + 1
 
 
@@ -111,19 +105,19 @@ async def test_resent_events_change_nothing_bad_ones_are_dead_lettered_and_rebui
     case's timeline once, the bad ones are on the dead-letter topic with the picture service's
     name and their reasons (again on the rebuild's replay), and the rebuild from the start of
     the topics gives the same store."""
-    kent = _kent()[:3_000]
-    await publish_all(lambda agency: kafka_as(agency.value), kent, namespace=namespace)
+    stream = small_area_year()[:3_000]
+    await publish_all(lambda agency: kafka_as(agency.value), stream, namespace=namespace)
     producer = AIOKafkaProducer(**kafka.aiokafka_options())
     await producer.start()
     try:
         topic = agency_topic(Agency.PROBATION, namespace)
         for value in (b"\x00not json", to_wire(example_event(ShpoMade))):
             await producer.send_and_wait(
-                topic, value, key=kent[0].case_id.encode(), headers=headers_of(value)
+                topic, value, key=stream[0].case_id.encode(), headers=headers_of(value)
             )
     finally:
         await producer.stop()
-    await publish_all(lambda agency: kafka_as(agency.value), kent[:1_000], namespace=namespace)
+    await publish_all(lambda agency: kafka_as(agency.value), stream[:1_000], namespace=namespace)
 
     projection = open_projection(f"sqlite:///{tmp_path / 'pictures.db'}", namespace)
     applied = await catch_up(kafka_as("picture"), projection)
@@ -138,7 +132,7 @@ async def test_resent_events_change_nothing_bad_ones_are_dead_lettered_and_rebui
     ]
     on_timelines = [entry.event_id for p in first.values() for entry in p.timeline]
     assert applied == 3_000 + 2 + 1_000
-    assert sorted(on_timelines) == sorted(event.id for event in kent)
+    assert sorted(on_timelines) == sorted(event.id for event in stream)
     # Refused once by the first catch-up and once again by the rebuild's replay.
     assert sorted(d["mappa-rejection"] for d in dead) == ["not-json"] * 2 + ["wrong-publisher"] * 2
     assert {d["mappa-consumer"] for d in dead} == {"picture"}
@@ -169,8 +163,8 @@ async def test_sigkill_in_the_middle_of_a_replay_loses_and_doubles_nothing(
 ) -> None:
     """The service, killed twice mid-replay without warning and started again each time,
     ends with the very store an uninterrupted catch-up makes."""
-    kent = _kent()
-    await publish_all(lambda agency: kafka_as(agency.value), kent, namespace=namespace)
+    stream = small_area_year()
+    await publish_all(lambda agency: kafka_as(agency.value), stream, namespace=namespace)
     reference = open_projection(f"sqlite:///{tmp_path / 'reference.db'}", namespace)
     await catch_up(kafka_as("picture"), reference)
 
@@ -179,13 +173,13 @@ async def test_sigkill_in_the_middle_of_a_replay_loses_and_doubles_nothing(
     killed_at: list[int] = []
     for share in (0.2, 0.6):
         process = _service(env, namespace, database_url, log)
-        target = max(int(len(kent) * share), killed_at[-1] + 1 if killed_at else 1)
+        target = max(int(len(stream) * share), killed_at[-1] + 1 if killed_at else 1)
         _wait_for(lambda: applied(database_url) >= target, process, log)  # noqa: B023
         process.send_signal(signal.SIGKILL)
         process.wait()
         killed_at.append(applied(database_url))
     process = _service(env, namespace, database_url, log)
-    _wait_for(lambda: applied(database_url) == len(kent), process, log)
+    _wait_for(lambda: applied(database_url) == len(stream), process, log)
     process.send_signal(signal.SIGKILL)
     process.wait()
 
@@ -193,6 +187,6 @@ async def test_sigkill_in_the_middle_of_a_replay_loses_and_doubles_nothing(
     with engine.connect() as connection:
         pictures, offsets = load_pictures(connection), load_offsets(connection, PROJECTION)
     engine.dispose()
-    assert all(0 < at < len(kent) for at in killed_at), killed_at
+    assert all(0 < at < len(stream) for at in killed_at), killed_at
     assert offsets == reference.offsets
     assert pictures == reference.pictures

@@ -15,18 +15,17 @@ from typing import Any
 import pytest
 
 from mappa_bus.adapters.publisher import publish_all
+from mappa_bus.agencies import Agency
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.picture.service import catch_up, open_projection
 from mappa_bus.picture.store import PROJECTION, load_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.offsets import load_offsets
-from mappa_bus.simulator.options import Scenario, SimulationOptions
-from mappa_bus.simulator.run import events, simulate
+from tests.area_year import small_area_year
 from tests.stores import applied
 
 pytestmark = pytest.mark.kafka
 
-KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 MAPPA = Path(sys.executable).with_name("mappa")
 
 
@@ -43,14 +42,14 @@ def _assigned(log: Path) -> tuple[set[int], int]:
 
 def _settled(assignments: list[tuple[set[int], int]]) -> bool:
     """Whether the members' latest assignments are the group's final one: each member has
-    some, no partition number twice, all sixty partitions between them (earlier logs may show
-    a first member's all)."""
+    some, no partition number twice, every partition of every agency topic between them
+    (earlier logs may show a first member's all)."""
     numbers = [member for member, _ in assignments]
     together = set().union(*numbers)
     return (
         all(numbers)
         and len(together) == sum(map(len, numbers)) == 6
-        and sum(count for _, count in assignments) == 60
+        and sum(count for _, count in assignments) == 6 * len(Agency)
     )
 
 
@@ -91,8 +90,8 @@ async def test_two_instances_split_the_partitions_and_make_the_same_store(
 ) -> None:
     """Both members get partitions, none twice, each partition number of every topic to one
     member; the shared store ends equal to a single catch-up's."""
-    kent = [event for item in simulate(KENT) for event in events(item, KENT.seed)]
-    await publish_all(lambda agency: kafka_as(agency.value), kent, namespace=namespace)
+    stream = small_area_year()
+    await publish_all(lambda agency: kafka_as(agency.value), stream, namespace=namespace)
     reference = open_projection(f"sqlite:///{tmp_path / 'one.db'}", namespace)
     await catch_up(kafka_as("picture"), reference)
 
@@ -100,7 +99,7 @@ async def test_two_instances_split_the_partitions_and_make_the_same_store(
     env = service_env
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     command = [str(MAPPA), "picture", "run", "--namespace", namespace, "--database", shared]
-    _run_untilapplied(command, env, logs, shared, len(kent))
+    _run_untilapplied(command, env, logs, shared, len(stream))
 
     (first, first_count), (second, second_count) = (_assigned(log) for log in logs)
     engine = open_engine(shared)
@@ -110,8 +109,8 @@ async def test_two_instances_split_the_partitions_and_make_the_same_store(
     assert second
     assert not first & second  # whole cases: a partition number belongs to one member
     assert first | second == set(range(6))
-    # Ten agency topics of six partitions: each number on every topic, to one member.
-    assert (first_count, second_count) == (10 * len(first), 10 * len(second))
+    # Each partition number on every agency topic, to one member.
+    assert (first_count, second_count) == (len(Agency) * len(first), len(Agency) * len(second))
     assert offsets == reference.offsets
     assert pictures == reference.pictures
     # Topics are `mappa topics create`'s to make: a member asking to create them was told, ten
