@@ -6,6 +6,11 @@ back as a consumer reads them, hold any of its details, while the other cases ar
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -33,7 +38,7 @@ from mappa_bus.picture import service as picture
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.sealed import RecordKeys, SealedRecords
 from mappa_bus.reporting import service as reporting
-from mappa_bus.topics import bus_topic_specs, record_topic
+from mappa_bus.topics import agency_topic_specs, bus_topic_specs, record_topic
 from tests.keys import KEYRING
 
 pytestmark = pytest.mark.kafka
@@ -69,6 +74,7 @@ def _events(case_id: str, day: int) -> list[tuple[str, EventData, datetime]]:
 # Each case's dates and reference are its own: day 11 for the case to be erased.
 CASES = {ERASED: _events(ERASED, 11), KEPT[0]: _events(KEPT[0], 13), KEPT[1]: _events(KEPT[1], 17)}
 ERASED_DETAILS = (b"2020-05-11", b"2020-06-11", b"NDELIUS-X11Q7")
+MAPPA = Path(sys.executable).with_name("mappa")
 
 
 @pytest.fixture
@@ -172,3 +178,86 @@ async def test_an_erased_case_is_gone_from_every_topic_and_every_rebuild(
     assert [detail in everything for detail in ERASED_DETAILS] == [False] * len(ERASED_DETAILS)
     on_record = await _records(kafka, [record_topic(namespace)])
     assert len(on_record) == 6
+
+
+def _mappa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MAPPA, *args], env=env, capture_output=True, text=True, check=False, timeout=180
+    )
+
+
+def _intake_service(
+    namespace: str, store: str, env: dict[str, str], log: Path
+) -> subprocess.Popen[bytes]:
+    """`mappa intake run` started, its output in `log`."""
+    with log.open("w") as output:
+        return subprocess.Popen(
+            [
+                MAPPA,
+                "intake",
+                "run",
+                "--namespace",
+                namespace,
+                "--database",
+                store,
+                "--metrics-port",
+                "0",
+            ],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def test_the_commands_run_the_intake_and_a_sealed_picture(
+    service_env: dict[str, str],
+    kafka: KafkaConnection,
+    kafka_as: Callable[[str], KafkaConnection],
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    """`mappa intake run` as a service seals every record onto the sealed record and empties
+    the agency topics; `mappa picture catch-up` in sealed mode then holds every case; outside
+    sealed mode the intake refuses to start."""
+    await _publish(kafka_as, namespace)
+    write_key_encryption_key(tmp_path / "kek")
+    env = {
+        **service_env,
+        "MAPPA_RECORD": "sealed",
+        "MAPPA_KEY_STORE_URL": f"sqlite:///{tmp_path / 'keys.db'}",
+        "MAPPA_KEY_ENCRYPTION_KEY": str(tmp_path / "kek"),
+    }
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    refused = _mappa(
+        "intake", "catch-up", "--namespace", namespace, env={**env, "MAPPA_RECORD": "ingress"}
+    )
+    log = tmp_path / "intake.log"
+    process = _intake_service(namespace, store, env, log)
+    try:
+        deadline = time.monotonic() + 120
+        while len(sealed := await _records(kafka, [record_topic(namespace)])) < 6:
+            assert process.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            await asyncio.sleep(0.5)
+        # Deleted behind the commit (at most every 5 s: the first batch's deletion comes at once).
+        while await _records(kafka, [spec.name for spec in agency_topic_specs(namespace)]):
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            await asyncio.sleep(0.5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    caught_up = _mappa(
+        "picture", "catch-up", "--namespace", namespace, "--database", f"{store}-picture", env=env
+    )
+    pictures = picture.open_projection(
+        f"{store}-picture",
+        namespace,
+        keyring=SealedRecords(open_key_store(env["MAPPA_KEY_STORE_URL"], tmp_path / "kek")),
+    ).pictures
+    assert (refused.returncode, "only in sealed mode" in refused.stdout + refused.stderr) == (
+        78,
+        True,
+    )
+    assert len(sealed) == 6
+    assert caught_up.returncode == 0, caught_up.stderr
+    assert sorted(pictures) == sorted(CASES)
