@@ -4,8 +4,10 @@ target (50,000 events/s per consumer process: 20 us for everything).
 Measures, on one typical event's exact bytes: the parse every consumer already does; the
 placement check of issue 15 (murmur2 of the key, with and without the cache); and the two
 candidate ways to bind a publisher to its areas (docs/decisions/0001-area-bound-publishers.md):
-HMAC-SHA256 with a per agency-area key, and an Ed25519 signature (only when the `cryptography`
-package is installed; it is not a dependency of the project).
+HMAC-SHA256 with a per agency-area key, and an Ed25519 signature; and the crypto-shredding of
+the sealed record (docs/decisions/0002-erasure-reaching-the-log.md): sealing a record under its
+case's key at the intake, and opening it in every projection (AES-256-GCM, the key from the key
+store's cache).
 
     .venv/bin/python -m benchmarks.record_checks
 """
@@ -15,19 +17,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import tempfile
 import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
 
 from aiokafka.partitioner import murmur2
 from rich.console import Console
 from rich.table import Table
 
 from benchmarks.common import machine
-from mappa_bus.catalogue import parse_event, to_wire
+from mappa_bus.catalogue import Envelope, EventData, parse_event, to_wire
 from mappa_bus.catalogue.examples import example_event
 from mappa_bus.catalogue.probation import LicenceConditionsSet
 from mappa_bus.kafka_codec import partition_of
+from mappa_bus.keystore import open_key_store, write_key_encryption_key
+from mappa_bus.projection.sealed import SealedRecords
+from mappa_bus.sealing import read_sealed, seal_record, unseal
 from mappa_bus.signing import KeyId, generate_keyring, sign, verify
 
 TARGET_PER_SECOND = 50_000
@@ -83,7 +91,36 @@ def costs() -> list[Cost]:
         ),
         Cost("signing.verify, as read_event checks", per_record(verify_record)),
     ]
-    return measured + _ed25519(value)
+    return measured + _ed25519(value) + _sealing(event, value)
+
+
+def _sealing(event: Envelope[EventData], value: bytes) -> list[Cost]:
+    """Sealing at the intake and opening in a projection, the case key already cached."""
+    with tempfile.TemporaryDirectory() as directory:
+        write_key_encryption_key(Path(directory) / "kek")
+        keys = open_key_store(f"sqlite:///{directory}/keys.db", Path(directory) / "kek")
+        cipher = keys.key_for(event.case_id)
+        sealed_value = seal_record(cipher, event, value)
+        sealed = read_sealed(sealed_value)
+        record = SimpleNamespace(value=sealed_value)
+        opener = SealedRecords(keys)
+        costs = [
+            Cost("key store: case key, cached", per_record(lambda: keys.key_for(event.case_id))),
+            Cost(
+                "sealing.seal_record, as the intake seals",
+                per_record(lambda: seal_record(cipher, event, value)),
+            ),
+            Cost(
+                "AES-256-GCM open alone",
+                per_record(lambda: unseal(cipher, sealed.sealed, sealed.aad())),
+            ),
+            Cost(
+                "SealedRecords.open, as a projection reads (parse included)",
+                per_record(lambda: opener.open(record)),
+            ),
+        ]
+        keys.engine.dispose()
+    return costs
 
 
 def _ed25519(value: bytes) -> list[Cost]:
@@ -116,10 +153,6 @@ def main() -> None:
             f"{cost.micros / BUDGET_US:.0%}",
         )
     Console().print(table)
-    try:
-        import cryptography  # noqa: F401
-    except ImportError:
-        Console().print("Ed25519 not measured: `pip install cryptography` to add it.")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,11 @@ async def read_to_end(
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
-        remaining = {tp for tp in partitions if ends[tp] > 0}
+        # A partition whose records are all gone (retention, or the intake's DeleteRecords
+        # behind what it sealed) has nothing to read however far its end is: waiting for a
+        # record there would wait for ever.
+        starts = await consumer.beginning_offsets(partitions)
+        remaining = {tp for tp in partitions if ends[tp] > starts[tp]}
         while remaining:
             fetched = await consumer.getmany(*remaining, timeout_ms=1_000, max_records=batch)
             for tp, records in fetched.items():

@@ -131,3 +131,25 @@ def test_a_cached_key_expires_so_another_process_destroying_it_is_heard(
     still = reader.opener_for(CASE) is not None
     now[0] = 61.0
     assert (still, reader.opener_for(CASE)) == (True, None)
+
+
+def test_a_batch_of_cases_gets_its_keys_at_once_each_as_key_for_gives_it(
+    engine: sa.Engine, kek: AESGCM
+) -> None:
+    """keys_for makes the new cases' keys, returns the existing ones unchanged and None for a
+    destroyed one; another store then opens with the keys it made."""
+    store = _store(engine, kek)
+    known = store.key_for(CASE)
+    store.destroy_key("KEN-2024-000902", "DPA-47/2026/15", "dpo@example.org")
+    cases = [CASE, "KEN-2024-000902", *(f"KEN-2024-0010{n:02d}" for n in range(50))]
+    keys = _store(engine, kek).keys_for(cases)
+    other = _store(engine, kek)
+    opened = {
+        case: _roundtrip(cipher, other.key_for(case))
+        for case, cipher in keys.items()
+        if cipher is not None
+    }
+    assert sorted(keys) == sorted(cases)
+    assert (keys["KEN-2024-000902"], _roundtrip(known, keys[CASE] or known)) == (None, b"details")
+    assert set(opened.values()) == {b"details"}
+    assert len(opened) == len(cases) - 1

@@ -14,9 +14,15 @@ from typing import Any
 import orjson
 import pytest
 
+from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.catalogue import Envelope, EventData, Rejection
 from mappa_bus.catalogue.housing import HousingNeedRaised
-from mappa_bus.catalogue.probation import LevelReason, MappaEligibilityIdentified, MappaLevelSet
+from mappa_bus.catalogue.probation import (
+    LevelReason,
+    LicenceBreached,
+    MappaEligibilityIdentified,
+    MappaLevelSet,
+)
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.intake.consumer import IntakeProjection, SealedOut
 from mappa_bus.keystore import (
@@ -236,3 +242,29 @@ def test_a_projection_reads_the_sealed_record_or_the_agency_topics_by_its_keys(
     assert source_topics(NAMESPACE, SealedRecords(keys)) == [record_topic(NAMESPACE)]
     assert record_topic(NAMESPACE) not in source_topics(NAMESPACE, KEYRING)
     assert HousingNeedRaised.PUBLISHER.value in " ".join(source_topics(NAMESPACE, KEYRING))
+
+
+def test_alerts_from_the_sealed_record_are_the_alerts_from_the_agency_topics(
+    tmp_path: Path, keys: KeyStore
+) -> None:
+    """The alerts projection reading the sealed record raises the very alerts (same ids, same
+    words) it raises reading the agency topics."""
+    breach = kent_case(KEPT, START)(
+        LicenceBreached(breached_on=date(2024, 7, 1), breach="condition-breach"), 28, "breach"
+    )
+    events = [*EVENTS, breach]
+    intake = _intake(tmp_path, keys)
+    sources: list[tuple[str, RecordKeys, list[Record]]] = [
+        ("plain", KEYRING, _ingress(events)),
+        ("sealed", SealedRecords(keys), _on_record(intake.fold(_ingress(events)).sealed)),
+    ]
+    raised = []
+    for name, keyring, records in sources:
+        engine = open_engine(f"sqlite:///{tmp_path / f'alerts-{name}.db'}")
+        projection = AlertProjection(engine, NAMESPACE, keyring=keyring)
+        projection.load()
+        batch = projection.fold(records)
+        projection.commit(batch)
+        raised.append({alert_id: alert.data for alert_id, alert in batch.alerts.items()})
+    plain, sealed = raised
+    assert (sealed, len(plain) > 0) == (plain, True)

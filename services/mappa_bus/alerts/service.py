@@ -34,9 +34,9 @@ from mappa_bus.projection import shell
 from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.offsets import Position
 from mappa_bus.projection.publish import publish_event
+from mappa_bus.projection.sealed import RecordKeys
 from mappa_bus.projection.shell import projection_service
 from mappa_bus.projection.subscriber import consume_until_caught_up, register_projection
-from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE, agency_topic, alerts_topic
 
 log = structlog.get_logger(__name__)
@@ -45,7 +45,7 @@ REVIEW_CHECK_SECONDS = 60.0
 
 
 def open_projection(
-    database_url: str, namespace: str = NAMESPACE, *, keyring: Keyring | None = None
+    database_url: str, namespace: str = NAMESPACE, *, keyring: RecordKeys | None = None
 ) -> AlertProjection:
     """The alerts projection on its store, loaded (its pictures are folded again as it reads)."""
     return shell.open_projection(AlertProjection, database_url, namespace, keyring=keyring)

@@ -218,10 +218,10 @@ class SealedObject(BaseModel):
     """AES-256-GCM."""
     kid: str
     """The key's id: the case id whose key sealed it (the record's `subject`)."""
-    nonce: str = Field(pattern="^[A-Za-z0-9_-]{16}$")
-    """The 96-bit nonce, unpadded base64url."""
-    ciphertext: str = Field(pattern="^[A-Za-z0-9_-]+$")
-    """The agency record value sealed, with its 128-bit tag, unpadded base64url."""
+    nonce: str = Field(pattern="^[A-Za-z0-9+/]{16}$")
+    """The 96-bit nonce, base64 (RFC 4648 section 4)."""
+    ciphertext: str = Field(pattern="^[A-Za-z0-9+/]+={0,2}$")
+    """The agency record value sealed, with its 128-bit tag, base64 (RFC 4648 section 4)."""
 
 
 class SealedRecord(BaseModel):

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from mappa_bus.keystore import KeyDestroyed, KeyStore
+from mappa_bus.keystore import KeyStore
 from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import create_tables, snapshot
 from mappa_bus.projection.offsets import (
@@ -72,10 +72,12 @@ class IntakeProjection:
     def fold(self, records: Sequence[Any]) -> IntakeBatch:
         """Check and seal a batch of agency records, without producing or committing."""
         batch = IntakeBatch(offsets=dict(self.offsets))
-        for record, event in batch.events(records, self.namespace, self.keyring):
-            try:
-                cipher = self.keys.key_for(event.case_id)
-            except KeyDestroyed:
+        accepted = list(batch.events(records, self.namespace, self.keyring))
+        # The batch's new cases get their keys in one transaction, not one each.
+        keys = self.keys.keys_for(event.case_id for _, event in accepted)
+        for record, event in accepted:
+            cipher = keys[event.case_id]
+            if cipher is None:
                 batch.erased += 1
                 continue
             batch.sealed.append(

@@ -10,13 +10,13 @@ from mappa_bus.picture.retention import due, erase, erased_cases
 from mappa_bus.picture.store import PROJECTION, clear, save_pictures
 from mappa_bus.projection import shell
 from mappa_bus.projection.merges import clear_links
+from mappa_bus.projection.sealed import RecordKeys
 from mappa_bus.projection.subscriber import consume_until_caught_up
-from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
 
 
 def open_projection(
-    database_url: str, namespace: str = NAMESPACE, *, keyring: Keyring | None = None
+    database_url: str, namespace: str = NAMESPACE, *, keyring: RecordKeys | None = None
 ) -> PictureProjection:
     """The picture projection on its store, loaded."""
     return shell.open_projection(PictureProjection, database_url, namespace, keyring=keyring)

@@ -15,6 +15,7 @@ from mappa_bus.projection import shell
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.merges import clear_links
 from mappa_bus.projection.publish import publish_event
+from mappa_bus.projection.sealed import RecordKeys
 from mappa_bus.projection.seen import clear_seen
 from mappa_bus.projection.subscriber import consume_until_caught_up
 from mappa_bus.reporting.consumer import PROJECTION, ReportingProjection
@@ -41,7 +42,7 @@ def open_projection(
     namespace: str = NAMESPACE,
     *,
     for_consuming: bool = True,
-    keyring: Keyring | None = None,
+    keyring: RecordKeys | None = None,
 ) -> ReportingProjection:
     """The reporting projection on its store, loaded (for reporting: its cases only, and no
     keys, since it reads no record)."""
