@@ -118,6 +118,11 @@ def erasures_topic(namespace: str = NAMESPACE) -> str:
     return f"{namespace}.erasures"
 
 
+def is_erasures_topic(topic: str, namespace: str = NAMESPACE) -> bool:
+    """Whether `topic` is `namespace`'s erasures topic."""
+    return topic == erasures_topic(namespace)
+
+
 def erasures_spec(namespace: str = NAMESPACE) -> TopicSpec:
     """The erasures topic of `namespace`: keyed by case id on as many partitions as the agency
     topics, so a case's erasure sits on the partition number its events sit on (the group

@@ -35,7 +35,13 @@ from mappa_bus.alerts.model import (
 )
 from mappa_bus.alerts.rules import LEVEL_THREE_INTERVAL, RULES, Firing, calendar, evaluate
 from mappa_bus.alerts.schema import create_schema
-from mappa_bus.alerts.store import PROJECTION, raised_alerts, raised_ids, record_raised
+from mappa_bus.alerts.store import (
+    PROJECTION,
+    forget_cases,
+    raised_alerts,
+    raised_ids,
+    record_raised,
+)
 from mappa_bus.case.fold import apply
 from mappa_bus.case.model import CasePicture, TimelineEntry
 from mappa_bus.case.withdrawal import refusal
@@ -45,6 +51,7 @@ from mappa_bus.catalogue.withdrawal import EventWithdrawn, WithdrawalReason
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import snapshot
+from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
@@ -134,6 +141,8 @@ class AlertProjection:
     homes: dict[str, int] = field(default_factory=dict)
     level_three_interval: timedelta = LEVEL_THREE_INTERVAL
     """How long a level 3 case may go without a meeting (the settings' interval)."""
+    erased: set[str] = field(default_factory=set)
+    """Erased cases (docs/decisions/0002): no picture, no alert, their events not folded."""
 
     def load(self) -> None:
         """Read where alerts stand (again, after a rebalance: another instance may have moved
@@ -142,6 +151,9 @@ class AlertProjection:
         with snapshot(self.engine) as connection:
             self.raised_upto = load_offsets(connection, PROJECTION)
             self.raised = raised_ids(connection)
+            self.erased = set(load_erasures(connection, PROJECTION))
+        for case_id in self.erased:
+            self.pictures.pop(case_id, None)
 
     @property
     def warm(self) -> bool:
@@ -157,19 +169,38 @@ class AlertProjection:
 
     def fold(self, records: Sequence[Any]) -> AlertBatch:
         """Fold a batch into pictures and the alerts they raise, without committing."""
-        batch = AlertBatch(offsets=dict(self.offsets), raised_upto=dict(self.raised_upto))
+        batch = AlertBatch(
+            offsets=dict(self.offsets),
+            raised_upto=dict(self.raised_upto),
+            namespace=self.namespace,
+        )
         for record in batch.unread(records):
             position = (record.topic, record.partition)
             live = record.offset >= batch.raised_upto.get(position, 0)
             if live:
                 batch.raised_upto[position] = record.offset + 1
             self._fold_one(batch, record, live=live)
+        # Erasures are folded whenever met, below `raised_upto` too (they raise nothing): the
+        # pictures are folded from the log at every start, and an erased case keeps none.
+        self._erase(batch)
         return batch
+
+    def _erase(self, batch: AlertBatch) -> None:
+        """Take the batch's erased cases out of what it would change."""
+        gone = batch.erasures.keys()
+        if not gone:
+            return
+        for case_id in gone:
+            batch.changed.pop(case_id, None)
+        batch.alerts = {k: a for k, a in batch.alerts.items() if a.data.case_id not in gone}
+        batch.restating = {
+            k: r for k, r in batch.restating.items() if r[0].data.case_id not in gone
+        }
 
     def _fold_one(self, batch: AlertBatch, record: Any, *, live: bool) -> None:
         # Refused once, when first met, not again at every start.
         event = batch.read(record, self.namespace, self.keyring, refuse=live)
-        if event is None:
+        if event is None or event.case_id in self.erased:
             return
         self.homes[event.case_id] = record.partition
         before = batch.changed.get(event.case_id) or self.pictures.get(event.case_id)
@@ -232,7 +263,15 @@ class AlertProjection:
             record_raised(connection, batch.alerts.values())
             withdrawals, restated = self._withdrawals(connection, batch)
             record_raised(connection, [*restated, *withdrawals])
+            # Erasures met again (the log is folded at every start) are known: nothing to do.
+            fresh = [e for case_id, e in batch.erasures.items() if case_id not in self.erased]
+            forget_cases(connection, [erasure.case_id for erasure in fresh])
+            record_erasures(connection, PROJECTION, fresh)
         self.pictures.update(batch.changed)
+        for case_id in batch.erasures:
+            self.pictures.pop(case_id, None)
+            self.homes.pop(case_id, None)
+        self.erased |= batch.erasures.keys()
         self.offsets = batch.offsets
         self.raised_upto = batch.raised_upto
         self.raised.update(batch.alerts)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from mappa_bus.case.erasure import erased_picture
 from mappa_bus.case.fold import apply_all
 from mappa_bus.case.model import CasePicture
 from mappa_bus.case.plans import refusal
@@ -28,6 +29,7 @@ from mappa_bus.picture.schema import create_schema
 from mappa_bus.picture.store import PROJECTION, load_pictures, save_pictures
 from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import snapshot
+from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.signing import Keyring
@@ -39,6 +41,8 @@ class PictureBatch(Batch):
     """What a batch of records would change: pictures, besides offsets and refusals."""
 
     changed: dict[str, CasePicture] = field(default_factory=dict)
+    # The cases the batch's erasures cut, as their stubs.
+    stubs: dict[str, CasePicture] = field(default_factory=dict)
 
 
 @dataclass
@@ -57,8 +61,8 @@ class PictureProjection:
     # time a quarter of the heap is new, which a busy fold makes it every few batches (a third
     # of the service's time in Kent's replay).
     heap: HeapKeeper = field(default_factory=HeapKeeper)
-    # Cases whose details were erased when retention passed: their events, still on the log,
-    # are not folded back in.
+    # Cases whose details were erased (when retention passed, or by an erasure on the log):
+    # their events, still on the log, are not folded back in.
     erased: frozenset[str] = frozenset()
 
     def load(self) -> None:
@@ -67,12 +71,14 @@ class PictureProjection:
         with snapshot(self.engine) as connection:
             self.pictures = load_pictures(connection)
             self.offsets = load_offsets(connection, PROJECTION)
-            self.erased = frozenset(erased_cases(connection))
+            self.erased = frozenset(erased_cases(connection)) | frozenset(
+                load_erasures(connection, PROJECTION)
+            )
         self.heap.settle()
 
     def fold(self, records: Sequence[Any]) -> PictureBatch:
         """Fold a batch of records into the pictures they change, without committing."""
-        batch = PictureBatch(offsets=dict(self.offsets))
+        batch = PictureBatch(offsets=dict(self.offsets), namespace=self.namespace)
         # Each case folds once a batch: its events sorted together, so a late one among them
         # costs one re-fold of the case, not one per late event.
         arrivals: dict[str, list[tuple[Any, Envelope[EventData]]]] = {}
@@ -95,6 +101,11 @@ class PictureProjection:
             # None: the case's only events were refused, and it had no picture.
             if folded is not None and folded is not known:
                 batch.changed[case_id] = folded
+        # After the events: an erasure cuts its case whatever the batch folded into it.
+        for case_id, erasure in batch.erasures.items():
+            batch.changed.pop(case_id, None)
+            if case_id not in self.erased:
+                batch.stubs[case_id] = erased_picture(self.pictures.get(case_id), erasure)
         return batch
 
     def commit(self, batch: PictureBatch) -> None:
@@ -106,10 +117,12 @@ class PictureProjection:
             stubs = erased_among(connection, batch.changed)
             for case_id in stubs:
                 del batch.changed[case_id]
-            save_pictures(connection, batch.changed.values())
+            save_pictures(connection, [*batch.changed.values(), *batch.stubs.values()])
+            record_erasures(connection, PROJECTION, batch.erasures.values())
         self.pictures.update(batch.changed)
         self.pictures.update(stubs)
-        self.erased |= stubs.keys()
+        self.pictures.update(batch.stubs)
+        self.erased |= stubs.keys() | batch.erasures.keys()
         self.offsets = batch.offsets
         self.heap.settle()
         self.heap.sweep_if_due()

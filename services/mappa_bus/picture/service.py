@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from mappa_bus.case.erasure import erased_picture
 from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.retention import due, erase, erased_cases
-from mappa_bus.picture.store import clear, save_pictures
+from mappa_bus.picture.store import PROJECTION, clear, save_pictures
 from mappa_bus.projection import shell
+from mappa_bus.projection.erasures import load_erasures
 from mappa_bus.projection.subscriber import consume_until_caught_up
 from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
@@ -26,7 +28,10 @@ def rebuild(projection: PictureProjection) -> None:
     cases stay erased (their stubs are written back, and their events are not folded)."""
     with projection.engine.begin() as connection:
         clear(connection)
-        save_pictures(connection, erased_cases(connection).values())
+        stubs = erased_cases(connection)
+        for case_id, erasure in load_erasures(connection, PROJECTION).items():
+            stubs.setdefault(case_id, erased_picture(None, erasure))
+        save_pictures(connection, stubs.values())
     projection.load()
 
 

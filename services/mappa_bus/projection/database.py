@@ -68,6 +68,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL: readers (the report command) never block the consumer's writes.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # A deleted or rewritten row is overwritten with zeros, not left in a free page of the
+    # file: an erased case's details must not be found in the store's bytes (docs/retention.md).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -33,7 +33,7 @@ from mappa_bus.operations.metrics import ProjectionMetrics
 from mappa_bus.projection.offsets import OffsetsMovedOn, Position
 from mappa_bus.projection.progress import end_offsets, lag
 from mappa_bus.signing import Keyring, verify
-from mappa_bus.topics import agency_of_topic, agency_topic, dead_letter_topic
+from mappa_bus.topics import agency_of_topic, agency_topic, dead_letter_topic, erasures_topic
 
 BATCH = 2_000
 # FastStream's batch subscriber sleeps as long again as its poll timeout after every empty poll
@@ -83,6 +83,12 @@ class Projection(Protocol[BatchT]):
     def fold(self, records: Sequence[Any]) -> BatchT: ...
 
     def commit(self, batch: BatchT) -> None: ...
+
+
+def projected_topics(namespace: str) -> list[str]:
+    """Every topic a projection folds: the agency topics, and the erasures (same partition
+    numbers: a group member holds a case's erasure with its events)."""
+    return [*(agency_topic(agency, namespace) for agency in Agency), erasures_topic(namespace)]
 
 
 def read_event(record: Any, namespace: str, keyring: Keyring) -> Envelope[EventData]:
@@ -194,8 +200,9 @@ def register_projection(
     after_commit: Callable[[KafkaBroker], Awaitable[object]] | None = None,
     metrics: ProjectionMetrics | None = None,
 ) -> Any:
-    """Subscribe `projection` to every agency topic of its namespace on `broker`: in the
-    consumer group `group_id` (instances share the partitions), or on `partitions` alone.
+    """Subscribe `projection` to every agency topic of its namespace and its erasures on
+    `broker`: in the consumer group `group_id` (instances share the partitions), or on
+    `partitions` alone.
     `after_commit` runs after each batch's commit (the alerts service publishes from there);
     `metrics` counts the batches (by default in the process's registry)."""
     namespace = projection.namespace
@@ -227,7 +234,7 @@ def register_projection(
         raise ValueError("a projection subscribes in a consumer group or to given partitions")
     else:
         subscriber = broker.subscriber(
-            *(Topic(agency_topic(agency, namespace), declare=False) for agency in Agency),
+            *(Topic(topic, declare=False) for topic in projected_topics(namespace)),
             group_id=group_id,
             # A case's events sit on the same partition number of every agency topic (keyed
             # by case id, the same partition count everywhere): ranges per topic hand each
@@ -315,8 +322,7 @@ async def consume_until_caught_up(
 ) -> int:
     """Consume until every record now on the agency topics is applied, run `then` with the
     broker still connected, and return how many records there were to apply."""
-    topics = [agency_topic(agency, projection.namespace) for agency in Agency]
-    ends = await end_offsets(connection, topics)
+    ends = await end_offsets(connection, projected_topics(projection.namespace))
     total = lag(ends, projection.offsets)
     broker = connection.broker(client_id=f"mappa-{projection.name}", logger=None)
     # One process replaying the record reads every partition itself: no consumer group to

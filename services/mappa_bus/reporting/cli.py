@@ -113,7 +113,12 @@ def report(
     projection = open_projection(database or settings.database_url, namespace, for_consuming=False)
     populations = {**SHIPPED_POPULATIONS, **(read_population_csv(population) if population else {})}
     statistics = statistics_for(
-        projection.cases, where, first_year, populations, once_per_level=each_level
+        projection.cases,
+        where,
+        first_year,
+        populations,
+        once_per_level=each_level,
+        kept=projection.kept,
     )
     if statistics is None:
         console.print(f"[red]the store has no figures for {area} {year}[/]")
@@ -122,7 +127,7 @@ def report(
         raise typer.Exit(1)
     shown = caveats(projection.cases, where, first_year)
     if output_format == "html":
-        earlier = earlier_years(projection.cases, where, first_year, populations)
+        earlier = earlier_years(projection.cases, where, first_year, populations, projection.kept)
         text = render_html(statistics, earlier, caveats=shown)
     else:
         text = FORMATS[output_format](statistics, caveats=shown)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import ChainMap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, inspect
@@ -16,8 +16,11 @@ from mappa_bus.catalogue.withdrawal import EventWithdrawn
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import snapshot
+from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.seen import load_seen, save_seen
+from mappa_bus.reporting.count import contribution
+from mappa_bus.reporting.erased_store import Kept, add_kept, delete_cases, load_kept, merge_kept
 from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert, withdrawn_fact, without
 from mappa_bus.reporting.partnership import PartnershipCounts, add_batch
 from mappa_bus.reporting.partnership_store import load_partnership_parts, save_partnership
@@ -68,6 +71,9 @@ class ReportingBatch(Batch):
     plan_steps: list[tuple[ActionKey, PlanStep]] = field(default_factory=list)
     # Plan steps withdrawn by their agency: (case id, event id, reason).
     withdrawn_steps: list[tuple[str, str, str]] = field(default_factory=list)
+    # Cases the batch erases, and what they contributed to closed years' cells.
+    erased: set[str] = field(default_factory=set)
+    kept: Kept = field(default_factory=dict)
 
 
 @dataclass
@@ -91,6 +97,9 @@ class ReportingProjection:
     revised: set[tuple[int, str]] = field(default_factory=set)
     # Every plan action's steps, by (case id, action id): the plan figures fold from them.
     plans: dict[ActionKey, ActionSteps] = field(default_factory=dict)
+    # Erased cases (their events are not folded), and what they contributed to closed years.
+    erased: set[str] = field(default_factory=set)
+    kept: Kept = field(default_factory=dict)
 
     def load(self, *, for_consuming: bool = True) -> None:
         """Create the schema if need be and read back what the store holds: everything when
@@ -107,6 +116,8 @@ class ReportingProjection:
         with snapshot(self.engine) as connection:
             self.cases = load_cases(connection)
             self.offsets = load_offsets(connection, PROJECTION)
+            self.erased = set(load_erasures(connection, PROJECTION))
+            self.kept = load_kept(connection)
             if for_consuming:
                 self.seen = load_seen(connection, PROJECTION)
                 self.partnership = load_partnership_parts(connection)
@@ -116,10 +127,12 @@ class ReportingProjection:
 
     def fold(self, records: Sequence[Any]) -> ReportingBatch:
         """Fold a batch of records into the cases they change, without committing anything."""
-        batch = ReportingBatch(offsets=dict(self.offsets))
+        batch = ReportingBatch(offsets=dict(self.offsets), namespace=self.namespace)
         for record, event in batch.events(records, self.namespace, self.keyring):
             if event.id in self.seen or event.id in batch.new_ids:
                 continue  # the same event sent again: it has been applied once
+            if event.case_id in self.erased:
+                continue  # erased: its events, still on the log, are not folded back in
             if isinstance(event.data, EventWithdrawn):
                 self._withdraw(batch, record, event, event.data)
                 continue
@@ -136,7 +149,27 @@ class ReportingProjection:
                 batch.changed[event.case_id] = facts
                 batch.added.append((event.case_id, fact))
                 batch.years.add(ReportingYear.holding(fact.day).opens)
+        for case_id, erasure in batch.erasures.items():
+            if case_id not in self.erased:
+                self._erase(batch, case_id, erasure.erased_on)
         return batch
+
+    def _erase(self, batch: ReportingBatch, case_id: str, on: date) -> None:
+        """Take an erased case out of the batch and the store, keeping what it contributed to
+        the years closed by `on` (without its id), so their figures stay as published."""
+        facts = batch.changed.pop(case_id, None) or self.cases.get(case_id, ())
+        last_closed = ReportingYear.last_closed(on).opens
+        kept = contribution(facts, FIRST_MAPPA_YEAR, last_closed)
+        merge_kept(batch.kept, kept)
+        batch.erased.add(case_id)
+        # Every year it was in is counted again: the open ones change, the closed ones (kept)
+        # come out as published, and so publish nothing.
+        batch.years |= {ReportingYear.holding(fact.day).opens for fact in facts}
+        batch.added = [(case, fact) for case, fact in batch.added if case != case_id]
+        batch.withdrawn = [item for item in batch.withdrawn if item[0] != case_id]
+        batch.withdrawn_steps = [item for item in batch.withdrawn_steps if item[0] != case_id]
+        batch.plan_steps = [(key, step) for key, step in batch.plan_steps if key[0] != case_id]
+        batch.plans = {key: steps for key, steps in batch.plans.items() if key[0] != case_id}
 
     def _withdraw(
         self,
@@ -218,8 +251,17 @@ class ReportingProjection:
             withdraw_steps(connection, batch.withdrawn_steps)
             mark_unpublished(connection, batch.years - self.unpublished)
             mark_revised(connection, batch.revised - self.revised)
+            delete_cases(connection, batch.erased)
+            add_kept(connection, batch.kept)
+            record_erasures(connection, PROJECTION, batch.erasures.values())
         self.cases.update(batch.changed)
         self.plans.update(batch.plans)
+        for case_id in batch.erased:
+            self.cases.pop(case_id, None)
+        if batch.erased:
+            self.plans = {k: v for k, v in self.plans.items() if k[0] not in batch.erased}
+        self.erased |= batch.erasures.keys()
+        merge_kept(self.kept, batch.kept)
         self.offsets = batch.offsets
         self.seen.update(batch.new_ids)
         self.partnership.update({part: counts for part, (counts, _) in partnership.items()})
