@@ -1,4 +1,5 @@
-"""`mappa erase`: erase a case everywhere on a recorded decision (docs/decisions/0002).
+"""`mappa erase`: erase a case everywhere on a recorded decision (docs/decisions/0002); and
+`mappa erase-expired`: erase everywhere every case whose retention has passed.
 
 The command does not cut any store itself: it publishes the case's erasure (`CaseErased`) on
 the erasures topic as its own principal, and every projection (picture, reporting, alerts) cuts
@@ -23,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from mappa_bus.access.reasons import ReasonError, checked_reason, escaped
 from mappa_bus.audit import record_read
+from mappa_bus.case.retention import due, retention_decision
 from mappa_bus.catalogue.bus_event import BUS_EVENT_HEADERS
 from mappa_bus.catalogue.erasure import (
     DECISION_PATTERN,
@@ -34,7 +36,7 @@ from mappa_bus.catalogue.erasure import (
 from mappa_bus.cli_common import Database, Namespace, command_settings
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.picture.schema import create_schema
-from mappa_bus.picture.store import load_picture
+from mappa_bus.picture.store import load_picture, load_pictures
 from mappa_bus.principals import Role
 from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import NAMESPACE, erasures_topic
@@ -43,6 +45,9 @@ console = Console(stderr=True)
 
 # The audit trail's role for the erasure of a case: its records say who decided, not who read.
 AUDIT_ROLE = Role.ERASURE.value
+# Who and why, in the audit trail, for an erasure after retention: the schedule decided.
+RETENTION_BY = "retention"
+RETENTION_REASON = "retention period passed since MAPPA management ended (DPA 2018 s.39)"
 EXIT_NOT_FOUND = 1
 EXIT_ALREADY = 3
 EXIT_BROKER = 4
@@ -115,6 +120,52 @@ def erase_command(
         f"published the erasure of {case_id} (decision {decision}) on "
         f"{erasures_topic(namespace)}: the picture, reporting and alerts services cut the case "
         "as they fold it, and never fold its events back in."
+    )
+
+
+def erase_expired_command(
+    retention_years: Annotated[
+        int | None,
+        typer.Option(help="Years kept after MAPPA management ends (MAPPA_RETENTION_YEARS)."),
+    ] = None,
+    today: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The date erasure is due by (default: today)."),
+    ] = None,
+    namespace: Namespace = NAMESPACE,
+    database: Database = None,
+) -> None:
+    """Erase, in every store, every case whose retention has passed since its MAPPA management
+    ended (by the picture store's record of the end): one erasure on the log per case, each
+    audited; the picture, reporting and alerts services cut them as they fold them."""
+    settings = command_settings()
+    engine = open_engine(database or settings.database_url)
+    create_schema(engine)
+    years = retention_years if retention_years is not None else settings.retention_years
+    on = (today or datetime.now(UTC)).date()
+    with engine.connect() as connection:
+        expired = due(load_pictures(connection).values(), on, years)
+    events = [
+        erasure(p.case_id, p.area.value, ErasureGround.RETENTION, retention_decision(years), on)
+        for p in expired
+        if p.area is not None
+    ]
+    if events:
+        try:
+            asyncio.run(
+                publish_erasures(
+                    settings.connection_for_role(Role.ERASURE.value), events, namespace
+                )
+            )
+        except (OSError, KafkaError) as error:
+            console.print(f"[red]the erasures could not be published ({error!r}): none done[/]")
+            raise typer.Exit(EXIT_BROKER) from error
+        with engine.begin() as connection:
+            for event in events:
+                audit_erasure(connection, event.subject, RETENTION_BY, RETENTION_REASON)
+    console.print(
+        f"{len(events):,} cases erased in every store (retention {years} years after "
+        f"management ended), published on {erasures_topic(namespace)}"
     )
 
 

@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 
 from mappa_bus import erase_cli
 from mappa_bus.audit import reads
-from mappa_bus.case.model import CasePicture
+from mappa_bus.case.model import CasePicture, ManagementEnded
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.erasure import CaseErased, ErasureData, ErasureGround
+from mappa_bus.catalogue.probation import ManagementEndReason
 from mappa_bus.cli import app
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.picture.schema import create_schema
@@ -150,3 +151,38 @@ def test_the_erasure_of_a_case_has_one_id() -> None:
     second = erase_cli.erasure(CASE, "kent", ErasureGround.DECISION, "D-2", date(2026, 2, 1))
 
     assert first.id == second.id
+
+
+def test_erase_expired_erases_through_the_log_every_case_past_retention(
+    store: str, published: list[tuple[CaseErased, str]]
+) -> None:
+    """A case whose management ended more than the retention period ago gets one erasure on
+    the log, on the ground of retention, audited as the schedule's; a case still managed, or
+    ended too recently, none."""
+    engine = open_engine(store)
+    ended = ManagementEnded(on=date(2012, 3, 1), reason=ManagementEndReason.LICENCE_ENDED)
+    recent = ManagementEnded(on=date(2019, 3, 1), reason=ManagementEndReason.LICENCE_ENDED)
+    with engine.begin() as connection:
+        save_pictures(
+            connection,
+            [
+                CasePicture(case_id="KEN-2010-000001", area=Area.KENT, management_ended=ended),
+                CasePicture(case_id="KEN-2018-000002", area=Area.KENT, management_ended=recent),
+            ],
+        )
+
+    result = CliRunner().invoke(
+        app,
+        [
+            *("erase-expired", "--retention-years", "6", "--today", "2021-01-01"),
+            *("--namespace", "unit", "--database", store),
+        ],
+    )
+
+    assert result.exit_code == 0
+    assert [(e.subject, e.data.ground, e.data.decision) for e, _ in published] == [
+        ("KEN-2010-000001", ErasureGround.RETENTION, "retention:6y")
+    ]
+    assert [(user, subject, outcome) for user, _, subject, _, _, outcome in _trail(store)] == [
+        ("retention", "case:KEN-2010-000001", "erased")
+    ]

@@ -11,7 +11,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from mappa_bus.alerts import service as alerts
+from mappa_bus.alerts.board import AlertBoard
 from mappa_bus.alerts.store import all_raised
+from mappa_bus.alerts.subscription import Recorded
 from mappa_bus.catalogue import Area, Envelope, EventData, make_event
 from mappa_bus.catalogue.erasure import ErasureData, ErasureGround, case_erased
 from mappa_bus.catalogue.prisons import ReleasedFromCustody
@@ -179,3 +181,31 @@ def test_an_open_year_no_longer_counts_an_erased_case(tmp_path: Path) -> None:
 
     assert projection.kept == {}
     assert _kent_2020(projection) == _kent_2020(alone)
+
+
+def test_the_board_stops_showing_an_erased_cases_alerts(tmp_path: Path) -> None:
+    """The page's board drops the erased case's alerts when the erasure comes, and does not
+    show one of them read after it (the topics are read side by side)."""
+    projection = alerts.open_projection(f"sqlite:///{tmp_path / 'a.db'}", NAMESPACE)
+    projection.commit(projection.fold(_events()))
+    with projection.engine.connect() as connection:
+        raised = all_raised(connection)
+    erasure = case_erased(
+        ErasureData(
+            case_id=ERASED,
+            area=Area.KENT,
+            ground=ErasureGround.DECISION,
+            decision="D-1",
+            erased_on=date(2026, 1, 5),
+        ),
+        datetime.now(UTC),
+    )
+    board = AlertBoard()
+    for alert in raised:
+        board.take(Recorded(alert, alert.time))
+
+    board.take(Recorded(erasure, erasure.time))
+    for alert in raised:
+        board.take(Recorded(alert, alert.time))
+
+    assert {row.case_id for row in board.rows()} == {KEPT}
