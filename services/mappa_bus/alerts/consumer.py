@@ -50,7 +50,7 @@ from mappa_bus.catalogue.registry import BY_TYPE
 from mappa_bus.catalogue.withdrawal import EventWithdrawn, WithdrawalReason
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.batch import Batch
-from mappa_bus.projection.database import snapshot
+from mappa_bus.projection.database import let_go_of_deleted, snapshot
 from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.signing import Keyring
@@ -267,6 +267,8 @@ class AlertProjection:
             fresh = [e for case_id, e in batch.erasures.items() if case_id not in self.erased]
             forget_cases(connection, [erasure.case_id for erasure in fresh])
             record_erasures(connection, PROJECTION, fresh)
+        if fresh:
+            let_go_of_deleted(self.engine)
         self.pictures.update(batch.changed)
         for case_id in batch.erasures:
             self.pictures.pop(case_id, None)

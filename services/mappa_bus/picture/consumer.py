@@ -28,7 +28,7 @@ from mappa_bus.picture.retention import erased_among, erased_cases
 from mappa_bus.picture.schema import create_schema
 from mappa_bus.picture.store import PROJECTION, load_pictures, save_pictures
 from mappa_bus.projection.batch import Batch
-from mappa_bus.projection.database import snapshot
+from mappa_bus.projection.database import let_go_of_deleted, snapshot
 from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
@@ -119,6 +119,8 @@ class PictureProjection:
                 del batch.changed[case_id]
             save_pictures(connection, [*batch.changed.values(), *batch.stubs.values()])
             record_erasures(connection, PROJECTION, batch.erasures.values())
+        if batch.stubs:
+            let_go_of_deleted(self.engine)
         self.pictures.update(batch.changed)
         self.pictures.update(stubs)
         self.pictures.update(batch.stubs)

@@ -10,6 +10,7 @@ from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.retention import due, erase, erased_cases
 from mappa_bus.picture.store import PROJECTION, clear, save_pictures
 from mappa_bus.projection import shell
+from mappa_bus.projection.database import let_go_of_deleted
 from mappa_bus.projection.erasures import load_erasures
 from mappa_bus.projection.subscriber import consume_until_caught_up
 from mappa_bus.signing import Keyring
@@ -39,6 +40,7 @@ def erase_expired(projection: PictureProjection, today: date, years: int) -> lis
     """Erase every case whose retention has passed by `today`; the case ids erased."""
     with projection.engine.begin() as connection:
         erased = erase(connection, due(projection.pictures.values(), today, years), today)
+    let_go_of_deleted(projection.engine)
     projection.load()
     return erased
 

@@ -74,6 +74,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def let_go_of_deleted(engine: Engine) -> None:
+    """After rows were deleted for good (an erasure, docs/retention.md): SQLite's write-ahead
+    log still holds the pages as they were before; copy it into the file (where deleted rows
+    are zeros, `secure_delete`) and truncate it to nothing. A reader in the middle of a read
+    can keep the log from being truncated: the next erasure, or the last connection's close,
+    does it. PostgreSQL keeps deleted rows' old versions until VACUUM (the operator's, on its
+    own schedule): no query, dump or replica shows them."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def upsert(
     connection: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
 ) -> None:

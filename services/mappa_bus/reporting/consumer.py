@@ -15,7 +15,7 @@ from mappa_bus.catalogue import Envelope, EventData, ReportingYear, WireError
 from mappa_bus.catalogue.withdrawal import EventWithdrawn
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.batch import Batch
-from mappa_bus.projection.database import snapshot
+from mappa_bus.projection.database import let_go_of_deleted, snapshot
 from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.seen import load_seen, save_seen
@@ -35,6 +35,7 @@ from mappa_bus.reporting.plan_actions import (
 from mappa_bus.reporting.plan_store import append_plan_steps, load_plan_steps, withdraw_steps
 from mappa_bus.reporting.publication import (
     FIRST_MAPPA_YEAR,
+    closed_years,
     load_revised,
     load_unpublished,
     mark_revised,
@@ -157,9 +158,11 @@ class ReportingProjection:
     def _erase(self, batch: ReportingBatch, case_id: str, on: date) -> None:
         """Take an erased case out of the batch and the store, keeping what it contributed to
         the years closed by `on` (without its id), so their figures stay as published."""
-        facts = batch.changed.pop(case_id, None) or self.cases.get(case_id, ())
-        last_closed = ReportingYear.last_closed(on).opens
-        kept = contribution(facts, FIRST_MAPPA_YEAR, last_closed)
+        facts = batch.changed.get(case_id) or self.cases.get(case_id, ())
+        # The closed years the store would publish as it stands: no year it knows nothing of.
+        closed = closed_years(ChainMap(batch.changed, self.cases), on, self.kept)
+        batch.changed.pop(case_id, None)
+        kept = contribution(facts, closed)
         merge_kept(batch.kept, kept)
         batch.erased.add(case_id)
         # Every year it was in is counted again: the open ones change, the closed ones (kept)
@@ -254,6 +257,8 @@ class ReportingProjection:
             delete_cases(connection, batch.erased)
             add_kept(connection, batch.kept)
             record_erasures(connection, PROJECTION, batch.erasures.values())
+        if batch.erased:
+            let_go_of_deleted(self.engine)
         self.cases.update(batch.changed)
         self.plans.update(batch.plans)
         for case_id in batch.erased:

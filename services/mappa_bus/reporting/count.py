@@ -121,18 +121,16 @@ def cell_figures(cases: Mapping[str, CaseFacts], year_start: date) -> dict[Area,
     }
 
 
-def contribution(
-    facts: CaseFacts, first_year: int, last_year: int
-) -> dict[int, dict[Area, dict[Cell, int]]]:
-    """What one case's `facts` make up of each year's cells, from the year of its first fact
-    (not before `first_year`) to `last_year`, by year (its 1 April's calendar year): what an
-    erased case's closed years keep of it."""
+def contribution(facts: CaseFacts, years: Iterable[int]) -> dict[int, dict[Area, dict[Cell, int]]]:
+    """What one case's `facts` make up of each of `years`' cells (by its 1 April's calendar
+    year), from the year of its first fact on: what an erased case's closed years keep of it."""
     if not facts:
         return {}
-    start = max(first_year, min(ReportingYear.holding(fact.time).opens for fact in facts))
+    start = min(ReportingYear.holding(fact.time).opens for fact in facts)
     found = {
         year: cell_figures({"": facts}, ReportingYear(year).start)
-        for year in range(start, last_year + 1)
+        for year in years
+        if year >= start
     }
     return {year: figures for year, figures in found.items() if figures}
 
