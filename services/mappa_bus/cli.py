@@ -22,6 +22,7 @@ from mappa_bus.credentials import CredentialsError
 from mappa_bus.demo import DemoResult, run_demo, run_live
 from mappa_bus.demo_alerts import LiveAlert
 from mappa_bus.erase_cli import erase_command, erase_expired_command
+from mappa_bus.intake.cli import intake_cli
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.keyring import KeyringError
 from mappa_bus.keys_cli import keys_cli
@@ -41,7 +42,7 @@ from mappa_bus.reporting.tables import kent_2020_21
 from mappa_bus.settings import Settings, load_settings
 from mappa_bus.simulator.cli import simulate_command
 from mappa_bus.topic_state import topic_partitions
-from mappa_bus.topics import ALL_TOPICS
+from mappa_bus.topics import ALL_TOPICS, bus_topic_specs
 from mappa_bus.up import up_command
 
 app = command_group("MAPPA Bus: multi-agency public protection events over Kafka.")
@@ -56,6 +57,7 @@ app.command("report-partnership")(report_partnership)
 app.command("report-partnership-open")(report_partnership_open)
 app.add_typer(reporting_app_cli, name="reporting")
 app.add_typer(picture_cli, name="picture")
+app.add_typer(intake_cli, name="intake")
 alerts_cli.command("web")(alerts_web)
 add_service_commands(alerts_cli, ALERTS_SERVICE)
 app.add_typer(alerts_cli, name="alerts")
@@ -155,10 +157,13 @@ def topics_create() -> None:
     """Create the bus's missing topics and grant the principals' ACLs (as admin)."""
     settings = _settings()
     connection = settings.connection()
-    created = asyncio.run(ensure_topics(connection, ALL_TOPICS))
+    # In sealed mode (MAPPA_RECORD=sealed) the agency topics are made as the 7-day ingress;
+    # an existing topic's retention is left as it is (changing it is a deliberate operation).
+    specs = bus_topic_specs(sealed=settings.sealed())
+    created = asyncio.run(ensure_topics(connection, specs))
     for name in created:
         console.print(f"created {name}")
-    console.print(f"{len(created)} created, {len(ALL_TOPICS) - len(created)} already there")
+    console.print(f"{len(created)} created, {len(specs) - len(created)} already there")
     try:
         granted = asyncio.run(ensure_acls(connection, acl_bindings()))
     except AuthorizerDisabledError:

@@ -40,7 +40,12 @@ class AuthorizerDisabledError(AclCreationError):
 # Kafka's wire codes (org.apache.kafka.common.acl and .resource) for what principals.py names.
 _RESOURCE_CODES = {ResourceType.TOPIC: 2, ResourceType.GROUP: 3}
 _PATTERN_CODES = {PatternType.LITERAL: 3, PatternType.PREFIXED: 4}
-_OPERATION_CODES = {Operation.READ: 3, Operation.WRITE: 4, Operation.DESCRIBE: 8}
+_OPERATION_CODES = {
+    Operation.READ: 3,
+    Operation.WRITE: 4,
+    Operation.DELETE: 6,
+    Operation.DESCRIBE: 8,
+}
 _ANY = 1
 _ALLOW = 3
 _ALL_HOSTS = "*"

@@ -24,6 +24,7 @@ from mappa_bus.topics import (
     alerts_topic,
     dead_letter_topic,
     erasures_topic,
+    record_topic,
     statistics_topic,
 )
 
@@ -39,6 +40,9 @@ class Role(StrEnum):
     REPORTING = "reporting"  # tallies every agency's events into the yearly statistics
     ALERTS = "alerts"  # watches every agency's events and raises alerts
     COORDINATOR = "coordinator"  # MAPPA coordinators: receive the alerts, nothing else
+    # Copies every checked agency record, sealed, to the record (decision 0002), and deletes
+    # what it copied from the agency topics.
+    INTAKE = "intake"
     ERASURE = "erasure"  # `mappa erase`: publishes a case's erasure on a recorded decision
 
 
@@ -52,6 +56,8 @@ class Operation(StrEnum):
     READ = "READ"
     WRITE = "WRITE"
     DESCRIBE = "DESCRIBE"
+    # On a topic: delete records below an offset (the intake, behind what it has sealed).
+    DELETE = "DELETE"
 
 
 class ResourceType(StrEnum):
@@ -123,6 +129,24 @@ def acl_bindings(namespace: str = NAMESPACE) -> tuple[AclBinding, ...]:
             # Every projection folds the erasures (docs/decisions/0002).
             _topic(role, erasures_topic(namespace), Operation.READ),
             _topic(role, erasures_topic(namespace), Operation.DESCRIBE),
+        }
+    record = record_topic(namespace)
+    for agency in Agency:
+        topic = agency_topic(agency, namespace)
+        bindings |= {
+            _topic(Role.INTAKE, topic, operation)
+            for operation in (Operation.READ, Operation.DESCRIBE, Operation.DELETE)
+        }
+    bindings |= {
+        _group(Role.INTAKE, namespace),
+        _topic(Role.INTAKE, dead_letter, Operation.WRITE),
+        _topic(Role.INTAKE, record, Operation.WRITE),
+        _topic(Role.INTAKE, record, Operation.DESCRIBE),
+    }
+    for role in SUBSCRIBERS:
+        bindings |= {
+            _topic(role, record, Operation.READ),
+            _topic(role, record, Operation.DESCRIBE),
         }
     # The alerts service reads its own topic back after a crash, to publish nothing twice.
     bindings |= {

@@ -81,6 +81,23 @@ class Settings(BaseSettings):
         description="Where the projection services keep their state (SQLAlchemy URL): SQLite "
         "by default, `postgresql+psycopg://...` in production.",
     )
+    record: Literal["ingress", "sealed"] = Field(
+        default="ingress",
+        description="Where the projections read the record: `ingress`, the agency topics "
+        "themselves (kept for ever); `sealed`, `mappa.record`, which the intake fills with each "
+        "checked record sealed under its case's key, the agency topics becoming a 7-day ingress "
+        "(docs/decisions/0002-erasure-reaching-the-log.md).",
+    )
+    key_store_url: str = Field(
+        default_factory=lambda: f"sqlite:///{state_dir() / 'mappa-keys.db'}",
+        description="Where the case keys of the sealed record are kept (SQLAlchemy URL), apart "
+        "from every projection's store: SQLite by default, PostgreSQL in production.",
+    )
+    key_encryption_key: str | None = Field(
+        default=None,
+        description="The file (0600, 64 hex digits) holding the key that wraps every case key "
+        "in the key store; in production a KMS key does this. Needed in `sealed` mode.",
+    )
 
     retention_years: int = Field(
         default=6,
@@ -255,6 +272,19 @@ class Settings(BaseSettings):
             f"no keyring to {purpose}: set {setting} to a keyring file (kafka-local writes "
             "one beside its credentials; docs/decisions/0001-area-bound-publishers.md)"
         )
+
+    def sealed(self) -> bool:
+        """Whether the projections read the sealed record (`MAPPA_RECORD=sealed`)."""
+        return self.record == "sealed"
+
+    def key_encryption_key_path(self) -> Path:
+        """The key-encryption key's file (`MAPPA_KEY_ENCRYPTION_KEY`); KeyringError when unset."""
+        if not self.key_encryption_key:
+            raise KeyringError(
+                "no key-encryption key for the case keys: set MAPPA_KEY_ENCRYPTION_KEY to a "
+                "0600 file of 64 hex digits (docs/decisions/0002-erasure-reaching-the-log.md)"
+            )
+        return Path(self.key_encryption_key).expanduser()
 
 
 def state_dir() -> Path:

@@ -51,23 +51,63 @@ def agency_of_topic(topic: str, namespace: str = NAMESPACE) -> Agency | None:
     return None
 
 
-def agency_topic_specs(namespace: str = NAMESPACE) -> tuple[TopicSpec, ...]:
-    """The agency topics, one per agency, as they must exist."""
-    return tuple(_agency_spec(agency, namespace) for agency in Agency)
+def agency_topic_specs(
+    namespace: str = NAMESPACE, *, sealed: bool = False
+) -> tuple[TopicSpec, ...]:
+    """The agency topics, one per agency, as they must exist: the record, kept for ever; or,
+    `sealed`, the ingress the intake copies to the sealed record (kept `INGRESS_DAYS`)."""
+    return tuple(_agency_spec(agency, namespace, sealed) for agency in Agency)
 
 
-def _agency_spec(agency: Agency, namespace: str) -> TopicSpec:
+# In sealed mode the intake deletes what it has copied from the agency topics at once; this
+# bounds how long the plain text stays when the intake is down (decision 0002).
+INGRESS_DAYS = 7
+
+
+def _agency_spec(agency: Agency, namespace: str, sealed: bool = False) -> TopicSpec:
+    kept = (
+        f"the ingress, kept {INGRESS_DAYS} days at most (the intake seals it into the record)"
+        if sealed
+        else "the record, kept indefinitely"
+    )
     return TopicSpec(
         name=agency_topic(agency, namespace),
         partitions=AGENCY_PARTITIONS,
-        purpose=f"events published by {agency.value}; the record, kept indefinitely",
+        purpose=f"events published by {agency.value}; {kept}",
         config={
-            "retention.ms": _FOREVER,
+            "retention.ms": str(INGRESS_DAYS * _DAY_MS) if sealed else _FOREVER,
             "retention.bytes": _FOREVER,
             "cleanup.policy": "delete",
             # When an event reached the bus is the broker's clock, not the publisher's, so that
             # late sharing is visible and a picture can be rebuilt as known at any moment.
             "message.timestamp.type": "LogAppendTime",
+        },
+    )
+
+
+def record_topic(namespace: str = NAMESPACE) -> str:
+    """The sealed record (decision 0002): every checked agency record, its event sealed under
+    its case's key, written by the intake alone."""
+    return f"{namespace}.record"
+
+
+def record_spec(namespace: str = NAMESPACE) -> TopicSpec:
+    """The sealed record of `namespace`: kept for ever (erasure destroys a case's key, not its
+    records), keyed by case id on as many partitions as the agency topics, so that a case is on
+    the same partition number as on every agency topic."""
+    return TopicSpec(
+        name=record_topic(namespace),
+        partitions=AGENCY_PARTITIONS,
+        purpose="every checked agency event, sealed under its case's key; the record in sealed "
+        "mode, kept indefinitely",
+        config={
+            "retention.ms": _FOREVER,
+            "retention.bytes": _FOREVER,
+            "cleanup.policy": "delete",
+            # The intake writes each record with the time its agency record reached the bus
+            # (the ingress's log-append time): a picture's "recorded at" stays that of sharing,
+            # not of copying. Only the intake may write here.
+            "message.timestamp.type": "CreateTime",
         },
     )
 
@@ -172,15 +212,17 @@ def acknowledgements_spec(namespace: str = NAMESPACE) -> TopicSpec:
     )
 
 
-def bus_topic_specs(namespace: str = NAMESPACE) -> tuple[TopicSpec, ...]:
-    """Every topic of `namespace` that the principals' ACLs name: agency, dead-letter, alerts,
-    acknowledgements, statistics, erasures."""
+def bus_topic_specs(namespace: str = NAMESPACE, *, sealed: bool = False) -> tuple[TopicSpec, ...]:
+    """Every topic of `namespace` that the principals' ACLs name: agency (`sealed`: as the
+    ingress), dead-letter, alerts, acknowledgements, statistics, the sealed record, and the
+    erasures."""
     return (
-        *agency_topic_specs(namespace),
+        *agency_topic_specs(namespace, sealed=sealed),
         dead_letter_spec(namespace),
         alerts_spec(namespace),
         acknowledgements_spec(namespace),
         statistics_spec(namespace),
+        record_spec(namespace),
         erasures_spec(namespace),
     )
 

@@ -35,6 +35,7 @@ from mappa_bus.topics import (
     agency_topic,
     alerts_topic,
     bus_topic_specs,
+    record_spec,
     statistics_topic,
 )
 
@@ -243,4 +244,22 @@ def test_the_dead_letter_topic_is_published_with_reason_and_source_headers() -> 
     assert principals("send", DEAD_LETTER.name) == {
         *(agency.value for agency in Agency),
         *(role.value for role in SUBSCRIBERS),
+        Role.INTAKE.value,
     }
+
+
+def test_the_sealed_record_is_an_internal_channel_whose_data_is_the_sealed_object() -> None:
+    """`mappa.record` is named internal, written by the intake alone, read by the services,
+    keyed by case id, and its message's `data` is `{alg, kid, nonce, ciphertext}` with no
+    `time` beside it."""
+    topic = record_spec().name
+    sent = channel_message(topic)
+    payload = resolve(sent["payload"])
+    data = resolve(payload["properties"]["data"])
+    channel = next(c for c in DOCUMENT["channels"].values() if c["address"] == topic)
+    assert channel["description"].startswith("Internal: not for outside producers")
+    assert sorted(data["required"]) == ["alg", "ciphertext", "kid", "nonce"]
+    assert "time" not in payload["properties"]
+    assert principals("send", topic) == {Role.INTAKE.value}
+    assert principals("receive", topic) == {role.value for role in SUBSCRIBERS}
+    assert sent["bindings"]["kafka"]["key"]["pattern"] == CASE_ID_PATTERN

@@ -25,6 +25,7 @@ from mappa_bus.topics import (
     bus_topic_specs,
     dead_letter_topic,
     erasures_topic,
+    record_topic,
 )
 
 KAFKA_LOCAL = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "kafka-local"
@@ -71,11 +72,12 @@ def test_only_its_own_agency_writes_an_agency_topic() -> None:
 
 
 def test_subscribers_read_every_agency_topic_in_their_own_groups_and_write_none() -> None:
-    """Case picture, reporting and alerts read all agency topics and the erasures, each in its
-    own groups (and the alerts service its own topic back, nothing else)."""
+    """Case picture, reporting and alerts read all agency topics, the sealed record and the
+    erasures, each in its own groups (and the alerts service its own topic back, nothing else)."""
     for role in SUBSCRIBERS:
         own = {alerts_topic()} if role is Role.ALERTS else set()
-        assert _topics(role, Operation.READ) == AGENCY_TOPICS | own | {erasures_topic()}
+        expected = AGENCY_TOPICS | {record_topic(), erasures_topic()} | own
+        assert _topics(role, Operation.READ) == expected
         assert _topics(role, Operation.WRITE) & AGENCY_TOPICS == set()
         assert _groups(role) == {(group_prefix(role), PatternType.PREFIXED, Operation.READ)}
 
@@ -193,3 +195,21 @@ def test_the_local_broker_script_keys_every_agency_in_every_area() -> None:
     assert areas
     assert agencies.group(1).split() == [agency.value for agency in Agency]
     assert areas.group(1).split() == [area.value for area in Area]
+
+
+def test_only_the_intake_writes_the_sealed_record_and_deletes_from_agency_topics() -> None:
+    """The intake reads every agency topic, deletes what it copied, writes the sealed record
+    (and dead letters), and nobody else writes the record or deletes anything."""
+    record_writers = {
+        b.principal
+        for b in BINDINGS
+        if b.resource_name == record_topic() and b.operation is Operation.WRITE
+    }
+    deleters = {b.principal for b in BINDINGS if b.operation is Operation.DELETE}
+    assert (record_writers, deleters) == ({Role.INTAKE.value}, {Role.INTAKE.value})
+    assert _topics(Role.INTAKE, Operation.READ) == AGENCY_TOPICS
+    assert _topics(Role.INTAKE, Operation.DELETE) == AGENCY_TOPICS
+    assert _topics(Role.INTAKE, Operation.WRITE) == {record_topic(), dead_letter_topic()}
+    assert _groups(Role.INTAKE) == {
+        (group_prefix(Role.INTAKE), PatternType.PREFIXED, Operation.READ)
+    }

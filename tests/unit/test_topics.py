@@ -2,11 +2,14 @@
 
 from mappa_bus.agencies import Agency
 from mappa_bus.topics import (
+    AGENCY_PARTITIONS,
     ALL_TOPICS,
     DEAD_LETTER,
     acknowledgements_spec,
     agency_topic,
+    agency_topic_specs,
     alerts_spec,
+    record_spec,
 )
 
 
@@ -44,3 +47,23 @@ def test_topic_names_are_unique() -> None:
     names = [spec.name for spec in ALL_TOPICS]
 
     assert len(names) == len(set(names))
+
+
+def test_the_sealed_record_is_kept_for_ever_on_the_agency_topics_partitions() -> None:
+    """`mappa.record` keeps everything, has as many partitions as an agency topic (a case on
+    the same partition number), and keeps the time the intake gives each record."""
+    spec = record_spec()
+    assert (spec.name, spec.partitions) == ("mappa.record", AGENCY_PARTITIONS)
+    assert (spec.config["retention.ms"], spec.config["message.timestamp.type"]) == (
+        "-1",
+        "CreateTime",
+    )
+    assert spec in ALL_TOPICS
+
+
+def test_in_sealed_mode_the_agency_topics_are_a_seven_day_ingress() -> None:
+    """Sealed, every agency topic keeps at most seven days; otherwise, for ever."""
+    week = str(7 * 24 * 60 * 60 * 1000)
+    sealed = {spec.config["retention.ms"] for spec in agency_topic_specs(sealed=True)}
+    kept = {spec.config["retention.ms"] for spec in agency_topic_specs()}
+    assert (sealed, kept) == ({week}, {"-1"})

@@ -354,12 +354,18 @@ async def publish_all(
     system: str = "feed",
     on_progress: Callable[[int], None] | None = None,
     keyring: Keyring | None = None,
+    bulk: bool = True,
 ) -> PublishSummary:
     """Publish events of any agencies, each through a publisher of its own agency, signed with
     `keyring` (by default MAPPA_SIGNING_KEYS'): it must hold every area the events are about.
 
     `connection` may be one connection for all (a plaintext broker, or an administrator) or a
     function giving each agency's own principal, as the secured broker requires.
+
+    In `bulk` (the default), as a feed is sent: one batch per partition, acknowledged per
+    batch. Nothing here waits on one event before the next, and everything is flushed before
+    the summary is returned, so batching costs no caller anything; `bulk=False` sends record
+    by record, as a system publishing as things happen does.
     """
     connection_for = connection if callable(connection) else (lambda _agency: connection)
     keyring = keyring if keyring is not None else load_settings().signing_keyring()
@@ -375,6 +381,7 @@ async def publish_all(
                     system=system,
                     namespace=namespace,
                     keyring=keyring,
+                    bulk=bulk,
                 )
                 await publishers[agency].__aenter__()
             await publishers[agency].send(event)

@@ -53,7 +53,7 @@ from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import let_go_of_deleted, snapshot
 from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
-from mappa_bus.signing import Keyring
+from mappa_bus.projection.sealed import RecordKeys
 from mappa_bus.topics import NAMESPACE
 
 
@@ -129,7 +129,7 @@ class AlertProjection:
     engine: Engine
     namespace: str = NAMESPACE
     # Every agency's keys, retired ones too: each record is checked against them.
-    keyring: Keyring = field(kw_only=True, repr=False)
+    keyring: RecordKeys = field(kw_only=True, repr=False)
     name: str = PROJECTION
     clock: Callable[[], datetime] = _now
     pictures: dict[str, CasePicture] = field(default_factory=dict)

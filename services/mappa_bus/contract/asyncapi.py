@@ -16,11 +16,11 @@ type, the dead-letter headers, consumer groups); `_complete` adds them to its ou
 from __future__ import annotations
 
 from importlib.metadata import version
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.model import AlertAcknowledged, OnAlertsTopic
@@ -53,6 +53,7 @@ from mappa_bus.topics import (
     alerts_spec,
     dead_letter_spec,
     erasures_spec,
+    record_spec,
     statistics_spec,
 )
 
@@ -100,6 +101,7 @@ ALERTS_TITLE = "alerts"
 ACKNOWLEDGEMENTS_TITLE = "alert-acknowledgements"
 STATISTICS_TITLE = "statistics"
 ERASURES_TITLE = "erasures"
+RECORD_TITLE = "record"
 
 # Who each role's principal is, as the operations' descriptions name it.
 _ROLE_IS = {
@@ -107,6 +109,7 @@ _ROLE_IS = {
     Role.REPORTING: "the reporting service (`mappa reporting run`)",
     Role.ALERTS: "the alerts service (`mappa alerts run`)",
     Role.COORDINATOR: "MAPPA coordinators (`mappa alerts tail`, `mappa alerts web`)",
+    Role.INTAKE: "the intake (`mappa intake run`), in sealed mode",
     Role.ERASURE: "the erasure of cases on a recorded decision or after retention "
     "(`mappa erase`, `mappa erase-expired`)",
 }
@@ -190,6 +193,18 @@ def bus_broker() -> KafkaBroker:
     )
     _declare(
         broker,
+        record_spec(),
+        RECORD_TITLE,
+        "Internal: not for outside producers or consumers. In sealed mode (decision 0002) the "
+        "intake copies every agency record that passes the consumers' checks here, keyed by "
+        "case id on the same partition number, with its routing fields in the clear and its "
+        "`data` the sealed object: AES-256-GCM under the case's own key over the agency record "
+        "value as it was signed (its `time` and `data`), bound to `id`, `type` and `subject`. "
+        "Erasing a case destroys its key; every consumer skips what no longer opens.",
+        SealedRecord,
+    )
+    _declare(
+        broker,
         erasures_spec(),
         ERASURES_TITLE,
         "Internal: the erasure of a case (CloudEvents), keyed by its case id, which every "
@@ -199,6 +214,41 @@ def bus_broker() -> KafkaBroker:
         CaseErased,
     )
     return broker
+
+
+class SealedObject(BaseModel):
+    """The sealed `data` of a record on the sealed record (sealing.py)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    alg: Literal["A256GCM"]
+    """AES-256-GCM."""
+    kid: str
+    """The key's id: the case id whose key sealed it (the record's `subject`)."""
+    nonce: str = Field(pattern="^[A-Za-z0-9_-]{16}$")
+    """The 96-bit nonce, unpadded base64url."""
+    ciphertext: str = Field(pattern="^[A-Za-z0-9_-]+$")
+    """The agency record value sealed, with its 128-bit tag, unpadded base64url."""
+
+
+class SealedRecord(BaseModel):
+    """A record of the sealed record: a CloudEvent without `time`, its `data` sealed."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    specversion: Literal["1.0"]
+    id: str
+    """The sealed event's id."""
+    source: str
+    type: str
+    subject: str
+    """The case id (the record key)."""
+    dataschema: str
+    """The sealed event's `dataschema`."""
+    datacontenttype: Literal["application/json"]
+    mappaarea: Area
+    mappahandling: str
+    data: SealedObject
 
 
 def _declare(broker: KafkaBroker, spec: TopicSpec, title: str, what: str, schema: Any) -> None:
@@ -244,6 +294,9 @@ def _complete(document: JsonObject) -> None:
         channel["bindings"]["kafka"]["partitions"] = AGENCY_PARTITIONS
     _kafka_message(messages[f"{ALERTS_TITLE}:Message"], area)
     _kafka_message(messages[f"{ACKNOWLEDGEMENTS_TITLE}:Message"], area)
+    _kafka_message(messages[f"{RECORD_TITLE}:Message"], case_id)
+    messages[f"{RECORD_TITLE}:Message"]["contentType"] = "application/json"
+    document["channels"][RECORD_TITLE]["bindings"]["kafka"]["partitions"] = AGENCY_PARTITIONS
     _kafka_message(
         messages[f"{STATISTICS_TITLE}:Message"],
         {"type": "string", "enum": [*area["enum"], NATIONAL]},
@@ -311,7 +364,7 @@ def _consumer_group(principal: str) -> JsonObject:
     (they may be given another under that prefix); a coordinator reads in its own, or none."""
     role = Role(principal)
     prefix = group_prefix(role, NAMESPACE)
-    if role in SUBSCRIBERS:
+    if role in SUBSCRIBERS or role is Role.INTAKE:
         group = {"type": "string", "pattern": f"^{prefix}", "default": prefix}
     else:
         group = {"type": "string", "pattern": f"^{prefix}"}

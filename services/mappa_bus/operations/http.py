@@ -34,6 +34,7 @@ log = structlog.get_logger(__name__)
 PICTURE_PORT = 9464
 REPORTING_PORT = 9465
 ALERTS_PORT = 9466
+INTAKE_PORT = 9467
 PORT_ENV = "MAPPA_METRICS_PORT"
 # Every interface: the kubelet's probes and Prometheus's scrapes come to the pod's address.
 # The endpoints say nothing about anyone (docs/operations.md), so nothing needs keeping in.

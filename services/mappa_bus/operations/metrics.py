@@ -53,6 +53,13 @@ EVENTS_DEAD_LETTERED = Counter(
     ["projection", "rejection"],
     registry=REGISTRY,
 )
+EVENTS_ERASED = Counter(
+    "mappa_events_erased",
+    "Records of the sealed record skipped because their case's key was destroyed (erased; "
+    "not an error, not dead-lettered).",
+    ["projection"],
+    registry=REGISTRY,
+)
 CONSUMER_LAG = Gauge(
     "mappa_consumer_lag",
     "Records on a partition the projection has not applied: the partition's end offset, as the "
@@ -122,6 +129,7 @@ class ProjectionMetrics:
             STORE_UNAVAILABLE,
             BATCHES_REFUSED,
             BATCH_SECONDS,
+            EVENTS_ERASED,
         )
         for metric in series:
             metric.labels(self.projection)
@@ -138,6 +146,11 @@ class ProjectionMetrics:
 
     def dead_lettered(self, rejection: Rejection) -> None:
         EVENTS_DEAD_LETTERED.labels(self.projection, rejection.value).inc()
+
+    def erased(self, count: int) -> None:
+        """Count a batch's records of erased cases."""
+        if count:
+            EVENTS_ERASED.labels(self.projection).inc(count)
 
     def store_unavailable(self) -> None:
         STORE_UNAVAILABLE.labels(self.projection).inc()

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError
 from mappa_bus.catalogue.erasure import CaseErased, ErasureData
 from mappa_bus.projection.offsets import Position
+from mappa_bus.projection.sealed import RecordKeys, SealedRecords
 from mappa_bus.projection.subscriber import Rejected, read_event
-from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE, is_erasures_topic
 
 
@@ -30,6 +30,8 @@ class Batch:
     # wins over every event of its case in the same batch, whichever came first.
     erasures: dict[str, ErasureData] = field(default_factory=dict)
     namespace: str = NAMESPACE
+    erased: int = 0
+    """Records of the sealed record whose case's key is destroyed: skipped, not refused."""
 
     def unread(self, records: Iterable[Any]) -> Iterator[Any]:
         """The records not applied before, each moving `offsets` past itself; those below an
@@ -62,11 +64,17 @@ class Batch:
         self.erasures[erasure.subject] = erasure.data
 
     def read(
-        self, record: Any, namespace: str, keyring: Keyring, *, refuse: bool = True
+        self, record: Any, namespace: str, keyring: RecordKeys, *, refuse: bool = True
     ) -> Envelope[EventData] | None:
         """The event in `record`, or None when it is not a valid one in its place (noted in
-        `rejected`, to be dead-lettered, unless `refuse` is false: refused before)."""
+        `rejected`, to be dead-lettered, unless `refuse` is false: refused before), or when it
+        is a sealed record whose case was erased (counted in `erased`)."""
         try:
+            if isinstance(keyring, SealedRecords):
+                event = keyring.open(record)
+                if event is None:
+                    self.erased += 1
+                return event
             return read_event(record, namespace, keyring)
         except WireError as error:
             if refuse:
@@ -81,7 +89,7 @@ class Batch:
         self.rejected.append(Rejected(record, error))
 
     def events(
-        self, records: Iterable[Any], namespace: str, keyring: Keyring
+        self, records: Iterable[Any], namespace: str, keyring: RecordKeys
     ) -> Iterator[tuple[Any, Envelope[EventData]]]:
         """Each record not applied before that holds a valid event, with the event."""
         for record in self.unread(records):

@@ -19,6 +19,7 @@ from faststream import FastStream
 from rich.console import Console
 
 from mappa_bus.cli_common import (
+    EXIT_CONFIG,
     Database,
     Namespace,
     OnProgress,
@@ -27,10 +28,19 @@ from mappa_bus.cli_common import (
     run_with_progress,
 )
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.keyring import KeyringError
+from mappa_bus.keystore import KeyStoreError
 from mappa_bus.operations.http import PORT_OPTION
 from mappa_bus.principals import Role
-from mappa_bus.projection.shell import ProjectionKind, open_projection, projection_service
+from mappa_bus.projection.sealed import RecordKeys
+from mappa_bus.projection.shell import (
+    ProjectionKind,
+    open_projection,
+    projection_service,
+    record_keys,
+)
 from mappa_bus.projection.subscriber import Projection, consume_until_caught_up
+from mappa_bus.settings import Settings
 from mappa_bus.topics import NAMESPACE
 
 console = Console(stderr=True)
@@ -74,6 +84,9 @@ class ServiceCommands(Generic[P]):
     """Its catch-up, given the progress callback and the clock; by default the plain shell's."""
     clock: bool = False
     """Whether its commands take `--today` (a review clock)."""
+    ingress: bool = False
+    """Whether it reads the agency topics whatever `MAPPA_RECORD` says (the intake, which
+    fills the sealed record from them)."""
 
 
 def add_service_commands(group: typer.Typer, spec: ServiceCommands[Any]) -> None:
@@ -117,6 +130,18 @@ def add_service_commands(group: typer.Typer, spec: ServiceCommands[Any]) -> None
         group.command("rebuild", help=REBUILD_HELP)(rebuild)
 
 
+def _keys(spec: ServiceCommands[Any], settings: Settings) -> RecordKeys:
+    """What the slice reads with: the agencies' keys, or in sealed mode the case keys; without
+    them, the command ends saying which setting to give."""
+    if spec.ingress:
+        return keyring_or_exit(settings.verification_keyring)
+    try:
+        return record_keys(settings)
+    except (KeyringError, KeyStoreError) as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
 def _clock(today: datetime | None) -> Clock:
     return date.today if today is None else today.date
 
@@ -132,10 +157,7 @@ def run(
     first)."""
     settings = command_settings(service=True)
     projection = open_projection(
-        spec.kind,
-        database or settings.database_url,
-        namespace,
-        keyring=keyring_or_exit(settings.verification_keyring),
+        spec.kind, database or settings.database_url, namespace, keyring=_keys(spec, settings)
     )
     connection = settings.connection_for_role(spec.role.value)
     if spec.app is None:
@@ -157,10 +179,7 @@ def catch_up(
     slice's summary."""
     settings = command_settings()
     projection = open_projection(
-        spec.kind,
-        database or settings.database_url,
-        namespace,
-        keyring=keyring_or_exit(settings.verification_keyring),
+        spec.kind, database or settings.database_url, namespace, keyring=_keys(spec, settings)
     )
     if from_scratch and spec.rebuild is not None:
         spec.rebuild(projection)

@@ -15,13 +15,14 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy import Engine
 
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.keystore import open_key_store
 from mappa_bus.operations.http import Check, attach_consumer
 from mappa_bus.principals import Role, group_prefix
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.offsets import Position
+from mappa_bus.projection.sealed import RecordKeys, SealedRecords
 from mappa_bus.projection.subscriber import Projection, register_projection
-from mappa_bus.settings import load_settings
-from mappa_bus.signing import Keyring
+from mappa_bus.settings import Settings, load_settings
 
 log = structlog.get_logger(__name__)
 
@@ -33,18 +34,32 @@ class ProjectionKind(Protocol[P_co]):
     """A slice's projection class: made over a store's engine, for a namespace, with the keys
     records are checked against."""
 
-    def __call__(self, engine: Engine, namespace: str, *, keyring: Keyring) -> P_co: ...
+    def __call__(self, engine: Engine, namespace: str, *, keyring: RecordKeys) -> P_co: ...
 
 
 def open_projection(
-    kind: ProjectionKind[P], database_url: str, namespace: str, *, keyring: Keyring | None = None
+    kind: ProjectionKind[P],
+    database_url: str,
+    namespace: str,
+    *,
+    keyring: RecordKeys | None = None,
 ) -> P:
     """A `kind` projection on the store at `database_url`, loaded; checking records against
-    `keyring` (by default the settings' verification keyring)."""
+    `keyring` (by default the settings' verification keyring), or opening them with the case
+    keys (`SealedRecords`: it reads the sealed record)."""
     keys = keyring if keyring is not None else load_settings().verification_keyring()
     projection = kind(open_engine(database_url), namespace, keyring=keys)
     projection.load()
     return projection
+
+
+def record_keys(settings: Settings) -> RecordKeys:
+    """What a projection reads its records with under `settings`: the agencies' keys (the
+    agency topics), or in sealed mode the case keys (the sealed record). KeyringError or
+    KeyStoreError when they cannot be had."""
+    if not settings.sealed():
+        return settings.verification_keyring()
+    return SealedRecords(open_key_store(settings.key_store_url, settings.key_encryption_key_path()))
 
 
 @dataclass
@@ -70,16 +85,22 @@ def projection_service(
     metrics_port: int = 0,
     after_commit: Callable[[KafkaBroker], Awaitable[object]] | None = None,
     checks: Mapping[str, Check] | None = None,
+    before_commit: Callable[[KafkaBroker, Any], Awaitable[object]] | None = None,
+    producer_options: Mapping[str, Any] | None = None,
 ) -> Service:
     """`projection` as one member of `role`'s consumer group (more instances share the
     partitions), with its operations endpoints on `metrics_port` (ready also on `checks`);
-    `after_commit` runs after each batch's commit."""
-    broker = connection.broker(client_id=f"mappa-{role.value}", logger=log)
+    `before_commit` runs with each folded batch before its commit, `after_commit` after it;
+    `producer_options` configure the broker's producer."""
+    broker = connection.broker(
+        client_id=f"mappa-{role.value}", logger=log, **(producer_options or {})
+    )
     subscriber = register_projection(
         broker,
         projection,
         group_id=group_id or group_prefix(role, projection.namespace),
         after_commit=after_commit,
+        before_commit=before_commit,
     )
     app = FastStream(broker, logger=log)
     attach_consumer(app, metrics_port, engine=projection.engine, more=checks)

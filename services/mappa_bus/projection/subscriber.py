@@ -25,15 +25,15 @@ from faststream.message import StreamMessage
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, parse_event
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_codec import dead_letter, partition_of, record_origin
 from mappa_bus.operations.metrics import ProjectionMetrics
 from mappa_bus.projection.offsets import OffsetsMovedOn, Position
 from mappa_bus.projection.progress import end_offsets, lag
+from mappa_bus.projection.sealed import RecordKeys, source_topics
 from mappa_bus.signing import Keyring, verify
-from mappa_bus.topics import agency_of_topic, agency_topic, dead_letter_topic, erasures_topic
+from mappa_bus.topics import agency_of_topic, dead_letter_topic, erasures_topic
 
 BATCH = 2_000
 # FastStream's batch subscriber sleeps as long again as its poll timeout after every empty poll
@@ -78,6 +78,11 @@ class Projection(Protocol[BatchT]):
     @property
     def offsets(self) -> Mapping[Position, int]: ...
 
+    @property
+    def keyring(self) -> RecordKeys:
+        """What it reads records with, and so which topics it reads (projection/sealed.py)."""
+        ...
+
     def load(self) -> None: ...
 
     def fold(self, records: Sequence[Any]) -> BatchT: ...
@@ -85,10 +90,11 @@ class Projection(Protocol[BatchT]):
     def commit(self, batch: BatchT) -> None: ...
 
 
-def projected_topics(namespace: str) -> list[str]:
-    """Every topic a projection folds: the agency topics, and the erasures (same partition
-    numbers: a group member holds a case's erasure with its events)."""
-    return [*(agency_topic(agency, namespace) for agency in Agency), erasures_topic(namespace)]
+def projected_topics(namespace: str, keys: RecordKeys) -> list[str]:
+    """Every topic a projection reading with `keys` folds: the agency topics (or the sealed
+    record), and the erasures (same partition numbers: a group member holds a case's erasure
+    with its events)."""
+    return [*source_topics(namespace, keys), erasures_topic(namespace)]
 
 
 def read_event(record: Any, namespace: str, keyring: Keyring) -> Envelope[EventData]:
@@ -199,10 +205,13 @@ def register_projection(
     max_records: int = BATCH,
     after_commit: Callable[[KafkaBroker], Awaitable[object]] | None = None,
     metrics: ProjectionMetrics | None = None,
+    before_commit: Callable[[KafkaBroker, Any], Awaitable[object]] | None = None,
 ) -> Any:
-    """Subscribe `projection` to every agency topic of its namespace and its erasures on
-    `broker`: in the consumer group `group_id` (instances share the partitions), or on
-    `partitions` alone.
+    """Subscribe `projection` to every agency topic of its namespace (the sealed record instead,
+    when it reads with the case keys) and to its erasures on `broker`: in the consumer group
+    `group_id` (instances share the partitions), or on `partitions` alone. `before_commit` runs
+    with each folded batch before its commit (the intake produces the batch's sealed records
+    there);
     `after_commit` runs after each batch's commit (the alerts service publishes from there);
     `metrics` counts the batches (by default in the process's registry)."""
     namespace = projection.namespace
@@ -234,7 +243,10 @@ def register_projection(
         raise ValueError("a projection subscribes in a consumer group or to given partitions")
     else:
         subscriber = broker.subscriber(
-            *(Topic(topic, declare=False) for topic in projected_topics(namespace)),
+            *(
+                Topic(topic, declare=False)
+                for topic in projected_topics(namespace, projection.keyring)
+            ),
             group_id=group_id,
             # A case's events sit on the same partition number of every agency topic (keyed
             # by case id, the same partition count everywhere): ranges per topic hand each
@@ -268,6 +280,9 @@ def register_projection(
         for item in batch.rejected:
             await _dead_letter(broker, item, namespace, projection.name)
             observer.dead_lettered(item.error.kind)
+        observer.erased(getattr(batch, "erased", 0))
+        if before_commit is not None:
+            await before_commit(broker, batch)
         try:
             projection.commit(batch)
         except OffsetsMovedOn as error:
@@ -319,12 +334,18 @@ async def consume_until_caught_up(
     poll_seconds: float = 0.2,
     then: Callable[[KafkaBroker], Awaitable[object]] | None = None,
     after_commit: Callable[[KafkaBroker], Awaitable[object]] | None = None,
+    before_commit: Callable[[KafkaBroker, Any], Awaitable[object]] | None = None,
+    producer_options: Mapping[str, Any] | None = None,
 ) -> int:
-    """Consume until every record now on the agency topics is applied, run `then` with the
-    broker still connected, and return how many records there were to apply."""
-    ends = await end_offsets(connection, projected_topics(projection.namespace))
+    """Consume until every record now on the agency topics (or the sealed record) and the
+    erasures is applied, run `then` with the broker still connected, and return how many records
+    there were to apply."""
+    topics = projected_topics(projection.namespace, projection.keyring)
+    ends = await end_offsets(connection, topics)
     total = lag(ends, projection.offsets)
-    broker = connection.broker(client_id=f"mappa-{projection.name}", logger=None)
+    broker = connection.broker(
+        client_id=f"mappa-{projection.name}", logger=None, **(producer_options or {})
+    )
     # One process replaying the record reads every partition itself: no consumer group to
     # join and leave, and the projection's own offsets say where it stands.
     register_projection(
@@ -332,6 +353,7 @@ async def consume_until_caught_up(
         projection,
         partitions=[TopicPartition(*p) for p in sorted(ends)],
         after_commit=after_commit,
+        before_commit=before_commit,
     )
     async with broker:
         await broker.start()

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
-from mappa_bus.access.admission import NotAdmittedError, admit
+from mappa_bus.access.admission import Admitted, NotAdmittedError, admit
 from mappa_bus.access.identity import Reader
 from mappa_bus.access.policy import FIGURE_READERS
 from mappa_bus.access.reasons import for_trail
@@ -52,6 +52,7 @@ from mappa_bus.reporting.schema import create_schema
 from mappa_bus.reporting.service import catch_up, open_projection, rebuild
 from mappa_bus.settings import Settings
 from mappa_bus.topics import NAMESPACE
+from mappa_bus.web.identity import Identity
 from mappa_bus.web.modes import command_identity
 
 reporting_app_cli = command_group("The reporting consumer: counts the statistics.")
@@ -229,12 +230,7 @@ def report_open(
 ) -> None:
     """List the cases (or, for orders, the events) that make up one figure of an area you work
     in; audited. Who you are comes from your access token (MAPPA_ACCESS_TOKEN)."""
-    try:
-        where, first_year = parse_area(area), ReportingYear.parse(year).opens
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from error
-    if where is None:
-        raise typer.BadParameter("open a figure of one area", param_hint="--area")
+    where, first_year = _one_area_year(area, year)
     settings = command_settings()
     identity = identity_or_exit(
         lambda: command_identity(
@@ -243,15 +239,7 @@ def report_open(
     )
     projection = open_projection(database or settings.database_url, namespace, for_consuming=False)
     subject = f"figure {where.value} {first_year} table {table} [{row}] [{column}]"
-    reader = identity.reader
-    try:
-        admitted = admit(reader, identity.problem, role, reason, FIGURE_READERS)
-        if not admitted.reader.may_read_any_of([where]):
-            raise NotAdmittedError(403, f"you do not work in {where.value}'s area")
-    except NotAdmittedError as error:
-        _record_figure(projection.engine, reader, role, subject, for_trail(reason), "refused", [])
-        console.print(f"[red]{error.detail}[/]")
-        raise typer.Exit(3) from error
+    admitted = _admit_to_figure(projection.engine, identity, role, reason, where, subject)
     ids = contributors(
         projection.cases, ReportingYear(first_year).start, where, (table, row, column)
     )
@@ -290,12 +278,7 @@ def report_partnership_open(
     """List the plan actions (case id, action id) that make up one agency's figure of the
     partnership report, in an area you work in; audited like `report-open`. Who you are
     comes from your access token (MAPPA_ACCESS_TOKEN)."""
-    try:
-        where, first_year = parse_area(area), ReportingYear.parse(year).opens
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from error
-    if where is None:
-        raise typer.BadParameter("open a figure of one area", param_hint="--area")
+    where, first_year = _one_area_year(area, year)
     if closure_reason is not None and figure is not Figure.CLOSED_NOT_COMPLETED:
         raise typer.BadParameter(
             "only closed-not-completed has closure reasons", param_hint="--closure-reason"
@@ -310,15 +293,7 @@ def report_partnership_open(
     create_schema(engine)
     narrowed = f" {closure_reason.value}" if closure_reason else ""
     subject = f"plan figure {where.value} {first_year} {agency.value} {figure.value}{narrowed}"
-    reader = identity.reader
-    try:
-        admitted = admit(reader, identity.problem, role, reason, FIGURE_READERS)
-        if not admitted.reader.may_read_any_of([where]):
-            raise NotAdmittedError(403, f"you do not work in {where.value}'s area")
-    except NotAdmittedError as error:
-        _record_figure(engine, reader, role, subject, for_trail(reason), "refused", [])
-        console.print(f"[red]{error.detail}[/]")
-        raise typer.Exit(3) from error
+    admitted = _admit_to_figure(engine, identity, role, reason, where, subject)
     with engine.connect() as connection:
         actions = action_facts(load_plan_steps(connection))
     year_start = ReportingYear(first_year).start
@@ -328,6 +303,35 @@ def report_partnership_open(
     typer.echo(f"{subject}: {len(behind)}")
     for action in behind:
         typer.echo(f"{action.case_id} {action.action_id}")
+
+
+def _one_area_year(area: str, year: str) -> tuple[Area, int]:
+    """The one area and the reporting year's first calendar year of a figure to open, or a
+    usage error naming the option."""
+    try:
+        where, first_year = parse_area(area), ReportingYear.parse(year).opens
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    if where is None:
+        raise typer.BadParameter("open a figure of one area", param_hint="--area")
+    return where, first_year
+
+
+def _admit_to_figure(
+    engine: Engine, identity: Identity, role: str | None, reason: str, where: Area, subject: str
+) -> Admitted:
+    """The reader admitted to open a figure of `where`; a refusal is audited, then ends the
+    command with exit status 3."""
+    reader = identity.reader
+    try:
+        admitted = admit(reader, identity.problem, role, reason, FIGURE_READERS)
+        if not admitted.reader.may_read_any_of([where]):
+            raise NotAdmittedError(403, f"you do not work in {where.value}'s area")
+    except NotAdmittedError as error:
+        _record_figure(engine, reader, role, subject, for_trail(reason), "refused", [])
+        console.print(f"[red]{error.detail}[/]")
+        raise typer.Exit(3) from error
+    return admitted
 
 
 def _record_figure(

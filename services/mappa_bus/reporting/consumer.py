@@ -18,6 +18,7 @@ from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.database import let_go_of_deleted, snapshot
 from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
+from mappa_bus.projection.sealed import RecordKeys
 from mappa_bus.projection.seen import load_seen, save_seen
 from mappa_bus.reporting.count import contribution
 from mappa_bus.reporting.erased_store import Kept, add_kept, delete_cases, load_kept, merge_kept
@@ -43,7 +44,6 @@ from mappa_bus.reporting.publication import (
 )
 from mappa_bus.reporting.schema import create_schema, unpublished_table
 from mappa_bus.reporting.store import append_facts, has_cases, load_cases, withdraw_facts
-from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE
 
 PROJECTION = "reporting"
@@ -73,7 +73,7 @@ class ReportingBatch(Batch):
     # Plan steps withdrawn by their agency: (case id, event id, reason).
     withdrawn_steps: list[tuple[str, str, str]] = field(default_factory=list)
     # Cases the batch erases, and what they contributed to closed years' cells.
-    erased: set[str] = field(default_factory=set)
+    erased_cases: set[str] = field(default_factory=set)
     kept: Kept = field(default_factory=dict)
 
 
@@ -85,7 +85,7 @@ class ReportingProjection:
     engine: Engine
     namespace: str = NAMESPACE
     # Every agency's keys, retired ones too: each record is checked against them.
-    keyring: Keyring = field(kw_only=True, repr=False)
+    keyring: RecordKeys = field(kw_only=True, repr=False)
     name: str = PROJECTION
     cases: dict[str, CaseFacts] = field(default_factory=dict)
     offsets: dict[Position, int] = field(default_factory=dict)
@@ -164,7 +164,7 @@ class ReportingProjection:
         batch.changed.pop(case_id, None)
         kept = contribution(facts, closed)
         merge_kept(batch.kept, kept)
-        batch.erased.add(case_id)
+        batch.erased_cases.add(case_id)
         # Every year it was in is counted again: the open ones change, the closed ones (kept)
         # come out as published, and so publish nothing.
         batch.years |= {ReportingYear.holding(fact.day).opens for fact in facts}
@@ -254,17 +254,17 @@ class ReportingProjection:
             withdraw_steps(connection, batch.withdrawn_steps)
             mark_unpublished(connection, batch.years - self.unpublished)
             mark_revised(connection, batch.revised - self.revised)
-            delete_cases(connection, batch.erased)
+            delete_cases(connection, batch.erased_cases)
             add_kept(connection, batch.kept)
             record_erasures(connection, PROJECTION, batch.erasures.values())
-        if batch.erased:
+        if batch.erased_cases:
             let_go_of_deleted(self.engine)
         self.cases.update(batch.changed)
         self.plans.update(batch.plans)
-        for case_id in batch.erased:
+        for case_id in batch.erased_cases:
             self.cases.pop(case_id, None)
-        if batch.erased:
-            self.plans = {k: v for k, v in self.plans.items() if k[0] not in batch.erased}
+        if batch.erased_cases:
+            self.plans = {k: v for k, v in self.plans.items() if k[0] not in batch.erased_cases}
         self.erased |= batch.erasures.keys()
         merge_kept(self.kept, batch.kept)
         self.offsets = batch.offsets

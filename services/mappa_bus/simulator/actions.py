@@ -80,9 +80,11 @@ def agreed_actions(
     held: Sequence[Note],
     last_day: date,
     punctuality: Mapping[Agency, Punctuality],
+    numbered_from: int = 1,
 ) -> list[Action]:
     """The actions agreed at the meetings `held` (the case's MAPPA meetings, in order), each
-    followed up by its owner up to `last_day` (the end of the year, or of management)."""
+    followed up by its owner up to `last_day` (the end of the year, or of management);
+    numbered from `numbered_from` (after the actions of a case's earlier years)."""
     actions: list[Action] = []
     for note in held:
         meeting = note.data
@@ -94,7 +96,7 @@ def agreed_actions(
         count = max(_pick(rng, ACTIONS_PER_MEETING), len(acting))
         for owner in acting + rng.choices(present, weights, k=count - len(acting)):
             agreed = Action(
-                action_id=f"{case_id}-A{len(actions) + 1:03d}",
+                action_id=f"{case_id}-A{len(actions) + numbered_from:03d}",
                 meeting_reference=meeting.meeting_reference,
                 chair=chair(management),
                 owner=owner,

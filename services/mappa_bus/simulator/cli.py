@@ -31,8 +31,8 @@ from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_
 from mappa_bus.reporting.tables import MappaStatistics
 from mappa_bus.simulator.files import write_events, write_plan_truth, write_truth
 from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
-from mappa_bus.simulator.plan_truth import people_facts, plan_figures
-from mappa_bus.simulator.run import events, simulate
+from mappa_bus.simulator.plan_truth import plan_figures
+from mappa_bus.simulator.run import events, new_action_facts, simulate
 from mappa_bus.simulator.truth import Key, statistics, tally
 from mappa_bus.topics import bus_topic_specs
 
@@ -41,18 +41,25 @@ console = Console()
 
 @dataclass
 class RunTally:
-    """What a run produced so far: people, events per agency, the truth's counts and the
+    """What a run produced so far: people, events per agency, each year's truth counts and the
     facts of the plan actions it intended."""
 
     people: int = 0
     by_agency: Counter[Agency] = field(default_factory=Counter)
-    truth: Counter[Key] = field(default_factory=Counter)
+    truth: dict[ReportingYear, Counter[Key]] = field(default_factory=dict)
     plan_facts: list[ActionFacts] = field(default_factory=list)
 
 
 def simulate_command(
     area: Annotated[Area, typer.Option(help="The MAPPA area to simulate.")] = Area.KENT,
     year: Annotated[int, typer.Option(help="The reporting year, by its 1 April.")] = 2020,
+    years: Annotated[
+        int,
+        typer.Option(
+            help="Consecutive reporting years from --year, people carried over as in life (the "
+            "first year is the same whatever this is).",
+        ),
+    ] = 1,
     all_areas: Annotated[
         bool, typer.Option("--all-areas", help="Simulate all 42 areas of England and Wales.")
     ] = False,
@@ -88,7 +95,7 @@ def simulate_command(
     """Generate a realistic, seeded area-year of agency events and the statistics it intends."""
     if (out is None) == (not publish):
         raise typer.BadParameter("give exactly one of --out DIR and --publish")
-    options = _options(area, year, all_areas, scenario, seed, scale, population)
+    options = _options(area, year, years, all_areas, scenario, seed, scale, population)
     started, run = time.perf_counter(), RunTally()
     with _progress() as progress:
         streams = _area_streams(options, run, progress)
@@ -97,19 +104,28 @@ def simulate_command(
             run.by_agency = write_events(out, streams)
         else:
             _publish((event for stream in streams for event in stream), run, namespace)
-    truth = statistics(run.truth, ReportingYear(year), options.populations)
+    truths = {
+        reporting: statistics(counts, reporting, options.populations)
+        for reporting, counts in run.truth.items()
+    }
+    first = ReportingYear(year)
     if out is not None:
-        write_truth(out, truth)
+        write_truth(out, truths[first])
+        if years > 1:
+            for reporting, truth in truths.items():
+                write_truth(out, truth, reporting)
         write_plan_truth(out, plan_figures(run.plan_facts))
     chosen = None if all_areas else area
-    _summary(run, truth, chosen, time.perf_counter() - started)
-    console.print(_plans(run.plan_facts, chosen, ReportingYear(year)))
+    _summary(run, truths, chosen, time.perf_counter() - started)
+    for reporting in truths:
+        console.print(_plans(run.plan_facts, chosen, reporting))
     console.print(f"written to {out}" if out is not None else "published onto the bus")
 
 
 def _options(
     area: Area,
     year: int,
+    years: int,
     all_areas: bool,
     scenario: Scenario | None,
     seed: int,
@@ -123,6 +139,7 @@ def _options(
         return SimulationOptions(
             areas=ALL_AREAS if all_areas else (area,),
             year=year,
+            years=years,
             seed=seed,
             scenario=scenario,
             scale=scale,
@@ -147,13 +164,14 @@ def _progress() -> Progress:
 def _area_streams(
     options: SimulationOptions, run: RunTally, progress: Progress
 ) -> Iterator[Iterator[Envelope[EventData]]]:
-    """Each area's events in time order, tallying people and truth as the areas are made."""
-    task = progress.add_task("planning", total=len(options.areas))
+    """Each area-year's events in time order, tallying people and truth as they are made."""
+    task = progress.add_task("planning", total=len(options.areas) * options.years)
     for area_year in simulate(options):
-        progress.update(task, description=f"{AREA_NAMES[area_year.area]}")
+        progress.update(task, description=f"{AREA_NAMES[area_year.area]} {area_year.year.label}")
         run.people += len(area_year.people)
-        run.truth.update(tally(area_year.people, area_year.year))
-        run.plan_facts += people_facts(area_year.people)
+        counts = run.truth.setdefault(area_year.year, Counter())
+        counts.update(tally(area_year.everyone, area_year.year))
+        run.plan_facts += new_action_facts(area_year)
         yield events(area_year, options.seed)
         progress.advance(task)
 
@@ -179,7 +197,10 @@ def _publish(stream: Iterator[Envelope[EventData]], run: RunTally, namespace: st
 
 
 def _summary(
-    run: RunTally, truth: Mapping[Area, MappaStatistics], area: Area | None, seconds: float
+    run: RunTally,
+    truths: Mapping[ReportingYear, Mapping[Area, MappaStatistics]],
+    area: Area | None,
+    seconds: float,
 ) -> None:
     agencies = Table(title=f"{run.people:,} people, {sum(run.by_agency.values()):,} events")
     agencies.add_column("agency")
@@ -187,15 +208,18 @@ def _summary(
     for agency in Agency:
         agencies.add_row(agency.value, f"{run.by_agency[agency]:,}")
     console.print(agencies)
-    console.print(_table_1(truth, area))
+    for reporting, truth in truths.items():
+        console.print(_table_1(truth, area, reporting))
     console.print(f"{seconds:.1f} s")
 
 
-def _table_1(truth: Mapping[Area, MappaStatistics], area: Area | None) -> Table:
+def _table_1(
+    truth: Mapping[Area, MappaStatistics], area: Area | None, year: ReportingYear
+) -> Table:
     """The truth's table 1 for `area`, or summed over England and Wales."""
     chosen = [truth[area]] if area is not None and area in truth else list(truth.values())
     place = AREA_NAMES[area] if area is not None else "England and Wales"
-    table = Table(title=f"Intended: MAPPA-eligible offenders on 31 March, {place}")
+    table = Table(title=f"Intended: MAPPA-eligible offenders on 31 March {year.end.year}, {place}")
     for column in ("", "Category 1", "Category 2", "Category 3", "Total"):
         table.add_column(column, justify="right")
     grid = {

@@ -1,7 +1,8 @@
 """Writing a simulation to disk: JSON Lines per agency, and the truth beside them.
 
 `<agency>.jsonl` holds one wire event (`to_wire`) per line, in time order across the whole run;
-`truth.json` maps each area's slug to the statistics the simulator intended for it, and
+`truth.json` maps each area's slug to the statistics the simulator intended for it (a run of
+several years also writes each year's, `truth-2021-22.json`: see `truth_file`), and
 `plan-truth.json` lists the plan figures it intended, one per area-year with actions. Areas arrive
 one after another, each in time order, so each area's events go to part files first and are
 then merged, which keeps memory flat however many areas there are.
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from mappa_bus.agencies import Agency
+from mappa_bus.catalogue import ReportingYear
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.base import EventData
 from mappa_bus.catalogue.envelope import Envelope
@@ -67,12 +69,20 @@ def read_events(path: Path) -> Iterator[Envelope[EventData]]:
             yield parse_event(line.rstrip(b"\n"))
 
 
-def write_truth(directory: Path, truth: Mapping[Area, MappaStatistics]) -> Path:
-    """Write `truth.json`: area slug -> that area's intended statistics."""
+def truth_file(directory: Path, year: ReportingYear | None = None) -> Path:
+    """Where a run's truth is written: `truth.json` (its first year), and in a run of several
+    years each year's as `truth-2021-22.json`."""
+    return directory / (TRUTH_FILE if year is None else f"truth-{year.label}.json")
+
+
+def write_truth(
+    directory: Path, truth: Mapping[Area, MappaStatistics], year: ReportingYear | None = None
+) -> Path:
+    """Write `truth.json` (or `year`'s file): area slug -> that area's intended statistics."""
     document = {
         area.value: statistics.model_dump(mode="json") for area, statistics in truth.items()
     }
-    path = directory / TRUTH_FILE
+    path = truth_file(directory, year)
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return path
 

@@ -82,6 +82,30 @@ def meetings(
     return notes
 
 
+def meetings_carried(
+    rng: random.Random,
+    stays: list[LevelStay],
+    first: date,
+    stop: date,
+    case_id: str,
+    also_present: tuple[Agency, ...],
+    numbered_from: int,
+) -> list[Note]:
+    """Level 2 and 3 meetings from `first` to `stop` of a case carried into a later year:
+    the stay in force on `first` meets from `first` (the review its last meeting set), later
+    stays as `meetings` has them; numbered on from the case's earlier meetings."""
+    notes: list[Note] = []
+    for stay, following in zip(stays, [*stays[1:], None], strict=True):
+        end = min(following.set_on if following else stop + days(1), stop + days(1))
+        if stay.level == 1 or end <= first:
+            continue
+        held = first if stay.set_on < first else None
+        notes += _meetings_during(
+            rng, stay, end, case_id, also_present, numbered_from + len(notes), held
+        )
+    return notes
+
+
 def meeting_reference(case_id: str, number: int) -> str:
     """The reference of a case's `number`th meeting: `MTG-KEN-2020-000123-01`."""
     return f"MTG-{case_id}-{number:02d}"
@@ -144,8 +168,9 @@ def _meetings_during(
     case_id: str,
     also_present: tuple[Agency, ...],
     numbered_from: int,
+    first_held: date | None = None,
 ) -> list[Note]:
-    held = stay.set_on + days(rng.randint(7, 28))
+    held = first_held or stay.set_on + days(rng.randint(7, 28))
     notes: list[Note] = []
     while held < end:
         following = held + days(rng.randint(*MEETING_GAP_DAYS))

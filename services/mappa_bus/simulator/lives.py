@@ -92,7 +92,7 @@ def build_person(
     management = story.management
     if management is None:
         return person(story)
-    held = meetings(story.rng, story.levels, story.end, case_id, _also_present(story))
+    held = meetings(story.rng, story.levels, story.end, case_id, also_present(story))
     story.notes += held
     built = person(story)
     actions = agreed_actions(
@@ -102,7 +102,7 @@ def build_person(
     return replace(built, notes=built.notes + tuple(assessed), actions=tuple(actions))
 
 
-def _also_present(story: Story) -> tuple[Agency, ...]:
+def also_present(story: Story) -> tuple[Agency, ...]:
     """Who attends every one of a case's meetings besides probation, police and the guests."""
     management = story.management
     youth = management is not None and management.lead_agency is LeadAgency.YOUTH_OFFENDING

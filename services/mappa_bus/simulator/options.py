@@ -14,6 +14,8 @@ from mappa_bus.simulator.rates import PUNCTUALITY, Punctuality
 ALL_AREAS: tuple[Area, ...] = tuple(Area)
 """All 42 MAPPA areas of England and Wales, in the order runs visit them."""
 
+# Consecutive years of one run beyond this would be a typo rather than a workload.
+MAX_YEARS = 20
 # A scale beyond this would make a run of millions of people per area: almost surely a typo.
 MAX_SCALE = 10.0
 
@@ -37,7 +39,9 @@ class SimulationOptions:
     `scale` multiplies the size of every area the scenario does not fix (0.1 for quick runs);
     a scenario's own area is always simulated at its published size. `populations` gives the
     population aged 10+ per area for table 8 (Kent's implied figure unless told otherwise).
-    `punctuality` says how each agency deals with the plan actions it owns.
+    `punctuality` says how each agency deals with the plan actions it owns. `years` is how many
+    consecutive reporting years to simulate from `year` (people carried over from one to the
+    next); the first is the same whatever `years` is.
     """
 
     areas: tuple[Area, ...] = (Area.KENT,)
@@ -47,6 +51,7 @@ class SimulationOptions:
     scale: float = 1.0
     populations: Mapping[Area, int] = field(default_factory=lambda: dict(SHIPPED_POPULATIONS))
     punctuality: Mapping[Agency, Punctuality] = field(default_factory=lambda: dict(PUNCTUALITY))
+    years: int = 1
 
     def __post_init__(self) -> None:
         if not self.areas:
@@ -55,6 +60,8 @@ class SimulationOptions:
             raise ValueError("areas: each area may be named once")
         if not 0 < self.scale <= MAX_SCALE:
             raise ValueError(f"scale: must be more than 0 and at most {MAX_SCALE}")
+        if not 1 <= self.years <= MAX_YEARS:
+            raise ValueError(f"years: must be from 1 to {MAX_YEARS}")
         if not 1990 <= self.year <= 2100:
             raise ValueError("year: must be the year of a 1 April between 1990 and 2100")
         if set(self.punctuality) != set(Agency):

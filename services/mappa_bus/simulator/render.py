@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import health, plans, police, prisons, probation
+from mappa_bus.catalogue import ReportingYear, health, plans, police, prisons, probation
 from mappa_bus.catalogue.areas import Area
 from mappa_bus.catalogue.base import EventData
 from mappa_bus.catalogue.envelope import Envelope, make_event
@@ -59,10 +59,16 @@ class Happening:
     event_id: str
 
 
-def happenings(person: Person, seed: int) -> list[Happening]:
-    """Everything that happened to `person`, in time order."""
+def happenings(person: Person, seed: int, year: ReportingYear | None = None) -> list[Happening]:
+    """Everything that happened to `person`, in time order; with `year`, only what happened in
+    it (for a person carried into it, whose earlier events came with the earlier years), at
+    times and with ids drawn for that year."""
     facts = sorted(_facts(person), key=lambda fact: (fact[0], fact[1]))
-    rng = seeded(seed, "render", person.case_id)
+    if year is None:
+        rng = seeded(seed, "render", person.case_id)
+    else:
+        facts = [fact for fact in facts if year.contains(fact[0])]
+        rng = seeded(seed, "render", person.case_id, year.opens)
     times = _clock(rng, [day for day, _, _ in facts])
     return [
         Happening(time, person.case_id, area_at(person, (day, step)), data, event_id(rng))
