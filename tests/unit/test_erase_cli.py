@@ -19,6 +19,7 @@ from mappa_bus.catalogue.erasure import CaseErased, ErasureData, ErasureGround
 from mappa_bus.catalogue.probation import ManagementEndReason
 from mappa_bus.cli import app
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.keystore import open_key_store, write_key_encryption_key
 from mappa_bus.picture.schema import create_schema
 from mappa_bus.picture.store import save_pictures
 from mappa_bus.projection.database import open_engine
@@ -186,3 +187,26 @@ def test_erase_expired_erases_through_the_log_every_case_past_retention(
     assert [(user, subject, outcome) for user, _, subject, _, _, outcome in _trail(store)] == [
         ("retention", "case:KEN-2010-000001", "erased")
     ]
+
+
+def test_in_sealed_mode_the_case_key_is_destroyed_on_the_decision(
+    store: str,
+    published: list[tuple[CaseErased, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the record sealed, erasing a case also destroys its key in the key store (so no
+    copy of its records on the log opens again), recording the decision and who decided."""
+    kek = tmp_path / "kek"
+    write_key_encryption_key(kek)
+    keys_url = f"sqlite:///{tmp_path / 'keys.db'}"
+    keys = open_key_store(keys_url, kek)
+    keys.key_for(CASE)
+    monkeypatch.setenv("MAPPA_RECORD", "sealed")
+    monkeypatch.setenv("MAPPA_KEY_STORE_URL", keys_url)
+    monkeypatch.setenv("MAPPA_KEY_ENCRYPTION_KEY", str(kek))
+
+    code, _ = _erase(store, CASE)
+
+    assert (code, len(published)) == (0, 1)
+    assert open_key_store(keys_url, kek).opener_for(CASE) is None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -24,13 +25,19 @@ from mappa_bus.catalogue.probation import (
     MappaLevelSet,
 )
 from mappa_bus.catalogue.vocabulary import Category, Level
+from mappa_bus.intake.consumer import IntakeProjection
+from mappa_bus.keystore import open_key_store, write_key_encryption_key
 from mappa_bus.picture import service as picture
+from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.subscriber import Projection, projected_topics
 from mappa_bus.reporting import service as reporting
 from mappa_bus.reporting.consumer import ReportingProjection
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.reporting.queries import statistics_for
 from mappa_bus.reporting.schema import facts_table
 from mappa_bus.reporting.tables import MappaStatistics
+from mappa_bus.topics import erasures_topic
+from tests.keys import KEYRING
 from tests.records import Record, erasure_record, record_of
 
 NAMESPACE = "unit"
@@ -209,3 +216,25 @@ def test_the_board_stops_showing_an_erased_cases_alerts(tmp_path: Path) -> None:
         board.take(Recorded(alert, alert.time))
 
     assert {row.case_id for row in board.rows()} == {KEPT}
+
+
+def test_the_slices_read_the_erasures_and_the_intake_does_not(tmp_path: Path) -> None:
+    """Picture, reporting and alerts subscribe to the erasures beside the agency topics; the
+    intake, which keeps no case and deletes what it has read, does not."""
+    kek = tmp_path / "kek"
+    write_key_encryption_key(kek)
+    intake = IntakeProjection(
+        open_engine(f"sqlite:///{tmp_path / 'i.db'}"),
+        NAMESPACE,
+        keyring=KEYRING,
+        keys=open_key_store(f"sqlite:///{tmp_path / 'keys.db'}", kek),
+    )
+    slices: list[Projection[Any]] = [
+        picture.open_projection(f"sqlite:///{tmp_path / 'p.db'}", NAMESPACE),
+        reporting.open_projection(f"sqlite:///{tmp_path / 'r.db'}", NAMESPACE),
+        alerts.open_projection(f"sqlite:///{tmp_path / 'a.db'}", NAMESPACE),
+    ]
+
+    reading = [erasures_topic(NAMESPACE) in projected_topics(p) for p in [*slices, intake]]
+
+    assert reading == [True, True, True, False]

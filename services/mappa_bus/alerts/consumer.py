@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine
 
@@ -125,6 +125,9 @@ class AlertBatch(Batch):
 @dataclass
 class AlertProjection:
     """The pictures in memory, where they and the alerts stand, and every alert id raised."""
+
+    # It keeps cases: the shell subscribes it to the erasures too (docs/decisions/0002).
+    folds_erasures: ClassVar[bool] = True
 
     engine: Engine
     namespace: str = NAMESPACE

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Engine
 
@@ -49,6 +49,9 @@ class PictureBatch(Batch):
 class PictureProjection:
     """Every case's picture and the next offset of every partition, as the store has them
     (memory changes only after the store has committed)."""
+
+    # It keeps cases: the shell subscribes it to the erasures too (docs/decisions/0002).
+    folds_erasures: ClassVar[bool] = True
 
     engine: Engine
     namespace: str = NAMESPACE

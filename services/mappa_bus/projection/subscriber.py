@@ -90,11 +90,15 @@ class Projection(Protocol[BatchT]):
     def commit(self, batch: BatchT) -> None: ...
 
 
-def projected_topics(namespace: str, keys: RecordKeys) -> list[str]:
-    """Every topic a projection reading with `keys` folds: the agency topics (or the sealed
-    record), and the erasures (same partition numbers: a group member holds a case's erasure
-    with its events)."""
-    return [*source_topics(namespace, keys), erasures_topic(namespace)]
+def projected_topics(projection: Projection[Any]) -> list[str]:
+    """Every topic `projection` folds: the agency topics (or the sealed record, when it reads
+    with the case keys), and, for a projection that keeps cases (`folds_erasures`: picture,
+    reporting, alerts; not the intake), the erasures, on the same partition numbers, so a group
+    member holds a case's erasure with its events."""
+    topics = source_topics(projection.namespace, projection.keyring)
+    if getattr(projection, "folds_erasures", False):
+        topics.append(erasures_topic(projection.namespace))
+    return topics
 
 
 def read_event(record: Any, namespace: str, keyring: Keyring) -> Envelope[EventData]:
@@ -243,10 +247,7 @@ def register_projection(
         raise ValueError("a projection subscribes in a consumer group or to given partitions")
     else:
         subscriber = broker.subscriber(
-            *(
-                Topic(topic, declare=False)
-                for topic in projected_topics(namespace, projection.keyring)
-            ),
+            *(Topic(topic, declare=False) for topic in projected_topics(projection)),
             group_id=group_id,
             # A case's events sit on the same partition number of every agency topic (keyed
             # by case id, the same partition count everywhere): ranges per topic hand each
@@ -340,7 +341,7 @@ async def consume_until_caught_up(
     """Consume until every record now on the agency topics (or the sealed record) and the
     erasures is applied, run `then` with the broker still connected, and return how many records
     there were to apply."""
-    topics = projected_topics(projection.namespace, projection.keyring)
+    topics = projected_topics(projection)
     ends = await end_offsets(connection, topics)
     total = lag(ends, projection.offsets)
     broker = connection.broker(

@@ -7,7 +7,7 @@ from collections import ChainMap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Engine, inspect
 
@@ -81,6 +81,9 @@ class ReportingBatch(Batch):
 class ReportingProjection:
     """The consumer's state: every case's facts and the next offset of every partition, as the
     store has them (memory changes only after the store has committed)."""
+
+    # It keeps cases: the shell subscribes it to the erasures too (docs/decisions/0002).
+    folds_erasures: ClassVar[bool] = True
 
     engine: Engine
     namespace: str = NAMESPACE
