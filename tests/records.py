@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mappa_bus.catalogue import Envelope, to_wire
+from mappa_bus.catalogue.bus_event import BUS_EVENT_HEADERS
+from mappa_bus.catalogue.erasure import CaseErased
 from mappa_bus.kafka_codec import partition_of
-from mappa_bus.topics import agency_topic
+from mappa_bus.topics import agency_topic, erasures_topic
 from tests.keys import kafka_headers
 
 
@@ -33,3 +35,12 @@ def record_of(event: Envelope[Any], offset: int, timestamp: int, namespace: str)
     value = to_wire(event)
     headers = kafka_headers(value, event)
     return Record(topic, partition_of(key), offset, key, value, timestamp, headers)
+
+
+def erasure_record(event: CaseErased, offset: int, timestamp: int, namespace: str) -> Record:
+    """A case's erasure as `mappa erase` produces it: on the erasures topic, keyed by the case
+    id, on the partition murmur2 of the key gives."""
+    key = event.kafka_key
+    headers = [(name, value.encode()) for name, value in BUS_EVENT_HEADERS.items()]
+    topic = erasures_topic(namespace)
+    return Record(topic, partition_of(key), offset, key, event.kafka_value(), timestamp, headers)

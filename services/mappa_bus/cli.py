@@ -21,7 +21,7 @@ from mappa_bus.contract.artefacts import compare, generated_files, history_break
 from mappa_bus.credentials import CredentialsError
 from mappa_bus.demo import DemoResult, run_demo, run_live
 from mappa_bus.demo_alerts import LiveAlert
-from mappa_bus.erase_cli import erase_command
+from mappa_bus.erase_cli import erase_command, erase_expired_command
 from mappa_bus.intake.cli import intake_cli
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.keyring import KeyringError
@@ -63,6 +63,7 @@ add_service_commands(alerts_cli, ALERTS_SERVICE)
 app.add_typer(alerts_cli, name="alerts")
 app.add_typer(keys_cli, name="keys")
 app.command("erase")(erase_command)
+app.command("erase-expired")(erase_expired_command)
 schemas_app = command_group("The published event contract in schemas/.")
 app.add_typer(schemas_app, name="schemas")
 console = Console()

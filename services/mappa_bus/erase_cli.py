@@ -1,6 +1,8 @@
-"""`mappa erase`: erase a case everywhere on a recorded decision (docs/decisions/0002).
+"""`mappa erase`: erase a case everywhere on a recorded decision (docs/decisions/0002); and
+`mappa erase-expired`: erase everywhere every case whose retention has passed.
 
-The command does not cut any store itself: it publishes the case's erasure (`CaseErased`) on
+The command does not cut any store itself: in sealed mode it destroys the case's key (so the
+log's copies of its records no longer open), then publishes the case's erasure (`CaseErased`) on
 the erasures topic as its own principal, and every projection (picture, reporting, alerts) cuts
 the case as it folds it, now and in every rebuild. The decision (who, when, why) goes into the
 audit trail (s.62), which is kept; the event on the log names only the case, its area, the
@@ -23,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from mappa_bus.access.reasons import ReasonError, checked_reason, escaped
 from mappa_bus.audit import record_read
+from mappa_bus.case.retention import due, retention_decision
 from mappa_bus.catalogue.bus_event import BUS_EVENT_HEADERS
 from mappa_bus.catalogue.erasure import (
     DECISION_PATTERN,
@@ -31,18 +34,24 @@ from mappa_bus.catalogue.erasure import (
     ErasureGround,
     case_erased,
 )
-from mappa_bus.cli_common import Database, Namespace, command_settings
+from mappa_bus.cli_common import EXIT_CONFIG, Database, Namespace, command_settings
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.keyring import KeyringError
+from mappa_bus.keystore import KeyStoreError, open_key_store
 from mappa_bus.picture.schema import create_schema
-from mappa_bus.picture.store import load_picture
+from mappa_bus.picture.store import load_picture, load_pictures
 from mappa_bus.principals import Role
 from mappa_bus.projection.database import open_engine
+from mappa_bus.settings import Settings
 from mappa_bus.topics import NAMESPACE, erasures_topic
 
 console = Console(stderr=True)
 
 # The audit trail's role for the erasure of a case: its records say who decided, not who read.
 AUDIT_ROLE = Role.ERASURE.value
+# Who and why, in the audit trail, for an erasure after retention: the schedule decided.
+RETENTION_BY = "retention"
+RETENTION_REASON = "retention period passed since MAPPA management ended (DPA 2018 s.39)"
 EXIT_NOT_FOUND = 1
 EXIT_ALREADY = 3
 EXIT_BROKER = 4
@@ -101,14 +110,17 @@ def erase_command(
     except ValidationError:
         console.print(f"[red]--decision must match {DECISION_PATTERN}: a reference[/]")
         raise typer.Exit(2) from None
+    # The case's key first (sealed mode): from then on no copy of its records on the log opens.
+    _destroy_keys(settings, [case_id], decision, who)
     connection_as = settings.connection_for_role(Role.ERASURE.value)
     try:
         asyncio.run(publish_erasures(connection_as, [event], namespace))
     except (OSError, KafkaError) as error:
-        console.print(f"[red]the erasure could not be published ({error!r}): nothing erased[/]")
+        console.print(
+            f"[red]the erasure could not be published ({error!r}): the stores are not cut yet; "
+            "run the command again[/]"
+        )
         raise typer.Exit(EXIT_BROKER) from error
-    # Seal's half of 0002 joins here: destroy the case's key (`destroy_key`), so its records
-    # on the log cannot be opened either.
     with engine.begin() as connection:
         audit_erasure(connection, case_id, who, f"decision {decision}: {why}")
     console.print(
@@ -116,6 +128,70 @@ def erase_command(
         f"{erasures_topic(namespace)}: the picture, reporting and alerts services cut the case "
         "as they fold it, and never fold its events back in."
     )
+
+
+def erase_expired_command(
+    retention_years: Annotated[
+        int | None,
+        typer.Option(help="Years kept after MAPPA management ends (MAPPA_RETENTION_YEARS)."),
+    ] = None,
+    today: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The date erasure is due by (default: today)."),
+    ] = None,
+    namespace: Namespace = NAMESPACE,
+    database: Database = None,
+) -> None:
+    """Erase, in every store, every case whose retention has passed since its MAPPA management
+    ended (by the picture store's record of the end): one erasure on the log per case, each
+    audited; the picture, reporting and alerts services cut them as they fold them."""
+    settings = command_settings()
+    engine = open_engine(database or settings.database_url)
+    create_schema(engine)
+    years = retention_years if retention_years is not None else settings.retention_years
+    on = (today or datetime.now(UTC)).date()
+    with engine.connect() as connection:
+        expired = due(load_pictures(connection).values(), on, years)
+    events = [
+        erasure(p.case_id, p.area.value, ErasureGround.RETENTION, retention_decision(years), on)
+        for p in expired
+        if p.area is not None
+    ]
+    if events:
+        _destroy_keys(
+            settings, [e.subject for e in events], retention_decision(years), RETENTION_BY
+        )
+        try:
+            asyncio.run(
+                publish_erasures(
+                    settings.connection_for_role(Role.ERASURE.value), events, namespace
+                )
+            )
+        except (OSError, KafkaError) as error:
+            console.print(f"[red]the erasures could not be published ({error!r}): none done[/]")
+            raise typer.Exit(EXIT_BROKER) from error
+        with engine.begin() as connection:
+            for event in events:
+                audit_erasure(connection, event.subject, RETENTION_BY, RETENTION_REASON)
+    console.print(
+        f"{len(events):,} cases erased in every store (retention {years} years after "
+        f"management ended), published on {erasures_topic(namespace)}"
+    )
+
+
+def _destroy_keys(settings: Settings, case_ids: Sequence[str], decision: str, by: str) -> None:
+    """In sealed mode (`MAPPA_RECORD=sealed`), destroy each case's key in the key store, so
+    that its records on `mappa.record`, in every copy, can no longer be opened (decision 0002);
+    in ingress mode the agency topics hold the records in clear, and there is no key."""
+    if not settings.sealed():
+        return
+    try:
+        keys = open_key_store(settings.key_store_url, settings.key_encryption_key_path())
+    except (KeyringError, KeyStoreError) as error:
+        console.print(f"[red]{error}: nothing erased[/]")
+        raise typer.Exit(EXIT_CONFIG) from None
+    for case_id in case_ids:
+        keys.destroy_key(case_id, decision, by)
 
 
 def erasure(case_id: str, area: str, ground: ErasureGround, decision: str, on: date) -> CaseErased:

@@ -160,6 +160,9 @@ def acl_bindings(namespace: str = NAMESPACE) -> tuple[AclBinding, ...]:
         _topic(Role.COORDINATOR, acknowledgements_topic(namespace), Operation.READ),
         _topic(Role.COORDINATOR, acknowledgements_topic(namespace), Operation.WRITE),
         _topic(Role.COORDINATOR, acknowledgements_topic(namespace), Operation.DESCRIBE),
+        # The alerts page stops showing an erased case's alerts (docs/decisions/0002).
+        _topic(Role.COORDINATOR, erasures_topic(namespace), Operation.READ),
+        _topic(Role.COORDINATOR, erasures_topic(namespace), Operation.DESCRIBE),
         _group(Role.COORDINATOR, namespace),
     }
     # Only `mappa erase` (and `mappa erase-expired`) write erasures; nobody else may.

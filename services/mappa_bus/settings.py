@@ -103,7 +103,8 @@ class Settings(BaseSettings):
         default=6,
         ge=1,
         description="Years a case's details are kept after its MAPPA management ends, before "
-        "`mappa picture erase-expired` erases them (set it from the retention schedule).",
+        "`mappa erase-expired` erases them from every store (set it from the retention "
+        "schedule; docs/retention.md).",
     )
     level_three_review_weeks: int = Field(
         default=8,

@@ -158,6 +158,11 @@ def erasures_topic(namespace: str = NAMESPACE) -> str:
     return f"{namespace}.erasures"
 
 
+def is_erasures_topic(topic: str, namespace: str = NAMESPACE) -> bool:
+    """Whether `topic` is `namespace`'s erasures topic."""
+    return topic == erasures_topic(namespace)
+
+
 def erasures_spec(namespace: str = NAMESPACE) -> TopicSpec:
     """The erasures topic of `namespace`: keyed by case id on as many partitions as the agency
     topics, so a case's erasure sits on the partition number its events sit on (the group
@@ -209,7 +214,7 @@ def acknowledgements_spec(namespace: str = NAMESPACE) -> TopicSpec:
 
 def bus_topic_specs(namespace: str = NAMESPACE, *, sealed: bool = False) -> tuple[TopicSpec, ...]:
     """Every topic of `namespace` that the principals' ACLs name: agency (`sealed`: as the
-    ingress), dead-letter, alerts, acknowledgements, statistics, the sealed record and the
+    ingress), dead-letter, alerts, acknowledgements, statistics, the sealed record, and the
     erasures."""
     return (
         *agency_topic_specs(namespace, sealed=sealed),

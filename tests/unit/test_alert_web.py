@@ -28,6 +28,7 @@ from mappa_bus.alerts.rules import ACTION_OVERDUE
 from mappa_bus.alerts.subscription import Followed, Recorded
 from mappa_bus.alerts.web import INTENT, INTENT_HEADER, Publish, create_web_app
 from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.erasure import CaseErased
 from mappa_bus.picture.api import case_api_for
 from mappa_bus.picture.schema import create_schema
 from mappa_bus.picture.store import save_pictures
@@ -72,7 +73,7 @@ class InMemoryBus:
         for event in events:
             item = (
                 recorded(event)
-                if isinstance(event, AlertRaised | AlertWithdrawn | AlertAcknowledged)
+                if isinstance(event, AlertRaised | AlertWithdrawn | AlertAcknowledged | CaseErased)
                 else event
             )
             if self.loop is None:

@@ -13,11 +13,13 @@ from typer.testing import CliRunner
 
 from mappa_bus import erase_cli
 from mappa_bus.audit import reads
-from mappa_bus.case.model import CasePicture
+from mappa_bus.case.model import CasePicture, ManagementEnded
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.erasure import CaseErased, ErasureData, ErasureGround
+from mappa_bus.catalogue.probation import ManagementEndReason
 from mappa_bus.cli import app
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.keystore import open_key_store, write_key_encryption_key
 from mappa_bus.picture.schema import create_schema
 from mappa_bus.picture.store import save_pictures
 from mappa_bus.projection.database import open_engine
@@ -150,3 +152,61 @@ def test_the_erasure_of_a_case_has_one_id() -> None:
     second = erase_cli.erasure(CASE, "kent", ErasureGround.DECISION, "D-2", date(2026, 2, 1))
 
     assert first.id == second.id
+
+
+def test_erase_expired_erases_through_the_log_every_case_past_retention(
+    store: str, published: list[tuple[CaseErased, str]]
+) -> None:
+    """A case whose management ended more than the retention period ago gets one erasure on
+    the log, on the ground of retention, audited as the schedule's; a case still managed, or
+    ended too recently, none."""
+    engine = open_engine(store)
+    ended = ManagementEnded(on=date(2012, 3, 1), reason=ManagementEndReason.LICENCE_ENDED)
+    recent = ManagementEnded(on=date(2019, 3, 1), reason=ManagementEndReason.LICENCE_ENDED)
+    with engine.begin() as connection:
+        save_pictures(
+            connection,
+            [
+                CasePicture(case_id="KEN-2010-000001", area=Area.KENT, management_ended=ended),
+                CasePicture(case_id="KEN-2018-000002", area=Area.KENT, management_ended=recent),
+            ],
+        )
+
+    result = CliRunner().invoke(
+        app,
+        [
+            *("erase-expired", "--retention-years", "6", "--today", "2021-01-01"),
+            *("--namespace", "unit", "--database", store),
+        ],
+    )
+
+    assert result.exit_code == 0
+    assert [(e.subject, e.data.ground, e.data.decision) for e, _ in published] == [
+        ("KEN-2010-000001", ErasureGround.RETENTION, "retention:6y")
+    ]
+    assert [(user, subject, outcome) for user, _, subject, _, _, outcome in _trail(store)] == [
+        ("retention", "case:KEN-2010-000001", "erased")
+    ]
+
+
+def test_in_sealed_mode_the_case_key_is_destroyed_on_the_decision(
+    store: str,
+    published: list[tuple[CaseErased, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the record sealed, erasing a case also destroys its key in the key store (so no
+    copy of its records on the log opens again), recording the decision and who decided."""
+    kek = tmp_path / "kek"
+    write_key_encryption_key(kek)
+    keys_url = f"sqlite:///{tmp_path / 'keys.db'}"
+    keys = open_key_store(keys_url, kek)
+    keys.key_for(CASE)
+    monkeypatch.setenv("MAPPA_RECORD", "sealed")
+    monkeypatch.setenv("MAPPA_KEY_STORE_URL", keys_url)
+    monkeypatch.setenv("MAPPA_KEY_ENCRYPTION_KEY", str(kek))
+
+    code, _ = _erase(store, CASE)
+
+    assert (code, len(published)) == (0, 1)
+    assert open_key_store(keys_url, kek).opener_for(CASE) is None

@@ -96,10 +96,14 @@ def test_only_the_alerts_service_raises_alerts_and_only_coordinators_read_them()
 
 
 def test_the_coordinator_reads_alerts_and_nothing_of_the_record() -> None:
-    """Coordinators see alerts and acknowledgements, never an agency topic, and write only
-    their acknowledgements."""
+    """Coordinators see alerts, acknowledgements and erasures (to stop showing an erased case's
+    alerts), never an agency topic, and write only their acknowledgements."""
     acknowledgements = acknowledgements_topic()
-    assert _topics(Role.COORDINATOR, Operation.READ) == {alerts_topic(), acknowledgements}
+    assert _topics(Role.COORDINATOR, Operation.READ) == {
+        alerts_topic(),
+        acknowledgements,
+        erasures_topic(),
+    }
     assert _topics(Role.COORDINATOR, Operation.WRITE) == {acknowledgements}
     assert _groups(Role.COORDINATOR) == {
         (group_prefix(Role.COORDINATOR), PatternType.PREFIXED, Operation.READ)

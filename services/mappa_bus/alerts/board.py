@@ -25,6 +25,7 @@ from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, AlertWithdraw
 from mappa_bus.alerts.subscription import Recorded
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.areas import AREA_NAMES
+from mappa_bus.catalogue.erasure import CaseErased
 
 log = structlog.get_logger(__name__)
 
@@ -119,16 +120,25 @@ class AlertBoard:
         # one read after its withdrawal (the topics' partitions are read side by side) is not
         # shown; the most recent few thousand suffice, as for acknowledgements.
         self._withdrawn: dict[str, None] = {}
+        # Erased cases (docs/decisions/0002): their alerts, still on the alerts topic for its
+        # year, are not shown, whichever of the topics is read first.
+        self._erased: set[str] = set()
 
     def take(self, item: Recorded) -> None:
-        """Apply an alert or acknowledgement, and tell every page of the row it changed."""
+        """Apply an alert, acknowledgement or erasure, and tell every page of the row it
+        changed."""
         event = item.event
         if isinstance(event, AlertWithdrawn):
             self._withdraw(event)
             return
+        if isinstance(event, CaseErased):
+            self._erase(event.subject)
+            return
         if isinstance(event, AlertRaised):
             if event.id in self._alerts or event.id in self._withdrawn:
                 return  # read again (a restarted feed, a second copy), or withdrawn already
+            if event.data.case_id in self._erased:
+                return
             self._alerts[event.id] = _Alert(event, item.recorded_at)
             self._judge_waiting(event.id)
             self._forget_oldest()
@@ -157,6 +167,21 @@ class AlertBoard:
         self._pages.clear()
         gone = {"id": alert_id, "reason": withdrawal.data.reason.value}
         self._broadcast(sse("withdrawn", json.dumps(gone)), held.event)
+
+    def _erase(self, case_id: str) -> None:
+        """Drop every alert of an erased case, and tell the pages that showed them."""
+        self._erased.add(case_id)
+        gone = [held for held in self._alerts.values() if held.event.data.case_id == case_id]
+        for held in gone:
+            del self._alerts[held.event.id]
+            self._acks.pop(held.event.id, None)
+        if not gone:
+            return
+        self._rows = None
+        self._pages.clear()
+        for held in gone:
+            erased = {"id": held.event.id, "reason": "erased"}
+            self._broadcast(sse("withdrawn", json.dumps(erased)), held.event)
 
     def _offer(self, ack: _Ack) -> bool:
         """Keep `ack` if it is now its alert's first; whether it is."""

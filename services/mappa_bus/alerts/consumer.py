@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine
 
@@ -36,7 +36,13 @@ from mappa_bus.alerts.model import (
 )
 from mappa_bus.alerts.rules import LEVEL_THREE_INTERVAL, RULES, Firing, calendar, evaluate
 from mappa_bus.alerts.schema import create_schema
-from mappa_bus.alerts.store import PROJECTION, raised_alerts, raised_ids, record_raised
+from mappa_bus.alerts.store import (
+    PROJECTION,
+    forget_cases,
+    raised_alerts,
+    raised_ids,
+    record_raised,
+)
 from mappa_bus.case.fold import apply, joined
 from mappa_bus.case.merges import Link, Merges, link_of, merges_of
 from mappa_bus.case.merges import refusal as merge_refusal
@@ -47,7 +53,8 @@ from mappa_bus.catalogue.registry import BY_TYPE
 from mappa_bus.catalogue.withdrawal import EventWithdrawn, WithdrawalReason
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.batch import Batch
-from mappa_bus.projection.database import snapshot
+from mappa_bus.projection.database import let_go_of_deleted, snapshot
+from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.sealed import RecordKeys
 from mappa_bus.topics import NAMESPACE
@@ -127,6 +134,9 @@ class AlertBatch(Batch):
 class AlertProjection:
     """The pictures in memory, where they and the alerts stand, and every alert id raised."""
 
+    # It keeps cases: the shell subscribes it to the erasures too (docs/decisions/0002).
+    folds_erasures: ClassVar[bool] = True
+
     engine: Engine
     namespace: str = NAMESPACE
     # Every agency's keys, retired ones too: each record is checked against them.
@@ -145,6 +155,8 @@ class AlertProjection:
     # The MAPPA unit's merges and unmerges, folded from the log like the pictures: from a
     # merge on, the rules reason over the group's one picture (docs/alerts.md, "Merged cases").
     links: list[Link] = field(default_factory=list)
+    erased: set[str] = field(default_factory=set)
+    """Erased cases (docs/decisions/0002): no picture, no alert, their events not folded."""
 
     @property
     def merges(self) -> Merges:
@@ -173,6 +185,9 @@ class AlertProjection:
         with snapshot(self.engine) as connection:
             self.raised_upto = load_offsets(connection, PROJECTION)
             self.raised = raised_ids(connection)
+            self.erased = set(load_erasures(connection, PROJECTION))
+        for case_id in self.erased:
+            self.pictures.pop(case_id, None)
 
     @property
     def warm(self) -> bool:
@@ -188,19 +203,38 @@ class AlertProjection:
 
     def fold(self, records: Sequence[Any]) -> AlertBatch:
         """Fold a batch into pictures and the alerts they raise, without committing."""
-        batch = AlertBatch(offsets=dict(self.offsets), raised_upto=dict(self.raised_upto))
+        batch = AlertBatch(
+            offsets=dict(self.offsets),
+            raised_upto=dict(self.raised_upto),
+            namespace=self.namespace,
+        )
         for record in batch.unread(records):
             position = (record.topic, record.partition)
             live = record.offset >= batch.raised_upto.get(position, 0)
             if live:
                 batch.raised_upto[position] = record.offset + 1
             self._fold_one(batch, record, live=live)
+        # Erasures are folded whenever met, below `raised_upto` too (they raise nothing): the
+        # pictures are folded from the log at every start, and an erased case keeps none.
+        self._erase(batch)
         return batch
+
+    def _erase(self, batch: AlertBatch) -> None:
+        """Take the batch's erased cases out of what it would change."""
+        gone = batch.erasures.keys()
+        if not gone:
+            return
+        for case_id in gone:
+            batch.changed.pop(case_id, None)
+        batch.alerts = {k: a for k, a in batch.alerts.items() if a.data.case_id not in gone}
+        batch.restating = {
+            k: r for k, r in batch.restating.items() if r[0].data.case_id not in gone
+        }
 
     def _fold_one(self, batch: AlertBatch, record: Any, *, live: bool) -> None:
         # Refused once, when first met, not again at every start.
         event = batch.read(record, self.namespace, self.keyring, refuse=live)
-        if event is None:
+        if event is None or event.case_id in self.erased:
             return
         link = link_of(event, appended_at(record.timestamp))
         if link is not None:
@@ -290,8 +324,18 @@ class AlertProjection:
             record_raised(connection, batch.alerts.values())
             withdrawals, restated = self._withdrawals(connection, batch)
             record_raised(connection, [*restated, *withdrawals])
+            # Erasures met again (the log is folded at every start) are known: nothing to do.
+            fresh = [e for case_id, e in batch.erasures.items() if case_id not in self.erased]
+            forget_cases(connection, [erasure.case_id for erasure in fresh])
+            record_erasures(connection, PROJECTION, fresh)
+        if fresh:
+            let_go_of_deleted(self.engine)
         self.pictures.update(batch.changed)
         self.links.extend(batch.links)
+        for case_id in batch.erasures:
+            self.pictures.pop(case_id, None)
+            self.homes.pop(case_id, None)
+        self.erased |= batch.erasures.keys()
         self.offsets = batch.offsets
         self.raised_upto = batch.raised_upto
         self.raised.update(batch.alerts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Column, Engine, Index, String, Table, Text
 
 from mappa_bus.projection.database import create_tables
+from mappa_bus.projection.erasures import erasures_table
 from mappa_bus.projection.offsets import metadata, offsets_table
 
 raised_table = Table(
@@ -20,5 +21,5 @@ raised_table = Table(
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the service's tables where missing: raised alerts and offsets."""
-    create_tables(engine, metadata, [raised_table, offsets_table])
+    """Create the service's tables where missing: raised alerts, offsets and the erasures."""
+    create_tables(engine, metadata, [raised_table, offsets_table, erasures_table])

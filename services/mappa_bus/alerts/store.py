@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from pydantic import TypeAdapter
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -35,6 +35,27 @@ def record_raised(connection: Connection, alerts: Iterable[AlertRaised | AlertWi
         return
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     connection.execute(insert(raised_table).on_conflict_do_nothing(), rows)
+
+
+def forget_cases(connection: Connection, case_ids: Iterable[str]) -> int:
+    """Delete every alert and withdrawal of these cases from the outbox, published or not
+    (inside the caller's transaction): the cases are erased (docs/decisions/0002). How many."""
+    doomed = []
+    for case_id in sorted(set(case_ids)):
+        # The JSON holds the subject as `"subject":"<case id>"`; read back to be sure.
+        rows = connection.execute(
+            select(raised_table.c.alert_id, raised_table.c.event).where(
+                raised_table.c.event.contains(f'"subject":"{case_id}"', autoescape=True)
+            )
+        )
+        doomed += [alert_id for alert_id, text in rows if _subject(text) == case_id]
+    if doomed:
+        connection.execute(delete(raised_table).where(raised_table.c.alert_id.in_(doomed)))
+    return len(doomed)
+
+
+def _subject(text: str) -> str:
+    return _OUTBOX.validate_json(text).subject
 
 
 def raised_ids(connection: Connection) -> set[str]:

@@ -31,20 +31,22 @@ from pydantic import TypeAdapter, ValidationError
 from mappa_bus.access.policy import ViewerRole
 from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, AlertWithdrawn, OnAlertsTopic
 from mappa_bus.catalogue import Area
+from mappa_bus.catalogue.erasure import CaseErased
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import partitions_of
 from mappa_bus.principals import Role, group_prefix
-from mappa_bus.topics import acknowledgements_topic, alerts_topic
+from mappa_bus.topics import acknowledgements_topic, alerts_topic, erasures_topic
 
 log = structlog.get_logger(__name__)
 
-Followed = AlertRaised | AlertWithdrawn | AlertAcknowledged
+Followed = AlertRaised | AlertWithdrawn | AlertAcknowledged | CaseErased
 _Event = TypeVar("_Event")
 
 # What each topic a follower reads carries: alerts and their withdrawals; acknowledgements.
 _ON_ALERTS_TOPIC: TypeAdapter[AlertRaised | AlertWithdrawn] = TypeAdapter(OnAlertsTopic)
 _ACKNOWLEDGEMENT: TypeAdapter[AlertAcknowledged] = TypeAdapter(AlertAcknowledged)
+_ERASURE: TypeAdapter[CaseErased] = TypeAdapter(CaseErased)
 
 # Ids remembered to recognise a repeat. A duplicate arrives close to its original (a retried
 # send, a restarted service re-raising what it had just raised), so a bounded memory is enough
@@ -97,8 +99,8 @@ class AlertFilter:
 
     def wants(self, item: Followed) -> bool:
         """`matches` for an alert; for a withdrawal, whether its alert's area and rule are
-        wanted; for an acknowledgement, whether its alert's area is (it carries no more of the
-        alert to tell by)."""
+        wanted; for an acknowledgement or a case's erasure, whether its area is (it carries no
+        more of the alert to tell by)."""
         if isinstance(item, AlertRaised):
             return self.matches(item)
         if isinstance(item, AlertWithdrawn):
@@ -138,8 +140,9 @@ async def subscribe(
     async for item in _followed(
         connection, namespace, topics, Start(from_beginning, since), group_id
     ):
-        if not isinstance(item.event, AlertAcknowledged) and where.wants(item.event):
-            yield item.event
+        event = item.event
+        if isinstance(event, AlertRaised | AlertWithdrawn) and where.wants(event):
+            yield event
 
 
 async def follow(
@@ -152,9 +155,10 @@ async def follow(
     group_id: str | None = None,
 ) -> AsyncGenerator[Recorded, None]:
     """As `subscribe`, and every acknowledgement of an alert in `where`'s areas too (the two
-    topics are read together, so an acknowledgement may come before the alert it names); each
-    with when the bus recorded it."""
-    topics = (alerts_topic(namespace), acknowledgements_topic(namespace))
+    topics are read together, so an acknowledgement may come before the alert it names), and
+    every erasure of a case there (its alerts are to be shown no more); each with when the bus
+    recorded it."""
+    topics = (alerts_topic(namespace), acknowledgements_topic(namespace), erasures_topic(namespace))
     async for item in _followed(
         connection, namespace, topics, Start(from_beginning, since), group_id
     ):
@@ -173,6 +177,7 @@ async def _followed(
     decoders: dict[str, TypeAdapter[Any]] = {
         alerts_topic(namespace): _ON_ALERTS_TOPIC,
         acknowledgements_topic(namespace): _ACKNOWLEDGEMENT,
+        erasures_topic(namespace): _ERASURE,
     }
     seen = Seen()
     async for record in records(connection, topics, start, group_id):

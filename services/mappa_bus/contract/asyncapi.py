@@ -119,6 +119,13 @@ _BECAUSE = {
     "restart so as to publish none twice",
     (Role.COORDINATOR.value, Operation.READ, ACKNOWLEDGEMENTS_TITLE): "every coordinator's "
     "acknowledgements, to show which alerts are in hand",
+    (Role.COORDINATOR.value, Operation.READ, ERASURES_TITLE): "to stop showing an erased "
+    "case's alerts on the alerts page",
+    **{
+        (role.value, Operation.READ, ERASURES_TITLE): "to cut each erased case from its store, "
+        "now and in every rebuild"
+        for role in SUBSCRIBERS
+    },
 }
 
 

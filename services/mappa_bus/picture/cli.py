@@ -157,8 +157,9 @@ def erase_expired_command(
     namespace: Namespace = NAMESPACE,
     database: Database = None,
 ) -> None:
-    """Erase the details of every case whose retention has passed since its management ended;
-    each erasure is kept, and audited, and a rebuild does not bring the details back."""
+    """Erase from the picture store alone the details of every case whose retention has passed
+    since its management ended; each erasure is kept, and audited, and a rebuild does not bring
+    the details back. `mappa erase-expired` erases them from every store."""
     settings = command_settings()
     # Erasing reads the store alone, no record: no keys to check them with.
     projection = open_projection(database or settings.database_url, namespace, keyring=Keyring({}))

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Engine
 
+from mappa_bus.case.erasure import erased_picture
 from mappa_bus.case.fold import apply_all
 from mappa_bus.case.merges import Link, link_of
 from mappa_bus.case.merges import refusal as merge_refusal
@@ -29,7 +30,8 @@ from mappa_bus.picture.retention import erased_among, erased_cases
 from mappa_bus.picture.schema import create_schema
 from mappa_bus.picture.store import PROJECTION, load_pictures, save_pictures
 from mappa_bus.projection.batch import Batch
-from mappa_bus.projection.database import snapshot
+from mappa_bus.projection.database import let_go_of_deleted, snapshot
+from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.merges import load_links, save_links
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
@@ -43,12 +45,17 @@ class PictureBatch(Batch):
 
     changed: dict[str, CasePicture] = field(default_factory=dict)
     links: list[Link] = field(default_factory=list)
+    # The cases the batch's erasures cut, as their stubs.
+    stubs: dict[str, CasePicture] = field(default_factory=dict)
 
 
 @dataclass
 class PictureProjection:
     """Every case's picture and the next offset of every partition, as the store has them
     (memory changes only after the store has committed)."""
+
+    # It keeps cases: the shell subscribes it to the erasures too (docs/decisions/0002).
+    folds_erasures: ClassVar[bool] = True
 
     engine: Engine
     namespace: str = NAMESPACE
@@ -61,8 +68,8 @@ class PictureProjection:
     # time a quarter of the heap is new, which a busy fold makes it every few batches (a third
     # of the service's time in Kent's replay).
     heap: HeapKeeper = field(default_factory=HeapKeeper)
-    # Cases whose details were erased when retention passed: their events, still on the log,
-    # are not folded back in.
+    # Cases whose details were erased (when retention passed, or by an erasure on the log):
+    # their events, still on the log, are not folded back in.
     erased: frozenset[str] = frozenset()
     # The MAPPA unit's merges and unmerges (case/merges.py): kept beside the pictures, which
     # stay per id (docs/picture.md, "Merged cases").
@@ -76,11 +83,14 @@ class PictureProjection:
             self.offsets = load_offsets(connection, PROJECTION)
             self.erased = frozenset(erased_cases(connection))
             self.links = [Link.from_row(row) for row in load_links(connection, PROJECTION)]
+            self.erased = frozenset(erased_cases(connection)) | frozenset(
+                load_erasures(connection, PROJECTION)
+            )
         self.heap.settle()
 
     def fold(self, records: Sequence[Any]) -> PictureBatch:
         """Fold a batch of records into the pictures they change, without committing."""
-        batch = PictureBatch(offsets=dict(self.offsets))
+        batch = PictureBatch(offsets=dict(self.offsets), namespace=self.namespace)
         # Each case folds once a batch: its events sorted together, so a late one among them
         # costs one re-fold of the case, not one per late event.
         arrivals: dict[str, list[tuple[Any, Envelope[EventData]]]] = {}
@@ -106,6 +116,11 @@ class PictureProjection:
             # None: the case's only events were refused, and it had no picture.
             if folded is not None and folded is not known:
                 batch.changed[case_id] = folded
+        # After the events: an erasure cuts its case whatever the batch folded into it.
+        for case_id, erasure in batch.erasures.items():
+            batch.changed.pop(case_id, None)
+            if case_id not in self.erased:
+                batch.stubs[case_id] = erased_picture(self.pictures.get(case_id), erasure)
         return batch
 
     def commit(self, batch: PictureBatch) -> None:
@@ -117,11 +132,15 @@ class PictureProjection:
             stubs = erased_among(connection, batch.changed)
             for case_id in stubs:
                 del batch.changed[case_id]
-            save_pictures(connection, batch.changed.values())
+            save_pictures(connection, [*batch.changed.values(), *batch.stubs.values()])
             save_links(connection, PROJECTION, (link.as_row() for link in batch.links))
+            record_erasures(connection, PROJECTION, batch.erasures.values())
+        if batch.stubs:
+            let_go_of_deleted(self.engine)
         self.pictures.update(batch.changed)
         self.pictures.update(stubs)
-        self.erased |= stubs.keys()
+        self.pictures.update(batch.stubs)
+        self.erased |= stubs.keys() | batch.erasures.keys()
         self.links.extend(batch.links)
         self.offsets = batch.offsets
         self.heap.settle()

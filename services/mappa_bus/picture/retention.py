@@ -4,8 +4,8 @@ period has run since, its picture is cut down to the case id, the area and the e
 management, and the erasure itself is kept: in the store's erasures (so that a rebuild from the
 log, which still holds the events, does not bring the details back) and in the audit trail.
 
-The period is the Responsible Authority's retention schedule's to set (`MAPPA_RETENTION_YEARS`,
-in settings.py); its default is a placeholder, not advice.
+The rule itself is `case.retention`'s (one place for every store); `mappa erase-expired`
+erases through the log instead, reaching every store (docs/retention.md).
 """
 
 from __future__ import annotations
@@ -19,32 +19,16 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from mappa_bus.audit import record_read
 from mappa_bus.case.model import CasePicture, ManagementEnded
+from mappa_bus.case.retention import due, retention_ends
 from mappa_bus.catalogue import Area
 from mappa_bus.picture.schema import erasures_table
 from mappa_bus.picture.store import save_pictures
 from mappa_bus.projection.database import upsert
 
+__all__ = ["due", "erase", "erased", "erased_among", "erased_cases", "retention_ends"]
+
 ERASED_BY = "retention"
 REASON = "retention period passed since MAPPA management ended (DPA 2018 s.39)"
-
-
-def retention_ends(ended_on: date, years: int) -> date:
-    """The first day after the retention period that starts when management ends."""
-    try:
-        return ended_on.replace(year=ended_on.year + years)
-    except ValueError:  # 29 February, and the year it falls in is not a leap year
-        return ended_on.replace(year=ended_on.year + years, day=28)
-
-
-def due(pictures: Iterable[CasePicture], today: date, years: int) -> list[CasePicture]:
-    """The pictures whose retention has passed by `today` and that still hold details."""
-    return [
-        picture
-        for picture in pictures
-        if picture.erased_on is None
-        and picture.management_ended is not None
-        and retention_ends(picture.management_ended.on, years) <= today
-    ]
 
 
 def erased(picture: CasePicture, on: date) -> CasePicture:

@@ -7,6 +7,7 @@ from sqlalchemy import Column, Date, DateTime, Engine, Index, Integer, String, T
 
 from mappa_bus.audit import audit_table
 from mappa_bus.projection.database import create_tables
+from mappa_bus.projection.erasures import erasures_table as decided_erasures_table
 from mappa_bus.projection.merges import merges_table
 from mappa_bus.projection.offsets import metadata, offsets_table
 
@@ -43,8 +44,14 @@ erasures_table = Table(
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the service's tables where missing: pictures, offsets, erasures, and the audit
-    trail."""
-    create_tables(
-        engine, metadata, [pictures_table, offsets_table, erasures_table, merges_table, audit_table]
-    )
+    """Create the service's tables where missing: pictures, offsets, erasures (past retention,
+    and every erasure folded from the log), merge links, and the audit trail."""
+    tables = [
+        pictures_table,
+        offsets_table,
+        erasures_table,
+        decided_erasures_table,
+        merges_table,
+        audit_table,
+    ]
+    create_tables(engine, metadata, tables)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from mappa_bus.case.erasure import erased_picture
 from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.retention import due, erase, erased_cases
 from mappa_bus.picture.store import PROJECTION, clear, save_pictures
 from mappa_bus.projection import shell
+from mappa_bus.projection.database import let_go_of_deleted
+from mappa_bus.projection.erasures import load_erasures
 from mappa_bus.projection.merges import clear_links
 from mappa_bus.projection.sealed import RecordKeys
 from mappa_bus.projection.subscriber import consume_until_caught_up
@@ -28,7 +31,10 @@ def rebuild(projection: PictureProjection) -> None:
     with projection.engine.begin() as connection:
         clear(connection)
         clear_links(connection, PROJECTION)
-        save_pictures(connection, erased_cases(connection).values())
+        stubs = erased_cases(connection)
+        for case_id, erasure in load_erasures(connection, PROJECTION).items():
+            stubs.setdefault(case_id, erased_picture(None, erasure))
+        save_pictures(connection, stubs.values())
     projection.load()
 
 
@@ -36,6 +42,7 @@ def erase_expired(projection: PictureProjection, today: date, years: int) -> lis
     """Erase every case whose retention has passed by `today`; the case ids erased."""
     with projection.engine.begin() as connection:
         erased = erase(connection, due(projection.pictures.values(), today, years), today)
+    let_go_of_deleted(projection.engine)
     projection.load()
     return erased
 

@@ -68,7 +68,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL: readers (the report command) never block the consumer's writes.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # A deleted or rewritten row is overwritten with zeros, not left in a free page of the
+    # file: an erased case's details must not be found in the store's bytes (docs/retention.md).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def let_go_of_deleted(engine: Engine) -> None:
+    """After rows were deleted for good (an erasure, docs/retention.md): SQLite's write-ahead
+    log still holds the pages as they were before; copy it into the file (where deleted rows
+    are zeros, `secure_delete`) and truncate it to nothing. A reader in the middle of a read
+    can keep the log from being truncated: the next erasure, or the last connection's close,
+    does it. PostgreSQL keeps deleted rows' old versions until VACUUM (the operator's, on its
+    own schedule): no query, dump or replica shows them."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def upsert(

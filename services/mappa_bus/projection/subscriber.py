@@ -33,7 +33,7 @@ from mappa_bus.projection.offsets import OffsetsMovedOn, Position
 from mappa_bus.projection.progress import end_offsets, lag
 from mappa_bus.projection.sealed import RecordKeys, source_topics
 from mappa_bus.signing import Keyring, verify
-from mappa_bus.topics import agency_of_topic, dead_letter_topic
+from mappa_bus.topics import agency_of_topic, dead_letter_topic, erasures_topic
 
 BATCH = 2_000
 # FastStream's batch subscriber sleeps as long again as its poll timeout after every empty poll
@@ -88,6 +88,17 @@ class Projection(Protocol[BatchT]):
     def fold(self, records: Sequence[Any]) -> BatchT: ...
 
     def commit(self, batch: BatchT) -> None: ...
+
+
+def projected_topics(projection: Projection[Any]) -> list[str]:
+    """Every topic `projection` folds: the agency topics (or the sealed record, when it reads
+    with the case keys), and, for a projection that keeps cases (`folds_erasures`: picture,
+    reporting, alerts; not the intake), the erasures, on the same partition numbers, so a group
+    member holds a case's erasure with its events."""
+    topics = source_topics(projection.namespace, projection.keyring)
+    if getattr(projection, "folds_erasures", False):
+        topics.append(erasures_topic(projection.namespace))
+    return topics
 
 
 def read_event(record: Any, namespace: str, keyring: Keyring) -> Envelope[EventData]:
@@ -200,10 +211,11 @@ def register_projection(
     metrics: ProjectionMetrics | None = None,
     before_commit: Callable[[KafkaBroker, Any], Awaitable[object]] | None = None,
 ) -> Any:
-    """Subscribe `projection` to every agency topic of its namespace on `broker` (the sealed
-    record instead, when it reads with the case keys): in the consumer group `group_id`
-    (instances share the partitions), or on `partitions` alone. `before_commit` runs with each
-    folded batch before its commit (the intake produces the batch's sealed records there);
+    """Subscribe `projection` to every agency topic of its namespace (the sealed record instead,
+    when it reads with the case keys) and to its erasures on `broker`: in the consumer group
+    `group_id` (instances share the partitions), or on `partitions` alone. `before_commit` runs
+    with each folded batch before its commit (the intake produces the batch's sealed records
+    there);
     `after_commit` runs after each batch's commit (the alerts service publishes from there);
     `metrics` counts the batches (by default in the process's registry)."""
     namespace = projection.namespace
@@ -235,10 +247,7 @@ def register_projection(
         raise ValueError("a projection subscribes in a consumer group or to given partitions")
     else:
         subscriber = broker.subscriber(
-            *(
-                Topic(topic, declare=False)
-                for topic in source_topics(namespace, projection.keyring)
-            ),
+            *(Topic(topic, declare=False) for topic in projected_topics(projection)),
             group_id=group_id,
             # A case's events sit on the same partition number of every agency topic (keyed
             # by case id, the same partition count everywhere): ranges per topic hand each
@@ -329,10 +338,10 @@ async def consume_until_caught_up(
     before_commit: Callable[[KafkaBroker, Any], Awaitable[object]] | None = None,
     producer_options: Mapping[str, Any] | None = None,
 ) -> int:
-    """Consume until every record now on the agency topics (or the sealed record) is applied,
-    run `then` with the broker still connected, and return how many records there were to
-    apply."""
-    topics = source_topics(projection.namespace, projection.keyring)
+    """Consume until every record now on the agency topics (or the sealed record) and the
+    erasures is applied, run `then` with the broker still connected, and return how many records
+    there were to apply."""
+    topics = projected_topics(projection)
     ends = await end_offsets(connection, topics)
     total = lag(ends, projection.offsets)
     broker = connection.broker(

@@ -115,7 +115,9 @@ def report(
     populations = {**SHIPPED_POPULATIONS, **(read_population_csv(population) if population else {})}
     # Each merged group of case ids as one person (case/merges.py).
     people = projection.counted
-    statistics = statistics_for(people, where, first_year, populations, once_per_level=each_level)
+    statistics = statistics_for(
+        people, where, first_year, populations, once_per_level=each_level, kept=projection.kept
+    )
     if statistics is None:
         console.print(f"[red]the store has no figures for {area} {year}[/]")
         if database is None and namespace == NAMESPACE:
@@ -123,7 +125,7 @@ def report(
         raise typer.Exit(1)
     shown = caveats(people, where, first_year)
     if output_format == "html":
-        earlier = earlier_years(people, where, first_year, populations)
+        earlier = earlier_years(people, where, first_year, populations, projection.kept)
         text = render_html(statistics, earlier, caveats=shown)
     else:
         text = FORMATS[output_format](statistics, caveats=shown)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import ChainMap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import Engine, inspect
 
@@ -17,12 +17,14 @@ from mappa_bus.catalogue import Envelope, EventData, ReportingYear, WireError
 from mappa_bus.catalogue.withdrawal import EventWithdrawn
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.batch import Batch
-from mappa_bus.projection.database import snapshot
+from mappa_bus.projection.database import let_go_of_deleted, snapshot
+from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.merges import load_links, save_links
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.sealed import RecordKeys
 from mappa_bus.projection.seen import load_seen, save_seen
-from mappa_bus.reporting.count import merged_cases
+from mappa_bus.reporting.count import contribution, merged_cases
+from mappa_bus.reporting.erased_store import Kept, add_kept, delete_cases, load_kept, merge_kept
 from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert, withdrawn_fact, without
 from mappa_bus.reporting.partnership import PartnershipCounts, add_batch
 from mappa_bus.reporting.partnership_store import load_partnership_parts, save_partnership
@@ -37,6 +39,7 @@ from mappa_bus.reporting.plan_actions import (
 from mappa_bus.reporting.plan_store import append_plan_steps, load_plan_steps, withdraw_steps
 from mappa_bus.reporting.publication import (
     FIRST_MAPPA_YEAR,
+    closed_years,
     load_revised,
     load_unpublished,
     mark_revised,
@@ -74,12 +77,18 @@ class ReportingBatch(Batch):
     withdrawn_steps: list[tuple[str, str, str]] = field(default_factory=list)
     # The MAPPA unit's merges and unmerges the batch applied.
     links: list[Link] = field(default_factory=list)
+    # Cases the batch erases, and what they contributed to closed years' cells.
+    erased_cases: set[str] = field(default_factory=set)
+    kept: Kept = field(default_factory=dict)
 
 
 @dataclass
 class ReportingProjection:
     """The consumer's state: every case's facts and the next offset of every partition, as the
     store has them (memory changes only after the store has committed)."""
+
+    # It keeps cases: the shell subscribes it to the erasures too (docs/decisions/0002).
+    folds_erasures: ClassVar[bool] = True
 
     engine: Engine
     namespace: str = NAMESPACE
@@ -100,6 +109,9 @@ class ReportingProjection:
     # The MAPPA unit's merges and unmerges applied (case/merges.py): the counts take each
     # group of ids as one person.
     links: list[Link] = field(default_factory=list)
+    # Erased cases (their events are not folded), and what they contributed to closed years.
+    erased: set[str] = field(default_factory=set)
+    kept: Kept = field(default_factory=dict)
 
     @property
     def counted(self) -> dict[str, CaseFacts]:
@@ -127,6 +139,8 @@ class ReportingProjection:
             self.cases = load_cases(connection)
             self.offsets = load_offsets(connection, PROJECTION)
             self.links = [Link.from_row(row) for row in load_links(connection, PROJECTION)]
+            self.erased = set(load_erasures(connection, PROJECTION))
+            self.kept = load_kept(connection)
             if for_consuming:
                 self.seen = load_seen(connection, PROJECTION)
                 self.partnership = load_partnership_parts(connection)
@@ -136,10 +150,12 @@ class ReportingProjection:
 
     def fold(self, records: Sequence[Any]) -> ReportingBatch:
         """Fold a batch of records into the cases they change, without committing anything."""
-        batch = ReportingBatch(offsets=dict(self.offsets))
+        batch = ReportingBatch(offsets=dict(self.offsets), namespace=self.namespace)
         for record, event in batch.events(records, self.namespace, self.keyring):
             if event.id in self.seen or event.id in batch.new_ids:
                 continue  # the same event sent again: it has been applied once
+            if event.case_id in self.erased:
+                continue  # erased: its events, still on the log, are not folded back in
             if isinstance(event.data, EventWithdrawn):
                 self._withdraw(batch, record, event, event.data)
                 continue
@@ -160,7 +176,29 @@ class ReportingProjection:
                 batch.changed[event.case_id] = facts
                 batch.added.append((event.case_id, fact))
                 batch.years.add(ReportingYear.holding(fact.day).opens)
+        for case_id, erasure in batch.erasures.items():
+            if case_id not in self.erased:
+                self._erase(batch, case_id, erasure.erased_on)
         return batch
+
+    def _erase(self, batch: ReportingBatch, case_id: str, on: date) -> None:
+        """Take an erased case out of the batch and the store, keeping what it contributed to
+        the years closed by `on` (without its id), so their figures stay as published."""
+        facts = batch.changed.get(case_id) or self.cases.get(case_id, ())
+        # The closed years the store would publish as it stands: no year it knows nothing of.
+        closed = closed_years(ChainMap(batch.changed, self.cases), on, self.kept)
+        batch.changed.pop(case_id, None)
+        kept = contribution(facts, closed)
+        merge_kept(batch.kept, kept)
+        batch.erased_cases.add(case_id)
+        # Every year it was in is counted again: the open ones change, the closed ones (kept)
+        # come out as published, and so publish nothing.
+        batch.years |= {ReportingYear.holding(fact.day).opens for fact in facts}
+        batch.added = [(case, fact) for case, fact in batch.added if case != case_id]
+        batch.withdrawn = [item for item in batch.withdrawn if item[0] != case_id]
+        batch.withdrawn_steps = [item for item in batch.withdrawn_steps if item[0] != case_id]
+        batch.plan_steps = [(key, step) for key, step in batch.plan_steps if key[0] != case_id]
+        batch.plans = {key: steps for key, steps in batch.plans.items() if key[0] != case_id}
 
     def _withdraw(
         self,
@@ -264,9 +302,20 @@ class ReportingProjection:
             save_links(connection, PROJECTION, (link.as_row() for link in batch.links))
             mark_unpublished(connection, batch.years - self.unpublished)
             mark_revised(connection, batch.revised - self.revised)
+            delete_cases(connection, batch.erased_cases)
+            add_kept(connection, batch.kept)
+            record_erasures(connection, PROJECTION, batch.erasures.values())
+        if batch.erased_cases:
+            let_go_of_deleted(self.engine)
         self.cases.update(batch.changed)
         self.plans.update(batch.plans)
         self.links.extend(batch.links)
+        for case_id in batch.erased_cases:
+            self.cases.pop(case_id, None)
+        if batch.erased_cases:
+            self.plans = {k: v for k, v in self.plans.items() if k[0] not in batch.erased_cases}
+        self.erased |= batch.erasures.keys()
+        merge_kept(self.kept, batch.kept)
         self.offsets = batch.offsets
         self.seen.update(batch.new_ids)
         self.partnership.update({part: counts for part, (counts, _) in partnership.items()})

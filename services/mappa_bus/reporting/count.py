@@ -88,27 +88,64 @@ def _level_cell(table: str, level: int, category: int, block: str = "") -> Cell:
     return (table, f"{block}Level {level}", f"Category {category}")
 
 
+Figures = Mapping[Area, Mapping[Cell, int]]
+"""How many make up each cell, by area: what erased cases contributed to a closed year."""
+
+
 def count_year(
     cases: Mapping[str, CaseFacts],
     year_start: date,
     populations: Mapping[Area, int] | None = None,
     *,
     once_per_level: bool = False,
+    kept: Figures | None = None,
 ) -> dict[Area, MappaStatistics]:
     """The statistics of every area with any figure in the year that opens on `year_start`.
 
     `once_per_level` chooses the other reading of table 2: each level counts everyone managed at
     it (a person at level 2 and then 3 is in both rows), instead of each person once, at the
-    highest level.
+    highest level. `kept`: what cases erased since the year closed contributed to its cells
+    (docs/retention.md), added back so that published figures stay as they were.
     """
     counts = _count(cases, year_start, once_per_level)
+    for area, cells in (kept or {}).items():
+        for cell, figure in cells.items():
+            # Nameless contributors: the cases are erased, only their number is kept.
+            counts.cells[area][cell].extend("" for _ in range(figure))
     categories = _categories(cases.values())
+    if any(cell[2] == "Category 4" for cells in (kept or {}).values() for cell in cells):
+        categories = (1, 2, 3, 4)
     return {
         area: _statistics(
             counts, area, year_start, categories, (populations or {}).get(area), once_per_level
         )
         for area in sorted(counts.cells, key=lambda area: area.value)
     }
+
+
+def cell_figures(cases: Mapping[str, CaseFacts], year_start: date) -> dict[Area, dict[Cell, int]]:
+    """How many of `cases` make up each cell of the year opening on `year_start`, by area
+    (table 2 by its first reading); cells of none are left out."""
+    counts = _count(cases, year_start, once_per_level=False)
+    return {
+        area: {cell: len(who) for cell, who in cells.items() if who}
+        for area, cells in counts.cells.items()
+        if any(cells.values())
+    }
+
+
+def contribution(facts: CaseFacts, years: Iterable[int]) -> dict[int, dict[Area, dict[Cell, int]]]:
+    """What one case's `facts` make up of each of `years`' cells (by its 1 April's calendar
+    year), from the year of its first fact on: what an erased case's closed years keep of it."""
+    if not facts:
+        return {}
+    start = min(ReportingYear.holding(fact.time).opens for fact in facts)
+    found = {
+        year: cell_figures({"": facts}, ReportingYear(year).start)
+        for year in years
+        if year >= start
+    }
+    return {year: figures for year, figures in found.items() if figures}
 
 
 def contributors(

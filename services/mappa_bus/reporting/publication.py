@@ -25,7 +25,7 @@ from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.catalogue.bus_event import BusEvent, derived_id
 from mappa_bus.catalogue.withdrawal import WithdrawalReason
 from mappa_bus.projection.database import insert_missing, upsert
-from mappa_bus.reporting.count import count_year
+from mappa_bus.reporting.count import Figures, count_year
 from mappa_bus.reporting.facts import CaseFacts, Kind
 from mappa_bus.reporting.formats import render_json
 from mappa_bus.reporting.national import national
@@ -81,12 +81,16 @@ class StatisticsPublished(BusEvent):
 FIRST_MAPPA_YEAR = 2001
 
 
-def closed_years(cases: Mapping[str, CaseFacts], today: date) -> list[int]:
+def closed_years(
+    cases: Mapping[str, CaseFacts], today: date, kept: Iterable[int] = ()
+) -> list[int]:
     """The reporting years (by their 1 April) whose 31 March has passed, from the first to the
     last year in which anything happened (not before MAPPA began): a year with no events at all
-    is a year the bus knows nothing of, not a year of unchanged figures."""
+    is a year the bus knows nothing of, not a year of unchanged figures. `kept`: the years
+    erased cases contributed to, which count as years something happened in."""
     # From `time` itself: the same calendar date as `Fact.day`, without making one.
     years = {ReportingYear.holding(fact.time).opens for facts in cases.values() for fact in facts}
+    years |= set(kept)
     last_closed = ReportingYear.last_closed(today).opens
     known = [year for year in years if FIRST_MAPPA_YEAR <= year <= last_closed]
     if not known:
@@ -101,14 +105,20 @@ def due(
     published: Mapping[tuple[str, date], str],
     *,
     since: int | None = None,
+    kept: Mapping[int, Figures] | None = None,
 ) -> Iterator[tuple[str, MappaStatistics, str]]:
     """Each closed year's statistics whose digest differs from what was last published;
-    with `since`, only the years from it on (the earlier ones are known to be unchanged)."""
-    years = [year for year in closed_years(cases, today) if since is None or year >= since]
+    with `since`, only the years from it on (the earlier ones are known to be unchanged).
+    `kept`: what erased cases contributed to closed years, by year (added back)."""
+    erased = kept or {}
+    years = [year for year in closed_years(cases, today, erased) if since is None or year >= since]
     spans = _spans(cases) if years else {}
     for year in years:
         counted = count_year(
-            _may_count_in(cases, spans, year), ReportingYear(year).start, populations
+            _may_count_in(cases, spans, year),
+            ReportingYear(year).start,
+            populations,
+            kept=erased.get(year),
         )
         if not counted:
             continue

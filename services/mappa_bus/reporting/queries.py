@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mappa_bus.catalogue import AREA_NAMES, Area, ReportingYear
-from mappa_bus.reporting.count import count_year
+from mappa_bus.reporting.count import Figures, count_year
 from mappa_bus.reporting.coverage import first_full_year
 from mappa_bus.reporting.facts import CaseFacts
 from mappa_bus.reporting.national import national
@@ -34,11 +34,17 @@ def statistics_for(
     populations: Mapping[Area, int],
     *,
     once_per_level: bool = False,
+    kept: Mapping[int, Figures] | None = None,
 ) -> MappaStatistics | None:
     """One area's (or the nation's) statistics of the year opening 1 April `year`; None when
-    the store has no figure for it. `once_per_level`: table 2's other reading."""
+    the store has no figure for it. `once_per_level`: table 2's other reading. `kept`: what
+    erased cases contributed to closed years, by year (added back)."""
     counted = count_year(
-        cases, ReportingYear(year).start, populations, once_per_level=once_per_level
+        cases,
+        ReportingYear(year).start,
+        populations,
+        once_per_level=once_per_level,
+        kept=(kept or {}).get(year),
     )
     if area is None:
         return national(counted.values(), populations) if counted else None
@@ -50,6 +56,7 @@ def earlier_years(
     area: Area | None,
     year: int,
     populations: Mapping[Area, int],
+    kept: Mapping[int, Figures] | None = None,
 ) -> list[MappaStatistics]:
     """The same area's statistics for up to `EARLIER_YEARS` years before, oldest first: only
     years the store holds in full, since a year held in part would show a fall that never
@@ -58,7 +65,7 @@ def earlier_years(
     if first is None:
         return []
     found = [
-        statistics_for(cases, area, earlier, populations)
+        statistics_for(cases, area, earlier, populations, kept=kept)
         for earlier in range(max(first, year - EARLIER_YEARS), year)
     ]
     return [statistics for statistics in found if statistics is not None]

@@ -8,6 +8,7 @@ from sqlalchemy import Column, Date, Engine, Integer, String, Table, Text
 
 from mappa_bus.audit import audit_table
 from mappa_bus.projection.database import create_tables
+from mappa_bus.projection.erasures import erasures_table
 from mappa_bus.projection.merges import merges_table
 from mappa_bus.projection.offsets import metadata, offsets_table
 from mappa_bus.projection.seen import seen_batches_table, seen_table
@@ -93,6 +94,22 @@ plan_steps_table = Table(
 )
 
 
+# What erased cases contributed to closed years' figures (docs/retention.md): per reporting
+# year, area and published cell, how many; no case id. Kept through a rebuild (the cases'
+# events are no longer folded), and added back whenever a closed year is counted, so that
+# figures published before an erasure stay as they were.
+erased_counts_table = Table(
+    "reporting_erased_counts",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("area", String(64), primary_key=True),
+    Column("table_name", String(16), primary_key=True),
+    Column("row_name", String(128), primary_key=True),
+    Column("column_name", String(32), primary_key=True),
+    Column("figure", Integer, nullable=False),
+)
+
+
 def create_schema(engine: Engine) -> None:
     """Create the projection's tables where they are missing: its cases, offsets and seen ids,
     the partnership indicators and plan steps, what it published, and the audit trail of
@@ -110,6 +127,8 @@ def create_schema(engine: Engine) -> None:
         revision_reasons_table,
         seen_batches_table,
         merges_table,
+        erasures_table,
+        erased_counts_table,
         audit_table,
     ]
     create_tables(engine, metadata, tables)

@@ -110,7 +110,7 @@ async def publish_statistics(
     digests = {key: digest for key, (digest, _) in published.items()}
     sent = 0
     for subject, statistics, digest in due(
-        projection.counted, populations, today, digests, since=since
+        projection.counted, populations, today, digests, since=since, kept=projection.kept
     ):
         revision = published.get((subject, statistics.year_start), ("", 0))[1] + 1
         because = revised_because(projection.revised, statistics.year_start.year)

@@ -1,0 +1,102 @@
+"""What the reporting store does when a case is erased (docs/decisions/0002): the case's
+facts, withdrawals and plan steps are deleted, and what it contributed to each closed year's
+figures is kept as counts per cell, without its id (`reporting_erased_counts`), to be added
+back whenever that year is counted again."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+import orjson
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.engine import Connection
+
+from mappa_bus.catalogue import Area
+from mappa_bus.projection.database import upsert
+from mappa_bus.reporting.count import Cell
+from mappa_bus.reporting.schema import (
+    cases_table,
+    erased_counts_table,
+    facts_table,
+    plan_steps_table,
+    withdrawn_table,
+)
+
+# Per reporting year (its 1 April's calendar year), area and cell: how many.
+Kept = dict[int, dict[Area, dict[Cell, int]]]
+
+
+def load_kept(connection: Connection) -> Kept:
+    """What erased cases contributed to closed years' figures."""
+    kept: Kept = {}
+    for row in connection.execute(select(erased_counts_table)):
+        cell = (row.table_name, row.row_name, row.column_name)
+        kept.setdefault(row.year, {}).setdefault(Area(row.area), {})[cell] = row.figure
+    return kept
+
+
+def add_kept(connection: Connection, added: Kept) -> None:
+    """Add `added` to what is kept (inside the caller's transaction)."""
+    if not added:
+        return
+    known = load_kept(connection)
+    rows = [
+        {
+            "year": year,
+            "area": area.value,
+            "table_name": cell[0],
+            "row_name": cell[1],
+            "column_name": cell[2],
+            "figure": known.get(year, {}).get(area, {}).get(cell, 0) + figure,
+        }
+        for year, areas in added.items()
+        for area, cells in areas.items()
+        for cell, figure in cells.items()
+    ]
+    keys = ("year", "area", "table_name", "row_name", "column_name")
+    upsert(connection, erased_counts_table, rows, keys=keys)
+
+
+def merge_kept(into: Kept, added: Mapping[int, Mapping[Area, Mapping[Cell, int]]]) -> None:
+    """Add `added` to `into`, in memory."""
+    for year, areas in added.items():
+        for area, cells in areas.items():
+            mine = into.setdefault(year, {}).setdefault(area, {})
+            for cell, figure in cells.items():
+                mine[cell] = mine.get(cell, 0) + figure
+
+
+def delete_cases(connection: Connection, case_ids: Collection[str]) -> None:
+    """Delete every fact, withdrawal and plan step of these cases (inside the caller's
+    transaction). Facts and steps sit in rows of many cases (one a batch): those rows are
+    written again without them."""
+    if not case_ids:
+        return
+    wanted = sorted(case_ids)
+    connection.execute(delete(cases_table).where(cases_table.c.case_id.in_(wanted)))
+    connection.execute(delete(withdrawn_table).where(withdrawn_table.c.case_id.in_(wanted)))
+    _rewrite(connection, facts_table, "facts", wanted)
+    _rewrite(connection, plan_steps_table, "steps", wanted)
+
+
+def _rewrite(connection: Connection, table: Table, column: str, case_ids: list[str]) -> None:
+    """Each row of `table` whose JSON list names one of `case_ids` (first in each entry),
+    written again without those entries, or deleted when nothing is left."""
+    gone = set(case_ids)
+    text = table.c[column]
+    batches: set[int] = set()
+    for case_id in case_ids:
+        named = select(table.c.batch).where(text.contains(f'"{case_id}"', autoescape=True))
+        batches.update(connection.scalars(named))
+    for batch in sorted(batches):
+        row = connection.execute(select(text).where(table.c.batch == batch)).scalar_one()
+        entries = orjson.loads(row)
+        left = [entry for entry in entries if entry[0] not in gone]
+        if not left:
+            connection.execute(delete(table).where(table.c.batch == batch))
+        elif len(left) < len(entries):
+            connection.execute(
+                update(table)
+                .where(table.c.batch == batch)
+                .values({column: orjson.dumps(left).decode()})
+            )
