@@ -116,10 +116,14 @@ def rebuild(service: str, history: History, url: str) -> ChildRun:
 
 
 async def measure(
-    settings: Settings, areas: Sequence[Area], sizes: Sequence[int], folder: Path
+    settings: Settings,
+    areas: Sequence[Area],
+    sizes: Sequence[int],
+    folder: Path,
+    services: Sequence[str] = SERVICES,
 ) -> list[History]:
     """Each history publishes once, then is read raw (after a warm-up read) and rebuilt by
-    every service into a fresh SQLite file; histories in turn, the smallest first."""
+    each of `services` into a fresh SQLite file; histories in turn, the smallest first."""
     histories: list[History] = []
     try:
         for years in sizes:
@@ -130,7 +134,7 @@ async def measure(
             watch = Stopwatch()
             await raw_consume(connection, history.namespace, watch)
             history.raw_seconds = watch.seconds
-            for service in SERVICES:
+            for service in services:
                 url = f"sqlite:///{folder / f'{service}-{years}.db'}"
                 history.rebuilds[service] = rebuild(service, history, url)
     finally:
@@ -159,6 +163,7 @@ def print_histories(histories: Sequence[History], place: str) -> None:
     for column in (*columns, "events per CPU s", "peak RSS MiB"):
         table.add_column(column)
     first = histories[0]
+    services = list(first.rebuilds)
     for history in histories:
         table.add_row(
             workload(history, first),
@@ -170,7 +175,7 @@ def print_histories(histories: Sequence[History], place: str) -> None:
             "",
             "",
         )
-        for service in SERVICES:
+        for service in services:
             table.add_row(
                 "",
                 f"mappa {service}: {label(service)}, sqlite",
@@ -182,7 +187,7 @@ def print_histories(histories: Sequence[History], place: str) -> None:
                 f"{history.peak_mib(service):,.0f}",
             )
     Console(width=160).print(table)
-    for service in SERVICES:
+    for service in services:
         peaks = ", ".join(f"{h.peak_mib(service):,.0f}" for h in histories)
         growth = histories[-1].peak_mib(service) / first.peak_mib(service) - 1
         Console(width=160).print(
@@ -197,10 +202,10 @@ def place_of(areas: Sequence[Area]) -> str:
     return ", ".join(area.value for area in areas)
 
 
-async def main(areas: Sequence[Area], sizes: Sequence[int]) -> None:
+async def main(areas: Sequence[Area], sizes: Sequence[int], services: Sequence[str]) -> None:
     settings = command_settings()
     with tempfile.TemporaryDirectory() as folder:
-        histories = await measure(settings, areas, sizes, Path(folder))
+        histories = await measure(settings, areas, sizes, Path(folder), services)
     print_histories(histories, place_of(areas))
 
 
@@ -208,10 +213,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--areas", default="kent", help="comma-separated slugs, or `all`")
     parser.add_argument("--years", default="1,2,4", help="history sizes in years (1,2,4)")
+    parser.add_argument(
+        "--services", default=",".join(SERVICES), help="which rebuilds (picture,reporting,alerts)"
+    )
     arguments = parser.parse_args()
     chosen = (
         ALL_AREAS
         if arguments.areas == "all"
         else [Area(slug) for slug in arguments.areas.split(",")]
     )
-    asyncio.run(main(chosen, [int(years) for years in arguments.years.split(",")]))
+    sizes = [int(years) for years in arguments.years.split(",")]
+    asyncio.run(main(chosen, sizes, arguments.services.split(",")))
