@@ -181,19 +181,22 @@ def quiet_environment() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class ChildRun:
-    """How long a child process took, and the most memory it held (its peak RSS)."""
+    """How long a child process took, the most memory it held (its peak RSS), and the CPU it
+    used (user and system, every thread): on a shared machine the fairer measure of its work."""
 
     seconds: float
     peak_rss_bytes: int
     output: str
+    cpu_seconds: float = 0.0
 
 
 def run_measured(command: Sequence[str]) -> ChildRun:
-    """Run `command` to its end; its wall time and its own peak RSS.
+    """Run `command` to its end; its wall time, its own peak RSS and its CPU time.
 
     The peak is the child's VmHWM, polled: `wait4`'s ru_maxrss will not do, because Linux
     carries the parent's high-water mark into a forked child across its exec, so every child
-    of a large benchmark process would report at least the benchmark's own size."""
+    of a large benchmark process would report at least the benchmark's own size. Its CPU times
+    are the child's own, so they come from `wait4`, which reaps it."""
     with tempfile.TemporaryFile() as output:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -201,15 +204,19 @@ def run_measured(command: Sequence[str]) -> ChildRun:
         )
         peak = 0
         status = Path(f"/proc/{process.pid}/status")
-        while process.poll() is None:
+        while True:
             peak = max(peak, _high_water_mark(status))
+            reaped, wait_status, usage = os.wait4(process.pid, os.WNOHANG)
+            if reaped:
+                break
             time.sleep(0.02)
         seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(wait_status)
         output.seek(0)
         text = output.read().decode(errors="replace")
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{text}")
-    return ChildRun(seconds, peak, text)
+    return ChildRun(seconds, peak, text, usage.ru_utime + usage.ru_stime)
 
 
 def _high_water_mark(status: Path) -> int:

@@ -2,7 +2,7 @@
 beside its ceiling measured in the same run, printed as one table and written into
 docs/benchmarks.md (between the suite's markers) with the machine's description and the date.
 
-    .venv/bin/python -m benchmarks.suite            # the full suite, about 15 minutes
+    .venv/bin/python -m benchmarks.suite            # the full suite, about 30 minutes
     .venv/bin/python -m benchmarks.suite --quick    # a smoke run of a few minutes (no docs)
 
 Needs a running broker (deploy/kafka/kafka-local start); PostgreSQL is deploy/postgres/pg-local
@@ -29,7 +29,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import alerts_latency, consume, national, publish, report, scale_out
+from benchmarks import alerts_latency, consume, growth, national, publish, report, scale_out
 from benchmarks.alerts_latency import percentile
 from benchmarks.common import REPOSITORY, delete_namespaces, machine, postgres_url
 from benchmarks.workload import write_feeds
@@ -63,10 +63,30 @@ class Plan:
     areas: tuple[Area, ...]
     alert_rate: int
     alert_seconds: int
+    growth_areas: tuple[Area, ...]
+    """Whose history grows in the growth benchmark (an area: the nation's 4 years would take
+    longer than the rest of the suite together)."""
+    growth_years: tuple[int, ...]
 
 
-FULL = Plan(events=200_000, runs=3, areas=ALL_AREAS, alert_rate=1000, alert_seconds=15)
-QUICK = Plan(events=20_000, runs=1, areas=(Area.KENT,), alert_rate=1000, alert_seconds=5)
+FULL = Plan(
+    events=200_000,
+    runs=3,
+    areas=ALL_AREAS,
+    alert_rate=1000,
+    alert_seconds=15,
+    growth_areas=(Area.KENT,),
+    growth_years=(1, 2, 4),
+)
+QUICK = Plan(
+    events=20_000,
+    runs=1,
+    areas=(Area.KENT,),
+    alert_rate=1000,
+    alert_seconds=5,
+    growth_areas=(Area.CUMBRIA,),
+    growth_years=(1, 2),
+)
 
 
 def per_second(rate: float) -> str:
@@ -251,6 +271,13 @@ async def run(plan: Plan) -> Results:
                     share(times.raw_read_seconds, times.seconds),
                 )
             )
+            step("growth (publishing each history, then rebuilding)")
+            grown = await growth.measure(
+                settings, plan.growth_areas, plan.growth_years, Path(folder)
+            )
+            growth_rows, growth_targets = growth_figures(grown, growth.place_of(plan.growth_areas))
+            rows += growth_rows
+            targets += growth_targets
         rows.append(alert_row)  # measured first, shown in the issue's order
         targets.append(alert_target)
     finally:
@@ -258,6 +285,46 @@ async def run(plan: Plan) -> Results:
             step(f"deleting the {len(created)} namespaces' topics")
             await delete_namespaces(admin, created)
     return Results(rows, targets)
+
+
+def growth_figures(
+    histories: list[growth.History], place: str
+) -> tuple[list[Row], list[tuple[str, str, bool]]]:
+    """The growth benchmark's rows (raw and every rebuild, each history in turn) and its
+    target: each rebuild's peak RSS flat (within 10%) from the smallest history to the
+    largest."""
+    rows: list[Row] = []
+    first, last = histories[0], histories[-1]
+    for history in histories:
+        workload = f"{place}, {growth.workload(history, first)}, `mappa ...` process, 1 run"
+        raw = f"{history.raw_seconds:.1f} s ({history.raw_rate:,.0f} events/s)"
+        rows.append(Row("growth: raw aiokafka consume", workload, raw, "-", "-"))
+        for service in growth.SERVICES:
+            child = history.rebuilds[service]
+            rows.append(
+                Row(
+                    f"growth: {growth.label(service)}, sqlite",
+                    workload,
+                    f"{child.seconds:.1f} s ({history.rate(service):,.0f} events/s, "
+                    f"{history.per_cpu_second(service):,.0f} per CPU s), "
+                    f"peak RSS {history.peak_mib(service):,.0f} MiB",
+                    raw,
+                    share(history.rate(service), history.raw_rate),
+                )
+            )
+    targets = []
+    for service in growth.SERVICES:
+        peaks = [history.peak_mib(service) for history in histories]
+        rise = peaks[-1] / peaks[0] - 1
+        targets.append(
+            (
+                f"{service} rebuild's peak RSS at {last.years / first.years:g}x the history "
+                f"within 10% of 1x ({place})",
+                f"{', '.join(f'{peak:,.0f}' for peak in peaks)} MiB, {rise:+.0%}",
+                rise <= 0.10,
+            )
+        )
+    return rows, targets
 
 
 def step(name: str) -> None:

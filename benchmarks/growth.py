@@ -1,0 +1,226 @@
+"""Growth: each projection's rebuild as the history grows, at 1x, 2x and 4x (one area over 1, 2
+and 4 consecutive years, people carried over: `mappa simulate --years`), each `mappa ...`
+process timed with its peak RSS, beside raw aiokafka reading the same records in the same run.
+
+    .venv/bin/python -m benchmarks.growth [--areas kent] [--years 1,2,4]
+
+The case picture and reporting rebuild (`mappa picture rebuild`, `mappa reporting rebuild`),
+and the alerts service catches up into a fresh store (`mappa alerts catch-up`, its rebuild: it
+has no command of that name), each into SQLite and as its own process, measured as
+`benchmarks.national` measures a rebuild. What issue 17 asks of them: memory that does not grow
+with the history. Each history is published once into a namespace of its own (not timed).
+Needs a running broker (deploy/kafka/kafka-local start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.common import (
+    ChildRun,
+    Stopwatch,
+    delete_namespaces,
+    machine,
+    mappa_command,
+    new_namespace,
+    prepare_namespaces,
+    run_measured,
+)
+from benchmarks.consume import raw_consume
+from mappa_bus.adapters.publisher import publish_all
+from mappa_bus.catalogue import Area, Envelope, EventData, ReportingYear
+from mappa_bus.cli_common import command_settings
+from mappa_bus.settings import Settings
+from mappa_bus.simulator import ALL_AREAS, Scenario, SimulationOptions, events, simulate
+
+SERVICES = ("picture", "reporting", "alerts")
+MiB = 2**20
+
+
+@dataclass
+class History:
+    """A run of consecutive years on the bus: its namespace, how many people and events."""
+
+    namespace: str
+    years: int
+    areas: int
+    people: int = 0
+    events: int = 0
+    last_day: str = ""
+    raw_seconds: float = 0.0
+    rebuilds: dict[str, ChildRun] = field(default_factory=dict)
+
+    @property
+    def raw_rate(self) -> float:
+        return self.events / self.raw_seconds
+
+    def rate(self, service: str) -> float:
+        return self.events / self.rebuilds[service].seconds
+
+    def peak_mib(self, service: str) -> float:
+        return self.rebuilds[service].peak_rss_bytes / MiB
+
+    def per_cpu_second(self, service: str) -> float:
+        """Events per second of the rebuild's own CPU time (start-up included): what it does
+        on a machine others share, where its wall time is partly theirs."""
+        return self.events / self.rebuilds[service].cpu_seconds
+
+
+def options_for(areas: Sequence[Area], years: int) -> SimulationOptions:
+    """Kent alone is its published 2020-21 to start with (the one-year benchmarks' workload);
+    any other choice the areas' generic years."""
+    scenario = Scenario.KENT_2020_21 if tuple(areas) == (Area.KENT,) else None
+    return SimulationOptions(areas=tuple(areas), years=years, scenario=scenario)
+
+
+async def publish_history(settings: Settings, areas: Sequence[Area], years: int) -> History:
+    """Simulate `years` consecutive years of `areas` and publish them as each agency's own
+    principal (as `mappa simulate --publish` does) into a fresh namespace."""
+    history = History(new_namespace(), years, len(areas))
+    await prepare_namespaces(settings.connection(), [history.namespace])
+    options = options_for(areas, years)
+    history.last_day = ReportingYear(options.year + years - 1).end.isoformat()
+
+    def stream() -> Iterator[Envelope[EventData]]:
+        for area_year in simulate(options):
+            history.people += len(area_year.people)
+            yield from events(area_year, options.seed)
+
+    summary = await publish_all(
+        lambda agency: settings.connection_for_role(agency.value),
+        stream(),
+        namespace=history.namespace,
+        system="simulator",
+    )
+    history.events = sum(summary.by_agency.values())
+    return history
+
+
+def rebuild(service: str, history: History, url: str) -> ChildRun:
+    """`mappa <service> rebuild` into the store at `url`, as its own process; for alerts, the
+    catch-up into a fresh store, its review clock on the day after the history's last."""
+    where = ("--namespace", history.namespace, "--database", url)
+    if service == "alerts":
+        today = (date.fromisoformat(history.last_day) + timedelta(days=1)).isoformat()
+        return run_measured(mappa_command("alerts", "catch-up", *where, "--today", today))
+    return run_measured(mappa_command(service, "rebuild", *where))
+
+
+async def measure(
+    settings: Settings,
+    areas: Sequence[Area],
+    sizes: Sequence[int],
+    folder: Path,
+    services: Sequence[str] = SERVICES,
+) -> list[History]:
+    """Each history publishes once, then is read raw (after a warm-up read) and rebuilt by
+    each of `services` into a fresh SQLite file; histories in turn, the smallest first."""
+    histories: list[History] = []
+    try:
+        for years in sizes:
+            history = await publish_history(settings, areas, years)
+            histories.append(history)
+            connection = settings.connection_for_role("picture")
+            await raw_consume(connection, history.namespace, Stopwatch())  # warm-up
+            watch = Stopwatch()
+            await raw_consume(connection, history.namespace, watch)
+            history.raw_seconds = watch.seconds
+            for service in services:
+                url = f"sqlite:///{folder / f'{service}-{years}.db'}"
+                history.rebuilds[service] = rebuild(service, history, url)
+    finally:
+        await delete_namespaces(settings.connection(), [h.namespace for h in histories])
+    return histories
+
+
+def label(service: str) -> str:
+    return {"picture": "case picture rebuild", "reporting": "reporting rebuild"}.get(
+        service, "alerts catch-up into a fresh store"
+    )
+
+
+def workload(history: History, first: History) -> str:
+    """`4 years (4x): 5,301 people, 117,456 events`."""
+    times = history.years / first.years
+    return (
+        f"{history.years} year{'s' if history.years > 1 else ''} ({times:g}x): "
+        f"{history.people:,} people, {history.events:,} events"
+    )
+
+
+def print_histories(histories: Sequence[History], place: str) -> None:
+    table = Table(title=f"Rebuilds as the history grows: {place}", caption=machine())
+    columns = ("history", "what", "seconds", "events/s", "ratio to raw", "CPU s")
+    for column in (*columns, "events per CPU s", "peak RSS MiB"):
+        table.add_column(column)
+    first = histories[0]
+    services = list(first.rebuilds)
+    for history in histories:
+        table.add_row(
+            workload(history, first),
+            "raw aiokafka consume (ceiling)",
+            f"{history.raw_seconds:.1f}",
+            f"{history.raw_rate:,.0f}",
+            "",
+            "",
+            "",
+            "",
+        )
+        for service in services:
+            table.add_row(
+                "",
+                f"mappa {service}: {label(service)}, sqlite",
+                f"{history.rebuilds[service].seconds:.1f}",
+                f"{history.rate(service):,.0f}",
+                f"{history.rate(service) / history.raw_rate:.3f}",
+                f"{history.rebuilds[service].cpu_seconds:.1f}",
+                f"{history.per_cpu_second(service):,.0f}",
+                f"{history.peak_mib(service):,.0f}",
+            )
+    Console(width=160).print(table)
+    for service in services:
+        peaks = ", ".join(f"{h.peak_mib(service):,.0f}" for h in histories)
+        growth = histories[-1].peak_mib(service) / first.peak_mib(service) - 1
+        Console(width=160).print(
+            f"{service}: peak RSS {peaks} MiB, {growth:+.0%} from {first.years} to "
+            f"{histories[-1].years} years"
+        )
+
+
+def place_of(areas: Sequence[Area]) -> str:
+    if len(areas) == len(ALL_AREAS):
+        return "England and Wales"
+    return ", ".join(area.value for area in areas)
+
+
+async def main(areas: Sequence[Area], sizes: Sequence[int], services: Sequence[str]) -> None:
+    settings = command_settings()
+    with tempfile.TemporaryDirectory() as folder:
+        histories = await measure(settings, areas, sizes, Path(folder), services)
+    print_histories(histories, place_of(areas))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--areas", default="kent", help="comma-separated slugs, or `all`")
+    parser.add_argument("--years", default="1,2,4", help="history sizes in years (1,2,4)")
+    parser.add_argument(
+        "--services", default=",".join(SERVICES), help="which rebuilds (picture,reporting,alerts)"
+    )
+    arguments = parser.parse_args()
+    chosen = (
+        ALL_AREAS
+        if arguments.areas == "all"
+        else [Area(slug) for slug in arguments.areas.split(",")]
+    )
+    sizes = [int(years) for years in arguments.years.split(",")]
+    asyncio.run(main(chosen, sizes, arguments.services.split(",")))
