@@ -184,8 +184,13 @@ async def test_records_out_of_place_are_dead_lettered_by_every_consumer_and_fold
             for kind in ("wrong-key", "wrong-partition", "wrong-area")
         }
     )
-    assert set(consumed.pictures.pictures) == {s.event.case_id for s in folded}
-    assert set(consumed.raised.pictures) == {s.event.case_id for s in folded}
+    # The MAPPA unit's example is a merge: each projection keeps it as a link, not a picture.
+    pictured = {s.event.case_id for s in folded if s.event.publisher is not Agency.MAPPA_UNIT}
+    [merge] = [s.event.id for s in folded if s.event.publisher is Agency.MAPPA_UNIT]
+    assert set(consumed.pictures.pictures) == pictured
+    assert set(consumed.raised.pictures) == pictured
+    for projection in (consumed.pictures, consumed.facts, consumed.raised):
+        assert [link.event_id for link in projection.links] == [merge]
     assert not {s.event.id for s in refused} & consumed.facts.seen
     assert {s.event.id for s in folded} <= consumed.facts.seen
     assert not {s.event.case_id for s in refused} & set(consumed.facts.cases)

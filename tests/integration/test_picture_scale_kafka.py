@@ -27,6 +27,8 @@ from tests.stores import applied
 pytestmark = pytest.mark.kafka
 
 MAPPA = Path(sys.executable).with_name("mappa")
+# Each agency's topic and the erasures topic, six partitions each.
+FOLDED_TOPICS = len(Agency) + 1
 
 
 def _assigned(log: Path) -> tuple[set[int], int]:
@@ -42,14 +44,14 @@ def _assigned(log: Path) -> tuple[set[int], int]:
 
 def _settled(assignments: list[tuple[set[int], int]]) -> bool:
     """Whether the members' latest assignments are the group's final one: each member has
-    some, no partition number twice, every partition of every agency topic between them
-    (earlier logs may show a first member's all)."""
+    some, no partition number twice, every partition of every topic the service folds (each
+    agency's and the erasures) between them (earlier logs may show a first member's all)."""
     numbers = [member for member, _ in assignments]
     together = set().union(*numbers)
     return (
         all(numbers)
         and len(together) == sum(map(len, numbers)) == 6
-        and sum(count for _, count in assignments) == 6 * len(Agency)
+        and sum(count for _, count in assignments) == 6 * FOLDED_TOPICS
     )
 
 
@@ -109,8 +111,11 @@ async def test_two_instances_split_the_partitions_and_make_the_same_store(
     assert second
     assert not first & second  # whole cases: a partition number belongs to one member
     assert first | second == set(range(6))
-    # Each partition number on every agency topic, to one member.
-    assert (first_count, second_count) == (len(Agency) * len(first), len(Agency) * len(second))
+    # Each partition number on every topic it folds, to one member.
+    assert (first_count, second_count) == (
+        FOLDED_TOPICS * len(first),
+        FOLDED_TOPICS * len(second),
+    )
     assert offsets == reference.offsets
     assert pictures == reference.pictures
     # Topics are `mappa topics create`'s to make: a member asking to create them was told, ten
