@@ -76,6 +76,18 @@ NEVER_SENT = tuple(sent for sent in SENT if sent[0] != "level-3")
 _ON_ALERTS: TypeAdapter[AlertRaised | AlertWithdrawn] = TypeAdapter(OnAlertsTopic)
 
 
+async def _beside(kafka: KafkaConnection, namespace: str, tmp_path: Path) -> tuple[str, Path, Path]:
+    """A namespace beside `namespace` for the log that never held the withdrawn events, with
+    its topics and ACLs; and a store folder for each namespace."""
+    never = f"{namespace}-never"
+    await ensure_topics(kafka, bus_topic_specs(never))
+    await ensure_acls(kafka, acl_bindings(never))
+    store, never_store = tmp_path / "withdrawn", tmp_path / "never"
+    store.mkdir()
+    never_store.mkdir()
+    return never, store, never_store
+
+
 async def _publish(
     kafka_as: Callable[[str], KafkaConnection], namespace: str, sent: Any, case_id: str = CASE
 ) -> None:
@@ -170,12 +182,7 @@ async def test_a_withdrawn_event_leaves_every_store_as_if_never_sent(
     police's withdrawal of level 2 refused. Against a namespace where level 3 was never sent:
     the same picture, statistics (as revision 2, naming the reason) and standing alerts; a
     rebuild gives the same stores."""
-    never = f"{namespace}-never"
-    await ensure_topics(kafka, bus_topic_specs(never))
-    await ensure_acls(kafka, acl_bindings(never))
-    store, never_store = tmp_path / "withdrawn", tmp_path / "never"
-    store.mkdir()
-    never_store.mkdir()
+    never, store, never_store = await _beside(kafka, namespace, tmp_path)
 
     await _publish(kafka_as, namespace, SENT)
     # One alerts projection for both rounds, as a running service holds its pictures: one
@@ -307,12 +314,7 @@ async def test_withdrawn_events_leave_the_partnership_indicators(
     2 (eligibility, meeting) and held 1 meeting; police attended 1 of 1, sharing nothing;
     housing shared 1 and attended 1 of 1. After: probation shared 1, no meeting held; police
     and housing nothing."""
-    never = f"{namespace}-never"
-    await ensure_topics(kafka, bus_topic_specs(never))
-    await ensure_acls(kafka, acl_bindings(never))
-    store, never_store = tmp_path / "withdrawn", tmp_path / "never"
-    store.mkdir()
-    never_store.mkdir()
+    never, store, never_store = await _beside(kafka, namespace, tmp_path)
     await _publish(kafka_as, namespace, SHARED, SHARING_CASE)
     await _catch_up_reporting(kafka_as, namespace, store)
     before = _sharing(store, namespace)
