@@ -4,7 +4,7 @@ beside the shared offsets and seen ids and the audit trail of figure openings.""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, Engine, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, Engine, Integer, String, Table, Text
 
 from mappa_bus.audit import audit_table
 from mappa_bus.projection.database import create_tables
@@ -101,7 +101,11 @@ partnership_contributions_table = Table(
     Column("meeting_held", Boolean, nullable=False),
     # For a meeting, the agencies present, comma-separated (agency names hold no comma).
     Column("present", Text, nullable=False),
-    Index("reporting_partnership_contributions_by_case", "case_id"),
+    # A row a shared event, written in every batch and read only by id: SQLite keeps it in its
+    # primary key's tree alone, not in a second tree by rowid. No index by case: only an
+    # erasure looks a case up, and scans (as it scans `reporting_facts`); one cost a fifth
+    # more on every write (Kent's year folded with and without, docs/benchmarks.md).
+    sqlite_with_rowid=False,
 )
 
 
