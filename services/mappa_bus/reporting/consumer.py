@@ -259,7 +259,8 @@ class ReportingProjection:
         # Applied, even when it withdraws nothing counted: a redelivery is then skipped.
         batch.new_ids.add(event.id)
         if counted is None:
-            return  # a store from before contributions were kept (docs/partnership.md)
+            # Counted nowhere: a withdrawal or merge, or folded before contributions were kept.
+            return
         if batch.counted.pop(target, None) is None:
             batch.uncounted[target] = counted
 
