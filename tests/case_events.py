@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from mappa_bus.catalogue import Area, Envelope, EventData, make_event
+from mappa_bus.catalogue.withdrawal import EventWithdrawn, WithdrawalReason
 
 EventMaker = Callable[[EventData, int, str], Envelope[EventData]]
 
@@ -25,3 +26,20 @@ def kent_case(case_id: str, start: datetime, system: str = "test") -> EventMaker
         )
 
     return event
+
+
+def withdrawal(
+    maker: EventMaker,
+    model: type[EventWithdrawn],
+    target: str,
+    event_id: str,
+    *,
+    day: int,
+    on: date,
+) -> Envelope[EventData]:
+    """`maker`'s case's withdrawal `event_id` (of `model`, its agency's) of the event `target`,
+    entered in error, withdrawn on `on` and happening `day` days after the case's start."""
+    data = model(
+        withdrawn_event_id=target, reason=WithdrawalReason.ENTERED_IN_ERROR, withdrawn_on=on
+    )
+    return maker(data, day, event_id)

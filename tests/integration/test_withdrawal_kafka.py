@@ -1,7 +1,7 @@
 """Withdrawal against the real broker: an event withdrawn after it was counted leaves the
-picture, the year's statistics (a new revision) and the alerts as if it had never been sent, and
-replaying from the start gives the same stores; another agency's withdrawal is dead-lettered and
-changes nothing."""
+picture, the year's statistics (a new revision), the alerts and the partnership indicators as if
+it had never been sent, and replaying from the start gives the same stores; another agency's
+withdrawal is dead-lettered and changes nothing."""
 
 from __future__ import annotations
 
@@ -22,12 +22,14 @@ from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn, OnAlertsTopic
 from mappa_bus.alerts.subscription import Recorded
 from mappa_bus.case.model import CasePicture
 from mappa_bus.catalogue import Area, EventData
+from mappa_bus.catalogue.housing import HousingNeedRaised
 from mappa_bus.catalogue.prisons import ReleasedFromCustody
 from mappa_bus.catalogue.probation import (
     LeadAgency,
     LevelReason,
     MappaEligibilityIdentified,
     MappaLevelSet,
+    MappaMeetingHeld,
 )
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.catalogue.withdrawal import WithdrawalReason
@@ -37,6 +39,13 @@ from mappa_bus.log_reader import read_to_end
 from mappa_bus.picture import service as picture
 from mappa_bus.principals import acl_bindings
 from mappa_bus.reporting import service as reporting
+from mappa_bus.reporting.partnership import (
+    LONGEST_SECONDS,
+    AgencyIndicators,
+    PartnershipIndicators,
+    combine,
+    indicators,
+)
 from mappa_bus.reporting.publication import RevisionReason, StatisticsPublished
 from mappa_bus.topics import alerts_topic, bus_topic_specs, dead_letter_topic, statistics_topic
 
@@ -67,15 +76,29 @@ NEVER_SENT = tuple(sent for sent in SENT if sent[0] != "level-3")
 _ON_ALERTS: TypeAdapter[AlertRaised | AlertWithdrawn] = TypeAdapter(OnAlertsTopic)
 
 
-async def _publish(kafka_as: Callable[[str], KafkaConnection], namespace: str, sent: Any) -> None:
-    """`sent` published in order, each event by its own agency."""
+async def _beside(kafka: KafkaConnection, namespace: str, tmp_path: Path) -> tuple[str, Path, Path]:
+    """A namespace beside `namespace` for the log that never held the withdrawn events, with
+    its topics and ACLs; and a store folder for each namespace."""
+    never = f"{namespace}-never"
+    await ensure_topics(kafka, bus_topic_specs(never))
+    await ensure_acls(kafka, acl_bindings(never))
+    store, never_store = tmp_path / "withdrawn", tmp_path / "never"
+    store.mkdir()
+    never_store.mkdir()
+    return never, store, never_store
+
+
+async def _publish(
+    kafka_as: Callable[[str], KafkaConnection], namespace: str, sent: Any, case_id: str = CASE
+) -> None:
+    """`sent` published in order, each event by its own agency, about `case_id`."""
     for event_id, data, time in sent:
         agency = data.PUBLISHER
         async with AgencyPublisher(
             kafka_as(agency.value), agency, system="test", namespace=namespace
         ) as publisher:
             await publisher.publish(
-                data, case_id=CASE, area=Area.KENT, time=time, event_id=event_id
+                data, case_id=case_id, area=Area.KENT, time=time, event_id=event_id
             )
 
 
@@ -159,12 +182,7 @@ async def test_a_withdrawn_event_leaves_every_store_as_if_never_sent(
     police's withdrawal of level 2 refused. Against a namespace where level 3 was never sent:
     the same picture, statistics (as revision 2, naming the reason) and standing alerts; a
     rebuild gives the same stores."""
-    never = f"{namespace}-never"
-    await ensure_topics(kafka, bus_topic_specs(never))
-    await ensure_acls(kafka, acl_bindings(never))
-    store, never_store = tmp_path / "withdrawn", tmp_path / "never"
-    store.mkdir()
-    never_store.mkdir()
+    never, store, never_store = await _beside(kafka, namespace, tmp_path)
 
     await _publish(kafka_as, namespace, SENT)
     # One alerts projection for both rounds, as a running service holds its pictures: one
@@ -231,3 +249,100 @@ async def test_a_withdrawn_event_leaves_every_store_as_if_never_sent(
     await _catch_up(kafka_as, namespace, store)
     assert (withdrawn, facts) == (_picture(store, namespace), _facts(store, namespace))
     assert len(statistics) == len(await _statistics(kafka, namespace))
+
+
+# A second case for the partnership indicators: probation's meeting, with police and housing
+# present, and housing's need, both withdrawn by their agencies.
+SHARING_CASE = "KEN-2020-000778"
+MEETING = MappaMeetingHeld(
+    held_on=date(2020, 5, 10),
+    level=Level.TWO,
+    agencies_present=[Agency.POLICE, Agency.HOUSING],
+    next_review_on=date(2020, 8, 10),
+)
+NEED = HousingNeedRaised(raised_on=date(2020, 5, 11), need="homeless")
+SHARED: tuple[tuple[str, EventData, datetime], ...] = (
+    ("s-eligible", ELIGIBLE, datetime(2020, 5, 1, 9, tzinfo=UTC)),
+    ("s-meeting", MEETING, datetime(2020, 5, 10, 9, tzinfo=UTC)),
+    ("s-need", NEED, datetime(2020, 5, 11, 9, tzinfo=UTC)),
+)
+
+
+def _sharing(store: Path, namespace: str) -> PartnershipIndicators:
+    """Kent 2020-21's partnership indicators as the store holds them."""
+    projection = reporting.open_projection(f"sqlite:///{store / 'reporting.db'}", namespace)
+    return indicators(combine(projection.partnership.values()), Area.KENT, YEAR)
+
+
+def _row(sharing: PartnershipIndicators, agency: Agency) -> AgencyIndicators:
+    return next(row for row in sharing.agencies if row.agency is agency)
+
+
+def _figures(sharing: PartnershipIndicators, agency: Agency) -> tuple[Any, ...]:
+    """Events shared, median and 90th percentile delay, meetings attended and held."""
+    row = _row(sharing, agency)
+    return (
+        row.events_shared,
+        row.median_delay_seconds,
+        row.p90_delay_seconds,
+        row.meetings_attended,
+        row.meetings_held,
+    )
+
+
+async def _catch_up_reporting(
+    kafka_as: Callable[[str], KafkaConnection], namespace: str, store: Path
+) -> None:
+    await reporting.catch_up(
+        kafka_as("reporting"),
+        reporting.open_projection(f"sqlite:///{store / 'reporting.db'}", namespace),
+    )
+
+
+async def test_withdrawn_events_leave_the_partnership_indicators(
+    kafka: KafkaConnection,
+    kafka_as: Callable[[str], KafkaConnection],
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    """Probation's meeting (police and housing present) and housing's need counted, then
+    withdrawn by their agencies: Kent 2020-21's indicators are those of a log holding only the
+    eligibility, after a restart and a rebuild from the log alike.
+
+    By hand: each event happened in May 2020 and reached the bus more than 10**8.2 seconds
+    (5.02 years) later, so every delay reads back as LONGEST_SECONDS. Before: probation shared
+    2 (eligibility, meeting) and held 1 meeting; police attended 1 of 1, sharing nothing;
+    housing shared 1 and attended 1 of 1. After: probation shared 1, no meeting held; police
+    and housing nothing."""
+    never, store, never_store = await _beside(kafka, namespace, tmp_path)
+    await _publish(kafka_as, namespace, SHARED, SHARING_CASE)
+    await _catch_up_reporting(kafka_as, namespace, store)
+    before = _sharing(store, namespace)
+
+    for agency, event_id in ((Agency.PROBATION, "s-meeting"), (Agency.HOUSING, "s-need")):
+        async with AgencyPublisher(
+            kafka_as(agency.value), agency, system="test", namespace=namespace
+        ) as publisher:
+            await publisher.withdraw(
+                event_id, WithdrawalReason.ENTERED_IN_ERROR, case_id=SHARING_CASE, area=Area.KENT
+            )
+    await _catch_up_reporting(kafka_as, namespace, store)
+    after = _sharing(store, namespace)
+    await _publish(kafka_as, never, SHARED[:1], SHARING_CASE)
+    await _catch_up_reporting(kafka_as, never, never_store)
+    reporting.rebuild(reporting.open_projection(f"sqlite:///{store / 'reporting.db'}", namespace))
+    await _catch_up_reporting(kafka_as, namespace, store)
+
+    agencies = (Agency.PROBATION, Agency.POLICE, Agency.HOUSING)
+    longest = LONGEST_SECONDS
+    assert [_figures(before, agency) for agency in agencies] == [
+        (2, longest, longest, 0, 1),
+        (0, None, None, 1, 1),
+        (1, longest, longest, 1, 1),
+    ]
+    assert [_figures(after, agency) for agency in agencies] == [
+        (1, longest, longest, 0, 0),
+        (0, None, None, 0, 0),
+        (0, None, None, 0, 0),
+    ]
+    assert after == _sharing(never_store, never) == _sharing(store, namespace)

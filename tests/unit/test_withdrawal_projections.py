@@ -28,7 +28,6 @@ from mappa_bus.catalogue.withdrawal import (
     PoliceEventWithdrawn,
     PrisonsEventWithdrawn,
     ProbationEventWithdrawn,
-    WithdrawalReason,
 )
 from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.projection.database import open_engine
@@ -37,7 +36,7 @@ from mappa_bus.reporting.plan_actions import action_facts
 from mappa_bus.reporting.plan_figures import PlanFigures, figures_from_actions
 from mappa_bus.reporting.publication import RevisionReason, revised_because, statistics_event
 from mappa_bus.reporting.tables import kent_2020_21
-from tests.case_events import kent_case
+from tests.case_events import kent_case, withdrawal
 from tests.keys import KEYRING
 from tests.records import Record, record_of
 
@@ -67,12 +66,7 @@ CUSTODY = _event(ReceivedIntoCustody(received_on=date(2023, 6, 3), custody="rema
 
 
 def _withdrawal(model: type[Any], target: str, event_id: str) -> Envelope[EventData]:
-    data = model(
-        withdrawn_event_id=target,
-        reason=WithdrawalReason.ENTERED_IN_ERROR,
-        withdrawn_on=date(2023, 7, 1),
-    )
-    return _event(data, 30, event_id)
+    return withdrawal(_event, model, target, event_id, day=30, on=date(2023, 7, 1))
 
 
 def _records(*events: Envelope[EventData], first: int = 0) -> list[Record]:

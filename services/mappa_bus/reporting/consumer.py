@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import ChainMap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, ClassVar
 
 from sqlalchemy import Engine, inspect
@@ -26,8 +26,23 @@ from mappa_bus.projection.seen import load_seen, save_seen
 from mappa_bus.reporting.count import contribution, merged_cases
 from mappa_bus.reporting.erased_store import Kept, add_kept, delete_cases, load_kept, merge_kept
 from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert, withdrawn_fact, without
-from mappa_bus.reporting.partnership import PartnershipCounts, add_batch
-from mappa_bus.reporting.partnership_store import load_partnership_parts, save_partnership
+from mappa_bus.reporting.partnership import (
+    Contribution,
+    Counted,
+    PartnershipCounts,
+    PartnershipKey,
+    add_contributions,
+    contribution_of,
+    subtract_all,
+    withdrawal_refusal,
+)
+from mappa_bus.reporting.partnership_store import (
+    delete_contributions,
+    load_contributions,
+    load_partnership_parts,
+    save_contributions,
+    save_partnership,
+)
 from mappa_bus.reporting.plan_actions import (
     ActionKey,
     ActionSteps,
@@ -60,8 +75,11 @@ class ReportingBatch(Batch):
     changed: dict[str, CaseFacts] = field(default_factory=dict)
     # The facts new to their cases, with the case: what the store appends.
     added: list[tuple[str, Fact]] = field(default_factory=list)
-    # Events applied for the first time, with when each reached the bus, by partition number.
-    shared: dict[int, list[tuple[Envelope[EventData], datetime]]] = field(default_factory=dict)
+    # What each event applied for the first time adds to the partnership counts, by event id
+    # (in order); one withdrawn later in the batch is taken out again before it is added.
+    counted: dict[str, Counted] = field(default_factory=dict)
+    # Counted events of earlier batches that the batch's withdrawals take out, by event id.
+    uncounted: dict[str, Counted] = field(default_factory=dict)
     new_ids: set[str] = field(default_factory=set)
     # The reporting years of the facts the batch added: their figures (and later years') may
     # have changed.
@@ -151,21 +169,29 @@ class ReportingProjection:
     def fold(self, records: Sequence[Any]) -> ReportingBatch:
         """Fold a batch of records into the cases they change, without committing anything."""
         batch = ReportingBatch(offsets=dict(self.offsets), namespace=self.namespace)
-        for record, event in batch.events(records, self.namespace, self.keyring):
+        events = list(batch.events(records, self.namespace, self.keyring))
+        # The kept partnership contributions of the events the batch's withdrawals name, read
+        # once a batch: all of them would grow with the log (issue 17).
+        named = {e.data.withdrawn_event_id for _, e in events if isinstance(e.data, EventWithdrawn)}
+        stored: dict[str, Counted] = {}
+        if named:
+            with snapshot(self.engine) as connection:
+                stored = load_contributions(connection, named)
+        for record, event in events:
             if event.id in self.seen or event.id in batch.new_ids:
                 continue  # the same event sent again: it has been applied once
             if event.case_id in self.erased:
                 continue  # erased: its events, still on the log, are not folded back in
             if isinstance(event.data, EventWithdrawn):
-                self._withdraw(batch, record, event, event.data)
+                self._withdraw(batch, record, event, event.data, stored)
                 continue
             link = link_of(event, appended_at(record.timestamp))
             if link is not None:
                 self._link(batch, record, link)
                 continue
             batch.new_ids.add(event.id)
-            arrived = (event, appended_at(record.timestamp))
-            batch.shared.setdefault(record.partition, []).append(arrived)
+            contribution = contribution_of(event, appended_at(record.timestamp))
+            batch.counted[event.id] = Counted(event.case_id, record.partition, contribution)
             self._plan_step(batch, event)
             fact = fact_of(event)
             if fact is None:
@@ -206,28 +232,54 @@ class ReportingProjection:
         record: Any,
         event: Envelope[EventData],
         withdrawal: EventWithdrawn,
+        stored: dict[str, Counted],
     ) -> None:
-        """Take the withdrawn event's fact (or plan step) out of its case, or refuse the
-        withdrawal."""
-        case_id = event.case_id
-        if self._withdraw_step(batch, record, event, withdrawal):
+        """Take the withdrawn event's fact (or plan step) out of its case and its contribution
+        out of the partnership counts, or refuse the withdrawal. `stored`: the kept
+        contributions of the events the batch's withdrawals name."""
+        target = withdrawal.withdrawn_event_id
+        counted = None
+        if target not in batch.uncounted:  # a second withdrawal finds it already out
+            counted = batch.counted.get(target) or stored.get(target)
+        error = None
+        if counted is not None:
+            error = withdrawal_refusal(counted, event.case_id, withdrawal.PUBLISHER)
+        if error is None:
+            step = withdrawn_step(ChainMap(batch.plans, self.plans), event.case_id, withdrawal)
+            if step is None:
+                error = self._withdraw_fact(batch, withdrawal, event.case_id)
+            elif isinstance(step, WireError):
+                error = step
+            else:
+                batch.plans[step[0]] = step[1]
+                batch.withdrawn_steps.append((event.case_id, target, withdrawal.reason.value))
+        if error is not None:
+            batch.refuse(record, error)
             return
+        # Applied, even when it withdraws nothing counted: a redelivery is then skipped.
+        batch.new_ids.add(event.id)
+        if counted is None:
+            # Counted nowhere: a withdrawal or merge, or folded before contributions were kept.
+            return
+        if batch.counted.pop(target, None) is None:
+            batch.uncounted[target] = counted
+
+    def _withdraw_fact(
+        self, batch: ReportingBatch, withdrawal: EventWithdrawn, case_id: str
+    ) -> WireError | None:
+        """Take the withdrawn event's fact out of its case, if it has one; or why not."""
         known = batch.changed.get(case_id) or self.cases.get(case_id, ())
         target = withdrawal.withdrawn_event_id
         applied = target in self.seen or target in batch.new_ids
         outcome = withdrawn_fact(known, withdrawal, applied=applied)
-        if isinstance(outcome, WireError):
-            batch.refuse(record, outcome)
-            return
-        # Applied, even when it withdraws nothing counted: a redelivery is then skipped.
-        batch.new_ids.add(event.id)
-        if outcome is None:
-            return
+        if outcome is None or isinstance(outcome, WireError):
+            return outcome
         batch.changed[case_id] = without(known, outcome)
         year = ReportingYear.holding(outcome.day).opens
         batch.withdrawn.append((case_id, outcome, withdrawal.reason.value))
         batch.years.add(year)
         batch.revised.add((year, withdrawal.reason.value))
+        return None
 
     def _link(self, batch: ReportingBatch, record: Any, link: Link) -> None:
         """Apply a merge or unmerge, or refuse it; the years the two ids' facts reach are
@@ -250,28 +302,6 @@ class ReportingProjection:
         batch.years.add(year)
         batch.revised.add((year, "cases-merged" if link.joined else "cases-unmerged"))
 
-    def _withdraw_step(
-        self,
-        batch: ReportingBatch,
-        record: Any,
-        event: Envelope[EventData],
-        withdrawal: EventWithdrawn,
-    ) -> bool:
-        """Take out or refuse the plan step the withdrawal names; False if it names none."""
-        outcome = withdrawn_step(ChainMap(batch.plans, self.plans), event.case_id, withdrawal)
-        if outcome is None:
-            return False
-        if isinstance(outcome, WireError):
-            batch.refuse(record, outcome)
-            return True
-        key, steps = outcome
-        batch.new_ids.add(event.id)
-        batch.plans[key] = steps
-        batch.withdrawn_steps.append(
-            (event.case_id, withdrawal.withdrawn_event_id, withdrawal.reason.value)
-        )
-        return True
-
     def _plan_step(self, batch: ReportingBatch, event: Envelope[EventData]) -> None:
         """Keep a plan event's step with its action's, in the batch."""
         planned = step_of(event)
@@ -286,10 +316,7 @@ class ReportingProjection:
 
     def commit(self, batch: ReportingBatch) -> None:
         """Store the batch's cases and offsets in one transaction, then make them current."""
-        partnership = {
-            part: add_batch(self.partnership.get(part, {}), shared)
-            for part, shared in batch.shared.items()
-        }
+        partnership = self._partnership(batch)
         with self.engine.begin() as connection:
             advance_offsets(connection, PROJECTION, self.offsets, batch.offsets)
             append_facts(connection, batch.added)
@@ -297,6 +324,8 @@ class ReportingProjection:
             save_seen(connection, PROJECTION, batch.new_ids)
             for part, (counts, touched) in partnership.items():
                 save_partnership(connection, part, counts, touched)
+            save_contributions(connection, batch.counted)
+            delete_contributions(connection, batch.uncounted.keys())
             withdraw_facts(connection, batch.withdrawn)
             withdraw_steps(connection, batch.withdrawn_steps)
             save_links(connection, PROJECTION, (link.as_row() for link in batch.links))
@@ -321,3 +350,21 @@ class ReportingProjection:
         self.partnership.update({part: counts for part, (counts, _) in partnership.items()})
         self.unpublished |= batch.years
         self.revised |= batch.revised
+
+    def _partnership(
+        self, batch: ReportingBatch
+    ) -> dict[int, tuple[PartnershipCounts, set[PartnershipKey]]]:
+        """Each partition's counts after the batch, and the keys it changed: its new events
+        added, the contributions its withdrawals name taken out."""
+        added: dict[int, list[Contribution]] = {}
+        for item in batch.counted.values():
+            added.setdefault(item.partition, []).append(item.contribution)
+        taken: dict[int, list[Contribution]] = {}
+        for item in batch.uncounted.values():
+            taken.setdefault(item.partition, []).append(item.contribution)
+        result = {}
+        for part in added.keys() | taken.keys():
+            counts, touched = add_contributions(self.partnership.get(part, {}), added.get(part, ()))
+            counts, untouched = subtract_all(counts, taken.get(part, ()))
+            result[part] = (counts, touched | untouched)
+        return result

@@ -1,7 +1,7 @@
 """What the reporting store does when a case is erased (docs/decisions/0002): the case's
-facts, withdrawals and plan steps are deleted, and what it contributed to each closed year's
-figures is kept as counts per cell, without its id (`reporting_erased_counts`), to be added
-back whenever that year is counted again."""
+facts, withdrawals, plan steps and partnership contributions are deleted, and what it
+contributed to each closed year's figures is kept as counts per cell, without its id
+(`reporting_erased_counts`), to be added back whenever that year is counted again."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from mappa_bus.catalogue import Area
 from mappa_bus.projection.database import upsert
 from mappa_bus.reporting.count import Cell
+from mappa_bus.reporting.partnership_store import delete_case_contributions
 from mappa_bus.reporting.schema import (
     cases_table,
     erased_counts_table,
@@ -67,14 +68,16 @@ def merge_kept(into: Kept, added: Mapping[int, Mapping[Area, Mapping[Cell, int]]
 
 
 def delete_cases(connection: Connection, case_ids: Collection[str]) -> None:
-    """Delete every fact, withdrawal and plan step of these cases (inside the caller's
-    transaction). Facts and steps sit in rows of many cases (one a batch): those rows are
-    written again without them."""
+    """Delete every fact, withdrawal, plan step and partnership contribution of these cases
+    (inside the caller's transaction). Facts and steps sit in rows of many cases (one a
+    batch): those rows are written again without them. The partnership counts keep what the
+    cases added: aggregates, as docs/retention.md says."""
     if not case_ids:
         return
     wanted = sorted(case_ids)
     connection.execute(delete(cases_table).where(cases_table.c.case_id.in_(wanted)))
     connection.execute(delete(withdrawn_table).where(withdrawn_table.c.case_id.in_(wanted)))
+    delete_case_contributions(connection, wanted)
     _rewrite(connection, facts_table, "facts", wanted)
     _rewrite(connection, plan_steps_table, "steps", wanted)
 

@@ -11,6 +11,11 @@ Duplicates: the caller guarantees each event id is folded once. Unlike `tally`, 
 cannot tell a duplicate: it keeps counts, not ids. Stored offsets stop a redelivered record being
 folded twice; an event an agency sends again (same id, new offset) is for the caller to skip.
 
+Withdrawals: each event's `Contribution` (its key, delay bucket, and for a meeting the meeting
+held and the agencies present) is what it added; `subtract` takes it out again, leaving counts
+equal to those it was never added to. The caller keeps each contribution until its event is
+withdrawn (docs/partnership.md, "Withdrawn events").
+
 Precision: delays from 1 second to 10**8.2 seconds (about 5 years) fall in log-spaced buckets,
 20 to each factor of ten; a quantile is read back as the geometric middle of the bucket that
 holds it (nearest rank), rounded to the millisecond, so it is within 6% of the true value
@@ -33,7 +38,15 @@ from typing import NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from mappa_bus.agencies import SHARING_AGENCIES, Agency
-from mappa_bus.catalogue import Area, Envelope, EventData, ReportingYear, probation
+from mappa_bus.catalogue import (
+    Area,
+    Envelope,
+    EventData,
+    Rejection,
+    ReportingYear,
+    WireError,
+    probation,
+)
 
 BUCKETS_PER_DECADE = 20
 LAST_BUCKET = 164  # the bucket ending at 10**(164/20) = 10**8.2 seconds, about 5.02 years
@@ -100,6 +113,42 @@ def bucket_seconds(index: int) -> float:
     return round(10 ** ((index - 0.5) / BUCKETS_PER_DECADE), 3)
 
 
+@dataclass(frozen=True)
+class Contribution:
+    """What one shared event added to the counts: its delay bucket under its own key, and for
+    a meeting, the meeting held under that key and one attendance under each agency present.
+    Kept so that the event can be taken out again when its agency withdraws it (`subtract`)."""
+
+    key: PartnershipKey
+    delay_bucket: int
+    meeting_held: bool = False
+    # A set: an agency named twice in one meeting attended it once.
+    present: frozenset[Agency] = frozenset()
+
+    def keys(self) -> set[PartnershipKey]:
+        """Every key whose tally the event changes."""
+        return {self.key} | {self.key._replace(agency=agency) for agency in self.present}
+
+
+class Counted(NamedTuple):
+    """A shared event's contribution as the store keeps it until the event is withdrawn or its
+    case erased: with its case (a withdrawal names an event of its own case) and the partition
+    whose counts hold it."""
+
+    case_id: str
+    partition: int
+    contribution: Contribution
+
+
+def contribution_of(event: Envelope[EventData], recorded_at: datetime) -> Contribution:
+    """What `event` adds to the counts; `recorded_at` is when it reached the bus."""
+    key = PartnershipKey(event.mappaarea, ReportingYear.holding(event.time).start, event.publisher)
+    index = bucket(recorded_at - event.time)
+    if isinstance(event.data, probation.MappaMeetingHeld):
+        return Contribution(key, index, True, frozenset(event.data.agencies_present))
+    return Contribution(key, index)
+
+
 def add(
     counts: PartnershipCounts, event: Envelope[EventData], appended: datetime
 ) -> PartnershipCounts:
@@ -117,31 +166,93 @@ def add_all(
 def add_batch(
     counts: PartnershipCounts, shared: Iterable[tuple[Envelope[EventData], datetime]]
 ) -> tuple[PartnershipCounts, set[PartnershipKey]]:
-    """`add_all`, and the keys the events changed (every key an event touches changes).
+    """`add_all`, and the keys the events changed (every key an event touches changes)."""
+    return add_contributions(counts, (contribution_of(e, at) for e, at in shared))
+
+
+def add_contributions(
+    counts: PartnershipCounts, contributions: Iterable[Contribution]
+) -> tuple[PartnershipCounts, set[PartnershipKey]]:
+    """The counts with every contribution added, and the keys they changed; `counts` is not
+    changed.
 
     The batch is summed first and each key's tally built once, from one copy of the counts:
     a tally an event would copy its histogram, and a consumer's batch costs about its keys."""
+    change = _summed(contributions, 1)
+    result = dict(counts)
+    for key, tally in change.items():
+        result[key] = _combine(result.get(key, AgencyTally()), tally)
+    return result, set(change)
+
+
+def subtract(counts: PartnershipCounts, contribution: Contribution) -> PartnershipCounts:
+    """The counts without `contribution`: as if its event had never been sent."""
+    return subtract_all(counts, (contribution,))[0]
+
+
+def subtract_all(
+    counts: PartnershipCounts, contributions: Iterable[Contribution]
+) -> tuple[PartnershipCounts, set[PartnershipKey]]:
+    """The counts without every contribution, and the keys they changed; `counts` is not
+    changed. A bucket or a tally left with nothing is dropped, so the counts are equal to those
+    the events were never added to. Taking out what was never added is a bug, not bad input:
+    ValueError, naming the key."""
+    change = _summed(contributions, -1)
+    result = dict(counts)
+    for key, tally in change.items():
+        left = _combine(result.get(key, AgencyTally()), tally)
+        if (
+            min(left.delays.values(), default=0) < 0
+            or left.meetings_held < 0
+            or left.meetings_attended < 0
+        ):
+            raise ValueError(f"subtracting from {key} more than was added")
+        if left == AgencyTally():
+            result.pop(key, None)
+        else:
+            result[key] = left
+    return result, set(change)
+
+
+def _summed(contributions: Iterable[Contribution], sign: int) -> dict[PartnershipKey, AgencyTally]:
+    """The contributions as one change per key, each count times `sign`."""
     delays: dict[PartnershipKey, dict[int, int]] = {}
     held: dict[PartnershipKey, int] = {}
     attended: dict[PartnershipKey, int] = {}
-    for event, appended in shared:
-        year_start = ReportingYear.holding(event.time).start
-        key = PartnershipKey(event.mappaarea, year_start, event.publisher)
+    for contribution in contributions:
+        key = contribution.key
         histogram = delays.setdefault(key, {})
-        index = bucket(appended - event.time)
-        histogram[index] = histogram.get(index, 0) + 1
-        if isinstance(event.data, probation.MappaMeetingHeld):
-            held[key] = held.get(key, 0) + 1
-            # A set: an agency named twice in one meeting attended it once.
-            for agency in set(event.data.agencies_present):
-                present = PartnershipKey(event.mappaarea, year_start, agency)
-                attended[present] = attended.get(present, 0) + 1
-    result = dict(counts)
-    touched = delays.keys() | attended.keys()
-    for key in touched:
-        change = AgencyTally(delays.get(key, {}), held.get(key, 0), attended.get(key, 0))
-        result[key] = _combine(result.get(key, AgencyTally()), change)
-    return result, touched
+        index = contribution.delay_bucket
+        histogram[index] = histogram.get(index, 0) + sign
+        if contribution.meeting_held:
+            held[key] = held.get(key, 0) + sign
+            for agency in contribution.present:
+                present = key._replace(agency=agency)
+                attended[present] = attended.get(present, 0) + sign
+    return {
+        key: AgencyTally(delays.get(key, {}), held.get(key, 0), attended.get(key, 0))
+        for key in delays.keys() | attended.keys()
+    }
+
+
+def withdrawal_refusal(counted: Counted, case_id: str, publisher: Agency) -> WireError | None:
+    """Why a withdrawal by `publisher` of case `case_id` may not take out the counted event it
+    names, or None when it may: only the agency that shared an event withdraws it, and only
+    from the event's own case (as every slice judges withdrawals)."""
+    if counted.case_id != case_id:
+        return WireError(
+            Rejection.UNKNOWN_EVENT,
+            "data.withdrawn_event_id",
+            "no event of this case with this id has been applied",
+        )
+    agency = counted.contribution.key.agency
+    if agency is not publisher:
+        return WireError(
+            Rejection.NOT_OWN_EVENT,
+            "data.withdrawn_event_id",
+            f"an event of {agency.value}: only its publisher may withdraw it",
+        )
+    return None
 
 
 def combine(parts: Iterable[PartnershipCounts]) -> PartnershipCounts:
@@ -162,6 +273,8 @@ def _combine(first: AgencyTally, second: AgencyTally) -> AgencyTally:
     delays = dict(first.delays)
     for index, number in second.delays.items():
         delays[index] = delays.get(index, 0) + number
+        if delays[index] == 0:
+            del delays[index]  # a withdrawn event's bucket, as if it had never held one
     return AgencyTally(
         delays=delays,
         meetings_held=first.meetings_held + second.meetings_held,

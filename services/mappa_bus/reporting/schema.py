@@ -4,7 +4,7 @@ beside the shared offsets and seen ids and the audit trail of figure openings.""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, Engine, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, Engine, Integer, String, Table, Text
 
 from mappa_bus.audit import audit_table
 from mappa_bus.projection.database import create_tables
@@ -82,6 +82,32 @@ partnership_table = Table(
     Column("meetings_attended", Integer, nullable=False),
 )
 
+# What each shared event added to the partnership counts (`partnership.Contribution`), kept
+# until its agency withdraws it (the row is deleted as its contribution is subtracted, in the
+# same transaction) or its case is erased (deleted; the counts keep it, docs/retention.md).
+# Case data: an event id and case id beside the event's area, year, agency, delay bucket and
+# meeting attendance.
+partnership_contributions_table = Table(
+    "reporting_partnership_contributions",
+    metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("case_id", String(64), nullable=False),
+    # The partition whose counts hold it (`reporting_partnership.partition`).
+    Column("partition", Integer, nullable=False),
+    Column("area", String(64), nullable=False),
+    Column("year_start", Date, nullable=False),
+    Column("agency", String(64), nullable=False),
+    Column("delay_bucket", Integer, nullable=False),
+    Column("meeting_held", Boolean, nullable=False),
+    # For a meeting, the agencies present, comma-separated (agency names hold no comma).
+    Column("present", Text, nullable=False),
+    # A row a shared event, written in every batch and read only by id: SQLite keeps it in its
+    # primary key's tree alone, not in a second tree by rowid. No index by case: only an
+    # erasure looks a case up, and scans (as it scans `reporting_facts`); one cost a fifth
+    # more on every write (Kent's year folded with and without, docs/benchmarks.md).
+    sqlite_with_rowid=False,
+)
+
 
 # The plan events' steps the batch added, one row a batch (appended, like the facts):
 # [[case_id, action_id, time, event_id, kind, publisher, area, on, owner, due_on, reason], ...]
@@ -120,6 +146,7 @@ def create_schema(engine: Engine) -> None:
         offsets_table,
         seen_table,
         partnership_table,
+        partnership_contributions_table,
         plan_steps_table,
         published_table,
         unpublished_table,
