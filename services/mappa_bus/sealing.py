@@ -180,20 +180,6 @@ def is_sealed(value: bytes | None) -> bool:
     return isinstance(data, dict) and "ciphertext" in data and "alg" in data
 
 
-def open_value(cipher: AESGCM, record: SealedRecord) -> bytes:
-    """The plaintext of a sealed record, opened with its case's key (`cipher`), checked to be
-    the JSON object its clear fields name (`id`, `type`, `subject`); SealError otherwise."""
-    plaintext = unseal(cipher, record.sealed, record.aad())
-    try:
-        document = orjson.loads(plaintext)
-        named = (document["id"], document["type"], document["subject"])
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        raise SealError("opens to no event") from None
-    if named != (record.id, record.type, record.subject):
-        raise SealError("opens to another event than its clear fields name")
-    return plaintext
-
-
 def open_record(cipher: AESGCM, record: SealedRecord) -> Envelope[EventData]:
     """The event sealed in `record`, opened with its case's key (`cipher`); SealError when it
     does not open or holds another event than its clear fields name."""

@@ -50,7 +50,7 @@ from mappa_bus.reporting import service as reporting
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.reporting.publication import StatisticsPublished
 from mappa_bus.reporting.queries import statistics_for
-from mappa_bus.sealing import is_sealed, open_value, read_sealed
+from mappa_bus.sealing import is_sealed, read_sealed, unseal
 from mappa_bus.topics import acknowledgements_topic, alerts_topic, bus_topic_specs, statistics_topic
 from tests.keys import KEYRING
 
@@ -293,7 +293,7 @@ def _opened(value: bytes | None, keys: KeyStore | None) -> bytes:
         return b""
     sealed = read_sealed(value)
     cipher = keys.opener_for(sealed.case_id)
-    return b"" if cipher is None else open_value(cipher, sealed)
+    return b"" if cipher is None else unseal(cipher, sealed.sealed, sealed.aad())
 
 
 def _found(records: list[Any], topic: str | None = None) -> list[bytes]:

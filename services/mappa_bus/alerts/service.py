@@ -100,16 +100,23 @@ class Outbox:
         """Mark as published the pending alerts already on the topic (a crash came between
         sending and marking); return how many were found."""
         with self._engine.connect() as db:
-            pending = {alert.id for alert in unpublished(db)}
+            # Each pending alert by the id it has on the topic (sealed: not its own).
+            pending = {self._wire_id(alert): alert.id for alert in unpublished(db)}
         if not pending:
             return 0
         found: set[str] = set()
         async for batch in read_to_end(connection, [self._topic]):
             found.update(_alert_id(record.value) for record in batch)
+        there = sorted(alert_id for on_wire, alert_id in pending.items() if on_wire in found)
         with self._engine.begin() as db:
-            mark_published(db, sorted(pending & found))
-        log.info("outbox recovered", pending=len(pending), already_published=len(pending & found))
-        return len(pending & found)
+            mark_published(db, there)
+        log.info("outbox recovered", pending=len(pending), already_published=len(there))
+        return len(there)
+
+    def _wire_id(self, event: AlertRaised | AlertWithdrawn) -> str | None:
+        """The id `event` has on the topic: its own, or sealed, the one its case's key gives
+        it (None once the key is destroyed: never sent, see `_value`)."""
+        return event.id if self._sealer is None else self._sealer.wire_id(event)
 
 
 def outbox_of(projection: AlertProjection) -> Outbox:

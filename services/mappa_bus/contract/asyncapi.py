@@ -255,10 +255,11 @@ class SealedRecord(BaseModel):
 
 _SEALED_BUS_EVENTS = (
     "In sealed mode (decision 0002) each event is sealed under its case's own key as the sealed "
-    "record's are: `id`, `source`, `type`, `subject` (the case id), `mappaarea` and "
-    "`mappahandling` in the clear, no `time`, and `data` the sealed object over the whole event "
-    "as it reads in the clear, bound to `id`, `type` and `subject`; a reader opens it with the "
-    "case keys, and shows one that no longer opens (the case erased) as erased."
+    "record's are: `source`, `type`, `subject` (the case id), `mappaarea` and `mappahandling` in "
+    "the clear, no `time`, an `id` that is not the event's own but an HMAC of it under a key "
+    "derived from the case's (stable, and unguessable), and `data` the sealed object over the "
+    "whole event as it reads in the clear, bound to `id`, `type` and `subject`; a reader opens "
+    "it with the case keys, and shows one that no longer opens (the case erased) as erased."
 )
 
 
@@ -270,7 +271,8 @@ class SealedBusEvent(BaseModel):
 
     specversion: Literal["1.0"]
     id: str = Field(min_length=1, max_length=256)
-    """The sealed event's id."""
+    """Not the sealed event's own id: 128 bits of HMAC-SHA256 of it under a key derived from
+    the case's, as a UUID (the same for the same event; the event's own id is inside)."""
     source: str
     subject: str
     """The case id, whose key sealed it."""

@@ -16,6 +16,8 @@ whose key is destroyed has an `ErasedEvent`, its clear fields only, to show as e
 
 from __future__ import annotations
 
+import hmac
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,14 +26,14 @@ import orjson
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, Envelope, EventData, Rejection, WireError
 from mappa_bus.catalogue.bus_event import BusEvent
-from mappa_bus.keystore import KeyMissing, KeyStore
+from mappa_bus.keystore import CaseKey, KeyMissing, KeyStore
 from mappa_bus.sealing import (
     SealError,
     is_sealed,
     open_record,
-    open_value,
     read_sealed,
     seal_value,
+    unseal,
 )
 from mappa_bus.signing import Keyring
 from mappa_bus.topics import agency_topic, record_topic
@@ -97,7 +99,14 @@ class ErasedEvent:
 @dataclass(frozen=True)
 class SealedBusEvents:
     """The bus's own events about a case (alerts, withdrawals, acknowledgements) sealed under
-    the case's key, in sealed mode; opened again by their readers with the same key store."""
+    the case's key, in sealed mode; opened again by their readers with the same key store.
+
+    The clear `id` is not the event's own but its `wire_id`: an alert's id is derived from its
+    rule and trigger, and a time-driven trigger is the case and a day, so with the case id in
+    the clear the day could be found by trying every day of a few years. Under a key derived
+    from the case's, the clear id is as stable as the event's (the same alert sealed again has
+    the same one, so repeats are still told apart) and, once the key is destroyed, says nothing.
+    """
 
     keys: KeyStore
 
@@ -106,33 +115,54 @@ class SealedBusEvents:
         case's) key, made if the case has none yet (a merged group's kept id may have no record
         of its own); None when the key is destroyed: the case is erased, and the event is not
         to be published at all."""
-        cipher = self.keys.keys_for([event.subject])[event.subject]
-        if cipher is None:
+        key = self.keys.case_keys_for([event.subject])[event.subject]
+        if key is None:
             return None
         document = event.model_dump(mode="json")
         clear = {name: document[name] for name in BUS_CLEAR_FIELDS}
-        return seal_value(cipher, clear, event.kafka_value())
+        clear["id"] = wire_id(key, event.id)
+        return seal_value(key.cipher, clear, event.kafka_value())
+
+    def wire_id(self, event: BusEvent) -> str | None:
+        """The clear id `event` has once sealed; None when its case's key is destroyed."""
+        key = self.keys.case_keys_for([event.subject])[event.subject]
+        return None if key is None else wire_id(key, event.id)
 
     def open(self, value: bytes) -> bytes | ErasedEvent:
         """The event in a record value as JSON (a value in the clear as it is; a sealed one
-        opened), or the `ErasedEvent` it leaves when its case's key is destroyed. SealError
-        when it is sealed and does not open under a live key (altered), or was sealed under a
-        key this key store never had (a reader given the wrong key store)."""
+        opened, with its own id), or the `ErasedEvent` it leaves when its case's key is
+        destroyed. SealError when it is sealed and does not open under a live key (altered,
+        moved), or was sealed under a key this key store never had (the wrong key store)."""
         if not is_sealed(value):
             return value
         sealed = read_sealed(value)
         try:
-            cipher = self.keys.opener_for(sealed.case_id)
+            key = self.keys.case_key(sealed.case_id)
         except KeyMissing as error:
             raise SealError(str(error)) from None
-        if cipher is not None:
-            return open_value(cipher, sealed)
-        clear = orjson.loads(value)
+        if key is None:
+            clear = orjson.loads(value)
+            try:
+                area = Area(clear.get("mappaarea"))
+            except ValueError:
+                raise SealError("a sealed event without a MAPPA area") from None
+            return ErasedEvent(sealed.id, sealed.type, sealed.subject, area)
+        plaintext = unseal(key.cipher, sealed.sealed, sealed.aad())
         try:
-            area = Area(clear.get("mappaarea"))
-        except ValueError:
-            raise SealError("a sealed event without a MAPPA area") from None
-        return ErasedEvent(sealed.id, sealed.type, sealed.subject, area)
+            document = orjson.loads(plaintext)
+            named = (wire_id(key, document["id"]), document["type"], document["subject"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            raise SealError("opens to no event") from None
+        if named != (sealed.id, sealed.type, sealed.subject):
+            raise SealError("opens to another event than its clear fields name")
+        return plaintext
+
+
+def wire_id(key: CaseKey, event_id: str) -> str:
+    """The clear id of the sealed event `event_id` of the case whose key is `key`: 128 bits of
+    HMAC-SHA256 under the case's key for ids, as a UUID."""
+    digest = hmac.digest(key.ids, event_id.encode(), "sha256")
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 def bus_sealer(keys: RecordKeys) -> SealedBusEvents | None:
