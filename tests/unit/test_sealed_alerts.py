@@ -188,3 +188,26 @@ async def test_the_outbox_seals_and_sends_nothing_of_an_erased_case(
     assert all(b"Elmley" not in value for value, _ in broker.sent)
     with engine.connect() as connection:
         assert unpublished(connection) == []
+
+
+async def test_after_a_crash_the_outbox_finds_what_it_sent_sealed(
+    keys: KeyStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recovery matches the pending alerts by the clear ids they have on the topic once sealed
+    (not their own): the one already sent is marked, the other stays pending."""
+    engine = open_engine(f"sqlite:///{tmp_path / 'alerts.db'}")
+    create_schema(engine)
+    sent, unsent = _alert(KEPT), _alert(KEPT, "event-2")
+    with engine.begin() as connection:
+        record_raised(connection, [sent, unsent])
+    sealer = SealedBusEvents(keys)
+    on_topic = [_record(sealer.seal(sent))]
+
+    async def topic(*_: Any) -> Any:
+        yield on_topic
+
+    monkeypatch.setattr("mappa_bus.alerts.service.read_to_end", topic)
+    found = await Outbox(engine, "test", sealer).recover(None)  # type: ignore[arg-type]
+
+    with engine.connect() as connection:
+        assert (found, [alert.id for alert in unpublished(connection)]) == (1, [unsent.id])
