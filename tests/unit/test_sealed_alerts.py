@@ -17,7 +17,7 @@ from structlog.testing import capture_logs
 
 from mappa_bus.access.policy import ViewerRole
 from mappa_bus.alerts.board import AlertBoard, Viewer
-from mappa_bus.alerts.cli import erased_line
+from mappa_bus.alerts.cli import case_keys, erased_line
 from mappa_bus.alerts.model import (
     AlertAcknowledged,
     AlertData,
@@ -34,9 +34,10 @@ from mappa_bus.alerts.subscription import Recorded, decode
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Level
 from mappa_bus.contract.asyncapi import SealedAcknowledgement, SealedAlert
-from mappa_bus.keystore import KeyStore
+from mappa_bus.keystore import KeyStore, write_key_encryption_key
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.sealed import ErasedEvent, SealedBusEvents
+from mappa_bus.settings import Settings
 from tests.records import Record
 
 ERASED, KEPT = "KEN-2020-004242", "KEN-2020-001717"
@@ -211,3 +212,18 @@ async def test_after_a_crash_the_outbox_finds_what_it_sent_sealed(
 
     with engine.connect() as connection:
         assert (found, [alert.id for alert in unpublished(connection)]) == (1, [unsent.id])
+
+
+def test_tail_and_the_page_open_alerts_wherever_a_key_encryption_key_is(tmp_path: Path) -> None:
+    """A coordinator's shell beside `mappa up`'s sealed services names no mode: the keys are
+    opened when the key-encryption key exists; without it, and outside sealed mode, none."""
+    kek = tmp_path / "kek"
+    settings = Settings(
+        record="ingress",
+        key_encryption_key=str(kek),
+        key_store_url=f"sqlite:///{tmp_path / 'keys.db'}",
+    )
+    before = case_keys(settings)
+    write_key_encryption_key(kek)
+
+    assert (before, isinstance(case_keys(settings), SealedBusEvents)) == (None, True)

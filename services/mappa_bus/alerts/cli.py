@@ -27,7 +27,6 @@ from mappa_bus.cli_common import (
     command_settings,
 )
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.keyring import KeyringError
 from mappa_bus.keystore import KeyStoreError, open_key_store
 from mappa_bus.principals import Role
 from mappa_bus.projection.sealed import ErasedEvent, SealedBusEvents
@@ -181,15 +180,18 @@ def tail_command(
 
 
 def case_keys(settings: Settings) -> SealedBusEvents | None:
-    """In sealed mode, the case keys alerts are opened with (the key store of the settings);
-    else None. Exits with a configuration error naming what is wrong when they cannot be had."""
-    if not settings.sealed():
+    """The case keys alerts are opened with (the key store of the settings), in sealed mode and
+    wherever a key-encryption key exists, whatever mode this shell reads in: a coordinator's
+    shell beside `mappa up`'s sealed services need not name the mode, and keys open nothing
+    that is in the clear. Else None. Exits with a configuration error naming what is wrong when
+    sealed mode's keys cannot be had."""
+    if not settings.sealed() and not settings.key_encryption_key_path().exists():
         return None
     try:
         return SealedBusEvents(
             open_key_store(settings.key_store_url, settings.key_encryption_key_path())
         )
-    except (KeyringError, KeyStoreError) as error:
+    except KeyStoreError as error:
         console.print(f"[red]sealed mode needs the case keys: {error}[/]")
         raise typer.Exit(EXIT_CONFIG) from None
 
