@@ -49,6 +49,7 @@ def web_command(
     """Serve the live alerts page, with acknowledgement and the cases' coordinator view. People
     sign in at the OpenID Connect issuer (MAPPA_OIDC_ISSUER) as client MAPPA_OIDC_CLIENT_ID."""
     from mappa_bus.alerts.board import StreamCaps
+    from mappa_bus.alerts.cli import case_keys
     from mappa_bus.alerts.web import create_web_app, web_server
     from mappa_bus.picture.api import case_api_for
     from mappa_bus.picture.schema import create_schema
@@ -77,6 +78,7 @@ def web_command(
         where=alert_filter(area, min_level, category, rule),
         hosts=hosts_to_answer(allowed_host, settings),
         caps=StreamCaps(settings.alerts_streams, settings.alerts_streams_per_user),
+        keys=case_keys(settings),
     )
     shown = f"[{host}]" if ":" in host else host
     console.print(f"alerts page on http://{shown}:{port}/")

@@ -17,6 +17,7 @@ within that time (at once in the destroying process).
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
 import stat
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -65,6 +66,19 @@ case_keys_table = Table(
 # over and over, and a miss is a read of the store. 65,536 keys are a few tens of MB.
 CACHE_KEYS = 1 << 16
 CACHE_SECONDS = 60.0
+
+
+# What the case's key for ids is derived with (HMAC-SHA256 of the label under the case key): a
+# key of its own, so that no id made with it is ever an output of the cipher.
+_IDS_LABEL = b"mappa-bus: ids of the bus's own events about the case, v1"
+
+
+class CaseKey(NamedTuple):
+    """A case's key (`cipher`, which seals and opens), and a key derived from it for ids that
+    must not be guessable (`ids`, for HMAC-SHA256): destroyed with it."""
+
+    cipher: AESGCM
+    ids: bytes
 
 
 class KeyStoreError(RuntimeError):
@@ -133,7 +147,7 @@ class KeyStore:
     clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
-        self._cache: OrderedDict[str, tuple[AESGCM, float]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[CaseKey, float]] = OrderedDict()
 
     def create_schema(self) -> None:
         """Create `case_keys` where missing."""
@@ -151,7 +165,12 @@ class KeyStore:
         """Each case's key as `key_for` gives it (None for a destroyed one), the ones not yet
         made made and stored in one transaction: a replay meets thousands of new cases, and a
         transaction each was most of the intake's time."""
-        keys: dict[str, AESGCM | None] = {}
+        made = self.case_keys_for(case_ids)
+        return {case_id: None if key is None else key.cipher for case_id, key in made.items()}
+
+    def case_keys_for(self, case_ids: Iterable[str]) -> dict[str, CaseKey | None]:
+        """As `keys_for`, each with the key for ids derived from it (`CaseKey`)."""
+        keys: dict[str, CaseKey | None] = {}
         wanted = []
         for case_id in dict.fromkeys(case_ids):
             cached = self._cached(case_id)
@@ -184,6 +203,11 @@ class KeyStore:
     def opener_for(self, case_id: str) -> AESGCM | None:
         """The case's key to open its records, None when it was destroyed (they are erased);
         KeyMissing when no key was ever made for it."""
+        key = self.case_key(case_id)
+        return None if key is None else key.cipher
+
+    def case_key(self, case_id: str) -> CaseKey | None:
+        """As `opener_for`, with the key for ids derived from it (`CaseKey`)."""
         cached = self._cached(case_id)
         if cached is not None:
             return cached
@@ -228,7 +252,7 @@ class KeyStore:
             )
         return when is not None
 
-    def _cached(self, case_id: str) -> AESGCM | None:
+    def _cached(self, case_id: str) -> CaseKey | None:
         entry = self._cache.get(case_id)
         if entry is None:
             return None
@@ -239,7 +263,7 @@ class KeyStore:
         self._cache.move_to_end(case_id)
         return cipher
 
-    def _stored(self, case_id: str) -> AESGCM:
+    def _stored(self, case_id: str) -> CaseKey:
         with self.engine.connect() as connection:
             row = connection.execute(
                 select(case_keys_table.c.key, case_keys_table.c.destroyed_at).where(
@@ -248,21 +272,22 @@ class KeyStore:
             ).one_or_none()
         if row is None:
             raise KeyMissing(f"no key was made for case {case_id} in this key store")
-        cipher = self._unwrapped(row, case_id)
-        if cipher is None:
+        key = self._unwrapped(row, case_id)
+        if key is None:
             raise KeyDestroyed(case_id)
-        return cipher
+        return key
 
-    def _unwrapped(self, row: Any, case_id: str | None = None) -> AESGCM | None:
+    def _unwrapped(self, row: Any, case_id: str | None = None) -> CaseKey | None:
         """The key a `case_keys` row holds, unwrapped and cached; None once destroyed."""
         case_id = row.case_id if case_id is None else case_id
         if row.destroyed_at is not None or row.key is None:
             return None
-        cipher = AESGCM(self._unwrap(case_id, bytes(row.key)))
-        self._cache[case_id] = (cipher, self.clock())
+        secret = self._unwrap(case_id, bytes(row.key))
+        key = CaseKey(AESGCM(secret), hmac.digest(secret, _IDS_LABEL, "sha256"))
+        self._cache[case_id] = (key, self.clock())
         if len(self._cache) > self.capacity:
             self._cache.popitem(last=False)
-        return cipher
+        return key
 
     def _wrap(self, case_id: str, key: bytes) -> bytes:
         nonce = secrets.token_bytes(NONCE_BYTES)

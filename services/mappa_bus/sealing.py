@@ -136,11 +136,19 @@ class SealedRecord:
 def seal_record(cipher: AESGCM, event: Envelope[Any], wire: bytes) -> bytes:
     """The `mappa.record` value of `event`, whose agency record value was `wire`: the clear
     fields, and `wire` sealed under its case's key (`cipher`)."""
-    clear: dict[str, Any] = {name: getattr(event, name) for name in CLEAR_FIELDS}
-    clear["datacontenttype"] = SEALED_CONTENT_TYPE
-    aad = associated_data(event.id, event.type, event.subject)
-    clear["data"] = seal(cipher, event.subject, wire, aad).to_json()
-    return orjson.dumps(clear)
+    return seal_value(cipher, {name: getattr(event, name) for name in CLEAR_FIELDS}, wire)
+
+
+def seal_value(cipher: AESGCM, clear: dict[str, Any], plaintext: bytes) -> bytes:
+    """A sealed record's value: the `clear` fields (which name the event's `id`, `type` and
+    `subject`, the case whose key `cipher` is), and `plaintext` sealed as its `data`, bound to
+    them. The one form of every sealed record, the sealed record's and the bus's own events'
+    (an alert sealed under its case's key) alike."""
+    sealed = dict(clear)
+    sealed["datacontenttype"] = SEALED_CONTENT_TYPE
+    aad = associated_data(str(clear["id"]), str(clear["type"]), str(clear["subject"]))
+    sealed["data"] = seal(cipher, str(clear["subject"]), plaintext, aad).to_json()
+    return orjson.dumps(sealed)
 
 
 def read_sealed(value: bytes) -> SealedRecord:
@@ -159,6 +167,17 @@ def read_sealed(value: bytes) -> SealedRecord:
     if record.sealed.kid != record.subject:
         raise SealError("sealed under another case's key than its subject's")
     return record
+
+
+def is_sealed(value: bytes | None) -> bool:
+    """Whether a record value is a sealed record (its `data` a sealed object) rather than an
+    event in the clear; cheap, and no judgement of either."""
+    try:
+        document = orjson.loads(value or b"")
+    except orjson.JSONDecodeError:
+        return False
+    data = document.get("data") if isinstance(document, dict) else None
+    return isinstance(data, dict) and "ciphertext" in data and "alg" in data
 
 
 def open_record(cipher: AESGCM, record: SealedRecord) -> Envelope[EventData]:

@@ -143,13 +143,27 @@ def statistics_spec(namespace: str = NAMESPACE) -> TopicSpec:
     )
 
 
-def dead_letter_spec(namespace: str = NAMESPACE) -> TopicSpec:
-    """The dead-letter topic of `namespace`, as it must exist."""
+# In sealed mode a dead letter of the intake, or of a feed, is an agency record refused before
+# it was sealed: its bytes are in the clear, and no key's destruction reaches them. Kept long
+# enough to investigate (a month of working days), and no longer (decision 0002).
+SEALED_DEAD_LETTER_DAYS = 30
+
+
+def dead_letter_spec(namespace: str = NAMESPACE, *, sealed: bool = False) -> TopicSpec:
+    """The dead-letter topic of `namespace`, as it must exist: kept for ever; or, `sealed`,
+    `SEALED_DEAD_LETTER_DAYS` (it holds refused agency records in the clear)."""
+    kept = (
+        f"kept {SEALED_DEAD_LETTER_DAYS} days (sealed mode: refused records are in the clear, "
+        "and no erasure reaches them)"
+        if sealed
+        else "kept indefinitely so nothing is dropped silently"
+    )
+    retention = str(SEALED_DEAD_LETTER_DAYS * _DAY_MS) if sealed else _FOREVER
     return TopicSpec(
         name=dead_letter_topic(namespace),
         partitions=3,
-        purpose="rejected input with the reason; kept indefinitely so nothing is dropped silently",
-        config={"retention.ms": _FOREVER, "retention.bytes": _FOREVER, "cleanup.policy": "delete"},
+        purpose=f"rejected input with the reason; {kept}",
+        config={"retention.ms": retention, "retention.bytes": _FOREVER, "cleanup.policy": "delete"},
     )
 
 
@@ -214,11 +228,11 @@ def acknowledgements_spec(namespace: str = NAMESPACE) -> TopicSpec:
 
 def bus_topic_specs(namespace: str = NAMESPACE, *, sealed: bool = False) -> tuple[TopicSpec, ...]:
     """Every topic of `namespace` that the principals' ACLs name: agency (`sealed`: as the
-    ingress), dead-letter, alerts, acknowledgements, statistics, the sealed record, and the
-    erasures."""
+    ingress), dead-letter (`sealed`: a month), alerts, acknowledgements, statistics, the sealed
+    record, and the erasures."""
     return (
         *agency_topic_specs(namespace, sealed=sealed),
-        dead_letter_spec(namespace),
+        dead_letter_spec(namespace, sealed=sealed),
         alerts_spec(namespace),
         acknowledgements_spec(namespace),
         statistics_spec(namespace),

@@ -3,25 +3,31 @@ projection caught up and then rebuilt from the log (whose agency topics still ho
 events), no store's bytes hold the case's details, the audit trail still lists who read it and
 who erased it, and the closed year's published statistics are not revised.
 
-The agency topics themselves hold the details until `seal`'s crypto-shredding lands: the check
-of the topics' bytes is written, and marked as expected to fail until then (strict, so that it
-says when it starts passing)."""
+In sealed mode, with the alerts service run, no topic of the namespace yields the case's
+details either: the sealed record, its alerts and their acknowledgement are sealed under its
+key, which `mappa erase` destroys."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy
 
 from mappa_bus.adapters.publisher import AgencyPublisher
 from mappa_bus.alerts import service as alerts
+from mappa_bus.alerts.model import acknowledgement
 from mappa_bus.alerts.store import all_raised
+from mappa_bus.alerts.subscription import subscribe
+from mappa_bus.alerts.web import kafka_publisher
 from mappa_bus.audit import reads
 from mappa_bus.catalogue import Area, EventData
 from mappa_bus.catalogue.prisons import ReleasedFromCustody
@@ -33,14 +39,20 @@ from mappa_bus.catalogue.probation import (
 )
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.intake import service as intake
+from mappa_bus.intake.consumer import IntakeProjection
+from mappa_bus.keystore import KeyStore, open_key_store, write_key_encryption_key
 from mappa_bus.log_reader import read_to_end
 from mappa_bus.picture import service as picture
 from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.sealed import SealedBusEvents, SealedRecords
 from mappa_bus.reporting import service as reporting
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.reporting.publication import StatisticsPublished
 from mappa_bus.reporting.queries import statistics_for
-from mappa_bus.topics import agency_topic, bus_topic_specs, statistics_topic
+from mappa_bus.sealing import is_sealed, read_sealed, unseal
+from mappa_bus.topics import acknowledgements_topic, alerts_topic, bus_topic_specs, statistics_topic
+from tests.keys import KEYRING
 
 pytestmark = pytest.mark.kafka
 
@@ -218,31 +230,139 @@ async def test_an_erased_case_leaves_no_detail_in_any_store_through_a_rebuild(
     assert (kent.levels_2_and_3_in_year[3][2] if kent else None) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the agency topics keep the case's records in clear until seal's crypto-shredding "
-    "(docs/decisions/0002) lands; then this passes, and the marker goes",
-)
-async def test_no_topic_yields_an_erased_cases_details_read_back_as_a_consumer_would(
+def _sealed_env(service_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The environment of sealed mode: the sealed record, and the case keys' store and its
+    key-encryption key (made here)."""
+    write_key_encryption_key(tmp_path / "kek")
+    return {
+        **service_env,
+        "MAPPA_RECORD": "sealed",
+        "MAPPA_KEY_STORE_URL": f"sqlite:///{tmp_path / 'keys.db'}",
+        "MAPPA_KEY_ENCRYPTION_KEY": str(tmp_path / "kek"),
+    }
+
+
+def _case_keys(env: dict[str, str]) -> KeyStore:
+    """The case keys as a process starting now has them (no key cached from before)."""
+    return open_key_store(env["MAPPA_KEY_STORE_URL"], Path(env["MAPPA_KEY_ENCRYPTION_KEY"]))
+
+
+async def _sealed_catch_up(
+    kafka_as: Callable[[str], KafkaConnection], namespace: str, store: str, keys: KeyStore
+) -> None:
+    """The intake, then picture and alerts, caught up in sealed mode, as deployed."""
+    intake_projection = IntakeProjection(
+        open_engine(f"{store}-intake"), namespace, keyring=KEYRING, keys=keys
+    )
+    intake_projection.load()
+    await intake.catch_up(kafka_as("intake"), intake_projection)
+    sealed = SealedRecords(keys)
+    await picture.catch_up(
+        kafka_as("picture"), picture.open_projection(store, namespace, keyring=sealed)
+    )
+    await alerts.catch_up(
+        kafka_as("alerts"), alerts.open_projection(store, namespace, keyring=sealed), today=None
+    )
+
+
+async def _read_back(kafka: KafkaConnection, namespace: str, keys: KeyStore | None) -> list[Any]:
+    """Every record of every topic of `namespace`, from the start, as a consumer with the case
+    keys reads it: its key, headers and value, and what its value opens to when it is sealed
+    under a key not destroyed (with no keys: as it sits on the log)."""
+    topics = [spec.name for spec in bus_topic_specs(namespace, sealed=True)]
+    return [
+        (
+            record.topic,
+            record.value,
+            b"\x00".join(
+                [
+                    record.key or b"",
+                    *(value for _, value in record.headers or ()),
+                    record.value or b"",
+                    _opened(record.value, keys),
+                ]
+            ),
+        )
+        async for batch in read_to_end(kafka, topics)
+        for record in batch
+    ]
+
+
+def _opened(value: bytes | None, keys: KeyStore | None) -> bytes:
+    if keys is None or value is None or not is_sealed(value):
+        return b""
+    sealed = read_sealed(value)
+    cipher = keys.opener_for(sealed.case_id)
+    return b"" if cipher is None else unseal(cipher, sealed.sealed, sealed.aad())
+
+
+def _found(records: list[Any], topic: str | None = None) -> list[bytes]:
+    """The needles that `records` (of `topic`, or of any) hold."""
+    held = [value for on, _, value in records if topic in (None, on)]
+    return [needle for needle in NEEDLES if any(needle in value for value in held)]
+
+
+async def _alerts_read(
+    kafka_as: Callable[[str], KafkaConnection], namespace: str, keys: KeyStore, count: int
+) -> list[Any]:
+    """The first `count` alerts `mappa alerts tail --from-beginning` would print, as the SDK
+    yields them to a coordinator with the case keys."""
+    read: list[Any] = []
+    alerts_read = subscribe(
+        kafka_as("coordinator"), namespace, from_beginning=True, keys=SealedBusEvents(keys)
+    )
+    async with contextlib.aclosing(alerts_read):
+        while len(read) < count:
+            read.append(await asyncio.wait_for(anext(alerts_read), 60))
+    return read
+
+
+async def test_in_sealed_mode_no_topic_yields_an_erased_cases_details_alerts_included(
     kafka: KafkaConnection,
     kafka_as: Callable[[str], KafkaConnection],
     namespace: str,
     tmp_path: Path,
     service_env: dict[str, str],
 ) -> None:
-    """After `mappa erase`, every record of every topic of the namespace, read back from the
-    start, holds none of the case's details."""
+    """Sealed mode, with the alerts service run and an alert acknowledged: before `mappa
+    erase`, the case's details are on the log only sealed (the sealed record, its alerts, the
+    acknowledgement), and open there; after it, no record of any topic of the namespace, read
+    back from the start and opened wherever a key opens it, holds any of them. The case's
+    alerts are still on the alerts topic (Kafka rewrites nothing): a coordinator reading from
+    the start is given them as erased, and the other case's alerts as raised.
+
+    (Ingress mode has no such test: its agency topics keep every record in clear by design,
+    docs/retention.md, and a test that they do would only restate it.)"""
+    env = _sealed_env(service_env, tmp_path)
     store = f"sqlite:///{tmp_path / 'store.db'}"
     await _publish(kafka_as, namespace)
-    await picture.catch_up(kafka_as("picture"), picture.open_projection(store, namespace))
+    await _sealed_catch_up(kafka_as, namespace, store, _case_keys(env))
+    with alerts.open_projection(store, namespace).engine.connect() as connection:
+        raised = all_raised(connection)
+    alert = next(alert for alert in raised if alert.data.case_id == ERASED)
+    async with kafka_publisher(
+        kafka_as("coordinator"), namespace, SealedBusEvents(_case_keys(env))
+    ) as publish:
+        note = f"spoke to the offender manager about {REFERENCE}"
+        await publish(acknowledgement(alert, by="c.kent", at=datetime.now(UTC), note=note))
+    before = await _read_back(kafka, namespace, _case_keys(env))
+    in_clear = await _read_back(kafka, namespace, None)
 
-    await _erase(store, namespace, service_env)
+    await _erase(store, namespace, env)
+    await _sealed_catch_up(kafka_as, namespace, store, _case_keys(env))
+    after = await _read_back(kafka, namespace, _case_keys(env))
+    on_alerts = {
+        orjson.loads(value)["id"] for on, value, _ in after if on == alerts_topic(namespace)
+    }
+    read = await _alerts_read(kafka_as, namespace, _case_keys(env), len(on_alerts))
 
-    topics = [spec.name for spec in bus_topic_specs(namespace)]
-    values = [
-        bytes(record.value or b"") + bytes(record.key or b"")
-        async for batch in read_to_end(kafka, topics)
-        for record in batch
-    ]
-    assert agency_topic(SENT[ERASED][0].PUBLISHER, namespace) in topics
-    assert [needle for needle in NEEDLES if any(needle in value for value in values)] == []
+    assert {alert.data.case_id for alert in raised} == {ERASED, KEPT}
+    assert _found(before, alerts_topic(namespace)) == [DAYS[2].isoformat().encode()]
+    assert _found(before, acknowledgements_topic(namespace)) == [REFERENCE.encode()]
+    assert _found(before) == list(NEEDLES)
+    assert _found(in_clear) == []
+    assert _found(after) == []
+    assert sorted((type(item).__name__, item.subject) for item in read) == sorted(
+        ("ErasedEvent" if alert.data.case_id == ERASED else "AlertRaised", alert.data.case_id)
+        for alert in raised
+    )

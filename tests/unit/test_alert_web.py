@@ -25,7 +25,7 @@ from mappa_bus.access.policy import ViewerRole
 from mappa_bus.alerts.board import DEFAULT_CAPS, AlertBoard, StreamCaps, Viewer, pump
 from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, AlertWithdrawn, Severity
 from mappa_bus.alerts.rules import ACTION_OVERDUE
-from mappa_bus.alerts.subscription import Followed, Recorded
+from mappa_bus.alerts.subscription import Recorded
 from mappa_bus.alerts.web import INTENT, INTENT_HEADER, Publish, create_web_app
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.erasure import CaseErased
@@ -45,7 +45,11 @@ KENT_COORDINATOR = {"user": USER, "role": "coordinator", "area": "kent"}
 LOOPBACK_CLIENT = WebClient(secure_cookie=False)
 
 
-def recorded(event: Followed, at: datetime | None = None) -> Recorded:
+# What the feed carries that has a time of its own (an erased alert has none left).
+Timed = AlertRaised | AlertWithdrawn | AlertAcknowledged | CaseErased
+
+
+def recorded(event: Timed, at: datetime | None = None) -> Recorded:
     """`event` as the feed hands it over, recorded by the bus at `at` (default: its own time)."""
     return Recorded(event, event.time if at is None else at)
 
@@ -69,7 +73,7 @@ class InMemoryBus:
         self.published.append(ack)
         self.queue.put_nowait(Recorded(ack, datetime.now(UTC)))
 
-    def put(self, *events: Followed | Recorded | None) -> None:
+    def put(self, *events: Timed | Recorded | None) -> None:
         for event in events:
             item = (
                 recorded(event)

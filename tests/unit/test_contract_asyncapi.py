@@ -153,8 +153,17 @@ def test_alerts_acknowledgements_and_statistics_name_who_writes_and_who_reads() 
     assert principals("send", acknowledgements_topic()) == {Role.COORDINATOR.value}
     assert principals("receive", acknowledgements_topic()) == {Role.COORDINATOR.value}
     assert principals("send", statistics_topic()) == {Role.REPORTING.value}
-    on_alerts = resolve(channel_message(alerts_topic())["payload"])["oneOf"]
-    assert [resolve(option)["title"] for option in on_alerts] == ["AlertRaised", "AlertWithdrawn"]
+    clear, sealed = resolve(channel_message(alerts_topic())["payload"])["anyOf"]
+    assert [resolve(option)["title"] for option in clear["oneOf"]] == [
+        "AlertRaised",
+        "AlertWithdrawn",
+    ]
+    assert resolve(sealed)["title"] == "SealedAlert"
+    acknowledged = resolve(channel_message(acknowledgements_topic())["payload"])["anyOf"]
+    assert [resolve(option)["title"] for option in acknowledged] == [
+        "AlertAcknowledged",
+        "SealedAcknowledgement",
+    ]
     assert channel_message(statistics_topic())["bindings"]["kafka"]["key"]["enum"][-1] == (
         "england-and-wales"
     )

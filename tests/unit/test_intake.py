@@ -5,14 +5,13 @@ are skipped, counted, not refused."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.catalogue import Envelope, EventData, Rejection
@@ -25,12 +24,7 @@ from mappa_bus.catalogue.probation import (
 )
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.intake.consumer import IntakeProjection, SealedOut
-from mappa_bus.keystore import (
-    KeyStore,
-    open_key_store_engine,
-    read_key_encryption_key,
-    write_key_encryption_key,
-)
+from mappa_bus.keystore import KeyStore
 from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.sealed import RecordKeys, SealedRecords, source_topics
@@ -72,16 +66,6 @@ def _case(case_id: str) -> list[Envelope[EventData]]:
 
 
 EVENTS = [*_case(KEPT), *_case(ERASED)]
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Iterator[KeyStore]:
-    write_key_encryption_key(tmp_path / "kek")
-    engine = open_key_store_engine(f"sqlite:///{tmp_path / 'keys.db'}")
-    store = KeyStore(engine, read_key_encryption_key(tmp_path / "kek"))
-    store.create_schema()
-    yield store
-    engine.dispose()
 
 
 def _ingress(events: Sequence[Envelope[EventData]]) -> list[Record]:

@@ -9,6 +9,7 @@ from mappa_bus.topics import (
     agency_topic,
     agency_topic_specs,
     alerts_spec,
+    bus_topic_specs,
     record_spec,
 )
 
@@ -67,3 +68,15 @@ def test_in_sealed_mode_the_agency_topics_are_a_seven_day_ingress() -> None:
     sealed = {spec.config["retention.ms"] for spec in agency_topic_specs(sealed=True)}
     kept = {spec.config["retention.ms"] for spec in agency_topic_specs()}
     assert (sealed, kept) == ({week}, {"-1"})
+
+
+def test_in_sealed_mode_the_dead_letters_are_kept_a_month() -> None:
+    """Sealed, the dead-letter topic (refused agency records, in the clear) keeps thirty days,
+    and only it and the agency topics change; otherwise, for ever."""
+    month = str(30 * 24 * 60 * 60 * 1000)
+    sealed = {spec.name: spec for spec in bus_topic_specs(sealed=True)}
+    ingress = {spec.name: spec for spec in bus_topic_specs()}
+    changed = sorted(name for name, spec in sealed.items() if spec != ingress[name])
+    assert sealed["mappa.dead-letter"].config["retention.ms"] == month
+    assert ingress["mappa.dead-letter"].config["retention.ms"] == "-1"
+    assert changed == sorted(["mappa.dead-letter", *(s.name for s in agency_topic_specs())])

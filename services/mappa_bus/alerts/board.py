@@ -26,6 +26,7 @@ from mappa_bus.alerts.subscription import Recorded
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.areas import AREA_NAMES
 from mappa_bus.catalogue.erasure import CaseErased
+from mappa_bus.projection.sealed import ErasedEvent
 
 log = structlog.get_logger(__name__)
 
@@ -133,6 +134,11 @@ class AlertBoard:
             return
         if isinstance(event, CaseErased):
             self._erase(event.subject)
+            return
+        if isinstance(event, ErasedEvent):
+            # Sealed under a case's key now destroyed (sealed mode): the case is erased, though
+            # its erasure may not have been read yet.
+            self._erase(event.case_id)
             return
         if isinstance(event, AlertRaised):
             if event.id in self._alerts or event.id in self._withdrawn:

@@ -21,12 +21,16 @@ from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.areas import AREA_NAMES
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.cli_common import (
+    EXIT_CONFIG,
     Namespace,
     command_group,
     command_settings,
 )
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.keystore import KeyStoreError, open_key_store
 from mappa_bus.principals import Role
+from mappa_bus.projection.sealed import ErasedEvent, SealedBusEvents
+from mappa_bus.settings import Settings
 from mappa_bus.topics import NAMESPACE, alerts_topic
 
 alerts_cli = command_group("Coordinator alerts: follow them (tail, web); the alerts service.")
@@ -116,6 +120,20 @@ def withdrawal_line(withdrawal: AlertWithdrawn) -> Text:
     )
 
 
+def erased_line(erased: ErasedEvent) -> Text:
+    """An alert (or withdrawal) of an erased case, as one line: ERASED, area, case id, alert
+    id; nothing else of it is left to show (decision 0002: its key is destroyed)."""
+    return Text.assemble(
+        ("ERASED", "strike"),
+        "  ",
+        AREA_NAMES[erased.mappaarea],
+        "  ",
+        erased.case_id,
+        "  ",
+        f"alert {erased.id}: its case was erased",
+    )
+
+
 def alert_line(alert: AlertRaised) -> Text:
     """One alert as one line: time, severity, area, rule, case id, summary."""
     data = alert.data
@@ -149,9 +167,11 @@ def tail_command(
 ) -> None:
     """Print alerts as they are raised (as the coordinator principal) until Ctrl-C."""
     where = alert_filter(area, min_level, category, rule, role, overdue_actions=overdue_actions)
-    connection = command_settings().connection_for_role(Role.COORDINATOR.value)
+    settings = command_settings()
+    connection = settings.connection_for_role(Role.COORDINATOR.value)
+    keys = case_keys(settings)
     try:
-        asyncio.run(_tail(connection, namespace, where, from_beginning=from_beginning))
+        asyncio.run(_tail(connection, namespace, where, from_beginning=from_beginning, keys=keys))
     except KeyboardInterrupt:
         console.print("stopped")
     except KafkaError as error:
@@ -159,16 +179,38 @@ def tail_command(
         raise typer.Exit(2) from error
 
 
+def case_keys(settings: Settings) -> SealedBusEvents | None:
+    """The case keys alerts are opened with (the key store of the settings), in sealed mode and
+    wherever a key-encryption key exists, whatever mode this shell reads in: a coordinator's
+    shell beside `mappa up`'s sealed services need not name the mode, and keys open nothing
+    that is in the clear. Else None. Exits with a configuration error naming what is wrong when
+    sealed mode's keys cannot be had."""
+    if not settings.sealed() and not settings.key_encryption_key_path().exists():
+        return None
+    try:
+        return SealedBusEvents(
+            open_key_store(settings.key_store_url, settings.key_encryption_key_path())
+        )
+    except KeyStoreError as error:
+        console.print(f"[red]sealed mode needs the case keys: {error}[/]")
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
 async def _tail(
-    connection: KafkaConnection, namespace: str, where: AlertFilter, *, from_beginning: bool
+    connection: KafkaConnection,
+    namespace: str,
+    where: AlertFilter,
+    *,
+    from_beginning: bool,
+    keys: SealedBusEvents | None = None,
 ) -> None:
     # Alerts come only while the alerts service runs: say so when nothing comes, rather than
     # leave a coordinator in front of an empty terminal wondering.
     waiting = f"waiting for alerts from {alerts_topic(namespace)}; is `mappa alerts run` running?"
     console.print(waiting, markup=False, soft_wrap=True)
-    alerts = subscribe(connection, namespace, where, from_beginning=from_beginning)
+    alerts = subscribe(connection, namespace, where, from_beginning=from_beginning, keys=keys)
     async with contextlib.aclosing(alerts):
-        following: asyncio.Future[AlertRaised | AlertWithdrawn] | None = None
+        following: asyncio.Future[AlertRaised | AlertWithdrawn | ErasedEvent] | None = None
         try:
             while True:
                 following = asyncio.ensure_future(anext(alerts))
@@ -182,9 +224,12 @@ async def _tail(
                     alert = following.result()
                 except StopAsyncIteration:
                     return
-                line = (
-                    alert_line(alert) if isinstance(alert, AlertRaised) else withdrawal_line(alert)
-                )
+                if isinstance(alert, AlertRaised):
+                    line = alert_line(alert)
+                elif isinstance(alert, AlertWithdrawn):
+                    line = withdrawal_line(alert)
+                else:
+                    line = erased_line(alert)
                 out.print(line, soft_wrap=True)
         finally:
             # The generator cannot be closed while a step of it is still running.

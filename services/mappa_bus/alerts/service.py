@@ -34,7 +34,7 @@ from mappa_bus.projection import shell
 from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.offsets import Position
 from mappa_bus.projection.publish import publish_event
-from mappa_bus.projection.sealed import RecordKeys
+from mappa_bus.projection.sealed import RecordKeys, SealedBusEvents, bus_sealer
 from mappa_bus.projection.shell import projection_service
 from mappa_bus.projection.subscriber import consume_until_caught_up, register_projection
 from mappa_bus.topics import NAMESPACE, agency_topic, alerts_topic
@@ -52,11 +52,16 @@ def open_projection(
 
 
 class Outbox:
-    """Publishes stored alerts to the alerts topic, each once."""
+    """Publishes stored alerts to the alerts topic, each once; in sealed mode (`sealer`) each
+    sealed under its case's key (decision 0002), and an alert of a case whose key is destroyed
+    not at all."""
 
-    def __init__(self, engine: Engine, namespace: str) -> None:
+    def __init__(
+        self, engine: Engine, namespace: str, sealer: SealedBusEvents | None = None
+    ) -> None:
         self._engine = engine
         self._topic = alerts_topic(namespace)
+        self._sealer = sealer
         # The batch handler and the review clock both publish; one at a time, or both could
         # send the same pending alert.
         self._lock = asyncio.Lock()
@@ -71,28 +76,53 @@ class Outbox:
             # Alerts before withdrawals: a withdrawal of an alert sent in the same round then
             # follows it on its partition (both are keyed by area).
             for kind in (AlertRaised, AlertWithdrawn):
-                sending = [event for event in pending if isinstance(event, kind)]
-                await asyncio.gather(*(publish_event(broker, e, self._topic) for e in sending))
+                sending = [(e, self._value(e)) for e in pending if isinstance(e, kind)]
+                await asyncio.gather(
+                    *(
+                        publish_event(broker, e, self._topic, value=value)
+                        for e, value in sending
+                        if value is not None
+                    )
+                )
             with self._engine.begin() as connection:
                 mark_published(connection, [alert.id for alert in pending])
         count_alerts(alert.data.rule for alert in pending if isinstance(alert, AlertRaised))
         log.debug("alerts published", alerts=len(pending))
         return len(pending)
 
+    def _value(self, event: AlertRaised | AlertWithdrawn) -> bytes | None:
+        """The record value of `event`: its JSON, or sealed in sealed mode; None for a case
+        erased since it was stored (its key destroyed: the erasure, on its way to this service,
+        deletes the row; until then it is marked sent, and never sent)."""
+        return event.kafka_value() if self._sealer is None else self._sealer.seal(event)
+
     async def recover(self, connection: KafkaConnection) -> int:
         """Mark as published the pending alerts already on the topic (a crash came between
         sending and marking); return how many were found."""
         with self._engine.connect() as db:
-            pending = {alert.id for alert in unpublished(db)}
+            # Each pending alert by the id it has on the topic (sealed: not its own).
+            pending = {self._wire_id(alert): alert.id for alert in unpublished(db)}
         if not pending:
             return 0
         found: set[str] = set()
         async for batch in read_to_end(connection, [self._topic]):
             found.update(_alert_id(record.value) for record in batch)
+        there = sorted(alert_id for on_wire, alert_id in pending.items() if on_wire in found)
         with self._engine.begin() as db:
-            mark_published(db, sorted(pending & found))
-        log.info("outbox recovered", pending=len(pending), already_published=len(pending & found))
-        return len(pending & found)
+            mark_published(db, there)
+        log.info("outbox recovered", pending=len(pending), already_published=len(there))
+        return len(there)
+
+    def _wire_id(self, event: AlertRaised | AlertWithdrawn) -> str | None:
+        """The id `event` has on the topic: its own, or sealed, the one its case's key gives
+        it (None once the key is destroyed: never sent, see `_value`)."""
+        return event.id if self._sealer is None else self._sealer.wire_id(event)
+
+
+def outbox_of(projection: AlertProjection) -> Outbox:
+    """The outbox of `projection`'s store, sealing as the projection reads (sealed mode: the
+    case keys it opens the sealed record with)."""
+    return Outbox(projection.engine, projection.namespace, bus_sealer(projection.keyring))
 
 
 def _alert_id(value: bytes | None) -> str:
@@ -111,7 +141,7 @@ async def catch_up(
 ) -> int:
     """Fold every record now on the agency topics, raise and publish what the rules find
     (and, given `today`, the reviews overdue then); return how many records there were."""
-    outbox = Outbox(projection.engine, projection.namespace)
+    outbox = outbox_of(projection)
     await outbox.recover(connection)
 
     async def finish(broker: KafkaBroker) -> None:
@@ -128,7 +158,7 @@ async def catch_up(
 async def running(connection: KafkaConnection, projection: AlertProjection) -> AsyncIterator[None]:
     """The service at work on every agency partition itself (no consumer group to join or
     leave) while the block runs: for the demo's live case and the latency benchmark."""
-    outbox = Outbox(projection.engine, projection.namespace)
+    outbox = outbox_of(projection)
     await outbox.recover(connection)
     topics = tuple(agency_topic(agency, projection.namespace) for agency in Agency)
     partitions = [
@@ -153,7 +183,7 @@ def alerts_app(
     """The service as a FastStream application: one member of the alerts consumer group, with
     a clock that raises overdue reviews as time passes, and its operations endpoints on
     `metrics_port`."""
-    outbox = Outbox(projection.engine, projection.namespace)
+    outbox = outbox_of(projection)
     heap = HeapKeeper()
 
     async def publish_and_settle(broker: KafkaBroker) -> None:

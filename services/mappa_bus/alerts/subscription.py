@@ -14,6 +14,12 @@ time) and nothing is committed. With one (its id must start with `<namespace>-co
 the prefix the principal may use), a restarted reader resumes where it left off: offsets are
 committed only once every record of a batch was handed over and the caller asked for more, so
 an alert is received at least once.
+
+In sealed mode (decision 0002) the alerts service seals each alert, and the coordinators' page
+each acknowledgement, under its case's key: a reader given the case keys (`keys`) opens them,
+and yields an `ErasedEvent` (its id, case and area, nothing else) for one whose case was erased
+since, to show as erased. A reader given no keys cannot read a sealed record: it skips it with a
+warning, as any record that is not what its topic promises.
 """
 
 from __future__ import annotations
@@ -36,11 +42,13 @@ from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import partitions_of
 from mappa_bus.principals import Role, group_prefix
+from mappa_bus.projection.sealed import ErasedEvent, SealedBusEvents
+from mappa_bus.sealing import SealError, is_sealed
 from mappa_bus.topics import acknowledgements_topic, alerts_topic, erasures_topic
 
 log = structlog.get_logger(__name__)
 
-Followed = AlertRaised | AlertWithdrawn | AlertAcknowledged | CaseErased
+Followed = AlertRaised | AlertWithdrawn | AlertAcknowledged | CaseErased | ErasedEvent
 _Event = TypeVar("_Event")
 
 # What each topic a follower reads carries: alerts and their withdrawals; acknowledgements.
@@ -99,8 +107,8 @@ class AlertFilter:
 
     def wants(self, item: Followed) -> bool:
         """`matches` for an alert; for a withdrawal, whether its alert's area and rule are
-        wanted; for an acknowledgement or a case's erasure, whether its area is (it carries no
-        more of the alert to tell by)."""
+        wanted; for an acknowledgement, a case's erasure or an erased alert, whether its area
+        is (it carries no more of the alert to tell by)."""
         if isinstance(item, AlertRaised):
             return self.matches(item)
         if isinstance(item, AlertWithdrawn):
@@ -129,19 +137,22 @@ async def subscribe(
     from_beginning: bool = False,
     since: datetime | None = None,
     group_id: str | None = None,
-) -> AsyncGenerator[AlertRaised | AlertWithdrawn, None]:
+    keys: SealedBusEvents | None = None,
+) -> AsyncGenerator[AlertRaised | AlertWithdrawn | ErasedEvent, None]:
     """The alerts on `namespace`'s alerts topic that `where` matches, each once, as they come,
     and the withdrawal of any of them whose triggering event its agency withdrew (an
-    `AlertWithdrawn` naming the alert: show it as withdrawn).
+    `AlertWithdrawn` naming the alert: show it as withdrawn). In sealed mode, opened with
+    `keys`; an alert (or withdrawal) of an erased case is an `ErasedEvent` of its area: show it
+    as erased.
 
     Runs until the caller stops iterating (use `contextlib.aclosing` to stop it promptly).
     """
     topics = (alerts_topic(namespace),)
     async for item in _followed(
-        connection, namespace, topics, Start(from_beginning, since), group_id
+        connection, namespace, topics, Start(from_beginning, since), group_id, keys
     ):
         event = item.event
-        if isinstance(event, AlertRaised | AlertWithdrawn) and where.wants(event):
+        if isinstance(event, AlertRaised | AlertWithdrawn | ErasedEvent) and where.wants(event):
             yield event
 
 
@@ -153,6 +164,7 @@ async def follow(
     from_beginning: bool = False,
     since: datetime | None = None,
     group_id: str | None = None,
+    keys: SealedBusEvents | None = None,
 ) -> AsyncGenerator[Recorded, None]:
     """As `subscribe`, and every acknowledgement of an alert in `where`'s areas too (the two
     topics are read together, so an acknowledgement may come before the alert it names), and
@@ -160,7 +172,7 @@ async def follow(
     recorded it."""
     topics = (alerts_topic(namespace), acknowledgements_topic(namespace), erasures_topic(namespace))
     async for item in _followed(
-        connection, namespace, topics, Start(from_beginning, since), group_id
+        connection, namespace, topics, Start(from_beginning, since), group_id, keys
     ):
         if where.wants(item.event):
             yield item
@@ -172,6 +184,7 @@ async def _followed(
     topics: tuple[str, ...],
     start: Start,
     group_id: str | None,
+    keys: SealedBusEvents | None = None,
 ) -> AsyncIterator[Recorded]:
     check_group(group_id, namespace, start)
     decoders: dict[str, TypeAdapter[Any]] = {
@@ -181,7 +194,7 @@ async def _followed(
     }
     seen = Seen()
     async for record in records(connection, topics, start, group_id):
-        item: Followed | None = decode(record, decoders[record.topic])
+        item: Followed | None = decode(record, decoders[record.topic], keys)
         if item is not None and seen.first(item.id):
             yield Recorded(item, datetime.fromtimestamp(record.timestamp / 1000, UTC))
 
@@ -252,17 +265,28 @@ async def _start_offsets(
     return {tp: ends[tp] if found[tp] is None else found[tp].offset for tp in partitions}
 
 
-def decode(record: Any, model: type[_Event] | TypeAdapter[_Event]) -> _Event | None:
-    """The event in `record`, or None (logged with where it sits and why) when it is not one."""
+def decode(
+    record: Any, model: type[_Event] | TypeAdapter[_Event], keys: SealedBusEvents | None = None
+) -> _Event | ErasedEvent | None:
+    """The event in `record` (opened with `keys` when sealed), the `ErasedEvent` a sealed one
+    leaves once its case's key is destroyed, or None (logged with where it sits and why) when
+    it is not one."""
     reason = None
     adapter = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
     if record.value is None:
         reason = "no value"
+    elif keys is None and is_sealed(record.value):
+        reason = "sealed under its case's key (sealed mode): this reader was given no case keys"
     else:
         try:
-            return adapter.validate_json(record.value)
+            value = record.value if keys is None else keys.open(record.value)
+            if isinstance(value, ErasedEvent):
+                return value
+            return adapter.validate_json(value)
         except ValidationError as error:
             reason = _why(error)
+        except SealError as error:
+            reason = f"sealed, and does not open: {error}"
     log.warning(
         "skipped a record that is not an event of its topic",
         topic=record.topic,

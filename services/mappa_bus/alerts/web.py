@@ -56,6 +56,7 @@ from mappa_bus.catalogue import CASE_ID_PATTERN, Area
 from mappa_bus.catalogue.bus_event import BUS_EVENT_HEADERS
 from mappa_bus.catalogue.vocabulary import HandlingMarking
 from mappa_bus.connection import KafkaConnection
+from mappa_bus.projection.sealed import SealedBusEvents
 from mappa_bus.topics import acknowledgements_topic
 from mappa_bus.web.hosts import LOOPBACK
 from mappa_bus.web.identity import Authenticator, InsecureMarker
@@ -97,6 +98,11 @@ CaseApi = Callable[[Authenticator, Sequence[str]], ASGIApp]
 wires the page gives it (the picture slice's `case_api_for`): alerts does not import picture."""
 
 
+class CaseErasedError(LookupError):
+    """An acknowledgement not sent: its case's key is destroyed (the case is erased), so
+    nothing more is said of it on any topic."""
+
+
 class Session(BaseModel):
     """Who is signed in, and what their case reads need."""
 
@@ -118,8 +124,11 @@ class Acknowledgement(BaseModel):
 
 
 @contextlib.asynccontextmanager
-async def kafka_publisher(connection: KafkaConnection, namespace: str) -> AsyncIterator[Publish]:
-    """Publish acknowledgements to `namespace`'s topic, keyed by area as the alerts are."""
+async def kafka_publisher(
+    connection: KafkaConnection, namespace: str, keys: SealedBusEvents | None = None
+) -> AsyncIterator[Publish]:
+    """Publish acknowledgements to `namespace`'s topic, keyed by area as the alerts are; in
+    sealed mode (`keys`) sealed under the case's key, as its alert is (decision 0002)."""
     producer = AIOKafkaProducer(
         client_id="mappa-coordinator-web",
         acks="all",
@@ -129,9 +138,12 @@ async def kafka_publisher(connection: KafkaConnection, namespace: str) -> AsyncI
     await producer.start()
 
     async def publish(ack: AlertAcknowledged) -> None:
+        value = ack.kafka_value() if keys is None else keys.seal(ack)
+        if value is None:
+            raise CaseErasedError(ack.subject)
         await producer.send_and_wait(
             acknowledgements_topic(namespace),
-            ack.kafka_value(),
+            value,
             key=ack.kafka_key,
             headers=[(name, value.encode()) for name, value in BUS_EVENT_HEADERS.items()],
         )
@@ -155,6 +167,7 @@ def create_web_app(
     recent: timedelta = RECENT,
     feed: Feed | None = None,
     publish: Publish | None = None,
+    keys: SealedBusEvents | None = None,
 ) -> FastAPI:
     """The alerts page of the alerts `where` matches, answering `hosts`, with at most `caps`
     live pages; people sign in as `client` at the issuer of `authenticator` (from
@@ -162,7 +175,8 @@ def create_web_app(
 
     By default the feed follows `namespace`'s topics from `recent` ago and acknowledgements are
     published there, both over `connection`; a test gives `feed` and `publish` instead (and
-    then no connection).
+    then no connection). In sealed mode, `keys` (the case keys) open the alerts and seal the
+    acknowledgements; an alert whose case's key is destroyed is not shown.
     """
     if connection is None and (feed is None or publish is None):
         raise ValueError("without a connection, give both `feed` and `publish`")
@@ -170,7 +184,7 @@ def create_web_app(
 
     def followed() -> AsyncIterator[Recorded]:
         assert connection is not None  # checked above
-        return follow(connection, namespace, where, since=datetime.now(UTC) - recent)
+        return follow(connection, namespace, where, since=datetime.now(UTC) - recent, keys=keys)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -178,7 +192,7 @@ def create_web_app(
             if publish is None:
                 assert connection is not None  # checked above
                 app.state.publish = await stack.enter_async_context(
-                    kafka_publisher(connection, namespace)
+                    kafka_publisher(connection, namespace, keys)
                 )
             else:
                 app.state.publish = publish
@@ -344,6 +358,8 @@ def _alert_routes(app: FastAPI, board: AlertBoard, caps: StreamCaps) -> None:
         ack = acknowledgement(alert, by=signed.user, at=datetime.now(UTC))
         try:
             await app.state.publish(ack)
+        except CaseErasedError as error:
+            raise HTTPException(404, "no such alert on this board") from error
         except KafkaError as error:
             log.warning("could not publish an acknowledgement", error=type(error).__name__)
             raise HTTPException(503, "the acknowledgement could not be sent; try again") from error

@@ -171,8 +171,9 @@ def bus_broker() -> KafkaBroker:
         ALERTS_TITLE,
         "Alerts raised by the alerts service from the agencies' events (CloudEvents), keyed by "
         "MAPPA area; and the withdrawal of an alert whose triggering event its agency withdrew "
-        "(`uk.gov.mappa.alerts.alert-withdrawn.v1`), keyed as the alert is, after it.",
-        OnAlertsTopic,
+        "(`uk.gov.mappa.alerts.alert-withdrawn.v1`), keyed as the alert is, after it. "
+        f"{_SEALED_BUS_EVENTS}",
+        Union[OnAlertsTopic, SealedAlert],  # noqa: UP007
     )
     _declare(
         broker,
@@ -180,8 +181,8 @@ def bus_broker() -> KafkaBroker:
         ACKNOWLEDGEMENTS_TITLE,
         "Coordinators' acknowledgements of alerts (CloudEvents), keyed by MAPPA area as the "
         "alerts are; apart from the alerts so that a coordinator may acknowledge one but never "
-        "forge one.",
-        AlertAcknowledged,
+        f"forge one. {_SEALED_BUS_EVENTS}",
+        Union[AlertAcknowledged, SealedAcknowledgement],  # noqa: UP007
     )
     _declare(
         broker,
@@ -228,7 +229,8 @@ class SealedObject(BaseModel):
     nonce: str = Field(pattern="^[A-Za-z0-9+/]{16}$")
     """The 96-bit nonce, base64 (RFC 4648 section 4)."""
     ciphertext: str = Field(pattern="^[A-Za-z0-9+/]+={0,2}$")
-    """The agency record value sealed, with its 128-bit tag, base64 (RFC 4648 section 4)."""
+    """The sealed plaintext (the agency record value; a bus event, whole), with its 128-bit
+    tag, base64 (RFC 4648 section 4)."""
 
 
 class SealedRecord(BaseModel):
@@ -249,6 +251,49 @@ class SealedRecord(BaseModel):
     mappaarea: Area
     mappahandling: str
     data: SealedObject
+
+
+_SEALED_BUS_EVENTS = (
+    "In sealed mode (decision 0002) each event is sealed under its case's own key as the sealed "
+    "record's are: `source`, `type`, `subject` (the case id), `mappaarea` and `mappahandling` in "
+    "the clear, no `time`, an `id` that is not the event's own but an HMAC of it under a key "
+    "derived from the case's (stable, and unguessable), and `data` the sealed object over the "
+    "whole event as it reads in the clear, bound to `id`, `type` and `subject`; a reader opens "
+    "it with the case keys, and shows one that no longer opens (the case erased) as erased."
+)
+
+
+class SealedBusEvent(BaseModel):
+    """One of the bus's own events about a case, sealed under the case's key (sealed mode):
+    a CloudEvent without `time`, its `data` the sealed event."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    specversion: Literal["1.0"]
+    id: str = Field(min_length=1, max_length=256)
+    """Not the sealed event's own id: 128 bits of HMAC-SHA256 of it under a key derived from
+    the case's, as a UUID (the same for the same event; the event's own id is inside)."""
+    source: str
+    subject: str
+    """The case id, whose key sealed it."""
+    datacontenttype: Literal["application/json"]
+    mappaarea: Area
+    """The area it is keyed by."""
+    mappahandling: str
+    data: SealedObject
+    """The whole event as it reads in the clear, sealed."""
+
+
+class SealedAlert(SealedBusEvent):
+    """An alert, or an alert's withdrawal, sealed under its case's key (sealed mode)."""
+
+    type: Literal["uk.gov.mappa.alerts.alert-raised.v1", "uk.gov.mappa.alerts.alert-withdrawn.v1"]
+
+
+class SealedAcknowledgement(SealedBusEvent):
+    """An acknowledgement, sealed under its alert's case's key (sealed mode)."""
+
+    type: Literal["uk.gov.mappa.coordinator.alert-acknowledged.v1"]
 
 
 def _declare(broker: KafkaBroker, spec: TopicSpec, title: str, what: str, schema: Any) -> None:
