@@ -36,7 +36,6 @@ from mappa_bus.catalogue.erasure import (
 )
 from mappa_bus.cli_common import EXIT_CONFIG, Database, Namespace, command_settings
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.keyring import KeyringError
 from mappa_bus.keystore import KeyStoreError, open_key_store
 from mappa_bus.picture.schema import create_schema
 from mappa_bus.picture.store import each_picture, load_picture
@@ -180,14 +179,16 @@ def erase_expired_command(
 
 
 def _destroy_keys(settings: Settings, case_ids: Sequence[str], decision: str, by: str) -> None:
-    """In sealed mode (`MAPPA_RECORD=sealed`), destroy each case's key in the key store, so
-    that its records on `mappa.record`, in every copy, can no longer be opened (decision 0002);
-    in ingress mode the agency topics hold the records in clear, and there is no key."""
-    if not settings.sealed():
+    """Destroy each case's key in the key store, so that its records on `mappa.record`, in
+    every copy, can no longer be opened (decision 0002). In sealed mode (`MAPPA_RECORD=sealed`),
+    and wherever a key-encryption key exists, whatever mode this shell reads in: a shell that
+    erases beside `mappa up`'s sealed services need not name the mode, and a case key left
+    standing after its erasure would open its records again. Without either there is no key."""
+    if not settings.sealed() and not settings.key_encryption_key_path().exists():
         return
     try:
         keys = open_key_store(settings.key_store_url, settings.key_encryption_key_path())
-    except (KeyringError, KeyStoreError) as error:
+    except KeyStoreError as error:
         console.print(f"[red]{error}: nothing erased[/]")
         raise typer.Exit(EXIT_CONFIG) from None
     for case_id in case_ids:

@@ -93,10 +93,11 @@ class Settings(BaseSettings):
         description="Where the case keys of the sealed record are kept (SQLAlchemy URL), apart "
         "from every projection's store: SQLite by default, PostgreSQL in production.",
     )
-    key_encryption_key: str | None = Field(
-        default=None,
+    key_encryption_key: str = Field(
+        default_factory=lambda: str(state_dir() / "key-encryption-key"),
         description="The file (0600, 64 hex digits) holding the key that wraps every case key "
-        "in the key store; in production a KMS key does this. Needed in `sealed` mode.",
+        "in the key store; in production a KMS key does this. Read in `sealed` mode; `mappa up` "
+        "writes one at the default place on its first sealed run.",
     )
 
     retention_years: int = Field(
@@ -286,12 +287,7 @@ class Settings(BaseSettings):
         return self.record == "sealed"
 
     def key_encryption_key_path(self) -> Path:
-        """The key-encryption key's file (`MAPPA_KEY_ENCRYPTION_KEY`); KeyringError when unset."""
-        if not self.key_encryption_key:
-            raise KeyringError(
-                "no key-encryption key for the case keys: set MAPPA_KEY_ENCRYPTION_KEY to a "
-                "0600 file of 64 hex digits (docs/decisions/0002-erasure-reaching-the-log.md)"
-            )
+        """The key-encryption key's file (`MAPPA_KEY_ENCRYPTION_KEY`)."""
         return Path(self.key_encryption_key).expanduser()
 
 

@@ -1,9 +1,10 @@
 """`mappa up`: the whole bus on this machine, as a user means it, until Ctrl-C.
 
 It starts what is not running yet (the local broker, the local Keycloak), creates the topics and
-grants the ACLs, then runs the picture, reporting and alerts services (each as its own
-principal), the case API and the alerts page as child processes logging to files, waits until
-each answers, and prints one table of what runs where. Ctrl-C or SIGTERM stops, in reverse
+grants the ACLs, then runs the intake (sealed, the default: docs/decisions/0002), the picture,
+reporting and alerts services (each as its own principal), the case API and the alerts page as
+child processes logging to files, waits until each answers, and prints one table of what runs
+where. Ctrl-C or SIGTERM stops, in reverse
 order, exactly what it started: a broker or Keycloak that was already running is left running.
 """
 
@@ -18,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -30,8 +32,9 @@ from rich.table import Table
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.credentials import loopback_port, read_credentials
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
+from mappa_bus.keystore import write_key_encryption_key
 from mappa_bus.logs import configure_logging
-from mappa_bus.operations.http import ALERTS_PORT, PICTURE_PORT, REPORTING_PORT
+from mappa_bus.operations.http import ALERTS_PORT, INTAKE_PORT, PICTURE_PORT, REPORTING_PORT
 from mappa_bus.principals import ADMIN, acl_bindings
 from mappa_bus.settings import Settings, load_settings, state_dir
 from mappa_bus.topics import NAMESPACE, bus_topic_specs
@@ -52,6 +55,13 @@ NOT_INHERITED = (
     "MAPPA_KAFKA_PASSWORD",
     "MAPPA_METRICS_PORT",
 )
+
+
+class Record(StrEnum):
+    """Where the services read the record (`MAPPA_RECORD`, docs/decisions/0002)."""
+
+    SEALED = "sealed"
+    INGRESS = "ingress"
 
 
 class UpFailed(Exception):
@@ -177,9 +187,11 @@ def _admin(broker: Broker) -> KafkaConnection:
     )
 
 
-def _topics(broker: Broker, namespace: str) -> str:
+def _topics(broker: Broker, namespace: str, *, sealed: bool) -> str:
     admin = _admin(broker)
-    specs = bus_topic_specs(namespace)
+    # Topics made earlier keep the configuration they were made with (an agency topic made
+    # for ingress mode keeps its records for ever): `mappa topics` says how to change them.
+    specs = bus_topic_specs(namespace, sealed=sealed)
     created = asyncio.run(ensure_topics(admin, specs))
     done = f"{len(specs)} topics in namespace {namespace} ({len(created)} created now)"
     try:
@@ -189,13 +201,16 @@ def _topics(broker: Broker, namespace: str) -> str:
     return f"{done}; {granted} ACLs in force"
 
 
-def _child_env(broker: Broker, issuer: Issuer, database_url: str) -> dict[str, str]:
+def _child_env(broker: Broker, issuer: Issuer, settings: Settings, record: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in NOT_INHERITED}
     env.update(
         KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
         MAPPA_OIDC_ISSUER=issuer.url,
-        MAPPA_DATABASE_URL=database_url,
+        MAPPA_DATABASE_URL=settings.database_url,
         MAPPA_LOG_FORMAT="json",
+        MAPPA_RECORD=record,
+        MAPPA_KEY_STORE_URL=settings.key_store_url,
+        MAPPA_KEY_ENCRYPTION_KEY=str(settings.key_encryption_key_path()),
     )
     if broker.credentials is not None:
         env["MAPPA_KAFKA_CREDENTIALS"] = str(broker.credentials)
@@ -259,8 +274,22 @@ def _wait_ready(children: list[Child], deadline: float) -> None:
         time.sleep(0.5)
 
 
+def _key_encryption_key(settings: Settings) -> str:
+    """Where the case keys' wrapping key is, written there (0600) on the first sealed run."""
+    path = settings.key_encryption_key_path()
+    if path.exists():
+        return f"case keys wrapped by {path}"
+    write_key_encryption_key(path)
+    return f"case keys wrapped by {path} (written now)"
+
+
 def _table(
-    broker: Broker, issuer: Issuer, topics: str, children: list[Child], database_url: str
+    broker: Broker,
+    issuer: Issuer,
+    topics: str,
+    children: list[Child],
+    settings: Settings,
+    record: tuple[str, str],
 ) -> Table:
     table = Table(title="MAPPA Bus, running on this machine")
     for column in ("what", "where", "as / state", "log"):
@@ -271,7 +300,8 @@ def _table(
     for child in children:
         service = child.service
         table.add_row(service.name, service.url(), service.principal, str(child.log))
-    table.add_row("store", database_url, "picture, reporting, alerts", "")
+    table.add_row("store", settings.database_url, "picture, reporting, alerts", "")
+    table.add_row("record", *record, "")
     if issuer.credentials is not None:
         table.add_row("users' passwords", str(issuer.credentials), "coordinator-kent, ...", "")
     return table
@@ -319,6 +349,15 @@ def up_command(
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for every service to be ready.")
     ] = 300.0,
+    record: Annotated[
+        Record,
+        typer.Option(
+            envvar="MAPPA_RECORD",
+            help="`sealed`: the intake seals every agency record under its case's key, so that "
+            "`mappa erase` reaches the log; `ingress`: the services read the agency topics, "
+            "which keep every record in clear (docs/decisions/0002).",
+        ),
+    ] = Record.SEALED,
 ) -> None:
     """Run the whole bus on this machine until Ctrl-C: broker, Keycloak, topics and ACLs, the
     picture, reporting and alerts services, the case API and the alerts page."""
@@ -328,7 +367,7 @@ def up_command(
     started = Started()
     code = 0
     try:
-        _run(settings, namespace, (api_port, web_port, keycloak_port), timeout, started)
+        _run(settings, namespace, (api_port, web_port, keycloak_port), timeout, started, record)
     except KeyboardInterrupt:
         console.print("stopping...")
     except UpFailed as failed:
@@ -346,12 +385,14 @@ def _run(
     wanted: tuple[int, int, int],
     timeout: float,
     started: Started,
+    record: Record,
 ) -> None:
     deadline = time.monotonic() + timeout
     api_port, web_port, keycloak_port = wanted
+    sealed = record is Record.SEALED
     broker = _broker(settings, started)
     issuer = _issuer(keycloak_port, started)
-    topics = _topics(broker, namespace)
+    topics = _topics(broker, namespace, sealed=sealed)
     taken: list[str] = []
     ports = Ports(
         picture=_port(PICTURE_PORT, taken, "picture service"),
@@ -359,16 +400,19 @@ def _run(
         alerts=_port(ALERTS_PORT, taken, "alerts service"),
         api=_port(api_port, taken, "case API"),
         web=_port(web_port, taken, "alerts page"),
+        intake=_port(INTAKE_PORT, taken, "intake") if sealed else None,
     )
+    keys = _key_encryption_key(settings) if sealed else "agency topics kept in clear"
     logs = state_dir() / "up"
     logs.mkdir(parents=True, exist_ok=True)
-    env = _child_env(broker, issuer, settings.database_url)
+    env = _child_env(broker, issuer, settings, record.value)
     for service in services(ports, namespace):
         started.children.append(_spawn(service, env, logs))
     _wait_ready(started.children, deadline)
     # Into a file or a pipe the table keeps its paths and URLs whole rather than 80 columns.
     width = None if out.is_terminal else 200
-    out.print(_table(broker, issuer, topics, started.children, settings.database_url), width=width)
+    table = _table(broker, issuer, topics, started.children, settings, (record.value, keys))
+    out.print(table, width=width)
     for line in taken:
         out.print(line, soft_wrap=True)
     by_name = {child.service.name: child.service for child in started.children}

@@ -8,13 +8,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Ports:
-    """The HTTP ports of the services: the consumers' operations ports and the two servers."""
+    """The HTTP ports of the services: the consumers' operations ports and the two servers;
+    the intake's when the bus runs sealed (docs/decisions/0002), None when it reads the agency
+    topics themselves."""
 
     picture: int
     reporting: int
     alerts: int
     api: int
     web: int
+    intake: int | None = None
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,25 @@ class Service:
 
 
 def services(ports: Ports, namespace: str) -> tuple[Service, ...]:
-    """The processes, in the order they start (the consumers before the servers over them)."""
+    """The processes, in the order they start (the intake, when sealed, before the consumers
+    of what it seals; the consumers before the servers over them)."""
     ns = ("--namespace", namespace)
+    intake = (
+        ()
+        if ports.intake is None
+        else (
+            Service(
+                "intake",
+                ("intake", "run", *ns, "--metrics-port", str(ports.intake)),
+                "intake",
+                ports.intake,
+                "/readyz",
+                "/readyz",
+            ),
+        )
+    )
     return (
+        *intake,
         Service(
             "picture service",
             ("picture", "run", *ns, "--metrics-port", str(ports.picture)),

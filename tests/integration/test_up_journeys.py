@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from subprocess import Popen
 from typing import IO
@@ -181,8 +182,9 @@ async def test_mappa_up_runs_the_readme_journeys_and_leaves_nothing_running(
     """The README's `mappa up` section, run as written on a clean machine: the feed goes on
     the bus, the case reads back through the API with a Keycloak token, the year's figures
     count it, the coordinator signed in at Keycloak sees its urgent alerts on the page and in
-    `tail`; Ctrl-C then stops everything `mappa up` started."""
-    up, publish, read_case, password, tail, report = readme_blocks()
+    `tail`; the erasure leaves the case a stub; Ctrl-C then stops everything `mappa up`
+    started. `mappa up` runs sealed, so every journey goes through the intake."""
+    up, publish, read_case, password, tail, report, erase = readme_blocks()
     assert up.strip() == ".venv/bin/mappa up"
     log = (tmp_path / "up-stderr.log").open("w")
     process = _start(up, machine, stdout=subprocess.PIPE, stderr=log)
@@ -215,6 +217,16 @@ async def test_mappa_up_runs_the_readme_journeys_and_leaves_nothing_running(
         secret = machine.run(password).stdout.strip()
         await _coordinator_sees_the_alerts(browser, machine, secret, tmp_path)
         _tail_prints_the_alerts(machine, tail)
+
+        erased = machine.run(erase)
+        assert erased.returncode == 0, erased.stderr
+        stub = json.loads(machine.run_until(read_case, lambda out: _erased_on(out) is not None))
+        assert (stub["case_id"], stub["area"], stub["erased_on"]) == (
+            CASE,
+            "kent",
+            datetime.now(UTC).date().isoformat(),
+        )
+        assert (stub["level"], stub["timeline"]) == (None, [])
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)  # as Ctrl-C
@@ -228,6 +240,17 @@ async def test_mappa_up_runs_the_readme_journeys_and_leaves_nothing_running(
     assert code == 0, stderr
     assert "stopped the picture service" in stderr
     assert machine.left_running() == []
+
+
+def _erased_on(read: str) -> str | None:
+    """The day a case read back through the API was erased on, None while it is not (or the
+    read gave no case)."""
+    try:
+        case = json.loads(read)
+    except ValueError:
+        return None
+    erased: str | None = case.get("erased_on") if isinstance(case, dict) else None
+    return erased
 
 
 async def _coordinator_sees_the_alerts(

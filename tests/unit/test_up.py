@@ -36,3 +36,19 @@ def test_a_port_taken_is_replaced_by_a_free_one_and_said() -> None:
 
     assert chosen != taken_port
     assert notes == [f"case API: port {taken_port} is taken, using {chosen}"]
+
+
+def test_a_sealed_bus_starts_the_intake_first_as_its_own_principal() -> None:
+    """Sealed (the default of `mappa up`), the intake runs before the consumers of what it
+    seals, as the `intake` principal on a port of its own; without its port, no intake."""
+    sealed = services(Ports(9464, 9465, 9466, 8000, 8001, intake=9467), "mappa")
+    ingress = services(Ports(9464, 9465, 9466, 8000, 8001), "mappa")
+
+    assert (sealed[0].name, sealed[0].principal, sealed[0].args[:2]) == (
+        "intake",
+        "intake",
+        ("intake", "run"),
+    )
+    assert sealed[1:] == ingress
+    assert len({s.port for s in sealed}) == len(sealed)
+    assert "intake" not in [s.principal for s in ingress]

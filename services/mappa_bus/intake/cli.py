@@ -8,7 +8,6 @@ from sqlalchemy import Engine
 from mappa_bus.cli_common import EXIT_CONFIG, command_group
 from mappa_bus.intake.consumer import IntakeProjection
 from mappa_bus.intake.service import catch_up, intake_app
-from mappa_bus.keyring import KeyringError
 from mappa_bus.keystore import KeyStoreError, open_key_store
 from mappa_bus.operations.http import INTAKE_PORT
 from mappa_bus.principals import Role
@@ -39,7 +38,7 @@ def intake_projection(engine: Engine, namespace: str, *, keyring: RecordKeys) ->
         raise TypeError("the intake checks agency records with the agencies' keys")
     try:
         keys = open_key_store(settings.key_store_url, settings.key_encryption_key_path())
-    except (KeyringError, KeyStoreError) as error:
+    except KeyStoreError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(EXIT_CONFIG) from None
     return IntakeProjection(engine, namespace, keyring=keyring, keys=keys)
