@@ -1,10 +1,12 @@
-"""What the integration tests read of a store while a service runs in another process."""
+"""What the tests read of a store: while a service runs in another process, or a projection's
+picture of one case (through its public read)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mappa_bus.case.model import CasePicture
+from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.store import PROJECTION
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.offsets import load_offsets
@@ -28,3 +30,11 @@ def unrecorded(picture: CasePicture) -> dict[str, Any]:
     return picture.model_dump(
         mode="json", exclude={"last_recorded_at": True, "timeline": {"__all__": {"recorded_at"}}}
     )
+
+
+def stored_picture(projection: PictureProjection, case_id: str) -> CasePicture:
+    """`case_id`'s picture as `projection` reads it from its store; the test fails when the
+    store has none."""
+    picture = projection.picture(case_id)
+    assert picture is not None, f"no picture of {case_id} in the store"
+    return picture

@@ -38,7 +38,7 @@ from mappa_bus.cli_common import EXIT_CONFIG, Database, Namespace, command_setti
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.keystore import KeyStoreError, open_key_store
 from mappa_bus.picture.schema import create_schema
-from mappa_bus.picture.store import load_picture, load_pictures
+from mappa_bus.picture.store import each_picture, load_picture
 from mappa_bus.principals import Role
 from mappa_bus.projection.database import open_engine
 from mappa_bus.settings import Settings
@@ -150,7 +150,7 @@ def erase_expired_command(
     years = retention_years if retention_years is not None else settings.retention_years
     on = (today or datetime.now(UTC)).date()
     with engine.connect() as connection:
-        expired = due(load_pictures(connection).values(), on, years)
+        expired = due(each_picture(connection), on, years)
     events = [
         erasure(p.case_id, p.area.value, ErasureGround.RETENTION, retention_decision(years), on)
         for p in expired

@@ -186,6 +186,14 @@ class Settings(BaseSettings):
         "brackets. A request naming another host in `Host` is refused with 400, and a "
         "state-changing one whose `Origin` is a page of another host with 403.",
     )
+    picture_cache_cases: int = Field(
+        default=2_000,
+        ge=1,
+        description="Most case pictures the picture service keeps in memory between batches "
+        "(the most recently used; the rest are read from its store as their events arrive). "
+        "A picture with a few years' timeline is some 40-80 KiB in memory, so the default "
+        "holds about 100-150 MiB however large the caseload.",
+    )
     alerts_streams: int = Field(
         default=100,
         ge=1,

@@ -102,7 +102,7 @@ async def _same_pictures(
     await picture.catch_up(kafka_as("picture"), uninterrupted)
     after_crashes = picture.open_projection(crashed, namespace)
     assert after_crashes.offsets == uninterrupted.offsets
-    assert after_crashes.pictures == uninterrupted.pictures
+    assert after_crashes.stored_pictures() == uninterrupted.stored_pictures()
 
 
 async def _same_statistics(

@@ -210,7 +210,7 @@ async def test_an_erased_case_leaves_no_detail_in_any_store_through_a_rebuild(
     reporting.rebuild(reporting.open_projection(database_url, namespace))
     await _catch_up_all(kafka_as, namespace, database_url)
 
-    rebuilt = picture.open_projection(database_url, namespace).pictures
+    rebuilt = picture.open_projection(database_url, namespace).stored_pictures()
     counted = reporting.open_projection(database_url, namespace, for_consuming=False)
     with open_engine(database_url).connect() as connection:
         trail = [(r.user, r.role, r.outcome) for r in reads(connection, case_id=ERASED)]

@@ -187,7 +187,7 @@ async def test_records_out_of_place_are_dead_lettered_by_every_consumer_and_fold
     # The MAPPA unit's example is a merge: each projection keeps it as a link, not a picture.
     pictured = {s.event.case_id for s in folded if s.event.publisher is not Agency.MAPPA_UNIT}
     [merge] = [s.event.id for s in folded if s.event.publisher is Agency.MAPPA_UNIT]
-    assert set(consumed.pictures.pictures) == pictured
+    assert set(consumed.pictures.stored_pictures()) == pictured
     assert set(consumed.raised.pictures) == pictured
     for projection in (consumed.pictures, consumed.facts, consumed.raised):
         assert [link.event_id for link in projection.links] == [merge]
@@ -260,7 +260,7 @@ async def test_a_plan_action_is_agreed_and_completed_only_by_its_owner_from_libr
     consumed = await catch_up_every_consumer(kafka, kafka_as, namespace, store)
 
     letters = [(d["mappa-consumer"], d["mappa-rejection"]) for d in consumed.letters]
-    plan = consumed.pictures.pictures[case_id].plan
+    plan = consumed.pictures.stored_pictures()[case_id].plan
     assert plan is not None
     [action] = plan.actions
     assert letters == [("picture", "not-owner")]

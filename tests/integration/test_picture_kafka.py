@@ -60,7 +60,7 @@ async def test_the_store_holds_what_the_fold_makes_of_a_simulated_year(
     applied = await catch_up(kafka_as("picture"), projection)
 
     expected = _in_memory(list(reversed(stream)), recorded=stream[0].time)
-    stored = open_projection(f"sqlite:///{tmp_path / 'pictures.db'}", namespace).pictures
+    stored = open_projection(f"sqlite:///{tmp_path / 'pictures.db'}", namespace).stored_pictures()
     served = await _served(projection.engine, sorted(expected))
     assert applied == len(stream)
     assert stored.keys() == expected.keys()
@@ -121,7 +121,7 @@ async def test_resent_events_change_nothing_bad_ones_are_dead_lettered_and_rebui
 
     projection = open_projection(f"sqlite:///{tmp_path / 'pictures.db'}", namespace)
     applied = await catch_up(kafka_as("picture"), projection)
-    first = dict(projection.pictures)
+    first = projection.stored_pictures()
     rebuild(projection)
     await catch_up(kafka_as("picture"), projection)
 
@@ -136,7 +136,7 @@ async def test_resent_events_change_nothing_bad_ones_are_dead_lettered_and_rebui
     # Refused once by the first catch-up and once again by the rebuild's replay.
     assert sorted(d["mappa-rejection"] for d in dead) == ["not-json"] * 2 + ["wrong-publisher"] * 2
     assert {d["mappa-consumer"] for d in dead} == {"picture"}
-    assert projection.pictures == first
+    assert projection.stored_pictures() == first
 
 
 def _service(env: dict[str, str], namespace: str, database_url: str, log: Path) -> Any:
@@ -189,4 +189,4 @@ async def test_sigkill_in_the_middle_of_a_replay_loses_and_doubles_nothing(
     engine.dispose()
     assert all(0 < at < len(stream) for at in killed_at), killed_at
     assert offsets == reference.offsets
-    assert pictures == reference.pictures
+    assert pictures == reference.stored_pictures()

@@ -117,7 +117,7 @@ async def test_two_instances_split_the_partitions_and_make_the_same_store(
         FOLDED_TOPICS * len(second),
     )
     assert offsets == reference.offsets
-    assert pictures == reference.pictures
+    assert pictures == reference.stored_pictures()
     # Topics are `mappa topics create`'s to make: a member asking to create them was told, ten
     # times at every start on this secured broker, that it may not.
     assert [log.name for log in logs if "Failed to create topic" in log.read_text()] == []

@@ -22,6 +22,7 @@ from mappa_bus.picture.api import create_app
 from mappa_bus.picture.service import catch_up, open_projection
 from mappa_bus.topics import dead_letter_topic
 from mappa_bus.web.identity import DevelopmentHeaders
+from tests.stores import stored_picture
 
 pytestmark = pytest.mark.kafka
 
@@ -87,7 +88,7 @@ async def test_the_owner_completes_and_another_agencys_completion_is_dead_letter
             "picture",
         )
     ]
-    picture = projection.pictures[CASE]
+    picture = stored_picture(projection, CASE)
     assert picture.plan is not None
     [action] = picture.plan.actions
     assert (applied, action.status, action.completed_on, action.due_on) == (
@@ -97,7 +98,7 @@ async def test_the_owner_completes_and_another_agencys_completion_is_dead_letter
         date(2024, 6, 17),
     )
     assert [entry.event_id for entry in picture.timeline] == [AGREED.id, BY_HOUSING.id]
-    stored = open_projection(f"sqlite:///{tmp_path / 'pictures.db'}", namespace).pictures
+    stored = open_projection(f"sqlite:///{tmp_path / 'pictures.db'}", namespace).stored_pictures()
     assert stored[CASE] == picture
 
     headers = {

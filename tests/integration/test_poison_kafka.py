@@ -89,7 +89,7 @@ async def test_each_service_dead_letters_the_poison_and_applies_the_rest(
     )
     letters = consumed.letters
     refused = Counter((d["mappa-consumer"], d["mappa-rejection"]) for d in letters)
-    timeline = [entry.event_id for entry in consumed.pictures.pictures[case_id].timeline]
+    timeline = [entry.event_id for entry in consumed.pictures.stored_pictures()[case_id].timeline]
     assert refused == Counter(
         {
             (consumer, kind.value): 1

@@ -20,6 +20,7 @@ from mappa_bus.log_reader import read_to_end
 from mappa_bus.logs import configure_logging
 from mappa_bus.picture.service import open_projection
 from mappa_bus.topics import dead_letter_topic
+from tests.stores import stored_picture
 
 pytestmark = pytest.mark.kafka
 
@@ -156,7 +157,7 @@ async def test_an_end_to_end_run_logs_none_of_the_payload_values(
     ]
     reasons = [letter["mappa-reason"] for letter in dead]
 
-    picture = open_projection(database, namespace).pictures[CASE]
+    picture = stored_picture(open_projection(database, namespace), CASE)
     # The values went all the way through: the store holds them where they belong.
     assert picture.lead_reference == SECRETS["probation reference"]
     assert picture.victims is not None

@@ -104,7 +104,7 @@ async def _project(
     await picture.catch_up(kafka_as("picture"), pictures)
     facts = reporting.open_projection(f"sqlite:///{store}-reporting.db", namespace, keyring=keys)
     await reporting.catch_up(kafka_as("reporting"), facts, publish=False)
-    return pictures.pictures, facts.cases
+    return pictures.stored_pictures(), facts.cases
 
 
 def _as_sent(picture_: CasePicture) -> dict[str, Any]:
@@ -169,8 +169,8 @@ async def test_an_erased_case_is_gone_from_every_topic_and_every_rebuild(
     reporting.rebuild(recounted)
     await reporting.catch_up(kafka_as("reporting"), recounted, publish=False)
 
-    assert sorted(rebuilt.pictures) == sorted(KEPT)
-    assert {c: _as_sent(rebuilt.pictures[c]) for c in KEPT} == {
+    assert sorted(rebuilt.stored_pictures()) == sorted(KEPT)
+    assert {c: _as_sent(rebuilt.stored_pictures()[c]) for c in KEPT} == {
         c: _as_sent(plain_pictures[c]) for c in KEPT
     }
     assert sorted(recounted.cases) == sorted(KEPT)
@@ -253,7 +253,7 @@ async def test_the_commands_run_the_intake_and_a_sealed_picture(
         f"{store}-picture",
         namespace,
         keyring=SealedRecords(open_key_store(env["MAPPA_KEY_STORE_URL"], tmp_path / "kek")),
-    ).pictures
+    ).stored_pictures()
     assert (refused.returncode, "only in sealed mode" in refused.stdout + refused.stderr) == (
         78,
         True,

@@ -48,6 +48,7 @@ from mappa_bus.reporting.partnership import (
 )
 from mappa_bus.reporting.publication import RevisionReason, StatisticsPublished
 from mappa_bus.topics import alerts_topic, bus_topic_specs, dead_letter_topic, statistics_topic
+from tests.stores import stored_picture
 
 pytestmark = pytest.mark.kafka
 
@@ -123,7 +124,9 @@ async def _catch_up(
 
 
 def _picture(store: Path, namespace: str) -> CasePicture:
-    return picture.open_projection(f"sqlite:///{store / 'picture.db'}", namespace).pictures[CASE]
+    return stored_picture(
+        picture.open_projection(f"sqlite:///{store / 'picture.db'}", namespace), CASE
+    )
 
 
 def _as_sent(picture_: CasePicture) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from mappa_bus.reporting.tables import MappaStatistics
 from mappa_bus.topics import erasures_topic
 from tests.keys import KEYRING
 from tests.records import Record, erasure_record, record_of
+from tests.stores import stored_picture
 
 NAMESPACE = "unit"
 ERASED, KEPT = "KEN-2020-000321", "KEN-2020-000654"
@@ -103,14 +104,14 @@ def test_the_picture_keeps_a_stub_and_a_rebuild_erases_it_again(tmp_path: Path) 
     that meets its events again; the other case is untouched."""
     projection = picture.open_projection(f"sqlite:///{tmp_path / 'p.db'}", NAMESPACE)
     projection.commit(projection.fold(_events()))
-    kept_before = projection.pictures[KEPT]
+    kept_before = stored_picture(projection, KEPT)
 
     projection.commit(projection.fold([_erasure(date(2026, 1, 5))]))
-    after = projection.pictures[ERASED]
+    after = stored_picture(projection, ERASED)
     picture.rebuild(projection)
     projection.commit(projection.fold([*_events(), _erasure(date(2026, 1, 5))]))
 
-    stub = projection.pictures[ERASED]
+    stub = stored_picture(projection, ERASED)
     assert (stub.case_id, stub.area, stub.erased_on, stub.timeline) == (
         ERASED,
         Area.KENT,
@@ -118,7 +119,7 @@ def test_the_picture_keeps_a_stub_and_a_rebuild_erases_it_again(tmp_path: Path) 
         (),
     )
     assert after == stub
-    assert projection.pictures[KEPT] == kept_before
+    assert stored_picture(projection, KEPT) == kept_before
 
 
 def test_an_erasure_in_the_same_batch_as_the_events_wins(tmp_path: Path) -> None:
@@ -127,8 +128,8 @@ def test_an_erasure_in_the_same_batch_as_the_events_wins(tmp_path: Path) -> None
 
     projection.commit(projection.fold([_erasure(date(2026, 1, 5)), *_events()]))
 
-    assert projection.pictures[ERASED].timeline == ()
-    assert projection.pictures[KEPT].timeline != ()
+    assert stored_picture(projection, ERASED).timeline == ()
+    assert stored_picture(projection, KEPT).timeline != ()
 
 
 def test_alerts_forget_the_case_and_raise_nothing_for_it_again(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from mappa_bus.projection.database import open_engine
 from mappa_bus.web.identity import USER_HEADER, DevelopmentHeaders
 from tests.keys import KEYRING
 from tests.records import record_of
+from tests.stores import stored_picture
 from tests.unit.test_merges import KEPT, MERGED, NAMESPACE, START, _case, _unit
 
 REASON = "checking the merged case before the meeting"
@@ -71,7 +72,9 @@ async def test_either_id_reads_as_the_one_picture_of_both(
 ) -> None:
     """Both ids answer with the kept id's picture folded from all four events, naming the
     merged id; as known before the merge, each id is still itself alone."""
-    expected = joined((KEPT, MERGED), [projection.pictures[KEPT], projection.pictures[MERGED]])
+    expected = joined(
+        (KEPT, MERGED), [stored_picture(projection, KEPT), stored_picture(projection, MERGED)]
+    )
     before = (MERGED_AT - timedelta(minutes=1)).isoformat()
 
     kept, merged = [

@@ -236,12 +236,12 @@ def test_a_merge_changes_no_picture_and_is_kept_beside_them(tmp_path: Path) -> N
     )
     projection.load()
     projection.commit(projection.fold(_records([*_case(KEPT, 0), *_case(MERGED, 30)], 0)))
-    before = dict(projection.pictures)
+    before = projection.stored_pictures()
 
     projection.commit(projection.fold(_records([MERGE], 10)))
     projection.load()
 
-    assert before == projection.pictures
+    assert before == projection.stored_pictures()
     assert [link_of(MERGE, START + timedelta(minutes=10))] == projection.links
 
 

@@ -21,6 +21,7 @@ from mappa_bus.projection.database import StoreOutOfDateError, open_engine
 from mappa_bus.topics import agency_topic
 from tests.keys import KEYRING
 from tests.records import Record, record_of
+from tests.stores import stored_picture
 
 NAMESPACE = "test"
 CASE = "KEN-2024-000021"
@@ -90,7 +91,7 @@ def test_a_non_owners_completion_of_a_known_action_is_refused_and_changes_nothin
     owner; the picture stays as the agreement left it, its timeline too."""
     topics = _Topics()
     projection.commit(projection.fold(topics.records(AGREED)))
-    before = projection.pictures[CASE]
+    before = stored_picture(projection, CASE)
 
     batch = projection.fold(topics.records(BY_POLICE))
     projection.commit(batch)
@@ -99,7 +100,7 @@ def test_a_non_owners_completion_of_a_known_action_is_refused_and_changes_nothin
     assert refused == [
         (Rejection.NOT_OWNER, "data.action_id: plan action ACT-1 is owned by housing, not police")
     ]
-    assert projection.pictures[CASE] == before
+    assert stored_picture(projection, CASE) == before
 
 
 def test_an_agreement_in_the_same_batch_makes_the_action_known(
@@ -110,7 +111,7 @@ def test_an_agreement_in_the_same_batch_makes_the_action_known(
     batch = projection.fold(_Topics().records(BY_POLICE, AGREED, BY_OWNER))
     projection.commit(batch)
 
-    plan = projection.pictures[CASE].plan
+    plan = stored_picture(projection, CASE).plan
     assert plan is not None
     assert ([r.record.topic for r in batch.rejected], plan.actions[0].status) == (
         [agency_topic(Agency.POLICE, NAMESPACE)],
@@ -129,7 +130,7 @@ def test_a_non_owners_outcome_before_the_agreement_is_kept_not_refused(
     second = projection.fold(topics.records(AGREED))
     projection.commit(second)
 
-    picture = projection.pictures[CASE]
+    picture = stored_picture(projection, CASE)
     assert picture.plan is not None
     assert (
         first.rejected,

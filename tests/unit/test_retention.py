@@ -21,6 +21,7 @@ from mappa_bus.picture.retention import retention_ends
 from mappa_bus.picture.service import erase_expired, open_projection, rebuild
 from mappa_bus.topics import agency_topic
 from tests.records import Record, record_of
+from tests.stores import stored_picture
 
 NAMESPACE = "unit"
 ENDED, ACTIVE = "KEN-2010-000001", "KEN-2020-000002"
@@ -70,7 +71,7 @@ def test_an_expired_case_is_erased_audited_and_stays_erased_through_a_rebuild(
 ) -> None:
     projection = open_projection(f"sqlite:///{tmp_path / 'store.db'}", NAMESPACE)
     _consume(projection)
-    active_before = projection.pictures[ACTIVE]
+    active_before = stored_picture(projection, ACTIVE)
 
     too_early = erase_expired(projection, date(2018, 2, 28), years=6)
     erased = erase_expired(projection, date(2021, 1, 1), years=6)
@@ -78,14 +79,14 @@ def test_an_expired_case_is_erased_audited_and_stays_erased_through_a_rebuild(
     rebuild(projection)
     _consume(projection)
 
-    stub = projection.pictures[ENDED]
+    stub = stored_picture(projection, ENDED)
     with projection.engine.connect() as connection:
         trail = [(r.subject, r.outcome, r.user) for r in reads(connection)]
     assert (too_early, erased, again) == ([], [ENDED], [])
     assert stub.erased_on == date(2021, 1, 1)
     assert stub.management_ended is not None
     assert (stub.management, stub.lead_reference, stub.timeline) == (None, None, ())
-    assert projection.pictures[ACTIVE] == active_before
+    assert stored_picture(projection, ACTIVE) == active_before
     assert trail == [(f"case:{ENDED}", "erased", "retention")]
 
 
@@ -110,8 +111,8 @@ def test_a_running_service_does_not_write_back_a_case_erased_by_another_process(
     record = record_of(event, 3, 1_612_170_000_000, NAMESPACE)
     service.commit(service.fold([record]))
 
-    stored = open_projection(url, NAMESPACE).pictures[ENDED]
+    stored = stored_picture(open_projection(url, NAMESPACE), ENDED)
     assert stored.erased_on == date(2021, 1, 1)
     assert (stored.lead_reference, stored.timeline) == (None, ())
-    assert service.pictures[ENDED] == stored
+    assert stored_picture(service, ENDED) == stored
     assert service.offsets[(topic, record.partition)] == 4  # passed, not refolded later

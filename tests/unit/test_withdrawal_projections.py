@@ -39,6 +39,7 @@ from mappa_bus.reporting.tables import kent_2020_21
 from tests.case_events import kent_case, withdrawal
 from tests.keys import KEYRING
 from tests.records import Record, record_of
+from tests.stores import stored_picture
 
 NAMESPACE = "test"
 CASE = "KEN-2023-000101"
@@ -100,7 +101,7 @@ def test_the_picture_consumer_refuses_a_withdrawal_of_another_agencys_event(
     """Police cannot withdraw probation's level: refused, and the picture keeps the level."""
     projection = _pictures(tmp_path)
     projection.commit(projection.fold(_records(ELIGIBLE, LEVEL_3)))
-    before = projection.pictures[CASE]
+    before = stored_picture(projection, CASE)
 
     batch = projection.fold(
         _records(_withdrawal(PoliceEventWithdrawn, "level-3", "police-w"), first=2)
@@ -108,7 +109,7 @@ def test_the_picture_consumer_refuses_a_withdrawal_of_another_agencys_event(
     projection.commit(batch)
 
     assert _refused(batch) == [("police-w", Rejection.NOT_OWN_EVENT)]
-    assert before == projection.pictures[CASE]
+    assert before == stored_picture(projection, CASE)
 
 
 def test_the_picture_consumer_refuses_a_withdrawal_of_an_event_it_does_not_hold(
@@ -135,7 +136,30 @@ def test_the_picture_consumer_applies_a_withdrawal_of_an_event_earlier_in_its_ba
     )
     projection.commit(batch)
 
-    assert (_refused(batch), projection.pictures[CASE].level) == ([], None)
+    assert (_refused(batch), stored_picture(projection, CASE).level) == ([], None)
+
+
+def test_the_picture_consumer_applies_a_withdrawal_to_a_case_out_of_its_cache(
+    tmp_path: Path,
+) -> None:
+    """With room for one picture, another case's event pushes the case out of memory: the
+    withdrawal is judged against the case as the store has it, and applied."""
+    projection = PictureProjection(
+        open_engine(f"sqlite:///{tmp_path / 'pictures.db'}"),
+        NAMESPACE,
+        keyring=KEYRING,
+        cache_size=1,
+    )
+    projection.load()
+    projection.commit(projection.fold(_records(ELIGIBLE, LEVEL_3)))
+    other = kent_case("KEN-2023-000102", START)(ELIGIBLE.data, 0, "other-eligible")
+    projection.commit(projection.fold(_records(other, first=2)))
+    assert CASE not in projection.cache
+
+    batch = projection.fold(_records(_withdrawal(ProbationEventWithdrawn, "level-3", "w"), first=3))
+    projection.commit(batch)
+
+    assert (_refused(batch), stored_picture(projection, CASE).level) == ([], None)
 
 
 def _reporting(tmp_path: Path) -> ReportingProjection:

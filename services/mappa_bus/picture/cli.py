@@ -51,7 +51,7 @@ add_service_commands(
         run_help="Run the service as one member of its consumer group until stopped (Ctrl-C, "
         "SIGTERM: the batch in hand is committed first).",
         summary=lambda projection, applied: (
-            f"{applied:,} records applied; {len(projection.pictures):,} cases in the store"
+            f"{applied:,} records applied; {projection.case_count():,} cases in the store"
         ),
         rebuild=rebuild,
     ),

@@ -2,15 +2,23 @@
 changed pictures, with the offsets they came from, in one transaction (the Kafka side is
 `projection.subscriber`).
 
+State lives in the store, not in memory (issue 17): each batch reads the pictures of the cases
+it touches, those a bounded cache of recently used pictures lacks, in one query; nothing kept in
+memory grows with the caseload or the history, apart from the merge links (a few a year).
+
 A duplicate event id needs no table of its own here: the fold leaves a picture unchanged when
-its timeline already holds the id. An outcome of a plan action that the case's picture (with the
-batch's other events of the case in it) shows another agency owns is refused, `not-owner`, and
-dead-lettered: it changes nothing, not even the timeline.
+its timeline already holds the id, and the timeline is read with the picture. A case is erased
+exactly when its stored picture is a stub (`erased_on` set): every erasure writes the stub in
+the transaction that records it, and a rebuild writes the stubs back.
+
+An outcome of a plan action that the case's picture (with the batch's other events of the case
+in it) shows another agency owns is refused, `not-owner`, and dead-lettered: it changes
+nothing, not even the timeline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -26,16 +34,24 @@ from mappa_bus.case.plans import refusal
 from mappa_bus.case.withdrawal import refusal as withdrawal_refusal
 from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, plans
 from mappa_bus.kafka_codec import appended_at
-from mappa_bus.picture.retention import erased_among, erased_cases
+from mappa_bus.picture.retention import erased_among
 from mappa_bus.picture.schema import create_schema
-from mappa_bus.picture.store import PROJECTION, load_pictures, save_pictures
+from mappa_bus.picture.store import (
+    PROJECTION,
+    count_pictures,
+    load_pictures,
+    pictures_of,
+    save_pictures,
+)
 from mappa_bus.projection.batch import Batch
+from mappa_bus.projection.cache import LeastRecentlyUsed
 from mappa_bus.projection.database import let_go_of_deleted, snapshot
-from mappa_bus.projection.erasures import load_erasures, record_erasures
+from mappa_bus.projection.erasures import record_erasures
 from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.merges import load_links, save_links
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.sealed import RecordKeys
+from mappa_bus.settings import load_settings
 from mappa_bus.topics import NAMESPACE
 
 
@@ -49,10 +65,15 @@ class PictureBatch(Batch):
     stubs: dict[str, CasePicture] = field(default_factory=dict)
 
 
+def _cache_size() -> int:
+    return load_settings().picture_cache_cases
+
+
 @dataclass
 class PictureProjection:
-    """Every case's picture and the next offset of every partition, as the store has them
-    (memory changes only after the store has committed)."""
+    """The next offset of every partition and the merge links, as the store has them, and a
+    bounded cache of the store's pictures (memory changes only after the store has committed);
+    every picture is read from the store, through the cache (`picture`)."""
 
     # It keeps cases: the shell subscribes it to the erasures too (docs/decisions/0002).
     folds_erasures: ClassVar[bool] = True
@@ -62,48 +83,82 @@ class PictureProjection:
     # Every agency's keys, retired ones too: each record is checked against them.
     keyring: RecordKeys = field(kw_only=True, repr=False)
     name: str = PROJECTION
-    pictures: dict[str, CasePicture] = field(default_factory=dict)
     offsets: dict[Position, int] = field(default_factory=dict)
-    # Every picture stays in memory: without this, the collector walks all of them again each
-    # time a quarter of the heap is new, which a busy fold makes it every few batches (a third
-    # of the service's time in Kent's replay).
+    # The pictures used most recently, as the store has them: a case busy on the log is folded
+    # without reading it back, and the memory stays at `picture_cache_cases` pictures.
+    cache_size: int = field(default_factory=_cache_size, kw_only=True)
+    cache: LeastRecentlyUsed[str, CasePicture] = field(init=False, repr=False)
+    # What stays between batches (the cache, the links) is moved out of the cyclic collector's
+    # view after each batch: otherwise each full collection walks every cached picture again,
+    # which a busy fold makes it do every few batches.
     heap: HeapKeeper = field(default_factory=HeapKeeper)
-    # Cases whose details were erased (when retention passed, or by an erasure on the log):
-    # their events, still on the log, are not folded back in.
-    erased: frozenset[str] = frozenset()
     # The MAPPA unit's merges and unmerges (case/merges.py): kept beside the pictures, which
-    # stay per id (docs/picture.md, "Merged cases").
+    # stay per id (docs/picture.md, "Merged cases"), so the fold reads no group.
     links: list[Link] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.cache = LeastRecentlyUsed(self.cache_size)
+
     def load(self) -> None:
-        """Create the schema if need be and read back what the store holds."""
+        """Create the schema if need be and read back where the store stands; the cache is
+        emptied (after a rebalance another member may have changed what it held)."""
         create_schema(self.engine)
         with snapshot(self.engine) as connection:
-            self.pictures = load_pictures(connection)
             self.offsets = load_offsets(connection, PROJECTION)
-            self.erased = frozenset(erased_cases(connection))
             self.links = [Link.from_row(row) for row in load_links(connection, PROJECTION)]
-            self.erased = frozenset(erased_cases(connection)) | frozenset(
-                load_erasures(connection, PROJECTION)
-            )
+        self.cache.clear()
         self.heap.settle()
+
+    def picture(self, case_id: str) -> CasePicture | None:
+        """`case_id`'s picture as the store has it (through the cache), or None when the store
+        has none: its own, not its merge group's (the readers join groups)."""
+        return self.pictures_of([case_id]).get(case_id)
+
+    def pictures_of(self, case_ids: Iterable[str]) -> dict[str, CasePicture]:
+        """The pictures of `case_ids` the store has: those cached, the rest in one read."""
+        hits, misses = self.cache.found(case_ids)
+        if misses:
+            with snapshot(self.engine) as connection:
+                read = pictures_of(connection, misses)
+            self.cache.put(read)
+            hits.update(read)
+        return hits
+
+    def stored_pictures(self) -> dict[str, CasePicture]:
+        """Every picture in the store, all at once: for tests and small stores (the fold and
+        the services never hold them all)."""
+        with snapshot(self.engine) as connection:
+            return load_pictures(connection)
+
+    def case_count(self) -> int:
+        """How many cases the store holds a picture of."""
+        with snapshot(self.engine) as connection:
+            return count_pictures(connection)
 
     def fold(self, records: Sequence[Any]) -> PictureBatch:
         """Fold a batch of records into the pictures they change, without committing."""
         batch = PictureBatch(offsets=dict(self.offsets), namespace=self.namespace)
+        read = [
+            (record, event, link_of(event, appended_at(record.timestamp)))
+            for record, event in batch.events(records, self.namespace, self.keyring)
+        ]
+        # The batch's cases (its erasures' too, now read), in one read of those not cached.
+        known = self.pictures_of(
+            [*(event.case_id for _, event, link in read if link is None), *batch.erasures]
+        )
         # Each case folds once a batch: its events sorted together, so a late one among them
         # costs one re-fold of the case, not one per late event.
         arrivals: dict[str, list[tuple[Any, Envelope[EventData]]]] = {}
-        for record, event in batch.events(records, self.namespace, self.keyring):
-            link = link_of(event, appended_at(record.timestamp))
+        for record, event, link in read:
             if link is not None:
                 _link(batch, record, link, self.links)
-            elif event.case_id not in self.erased:
+            elif not _erased(known.get(event.case_id)):
                 pending = arrivals.setdefault(event.case_id, [])
-                known = self.pictures.get(event.case_id)
                 # A withdrawal must name an event of its own agency this case already holds,
                 # in the store or earlier in this batch.
-                error = withdrawal_refusal(known, event, earlier=(e for _, e in pending))
+                error = withdrawal_refusal(
+                    known.get(event.case_id), event, earlier=(e for _, e in pending)
+                )
                 if error is not None:
                     batch.refuse(record, error)
                     continue
@@ -111,16 +166,17 @@ class PictureProjection:
         for case_id, events in arrivals.items():
             if not events:
                 continue
-            known = self.pictures.get(case_id)
-            folded = _fold_case(batch, known, events)
+            before = known.get(case_id)
+            folded = _fold_case(batch, before, events)
             # None: the case's only events were refused, and it had no picture.
-            if folded is not None and folded is not known:
+            if folded is not None and folded is not before:
                 batch.changed[case_id] = folded
         # After the events: an erasure cuts its case whatever the batch folded into it.
         for case_id, erasure in batch.erasures.items():
             batch.changed.pop(case_id, None)
-            if case_id not in self.erased:
-                batch.stubs[case_id] = erased_picture(self.pictures.get(case_id), erasure)
+            stored = known.get(case_id)
+            if not _erased(stored):
+                batch.stubs[case_id] = erased_picture(stored, erasure)
         return batch
 
     def commit(self, batch: PictureBatch) -> None:
@@ -137,14 +193,18 @@ class PictureProjection:
             record_erasures(connection, PROJECTION, batch.erasures.values())
         if batch.stubs:
             let_go_of_deleted(self.engine)
-        self.pictures.update(batch.changed)
-        self.pictures.update(stubs)
-        self.pictures.update(batch.stubs)
-        self.erased |= stubs.keys() | batch.erasures.keys()
+        self.cache.put(batch.changed)
+        self.cache.put(stubs)
+        self.cache.put(batch.stubs)
         self.links.extend(batch.links)
         self.offsets = batch.offsets
         self.heap.settle()
         self.heap.sweep_if_due()
+
+
+def _erased(picture: CasePicture | None) -> bool:
+    """Whether the stored `picture` is an erased case's stub: its events are not folded back."""
+    return picture is not None and picture.erased_on is not None
 
 
 def _link(batch: PictureBatch, record: Any, link: Link, known: Sequence[Link]) -> None:

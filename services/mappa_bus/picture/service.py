@@ -8,7 +8,7 @@ from datetime import date
 from mappa_bus.case.erasure import erased_picture
 from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.retention import due, erase, erased_cases
-from mappa_bus.picture.store import PROJECTION, clear, save_pictures
+from mappa_bus.picture.store import PROJECTION, clear, each_picture, save_pictures
 from mappa_bus.projection import shell
 from mappa_bus.projection.database import let_go_of_deleted
 from mappa_bus.projection.erasures import load_erasures
@@ -39,9 +39,10 @@ def rebuild(projection: PictureProjection) -> None:
 
 
 def erase_expired(projection: PictureProjection, today: date, years: int) -> list[str]:
-    """Erase every case whose retention has passed by `today`; the case ids erased."""
+    """Erase every case whose retention has passed by `today`; the case ids erased (the store
+    is read a page at a time: only the pictures due are held)."""
     with projection.engine.begin() as connection:
-        erased = erase(connection, due(projection.pictures.values(), today, years), today)
+        erased = erase(connection, due(each_picture(connection), today, years), today)
     let_go_of_deleted(projection.engine)
     projection.load()
     return erased

@@ -3,12 +3,13 @@ the columns the queries filter on, in the same database (and transaction) as its
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     delete,
+    func,
     select,
 )
 from sqlalchemy.engine import Connection
@@ -58,9 +59,54 @@ def save_pictures(connection: Connection, pictures: Iterable[CasePicture]) -> No
 
 
 def load_pictures(connection: Connection) -> dict[str, CasePicture]:
-    """Every picture in the store."""
-    rows = connection.execute(select(pictures_table.c.case_id, pictures_table.c.picture))
-    return {case_id: CasePicture.model_validate_json(text) for case_id, text in rows}
+    """Every picture in the store, all at once (tests, and tools over small stores: memory
+    grows with the caseload; `each_picture` reads them a page at a time)."""
+    return {picture.case_id: picture for picture in each_picture(connection)}
+
+
+# Pictures read per query by `each_picture`: enough to make a query's cost small beside its
+# rows', few enough to keep a page's memory modest.
+PAGE = 500
+# Ids per `IN` list of `pictures_of`: a whole batch of the subscriber's (2,000 records) in one
+# read, well below the bound parameters SQLite (32,766 since 3.32) and PostgreSQL allow.
+IDS_PER_READ = 2_000
+
+
+def each_picture(connection: Connection, page: int = PAGE) -> Iterator[CasePicture]:
+    """Every picture in the store, in case-id order, read `page` at a time (by keyset: each
+    page starts after the last id of the one before), so that no more than a page is held."""
+    table = pictures_table
+    after: str | None = None
+    while True:
+        query = select(table.c.case_id, table.c.picture).order_by(table.c.case_id).limit(page)
+        if after is not None:
+            query = query.where(table.c.case_id > after)
+        rows = connection.execute(query).all()
+        for case_id, text in rows:
+            after = case_id
+            yield CasePicture.model_validate_json(text)
+        if len(rows) < page:
+            return
+
+
+def pictures_of(connection: Connection, case_ids: Collection[str]) -> dict[str, CasePicture]:
+    """The stored pictures of `case_ids` (those the store has none of are absent): a batch's
+    cases in one query, or one a page when they are many."""
+    wanted = sorted(case_ids)
+    found: dict[str, CasePicture] = {}
+    for start in range(0, len(wanted), IDS_PER_READ):
+        rows = connection.execute(
+            select(pictures_table.c.case_id, pictures_table.c.picture).where(
+                pictures_table.c.case_id.in_(wanted[start : start + IDS_PER_READ])
+            )
+        )
+        found.update((case_id, CasePicture.model_validate_json(text)) for case_id, text in rows)
+    return found
+
+
+def count_pictures(connection: Connection) -> int:
+    """How many cases the store holds a picture of."""
+    return connection.execute(select(func.count()).select_from(pictures_table)).scalar_one()
 
 
 def load_picture(connection: Connection, case_id: str) -> CasePicture | None:

@@ -1,0 +1,65 @@
+"""A bounded cache of a projection's per-case state, least recently used out first (issue 17:
+state in the store, not in memory). A projection reads each batch's cases here first and from
+its store only for the misses, in one read; its memory then stays at `size` cases however large
+the caseload or long the history grows. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class LeastRecentlyUsed(Generic[K, V]):
+    """At most `size` values by key; putting one more drops the one used longest ago."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"size: {size} holds nothing; a cache holds at least 1")
+        self.size = size
+        self._values: OrderedDict[K, V] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
+
+    def get(self, key: K) -> V | None:
+        """The value kept for `key` (now the most recently used), or None when not kept."""
+        value = self._values.get(key)
+        if value is not None:
+            self._values.move_to_end(key)
+        return value
+
+    def found(self, keys: Iterable[K]) -> tuple[dict[K, V], list[K]]:
+        """The values kept for `keys`, and the keys not kept (each once, in the order given)."""
+        hits: dict[K, V] = {}
+        misses: list[K] = []
+        asked: set[K] = set()
+        for key in keys:
+            if key in asked:
+                continue
+            asked.add(key)
+            value = self.get(key)
+            if value is None:
+                misses.append(key)
+            else:
+                hits[key] = value
+        return hits, misses
+
+    def put(self, values: Mapping[K, V]) -> None:
+        """Keep `values` as the most recently used, dropping the oldest beyond `size`."""
+        for key, value in values.items():
+            self._values[key] = value
+            self._values.move_to_end(key)
+        while len(self._values) > self.size:
+            self._values.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (the store is read again from here on)."""
+        self._values.clear()

@@ -1,0 +1,40 @@
+"""The bounded cache a projection keeps its most recently used cases in (issue 17)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mappa_bus.projection.cache import LeastRecentlyUsed
+
+
+def test_putting_beyond_its_size_drops_the_least_recently_used() -> None:
+    cache: LeastRecentlyUsed[str, int] = LeastRecentlyUsed(2)
+    cache.put({"a": 1, "b": 2})
+    assert cache.get("a") == 1  # now "b" is the least recently used
+
+    cache.put({"c": 3})
+
+    assert (len(cache), "a" in cache, "b" in cache, "c" in cache) == (2, True, False, True)
+
+
+def test_found_splits_the_keys_into_those_kept_and_those_to_read_each_once() -> None:
+    cache: LeastRecentlyUsed[str, int] = LeastRecentlyUsed(3)
+    cache.put({"a": 1, "b": 2, "c": 3})
+
+    hits, misses = cache.found(["x", "a", "x", "y", "a"])
+    cache.put({"z": 26})  # "a" was used last of the three: "b" goes
+
+    assert (hits, misses, "a" in cache, "b" in cache) == ({"a": 1}, ["x", "y"], True, False)
+
+
+def test_a_batch_larger_than_the_cache_keeps_its_newest_values() -> None:
+    cache: LeastRecentlyUsed[int, int] = LeastRecentlyUsed(2)
+
+    cache.put({n: n for n in range(5)})
+
+    assert ([n in cache for n in range(5)], len(cache)) == ([False] * 3 + [True] * 2, 2)
+
+
+def test_a_cache_that_could_hold_nothing_is_refused_naming_its_size() -> None:
+    with pytest.raises(ValueError, match="size: 0"):
+        LeastRecentlyUsed(0)
