@@ -40,50 +40,23 @@ class Service:
         return f"http://127.0.0.1:{self.port}{self.shown_path if path is None else path}"
 
 
+def _consumer(name: str, role: str, port: int, ns: tuple[str, str]) -> Service:
+    """A consumer service, run as its own principal, ready when its operations port says so."""
+    return Service(
+        name, (role, "run", *ns, "--metrics-port", str(port)), role, port, "/readyz", "/readyz"
+    )
+
+
 def services(ports: Ports, namespace: str) -> tuple[Service, ...]:
     """The processes, in the order they start (the intake, when sealed, before the consumers
     of what it seals; the consumers before the servers over them)."""
     ns = ("--namespace", namespace)
-    intake = (
-        ()
-        if ports.intake is None
-        else (
-            Service(
-                "intake",
-                ("intake", "run", *ns, "--metrics-port", str(ports.intake)),
-                "intake",
-                ports.intake,
-                "/readyz",
-                "/readyz",
-            ),
-        )
-    )
+    intake = () if ports.intake is None else (_consumer("intake", "intake", ports.intake, ns),)
     return (
         *intake,
-        Service(
-            "picture service",
-            ("picture", "run", *ns, "--metrics-port", str(ports.picture)),
-            "picture",
-            ports.picture,
-            "/readyz",
-            "/readyz",
-        ),
-        Service(
-            "reporting service",
-            ("reporting", "run", *ns, "--metrics-port", str(ports.reporting)),
-            "reporting",
-            ports.reporting,
-            "/readyz",
-            "/readyz",
-        ),
-        Service(
-            "alerts service",
-            ("alerts", "run", *ns, "--metrics-port", str(ports.alerts)),
-            "alerts",
-            ports.alerts,
-            "/readyz",
-            "/readyz",
-        ),
+        _consumer("picture service", "picture", ports.picture, ns),
+        _consumer("reporting service", "reporting", ports.reporting, ns),
+        _consumer("alerts service", "alerts", ports.alerts, ns),
         Service(
             "case API",
             ("picture", "serve", "--port", str(ports.api)),
