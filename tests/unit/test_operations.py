@@ -276,3 +276,44 @@ def test_an_alerts_member_is_warm_once_the_partitions_it_holds_have_caught_up(
     assert projection.warm_over(holding_first)
     assert not projection.warm  # what the group as a whole would need
     assert projection.warm_over([])  # not started: it holds nothing yet
+
+
+async def test_a_store_that_fails_the_batchs_read_is_waited_for_like_one_that_fails_its_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fold reads the batch's cases from the store: an outage found there is counted,
+    logged and backed off like one found by the commit, and the batch is failed, not lost."""
+    from sqlalchemy.exc import OperationalError
+
+    namespace = "unit-ops-read"
+    projection = PictureProjection(
+        open_engine(f"sqlite:///{tmp_path / 'p.db'}"), namespace, keyring=KEYRING
+    )
+    projection.load()
+
+    def unreachable(case_ids: object) -> dict[str, object]:
+        raise OperationalError("SELECT", {}, ConnectionError("the database went away"))
+
+    monkeypatch.setattr(projection, "pictures_of", unreachable)
+    broker = KafkaBroker()
+    register_projection(broker, projection, group_id="unit-ops-read-picture")
+    before = _value("mappa_store_unavailable_total", projection=projection.name)
+
+    async with TestKafkaBroker(broker):
+        event = example_event(ShpoMade)
+        key = event.case_id.encode()
+        value = to_wire(event)
+        # The batch fails (FastStream's in-memory broker then fails its own nack of a batch,
+        # a list where Kafka has records; the real broker's seek back is in
+        # test_database_outage).
+        with pytest.raises((OperationalError, AttributeError)):
+            await broker.publish(
+                value,
+                agency_topic(Agency.POLICE, namespace),
+                key=key,
+                partition=partition_of(key),
+                headers=signed(value, event),
+            )
+
+    assert _value("mappa_store_unavailable_total", projection=projection.name) == before + 1
+    assert projection.stored_pictures() == {}

@@ -267,6 +267,19 @@ def register_projection(
             await message.nack()  # back to the batch's first records, to be had again
             raise
 
+    async def store_unavailable(error: OperationalError) -> None:
+        # The store is unreachable: nothing was committed and memory is unchanged. Wait,
+        # longer each time; the caller then fails the batch so that it is delivered again.
+        observer.store_unavailable()
+        delay = backoff.next_delay()
+        log.warning(
+            "store unavailable; the batch will be retried",
+            projection=projection.name,
+            retry_in_seconds=delay,
+            error=type(error.orig).__name__ if error.orig else type(error).__name__,
+        )
+        await asyncio.sleep(delay)
+
     async def fold_and_commit(message: KafkaMessage) -> None:
         records = message.raw_message
         # A tuple from Kafka; a list from FastStream's in-memory test broker.
@@ -275,7 +288,12 @@ def register_projection(
         # lag is set on arrival too, so that it still grows while the store is out.
         observer.lag(holder["subscriber"].consumer, projection.offsets)
         start = observer.started(records, projection.offsets)
-        batch = projection.fold(records)
+        try:
+            # The fold reads the cases the batch touches from the store: it can find it out too.
+            batch = projection.fold(records)
+        except OperationalError as error:
+            await store_unavailable(error)
+            raise
         # Dead letters go out before the offsets move past them: at worst a crash in between
         # writes a dead letter twice; it never loses one.
         for item in batch.rejected:
@@ -300,17 +318,7 @@ def register_projection(
             await resume_from_store(projection, consumer, consumer.assignment())
             return
         except OperationalError as error:
-            observer.store_unavailable()
-            # The store is unreachable: nothing was committed and memory is unchanged. Wait,
-            # longer each time, then fail the batch so that it is delivered again.
-            delay = backoff.next_delay()
-            log.warning(
-                "store unavailable; the batch will be retried",
-                projection=projection.name,
-                retry_in_seconds=delay,
-                error=type(error.orig).__name__ if error.orig else type(error).__name__,
-            )
-            await asyncio.sleep(delay)
+            await store_unavailable(error)
             raise
         backoff.reset()
         observer.committed(start, len(batch.rejected))
