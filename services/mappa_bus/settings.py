@@ -194,6 +194,14 @@ class Settings(BaseSettings):
         "A picture with a few years' timeline is some 40-80 KiB in memory, so the default "
         "holds about 100-150 MiB however large the caseload.",
     )
+    alerts_cache_cases: int = Field(
+        default=2_000,
+        ge=1,
+        description="Most case pictures the alerts service keeps in memory between batches "
+        "(the most recently used; the rest are read from its store as their events arrive, "
+        "and the clock reads only the cases due). Sized as `picture_cache_cases`: about "
+        "100-150 MiB at the default however large the caseload.",
+    )
     alerts_streams: int = Field(
         default=100,
         ge=1,

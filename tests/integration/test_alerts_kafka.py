@@ -32,7 +32,7 @@ def _implied(projection: AlertProjection) -> set[str]:
     and after it in event-time order, and the time-driven ones at the year's end (reviews and
     plan actions overdue, level 3 cases without a meeting)."""
     implied = set()
-    for picture in projection.pictures.values():
+    for picture in projection.stored_pictures().values():
         firings = evaluate_from(picture, picture.timeline[0].event_id)
         implied |= {alert_id(f.data.rule, f.trigger) for f in firings}
         implied |= {alert_id(f.data.rule, f.trigger) for f in calendar(picture, YEAR_END)}
@@ -76,7 +76,8 @@ async def test_a_years_alerts_are_raised_once_each_across_a_restart(
     ids = Counter(alert.id for alert in on_topic)
     rules = Counter(alert.data.rule for alert in on_topic)
     assert ids.most_common(1)[0][1] == 1
-    assert set(ids) == {alert.id for alert in stored} == restarted.raised
+    assert set(ids) == {alert.id for alert in stored}
+    assert len(ids) == restarted.raised_count()
     assert pending == []
     assert _implied(restarted) <= set(ids)
     # The year has releases, breaches, recalls, orders, level changes and transfers in it.

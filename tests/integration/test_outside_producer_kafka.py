@@ -188,7 +188,7 @@ async def test_records_out_of_place_are_dead_lettered_by_every_consumer_and_fold
     pictured = {s.event.case_id for s in folded if s.event.publisher is not Agency.MAPPA_UNIT}
     [merge] = [s.event.id for s in folded if s.event.publisher is Agency.MAPPA_UNIT]
     assert set(consumed.pictures.stored_pictures()) == pictured
-    assert set(consumed.raised.pictures) == pictured
+    assert set(consumed.raised.stored_pictures()) == pictured
     for projection in (consumed.pictures, consumed.facts, consumed.raised):
         assert [link.event_id for link in projection.links] == [merge]
     assert not {s.event.id for s in refused} & consumed.facts.seen

@@ -179,7 +179,7 @@ async def test_cloudevents_lines_land_as_their_own_bytes_and_every_consumer_fold
     assert by_case[cases[3]] == to_wire(parse_event(by_case[cases[3]]))
     assert consumed.letters == []
     assert sorted(consumed.pictures.stored_pictures()) == cases
-    assert sorted(consumed.raised.pictures) == cases
+    assert sorted(consumed.raised.stored_pictures()) == cases
     assert {parse_event(value).id for value in values} <= consumed.facts.seen
 
 

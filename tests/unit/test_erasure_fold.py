@@ -149,7 +149,10 @@ def test_alerts_forget_the_case_and_raise_nothing_for_it_again(tmp_path: Path) -
         raised_after = {alert.data.case_id for alert in all_raised(connection)}
     assert raised_before == {ERASED, KEPT}
     assert raised_after == {KEPT}
-    assert (ERASED in projection.pictures, ERASED in again.pictures) == (False, False)
+    assert (ERASED in projection.stored_pictures(), ERASED in again.stored_pictures()) == (
+        False,
+        False,
+    )
 
 
 def _kent_2020(projection: ReportingProjection) -> MappaStatistics | None:

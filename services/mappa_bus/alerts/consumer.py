@@ -1,11 +1,18 @@
 """The alerts projection: folds every agency event into the case pictures the rules compare,
 and raises the alerts that the rules find, exactly once per triggering event.
 
-Two positions per partition: `offsets`, how far the in-memory pictures have read (the service
-starts with none and folds the topics again from their start), and `raised_upto`, how far
-alerts have been raised (stored, with the alerts raised, in one transaction). Every record is
-put to the rules, also while the pictures are rebuilt below `raised_upto` (what was raised then
-is in the outbox and is not raised again); only records beyond it are dead-lettered. A crash
+State lives in the store, not in memory (issue 17): each batch reads the pictures of the cases
+it touches (and of their merge groups), those a bounded cache of recently used ones lacks, in
+one query, and writes those it changes with the alerts they raised; the clock reads only the
+cases due, by a stored day (`rules.first_due`). Nothing kept in memory grows with the caseload
+or the history, apart from the merge links (a few a year).
+
+Two positions per partition, both stored, moved in the transaction that stores the pictures
+and the alerts: `offsets`, how far the pictures have been folded, and `raised_upto`, how far
+alerts have been raised. They move together, except in a store made before the pictures were
+kept: its pictures are folded again from the start of the log (`load`). Every record is put to
+the rules, also while the pictures are folded below `raised_upto` (what was raised then is in
+the outbox and is not raised again); only records beyond it are dead-lettered. A crash
 therefore neither loses an alert (the offsets move only with the alerts they produced) nor
 raises one twice (an alert's id comes from its rule and trigger, and the outbox keeps every id).
 
@@ -18,10 +25,9 @@ seen before probation's conditions granting it), and never misses one the final 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from types import MappingProxyType
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine
@@ -34,14 +40,32 @@ from mappa_bus.alerts.model import (
     raised,
     withdrawn,
 )
-from mappa_bus.alerts.rules import LEVEL_THREE_INTERVAL, RULES, Firing, calendar, evaluate
+from mappa_bus.alerts.rules import (
+    LEVEL_THREE_INTERVAL,
+    RULES,
+    Firing,
+    calendar,
+    evaluate,
+    first_due,
+)
 from mappa_bus.alerts.schema import create_schema
 from mappa_bus.alerts.store import (
+    CASES,
     PROJECTION,
+    HeldCase,
+    cases_of,
+    count_raised,
+    delete_cases,
+    due_cases,
+    each_case,
+    erased_among,
     forget_cases,
+    forget_folded,
+    known_ids,
     raised_alerts,
-    raised_ids,
     record_raised,
+    save_cases,
+    set_due,
 )
 from mappa_bus.case.fold import apply, joined
 from mappa_bus.case.merges import Link, Merges, link_of, merges_of
@@ -53,10 +77,13 @@ from mappa_bus.catalogue.registry import BY_TYPE
 from mappa_bus.catalogue.withdrawal import EventWithdrawn, WithdrawalReason
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.batch import Batch
+from mappa_bus.projection.cache import LeastRecentlyUsed
 from mappa_bus.projection.database import let_go_of_deleted, snapshot
-from mappa_bus.projection.erasures import load_erasures, record_erasures
+from mappa_bus.projection.erasures import record_erasures
+from mappa_bus.projection.merges import load_links, save_links
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.sealed import RecordKeys
+from mappa_bus.settings import load_settings
 from mappa_bus.topics import NAMESPACE
 
 
@@ -104,11 +131,16 @@ def _says(data: AlertData) -> dict[str, object]:
     )
 
 
-_NONE_HELD: Mapping[str, CasePicture | None] = MappingProxyType({})
+# How the fold and the clock look a case's picture up: the batch's, else the store's.
+Lookup = Callable[[str], CasePicture | None]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _cache_size() -> int:
+    return load_settings().alerts_cache_cases
 
 
 @dataclass
@@ -119,8 +151,8 @@ class AlertBatch(Batch):
     raised_upto: dict[Position, int] = field(default_factory=dict)
     changed: dict[str, CasePicture] = field(default_factory=dict)
     alerts: dict[str, AlertRaised] = field(default_factory=dict)
-    # Alerts to withdraw, each with the withdrawn event and why: withdrawn at the commit (the
-    # alert raised may be in the store rather than the batch).
+    # Alerts to withdraw, each with the withdrawn event and why: withdrawn at the commit, those
+    # the outbox or the batch holds (the alert raised may be in the store rather than the batch).
     withdrawing: dict[str, tuple[str, WithdrawalReason]] = field(default_factory=dict)
     # Alerts still implied once an event is withdrawn, with what they would now say, the
     # withdrawn event, why, and the withdrawal's id: one that said otherwise is withdrawn and
@@ -128,11 +160,28 @@ class AlertBatch(Batch):
     restating: dict[str, tuple[Firing, str, WithdrawalReason, str]] = field(default_factory=dict)
     # The MAPPA unit's merges and unmerges the batch met.
     links: list[Link] = field(default_factory=list)
+    # The stored cases the batch read (its cases and their merge groups), and those of its
+    # cases erased before it (their events are not folded).
+    known: dict[str, HeldCase] = field(default_factory=dict)
+    erased_before: set[str] = field(default_factory=set)
+    # The partition number each changed case's events are on.
+    homes: dict[str, int] = field(default_factory=dict)
+    # The due day of every case whose person the batch changed (`rules.first_due`).
+    due: dict[str, date | None] = field(default_factory=dict)
+
+    def picture(self, case_id: str) -> CasePicture | None:
+        """`case_id`'s own picture as the batch leaves it so far, or None: none yet."""
+        changed = self.changed.get(case_id)
+        if changed is not None:
+            return changed
+        held = self.known.get(case_id)
+        return None if held is None else held.picture
 
 
 @dataclass
 class AlertProjection:
-    """The pictures in memory, where they and the alerts stand, and every alert id raised."""
+    """Where the pictures and the alerts stand, the merge links, and a bounded cache of the
+    store's pictures (memory changes only after the store has committed)."""
 
     # It keeps cases: the shell subscribes it to the erasures too (docs/decisions/0002).
     folds_erasures: ClassVar[bool] = True
@@ -143,51 +192,73 @@ class AlertProjection:
     keyring: RecordKeys = field(kw_only=True, repr=False)
     name: str = PROJECTION
     clock: Callable[[], datetime] = _now
-    pictures: dict[str, CasePicture] = field(default_factory=dict)
     offsets: dict[Position, int] = field(default_factory=dict)
     raised_upto: dict[Position, int] = field(default_factory=dict)
-    raised: set[str] = field(default_factory=set)
-    # The partition number each case's events are on (the same on every agency topic): a
-    # group member asks the clock only about the cases it holds.
-    homes: dict[str, int] = field(default_factory=dict)
     level_three_interval: timedelta = LEVEL_THREE_INTERVAL
     """How long a level 3 case may go without a meeting (the settings' interval)."""
-    # The MAPPA unit's merges and unmerges, folded from the log like the pictures: from a
-    # merge on, the rules reason over the group's one picture (docs/alerts.md, "Merged cases").
+    # The MAPPA unit's merges and unmerges, kept with the pictures: from a merge on, the rules
+    # reason over the group's one picture (docs/alerts.md, "Merged cases").
     links: list[Link] = field(default_factory=list)
-    erased: set[str] = field(default_factory=set)
-    """Erased cases (docs/decisions/0002): no picture, no alert, their events not folded."""
+    # The cases used most recently, as the store has them: a case busy on the log is folded
+    # without reading it back, and the memory stays at `alerts_cache_cases` pictures.
+    cache_size: int = field(default_factory=_cache_size, kw_only=True)
+    cache: LeastRecentlyUsed[str, HeldCase] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.cache = LeastRecentlyUsed(self.cache_size)
 
     @property
     def merges(self) -> Merges:
         """The merges in force, as far as the pictures have read."""
         return merges_of(self.links)
 
-    def person(
-        self, case_id: str, merges: Merges, held: Mapping[str, CasePicture | None] = _NONE_HELD
-    ) -> CasePicture | None:
-        """The picture the rules see for `case_id`: its own, or its merged group's one picture
-        (`held`: pictures by id that stand instead of the projection's, None for none yet)."""
+    @staticmethod
+    def person(case_id: str, merges: Merges, look: Lookup) -> CasePicture | None:
+        """The picture the rules see for `case_id`: its own, or its merged group's one picture,
+        each id's picture as `look` finds it (None: none yet)."""
         group = merges.group(case_id)
-        pictures = [
-            picture
-            for one in group
-            if (picture := held[one] if one in held else self.pictures.get(one)) is not None
-        ]
+        pictures = [picture for one in group if (picture := look(one)) is not None]
         if len(group) == 1 or not pictures:
             return pictures[0] if pictures else None
         return joined(group, pictures)
 
     def load(self) -> None:
-        """Read where alerts stand (again, after a rebalance: another instance may have moved
-        them on). The pictures are kept: they are folded from the log, not read from here."""
-        create_schema(self.engine)
+        """Read where the pictures and the alerts stand (again, after a rebalance: another
+        member may have moved them on); the cache is emptied. A store whose pictures' table
+        had to be made folds them again from the log: where they were folded up to is
+        forgotten (a store made before they were kept has none of it anyway)."""
+        if create_schema(self.engine):
+            with self.engine.begin() as connection:
+                forget_folded(connection)
         with snapshot(self.engine) as connection:
             self.raised_upto = load_offsets(connection, PROJECTION)
-            self.raised = raised_ids(connection)
-            self.erased = set(load_erasures(connection, PROJECTION))
-        for case_id in self.erased:
-            self.pictures.pop(case_id, None)
+            self.offsets = load_offsets(connection, CASES)
+            self.links = [Link.from_row(row) for row in load_links(connection, CASES)]
+        self.cache.clear()
+
+    def cases_of(self, case_ids: Iterable[str]) -> tuple[dict[str, HeldCase], set[str]]:
+        """The stored cases among `case_ids` (those cached, the rest in one read), and those
+        of the rest the service has erased."""
+        hits, misses = self.cache.found(case_ids)
+        if not misses:
+            return hits, set()
+        with snapshot(self.engine) as connection:
+            read = cases_of(connection, misses)
+            erased = erased_among(connection, misses)
+        self.cache.put(read)
+        hits.update(read)
+        return hits, erased
+
+    def stored_pictures(self) -> dict[str, CasePicture]:
+        """Every picture in the store, all at once: for tests and small stores (the fold and
+        the clock never hold them all)."""
+        with snapshot(self.engine) as connection:
+            return {picture.case_id: picture for picture in each_case(connection)}
+
+    def raised_count(self) -> int:
+        """How many alerts and withdrawals the store holds."""
+        with snapshot(self.engine) as connection:
+            return count_raised(connection)
 
     @property
     def warm(self) -> bool:
@@ -208,16 +279,35 @@ class AlertProjection:
             raised_upto=dict(self.raised_upto),
             namespace=self.namespace,
         )
+        read: list[tuple[Any, Envelope[EventData], Link | None, bool]] = []
         for record in batch.unread(records):
             position = (record.topic, record.partition)
             live = record.offset >= batch.raised_upto.get(position, 0)
             if live:
                 batch.raised_upto[position] = record.offset + 1
-            self._fold_one(batch, record, live=live)
-        # Erasures are folded whenever met, below `raised_upto` too (they raise nothing): the
-        # pictures are folded from the log at every start, and an erased case keeps none.
+            # Refused once, when first met, not again when folded again.
+            event = batch.read(record, self.namespace, self.keyring, refuse=live)
+            if event is not None:
+                read.append((record, event, link_of(event, appended_at(record.timestamp)), live))
+        batch.known, batch.erased_before = self.cases_of(self._wanted(batch, read))
+        for record, event, link, live in read:
+            self._fold_one(batch, record, event, link, live=live)
+        # Erasures are folded whenever met, below `raised_upto` too (they raise nothing).
         self._erase(batch)
+        self._due(batch)
         return batch
+
+    def _wanted(
+        self, batch: AlertBatch, read: Sequence[tuple[Any, Envelope[EventData], Link | None, bool]]
+    ) -> set[str]:
+        """The cases the batch reads: its own, the ids its links name, and every member of
+        their merge groups before and after the batch's links (a group met in between holds
+        no other ids: groups are stars)."""
+        ids = {event.case_id for _, event, _, _ in read} | set(batch.erasures)
+        links = [link for _, _, link, _ in read if link is not None]
+        ids |= {one for link in links for one in (link.kept, link.merged)}
+        now, then = self.merges, merges_of([*self.links, *links])
+        return {one for case_id in ids for merges in (now, then) for one in merges.group(case_id)}
 
     def _erase(self, batch: AlertBatch) -> None:
         """Take the batch's erased cases out of what it would change."""
@@ -231,17 +321,37 @@ class AlertProjection:
             k: r for k, r in batch.restating.items() if r[0].data.case_id not in gone
         }
 
-    def _fold_one(self, batch: AlertBatch, record: Any, *, live: bool) -> None:
-        # Refused once, when first met, not again at every start.
-        event = batch.read(record, self.namespace, self.keyring, refuse=live)
-        if event is None or event.case_id in self.erased:
+    def _due(self, batch: AlertBatch) -> None:
+        """The due day of every case whose person the batch changed: a changed case's and its
+        group's, and the groups a link made or undid, each over its group's one picture (the
+        clock asks about a group through its kept id)."""
+        before, after = self.merges, merges_of([*self.links, *batch.links])
+        touched = set(batch.changed) | {
+            one for link in batch.links for one in (link.kept, link.merged)
+        }
+        cases = {one for case_id in touched for m in (before, after) for one in m.group(case_id)}
+        for case_id in sorted(cases - batch.erasures.keys() - batch.erased_before):
+            person = self.person(after.kept(case_id), after, batch.picture)
+            batch.due[case_id] = (
+                None if person is None else first_due(person, self.level_three_interval)
+            )
+
+    def _fold_one(
+        self,
+        batch: AlertBatch,
+        record: Any,
+        event: Envelope[EventData],
+        link: Link | None,
+        *,
+        live: bool,
+    ) -> None:
+        if event.case_id in batch.erased_before:
             return
-        link = link_of(event, appended_at(record.timestamp))
         if link is not None:
             self._link(batch, record, link, live=live)
             return
-        self.homes[event.case_id] = record.partition
-        before = batch.changed.get(event.case_id) or self.pictures.get(event.case_id)
+        batch.homes[event.case_id] = record.partition
+        before = batch.picture(event.case_id)
         error = refusal(before, event)
         if error is not None:
             if live:
@@ -259,14 +369,16 @@ class AlertProjection:
         if len(merges.group(event.case_id)) > 1:
             # One person under several ids: the rules see the group's one picture before and
             # after the event, so what the other id already holds raises nothing again.
-            person_after = self.person(event.case_id, merges, batch.changed)
+            person_after = self.person(event.case_id, merges, batch.picture)
             person_before = self.person(
-                event.case_id, merges, {**batch.changed, event.case_id: before}
+                event.case_id,
+                merges,
+                lambda one: before if one == event.case_id else batch.picture(one),
             )
             if person_after is not None:
                 self._raise(batch, evaluate(person_before, person_after, event, recorded_at))
             return
-        # Asked even while rebuilding: a run that crashed may have met an event before one
+        # Asked even while folding again: a run that crashed may have met an event before one
         # that happened earlier (another agency's), and so not raised what the two imply
         # together. Alerts it did raise keep their ids, so asking again raises nothing twice.
         if after.timeline[-1].event_id != event.id:
@@ -282,7 +394,6 @@ class AlertProjection:
         error = merge_refusal(known, link)
         if error is None:
             batch.links.append(link)
-            self.homes.setdefault(link.kept, record.partition)
         elif live:
             batch.refuse(record, error)
 
@@ -292,7 +403,8 @@ class AlertProjection:
         """As if the withdrawn event had never been sent: note for withdrawal every alert it
         raised, and every alert of a later event of the case that the picture without it no
         longer implies; raise those it now implies. (An alert's id comes from its rule and
-        trigger, so they are found without a table of triggers.)"""
+        trigger, so they are found without a table of triggers; the commit withdraws those
+        the outbox or the batch holds.)"""
         target = withdrawal.withdrawn_event_id
         gone = next((e for e in after.withdrawn if e.event_id == target), None)
         if gone is None:
@@ -306,52 +418,58 @@ class AlertProjection:
         for trigger in (target, *later):
             for rule in RULES:
                 identity = alert_id(rule.name, trigger)
-                known = identity in self.raised or identity in batch.alerts
-                if known and identity not in implied:
+                if identity not in implied:
                     batch.withdrawing[identity] = (target, withdrawal.reason)
 
     def _raise(self, batch: AlertBatch, firings: Sequence[Firing]) -> None:
+        """Note the alerts of `firings` (the commit keeps those the outbox lacks)."""
         for firing in firings:
             identity = alert_id(firing.data.rule, firing.trigger)
-            if identity not in self.raised and identity not in batch.alerts:
+            if identity not in batch.alerts:
                 batch.alerts[identity] = raised(firing.data, firing.trigger, self.clock())
 
     def commit(self, batch: AlertBatch) -> None:
-        """Store the alerts and how far they were raised in one transaction, then make the
-        batch current."""
+        """Store the pictures, the alerts and how far both were taken in one transaction, then
+        make the batch current."""
+        fresh = [e for case_id, e in batch.erasures.items() if case_id not in batch.erased_before]
+        cases = {
+            case_id: HeldCase(picture, batch.homes.get(case_id))
+            for case_id, picture in batch.changed.items()
+        }
         with self.engine.begin() as connection:
             advance_offsets(connection, PROJECTION, self.raised_upto, batch.raised_upto)
-            record_raised(connection, batch.alerts.values())
-            withdrawals, restated = self._withdrawals(connection, batch)
+            advance_offsets(connection, CASES, self.offsets, batch.offsets)
+            # Those raised before (folded again, or asked again) are in the outbox already.
+            before = known_ids(connection, batch.alerts)
+            alerts = {k: a for k, a in batch.alerts.items() if k not in before}
+            record_raised(connection, alerts.values())
+            withdrawals, restated = self._withdrawals(connection, batch, alerts)
             record_raised(connection, [*restated, *withdrawals])
-            # Erasures met again (the log is folded at every start) are known: nothing to do.
-            fresh = [e for case_id, e in batch.erasures.items() if case_id not in self.erased]
             forget_cases(connection, [erasure.case_id for erasure in fresh])
+            delete_cases(connection, batch.erasures)
             record_erasures(connection, PROJECTION, fresh)
+            save_cases(connection, cases, batch.due)
+            set_due(connection, {k: d for k, d in batch.due.items() if k not in cases})
+            save_links(connection, CASES, (link.as_row() for link in batch.links))
         if fresh:
             let_go_of_deleted(self.engine)
-        self.pictures.update(batch.changed)
+        self.cache.put(cases)
+        self.cache.discard(batch.erasures)
         self.links.extend(batch.links)
-        for case_id in batch.erasures:
-            self.pictures.pop(case_id, None)
-            self.homes.pop(case_id, None)
-        self.erased |= batch.erasures.keys()
         self.offsets = batch.offsets
         self.raised_upto = batch.raised_upto
-        self.raised.update(batch.alerts)
-        self.raised.update(event.id for event in (*restated, *withdrawals))
 
     def _withdrawals(
-        self, connection: Connection, batch: AlertBatch
+        self, connection: Connection, batch: AlertBatch, alerts: dict[str, AlertRaised]
     ) -> tuple[list[AlertWithdrawn], list[AlertRaised]]:
-        """The withdrawals of the alerts `batch` withdraws, and the alerts raised again as they
-        now read; none made before (a replay of the log meets the withdrawal again; their ids
-        are derived, so they are known)."""
+        """The withdrawals of the alerts `batch` withdraws that the outbox or `alerts` (the
+        batch's new ones) hold, and the alerts raised again as they now read; none made before
+        (the log folded again meets the withdrawal again; their ids are derived, so known)."""
         wanted = set(batch.withdrawing) | set(batch.restating)
         if not wanted:
             return [], []
-        held = {alert.id: alert for alert in raised_alerts(connection, wanted - set(batch.alerts))}
-        held |= {identity: batch.alerts[identity] for identity in wanted & set(batch.alerts)}
+        held = {alert.id: alert for alert in raised_alerts(connection, wanted - set(alerts))}
+        held |= {identity: alerts[identity] for identity in wanted & set(alerts)}
         now = self.clock()
         made = [
             withdrawn(held[identity], target, reason, now)
@@ -364,33 +482,53 @@ class AlertProjection:
             if alert is not None and _says(alert.data) != _says(firing.data):
                 made.append(withdrawn(alert, target, reason, now))
                 restated.append(raised(firing.data, f"{firing.trigger}|{by}", now))
+        done = known_ids(connection, [event.id for event in (*made, *restated)])
         return (
-            [withdrawal for withdrawal in made if withdrawal.id not in self.raised],
-            [alert for alert in restated if alert.id not in self.raised],
+            [withdrawal for withdrawal in made if withdrawal.id not in done],
+            [alert for alert in restated if alert.id not in done],
         )
 
     def raise_overdue(self, today: date, held: Collection[Position] | None = None) -> int:
         """Raise the time-driven alerts (reviews and plan actions now overdue, level 3 cases
-        without a meeting) not raised before, for the cases of the partitions held (None:
-        all); how many."""
+        without a meeting) not raised before, for the cases due by `today` on the partitions
+        held (None: all); how many. Only the cases due are read, a page at a time."""
         if not self.warm_over(held):
             return 0
-        batch = AlertBatch(offsets=self.offsets, raised_upto=self.raised_upto)
         numbers = None if held is None else {partition for _, partition in held}
         merges = self.merges
-        # A merged id is asked about through its group's kept id, once for the person.
-        kept = [case_id for case_id in merges.groups() if case_id not in self.pictures]
-        firings = [
-            firing
-            for case_id in [*self.pictures, *kept]
-            if case_id not in merges.into
-            and (numbers is None or self.homes.get(case_id) in numbers)
-            and (picture := self.person(case_id, merges)) is not None
-            for firing in calendar(picture, today, self.level_three_interval)
-        ]
-        self._raise(batch, firings)
-        if batch.alerts:
-            with self.engine.begin() as connection:
-                record_raised(connection, batch.alerts.values())
-            self.raised.update(batch.alerts)
-        return len(batch.alerts)
+        count = 0
+        after: str | None = None
+        while True:
+            with snapshot(self.engine) as connection:
+                due = due_cases(connection, today, numbers, after)
+            if not due:
+                return count
+            after = due[-1]
+            count += self._raise_due(due, today, merges)
+
+    def _raise_due(self, due: Sequence[str], today: date, merges: Merges) -> int:
+        """Raise what the calendar finds for the persons of the cases `due` (a group once,
+        through its kept id), and move each case's due day past `today`."""
+        known, _ = self.cases_of(one for case_id in due for one in merges.group(case_id))
+
+        def look(case_id: str) -> CasePicture | None:
+            held = known.get(case_id)
+            return None if held is None else held.picture
+
+        batch = AlertBatch(offsets=self.offsets, raised_upto=self.raised_upto)
+        persons = {kept: self.person(kept, merges, look) for kept in {merges.kept(c) for c in due}}
+        for kept in sorted(persons):
+            if (person := persons[kept]) is not None:
+                self._raise(batch, calendar(person, today, self.level_three_interval))
+        moved = {
+            case_id: None
+            if (person := persons[merges.kept(case_id)]) is None
+            else first_due(person, self.level_three_interval, after=today)
+            for case_id in due
+        }
+        with self.engine.begin() as connection:
+            before = known_ids(connection, batch.alerts)
+            alerts = [alert for k, alert in batch.alerts.items() if k not in before]
+            record_raised(connection, alerts)
+            set_due(connection, moved)
+        return len(alerts)

@@ -646,6 +646,38 @@ def calendar(
     )
 
 
+def first_due(
+    picture: CasePicture,
+    level_three_interval: timedelta = LEVEL_THREE_INTERVAL,
+    after: date | None = None,
+) -> date | None:
+    """The first day (after `after`, when given) on which `calendar` finds a time-driven alert
+    of `picture` it found on no day before; None: none, until the picture changes.
+
+    The store keeps it beside the picture, so that the clock reads only the cases due rather
+    than every case (issue 17). It mirrors the rules below: each alert is found from the day
+    after a date passes (the review date, the end of the level 3 interval, an action's due
+    date in force) for as long as the picture stays as it is, so the clock, once it has asked,
+    moves the day on past `today`.
+    """
+    if picture.area is None or _management_over(picture):
+        return None
+    days: list[date] = []
+    if picture.next_review_on is not None and _level_2_or_3(picture):
+        days.append(picture.next_review_on + _DAY)
+    if picture.level is Level.THREE:
+        since, _ = _unmet_since(picture)
+        if since is not None:
+            # `today - since > interval` first holds on this day (whole days, as dates count).
+            days.append(since + level_three_interval + _DAY)
+    if picture.plan is not None:
+        days.extend(action.due_on + _DAY for action in picture.plan.open_actions())
+    return min((day for day in days if after is None or day > after), default=None)
+
+
+_DAY = timedelta(days=1)
+
+
 def overdue_review(picture: CasePicture, today: date) -> Firing | None:
     """The review-overdue alert for `picture` as of `today`, if its review date has passed.
 
@@ -679,11 +711,7 @@ def level_three_unmet(
     """
     if picture.level is not Level.THREE or picture.area is None or _management_over(picture):
         return None
-    meetings = () if picture.management is None else picture.management.meetings
-    last_met = max((meeting.held_on for meeting in meetings), default=None)
-    since = max(
-        (d for d in (_reached_level_three(picture), last_met) if d is not None), default=None
-    )
+    since, last_met = _unmet_since(picture)
     if since is None or today - since <= interval:
         return None
     what = (
@@ -701,6 +729,17 @@ def level_three_unmet(
         update={"happened_at": unmet_from}
     )
     return Firing(data=data, trigger=f"{picture.case_id}:{since.isoformat()}")
+
+
+def _unmet_since(picture: CasePicture) -> tuple[date | None, date | None]:
+    """The day a level 3 case's count without a meeting runs from (the later of its last
+    meeting and its reaching level 3), and its last meeting."""
+    meetings = () if picture.management is None else picture.management.meetings
+    last_met = max((meeting.held_on for meeting in meetings), default=None)
+    since = max(
+        (d for d in (_reached_level_three(picture), last_met) if d is not None), default=None
+    )
+    return since, last_met
 
 
 def _reached_level_three(picture: CasePicture) -> date | None:

@@ -1,12 +1,14 @@
 """Every table the alerts service keeps, and their creation: the alerts it raised (the outbox),
-beside the shared offsets up to which it raised them."""
+the case pictures its rules compare, beside the shared offsets up to which it raised them and
+folded the pictures, the erasures and the merge links."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Engine, Index, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, Engine, Index, Integer, String, Table, Text, inspect
 
 from mappa_bus.projection.database import create_tables
 from mappa_bus.projection.erasures import erasures_table
+from mappa_bus.projection.merges import merges_table
 from mappa_bus.projection.offsets import metadata, offsets_table
 
 raised_table = Table(
@@ -19,7 +21,27 @@ raised_table = Table(
     Index("alerts_raised_unpublished", "published"),
 )
 
+# One row a case (issue 17): the picture the rules compare, read per batch for the cases the
+# batch touches, beside the partition number its events are on (a group member's clock asks
+# only about its own) and the first day a time-driven rule may find something new of it (the
+# clock reads only the rows due, by the index).
+cases_table = Table(
+    "alerts_cases",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("partition", Integer, nullable=True),
+    Column("due_on", Date, nullable=True),
+    Column("picture", Text, nullable=False),
+    Index("alerts_cases_by_due", "due_on", "partition"),
+)
 
-def create_schema(engine: Engine) -> None:
-    """Create the service's tables where missing: raised alerts, offsets and the erasures."""
-    create_tables(engine, metadata, [raised_table, offsets_table, erasures_table])
+
+def create_schema(engine: Engine) -> bool:
+    """Create the service's tables where missing: raised alerts, case pictures, offsets, the
+    erasures and the merge links. Whether the pictures' table had to be made (a new store, or
+    one made before the pictures were kept: they are then folded again from the log)."""
+    made = not inspect(engine).has_table(cases_table.name)
+    create_tables(
+        engine, metadata, [raised_table, cases_table, offsets_table, erasures_table, merges_table]
+    )
+    return made

@@ -49,7 +49,7 @@ ALERTS_SERVICE = ServiceCommands(
     "stop.",
     verb="folding",
     summary=lambda projection, applied: (
-        f"{applied:,} records folded; {len(projection.raised):,} alerts raised in all"
+        f"{applied:,} records folded; {projection.raised_count():,} alerts raised in all"
     ),
     app=_app,
     catch_up=_catch_up,

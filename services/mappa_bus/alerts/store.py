@@ -1,26 +1,181 @@
-"""What the alerts service keeps: the offsets up to which it has raised alerts, and every alert
-it raised or withdrew (an outbox: written in the same transaction as those offsets, published
-after).
+"""What the alerts service keeps: the offsets up to which it has raised alerts, every alert it
+raised or withdrew (an outbox: written in the same transaction as those offsets, published
+after), and the case pictures its rules compare, with the offsets they were folded up to, in
+the same transaction (issue 17: read per batch for the cases it touches, never all at once).
 
-The case pictures the rules compare are not kept here: the service folds them again from the
-agency topics when it starts, raising nothing for records below its stored offsets.
+A store made before the pictures were kept has none: the service folds them again from the
+agency topics, raising nothing for records below where alerts were raised (`CASES` offsets
+absent: they start at the beginning).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 
 from pydantic import TypeAdapter
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn, OnAlertsTopic
-from mappa_bus.alerts.schema import raised_table
+from mappa_bus.alerts.schema import cases_table, raised_table
+from mappa_bus.case.model import CasePicture
+from mappa_bus.projection.database import upsert
+from mappa_bus.projection.erasures import erasures_table
+from mappa_bus.projection.merges import merges_table
+from mappa_bus.projection.offsets import offsets_table
 
 _OUTBOX: TypeAdapter[AlertRaised | AlertWithdrawn] = TypeAdapter(OnAlertsTopic)
 
 PROJECTION = "alerts"
+# The offsets and merge links the stored pictures were folded with: apart from `PROJECTION`'s,
+# which say how far alerts were raised, so that pictures folded again (an upgraded store) raise
+# nothing twice and dead-letter nothing twice.
+CASES = "alerts-cases"
+# Ids per `IN` list: a whole batch of the subscriber's in one read, well below the bound
+# parameters SQLite and PostgreSQL allow.
+IDS_PER_READ = 2_000
+# Due cases read per query by the clock.
+DUE_PAGE = 500
+
+
+@dataclass(frozen=True)
+class HeldCase:
+    """A case as the alerts store keeps it: its picture and the partition number its events
+    are on (None: known only from a merge naming it)."""
+
+    picture: CasePicture
+    home: int | None
+
+
+def cases_of(connection: Connection, case_ids: Collection[str]) -> dict[str, HeldCase]:
+    """The stored cases among `case_ids` (absent: none stored), one query a page of ids."""
+    wanted = sorted(case_ids)
+    found: dict[str, HeldCase] = {}
+    table = cases_table
+    for start in range(0, len(wanted), IDS_PER_READ):
+        rows = connection.execute(
+            select(table.c.case_id, table.c.partition, table.c.picture).where(
+                table.c.case_id.in_(wanted[start : start + IDS_PER_READ])
+            )
+        )
+        found.update(
+            (case_id, HeldCase(CasePicture.model_validate_json(text), home))
+            for case_id, home, text in rows
+        )
+    return found
+
+
+def erased_among(connection: Connection, case_ids: Collection[str]) -> set[str]:
+    """Those of `case_ids` the alerts service has erased (docs/decisions/0002)."""
+    wanted = sorted(case_ids)
+    table = erasures_table
+    found: set[str] = set()
+    for start in range(0, len(wanted), IDS_PER_READ):
+        found.update(
+            connection.scalars(
+                select(table.c.case_id).where(
+                    table.c.projection == PROJECTION,
+                    table.c.case_id.in_(wanted[start : start + IDS_PER_READ]),
+                )
+            )
+        )
+    return found
+
+
+def save_cases(
+    connection: Connection, cases: Mapping[str, HeldCase], due: Mapping[str, date | None]
+) -> None:
+    """Write these cases with their due days (inside the caller's transaction)."""
+    rows = [
+        {
+            "case_id": case_id,
+            "partition": held.home,
+            "due_on": due.get(case_id),
+            "picture": held.picture.model_dump_json(),
+        }
+        for case_id, held in sorted(cases.items())
+    ]
+    upsert(connection, cases_table, rows, keys=("case_id",))
+
+
+def set_due(connection: Connection, due: Mapping[str, date | None]) -> None:
+    """Move these stored cases' due days (inside the caller's transaction)."""
+    table = cases_table
+    for case_id, day in sorted(due.items(), key=lambda item: item[0]):
+        connection.execute(update(table).where(table.c.case_id == case_id).values(due_on=day))
+
+
+def due_cases(
+    connection: Connection,
+    today: date,
+    numbers: Collection[int] | None,
+    after: str | None = None,
+    page: int = DUE_PAGE,
+) -> list[str]:
+    """The ids of cases due by `today` on partition numbers `numbers` (None: any), in id order
+    after `after`: one page of them, read by the indexed due day."""
+    table = cases_table
+    query = (
+        select(table.c.case_id).where(table.c.due_on <= today).order_by(table.c.case_id).limit(page)
+    )
+    if numbers is not None:
+        query = query.where(table.c.partition.in_(sorted(numbers)))
+    if after is not None:
+        query = query.where(table.c.case_id > after)
+    return list(connection.scalars(query))
+
+
+def delete_cases(connection: Connection, case_ids: Iterable[str]) -> None:
+    """Forget these cases' pictures (inside the caller's transaction): they are erased."""
+    doomed = sorted(set(case_ids))
+    if doomed:
+        connection.execute(delete(cases_table).where(cases_table.c.case_id.in_(doomed)))
+
+
+def each_case(connection: Connection, page: int = DUE_PAGE) -> Iterator[CasePicture]:
+    """Every stored picture, in case-id order, a page at a time (tests, tools)."""
+    table = cases_table
+    after: str | None = None
+    while True:
+        query = select(table.c.case_id, table.c.picture).order_by(table.c.case_id).limit(page)
+        if after is not None:
+            query = query.where(table.c.case_id > after)
+        rows = connection.execute(query).all()
+        for case_id, text in rows:
+            after = case_id
+            yield CasePicture.model_validate_json(text)
+        if len(rows) < page:
+            return
+
+
+def forget_folded(connection: Connection) -> None:
+    """Forget where the pictures were folded up to, and the links folded with them: their
+    table is new, so they are folded again from the log (inside the caller's transaction)."""
+    connection.execute(delete(offsets_table).where(offsets_table.c.projection == CASES))
+    connection.execute(delete(merges_table).where(merges_table.c.projection == CASES))
+
+
+def known_ids(connection: Connection, alert_ids: Collection[str]) -> set[str]:
+    """Those of `alert_ids` the outbox holds (raised before, or withdrawn)."""
+    wanted = sorted(alert_ids)
+    found: set[str] = set()
+    for start in range(0, len(wanted), IDS_PER_READ):
+        found.update(
+            connection.scalars(
+                select(raised_table.c.alert_id).where(
+                    raised_table.c.alert_id.in_(wanted[start : start + IDS_PER_READ])
+                )
+            )
+        )
+    return found
+
+
+def count_raised(connection: Connection) -> int:
+    """How many alerts and withdrawals the outbox holds."""
+    return connection.execute(select(func.count()).select_from(raised_table)).scalar_one()
 
 
 def record_raised(connection: Connection, alerts: Iterable[AlertRaised | AlertWithdrawn]) -> None:

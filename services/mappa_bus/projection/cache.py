@@ -60,6 +60,11 @@ class LeastRecentlyUsed(Generic[K, V]):
         while len(self._values) > self.size:
             self._values.popitem(last=False)
 
+    def discard(self, keys: Iterable[K]) -> None:
+        """Forget the values of `keys` (their state left the store: an erased case's)."""
+        for key in keys:
+            self._values.pop(key, None)
+
     def clear(self) -> None:
         """Forget everything (the store is read again from here on)."""
         self._values.clear()
