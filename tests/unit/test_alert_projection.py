@@ -3,6 +3,7 @@ and late arrivals; the outbox holds them until they are published."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
-from mappa_bus.alerts.store import all_raised, mark_published, unpublished
+from mappa_bus.alerts.store import all_raised, all_withdrawn, mark_published, unpublished
 from mappa_bus.catalogue import Envelope, EventData, Level, plans, prisons
 from mappa_bus.catalogue.probation import (
     LevelReason,
@@ -19,9 +20,11 @@ from mappa_bus.catalogue.probation import (
     MappaLevelSet,
     MappaManagementEnded,
 )
+from mappa_bus.catalogue.withdrawal import ProbationEventWithdrawn
 from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import agency_topic
-from tests.case_events import kent_case
+from tests.area_year import small_area_year
+from tests.case_events import kent_case, withdrawal
 from tests.keys import KEYRING
 from tests.records import Record, record_of
 
@@ -281,3 +284,102 @@ def test_a_group_member_asks_the_clock_only_about_the_cases_it_holds(url: str) -
         cases = [alert.subject for alert in all_raised(connection)]
     assert raised == 1
     assert cases == ["KEN-2021-000011"]
+
+
+def _year_records(cases: int) -> list[Record]:
+    """The events of `cases` cases of a simulated area-year, as the broker would hold them."""
+    stream = small_area_year()
+    chosen = set(sorted({event.case_id for event in stream})[:cases])
+    offsets: Counter[tuple[str, int]] = Counter()
+    records = []
+    for event in stream:
+        if event.case_id not in chosen:
+            continue
+        stamp = int((event.time + timedelta(minutes=5)).timestamp() * 1000)
+        record = record_of(event, 0, stamp, NAMESPACE)
+        record = dataclasses.replace(record, offset=offsets[(record.topic, record.partition)])
+        offsets[(record.topic, record.partition)] += 1
+        records.append(record)
+    return records
+
+
+def _run_the_year(url: str, records: list[Record], cache_size: int) -> list[tuple[str, str]]:
+    """Every alert and withdrawal a projection caching `cache_size` cases stores, folding
+    `records` 20 at a time and asking the clock each month."""
+    projection = AlertProjection(
+        open_engine(url), NAMESPACE, keyring=KEYRING, cache_size=cache_size, clock=lambda: START
+    )
+    projection.load()
+    month = None
+    for start in range(0, len(records), 20):
+        chunk = records[start : start + 20]
+        _consume(projection, chunk)
+        day = datetime.fromtimestamp(chunk[-1].timestamp / 1000, UTC).date()
+        if day.replace(day=1) != month:
+            month = day.replace(day=1)
+            projection.raise_overdue(day)
+    projection.raise_overdue(date(2022, 6, 1))
+    with projection.engine.connect() as connection:
+        alerts = [*all_raised(connection), *all_withdrawn(connection)]
+    return sorted((alert.id, alert.model_dump_json()) for alert in alerts)
+
+
+def test_a_cache_of_one_or_two_cases_raises_what_a_large_one_does(tmp_path: Path) -> None:
+    """The cache only saves reads: a projection that must read almost every case back from its
+    store raises the very alerts, time-driven ones too, of one that holds them all."""
+    records = _year_records(60)
+    large = _run_the_year(f"sqlite:///{tmp_path / 'large.db'}", records, 10_000)
+
+    assert len(large) > 30  # a year of 60 cases raises plenty, of many rules
+    assert len({data.split('"rule":"')[1].split('"')[0] for _, data in large}) >= 5
+    for size in (1, 2):
+        assert _run_the_year(f"sqlite:///{tmp_path / f'{size}.db'}", records, size) == large
+
+
+def _as_made_before_the_pictures_were_kept(url: str) -> None:
+    """Take from the store what an earlier version did not keep: the pictures' table, and
+    the offsets and links they were folded with."""
+    with open_engine(url).begin() as connection:
+        connection.exec_driver_sql("DROP TABLE alerts_cases")
+        connection.exec_driver_sql(
+            "DELETE FROM projection_offsets WHERE projection = 'alerts-cases'"
+        )
+        connection.exec_driver_sql(
+            "DELETE FROM projection_merges WHERE projection = 'alerts-cases'"
+        )
+
+
+def test_a_store_made_before_the_pictures_were_kept_folds_them_again_from_the_log(
+    url: str,
+) -> None:
+    """An upgraded store has alerts and their offsets but no pictures: they are folded from the
+    start of the log, raising nothing twice and refusing nothing twice; until then the clock
+    waits, and from then on the pictures are current."""
+    log = Log()
+    _consume(_projection(url), [log.append(_level(Level.TWO, 1)), log.append(_release(2))])
+    stray = withdrawal(
+        _event,
+        ProbationEventWithdrawn,
+        "no-such-event",
+        "w-1",
+        day=4,
+        on=(START + timedelta(days=4)).date(),
+    )
+    refused = _projection(url).fold([log.append(stray)])
+    _projection(url).commit(refused)
+    _as_made_before_the_pictures_were_kept(url)
+    raised_before = _rules(url)
+
+    upgraded = _projection(url)
+    cold = upgraded.raise_overdue(date(2022, 1, 1))
+    batch = upgraded.fold(log.records)
+    upgraded.commit(batch)
+
+    assert len(refused.rejected) == 1  # refused when first met, and only then:
+    assert (cold, upgraded.warm, batch.rejected, _rules(url)) == (0, True, [], raised_before)
+    assert upgraded.stored_pictures()[CASE].level is Level.TWO
+    _consume(upgraded, [log.append(_level(Level.THREE, 3))])
+    assert upgraded.raise_overdue(date(2022, 1, 1)) == 2
+    assert _rules(url) == raised_before + Counter(
+        {"level-raised": 1, "review-overdue": 1, "level-three-unmet": 1}
+    )
