@@ -2,14 +2,17 @@
 and 4 consecutive years, people carried over: `mappa simulate --years`), each `mappa ...`
 process timed with its peak RSS, beside raw aiokafka reading the same records in the same run.
 
-    .venv/bin/python -m benchmarks.growth [--areas kent] [--years 1,2,4]
+    .venv/bin/python -m benchmarks.growth [--areas kent] [--years 1,2,4] [--services alerts]
+        [--before ../other-checkout/.venv/bin/mappa]
 
 The case picture and reporting rebuild (`mappa picture rebuild`, `mappa reporting rebuild`),
 and the alerts service catches up into a fresh store (`mappa alerts catch-up`, its rebuild: it
 has no command of that name), each into SQLite and as its own process, measured as
 `benchmarks.national` measures a rebuild. What issue 17 asks of them: memory that does not grow
 with the history. Each history is published once into a namespace of its own (not timed).
-Needs a running broker (deploy/kafka/kafka-local start).
+`--before` names the `mappa` of another checkout (the code before a change, in its own virtual
+environment): each service is then also run with it, on the same histories in the same run,
+labelled "before". Needs a running broker (deploy/kafka/kafka-local start).
 """
 
 from __future__ import annotations
@@ -105,14 +108,18 @@ async def publish_history(settings: Settings, areas: Sequence[Area], years: int)
     return history
 
 
-def rebuild(service: str, history: History, url: str) -> ChildRun:
+def rebuild(service: str, history: History, url: str, mappa: str | None = None) -> ChildRun:
     """`mappa <service> rebuild` into the store at `url`, as its own process; for alerts, the
-    catch-up into a fresh store, its review clock on the day after the history's last."""
+    catch-up into a fresh store, its review clock on the day after the history's last. `mappa`:
+    another checkout's command instead of this one's."""
     where = ("--namespace", history.namespace, "--database", url)
     if service == "alerts":
         today = (date.fromisoformat(history.last_day) + timedelta(days=1)).isoformat()
-        return run_measured(mappa_command("alerts", "catch-up", *where, "--today", today))
-    return run_measured(mappa_command(service, "rebuild", *where))
+        arguments: tuple[str, ...] = ("alerts", "catch-up", *where, "--today", today)
+    else:
+        arguments = (service, "rebuild", *where)
+    command = mappa_command(*arguments) if mappa is None else [mappa, *arguments]
+    return run_measured(command)
 
 
 async def measure(
@@ -121,9 +128,11 @@ async def measure(
     sizes: Sequence[int],
     folder: Path,
     services: Sequence[str] = SERVICES,
+    before: str | None = None,
 ) -> list[History]:
     """Each history publishes once, then is read raw (after a warm-up read) and rebuilt by
-    each of `services` into a fresh SQLite file; histories in turn, the smallest first."""
+    each of `services` into a fresh SQLite file (first by `before`'s `mappa`, when given);
+    histories in turn, the smallest first."""
     histories: list[History] = []
     try:
         for years in sizes:
@@ -135,6 +144,9 @@ async def measure(
             await raw_consume(connection, history.namespace, watch)
             history.raw_seconds = watch.seconds
             for service in services:
+                if before is not None:
+                    url = f"sqlite:///{folder / f'{service}-{years}-before.db'}"
+                    history.rebuilds[f"{service}{BEFORE}"] = rebuild(service, history, url, before)
                 url = f"sqlite:///{folder / f'{service}-{years}.db'}"
                 history.rebuilds[service] = rebuild(service, history, url)
     finally:
@@ -142,10 +154,16 @@ async def measure(
     return histories
 
 
+# The suffix of a run by the `--before` checkout's command.
+BEFORE = " (before)"
+
+
 def label(service: str) -> str:
-    return {"picture": "case picture rebuild", "reporting": "reporting rebuild"}.get(
-        service, "alerts catch-up into a fresh store"
+    kind = service.removesuffix(BEFORE)
+    what = {"picture": "case picture rebuild", "reporting": "reporting rebuild"}.get(
+        kind, "alerts catch-up into a fresh store"
     )
+    return f"{what}{BEFORE}" if service.endswith(BEFORE) else what
 
 
 def workload(history: History, first: History) -> str:
@@ -178,7 +196,7 @@ def print_histories(histories: Sequence[History], place: str) -> None:
         for service in services:
             table.add_row(
                 "",
-                f"mappa {service}: {label(service)}, sqlite",
+                f"mappa {service.removesuffix(BEFORE)}: {label(service)}, sqlite",
                 f"{history.rebuilds[service].seconds:.1f}",
                 f"{history.rate(service):,.0f}",
                 f"{history.rate(service) / history.raw_rate:.3f}",
@@ -202,10 +220,12 @@ def place_of(areas: Sequence[Area]) -> str:
     return ", ".join(area.value for area in areas)
 
 
-async def main(areas: Sequence[Area], sizes: Sequence[int], services: Sequence[str]) -> None:
+async def main(
+    areas: Sequence[Area], sizes: Sequence[int], services: Sequence[str], before: str | None
+) -> None:
     settings = command_settings()
     with tempfile.TemporaryDirectory() as folder:
-        histories = await measure(settings, areas, sizes, Path(folder), services)
+        histories = await measure(settings, areas, sizes, Path(folder), services, before)
     print_histories(histories, place_of(areas))
 
 
@@ -216,6 +236,9 @@ if __name__ == "__main__":
     parser.add_argument(
         "--services", default=",".join(SERVICES), help="which rebuilds (picture,reporting,alerts)"
     )
+    parser.add_argument(
+        "--before", default=None, help="another checkout's `mappa`, run beside this one's"
+    )
     arguments = parser.parse_args()
     chosen = (
         ALL_AREAS
@@ -223,4 +246,4 @@ if __name__ == "__main__":
         else [Area(slug) for slug in arguments.areas.split(",")]
     )
     sizes = [int(years) for years in arguments.years.split(",")]
-    asyncio.run(main(chosen, sizes, arguments.services.split(",")))
+    asyncio.run(main(chosen, sizes, arguments.services.split(","), arguments.before))
