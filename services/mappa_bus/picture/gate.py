@@ -34,6 +34,7 @@ from mappa_bus.picture.store import (
     find_cases,
     find_overdue,
     load_picture,
+    matches,
 )
 from mappa_bus.picture.views import OverdueAction, case_areas, overdue_of
 from mappa_bus.projection.database import snapshot
@@ -206,14 +207,10 @@ class Gate:
         with snapshot(self.engine) as connection:
             found = find_cases(connection, scoped, limit=limit, offset=offset)
             merges = _merges(connection)
-            # A person merged from several ids is listed once, under the kept id, as the
-            # group's one picture: a merged id's row is left out.
             pictures = [
-                _group_picture(connection, merges.group(picture.case_id)) or picture
-                if picture.case_id in merges.into.values()
-                else picture
+                shown
                 for picture in found
-                if picture.case_id not in merges.into
+                if (shown := _listed(connection, merges, picture, scoped)) is not None
             ]
         listed = [case for picture in pictures for case in merges.group(picture.case_id)]
         self.record(attempt, 200, "read", caller=caller, reason=reason, cases=listed)
@@ -268,6 +265,26 @@ class Gate:
 def _merges(connection: Connection, at: datetime | None = None) -> Merges:
     """The merges in force (by `at`, when given) as the picture store holds them."""
     return merges_of((Link.from_row(row) for row in load_links(connection, PROJECTION)), at)
+
+
+def _listed(
+    connection: Connection, merges: Merges, row: CasePicture, where: CaseFilter
+) -> CasePicture | None:
+    """What a caseload lists for a row `where` found: the row's own picture, or, for an id of
+    a merged group, the group's one picture under the kept id if that matches `where`. The
+    group is listed at the first of its ids (in id order) whose row `where` finds, so that a
+    person is listed once whichever rows match and on whichever page they fall."""
+    group = merges.group(merges.kept(row.case_id))
+    if len(group) == 1:
+        return row
+    rows = [picture for case_id in group if (picture := load_picture(connection, case_id))]
+    first = min(
+        (picture.case_id for picture in rows if matches(picture, where)), default=row.case_id
+    )
+    if first != row.case_id:
+        return None
+    whole = joined(group, rows)
+    return whole if matches(whole, where) else None
 
 
 def _group_picture(connection: Connection, group: tuple[str, ...]) -> CasePicture | None:
