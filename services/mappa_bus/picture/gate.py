@@ -26,19 +26,18 @@ from mappa_bus.access.policy import ViewerRole
 from mappa_bus.access.reasons import for_trail
 from mappa_bus.agencies import Agency
 from mappa_bus.case.fold import joined
-from mappa_bus.case.merges import Link, Merges, merges_of
+from mappa_bus.case.merges import Merges
 from mappa_bus.case.model import CasePicture
 from mappa_bus.picture.store import (
-    PROJECTION,
     CaseFilter,
     find_cases,
     find_overdue,
     load_picture,
     matches,
+    stored_merges,
 )
 from mappa_bus.picture.views import OverdueAction, case_areas, overdue_of
 from mappa_bus.projection.database import snapshot
-from mappa_bus.projection.merges import load_links
 from mappa_bus.web.identity import Identity
 
 UNIDENTIFIED = "(unidentified)"
@@ -180,7 +179,7 @@ class Gate:
         with others (by `at`, when given) reads as their one picture, and the record names
         every id of the group, so the trail of either id lists the read."""
         with snapshot(self.engine) as connection:
-            group = _merges(connection, at).group(case_id)
+            group = stored_merges(connection, at).group(case_id)
             stored = _group_picture(connection, group)
         if stored is not None and not caller.reader.may_read_any_of(case_areas(stored)):
             self.record(attempt, 404, "other-area", caller=caller, reason=reason, cases=group)
@@ -206,7 +205,7 @@ class Gate:
         scoped = CaseFilter(**{**where.__dict__, "areas": caller.reader.areas})
         with snapshot(self.engine) as connection:
             found = find_cases(connection, scoped, limit=limit, offset=offset)
-            merges = _merges(connection)
+            merges = stored_merges(connection)
             pictures = [
                 shown
                 for picture in found
@@ -256,15 +255,10 @@ class Gate:
         """A page of the trail for a case (and every id merged with it: who read either) or a
         user; this reading of it is recorded after."""
         with snapshot(self.engine) as connection:
-            group = None if case_id is None else _merges(connection).group(case_id)
+            group = None if case_id is None else stored_merges(connection).group(case_id)
             records = audit.reads(connection, case_ids=group, user=user, after=after, limit=limit)
         self.record(attempt, 200, "read", caller=caller, reason=reason)
         return records
-
-
-def _merges(connection: Connection, at: datetime | None = None) -> Merges:
-    """The merges in force (by `at`, when given) as the picture store holds them."""
-    return merges_of((Link.from_row(row) for row in load_links(connection, PROJECTION)), at)
 
 
 def _listed(

@@ -14,11 +14,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from mappa_bus.case.merges import Link, Merges, merges_of
 from mappa_bus.case.model import CasePicture, Status
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.picture.schema import pictures_table
 from mappa_bus.projection.database import upsert
+from mappa_bus.projection.merges import load_links
 from mappa_bus.projection.offsets import offsets_table
 
 PROJECTION = "picture"
@@ -203,3 +205,8 @@ def clear(connection: Connection) -> None:
     """Forget every picture and the offsets they came from (the start of a rebuild)."""
     connection.execute(delete(pictures_table))
     connection.execute(delete(offsets_table).where(offsets_table.c.projection == PROJECTION))
+
+
+def stored_merges(connection: Connection, at: datetime | None = None) -> Merges:
+    """The merges in force (by `at`, when given) as the picture store holds them."""
+    return merges_of((Link.from_row(row) for row in load_links(connection, PROJECTION)), at)
