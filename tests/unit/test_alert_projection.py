@@ -12,7 +12,13 @@ import pytest
 
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
-from mappa_bus.alerts.store import all_raised, all_withdrawn, mark_published, unpublished
+from mappa_bus.alerts.store import (
+    all_raised,
+    all_withdrawn,
+    due_cases,
+    mark_published,
+    unpublished,
+)
 from mappa_bus.catalogue import Envelope, EventData, Level, plans, prisons
 from mappa_bus.catalogue.probation import (
     LevelReason,
@@ -383,3 +389,35 @@ def test_a_store_made_before_the_pictures_were_kept_folds_them_again_from_the_lo
     assert _rules(url) == raised_before + Counter(
         {"level-raised": 1, "review-overdue": 1, "level-three-unmet": 1}
     )
+
+
+OTHER = "KEN-2021-000008"
+
+
+def _due_on(url: str) -> dict[str, date | None]:
+    with open_engine(url).connect() as connection:
+        rows = connection.exec_driver_sql("SELECT case_id, due_on FROM alerts_cases")
+        return {case_id: None if due is None else date.fromisoformat(due) for case_id, due in rows}
+
+
+def test_the_clock_reads_only_the_cases_due_and_moves_each_on_past_today(url: str) -> None:
+    """Each case is stored with its first due day; the clock reads the cases due by today
+    alone, and once asked a case is due again only when something new can fall due."""
+    log, other = Log(), kent_case(OTHER, START)
+    projection = _projection(url)
+    level = MappaLevelSet(
+        set_on=START.date(),
+        level=Level.TWO,
+        reason=LevelReason.RELEASE_PLANNING,
+        review_due_on=(START + timedelta(days=300)).date(),
+    )
+    _consume(projection, [log.append(_level(Level.TWO, 1)), log.append(other(level, 0, "o-1"))])
+    review = (START + timedelta(days=31)).date()  # the first case's, 30 days after day 1
+    stored = _due_on(url)
+
+    with projection.engine.connect() as connection:
+        due = due_cases(connection, review + timedelta(days=1), None)
+    assert stored == {CASE: review + timedelta(days=1), OTHER: (START + timedelta(301)).date()}
+    assert due == [CASE]
+    assert projection.raise_overdue(review + timedelta(days=1)) == 1
+    assert _due_on(url)[CASE] is None  # nothing else can fall due until the case changes
