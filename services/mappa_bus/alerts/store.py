@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn, OnAlertsTopic
 from mappa_bus.alerts.schema import cases_table, raised_table
 from mappa_bus.case.model import CasePicture
-from mappa_bus.projection.database import upsert
+from mappa_bus.projection.database import each_row, upsert
 from mappa_bus.projection.erasures import erasures_table
 from mappa_bus.projection.merges import merges_table
 from mappa_bus.projection.offsets import offsets_table
@@ -137,18 +137,8 @@ def delete_cases(connection: Connection, case_ids: Iterable[str]) -> None:
 
 def each_case(connection: Connection, page: int = DUE_PAGE) -> Iterator[CasePicture]:
     """Every stored picture, in case-id order, a page at a time (tests, tools)."""
-    table = cases_table
-    after: str | None = None
-    while True:
-        query = select(table.c.case_id, table.c.picture).order_by(table.c.case_id).limit(page)
-        if after is not None:
-            query = query.where(table.c.case_id > after)
-        rows = connection.execute(query).all()
-        for case_id, text in rows:
-            after = case_id
-            yield CasePicture.model_validate_json(text)
-        if len(rows) < page:
-            return
+    for _, text in each_row(connection, cases_table.c.case_id, cases_table.c.picture, page):
+        yield CasePicture.model_validate_json(text)
 
 
 def forget_folded(connection: Connection) -> None:

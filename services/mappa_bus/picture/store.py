@@ -19,7 +19,7 @@ from mappa_bus.case.model import CasePicture, Status
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.picture.schema import pictures_table
-from mappa_bus.projection.database import upsert
+from mappa_bus.projection.database import each_row, upsert
 from mappa_bus.projection.merges import load_links
 from mappa_bus.projection.offsets import offsets_table
 
@@ -81,18 +81,8 @@ IDS_PER_READ = 2_000
 def each_picture(connection: Connection, page: int = PAGE) -> Iterator[CasePicture]:
     """Every picture in the store, in case-id order, read `page` at a time (by keyset: each
     page starts after the last id of the one before), so that no more than a page is held."""
-    table = pictures_table
-    after: str | None = None
-    while True:
-        query = select(table.c.case_id, table.c.picture).order_by(table.c.case_id).limit(page)
-        if after is not None:
-            query = query.where(table.c.case_id > after)
-        rows = connection.execute(query).all()
-        for case_id, text in rows:
-            after = case_id
-            yield CasePicture.model_validate_json(text)
-        if len(rows) < page:
-            return
+    for _, text in each_row(connection, pictures_table.c.case_id, pictures_table.c.picture, page):
+        yield CasePicture.model_validate_json(text)
 
 
 def pictures_of(connection: Connection, case_ids: Collection[str]) -> dict[str, CasePicture]:

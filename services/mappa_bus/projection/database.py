@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Table, create_engine, event, inspect
+from sqlalchemy import Column, Engine, MetaData, Table, create_engine, event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError
@@ -125,3 +125,21 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
             # latest commit. An explicit one holds one snapshot until the connection closes.
             connection.exec_driver_sql("BEGIN")
         yield connection
+
+
+def each_row(
+    connection: Connection, key: Column[Any], value: Column[Any], page: int
+) -> Iterator[tuple[Any, Any]]:
+    """Every (`key`, `value`) of their table, in key order, read `page` rows at a time by keyset
+    (each page starts after the last key of the one before): no more than a page is held."""
+    after: Any = None
+    while True:
+        query = select(key, value).order_by(key).limit(page)
+        if after is not None:
+            query = query.where(key > after)
+        rows = connection.execute(query).all()
+        for found, held in rows:
+            after = found
+            yield found, held
+        if len(rows) < page:
+            return
