@@ -26,18 +26,13 @@ import yaml
 from typer.testing import CliRunner
 
 from mappa_bus.cli import app
-from mappa_bus.operations.http import (
-    ALERTS_PORT,
-    INTAKE_PORT,
-    PICTURE_PORT,
-    PORT_ENV,
-    REPORTING_PORT,
-)
+from mappa_bus.operations.http import PORT_ENV
 from mappa_bus.principals import PRINCIPALS, Role
 from mappa_bus.settings import Settings
 from mappa_bus.topics import bus_topic_specs
 from mappa_bus.up_plan import Ports
 from mappa_bus.up_plan import services as up_services
+from tests.deploy.members import CONSUMERS, MEMBERS, METRICS_PORTS
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "deploy" / "docker"
@@ -66,16 +61,6 @@ TOOLS = {"erasure": ["erase", "--help"]}
 KEYRING = "/keys/keyring.json"
 KEY_STORE_URL = "postgresql+psycopg://mappa@postgres:5432/mappa_keys"
 KEK_VOLUME = "mappa-kek:/kek:ro"
-CONSUMERS = {"picture": Role.PICTURE, "reporting": Role.REPORTING, "alerts": Role.ALERTS}
-# The consumers and the intake: each a member of its role's group, with an operations port.
-MEMBERS = {**CONSUMERS, "intake": Role.INTAKE}
-# Each one's operations port (/healthz, /readyz, /metrics): the CLI's defaults.
-METRICS_PORTS = {
-    "picture": PICTURE_PORT,
-    "reporting": REPORTING_PORT,
-    "alerts": ALERTS_PORT,
-    "intake": INTAKE_PORT,
-}
 # Everything that opens or makes case keys: sealed, with the key store and the key's file.
 SEALED = {*MEMBERS, "alerts-web", "erasure"}
 PASSWORD_VARIABLE = re.compile(r"\$\{(MAPPA_PASSWORD_[A-Z_]+):\?[^}]+\}")

@@ -27,13 +27,7 @@ from typer.testing import CliRunner
 
 from mappa_bus.cli import app
 from mappa_bus.keystore import key_file_exposure
-from mappa_bus.operations.http import (
-    ALERTS_PORT,
-    INTAKE_PORT,
-    PICTURE_PORT,
-    PORT_ENV,
-    REPORTING_PORT,
-)
+from mappa_bus.operations.http import PORT_ENV
 from mappa_bus.principals import (
     ADMIN,
     PRINCIPALS,
@@ -41,11 +35,11 @@ from mappa_bus.principals import (
     Operation,
     PatternType,
     ResourceType,
-    Role,
     acl_bindings,
 )
 from mappa_bus.settings import Settings
 from mappa_bus.topics import AGENCY_PARTITIONS, bus_topic_specs
+from tests.deploy.members import MEMBERS, METRICS_PORTS
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
@@ -54,17 +48,6 @@ PROMETHEUS_OPERATOR = "monitoring.coreos.com/v1"
 # The oldest Kubernetes these manifests are meant for, and the newest the package knows.
 KUBERNETES_VERSIONS = ("1.29", kubernetes_validate.latest_version())
 REPLICAS = {"picture": 3, "reporting": 2, "alerts": 2, "intake": 2, "picture-api": 2}
-# The consumers of the sealed record.
-CONSUMERS = {"picture": Role.PICTURE, "reporting": Role.REPORTING, "alerts": Role.ALERTS}
-# They and the intake: each a member of its role's group, with an operations port, the case keys.
-MEMBERS = {**CONSUMERS, "intake": Role.INTAKE}
-# Each one's operations port (/healthz, /readyz, /metrics): the CLI's defaults.
-METRICS_PORTS = {
-    "picture": PICTURE_PORT,
-    "reporting": REPORTING_PORT,
-    "alerts": ALERTS_PORT,
-    "intake": INTAKE_PORT,
-}
 KEK_SECRET = "mappa-key-encryption-key"
 # The image's user (deploy/docker/Dockerfile: USER 10001:10001).
 IMAGE_UID = 10001
