@@ -3,7 +3,8 @@ key-encryption key of the sealed record's case keys (mappa_bus.keystore).
 
 `generate` writes every agency's key for every area (the intake's keyring); `select` cuts a
 publisher's keyring from it: one agency's newest key for each of the areas it serves;
-`encryption-key` writes the key that wraps every case key in the key store.
+`encryption-key` writes the key that wraps every case key in the key store; `destroy-erased`
+destroys again the keys a key store restored from a backup brings back.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from mappa_bus.access.reasons import escaped
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, WireError
-from mappa_bus.cli_common import command_group
+from mappa_bus.cli_common import EXIT_CONFIG, Database, command_group, command_settings
 from mappa_bus.keyring import KeyringError, read_keyring, write_keyring
-from mappa_bus.keystore import write_key_encryption_key
+from mappa_bus.keystore import KeyStoreError, open_key_store, write_key_encryption_key
+from mappa_bus.picture.schema import create_schema
+from mappa_bus.picture.store import PROJECTION
+from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.erasures import load_erasures
 from mappa_bus.signing import Keyring, generate_keyring
 
 keys_cli = command_group(
@@ -110,3 +116,37 @@ def encryption_key_command(
         console.print(f"[red]{output} exists: not replaced[/]")
         raise typer.Exit(EXIT_EXISTS) from None
     console.print(f"{'replaced' if there else 'wrote'} the key-encryption key in {output}")
+
+
+@keys_cli.command("destroy-erased")
+def destroy_erased_command(
+    by: Annotated[str, typer.Option(help="Who runs it (kept with each key destroyed).")],
+    database: Database = None,
+) -> None:
+    """Destroy the key of every case the picture store records as erased that the key store
+    still holds. Run it after restoring the key store from a backup taken before an erasure:
+    the backup holds the erased case's key, which would open its records on the log again, and
+    `mappa erase` refuses a case already erased. Each key is destroyed on its erasure's own
+    decision; keys destroyed already are left as they are."""
+    who = escaped(by.strip())
+    if not who:
+        console.print("[red]--by: say who runs it (the key store keeps it)[/]")
+        raise typer.Exit(2)
+    settings = command_settings()
+    engine = open_engine(database or settings.database_url)
+    create_schema(engine)
+    with engine.connect() as connection:
+        erased = load_erasures(connection, PROJECTION)
+    try:
+        keys = open_key_store(settings.key_store_url, settings.key_encryption_key_path())
+    except KeyStoreError as error:
+        console.print(f"[red]{error}: nothing destroyed[/]")
+        raise typer.Exit(EXIT_CONFIG) from None
+    destroyed = [
+        case_id
+        for case_id, erasure in sorted(erased.items())
+        if keys.destroy_key(case_id, erasure.decision, who)
+    ]
+    console.print(
+        f"{len(destroyed):,} of the {len(erased):,} erased cases still had a key: destroyed"
+    )
