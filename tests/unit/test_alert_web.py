@@ -26,9 +26,15 @@ from mappa_bus.alerts.board import DEFAULT_CAPS, AlertBoard, StreamCaps, Viewer,
 from mappa_bus.alerts.model import AlertAcknowledged, AlertRaised, AlertWithdrawn, Severity
 from mappa_bus.alerts.rules import ACTION_OVERDUE
 from mappa_bus.alerts.subscription import Recorded
-from mappa_bus.alerts.web import INTENT, INTENT_HEADER, Publish, create_web_app
+from mappa_bus.alerts.web import (
+    INTENT,
+    INTENT_HEADER,
+    CaseErasedError,
+    Publish,
+    create_web_app,
+)
 from mappa_bus.catalogue import Area
-from mappa_bus.catalogue.erasure import CaseErased
+from mappa_bus.catalogue.erasure import CaseErased, ErasureData, ErasureGround, case_erased
 from mappa_bus.picture.api import case_api_for
 from mappa_bus.picture.schema import create_schema
 from mappa_bus.picture.store import save_pictures
@@ -324,6 +330,53 @@ async def test_an_acknowledgement_the_bus_refuses_is_a_503_to_try_again(engine: 
         answer = await client.post(f"/alerts/{alert.id}/acknowledge", headers=ACK)
     assert answer.status_code == 503
     assert board(app).rows()[0].acknowledged_by is None
+
+
+async def test_an_alert_of_a_case_erased_after_it_was_shown_cannot_be_acknowledged(
+    engine: Engine,
+) -> None:
+    """The case's key destroyed between the page showing the alert and the click (sealed mode):
+    the acknowledgement is not sent, and to the coordinator the alert is no longer there."""
+    bus = InMemoryBus()
+
+    async def shredded(_ack: AlertAcknowledged) -> None:
+        raise CaseErasedError("case-1")
+
+    app = dev_app(engine, bus, publish=shredded)
+    alert = make_alert()
+    async with running(app) as client:
+        bus.put(alert)
+        await until(lambda: board(app).row(alert.id) is not None)
+        answer = await client.post(f"/alerts/{alert.id}/acknowledge", headers=ACK)
+    assert answer.status_code == 404
+    assert answer.json() == {"detail": "no such alert on this board"}
+    assert board(app).rows()[0].acknowledged_by is None
+
+
+async def test_an_alert_of_a_case_the_feed_erased_is_gone_and_cannot_be_acknowledged(
+    app: FastAPI, bus: InMemoryBus
+) -> None:
+    """The erasure read from `mappa.erasures` drops the case's alerts from the board at once:
+    acknowledging one answers as for an alert never raised, and nothing is published."""
+    alert = make_alert()
+    other = make_alert("event-2", case_id="case-2")
+    data = ErasureData(
+        case_id="case-1",
+        area=Area.KENT,
+        ground=ErasureGround.DECISION,
+        decision="DPO-2026-0042",
+        erased_on=RAISED_AT.date(),
+    )
+    async with running(app) as client:
+        bus.put(alert, other)
+        await until(lambda: len(board(app).rows()) == 2)
+        bus.put(case_erased(data, RAISED_AT + timedelta(minutes=1)))
+        await until(lambda: board(app).row(alert.id) is None)
+        answer = await client.post(f"/alerts/{alert.id}/acknowledge", headers=ACK)
+        kept = await client.post(f"/alerts/{other.id}/acknowledge", headers=ACK)
+    assert answer.status_code == 404
+    assert kept.status_code == 202
+    assert [ack.data.alert_id for ack in bus.published] == [other.id]
 
 
 async def test_a_failing_feed_is_started_again_and_the_pages_told(engine: Engine) -> None:
