@@ -10,7 +10,9 @@ topics does: batches of the subscriber's 2,000 records, taken from each partitio
 once (`apply_all`), as the consumer does. Counted: the events, the folds that re-fold the case
 (an event earlier than the case's latest, or a withdrawal), the steps those re-folds take (every
 entry of the case again) against the steps a re-fold from the late event on would take (what a
-checkpoint just before it would cost at best), and the time of each kind of fold.
+checkpoint just before it would cost at best), and the time of each kind of fold. And what the
+commits would write of the changed cases: each whole picture as JSON (before the timeline rows),
+or its current row and the rows of the events the batch added (`picture.timeline`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from mappa_bus.case.model import CasePicture
 from mappa_bus.case.withdrawal import is_withdrawal_type
 from mappa_bus.catalogue import Area, Envelope, EventData
 from mappa_bus.kafka_codec import partition_of
+from mappa_bus.picture.timeline import current_row, entries_of
 from mappa_bus.simulator import Scenario, SimulationOptions, all_events
 
 BATCH = 2_000
@@ -47,6 +50,8 @@ class Tally:
     in_order_steps: int = 0
     refold_seconds: float = 0.0
     in_order_seconds: float = 0.0
+    whole_bytes: int = 0
+    split_bytes: int = 0
 
 
 def partitions(events: Sequence[Envelope[EventData]]) -> list[deque[Arrival]]:
@@ -92,6 +97,12 @@ def measure(events: Sequence[Envelope[EventData]], chunk: int) -> Tally:
             pictures[case_id] = apply_all(before, arrivals)
             seconds = time.perf_counter() - started
             tally.folds += 1
+            tally.whole_bytes += len(pictures[case_id].model_dump_json())
+            had = entries_of(before) if before else {}
+            added = [e for i, e in entries_of(pictures[case_id]).items() if i not in had]
+            tally.split_bytes += len(current_row(pictures[case_id])) + sum(
+                len(entry.model_dump_json()) for entry in added
+            )
             if late or withdrawing:
                 tally.refolds += 1
                 tally.late_events += sum(
@@ -122,6 +133,8 @@ def main(areas: Sequence[Area], sizes: Sequence[int], chunk: int) -> None:
         "in-order steps",
         "re-fold s",
         "in-order s",
+        "MB written: whole pictures",
+        "current rows and new entries",
     ):
         table.add_column(column)
     for years in sizes:
@@ -139,6 +152,8 @@ def main(areas: Sequence[Area], sizes: Sequence[int], chunk: int) -> None:
             f"{tally.in_order_steps:,}",
             f"{tally.refold_seconds:.1f}",
             f"{tally.in_order_seconds:.1f}",
+            f"{tally.whole_bytes / 1e6:,.0f}",
+            f"{tally.split_bytes / 1e6:,.0f}",
         )
     Console(width=200).print(table)
 
