@@ -22,7 +22,7 @@ from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.merges import load_links, save_links
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.sealed import RecordKeys
-from mappa_bus.projection.seen import load_seen, save_seen
+from mappa_bus.projection.seen import applied_among, load_seen, save_seen, upgrade_seen
 from mappa_bus.reporting.count import contribution, merged_cases
 from mappa_bus.reporting.erased_store import Kept, add_kept, delete_cases, load_kept, merge_kept
 from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert, withdrawn_fact, without
@@ -81,6 +81,9 @@ class ReportingBatch(Batch):
     # Counted events of earlier batches that the batch's withdrawals take out, by event id.
     uncounted: dict[str, Counted] = field(default_factory=dict)
     new_ids: set[str] = field(default_factory=set)
+    # Of the batch's event ids and the ids its withdrawals name, those applied before it (read
+    # from the store once a batch).
+    applied: set[str] = field(default_factory=set)
     # The reporting years of the facts the batch added: their figures (and later years') may
     # have changed.
     years: set[int] = field(default_factory=set)
@@ -115,7 +118,6 @@ class ReportingProjection:
     name: str = PROJECTION
     cases: dict[str, CaseFacts] = field(default_factory=dict)
     offsets: dict[Position, int] = field(default_factory=dict)
-    seen: set[str] = field(default_factory=set)
     # By partition number: a member adds only to its own partitions' counts (see the store).
     partnership: dict[int, PartnershipCounts] = field(default_factory=dict)
     # Years changed since their statistics were last published (see publication.py), and why,
@@ -137,6 +139,13 @@ class ReportingProjection:
         return merged_cases(self.cases, self.merges)
 
     @property
+    def seen(self) -> set[str]:
+        """Every event id applied, read from the store at once: for tests and small stores
+        (the fold asks the store for a batch's ids only)."""
+        with snapshot(self.engine) as connection:
+            return load_seen(connection, PROJECTION)
+
+    @property
     def merges(self) -> Merges:
         """The merges in force."""
         return merges_of(self.links)
@@ -149,10 +158,10 @@ class ReportingProjection:
         # unknown, so every year is taken as changed once (publication compares digests).
         upgraded = not inspect(self.engine).has_table(unpublished_table.name)
         create_schema(self.engine)
-        if upgraded:
-            with self.engine.begin() as connection:
-                if has_cases(connection):
-                    mark_unpublished(connection, [FIRST_MAPPA_YEAR])
+        with self.engine.begin() as connection:
+            if upgraded and has_cases(connection):
+                mark_unpublished(connection, [FIRST_MAPPA_YEAR])
+            upgrade_seen(connection, PROJECTION)
         with snapshot(self.engine) as connection:
             self.cases = load_cases(connection)
             self.offsets = load_offsets(connection, PROJECTION)
@@ -160,7 +169,6 @@ class ReportingProjection:
             self.erased = set(load_erasures(connection, PROJECTION))
             self.kept = load_kept(connection)
             if for_consuming:
-                self.seen = load_seen(connection, PROJECTION)
                 self.partnership = load_partnership_parts(connection)
                 self.unpublished = load_unpublished(connection)
                 self.revised = load_revised(connection)
@@ -170,15 +178,19 @@ class ReportingProjection:
         """Fold a batch of records into the cases they change, without committing anything."""
         batch = ReportingBatch(offsets=dict(self.offsets), namespace=self.namespace)
         events = list(batch.events(records, self.namespace, self.keyring))
-        # The kept partnership contributions of the events the batch's withdrawals name, read
-        # once a batch: all of them would grow with the log (issue 17).
+        # The kept partnership contributions of the events the batch's withdrawals name, and
+        # which of the batch's ids (and those named) were applied before, read once a batch:
+        # all of them would grow with the log (issue 17).
         named = {e.data.withdrawn_event_id for _, e in events if isinstance(e.data, EventWithdrawn)}
         stored: dict[str, Counted] = {}
-        if named:
+        if events:
             with snapshot(self.engine) as connection:
-                stored = load_contributions(connection, named)
+                if named:
+                    stored = load_contributions(connection, named)
+                ids = named | {event.id for _, event in events}
+                batch.applied = applied_among(connection, PROJECTION, ids)
         for record, event in events:
-            if event.id in self.seen or event.id in batch.new_ids:
+            if event.id in batch.applied or event.id in batch.new_ids:
                 continue  # the same event sent again: it has been applied once
             if event.case_id in self.erased:
                 continue  # erased: its events, still on the log, are not folded back in
@@ -270,7 +282,7 @@ class ReportingProjection:
         """Take the withdrawn event's fact out of its case, if it has one; or why not."""
         known = batch.changed.get(case_id) or self.cases.get(case_id, ())
         target = withdrawal.withdrawn_event_id
-        applied = target in self.seen or target in batch.new_ids
+        applied = target in batch.applied or target in batch.new_ids
         outcome = withdrawn_fact(known, withdrawal, applied=applied)
         if outcome is None or isinstance(outcome, WireError):
             return outcome
@@ -346,7 +358,6 @@ class ReportingProjection:
         self.erased |= batch.erasures.keys()
         merge_kept(self.kept, batch.kept)
         self.offsets = batch.offsets
-        self.seen.update(batch.new_ids)
         self.partnership.update({part: counts for part, (counts, _) in partnership.items()})
         self.unpublished |= batch.years
         self.revised |= batch.revised

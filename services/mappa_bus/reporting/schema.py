@@ -11,7 +11,7 @@ from mappa_bus.projection.database import create_tables
 from mappa_bus.projection.erasures import erasures_table
 from mappa_bus.projection.merges import merges_table
 from mappa_bus.projection.offsets import metadata, offsets_table
-from mappa_bus.projection.seen import seen_batches_table, seen_table
+from mappa_bus.projection.seen import applied_table, seen_batches_table, seen_table
 
 cases_table = Table(
     "reporting_cases",
@@ -145,6 +145,7 @@ def create_schema(engine: Engine) -> None:
         facts_table,
         offsets_table,
         seen_table,
+        applied_table,
         partnership_table,
         partnership_contributions_table,
         plan_steps_table,
