@@ -194,6 +194,14 @@ class Settings(BaseSettings):
         "A picture with a few years' timeline is some 40-80 KiB in memory, so the default "
         "holds about 100-150 MiB however large the caseload.",
     )
+    reporting_cache_cases: int = Field(
+        default=10_000,
+        ge=1,
+        description="Most cases whose plan steps the reporting consumer keeps in memory "
+        "between batches (the most recently used; the rest are read from its store as their "
+        "events arrive). A case's steps are a few KiB, so the default holds some tens of MiB "
+        "however large the caseload.",
+    )
     alerts_streams: int = Field(
         default=100,
         ge=1,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import orjson
 from sqlalchemy import delete, select
 
 from mappa_bus.agencies import Agency
@@ -13,10 +14,12 @@ from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.catalogue.plans import ActionKind, ProbationPlanActionAgreed
 from mappa_bus.catalogue.probation import LeadAgency, MappaEligibilityIdentified
 from mappa_bus.catalogue.vocabulary import Category
+from mappa_bus.catalogue.withdrawal import ProbationEventWithdrawn
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.seen import applied_table, seen_batches_table
 from mappa_bus.reporting.consumer import ReportingProjection
-from tests.case_events import kent_case
+from mappa_bus.reporting.schema import action_steps_table, plan_steps_table
+from tests.case_events import kent_case, withdrawal
 from tests.keys import KEYRING
 from tests.records import Record, record_of
 
@@ -89,3 +92,69 @@ def test_ids_applied_by_a_store_of_one_row_a_batch_stay_applied(tmp_path: Path) 
     assert upgraded.seen == {"eligible", "agreed"}
     with upgraded.engine.connect() as connection:
         assert connection.execute(select(seen_batches_table)).all() == []
+
+
+def test_plan_steps_of_a_store_of_one_row_a_batch_count_as_before(tmp_path: Path) -> None:
+    """The steps kept the old way (a batch's in one JSON row) move to a row a step on load:
+    the same actions, and a withdrawal of an old step still finds it."""
+    projection = _open(tmp_path)
+    projection.commit(projection.fold(_records(ELIGIBLE, AGREED)))
+    before = projection.plans
+    # The old row: [case_id, action_id, time, event_id, kind, publisher, area, on, owner,
+    # due_on, reason] a step.
+    (agreed,) = before[(CASE, "ACT-1")]
+    old_row = [
+        CASE,
+        "ACT-1",
+        agreed.time.isoformat(),
+        "agreed",
+        "agreed",
+        "probation",
+        "kent",
+        "2023-06-02",
+        "housing",
+        "2023-06-30",
+        None,
+    ]
+    with projection.engine.begin() as connection:
+        connection.execute(delete(action_steps_table))
+        connection.execute(plan_steps_table.insert(), {"steps": orjson.dumps([old_row]).decode()})
+
+    upgraded = _open(tmp_path)
+    assert upgraded.plans == before
+    batch = upgraded.fold(
+        _records(
+            withdrawal(_event, ProbationEventWithdrawn, "agreed", "w", day=30, on=date(2023, 7, 1)),
+            first=5,
+        )
+    )
+    upgraded.commit(batch)
+
+    assert (batch.rejected, upgraded.plans) == ([], {})
+    with upgraded.engine.connect() as connection:
+        assert connection.execute(select(plan_steps_table)).all() == []
+
+
+def test_a_cache_of_one_case_folds_the_plans_as_a_large_one(tmp_path: Path) -> None:
+    """Each batch reads the cases the cache lacks from the store: however small the cache,
+    the steps come out the same."""
+    other = kent_case("KEN-2023-000202", START)
+    events = [ELIGIBLE, AGREED, other(AGREED.data, 1, "other-agreed")]
+    withdrawn = withdrawal(
+        _event, ProbationEventWithdrawn, "agreed", "w", day=30, on=date(2023, 7, 1)
+    )
+    stores = []
+    for size in (1, 100):
+        (tmp_path / str(size)).mkdir()
+        projection = ReportingProjection(
+            open_engine(f"sqlite:///{tmp_path / str(size) / 'r.db'}"),
+            NAMESPACE,
+            keyring=KEYRING,
+            cache_size=size,
+        )
+        projection.load()
+        for index, event in enumerate([*events, withdrawn]):
+            projection.commit(projection.fold(_records(event, first=index)))
+        stores.append(projection.plans)
+    assert stores[0] == stores[1]
+    assert list(stores[0]) == [("KEN-2023-000202", "ACT-1")]

@@ -4,12 +4,12 @@ the offsets they came from, in one transaction (the Kafka side is `projection.su
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Connection, Engine, inspect
 
 from mappa_bus.case.merges import Link, Merges, link_of, merges_of
 from mappa_bus.case.merges import refusal as merge_refusal
@@ -17,6 +17,7 @@ from mappa_bus.catalogue import Envelope, EventData, ReportingYear, WireError
 from mappa_bus.catalogue.withdrawal import EventWithdrawn
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.batch import Batch
+from mappa_bus.projection.cache import LeastRecentlyUsed
 from mappa_bus.projection.database import let_go_of_deleted, snapshot
 from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.merges import load_links, save_links
@@ -44,14 +45,22 @@ from mappa_bus.reporting.partnership_store import (
     save_partnership,
 )
 from mappa_bus.reporting.plan_actions import (
+    STEP_EVENTS,
     ActionKey,
     ActionSteps,
+    CasePlans,
     PlanStep,
     insert_step,
     step_of,
     withdrawn_step,
 )
-from mappa_bus.reporting.plan_store import append_plan_steps, load_plan_steps, withdraw_steps
+from mappa_bus.reporting.plan_store import (
+    append_plan_steps,
+    load_plan_steps,
+    plans_of,
+    upgrade_plan_steps,
+    withdraw_steps,
+)
 from mappa_bus.reporting.publication import (
     FIRST_MAPPA_YEAR,
     closed_years,
@@ -62,6 +71,7 @@ from mappa_bus.reporting.publication import (
 )
 from mappa_bus.reporting.schema import create_schema, unpublished_table
 from mappa_bus.reporting.store import append_facts, has_cases, load_cases, withdraw_facts
+from mappa_bus.settings import load_settings
 from mappa_bus.topics import NAMESPACE
 
 PROJECTION = "reporting"
@@ -91,8 +101,10 @@ class ReportingBatch(Batch):
     # figures changed (year, reason), for the next revision to say.
     withdrawn: list[tuple[str, Fact, str]] = field(default_factory=list)
     revised: set[tuple[int, str]] = field(default_factory=set)
-    # The plan actions whose steps changed, and the steps new to them: what the store appends.
-    plans: dict[ActionKey, ActionSteps] = field(default_factory=dict)
+    # The plan steps of the cases the batch's plan events and withdrawals are of, by case (each
+    # a copy, changed as the batch folds: the cache takes them once the store has them); and
+    # the steps new to their actions, which the store appends.
+    case_plans: dict[str, CasePlans] = field(default_factory=dict)
     plan_steps: list[tuple[ActionKey, PlanStep]] = field(default_factory=list)
     # Plan steps withdrawn by their agency: (case id, event id, reason).
     withdrawn_steps: list[tuple[str, str, str]] = field(default_factory=list)
@@ -101,6 +113,10 @@ class ReportingBatch(Batch):
     # Cases the batch erases, and what they contributed to closed years' cells.
     erased_cases: set[str] = field(default_factory=set)
     kept: Kept = field(default_factory=dict)
+
+
+def _cache_size() -> int:
+    return load_settings().reporting_cache_cases
 
 
 @dataclass
@@ -124,8 +140,11 @@ class ReportingProjection:
     # where withdrawals changed them.
     unpublished: set[int] = field(default_factory=set)
     revised: set[tuple[int, str]] = field(default_factory=set)
-    # Every plan action's steps, by (case id, action id): the plan figures fold from them.
-    plans: dict[ActionKey, ActionSteps] = field(default_factory=dict)
+    # The plan steps of the cases used most recently, as the store has them (each batch reads
+    # those of its cases that are not here, in one query): the memory stays at
+    # `reporting_cache_cases` cases however long the history grows (issue 17).
+    cache_size: int = field(default_factory=_cache_size, kw_only=True)
+    plan_cache: LeastRecentlyUsed[str, CasePlans] = field(init=False, repr=False)
     # The MAPPA unit's merges and unmerges applied (case/merges.py): the counts take each
     # group of ids as one person.
     links: list[Link] = field(default_factory=list)
@@ -137,6 +156,16 @@ class ReportingProjection:
     def counted(self) -> dict[str, CaseFacts]:
         """Every person's facts as the tables count them: a merged group's under its kept id."""
         return merged_cases(self.cases, self.merges)
+
+    def __post_init__(self) -> None:
+        self.plan_cache = LeastRecentlyUsed(self.cache_size)
+
+    @property
+    def plans(self) -> dict[ActionKey, ActionSteps]:
+        """Every plan action's steps, read from the store at once: for tests and small stores
+        (the fold reads a batch's cases only)."""
+        with snapshot(self.engine) as connection:
+            return load_plan_steps(connection)
 
     @property
     def seen(self) -> set[str]:
@@ -162,6 +191,9 @@ class ReportingProjection:
             if upgraded and has_cases(connection):
                 mark_unpublished(connection, [FIRST_MAPPA_YEAR])
             upgrade_seen(connection, PROJECTION)
+            upgrade_plan_steps(connection)
+        # After a rebalance another member may have changed what the cache held.
+        self.plan_cache.clear()
         with snapshot(self.engine) as connection:
             self.cases = load_cases(connection)
             self.offsets = load_offsets(connection, PROJECTION)
@@ -172,7 +204,6 @@ class ReportingProjection:
                 self.partnership = load_partnership_parts(connection)
                 self.unpublished = load_unpublished(connection)
                 self.revised = load_revised(connection)
-                self.plans = load_plan_steps(connection)
 
     def fold(self, records: Sequence[Any]) -> ReportingBatch:
         """Fold a batch of records into the cases they change, without committing anything."""
@@ -189,6 +220,12 @@ class ReportingProjection:
                     stored = load_contributions(connection, named)
                 ids = named | {event.id for _, event in events}
                 batch.applied = applied_among(connection, PROJECTION, ids)
+                planned = [
+                    event.case_id
+                    for _, event in events
+                    if isinstance(event.data, (*STEP_EVENTS, EventWithdrawn))
+                ]
+                batch.case_plans = self._plans_of(connection, planned)
         for record, event in events:
             if event.id in batch.applied or event.id in batch.new_ids:
                 continue  # the same event sent again: it has been applied once
@@ -219,6 +256,15 @@ class ReportingProjection:
                 self._erase(batch, case_id, erasure.erased_on)
         return batch
 
+    def _plans_of(self, connection: Connection, case_ids: Iterable[str]) -> dict[str, CasePlans]:
+        """A copy of the plan steps of each of `case_ids`: those cached, the rest in one read."""
+        hits, misses = self.plan_cache.found(case_ids)
+        if misses:
+            read = plans_of(connection, misses)
+            self.plan_cache.put(read)
+            hits.update(read)
+        return {case_id: dict(actions) for case_id, actions in hits.items()}
+
     def _erase(self, batch: ReportingBatch, case_id: str, on: date) -> None:
         """Take an erased case out of the batch and the store, keeping what it contributed to
         the years closed by `on` (without its id), so their figures stay as published."""
@@ -236,7 +282,7 @@ class ReportingProjection:
         batch.withdrawn = [item for item in batch.withdrawn if item[0] != case_id]
         batch.withdrawn_steps = [item for item in batch.withdrawn_steps if item[0] != case_id]
         batch.plan_steps = [(key, step) for key, step in batch.plan_steps if key[0] != case_id]
-        batch.plans = {key: steps for key, steps in batch.plans.items() if key[0] != case_id}
+        batch.case_plans[case_id] = {}  # the store deletes them all
 
     def _withdraw(
         self,
@@ -257,13 +303,14 @@ class ReportingProjection:
         if counted is not None:
             error = withdrawal_refusal(counted, event.case_id, withdrawal.PUBLISHER)
         if error is None:
-            step = withdrawn_step(ChainMap(batch.plans, self.plans), event.case_id, withdrawal)
+            actions = batch.case_plans[event.case_id]
+            step = withdrawn_step(event.case_id, actions, withdrawal)
             if step is None:
                 error = self._withdraw_fact(batch, withdrawal, event.case_id)
             elif isinstance(step, WireError):
                 error = step
             else:
-                batch.plans[step[0]] = step[1]
+                actions[step[0][1]] = step[1]
                 batch.withdrawn_steps.append((event.case_id, target, withdrawal.reason.value))
         if error is not None:
             batch.refuse(record, error)
@@ -320,10 +367,11 @@ class ReportingProjection:
         if planned is None:
             return
         key, step = planned
-        known = batch.plans.get(key) or self.plans.get(key, ())
+        actions = batch.case_plans[key[0]]
+        known = actions.get(key[1], ())
         steps = insert_step(known, step)
         if steps is not known:
-            batch.plans[key] = steps
+            actions[key[1]] = steps
             batch.plan_steps.append((key, step))
 
     def commit(self, batch: ReportingBatch) -> None:
@@ -349,12 +397,10 @@ class ReportingProjection:
         if batch.erased_cases:
             let_go_of_deleted(self.engine)
         self.cases.update(batch.changed)
-        self.plans.update(batch.plans)
+        self.plan_cache.put(batch.case_plans)
         self.links.extend(batch.links)
         for case_id in batch.erased_cases:
             self.cases.pop(case_id, None)
-        if batch.erased_cases:
-            self.plans = {k: v for k, v in self.plans.items() if k[0] not in batch.erased_cases}
         self.erased |= batch.erasures.keys()
         merge_kept(self.kept, batch.kept)
         self.offsets = batch.offsets

@@ -15,11 +15,11 @@ from mappa_bus.catalogue import Area
 from mappa_bus.projection.database import upsert
 from mappa_bus.reporting.count import Cell
 from mappa_bus.reporting.partnership_store import delete_case_contributions
+from mappa_bus.reporting.plan_store import delete_case_steps
 from mappa_bus.reporting.schema import (
     cases_table,
     erased_counts_table,
     facts_table,
-    plan_steps_table,
     withdrawn_table,
 )
 
@@ -79,7 +79,7 @@ def delete_cases(connection: Connection, case_ids: Collection[str]) -> None:
     connection.execute(delete(withdrawn_table).where(withdrawn_table.c.case_id.in_(wanted)))
     delete_case_contributions(connection, wanted)
     _rewrite(connection, facts_table, "facts", wanted)
-    _rewrite(connection, plan_steps_table, "steps", wanted)
+    delete_case_steps(connection, wanted)
 
 
 def _rewrite(connection: Connection, table: Table, column: str, case_ids: list[str]) -> None:

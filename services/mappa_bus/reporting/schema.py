@@ -109,14 +109,28 @@ partnership_contributions_table = Table(
 )
 
 
-# The plan events' steps the batch added, one row a batch (appended, like the facts):
-# [[case_id, action_id, time, event_id, kind, publisher, area, on, owner, due_on, reason], ...]
-# (see mappa_bus.reporting.plan_actions). The figures are folded from them when read.
+# How stores written before kept the plan steps: one row a batch, the batch's steps as
+# [[case_id, action_id, time, event_id, kind, publisher, area, on, owner, due_on, reason], ...].
+# Read once on load into `reporting_action_steps`, then emptied (plan_store.upgrade_plan_steps).
 plan_steps_table = Table(
     "reporting_plan_steps",
     metadata,
     Column("batch", Integer, primary_key=True, autoincrement=True),
     Column("steps", Text, nullable=False),
+)
+
+# The plan events' steps (see mappa_bus.reporting.plan_actions), one row a step keyed by case
+# first: a batch reads the steps of the cases it touches in one query by case id (issue 17),
+# a withdrawal deletes its step's row, an erasure its case's. The figures are folded from the
+# steps when read. The step itself: [time, kind, publisher, area, on, owner, due_on, reason].
+action_steps_table = Table(
+    "reporting_action_steps",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("action_id", String(128), primary_key=True),
+    Column("event_id", String(128), primary_key=True),
+    Column("step", Text, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 
@@ -149,6 +163,7 @@ def create_schema(engine: Engine) -> None:
         partnership_table,
         partnership_contributions_table,
         plan_steps_table,
+        action_steps_table,
         published_table,
         unpublished_table,
         withdrawn_table,
