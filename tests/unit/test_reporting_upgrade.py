@@ -18,7 +18,14 @@ from mappa_bus.catalogue.withdrawal import ProbationEventWithdrawn
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.seen import applied_table, seen_batches_table
 from mappa_bus.reporting.consumer import ReportingProjection
-from mappa_bus.reporting.schema import action_steps_table, plan_steps_table
+from mappa_bus.reporting.schema import (
+    action_steps_table,
+    case_facts_table,
+    cases_table,
+    facts_table,
+    plan_steps_table,
+    withdrawn_table,
+)
 from tests.case_events import kent_case, withdrawal
 from tests.keys import KEYRING
 from tests.records import Record, record_of
@@ -158,3 +165,34 @@ def test_a_cache_of_one_case_folds_the_plans_as_a_large_one(tmp_path: Path) -> N
         stores.append(projection.plans)
     assert stores[0] == stores[1]
     assert list(stores[0]) == [("KEN-2023-000202", "ACT-1")]
+
+
+def test_facts_of_a_store_of_rows_a_case_and_a_batch_read_back_as_before(tmp_path: Path) -> None:
+    """The facts kept the old ways (a case's in one row, a batch's in one row) move to a row a
+    fact on load: the same cases, a withdrawn fact still left out, and a re-sent fact not
+    added twice."""
+    projection = _open(tmp_path)
+    projection.commit(projection.fold(_records(ELIGIBLE, AGREED)))
+    before = projection.cases
+    (fact,) = before[CASE]
+    old = [fact.time.isoformat(), fact.event_id, fact.kind.value, fact.area.value, fact.value]
+    withdrawn = [fact.time.isoformat(), "gone", fact.kind.value, fact.area.value, fact.value]
+    with projection.engine.begin() as connection:
+        connection.execute(delete(case_facts_table))
+        connection.execute(
+            cases_table.insert(), {"case_id": CASE, "facts": orjson.dumps([old]).decode()}
+        )
+        connection.execute(
+            facts_table.insert(),
+            {"facts": orjson.dumps([[CASE, *old], [CASE, *withdrawn]]).decode()},
+        )
+        connection.execute(
+            withdrawn_table.insert(), {"event_id": "gone", "case_id": CASE, "reason": "duplicate"}
+        )
+
+    upgraded = _open(tmp_path)
+
+    assert upgraded.cases == before
+    with upgraded.engine.connect() as connection:
+        assert connection.execute(select(facts_table)).all() == []
+        assert connection.execute(select(cases_table)).all() == []

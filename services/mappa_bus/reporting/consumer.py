@@ -3,7 +3,6 @@ the offsets they came from, in one transaction (the Kafka side is `projection.su
 
 from __future__ import annotations
 
-from collections import ChainMap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -63,14 +62,23 @@ from mappa_bus.reporting.plan_store import (
 )
 from mappa_bus.reporting.publication import (
     FIRST_MAPPA_YEAR,
-    closed_years,
+    closed_years_of,
     load_revised,
     load_unpublished,
     mark_revised,
     mark_unpublished,
 )
 from mappa_bus.reporting.schema import create_schema, unpublished_table
-from mappa_bus.reporting.store import append_facts, has_cases, load_cases, withdraw_facts
+from mappa_bus.reporting.store import (
+    append_facts,
+    count_cases,
+    fact_years,
+    facts_of,
+    has_cases,
+    load_cases,
+    upgrade_facts,
+    withdraw_facts,
+)
 from mappa_bus.settings import load_settings
 from mappa_bus.topics import NAMESPACE
 
@@ -82,6 +90,9 @@ class ReportingBatch(Batch):
     """What a batch of records would change: cases, shared events and years, besides offsets
     and refusals."""
 
+    # The facts of the cases the batch touches as the store has them, read once (through the
+    # cache); and the cases the batch changed, with their facts after it.
+    known: dict[str, CaseFacts] = field(default_factory=dict)
     changed: dict[str, CaseFacts] = field(default_factory=dict)
     # The facts new to their cases, with the case: what the store appends.
     added: list[tuple[str, Fact]] = field(default_factory=list)
@@ -132,7 +143,6 @@ class ReportingProjection:
     # Every agency's keys, retired ones too: each record is checked against them.
     keyring: RecordKeys = field(kw_only=True, repr=False)
     name: str = PROJECTION
-    cases: dict[str, CaseFacts] = field(default_factory=dict)
     offsets: dict[Position, int] = field(default_factory=dict)
     # By partition number: a member adds only to its own partitions' counts (see the store).
     partnership: dict[int, PartnershipCounts] = field(default_factory=dict)
@@ -140,10 +150,11 @@ class ReportingProjection:
     # where withdrawals changed them.
     unpublished: set[int] = field(default_factory=set)
     revised: set[tuple[int, str]] = field(default_factory=set)
-    # The plan steps of the cases used most recently, as the store has them (each batch reads
-    # those of its cases that are not here, in one query): the memory stays at
-    # `reporting_cache_cases` cases however long the history grows (issue 17).
+    # The facts and plan steps of the cases used most recently, as the store has them (each
+    # batch reads those of its cases that are not here, in one query): the memory stays at
+    # `reporting_cache_cases` cases however large the caseload or long the history (issue 17).
     cache_size: int = field(default_factory=_cache_size, kw_only=True)
+    fact_cache: LeastRecentlyUsed[str, CaseFacts] = field(init=False, repr=False)
     plan_cache: LeastRecentlyUsed[str, CasePlans] = field(init=False, repr=False)
     # The MAPPA unit's merges and unmerges applied (case/merges.py): the counts take each
     # group of ids as one person.
@@ -158,7 +169,20 @@ class ReportingProjection:
         return merged_cases(self.cases, self.merges)
 
     def __post_init__(self) -> None:
+        self.fact_cache = LeastRecentlyUsed(self.cache_size)
         self.plan_cache = LeastRecentlyUsed(self.cache_size)
+
+    @property
+    def cases(self) -> dict[str, CaseFacts]:
+        """Every case's facts, read from the store at once: for publication, reports and
+        tests (the fold reads a batch's cases only)."""
+        with snapshot(self.engine) as connection:
+            return load_cases(connection)
+
+    def case_count(self) -> int:
+        """How many cases the store holds a fact of."""
+        with snapshot(self.engine) as connection:
+            return count_cases(connection)
 
     @property
     def plans(self) -> dict[ActionKey, ActionSteps]:
@@ -192,10 +216,11 @@ class ReportingProjection:
                 mark_unpublished(connection, [FIRST_MAPPA_YEAR])
             upgrade_seen(connection, PROJECTION)
             upgrade_plan_steps(connection)
-        # After a rebalance another member may have changed what the cache held.
+            upgrade_facts(connection)
+        # After a rebalance another member may have changed what the caches held.
+        self.fact_cache.clear()
         self.plan_cache.clear()
         with snapshot(self.engine) as connection:
-            self.cases = load_cases(connection)
             self.offsets = load_offsets(connection, PROJECTION)
             self.links = [Link.from_row(row) for row in load_links(connection, PROJECTION)]
             self.erased = set(load_erasures(connection, PROJECTION))
@@ -213,8 +238,11 @@ class ReportingProjection:
         # which of the batch's ids (and those named) were applied before, read once a batch:
         # all of them would grow with the log (issue 17).
         named = {e.data.withdrawn_event_id for _, e in events if isinstance(e.data, EventWithdrawn)}
+        links = {
+            event.id: link_of(event, appended_at(record.timestamp)) for record, event in events
+        }
         stored: dict[str, Counted] = {}
-        if events:
+        if events or batch.erasures:
             with snapshot(self.engine) as connection:
                 if named:
                     stored = load_contributions(connection, named)
@@ -226,6 +254,9 @@ class ReportingProjection:
                     if isinstance(event.data, (*STEP_EVENTS, EventWithdrawn))
                 ]
                 batch.case_plans = self._plans_of(connection, planned)
+                touched = [event.case_id for _, event in events]
+                touched += [c for link in links.values() if link for c in (link.kept, link.merged)]
+                batch.known = self._facts_of(connection, [*touched, *batch.erasures])
         for record, event in events:
             if event.id in batch.applied or event.id in batch.new_ids:
                 continue  # the same event sent again: it has been applied once
@@ -234,7 +265,7 @@ class ReportingProjection:
             if isinstance(event.data, EventWithdrawn):
                 self._withdraw(batch, record, event, event.data, stored)
                 continue
-            link = link_of(event, appended_at(record.timestamp))
+            link = links[event.id]
             if link is not None:
                 self._link(batch, record, link)
                 continue
@@ -245,7 +276,7 @@ class ReportingProjection:
             fact = fact_of(event)
             if fact is None:
                 continue  # shared, but nothing the statistics count
-            known = batch.changed.get(event.case_id) or self.cases.get(event.case_id, ())
+            known = batch.changed.get(event.case_id) or batch.known.get(event.case_id, ())
             facts = insert(known, fact)
             if facts is not known:
                 batch.changed[event.case_id] = facts
@@ -255,6 +286,15 @@ class ReportingProjection:
             if case_id not in self.erased:
                 self._erase(batch, case_id, erasure.erased_on)
         return batch
+
+    def _facts_of(self, connection: Connection, case_ids: Iterable[str]) -> dict[str, CaseFacts]:
+        """The facts of each of `case_ids`: those cached, the rest in one read."""
+        hits, misses = self.fact_cache.found(case_ids)
+        if misses:
+            read = facts_of(connection, misses)
+            self.fact_cache.put(read)
+            hits.update(read)
+        return hits
 
     def _plans_of(self, connection: Connection, case_ids: Iterable[str]) -> dict[str, CasePlans]:
         """A copy of the plan steps of each of `case_ids`: those cached, the rest in one read."""
@@ -268,9 +308,13 @@ class ReportingProjection:
     def _erase(self, batch: ReportingBatch, case_id: str, on: date) -> None:
         """Take an erased case out of the batch and the store, keeping what it contributed to
         the years closed by `on` (without its id), so their figures stay as published."""
-        facts = batch.changed.get(case_id) or self.cases.get(case_id, ())
+        facts = batch.changed.get(case_id) or batch.known.get(case_id, ())
         # The closed years the store would publish as it stands: no year it knows nothing of.
-        closed = closed_years(ChainMap(batch.changed, self.cases), on, self.kept)
+        # Erasures are rare: the store's years are asked for each.
+        with snapshot(self.engine) as connection:
+            years = fact_years(connection, leaving_out=batch.changed.keys())
+        years |= {ReportingYear.holding(f.day).opens for c in batch.changed.values() for f in c}
+        closed = closed_years_of(years, on, self.kept)
         batch.changed.pop(case_id, None)
         kept = contribution(facts, closed)
         merge_kept(batch.kept, kept)
@@ -327,7 +371,7 @@ class ReportingProjection:
         self, batch: ReportingBatch, withdrawal: EventWithdrawn, case_id: str
     ) -> WireError | None:
         """Take the withdrawn event's fact out of its case, if it has one; or why not."""
-        known = batch.changed.get(case_id) or self.cases.get(case_id, ())
+        known = batch.changed.get(case_id) or batch.known.get(case_id, ())
         target = withdrawal.withdrawn_event_id
         applied = target in batch.applied or target in batch.new_ids
         outcome = withdrawn_fact(known, withdrawal, applied=applied)
@@ -352,7 +396,7 @@ class ReportingProjection:
         facts = [
             fact
             for case_id in (link.kept, link.merged)
-            for fact in batch.changed.get(case_id) or self.cases.get(case_id, ())
+            for fact in batch.changed.get(case_id) or batch.known.get(case_id, ())
         ]
         # A fact changes its own year and every later one: from the earliest either id has.
         year = min((ReportingYear.holding(f.day).opens for f in facts), default=None)
@@ -396,11 +440,10 @@ class ReportingProjection:
             record_erasures(connection, PROJECTION, batch.erasures.values())
         if batch.erased_cases:
             let_go_of_deleted(self.engine)
-        self.cases.update(batch.changed)
+        self.fact_cache.put(batch.changed)
+        self.fact_cache.put(dict.fromkeys(batch.erased_cases, ()))
         self.plan_cache.put(batch.case_plans)
         self.links.extend(batch.links)
-        for case_id in batch.erased_cases:
-            self.cases.pop(case_id, None)
         self.erased |= batch.erasures.keys()
         merge_kept(self.kept, batch.kept)
         self.offsets = batch.offsets

@@ -13,6 +13,23 @@ from mappa_bus.projection.merges import merges_table
 from mappa_bus.projection.offsets import metadata, offsets_table
 from mappa_bus.projection.seen import applied_table, seen_batches_table, seen_table
 
+# Each case's facts, one row a fact keyed by case first: a batch reads the facts of the cases
+# it touches in one query by case id (issue 17: state in the store, not in memory), a
+# withdrawal deletes its fact's row, an erasure its case's. `year`: the reporting year the fact
+# is in (by its 1 April), for the closed years an erasure keeps without reading every fact.
+# The fact itself: [time, kind, area, value].
+case_facts_table = Table(
+    "reporting_case_facts",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("event_id", String(128), primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("fact", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# How stores written before kept the facts: a row a case (`reporting_cases`), or a row a batch
+# (`reporting_facts`). Read once on load into `reporting_case_facts`, then emptied.
 cases_table = Table(
     "reporting_cases",
     metadata,
@@ -155,6 +172,7 @@ def create_schema(engine: Engine) -> None:
     the partnership indicators and plan steps, what it published, and the audit trail of
     figure openings."""
     tables = [
+        case_facts_table,
         cases_table,
         facts_table,
         offsets_table,
