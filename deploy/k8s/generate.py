@@ -4,9 +4,11 @@
     .venv/bin/python deploy/k8s/generate.py           # (re)write both files
     .venv/bin/python deploy/k8s/generate.py --check   # exit 1 if either is out of date
 
-The Strimzi KafkaTopics come from `mappa_bus.topics.bus_topic_specs()` (names, partitions,
-retention), the KafkaUsers and their ACLs from `mappa_bus.principals` (one user per principal,
-`acl_bindings()`), so the cluster enforces exactly what the local broker and docker compose do.
+The Strimzi KafkaTopics come from `mappa_bus.topics.bus_topic_specs(sealed=True)` (names,
+partitions, retention: the Deployments run sealed, so the agency topics are the 7-day ingress
+and the dead letters keep a month), the KafkaUsers and their ACLs from `mappa_bus.principals`
+(one user per principal, `acl_bindings()`), so the cluster enforces exactly what the local
+broker and docker compose do.
 tests/deploy/test_k8s_manifests.py checks the files are current and, independently of this
 script, that what they say equals those tables.
 """
@@ -116,7 +118,10 @@ def _documents(source: str, resources: list[dict[str, Any]]) -> str:
 
 def topics_yaml() -> str:
     """topics.yaml's text."""
-    return _documents("topics.py", [kafka_topic(spec) for spec in bus_topic_specs()])
+    # Sealed, as config.yaml's MAPPA_RECORD: the intake deletes what it copied from the agency
+    # topics, and nothing there may outlive a week (docs/decisions/0002).
+    specs = bus_topic_specs(sealed=True)
+    return _documents("topics.py", [kafka_topic(spec) for spec in specs])
 
 
 def users_yaml() -> str:

@@ -25,6 +25,8 @@ from sqlalchemy.engine import Connection
 
 from mappa_bus.access.reasons import ReasonError, checked_reason, escaped
 from mappa_bus.audit import record_read
+from mappa_bus.case.fold import joined
+from mappa_bus.case.model import CasePicture
 from mappa_bus.case.retention import due, retention_decision
 from mappa_bus.catalogue.bus_event import BUS_EVENT_HEADERS
 from mappa_bus.catalogue.erasure import (
@@ -38,7 +40,7 @@ from mappa_bus.cli_common import EXIT_CONFIG, Database, Namespace, command_setti
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.keystore import KeyStoreError, open_key_store
 from mappa_bus.picture.schema import create_schema
-from mappa_bus.picture.store import each_picture, load_picture
+from mappa_bus.picture.store import each_picture, load_picture, stored_merges
 from mappa_bus.principals import Role
 from mappa_bus.projection.database import open_engine
 from mappa_bus.settings import Settings
@@ -67,13 +69,21 @@ def erase_command(
     ],
     reason: Annotated[str, typer.Option(help="Why the case is erased (audit trail only).")],
     by: Annotated[str, typer.Option(help="Who decided (audit trail only).")],
+    whole_group: Annotated[
+        bool | None,
+        typer.Option(
+            "--whole-group/--this-id-only",
+            help="For a case merged with others (one person under several ids): erase every "
+            "id of the person, or this id alone. Required for a merged case.",
+        ),
+    ] = None,
     namespace: Namespace = NAMESPACE,
     database: Database = None,
 ) -> None:
     """Erase a case on a recorded decision: every store cuts its details, now and in every
     rebuild from the log; the audit trail keeps who decided, when and why, and every read of
     the case before. Refused, with nothing published, for a case the picture store does not
-    hold or has erased already."""
+    hold or has erased already, and for a merged case unless told which ids."""
     settings = command_settings()
     engine = open_engine(database or settings.database_url)
     create_schema(engine)
@@ -88,6 +98,8 @@ def erase_command(
         raise typer.Exit(2)
     with engine.connect() as connection:
         picture = load_picture(connection, case_id)
+        group = stored_merges(connection).group(case_id)
+        members = [p for other in group if (p := load_picture(connection, other)) is not None]
     if picture is None:
         console.print(
             f"[red]no case {case_id} in the picture store: nothing erased, nothing published. "
@@ -103,17 +115,30 @@ def erase_command(
     if picture.area is None:
         console.print(f"[red]{case_id} has no area in the picture yet: nothing erased.[/]")
         raise typer.Exit(EXIT_NOT_FOUND)
+    if len(group) > 1 and whole_group is None:
+        console.print(
+            f"[red]{case_id} is one person with {', '.join(i for i in group if i != case_id)} "
+            "(merged): say --whole-group to erase every id, or --this-id-only. Nothing erased.[/]"
+        )
+        raise typer.Exit(2)
+    chosen = [p for p in members if whole_group or p.case_id == case_id]
     today = datetime.now(UTC).date()
     try:
-        event = erasure(case_id, picture.area.value, ErasureGround.DECISION, decision, today)
+        events = [
+            erasure(p.case_id, p.area.value, ErasureGround.DECISION, decision, today)
+            for p in chosen
+            if p.erased_on is None and p.area is not None
+        ]
     except ValidationError:
         console.print(f"[red]--decision must match {DECISION_PATTERN}: a reference[/]")
         raise typer.Exit(2) from None
-    # The case's key first (sealed mode): from then on no copy of its records on the log opens.
-    _destroy_keys(settings, [case_id], decision, who)
+    erased = [event.subject for event in events]
+    # The cases' keys first (sealed mode): from then on no copy of their records on the log
+    # opens.
+    _destroy_keys(settings, erased, decision, who)
     connection_as = settings.connection_for_role(Role.ERASURE.value)
     try:
-        asyncio.run(publish_erasures(connection_as, [event], namespace))
+        asyncio.run(publish_erasures(connection_as, events, namespace))
     except (OSError, KafkaError) as error:
         console.print(
             f"[red]the erasure could not be published ({error!r}): the stores are not cut yet; "
@@ -121,9 +146,10 @@ def erase_command(
         )
         raise typer.Exit(EXIT_BROKER) from error
     with engine.begin() as connection:
-        audit_erasure(connection, case_id, who, f"decision {decision}: {why}")
+        for erased_id in erased:
+            audit_erasure(connection, erased_id, who, f"decision {decision}: {why}")
     console.print(
-        f"published the erasure of {case_id} (decision {decision}) on "
+        f"published the erasure of {', '.join(erased)} (decision {decision}) on "
         f"{erasures_topic(namespace)}: the picture, reporting and alerts services cut the case "
         "as they fold it, and never fold its events back in."
     )
@@ -150,7 +176,7 @@ def erase_expired_command(
     years = retention_years if retention_years is not None else settings.retention_years
     on = (today or datetime.now(UTC)).date()
     with engine.connect() as connection:
-        expired = due(each_picture(connection), on, years)
+        expired = _expired(connection, on, years)
     events = [
         erasure(p.case_id, p.area.value, ErasureGround.RETENTION, retention_decision(years), on)
         for p in expired
@@ -176,6 +202,24 @@ def erase_expired_command(
         f"{len(events):,} cases erased in every store (retention {years} years after "
         f"management ended), published on {erasures_topic(namespace)}"
     )
+
+
+def _expired(connection: Connection, on: date, years: int) -> list[CasePicture]:
+    """The pictures due for erasure by `on`: a case alone when its retention has passed; the
+    ids of a merged person together when the person's (their joined picture's) has, and none
+    of them before, whatever each id's own picture says."""
+    merges = stored_merges(connection)
+    groups = merges.groups()
+    found = [
+        picture
+        for picture in due(each_picture(connection), on, years)
+        if merges.kept(picture.case_id) not in groups
+    ]
+    for group in groups.values():
+        members = [p for case_id in group if (p := load_picture(connection, case_id))]
+        if members and due([joined(group, members)], on, years):
+            found.extend(p for p in members if p.erased_on is None)
+    return found
 
 
 def _destroy_keys(settings: Settings, case_ids: Sequence[str], decision: str, by: str) -> None:

@@ -4,8 +4,9 @@ erases them all, wherever copies of the topic are.
 
 The keys sit in the table `case_keys` of their own database (`MAPPA_KEY_STORE_URL`), never in
 the clear: each is wrapped (AES-256-GCM, bound to its case id) by the key-encryption key, read
-from a file readable by its owner alone (`MAPPA_KEY_ENCRYPTION_KEY`; in production a KMS key,
-Azure Key Vault or AWS KMS, does the wrapping and the key never leaves it). Lose the key store
+from a file readable by its owner alone (`MAPPA_KEY_ENCRYPTION_KEY`; or a Kubernetes Secret
+mounted for the pod's group alone, `key_file_exposure`; in production a KMS key, Azure Key
+Vault or AWS KMS, does the wrapping and the key never leaves it). Lose the key store
 or the key-encryption key and the record is lost: back them up with the same care as the log.
 
 `key_for` makes a case's key on first use (the intake); `opener_for` finds it to open records
@@ -94,15 +95,19 @@ class KeyMissing(LookupError):
 
 
 def read_key_encryption_key(path: Path) -> AESGCM:
-    """The key-encryption key in `path` (64 hex digits), which must be readable by its owner
-    alone; KeyStoreError naming the file and what is wrong."""
+    """The key-encryption key in `path` (64 hex digits), which none but its owner may read, or
+    a mount managed by root that only this process's own group may read
+    (`key_file_exposure`); KeyStoreError naming the file and what is wrong."""
     try:
-        mode = path.stat().st_mode
+        info = path.stat()
         text = path.read_text(encoding="utf-8").strip()
     except OSError as error:
         raise KeyStoreError(f"cannot read a key-encryption key from {path}: {error}") from error
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyStoreError(f"{path} is readable by others than its owner: chmod 600 it")
+    exposure = key_file_exposure(
+        info.st_mode, info.st_uid, info.st_gid, uid=os.geteuid(), groups=_own_groups()
+    )
+    if exposure is not None:
+        raise KeyStoreError(f"{path} {exposure}")
     try:
         secret = bytes.fromhex(text)
     except ValueError:
@@ -112,13 +117,57 @@ def read_key_encryption_key(path: Path) -> AESGCM:
     return AESGCM(secret)
 
 
-def write_key_encryption_key(path: Path) -> None:
+def key_file_exposure(
+    mode: int, owner: int, group: int, *, uid: int, groups: frozenset[int]
+) -> str | None:
+    """Who besides this process could read or change a key file (mode, owner and group as
+    `stat` gives them; `uid` and `groups` this process's): None when nobody, else what is wrong
+    and what to do about it.
+
+    A file this process owns (what `write_key_encryption_key` and `mappa keys encryption-key`
+    make: docker compose's volume, `mappa up`'s state directory) must be 0600 or stricter: its
+    owner can always make it so. One exception, chosen deliberately: a Kubernetes Secret
+    mounted with the pod's `fsGroup` is owned by root and made readable by that group (the
+    kubelet adds group read to `defaultMode`: 0400 becomes 0440, kubernetes/kubernetes#57923),
+    and a non-root process can read it no other way. Such a file is accepted when root owns
+    it, its group is one of this process's own, the group may only read it and others may do
+    nothing with it: no one but root can change it, and only the pod's own processes read it.
+    A file owned by another user, or open to a group this process is not in, is refused
+    whatever its mode."""
+    if mode & stat.S_IRWXO:
+        return "is readable by others than its owner: chmod 600 it"
+    if owner == uid:
+        if mode & stat.S_IRWXG:
+            return "is readable by others than its owner: chmod 600 it"
+        return None
+    if owner != 0:
+        return f"belongs to user {owner}, not to this process's ({uid}): chown it"
+    if mode & (stat.S_IWGRP | stat.S_IXGRP) or (mode & stat.S_IRGRP and group not in groups):
+        return (
+            f"is root's and open to group {group}, not only for this process's group to "
+            "read: mount it readable by the pod's fsGroup alone (defaultMode 0440)"
+        )
+    return None
+
+
+def _own_groups() -> frozenset[int]:
+    return frozenset((os.getegid(), *os.getgroups()))
+
+
+def write_key_encryption_key(path: Path, *, replace: bool = False) -> None:
     """A fresh key-encryption key in `path`, created 0600 (never briefly readable by others);
-    refuses to replace one, which would make every key wrapped by it unreadable."""
+    refuses (FileExistsError) to replace one, which would make every key wrapped by it
+    unreadable, unless told to `replace` it (for a key store that holds no key yet): then the
+    new key is written beside it and moved over it, so the file is never half written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    target = path.with_name(f".{path.name}.new") if replace else path
+    if replace:
+        target.unlink(missing_ok=True)  # left by a replacement that crashed half way
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         file.write(secrets.token_bytes(KEY_BYTES).hex() + "\n")
+    if replace:
+        os.replace(target, path)
 
 
 def open_key_store_engine(url: str) -> Engine:

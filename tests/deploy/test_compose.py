@@ -1,8 +1,10 @@
 """docker-compose.yml, checked structurally (no Docker engine needed): every service is there
 with a health check or is a job, starts in order, connects as its own principal with its own
 password from .env, runs a command the `mappa` CLI has, and is healthy when its own readiness
-endpoint says so; and the containers' health check script (deploy/docker/healthcheck.py) tells a
-live or ready service from a dead or unready one."""
+endpoint says so; it runs sealed as `mappa up` does (the intake, every reader of the record
+with the key store and the key-encryption key's file, never the key itself); and the
+containers' health check script (deploy/docker/healthcheck.py) tells a live or ready service
+from a dead or unready one."""
 
 from __future__ import annotations
 
@@ -24,8 +26,13 @@ import yaml
 from typer.testing import CliRunner
 
 from mappa_bus.cli import app
-from mappa_bus.operations.http import ALERTS_PORT, PICTURE_PORT, PORT_ENV, REPORTING_PORT
+from mappa_bus.operations.http import PORT_ENV
 from mappa_bus.principals import PRINCIPALS, Role
+from mappa_bus.settings import Settings
+from mappa_bus.topics import bus_topic_specs
+from mappa_bus.up_plan import Ports
+from mappa_bus.up_plan import services as up_services
+from tests.deploy.members import CONSUMERS, MEMBERS, METRICS_PORTS
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "deploy" / "docker"
@@ -38,16 +45,24 @@ SERVICES = {
     "reporting": ["reporting", "run"],
     "alerts": ["alerts", "run"],
     "alerts-web": ["alerts", "web", "--host", "0.0.0.0", "--port", "8001"],  # noqa: S104
+    "intake": ["intake", "run"],
 }
+KEK = "/kek/key-encryption-key"
 JOBS = {
     "topics": ["topics", "create"],
     "demo": ["demo"],
     "keys": ["keys", "generate", "--output", "/keys/keyring.json"],
+    "key-encryption-key": ["keys", "encryption-key", "--output", KEK, "--existing", "keep"],
 }
+# A job on the postgres image, not the project's: the key store's database.
+DATABASE_JOBS = {"key-store"}
+# Run by hand (`docker compose run --rm erasure erase ...`), never by `docker compose up`.
+TOOLS = {"erasure": ["erase", "--help"]}
 KEYRING = "/keys/keyring.json"
-CONSUMERS = {"picture": Role.PICTURE, "reporting": Role.REPORTING, "alerts": Role.ALERTS}
-# Each consumer's operations port (/healthz, /readyz, /metrics): the CLI's defaults.
-METRICS_PORTS = {"picture": PICTURE_PORT, "reporting": REPORTING_PORT, "alerts": ALERTS_PORT}
+KEY_STORE_URL = "postgresql+psycopg://mappa@postgres:5432/mappa_keys"
+KEK_VOLUME = "mappa-kek:/kek:ro"
+# Everything that opens or makes case keys: sealed, with the key store and the key's file.
+SEALED = {*MEMBERS, "alerts-web", "erasure"}
 PASSWORD_VARIABLE = re.compile(r"\$\{(MAPPA_PASSWORD_[A-Z_]+):\?[^}]+\}")
 
 
@@ -78,17 +93,41 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
 
 
 def test_every_service_is_there(services: dict[str, dict[str, Any]]) -> None:
-    assert set(services) == {"kafka", "postgres", "keycloak", *SERVICES, *JOBS}
-    for name, command in {**SERVICES, **JOBS}.items():
+    assert set(services) == {
+        "kafka",
+        "postgres",
+        "keycloak",
+        *SERVICES,
+        *JOBS,
+        *DATABASE_JOBS,
+        *TOOLS,
+    }
+    for name, command in {**SERVICES, **JOBS, **TOOLS}.items():
         assert services[name]["command"] == command, name
         assert services[name]["build"]["dockerfile"] == "deploy/docker/Dockerfile", name
+    # Only the tools wait to be asked for.
+    assert {name for name, service in services.items() if "profiles" in service} == set(TOOLS)
+    assert services["erasure"]["profiles"] == ["tools"]
+
+
+def test_it_runs_what_mappa_up_runs(services: dict[str, dict[str, Any]]) -> None:
+    """Every process `mappa up` starts when sealed (up_plan) is a compose service running the
+    same command."""
+    commands = [service.get("command", []) for service in services.values()]
+    ports = Ports(picture=1, reporting=2, alerts=3, api=4, web=5, intake=6)
+    for process in up_services(ports, "mappa"):
+        first_option = next(
+            (i for i, w in enumerate(process.args) if w.startswith("-")), len(process.args)
+        )
+        path = list(process.args[:first_option])
+        assert any(command[: len(path)] == path for command in commands), process.name
 
 
 def test_every_long_running_service_has_a_health_check_and_restarts(
     services: dict[str, dict[str, Any]],
 ) -> None:
     for name, service in services.items():
-        if name in JOBS:
+        if name in {*JOBS, *DATABASE_JOBS, *TOOLS}:
             # A job that restarted would never complete, and nothing could wait for it.
             assert service["restart"] == "no", name
             assert "healthcheck" not in service, name
@@ -114,7 +153,7 @@ def test_the_health_checks_ask_the_right_thing(services: dict[str, dict[str, Any
         "http://127.0.0.1:8001/static/alerts.css",
     ]
     assert page["ports"] == ["127.0.0.1:8001:8001"]
-    for name in CONSUMERS:
+    for name in MEMBERS:
         test = services[name]["healthcheck"]["test"]
         # The consumer's own readiness endpoint, on the port its environment gives it.
         port = METRICS_PORTS[name]
@@ -128,22 +167,28 @@ def test_the_health_checks_ask_the_right_thing(services: dict[str, dict[str, Any
 
 
 def test_services_start_in_order(services: dict[str, dict[str, Any]]) -> None:
+    jobs = {*JOBS, *DATABASE_JOBS}
     for name, service in services.items():
         for dependency, how in service.get("depends_on", {}).items():
-            expected = "service_completed_successfully" if dependency in JOBS else "service_healthy"
+            expected = "service_completed_successfully" if dependency in jobs else "service_healthy"
             assert how == {"condition": expected}, f"{name} -> {dependency}"
     assert set(services["topics"]["depends_on"]) == {"kafka"}
+    assert set(services["key-store"]["depends_on"]) == {"postgres"}
+    keys = {"key-encryption-key", "key-store"}
     for name in CONSUMERS:
-        assert set(services[name]["depends_on"]) == {"topics", "keys", "postgres"}, name
+        assert set(services[name]["depends_on"]) == {"topics", "postgres", *keys}, name
+    # The intake checks signatures: the keyring too.
+    assert set(services["intake"]["depends_on"]) == {"topics", "keys", "postgres", *keys}
     assert set(services["picture-api"]["depends_on"]) == {"postgres", "keycloak"}
-    assert set(services["alerts-web"]["depends_on"]) == {"topics", "postgres", "keycloak"}
+    assert set(services["alerts-web"]["depends_on"]) == {"topics", "postgres", "keycloak", *keys}
+    assert set(services["erasure"]["depends_on"]) == {"postgres", *keys}
 
 
 def test_every_consumer_connects_as_its_own_principal(
     services: dict[str, dict[str, Any]],
 ) -> None:
     seen: set[str] = set()
-    for name, role in CONSUMERS.items():
+    for name, role in {**MEMBERS, "erasure": Role.ERASURE}.items():
         environment = _environment(services[name])
         assert environment["MAPPA_KAFKA_USERNAME"] == role.value, name
         password = PASSWORD_VARIABLE.fullmatch(environment["MAPPA_KAFKA_PASSWORD"])
@@ -152,7 +197,7 @@ def test_every_consumer_connects_as_its_own_principal(
         assert environment["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:29092"
         assert environment["MAPPA_DATABASE_URL"].startswith("postgresql+psycopg://")
         seen.add(role.value)
-    assert len(seen) == len(CONSUMERS)
+    assert len(seen) == len(MEMBERS) + 1
     # The API reads the store only: no Kafka principal at all.
     assert not any("KAFKA" in key for key in _environment(services["picture-api"]))
     # The alerts page reads alerts and writes acknowledgements as a coordinator would.
@@ -170,25 +215,118 @@ def test_every_consumer_connects_as_its_own_principal(
     assert admins == {"topics", "demo"}
 
 
-def test_the_keyring_reaches_the_consumers_and_the_demo_alone(
-    services: dict[str, dict[str, Any]],
-) -> None:
-    """The `keys` job writes the keyring into its volume; the consumers verify with it and the
-    demo signs with it, read-only; the broker, the API and the set-up never see it."""
-    holders = {
+def _holders(services: dict[str, dict[str, Any]], volume: str) -> set[str]:
+    return {
         name
         for name, service in services.items()
-        if any(str(volume).startswith("mappa-keys:") for volume in service.get("volumes", []))
+        if any(str(mount).startswith(f"{volume}:") for mount in service.get("volumes", []))
     }
-    assert holders == {"keys", "demo", *CONSUMERS}
+
+
+def test_the_keyring_reaches_the_intake_and_the_demo_alone(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The `keys` job writes the keyring into its volume; the intake verifies with it and the
+    demo signs with it, read-only; the consumers of the sealed record (which need no agency
+    key: the intake checked every record), the broker, the API and the set-up never see it."""
+    assert _holders(services, "mappa-keys") == {"keys", "demo", "intake"}
     assert services["keys"]["volumes"] == ["mappa-keys:/keys"]
-    for name in CONSUMERS:
-        assert services[name]["volumes"] == ["mappa-keys:/keys:ro"], name
-        assert _environment(services[name])["MAPPA_VERIFY_KEYS"] == KEYRING, name
+    assert "mappa-keys:/keys:ro" in services["intake"]["volumes"]
+    assert _environment(services["intake"])["MAPPA_VERIFY_KEYS"] == KEYRING
+    for name in SERVICES:
         assert "MAPPA_SIGNING_KEYS" not in _environment(services[name]), name
+        if name != "intake":
+            assert "MAPPA_VERIFY_KEYS" not in _environment(services[name]), name
     demo = _environment(services["demo"])
     assert (demo["MAPPA_SIGNING_KEYS"], demo["MAPPA_VERIFY_KEYS"]) == (KEYRING, KEYRING)
     assert services["demo"]["depends_on"]["keys"] == {"condition": "service_completed_successfully"}
+
+
+def test_every_reader_of_the_record_runs_sealed_with_the_case_keys(
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The intake, the consumers, the alerts page and the erasure tool: MAPPA_RECORD=sealed,
+    the key store in its own database on the compose PostgreSQL, and the key-encryption key as
+    a file in the mappa-kek volume, mounted read-only, as the settings read them."""
+    for name in SEALED:
+        environment = _environment(services[name])
+        with monkeypatch.context() as patch:
+            for key, value in environment.items():
+                patch.setenv(key, value)
+            settings = Settings()
+        assert settings.sealed(), name
+        assert settings.key_store_url == KEY_STORE_URL, name
+        assert str(settings.key_encryption_key_path()) == KEK, name
+        assert KEK_VOLUME in services[name]["volumes"], name
+    # Its own database, apart from the services' store.
+    assert _environment(services["picture"])["MAPPA_DATABASE_URL"] != KEY_STORE_URL
+    # Nothing else opens case keys: the API reads the store, the set-up makes topics.
+    for name in set(services) - SEALED:
+        assert "MAPPA_KEY_ENCRYPTION_KEY" not in _environment(services[name]), name
+        assert "MAPPA_KEY_STORE_URL" not in _environment(services[name]), name
+
+
+def test_the_key_encryption_key_is_made_once_into_its_volume(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The `key-encryption-key` job writes it where the services read it, keeping one already
+    there (a new one would orphan every case key), and alone mounts the volume writable."""
+    job = services["key-encryption-key"]
+    command = job["command"]
+    assert command[command.index("--output") + 1] == KEK
+    assert command[command.index("--existing") + 1] == "keep"
+    assert job["volumes"] == ["mappa-kek:/kek"]
+    assert _holders(services, "mappa-kek") == SEALED | {"key-encryption-key"}
+    for name in SEALED:
+        assert services[name]["volumes"].count(KEK_VOLUME) == 1, name
+    # A fresh named volume takes the image's directory: the image's user's, closed to others.
+    dockerfile = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"install -d -o 10001 -g 10001 -m 0700 [^\n]*/kek\b", dockerfile)
+
+
+def test_the_key_encryption_key_is_never_in_an_image_or_a_setting(
+    services: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """No environment value anywhere is a key (64 hex digits), the setting is a path, .env
+    holds no such key, and the image copies in nothing but the code and its health check."""
+    key = re.compile(r"[0-9a-fA-F]{64}")
+    for name, service in services.items():
+        for variable, value in _environment(service).items():
+            assert not key.search(value), f"{name}: {variable}"
+        if name in SEALED:
+            assert _environment(service)["MAPPA_KEY_ENCRYPTION_KEY"].startswith("/kek/"), name
+            assert "env_file" not in service, name
+    env_file = tmp_path / "compose.env"
+    assert compose_env.main(["--output", str(env_file)]) == 0
+    assert "ENCRYPTION" not in env_file.read_text(encoding="utf-8")
+    dockerfile = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
+    copied = re.findall(r"^(?:COPY|ADD)\s+(?:--\S+\s+)*(.+?)\s+\S+$", dockerfile, re.MULTILINE)
+    sources = {source for line in copied for source in line.split()}
+    assert sources == {"pyproject.toml", "README.md", "services", "deploy/docker/healthcheck.py"}
+
+
+def test_topics_are_made_sealed_and_the_key_store_its_database(
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mappa topics create` reads MAPPA_RECORD=sealed (the agency topics a 7-day ingress, the
+    dead letters a month); the key-store job makes the database the key store URL names."""
+    with monkeypatch.context() as patch:
+        for key, value in _environment(services["topics"]).items():
+            patch.setenv(key, value)
+        assert Settings().sealed()
+    sealed = {spec.name: spec.config for spec in bus_topic_specs(sealed=True)}
+    assert sealed["mappa.police.events"]["retention.ms"] == str(7 * 24 * 3600 * 1000)
+    job = services["key-store"]
+    assert job["image"] == services["postgres"]["image"]
+    (mount,) = job["volumes"]
+    source, target, mode = mount.split(":")
+    assert mode == "ro"
+    assert f"--file={target}" in job["command"]
+    assert "--host=postgres" in job["command"]
+    sql = (REPO / source).read_text(encoding="utf-8")
+    database = KEY_STORE_URL.rsplit("/", 1)[1]
+    assert f"CREATE DATABASE {database}'" in sql
+    assert f"datname = '{database}'" in sql
 
 
 def test_the_web_services_meet_the_issuer_as_the_browser_and_as_a_container(
@@ -252,13 +390,13 @@ def _click_command(words: list[str]) -> Any:
     return command
 
 
-@pytest.mark.parametrize("name", sorted({**SERVICES, **JOBS}))
+@pytest.mark.parametrize("name", sorted({**SERVICES, **JOBS, **TOOLS}))
 def test_every_command_exists_in_the_cli(name: str) -> None:
-    argv = {**SERVICES, **JOBS}[name]
+    argv = {**SERVICES, **JOBS, **TOOLS}[name]
     # The command path comes first, then its options and their values.
     first_option = next((i for i, word in enumerate(argv) if word.startswith("-")), len(argv))
     path = argv[:first_option]
-    options = {word for word in argv if word.startswith("--")}
+    options = {word for word in argv if word.startswith("--")} - {"--help"}
     result = CliRunner().invoke(app, [*path, "--help"])
     assert result.exit_code == 0, result.output
     known = {opt for param in _click_command(path).params for opt in param.opts}

@@ -4,7 +4,9 @@ schemas (the kubernetes-validate package, strict: an unknown field fails), the c
 (below), and the whole against the bus's own tables: a KafkaTopic per topic of topics.py, a
 KafkaUser per principal with exactly the ACLs of principals.py, and Deployments whose commands,
 principals, Secrets, probes, operations ports and labels fit, scraped and admitted to those ports
-by the PodMonitor and the network policy."""
+by the PodMonitor and the network policy; running sealed, the intake with the agencies' keys and
+every reader of the record with the key store and the key-encryption key as a mounted file that
+the key reader accepts."""
 
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ import yaml
 from typer.testing import CliRunner
 
 from mappa_bus.cli import app
-from mappa_bus.operations.http import ALERTS_PORT, PICTURE_PORT, PORT_ENV, REPORTING_PORT
+from mappa_bus.keystore import key_file_exposure
+from mappa_bus.operations.http import PORT_ENV
 from mappa_bus.principals import (
     ADMIN,
     PRINCIPALS,
@@ -32,11 +35,11 @@ from mappa_bus.principals import (
     Operation,
     PatternType,
     ResourceType,
-    Role,
     acl_bindings,
 )
 from mappa_bus.settings import Settings
 from mappa_bus.topics import AGENCY_PARTITIONS, bus_topic_specs
+from tests.deploy.members import MEMBERS, METRICS_PORTS
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
@@ -44,10 +47,8 @@ STRIMZI = "kafka.strimzi.io/v1beta2"
 PROMETHEUS_OPERATOR = "monitoring.coreos.com/v1"
 # The oldest Kubernetes these manifests are meant for, and the newest the package knows.
 KUBERNETES_VERSIONS = ("1.29", kubernetes_validate.latest_version())
-REPLICAS = {"picture": 3, "reporting": 2, "alerts": 2, "picture-api": 2}
-CONSUMERS = {"picture": Role.PICTURE, "reporting": Role.REPORTING, "alerts": Role.ALERTS}
-# Each consumer's operations port (/healthz, /readyz, /metrics): the CLI's defaults.
-METRICS_PORTS = {"picture": PICTURE_PORT, "reporting": REPORTING_PORT, "alerts": ALERTS_PORT}
+REPLICAS = {"picture": 3, "reporting": 2, "alerts": 2, "intake": 2, "picture-api": 2}
+KEK_SECRET = "mappa-key-encryption-key"
 # The image's user (deploy/docker/Dockerfile: USER 10001:10001).
 IMAGE_UID = 10001
 
@@ -263,7 +264,8 @@ def test_generated_files_are_current() -> None:
 
 def test_a_kafka_topic_for_every_bus_topic(resources: list[Resource], kafka: Resource) -> None:
     topics = _of_kind(resources, "KafkaTopic")
-    expected = {spec.name: spec for spec in bus_topic_specs()}
+    # Sealed, as the Deployments run: the agency topics the 7-day ingress.
+    expected = {spec.name: spec for spec in bus_topic_specs(sealed=True)}
     declared = {topic["spec"]["topicName"]: topic for topic in topics.values()}
     assert set(declared) == set(expected)
     for name, topic in declared.items():
@@ -334,7 +336,7 @@ def _env(deployment: Resource) -> dict[str, dict[str, Any]]:
 
 def test_every_service_runs_its_replicas(deployments: dict[str, Resource]) -> None:
     assert {name: d["spec"]["replicas"] for name, d in deployments.items()} == REPLICAS
-    for name in CONSUMERS:
+    for name in MEMBERS:
         # Members beyond the agency topics' partition count would have nothing to read.
         assert deployments[name]["spec"]["replicas"] <= AGENCY_PARTITIONS
 
@@ -354,8 +356,8 @@ def test_every_service_runs_a_command_the_cli_has(deployments: dict[str, Resourc
             command = command.commands[word]
         known = {opt for param in command.params for opt in param.opts}
         assert options <= known, name
-        if name in CONSUMERS:
-            assert argv == [CONSUMERS[name].value, "run"]
+        if name in MEMBERS:
+            assert argv == [MEMBERS[name].value, "run"]
 
 
 def test_every_consumer_connects_as_its_own_principal(
@@ -363,7 +365,7 @@ def test_every_consumer_connects_as_its_own_principal(
 ) -> None:
     prefix = kafka["spec"]["entityOperator"]["userOperator"]["secretPrefix"]
     users = _of_kind(resources, "KafkaUser")
-    for name, role in CONSUMERS.items():
+    for name, role in MEMBERS.items():
         env = _env(deployments[name])
         assert env["MAPPA_KAFKA_USERNAME"]["value"] == role.value
         assert role.value in users
@@ -403,7 +405,7 @@ def test_the_settings_read_from_the_environment_connect_as_intended(
 ) -> None:
     config_maps = _of_kind(resources, "ConfigMap")
     bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap:{_listener(kafka)['port']}"
-    for name, role in CONSUMERS.items():
+    for name, role in MEMBERS.items():
         with monkeypatch.context() as patch:
             for variable in ("MAPPA_KAFKA_PRINCIPAL", "MAPPA_KAFKA_CREDENTIALS"):
                 patch.delenv(variable, raising=False)
@@ -418,13 +420,16 @@ def test_the_settings_read_from_the_environment_connect_as_intended(
         assert connection.mechanism == "SCRAM-SHA-512"
         assert settings.database_url == "<mappa-database/url>"
         assert settings.log_format == "json"
+        # Sealed, the case keys in their own database.
+        assert settings.sealed(), name
+        assert settings.key_store_url == "<mappa-key-store/url>", name
 
 
 def test_secrets_are_referenced_never_written(
     resources: list[Resource], deployments: dict[str, Resource]
 ) -> None:
     assert not [r for r in resources if r["kind"] == "Secret"]
-    secret_like = re.compile(r"PASSWORD|DATABASE_URL|TOKEN|SECRET", re.IGNORECASE)
+    secret_like = re.compile(r"PASSWORD|DATABASE_URL|STORE_URL|TOKEN|SECRET", re.IGNORECASE)
     for name, deployment in deployments.items():
         for key, item in _env(deployment).items():
             if secret_like.search(key):
@@ -437,17 +442,20 @@ def test_secrets_are_referenced_never_written(
     text = "\n".join(p.read_text(encoding="utf-8") for p in K8S.glob("*.yaml"))
     assert not re.search(r"(?im)^[\s-]*[\w.-]*password[\w.-]*\s*:\s*\S", text)
     assert "password=" not in text.lower()
+    # No key written anywhere (a key-encryption key or a signing key is 64 hex digits).
+    assert not re.search(r"[0-9a-fA-F]{64}", text)
     # The API's readers come from the issuer in the ConfigMap, not from a tokens file.
     api_env = _env(deployments["picture-api"])
     assert api_env["MAPPA_OIDC_ISSUER"]["valueFrom"]["configMapKeyRef"]["name"] == "mappa-bus"
 
 
-def test_the_consumers_alone_hold_the_verification_keyring(
+def test_the_intake_alone_holds_the_verification_keyring(
     deployments: dict[str, Resource], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each consumer mounts the Secret mappa-verify-keys read-only where MAPPA_VERIFY_KEYS
-    points, readable by its group (the pod's fsGroup); no other Deployment mounts it, and
-    none is given keys to sign with."""
+    """The intake mounts the Secret mappa-verify-keys read-only where MAPPA_VERIFY_KEYS
+    points, readable by its group (the pod's fsGroup); no other Deployment mounts it (the
+    consumers read the sealed record, which the intake checked), and none is given keys to
+    sign with."""
     holders = set()
     for name, deployment in deployments.items():
         volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
@@ -470,7 +478,69 @@ def test_the_consumers_alone_hold_the_verification_keyring(
         with monkeypatch.context() as patch:
             patch.setenv("MAPPA_VERIFY_KEYS", path)
             assert Settings().verify_keys == path
-    assert holders == set(CONSUMERS)
+    assert holders == {"intake"}
+    for name in set(deployments) - holders:
+        assert "MAPPA_VERIFY_KEYS" not in _env(deployments[name]), name
+
+
+def _secret_volumes(deployment: Resource, secret: str) -> list[str]:
+    return [
+        volume["name"]
+        for volume in deployment["spec"]["template"]["spec"]["volumes"]
+        if volume.get("secret", {}).get("secretName") == secret
+    ]
+
+
+def test_every_reader_of_the_record_has_the_key_encryption_key_as_a_file_it_accepts(
+    deployments: dict[str, Resource], resources: list[Resource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The intake and the consumers mount the Secret mappa-key-encryption-key read-only where
+    MAPPA_KEY_ENCRYPTION_KEY points, 0440 for the pod's fsGroup; the file the kubelet makes of
+    it (root's, group the fsGroup: defaultMode with group read added) is one the key reader
+    accepts for the pod's user; no other Deployment mounts it, and no container has it in its
+    environment."""
+    holders = set()
+    for name, deployment in deployments.items():
+        for item in _env(deployment).values():
+            ref = item.get("valueFrom", {}).get("secretKeyRef", {})
+            assert ref.get("name") != KEK_SECRET, f"{name}: the key as an environment value"
+        volumes = _secret_volumes(deployment, KEK_SECRET)
+        if not volumes:
+            continue
+        holders.add(name)
+        (volume,) = volumes
+        (mount,) = [m for m in _container(deployment)["volumeMounts"] if m["name"] == volume]
+        assert mount["readOnly"] is True, name
+        path = _env(deployment)["MAPPA_KEY_ENCRYPTION_KEY"]["value"]
+        (source,) = [
+            v["secret"]
+            for v in deployment["spec"]["template"]["spec"]["volumes"]
+            if v["name"] == volume
+        ]
+        assert "items" not in source, name
+        assert path == f"{mount['mountPath']}/key-encryption-key", name
+        with monkeypatch.context() as patch:
+            patch.setenv("MAPPA_KEY_ENCRYPTION_KEY", path)
+            assert str(Settings().key_encryption_key_path()) == path
+        pod = deployment["spec"]["template"]["spec"]["securityContext"]
+        # What the kubelet writes: owned by root, group the fsGroup, defaultMode | 0440.
+        mode = 0o100000 | source["defaultMode"] | 0o440
+        assert mode & 0o777 == 0o440, name
+        groups = frozenset({pod["runAsGroup"], pod["fsGroup"]})
+        assert (
+            key_file_exposure(mode, 0, pod["fsGroup"], uid=pod["runAsUser"], groups=groups) is None
+        ), name
+    assert holders == set(MEMBERS)
+    # What the consumers were given in its place: the key store, from its own Secret.
+    for name in MEMBERS:
+        ref = _env(deployments[name])["MAPPA_KEY_STORE_URL"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "mappa-key-store", "key": "url"}, name
+    # The mode is one ConfigMap value every Deployment shares.
+    (config,) = _of_kind(resources, "ConfigMap").values()
+    assert config["data"]["MAPPA_RECORD"] == "sealed"
+    for name in MEMBERS:
+        assert "MAPPA_RECORD" not in _env(deployments[name]), name
+        assert {"configMapRef": {"name": "mappa-bus"}} in _container(deployments[name])["envFrom"]
 
 
 def test_probes_ask_each_service_the_right_thing(deployments: dict[str, Resource]) -> None:
@@ -488,7 +558,7 @@ def test_probes_ask_each_service_the_right_thing(deployments: dict[str, Resource
     # The consumers: HTTP probes on their operations port (docs/operations.md), liveness and
     # start-up on /healthz (the loop turns), readiness on /readyz (consuming, broker and store
     # answer; alerts: pictures warm).
-    for name in CONSUMERS:
+    for name in MEMBERS:
         container = _container(deployments[name])
         (metrics,) = container["ports"]
         assert metrics == {
@@ -521,7 +591,7 @@ def test_each_consumer_serves_its_operations_port_where_the_probes_look(
     """MAPPA_METRICS_PORT in the container is the `metrics` port, and `mappa <role> run` reads
     it: its --metrics-port option, parsed as the CLI parses it in the container."""
     root: Any = typer.main.get_command(app)
-    for name in CONSUMERS:
+    for name in MEMBERS:
         deployment = deployments[name]
         (port,) = _container(deployment)["ports"]
         value = _env(deployment)[PORT_ENV]["value"]
@@ -547,7 +617,7 @@ def test_prometheus_scrapes_every_consumer(
     (monitor,) = _of_kind(resources, "PodMonitor").values()
     spec = monitor["spec"]
     scraped = [n for n, labels in pods.items() if _selects(spec["selector"], labels)]
-    assert sorted(scraped) == sorted(CONSUMERS)
+    assert sorted(scraped) == sorted(MEMBERS)
     # Its own namespace's pods (the kustomization's), no other.
     assert "namespaceSelector" not in spec
     (endpoint,) = spec["podMetricsEndpoints"]
@@ -612,10 +682,10 @@ def test_selectors_find_their_pods(
         n for n, p in pods.items() if _selects({"matchLabels": service["spec"]["selector"]}, p)
     ] == ["picture-api"]
     assert service["spec"]["ports"][0]["targetPort"] == "http"
-    # Only the consumers are Kafka clients, and the listener admits them.
+    # Only the intake and the consumers are Kafka clients, and the listener admits them.
     (peer,) = _listener(kafka)["networkPolicyPeers"]
     clients = [n for n, p in pods.items() if _selects(peer["podSelector"], p)]
-    assert sorted(clients) == sorted(CONSUMERS)
+    assert sorted(clients) == sorted(MEMBERS)
 
 
 def test_the_network_policies(
@@ -645,7 +715,7 @@ def test_the_network_policies(
     metrics = policies["consumer-metrics-ingress"]["spec"]
     assert metrics["policyTypes"] == ["Ingress"]
     selected = [n for n, labels in pods.items() if _selects(metrics["podSelector"], labels)]
-    assert sorted(selected) == sorted(CONSUMERS)
+    assert sorted(selected) == sorted(MEMBERS)
     (rule,) = metrics["ingress"]
     # One peer holding both selectors: Prometheus's pods in that namespace (two peers would
     # admit every pod of the namespace, and Prometheus pods anywhere).
@@ -656,7 +726,7 @@ def test_the_network_policies(
     assert peer["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}
     served = {
         port["containerPort"]
-        for name in CONSUMERS
+        for name in MEMBERS
         for port in _container(deployments[name])["ports"]
         if port["name"] == "metrics"
     }

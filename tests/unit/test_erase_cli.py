@@ -13,16 +13,26 @@ from typer.testing import CliRunner
 
 from mappa_bus import erase_cli
 from mappa_bus.audit import reads
+from mappa_bus.case.fold import apply
+from mappa_bus.case.merges import Link
 from mappa_bus.case.model import CasePicture, ManagementEnded
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.erasure import CaseErased, ErasureData, ErasureGround
-from mappa_bus.catalogue.probation import ManagementEndReason
+from mappa_bus.catalogue.probation import (
+    LeadAgency,
+    ManagementEndReason,
+    MappaEligibilityIdentified,
+    MappaManagementEnded,
+)
+from mappa_bus.catalogue.vocabulary import Category
 from mappa_bus.cli import app
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.keystore import open_key_store, write_key_encryption_key
 from mappa_bus.picture.schema import create_schema
-from mappa_bus.picture.store import save_pictures
+from mappa_bus.picture.store import PROJECTION, save_pictures
 from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.merges import save_links
+from tests.case_events import kent_case
 
 CASE = "KEN-2020-000123"
 
@@ -210,3 +220,109 @@ def test_in_sealed_mode_the_case_key_is_destroyed_on_the_decision(
 
     assert (code, len(published)) == (0, 1)
     assert open_key_store(keys_url, kek).opener_for(CASE) is None
+
+
+KEPT, MERGED = "KEN-2010-000301", "KEN-2010-000302"
+
+
+def _case(case_id: str, *, ended: date | None) -> CasePicture:
+    """A Kent case folded from its events: made eligible in 2010, ended on `ended` if given."""
+    event = kent_case(case_id, datetime(2010, 1, 4, 9, tzinfo=UTC))
+    eligible = MappaEligibilityIdentified(
+        identified_on=date(2010, 1, 4),
+        category=Category.VIOLENT_OFFENDER,
+        lead_agency=LeadAgency.PROBATION,
+    )
+    events = [event(eligible, 0, f"{case_id}-e")]
+    if ended is not None:
+        end = MappaManagementEnded(ended_on=ended, reason=ManagementEndReason.LICENCE_ENDED)
+        events.append(event(end, (ended - date(2010, 1, 4)).days, f"{case_id}-x"))
+    picture = None
+    for each in events:
+        picture = apply(picture, each, each.time)
+    assert picture is not None
+    return picture
+
+
+def _merged_store(url: str, kept: CasePicture, merged: CasePicture) -> None:
+    """`kept` and `merged` stored, and the MAPPA unit's merge of them recorded in 2020."""
+    at = datetime(2020, 6, 1, tzinfo=UTC)
+    link = Link(at, "merge-1", kept.case_id, merged.case_id, True, at.date(), "MCU/1")
+    with open_engine(url).begin() as connection:
+        save_pictures(connection, [kept, merged])
+        save_links(connection, PROJECTION, [link.as_row()])
+
+
+def _erase_with(url: str, case_id: str, *flags: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        app,
+        [
+            *("erase", case_id, "--decision", "DPO/2026/0042", *flags),
+            *("--reason", "entered for the wrong person", "--by", "a.dpo"),
+            *("--namespace", "unit", "--database", url),
+        ],
+    )
+    return result.exit_code, result.output
+
+
+def test_a_merged_case_is_erased_only_when_told_which_ids(
+    store: str, published: list[tuple[CaseErased, str]]
+) -> None:
+    """One person under two ids: erasing either id without saying whether the other goes too
+    is refused, naming it; `--whole-group` erases both (each audited), `--this-id-only` one."""
+    _merged_store(store, _case(KEPT, ended=None), _case(MERGED, ended=None))
+
+    refused = _erase_with(store, MERGED)
+    assert refused[0] == 2
+    assert KEPT in refused[1]
+    assert (published, _trail(store)) == ([], [])
+
+    assert _erase_with(store, MERGED, "--whole-group")[0] == 0
+    assert sorted(event.subject for event, _ in published) == [KEPT, MERGED]
+    assert sorted(subject for _, _, subject, _, _, _ in _trail(store)) == [
+        f"case:{KEPT}",
+        f"case:{MERGED}",
+    ]
+
+
+def test_one_id_of_a_merged_case_can_be_erased_alone(
+    store: str, published: list[tuple[CaseErased, str]]
+) -> None:
+    _merged_store(store, _case(KEPT, ended=None), _case(MERGED, ended=None))
+
+    code, _ = _erase_with(store, KEPT, "--this-id-only")
+
+    assert code == 0
+    assert [event.subject for event, _ in published] == [KEPT]
+
+
+@pytest.mark.parametrize(
+    ("kept_ended", "merged_ended", "erased"),
+    [
+        # The person's management ended in 2012 under the merged id, never under the kept one:
+        # the joined picture says ended, so both ids go.
+        (None, date(2012, 3, 1), [KEPT, MERGED]),
+        # The merged id ended long ago, but the person came back under the kept id (ended in
+        # 2019): the person's retention has not passed, so neither id goes.
+        (date(2019, 3, 1), date(2012, 3, 1), []),
+    ],
+)
+def test_erase_expired_judges_a_merged_person_by_the_joined_picture(
+    store: str,
+    published: list[tuple[CaseErased, str]],
+    kept_ended: date | None,
+    merged_ended: date | None,
+    erased: list[str],
+) -> None:
+    _merged_store(store, _case(KEPT, ended=kept_ended), _case(MERGED, ended=merged_ended))
+
+    result = CliRunner().invoke(
+        app,
+        [
+            *("erase-expired", "--retention-years", "6", "--today", "2021-01-01"),
+            *("--namespace", "unit", "--database", store),
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert sorted(event.subject for event, _ in published) == erased

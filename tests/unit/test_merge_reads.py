@@ -16,10 +16,13 @@ from mappa_bus.access.admission import REASON_HEADER, ROLE_HEADER
 from mappa_bus.case.fold import entry_of, joined, replay
 from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.catalogue.merges import CasesMerged
+from mappa_bus.catalogue.probation import LevelReason, MappaLevelSet
+from mappa_bus.catalogue.vocabulary import Level
 from mappa_bus.picture.api import create_app
 from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.projection.database import open_engine
 from mappa_bus.web.identity import USER_HEADER, DevelopmentHeaders
+from tests.case_events import kent_case
 from tests.keys import KEYRING
 from tests.records import record_of
 from tests.stores import stored_picture
@@ -95,6 +98,31 @@ async def test_the_caseload_lists_the_person_once(client: httpx.AsyncClient) -> 
     listed = (await client.get("/cases", headers=_as("sam"))).json()
 
     assert [(c["case_id"], c["merged_case_ids"]) for c in listed["cases"]] == [(KEPT, [MERGED])]
+
+
+async def test_the_caseload_filters_the_person_not_each_id(projection: PictureProjection) -> None:
+    """The merged id is raised to level 3 after the merge: the person is level 3 (the group's
+    picture), though the kept id's own row still says 2. A level-3 caseload lists the person,
+    under the kept id; a level-2 one does not; and paging one row at a time lists them once."""
+    raised = MappaLevelSet(
+        set_on=(START + timedelta(days=60)).date(), level=Level.THREE, reason=LevelReason.REVIEW
+    )
+    later = kent_case(MERGED, START)(raised, 60, f"{MERGED}-l3")
+    projection.commit(projection.fold(_recorded([later], MERGED_AT + timedelta(hours=1), 20)))
+    transport = httpx.ASGITransport(app=create_app(projection.engine, DevelopmentHeaders()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+
+        async def listed(**params: int) -> list[tuple[str, int]]:
+            answer = await client.get("/cases", params=params, headers=_as("sam"))
+            assert answer.status_code == 200, answer.text
+            return [(c["case_id"], c["level"]) for c in answer.json()["cases"]]
+
+        three, two = await listed(level=3), await listed(level=2)
+        pages = [await listed(limit=1, offset=offset) for offset in range(3)]
+
+    assert three == [(KEPT, 3)]
+    assert two == []
+    assert pages == [[(KEPT, 3)], [], []]
 
 
 async def test_the_trail_of_either_id_lists_who_read_either(client: httpx.AsyncClient) -> None:

@@ -49,6 +49,11 @@ def test_docker_compose_parses_and_has_the_services_the_readme_promises() -> Non
         "reporting",
         "alerts",
         "alerts-web",
+        # Sealed, as `mappa up` runs: the intake, the case keys' set-up and the erasure tool.
+        "intake",
+        "key-encryption-key",
+        "key-store",
+        "erasure",
     }
     kafka = compose["services"]["kafka"]
     assert kafka["image"].startswith("apache/kafka:")
@@ -105,7 +110,15 @@ def test_compose_holds_no_password_only_references_to_the_generated_env_file() -
     }
     assert passwords
     assert all(_REFERENCE.match(value) for value in passwords)
-    # The jobs as admin; each consumer as its own role, the alerts page as a coordinator (the
-    # API needs no Kafka principal).
-    assert principals == {"admin", "picture", "reporting", "alerts", "coordinator"}
+    # The jobs as admin; the intake and each consumer as its own role, the alerts page as a
+    # coordinator, the erasure tool as erasure (the API needs no Kafka principal).
+    assert principals == {
+        "admin",
+        "intake",
+        "picture",
+        "reporting",
+        "alerts",
+        "coordinator",
+        "erasure",
+    }
     assert ".env" in (REPO / ".gitignore").read_text().split()

@@ -26,18 +26,18 @@ from mappa_bus.access.policy import ViewerRole
 from mappa_bus.access.reasons import for_trail
 from mappa_bus.agencies import Agency
 from mappa_bus.case.fold import joined
-from mappa_bus.case.merges import Link, Merges, merges_of
+from mappa_bus.case.merges import Merges
 from mappa_bus.case.model import CasePicture
 from mappa_bus.picture.store import (
-    PROJECTION,
     CaseFilter,
     find_cases,
     find_overdue,
     load_picture,
+    matches,
+    stored_merges,
 )
 from mappa_bus.picture.views import OverdueAction, case_areas, overdue_of
 from mappa_bus.projection.database import snapshot
-from mappa_bus.projection.merges import load_links
 from mappa_bus.web.identity import Identity
 
 UNIDENTIFIED = "(unidentified)"
@@ -179,7 +179,7 @@ class Gate:
         with others (by `at`, when given) reads as their one picture, and the record names
         every id of the group, so the trail of either id lists the read."""
         with snapshot(self.engine) as connection:
-            group = _merges(connection, at).group(case_id)
+            group = stored_merges(connection, at).group(case_id)
             stored = _group_picture(connection, group)
         if stored is not None and not caller.reader.may_read_any_of(case_areas(stored)):
             self.record(attempt, 404, "other-area", caller=caller, reason=reason, cases=group)
@@ -205,15 +205,11 @@ class Gate:
         scoped = CaseFilter(**{**where.__dict__, "areas": caller.reader.areas})
         with snapshot(self.engine) as connection:
             found = find_cases(connection, scoped, limit=limit, offset=offset)
-            merges = _merges(connection)
-            # A person merged from several ids is listed once, under the kept id, as the
-            # group's one picture: a merged id's row is left out.
+            merges = stored_merges(connection)
             pictures = [
-                _group_picture(connection, merges.group(picture.case_id)) or picture
-                if picture.case_id in merges.into.values()
-                else picture
+                shown
                 for picture in found
-                if picture.case_id not in merges.into
+                if (shown := _listed(connection, merges, picture, scoped)) is not None
             ]
         listed = [case for picture in pictures for case in merges.group(picture.case_id)]
         self.record(attempt, 200, "read", caller=caller, reason=reason, cases=listed)
@@ -259,15 +255,30 @@ class Gate:
         """A page of the trail for a case (and every id merged with it: who read either) or a
         user; this reading of it is recorded after."""
         with snapshot(self.engine) as connection:
-            group = None if case_id is None else _merges(connection).group(case_id)
+            group = None if case_id is None else stored_merges(connection).group(case_id)
             records = audit.reads(connection, case_ids=group, user=user, after=after, limit=limit)
         self.record(attempt, 200, "read", caller=caller, reason=reason)
         return records
 
 
-def _merges(connection: Connection, at: datetime | None = None) -> Merges:
-    """The merges in force (by `at`, when given) as the picture store holds them."""
-    return merges_of((Link.from_row(row) for row in load_links(connection, PROJECTION)), at)
+def _listed(
+    connection: Connection, merges: Merges, row: CasePicture, where: CaseFilter
+) -> CasePicture | None:
+    """What a caseload lists for a row `where` found: the row's own picture, or, for an id of
+    a merged group, the group's one picture under the kept id if that matches `where`. The
+    group is listed at the first of its ids (in id order) whose row `where` finds, so that a
+    person is listed once whichever rows match and on whichever page they fall."""
+    group = merges.group(merges.kept(row.case_id))
+    if len(group) == 1:
+        return row
+    rows = [picture for case_id in group if (picture := load_picture(connection, case_id))]
+    first = min(
+        (picture.case_id for picture in rows if matches(picture, where)), default=row.case_id
+    )
+    if first != row.case_id:
+        return None
+    whole = joined(group, rows)
+    return whole if matches(whole, where) else None
 
 
 def _group_picture(connection: Connection, group: tuple[str, ...]) -> CasePicture | None:

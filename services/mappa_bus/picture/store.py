@@ -14,11 +14,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from mappa_bus.case.merges import Link, Merges, merges_of
 from mappa_bus.case.model import CasePicture, Status
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.picture.schema import pictures_table
 from mappa_bus.projection.database import upsert
+from mappa_bus.projection.merges import load_links
 from mappa_bus.projection.offsets import offsets_table
 
 PROJECTION = "picture"
@@ -31,7 +33,8 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _row(picture: CasePicture) -> dict[str, object]:
+def _columns(picture: CasePicture) -> dict[str, object]:
+    """The columns a picture's row is found by (`find_cases`, `find_overdue`, `matches`)."""
     category = picture.management.category if picture.management else None
     return {
         "case_id": picture.case_id,
@@ -41,8 +44,11 @@ def _row(picture: CasePicture) -> dict[str, object]:
         "status": picture.status.value,
         "last_recorded_at": _utc(picture.last_recorded_at),
         "open_due_on": _open_due_on(picture),
-        "picture": picture.model_dump_json(),
     }
+
+
+def _row(picture: CasePicture) -> dict[str, object]:
+    return {**_columns(picture), "picture": picture.model_dump_json()}
 
 
 def _open_due_on(picture: CasePicture) -> date | None:
@@ -130,18 +136,38 @@ class CaseFilter:
     """The areas the reader may read (None: every area)."""
 
 
+def _conditions(where: CaseFilter) -> Mapping[str, object | None]:
+    """The columns `where` fixes, with the values their rows hold (None: any)."""
+    return {
+        "area": where.area.value if where.area else None,
+        "level": int(where.level) if where.level else None,
+        "category": int(where.category) if where.category else None,
+        "status": where.status.value if where.status else None,
+    }
+
+
+def matches(picture: CasePicture, where: CaseFilter) -> bool:
+    """Whether `picture`'s row would be found by `where`: the store's filter, for a picture
+    the store does not hold as a row (a merged group's, joined)."""
+    columns = _columns(picture)
+    fixed = _conditions(where)
+    if any(value is not None and columns[name] != value for name, value in fixed.items()):
+        return False
+    recorded = _utc(picture.last_recorded_at)
+    since = _utc(where.changed_since)
+    # As in SQL: a picture with nothing recorded has changed since no moment.
+    if since is not None and (recorded is None or recorded <= since):
+        return False
+    return where.areas is None or columns["area"] in {area.value for area in where.areas}
+
+
 def find_cases(
     connection: Connection, where: CaseFilter, *, limit: int = 100, offset: int = 0
 ) -> list[CasePicture]:
     """The pictures matching `where`, in case-id order (one page of them)."""
     table = pictures_table
     query = select(table.c.picture).order_by(table.c.case_id).limit(limit).offset(offset)
-    conditions: Mapping[str, object | None] = {
-        "area": where.area.value if where.area else None,
-        "level": int(where.level) if where.level else None,
-        "category": int(where.category) if where.category else None,
-        "status": where.status.value if where.status else None,
-    }
+    conditions = _conditions(where)
     for column, value in conditions.items():
         if value is not None:
             query = query.where(table.c[column] == value)
@@ -179,3 +205,8 @@ def clear(connection: Connection) -> None:
     """Forget every picture and the offsets they came from (the start of a rebuild)."""
     connection.execute(delete(pictures_table))
     connection.execute(delete(offsets_table).where(offsets_table.c.projection == PROJECTION))
+
+
+def stored_merges(connection: Connection, at: datetime | None = None) -> Merges:
+    """The merges in force (by `at`, when given) as the picture store holds them."""
+    return merges_of((Link.from_row(row) for row in load_links(connection, PROJECTION)), at)
