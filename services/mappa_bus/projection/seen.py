@@ -19,15 +19,12 @@ from collections.abc import Collection, Iterable
 from sqlalchemy import Column, Integer, String, Table, Text, delete, select
 from sqlalchemy.engine import Connection
 
-from mappa_bus.projection.database import insert_missing
+from mappa_bus.projection.database import in_pages, insert_missing
 from mappa_bus.projection.offsets import metadata
 
 # An event id is printable ASCII without spaces (the envelope's pattern), so a newline
 # separates them unambiguously.
 _SEPARATOR = "\n"
-# Ids per `IN` list: a whole batch of the subscriber's in one query, well below the bound
-# parameters SQLite and PostgreSQL allow.
-IDS_PER_QUERY = 2_000
 
 applied_table = Table(
     "projection_applied",
@@ -56,14 +53,10 @@ seen_table = Table(
 
 def applied_among(connection: Connection, projection: str, event_ids: Collection[str]) -> set[str]:
     """Which of `event_ids` `projection` has applied: one query for a batch's ids."""
-    wanted = sorted(set(event_ids))
     found: set[str] = set()
     column = applied_table.c.event_id
-    for start in range(0, len(wanted), IDS_PER_QUERY):
-        query = select(column).where(
-            applied_table.c.projection == projection,
-            column.in_(wanted[start : start + IDS_PER_QUERY]),
-        )
+    for page in in_pages(event_ids):
+        query = select(column).where(applied_table.c.projection == projection, column.in_(page))
         found.update(connection.scalars(query))
     return found
 

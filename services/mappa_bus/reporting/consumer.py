@@ -289,21 +289,12 @@ class ReportingProjection:
 
     def _facts_of(self, connection: Connection, case_ids: Iterable[str]) -> dict[str, CaseFacts]:
         """The facts of each of `case_ids`: those cached, the rest in one read."""
-        hits, misses = self.fact_cache.found(case_ids)
-        if misses:
-            read = facts_of(connection, misses)
-            self.fact_cache.put(read)
-            hits.update(read)
-        return hits
+        return self.fact_cache.through(case_ids, lambda misses: facts_of(connection, misses))
 
     def _plans_of(self, connection: Connection, case_ids: Iterable[str]) -> dict[str, CasePlans]:
         """A copy of the plan steps of each of `case_ids`: those cached, the rest in one read."""
-        hits, misses = self.plan_cache.found(case_ids)
-        if misses:
-            read = plans_of(connection, misses)
-            self.plan_cache.put(read)
-            hits.update(read)
-        return {case_id: dict(actions) for case_id, actions in hits.items()}
+        found = self.plan_cache.through(case_ids, lambda misses: plans_of(connection, misses))
+        return {case_id: dict(actions) for case_id, actions in found.items()}
 
     def _erase(self, batch: ReportingBatch, case_id: str, on: date) -> None:
         """Take an erased case out of the batch and the store, keeping what it contributed to

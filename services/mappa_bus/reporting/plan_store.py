@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area
-from mappa_bus.projection.database import insert_missing
+from mappa_bus.projection.database import delete_in, in_pages, insert_missing
 from mappa_bus.reporting.plan_actions import (
     ActionKey,
     ActionSteps,
@@ -30,10 +30,6 @@ from mappa_bus.reporting.plan_actions import (
     insert_step,
 )
 from mappa_bus.reporting.schema import action_steps_table, plan_steps_table, withdrawn_table
-
-# Cases per `IN` list of `plans_of`: a whole batch's in one query, well below the bound
-# parameters SQLite and PostgreSQL allow.
-CASES_PER_READ = 2_000
 
 
 def _step_text(step: PlanStep) -> str:
@@ -76,12 +72,11 @@ def _rows(added: Sequence[tuple[ActionKey, PlanStep]]) -> list[dict[str, str]]:
 def plans_of(connection: Connection, case_ids: Collection[str]) -> dict[str, CasePlans]:
     """The actions' steps of each of `case_ids` (empty for a case with none): a batch's cases
     in one query, or one a page when they are many."""
-    wanted = sorted(set(case_ids))
-    found: dict[str, CasePlans] = {case_id: {} for case_id in wanted}
+    found: dict[str, CasePlans] = {case_id: {} for case_id in case_ids}
     table = action_steps_table
-    for start in range(0, len(wanted), CASES_PER_READ):
+    for page in in_pages(found):
         query = select(table.c.case_id, table.c.action_id, table.c.event_id, table.c.step).where(
-            table.c.case_id.in_(wanted[start : start + CASES_PER_READ])
+            table.c.case_id.in_(page)
         )
         for case_id, action_id, event_id, text in connection.execute(query):
             actions = found[case_id]
@@ -122,12 +117,9 @@ def append_plan_steps(connection: Connection, added: Sequence[tuple[ActionKey, P
         connection.execute(action_steps_table.insert(), _rows(added))
 
 
-def delete_case_steps(connection: Connection, case_ids: Sequence[str]) -> None:
+def delete_case_steps(connection: Connection, case_ids: Collection[str]) -> None:
     """Delete every step of these cases (inside the caller's transaction): an erasure."""
-    table = action_steps_table
-    for start in range(0, len(case_ids), CASES_PER_READ):
-        page = case_ids[start : start + CASES_PER_READ]
-        connection.execute(delete(table).where(table.c.case_id.in_(page)))
+    delete_in(connection, action_steps_table, action_steps_table.c.case_id, case_ids)
 
 
 def upgrade_plan_steps(connection: Connection) -> None:

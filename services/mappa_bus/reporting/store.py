@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from mappa_bus.catalogue import Area, ReportingYear
-from mappa_bus.projection.database import insert_missing
+from mappa_bus.projection.database import delete_in, in_pages, insert_missing
 from mappa_bus.projection.offsets import offsets_table
 from mappa_bus.reporting.facts import CaseFacts, Fact, Kind
 from mappa_bus.reporting.schema import (
@@ -30,9 +30,6 @@ from mappa_bus.reporting.schema import (
 # each of millions of facts on a full read.
 _KINDS = {kind.value: kind for kind in Kind}
 _AREAS = {area.value: area for area in Area}
-# Cases per `IN` list of `facts_of`: a whole batch's in one query, well below the bound
-# parameters SQLite and PostgreSQL allow.
-CASES_PER_READ = 2_000
 
 
 def _row(case_id: str, fact: Fact) -> dict[str, object]:
@@ -54,12 +51,11 @@ def _fact(event_id: str, text: str) -> Fact:
 def facts_of(connection: Connection, case_ids: Collection[str]) -> dict[str, CaseFacts]:
     """The facts of each of `case_ids` (empty for a case with none), in the order the rules
     apply them: a batch's cases in one query, or one a page when they are many."""
-    wanted = sorted(set(case_ids))
-    found: dict[str, list[Fact]] = {case_id: [] for case_id in wanted}
+    found: dict[str, list[Fact]] = {case_id: [] for case_id in case_ids}
     table = case_facts_table
-    for start in range(0, len(wanted), CASES_PER_READ):
+    for page in in_pages(found):
         query = select(table.c.case_id, table.c.event_id, table.c.fact).where(
-            table.c.case_id.in_(wanted[start : start + CASES_PER_READ])
+            table.c.case_id.in_(page)
         )
         for case_id, event_id, text in connection.execute(query):
             found[case_id].append(_fact(event_id, text))
@@ -137,12 +133,9 @@ def append_facts(connection: Connection, added: Sequence[tuple[str, Fact]]) -> N
         connection.execute(case_facts_table.insert(), [_row(case_id, f) for case_id, f in added])
 
 
-def delete_case_facts(connection: Connection, case_ids: Sequence[str]) -> None:
+def delete_case_facts(connection: Connection, case_ids: Collection[str]) -> None:
     """Delete every fact of these cases (inside the caller's transaction): an erasure."""
-    table = case_facts_table
-    for start in range(0, len(case_ids), CASES_PER_READ):
-        page = case_ids[start : start + CASES_PER_READ]
-        connection.execute(delete(table).where(table.c.case_id.in_(page)))
+    delete_in(connection, case_facts_table, case_facts_table.c.case_id, case_ids)
 
 
 def upgrade_facts(connection: Connection) -> None:
