@@ -3,17 +3,12 @@ what it had applied stays applied, and its plan steps count as before."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import orjson
 from sqlalchemy import delete, select
 
-from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import Envelope, EventData
-from mappa_bus.catalogue.plans import ActionKind, ProbationPlanActionAgreed
-from mappa_bus.catalogue.probation import LeadAgency, MappaEligibilityIdentified
-from mappa_bus.catalogue.vocabulary import Category
 from mappa_bus.catalogue.withdrawal import ProbationEventWithdrawn
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.seen import applied_table, seen_batches_table
@@ -28,46 +23,10 @@ from mappa_bus.reporting.schema import (
 )
 from tests.case_events import kent_case, withdrawal
 from tests.keys import KEYRING
-from tests.records import Record, record_of
+from tests.reporting_case import AGREED, CASE, ELIGIBLE, NAMESPACE, START, case_event
+from tests.reporting_case import records as _records
 
-NAMESPACE = "test"
-CASE = "KEN-2023-000201"
-START = datetime(2023, 6, 1, 9, 0, tzinfo=UTC)
-_event = kent_case(CASE, START)
-
-ELIGIBLE = _event(
-    MappaEligibilityIdentified(
-        identified_on=date(2023, 6, 1),
-        category=Category.VIOLENT_OFFENDER,
-        lead_agency=LeadAgency.PROBATION,
-    ),
-    0,
-    "eligible",
-)
-AGREED = _event(
-    ProbationPlanActionAgreed(
-        action_id="ACT-1",
-        meeting_reference="MTG-1",
-        agreed_on=date(2023, 6, 2),
-        owner=Agency.HOUSING,
-        kind=ActionKind.ACCOMMODATION_SEARCH,
-        due_on=date(2023, 6, 30),
-    ),
-    1,
-    "agreed",
-)
-
-
-def _records(*events: Envelope[EventData], first: int = 0) -> list[Record]:
-    return [
-        record_of(
-            event,
-            first + index,
-            int((START + timedelta(hours=first + index)).timestamp() * 1000),
-            NAMESPACE,
-        )
-        for index, event in enumerate(events)
-    ]
+_event = case_event
 
 
 def _open(path: Path) -> ReportingProjection:
