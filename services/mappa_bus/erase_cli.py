@@ -24,7 +24,7 @@ from rich.console import Console
 from sqlalchemy.engine import Connection
 
 from mappa_bus.access.reasons import ReasonError, checked_reason, escaped
-from mappa_bus.audit import record_read
+from mappa_bus.audit import reads, record_read
 from mappa_bus.case.fold import joined
 from mappa_bus.case.model import CasePicture
 from mappa_bus.case.retention import due, retention_decision
@@ -112,6 +112,14 @@ def erase_command(
             "published again, the audit trail unchanged.[/]"
         )
         raise typer.Exit(EXIT_ALREADY)
+    with engine.connect() as connection:
+        decided = erased_at(connection, case_id)
+    if decided is not None:
+        console.print(
+            f"[yellow]{case_id}'s erasure was published at {decided.isoformat()}; the picture "
+            "service has not folded it yet: nothing published again.[/]"
+        )
+        raise typer.Exit(EXIT_ALREADY)
     if picture.area is None:
         console.print(f"[red]{case_id} has no area in the picture yet: nothing erased.[/]")
         raise typer.Exit(EXIT_NOT_FOUND)
@@ -176,7 +184,11 @@ def erase_expired_command(
     years = retention_years if retention_years is not None else settings.retention_years
     on = (today or datetime.now(UTC)).date()
     with engine.connect() as connection:
-        expired = _expired(connection, on, years)
+        # An erasure published by an earlier run (or `mappa erase`) that the picture service
+        # has not folded yet is not published, nor audited, twice.
+        expired = [
+            p for p in _expired(connection, on, years) if erased_at(connection, p.case_id) is None
+        ]
     events = [
         erasure(p.case_id, p.area.value, ErasureGround.RETENTION, retention_decision(years), on)
         for p in expired
@@ -245,6 +257,22 @@ def erasure(case_id: str, area: str, ground: ErasureGround, decision: str, on: d
         {"case_id": case_id, "area": area, "ground": ground, "decision": decision, "erased_on": on}
     )
     return case_erased(data, datetime.now(UTC))
+
+
+def erased_at(connection: Connection, case_id: str) -> datetime | None:
+    """When the audit trail says the case's erasure was published, or None: the trail is
+    written as the erasure is published, before any service has folded it."""
+    subject = f"case:{case_id}"
+    after = 0
+    while page := reads(connection, subject_prefix=subject, after=after):
+        for record in page:
+            if (record.subject, record.role, record.outcome) == (subject, AUDIT_ROLE, "erased"):
+                return record.at
+        last = page[-1].id
+        if last is None:
+            return None
+        after = last
+    return None
 
 
 def audit_erasure(connection: Connection, case_id: str, by: str, why: str) -> None:

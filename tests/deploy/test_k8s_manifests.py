@@ -6,7 +6,8 @@ KafkaUser per principal with exactly the ACLs of principals.py, and Deployments 
 principals, Secrets, probes, operations ports and labels fit, scraped and admitted to those ports
 by the PodMonitor and the network policy; running sealed, the intake with the agencies' keys and
 every reader of the record with the key store and the key-encryption key as a mounted file that
-the key reader accepts."""
+the key reader accepts; and the CronJob erasing cases after retention (erasure.yaml), wired as
+they are, as its principal, and the one-off Jobs docs/ makes from it."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from mappa_bus.principals import (
     Operation,
     PatternType,
     ResourceType,
+    Role,
     acl_bindings,
 )
 from mappa_bus.settings import Settings
@@ -48,6 +50,10 @@ PROMETHEUS_OPERATOR = "monitoring.coreos.com/v1"
 # The oldest Kubernetes these manifests are meant for, and the newest the package knows.
 KUBERNETES_VERSIONS = ("1.29", kubernetes_validate.latest_version())
 REPLICAS = {"picture": 3, "reporting": 2, "alerts": 2, "intake": 2, "picture-api": 2}
+# The CronJobs, each with the principal it publishes as: erasure after retention.
+JOBS = {"erase-expired": Role.ERASURE}
+# Every Kafka client, and every holder of the case keys: the members, and the erasure job.
+KAFKA_CLIENTS = {**MEMBERS, **JOBS}
 KEK_SECRET = "mappa-key-encryption-key"
 # The image's user (deploy/docker/Dockerfile: USER 10001:10001).
 IMAGE_UID = 10001
@@ -120,6 +126,7 @@ def test_every_resource_is_named_once_and_namespaced_by_the_kustomization(
         "ConfigMap",
         "ServiceAccount",
         "Deployment",
+        "CronJob",
         "Service",
         "NetworkPolicy",
         "PodDisruptionBudget",
@@ -316,7 +323,7 @@ def test_a_kafka_user_per_principal_with_exactly_its_acls(
     assert "authorization" not in users[ADMIN]["spec"]
 
 
-# The services.
+# The services and the jobs.
 
 
 @pytest.fixture(scope="module")
@@ -324,14 +331,57 @@ def deployments(resources: list[Resource]) -> dict[str, Resource]:
     return _of_kind(resources, "Deployment")
 
 
-def _container(deployment: Resource) -> dict[str, Any]:
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+@pytest.fixture(scope="module")
+def cron_jobs(resources: list[Resource]) -> dict[str, Resource]:
+    return _of_kind(resources, "CronJob")
+
+
+@pytest.fixture(scope="module")
+def workloads(
+    deployments: dict[str, Resource], cron_jobs: dict[str, Resource]
+) -> dict[str, Resource]:
+    """Everything that runs the image, by name: the Deployments and the CronJobs."""
+    assert not set(deployments) & set(cron_jobs)
+    return {**deployments, **cron_jobs}
+
+
+def _pod_template(workload: Resource) -> dict[str, Any]:
+    """The pods a workload runs: a Deployment's template, or that of a CronJob's Jobs."""
+    spec = workload["spec"]
+    if workload["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    result: dict[str, Any] = spec["template"]
+    return result
+
+
+def _pod(workload: Resource) -> dict[str, Any]:
+    result: dict[str, Any] = _pod_template(workload)["spec"]
+    return result
+
+
+def _pod_labels(workloads: dict[str, Resource]) -> dict[str, dict[str, str]]:
+    return {name: _pod_template(w)["metadata"]["labels"] for name, w in workloads.items()}
+
+
+def _container(workload: Resource) -> dict[str, Any]:
+    (container,) = _pod(workload)["containers"]
     result: dict[str, Any] = container
     return result
 
 
-def _env(deployment: Resource) -> dict[str, dict[str, Any]]:
-    return {item["name"]: item for item in _container(deployment).get("env", [])}
+def _env(workload: Resource) -> dict[str, dict[str, Any]]:
+    return {item["name"]: item for item in _container(workload).get("env", [])}
+
+
+def _parse_cli(argv: list[str]) -> None:
+    """Parse `mappa ARGV` as the image's entrypoint would, without running it: a usage error
+    (typer.TyperException) for an unknown option, a missing one or a stray argument."""
+    command: Any = typer.main.get_command(app)
+    words = list(argv)
+    while words and words[0] in getattr(command, "commands", {}):
+        command = command.commands[words.pop(0)]
+    assert not hasattr(command, "commands"), f"mappa {' '.join(argv)}: no such command"
+    command.make_context(argv[0], words)
 
 
 def test_every_service_runs_its_replicas(deployments: dict[str, Resource]) -> None:
@@ -341,9 +391,9 @@ def test_every_service_runs_its_replicas(deployments: dict[str, Resource]) -> No
         assert deployments[name]["spec"]["replicas"] <= AGENCY_PARTITIONS
 
 
-def test_every_service_runs_a_command_the_cli_has(deployments: dict[str, Resource]) -> None:
-    for name, deployment in deployments.items():
-        container = _container(deployment)
+def test_every_workload_runs_a_command_the_cli_has(workloads: dict[str, Resource]) -> None:
+    for name, workload in workloads.items():
+        container = _container(workload)
         assert container["image"] == "mappa-bus", "the kustomization names the registry"
         assert "command" not in container, "the image's entrypoint is `mappa`"
         argv = container["args"]
@@ -356,17 +406,19 @@ def test_every_service_runs_a_command_the_cli_has(deployments: dict[str, Resourc
             command = command.commands[word]
         known = {opt for param in command.params for opt in param.opts}
         assert options <= known, name
+        _parse_cli(argv)
         if name in MEMBERS:
             assert argv == [MEMBERS[name].value, "run"]
+    assert _container(workloads["erase-expired"])["args"] == ["erase-expired"]
 
 
-def test_every_consumer_connects_as_its_own_principal(
-    deployments: dict[str, Resource], resources: list[Resource], kafka: Resource
+def test_every_kafka_client_connects_as_its_own_principal(
+    workloads: dict[str, Resource], resources: list[Resource], kafka: Resource
 ) -> None:
     prefix = kafka["spec"]["entityOperator"]["userOperator"]["secretPrefix"]
     users = _of_kind(resources, "KafkaUser")
-    for name, role in MEMBERS.items():
-        env = _env(deployments[name])
+    for name, role in KAFKA_CLIENTS.items():
+        env = _env(workloads[name])
         assert env["MAPPA_KAFKA_USERNAME"]["value"] == role.value
         assert role.value in users
         assert env["MAPPA_KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
@@ -374,14 +426,14 @@ def test_every_consumer_connects_as_its_own_principal(
             "key": "password",
         }
     # The API reads the store only, and nothing runs as the super user.
-    assert not any("KAFKA" in key for key in _env(deployments["picture-api"]))
-    for deployment in deployments.values():
-        assert _env(deployment).get("MAPPA_KAFKA_USERNAME", {}).get("value") != ADMIN
+    assert not any("KAFKA" in key for key in _env(workloads["picture-api"]))
+    for workload in workloads.values():
+        assert _env(workload).get("MAPPA_KAFKA_USERNAME", {}).get("value") != ADMIN
 
 
-def _resolved_environment(deployment: Resource, config_maps: dict[str, Resource]) -> dict[str, str]:
+def _resolved_environment(workload: Resource, config_maps: dict[str, Resource]) -> dict[str, str]:
     """The container's environment as the kubelet would give it, secrets as placeholders."""
-    container = _container(deployment)
+    container = _container(workload)
     environment: dict[str, str] = {}
     for source in container.get("envFrom", []):
         environment.update(config_maps[source["configMapRef"]["name"]]["data"])
@@ -398,18 +450,22 @@ def _resolved_environment(deployment: Resource, config_maps: dict[str, Resource]
 
 
 def test_the_settings_read_from_the_environment_connect_as_intended(
-    deployments: dict[str, Resource],
+    workloads: dict[str, Resource],
     resources: list[Resource],
     kafka: Resource,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config_maps = _of_kind(resources, "ConfigMap")
     bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap:{_listener(kafka)['port']}"
-    for name, role in MEMBERS.items():
+    for name, role in KAFKA_CLIENTS.items():
         with monkeypatch.context() as patch:
-            for variable in ("MAPPA_KAFKA_PRINCIPAL", "MAPPA_KAFKA_CREDENTIALS"):
+            for variable in (
+                "MAPPA_KAFKA_PRINCIPAL",
+                "MAPPA_KAFKA_CREDENTIALS",
+                "MAPPA_RETENTION_YEARS",
+            ):
                 patch.delenv(variable, raising=False)
-            for key, value in _resolved_environment(deployments[name], config_maps).items():
+            for key, value in _resolved_environment(workloads[name], config_maps).items():
                 patch.setenv(key, value)
             settings = Settings()
             connection = settings.connection_for_role(role.value)
@@ -423,15 +479,17 @@ def test_the_settings_read_from_the_environment_connect_as_intended(
         # Sealed, the case keys in their own database.
         assert settings.sealed(), name
         assert settings.key_store_url == "<mappa-key-store/url>", name
+        # The erasure job says the retention schedule in so many words, not by the default.
+        assert ("retention_years" in settings.model_fields_set) == (name in JOBS), name
 
 
 def test_secrets_are_referenced_never_written(
-    resources: list[Resource], deployments: dict[str, Resource]
+    resources: list[Resource], workloads: dict[str, Resource]
 ) -> None:
     assert not [r for r in resources if r["kind"] == "Secret"]
     secret_like = re.compile(r"PASSWORD|DATABASE_URL|STORE_URL|TOKEN|SECRET", re.IGNORECASE)
-    for name, deployment in deployments.items():
-        for key, item in _env(deployment).items():
+    for name, workload in workloads.items():
+        for key, item in _env(workload).items():
             if secret_like.search(key):
                 assert "value" not in item, f"{name}: {key} written in the manifest"
                 assert "secretKeyRef" in item["valueFrom"], f"{name}: {key}"
@@ -445,84 +503,80 @@ def test_secrets_are_referenced_never_written(
     # No key written anywhere (a key-encryption key or a signing key is 64 hex digits).
     assert not re.search(r"[0-9a-fA-F]{64}", text)
     # The API's readers come from the issuer in the ConfigMap, not from a tokens file.
-    api_env = _env(deployments["picture-api"])
+    api_env = _env(workloads["picture-api"])
     assert api_env["MAPPA_OIDC_ISSUER"]["valueFrom"]["configMapKeyRef"]["name"] == "mappa-bus"
 
 
 def test_the_intake_alone_holds_the_verification_keyring(
-    deployments: dict[str, Resource], monkeypatch: pytest.MonkeyPatch
+    workloads: dict[str, Resource], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The intake mounts the Secret mappa-verify-keys read-only where MAPPA_VERIFY_KEYS
-    points, readable by its group (the pod's fsGroup); no other Deployment mounts it (the
-    consumers read the sealed record, which the intake checked), and none is given keys to
-    sign with."""
+    points, readable by its group (the pod's fsGroup); no other Deployment or CronJob mounts
+    it (the consumers read the sealed record, which the intake checked), and none is given keys
+    to sign with."""
     holders = set()
-    for name, deployment in deployments.items():
-        volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    for name, workload in workloads.items():
+        volumes = {v["name"]: v for v in _pod(workload)["volumes"]}
         keys = [
             n
             for n, v in volumes.items()
             if v.get("secret", {}).get("secretName") == "mappa-verify-keys"
         ]
-        assert "MAPPA_SIGNING_KEYS" not in _env(deployment), name
+        assert "MAPPA_SIGNING_KEYS" not in _env(workload), name
         if not keys:
             continue
         holders.add(name)
         (volume,) = keys
-        (mount,) = [m for m in _container(deployment)["volumeMounts"] if m["name"] == volume]
-        path = _env(deployment)["MAPPA_VERIFY_KEYS"]["value"]
+        (mount,) = [m for m in _container(workload)["volumeMounts"] if m["name"] == volume]
+        path = _env(workload)["MAPPA_VERIFY_KEYS"]["value"]
         assert path == f"{mount['mountPath']}/keyring.json", name
         assert mount["readOnly"] is True, name
         assert volumes[volume]["secret"]["defaultMode"] == 0o440, name
-        assert deployment["spec"]["template"]["spec"]["securityContext"]["fsGroup"] == IMAGE_UID
+        assert _pod(workload)["securityContext"]["fsGroup"] == IMAGE_UID
         with monkeypatch.context() as patch:
             patch.setenv("MAPPA_VERIFY_KEYS", path)
             assert Settings().verify_keys == path
     assert holders == {"intake"}
-    for name in set(deployments) - holders:
-        assert "MAPPA_VERIFY_KEYS" not in _env(deployments[name]), name
+    for name in set(workloads) - holders:
+        assert "MAPPA_VERIFY_KEYS" not in _env(workloads[name]), name
 
 
-def _secret_volumes(deployment: Resource, secret: str) -> list[str]:
+def _secret_volumes(workload: Resource, secret: str) -> list[str]:
     return [
         volume["name"]
-        for volume in deployment["spec"]["template"]["spec"]["volumes"]
+        for volume in _pod(workload)["volumes"]
         if volume.get("secret", {}).get("secretName") == secret
     ]
 
 
-def test_every_reader_of_the_record_has_the_key_encryption_key_as_a_file_it_accepts(
-    deployments: dict[str, Resource], resources: list[Resource], monkeypatch: pytest.MonkeyPatch
+def test_every_holder_of_the_case_keys_has_the_key_encryption_key_as_a_file_it_accepts(
+    workloads: dict[str, Resource], resources: list[Resource], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The intake and the consumers mount the Secret mappa-key-encryption-key read-only where
-    MAPPA_KEY_ENCRYPTION_KEY points, 0440 for the pod's fsGroup; the file the kubelet makes of
-    it (root's, group the fsGroup: defaultMode with group read added) is one the key reader
-    accepts for the pod's user; no other Deployment mounts it, and no container has it in its
-    environment."""
+    """The intake, the consumers and the erasure job (it destroys keys) mount the Secret
+    mappa-key-encryption-key read-only where MAPPA_KEY_ENCRYPTION_KEY points, 0440 for the
+    pod's fsGroup; the file the kubelet makes of it (root's, group the fsGroup: defaultMode with
+    group read added) is one the key reader accepts for the pod's user; nothing else mounts it,
+    and no container has it in its environment."""
     holders = set()
-    for name, deployment in deployments.items():
-        for item in _env(deployment).values():
+    for name, workload in workloads.items():
+        for item in _env(workload).values():
             ref = item.get("valueFrom", {}).get("secretKeyRef", {})
             assert ref.get("name") != KEK_SECRET, f"{name}: the key as an environment value"
-        volumes = _secret_volumes(deployment, KEK_SECRET)
+        volumes = _secret_volumes(workload, KEK_SECRET)
         if not volumes:
             continue
         holders.add(name)
         (volume,) = volumes
-        (mount,) = [m for m in _container(deployment)["volumeMounts"] if m["name"] == volume]
+        (mount,) = [m for m in _container(workload)["volumeMounts"] if m["name"] == volume]
         assert mount["readOnly"] is True, name
-        path = _env(deployment)["MAPPA_KEY_ENCRYPTION_KEY"]["value"]
-        (source,) = [
-            v["secret"]
-            for v in deployment["spec"]["template"]["spec"]["volumes"]
-            if v["name"] == volume
-        ]
+        path = _env(workload)["MAPPA_KEY_ENCRYPTION_KEY"]["value"]
+        (source,) = [v["secret"] for v in _pod(workload)["volumes"] if v["name"] == volume]
         assert "items" not in source, name
         assert path == f"{mount['mountPath']}/key-encryption-key", name
         with monkeypatch.context() as patch:
             patch.setenv("MAPPA_KEY_ENCRYPTION_KEY", path)
             assert str(Settings().key_encryption_key_path()) == path
-        pod = deployment["spec"]["template"]["spec"]["securityContext"]
+        pod = _pod(workload)["securityContext"]
         # What the kubelet writes: owned by root, group the fsGroup, defaultMode | 0440.
         mode = 0o100000 | source["defaultMode"] | 0o440
         assert mode & 0o777 == 0o440, name
@@ -530,17 +584,17 @@ def test_every_reader_of_the_record_has_the_key_encryption_key_as_a_file_it_acce
         assert (
             key_file_exposure(mode, 0, pod["fsGroup"], uid=pod["runAsUser"], groups=groups) is None
         ), name
-    assert holders == set(MEMBERS)
-    # What the consumers were given in its place: the key store, from its own Secret.
-    for name in MEMBERS:
-        ref = _env(deployments[name])["MAPPA_KEY_STORE_URL"]["valueFrom"]["secretKeyRef"]
+    assert holders == set(KAFKA_CLIENTS)
+    # Beside it, the key store, from its own Secret.
+    for name in holders:
+        ref = _env(workloads[name])["MAPPA_KEY_STORE_URL"]["valueFrom"]["secretKeyRef"]
         assert ref == {"name": "mappa-key-store", "key": "url"}, name
-    # The mode is one ConfigMap value every Deployment shares.
+    # The mode is one ConfigMap value every Deployment and the CronJob share.
     (config,) = _of_kind(resources, "ConfigMap").values()
     assert config["data"]["MAPPA_RECORD"] == "sealed"
-    for name in MEMBERS:
-        assert "MAPPA_RECORD" not in _env(deployments[name]), name
-        assert {"configMapRef": {"name": "mappa-bus"}} in _container(deployments[name])["envFrom"]
+    for name in holders:
+        assert "MAPPA_RECORD" not in _env(workloads[name]), name
+        assert {"configMapRef": {"name": "mappa-bus"}} in _container(workloads[name])["envFrom"]
 
 
 def test_probes_ask_each_service_the_right_thing(deployments: dict[str, Resource]) -> None:
@@ -611,9 +665,9 @@ def test_each_consumer_serves_its_operations_port_where_the_probes_look(
 
 
 def test_prometheus_scrapes_every_consumer(
-    deployments: dict[str, Resource], resources: list[Resource]
+    workloads: dict[str, Resource], resources: list[Resource]
 ) -> None:
-    pods = {name: d["spec"]["template"]["metadata"]["labels"] for name, d in deployments.items()}
+    pods = _pod_labels(workloads)
     (monitor,) = _of_kind(resources, "PodMonitor").values()
     spec = monitor["spec"]
     scraped = [n for n, labels in pods.items() if _selects(spec["selector"], labels)]
@@ -624,20 +678,23 @@ def test_prometheus_scrapes_every_consumer(
     assert endpoint["path"] == "/metrics"
     assert endpoint.get("scheme", "http") == "http"
     for name in scraped:
-        ports = {p["name"] for p in _container(deployments[name])["ports"]}
+        ports = {p["name"] for p in _container(workloads[name])["ports"]}
         assert endpoint["port"] in ports, name
 
 
-def test_every_container_is_bounded_and_locked_down(deployments: dict[str, Resource]) -> None:
+def test_every_container_is_bounded_and_locked_down(workloads: dict[str, Resource]) -> None:
     dockerfile = (REPO / "deploy" / "docker" / "Dockerfile").read_text(encoding="utf-8")
     assert f"USER {IMAGE_UID}:{IMAGE_UID}" in dockerfile
-    for name, deployment in deployments.items():
-        pod = deployment["spec"]["template"]["spec"]
+    for name, workload in workloads.items():
+        pod = _pod(workload)
+        assert pod["serviceAccountName"] == "mappa-bus", name
         assert pod["automountServiceAccountToken"] is False, name
         assert pod["securityContext"]["runAsNonRoot"] is True, name
         assert pod["securityContext"]["runAsUser"] == IMAGE_UID, name
+        assert pod["securityContext"]["runAsGroup"] == IMAGE_UID, name
+        assert pod["securityContext"]["fsGroup"] == IMAGE_UID, name
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
-        container = _container(deployment)
+        container = _container(workload)
         for bound in ("requests", "limits"):
             assert set(container["resources"][bound]) == {"cpu", "memory"}, f"{name} {bound}"
         assert container["securityContext"] == {
@@ -663,12 +720,16 @@ def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 
 
 def test_selectors_find_their_pods(
-    deployments: dict[str, Resource], resources: list[Resource], kafka: Resource
+    deployments: dict[str, Resource],
+    workloads: dict[str, Resource],
+    resources: list[Resource],
+    kafka: Resource,
 ) -> None:
-    pods = {name: d["spec"]["template"]["metadata"]["labels"] for name, d in deployments.items()}
+    pods = _pod_labels(workloads)
     for name, deployment in deployments.items():
         assert _selects(deployment["spec"]["selector"], pods[name]), name
-    # A budget for every Deployment, selecting its pods only, always letting one go.
+    # A budget for every Deployment, selecting its pods only, always letting one go; none for
+    # a job's pod, which runs to its end.
     budgets = _of_kind(resources, "PodDisruptionBudget")
     for name in deployments:
         selected = [b for b in budgets.values() if _selects(b["spec"]["selector"], pods[name])]
@@ -682,20 +743,23 @@ def test_selectors_find_their_pods(
         n for n, p in pods.items() if _selects({"matchLabels": service["spec"]["selector"]}, p)
     ] == ["picture-api"]
     assert service["spec"]["ports"][0]["targetPort"] == "http"
-    # Only the intake and the consumers are Kafka clients, and the listener admits them.
+    # Only the intake, the consumers and the erasure job are Kafka clients, and the listener
+    # admits them.
     (peer,) = _listener(kafka)["networkPolicyPeers"]
     clients = [n for n, p in pods.items() if _selects(peer["podSelector"], p)]
-    assert sorted(clients) == sorted(MEMBERS)
+    assert sorted(clients) == sorted(KAFKA_CLIENTS)
 
 
 def test_the_network_policies(
-    deployments: dict[str, Resource], resources: list[Resource], kafka: Resource
+    workloads: dict[str, Resource], resources: list[Resource], kafka: Resource
 ) -> None:
-    pods = {name: d["spec"]["template"]["metadata"]["labels"] for name, d in deployments.items()}
+    pods = _pod_labels(workloads)
     policies = _of_kind(resources, "NetworkPolicy")
     services = policies["mappa-bus-services"]["spec"]
-    # Every service pod is confined: no ingress but what another policy allows.
-    assert all(_selects(services["podSelector"], labels) for labels in pods.values())
+    # Every service and job pod is confined: no ingress but what another policy allows, egress
+    # to DNS, the brokers and PostgreSQL (the store and the key store) alone.
+    confined = [n for n, labels in pods.items() if _selects(services["podSelector"], labels)]
+    assert sorted(confined) == sorted(workloads)
     assert services["policyTypes"] == ["Ingress", "Egress"]
     assert services["ingress"] == []
     egress_ports = {port["port"] for rule in services["egress"] for port in rule["ports"]}
@@ -727,12 +791,87 @@ def test_the_network_policies(
     served = {
         port["containerPort"]
         for name in MEMBERS
-        for port in _container(deployments[name])["ports"]
+        for port in _container(workloads[name])["ports"]
         if port["name"] == "metrics"
     }
     assert served == set(METRICS_PORTS.values())
     assert {(p["protocol"], p["port"]) for p in rule["ports"]} == {("TCP", n) for n in served}
     assert len(rule["ports"]) == len(served)
+
+
+# The erasure job.
+
+
+def test_the_erasure_job_runs_once_a_day_one_run_at_a_time(cron_jobs: dict[str, Resource]) -> None:
+    """erase-expired runs every day at a fixed UTC time, never two runs at once (both would find
+    the same cases due and publish their erasures twice), keeps a few finished runs for their
+    logs, and a run, started late or retried, ends on the UTC day it was due: the day
+    `mappa erase-expired` judges retention by and records."""
+    assert sorted(cron_jobs) == sorted(JOBS)
+    spec = cron_jobs["erase-expired"]["spec"]
+    minute, hour, *every_day = spec["schedule"].split()
+    assert every_day == ["*", "*", "*"]
+    assert spec["timeZone"] == "Etc/UTC"
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert spec.get("suspend", False) is False
+    assert 1 <= spec["successfulJobsHistoryLimit"] <= 5
+    assert 1 <= spec["failedJobsHistoryLimit"] <= 10
+    job = spec["jobTemplate"]["spec"]
+    assert 0 <= job["backoffLimit"] <= 3
+    # Started as late as the deadline allows, every attempt within the Job's own deadline.
+    start = int(hour) * 3600 + int(minute) * 60
+    latest_end = start + spec["startingDeadlineSeconds"] + job["activeDeadlineSeconds"]
+    assert latest_end < 24 * 3600
+    # A failed pod is kept for its logs; the Job makes a new one.
+    assert _pod(cron_jobs["erase-expired"])["restartPolicy"] == "Never"
+
+
+def _job_from(cron_job: Resource, name: str) -> Resource:
+    """What `kubectl create job NAME --from=cronjob/...` makes of a CronJob: a Job with its job
+    template's labels and spec, marked as started by hand."""
+    template = cron_job["spec"]["jobTemplate"]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "labels": dict(template["metadata"]["labels"]),
+            "annotations": {"cronjob.kubernetes.io/instantiate": "manual"},
+        },
+        "spec": json.loads(json.dumps(template["spec"])),
+    }
+
+
+# docs/ runs one-off Jobs from the CronJob with their args replaced:
+#   kubectl create job ... --from=cronjob/NAME --dry-run=client -o json \
+#     | jq '.spec.template.spec.containers[0].args = [...]' | kubectl create -f -
+_FROM_CRON_JOB = re.compile(r"--from=cronjob/([\w.-]+)")
+_ARGS_REPLACED = re.compile(r"\.spec\.template\.spec\.containers\[0\]\.args = (\[[^\]]*\])")
+
+
+def test_the_one_off_jobs_the_docs_make_from_the_cron_job_run_what_they_say(
+    cron_jobs: dict[str, Resource],
+) -> None:
+    """Every CronJob docs/ makes a Job from exists; each Job so made, as is or with the args
+    docs/ gives it (`mappa keys destroy-erased --by WHO` after a key store restore, `mappa
+    erase CASE ...`), is a valid Job running a command the CLI has with every option it
+    requires, on the CronJob's wiring (its principal, Secrets and key mount)."""
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "docs").glob("*.md")))
+    named = set(_FROM_CRON_JOB.findall(text))
+    assert named == set(cron_jobs)
+    replaced = [json.loads(args) for args in _ARGS_REPLACED.findall(text)]
+    assert ["keys", "destroy-erased"] in [args[:2] for args in replaced]
+    assert "erase" in [args[0] for args in replaced]
+    for args in [None, *replaced]:
+        job = _job_from(cron_jobs["erase-expired"], "erase-expired-manual")
+        container = job["spec"]["template"]["spec"]["containers"][0]
+        if args is not None:
+            container["args"] = args
+        kubernetes_validate.validate(job, KUBERNETES_VERSIONS[-1], strict=True)
+        _parse_cli(container["args"])
+    # The check above refuses a command missing what it requires.
+    with pytest.raises(typer.TyperException):
+        _parse_cli(["keys", "destroy-erased"])
 
 
 def test_the_namespace_is_the_kustomizations(

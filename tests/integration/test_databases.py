@@ -16,9 +16,11 @@ from mappa_bus.case.model import ActionStatus, CasePicture, Plan, PlanAction
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.plans import ActionKind
 from mappa_bus.picture.schema import create_schema as picture_schema
-from mappa_bus.picture.store import find_overdue, save_pictures
+from mappa_bus.picture.schema import pictures_table, timeline_table
+from mappa_bus.picture.store import find_overdue, load_pictures, save_pictures
 from mappa_bus.projection.database import StoreOutOfDateError, open_engine, snapshot
 from mappa_bus.reporting.schema import create_schema as reporting_schema
+from tests.case_events import withdrawn_and_late
 
 METADATA = sa.MetaData()
 NOTES = sa.Table(
@@ -107,6 +109,8 @@ def test_members_starting_together_on_a_new_store_all_create_its_schema(
         assert failures == []
         tables = set(sa.inspect(engines[0]).get_table_names())
         assert "projection_offsets" in tables
+        if create_schema is picture_schema:
+            assert "picture_timeline" in tables
     finally:
         for engine in engines:
             engine.dispose()
@@ -131,6 +135,41 @@ def test_a_store_an_earlier_version_made_is_refused_by_name(database_url: str) -
         with pytest.raises(StoreOutOfDateError, match=r"reporting_partnership .* partition") as no:
             reporting_schema(engine)
         assert "new store" in str(no.value)
+    finally:
+        engine.dispose()
+
+
+def test_a_picture_store_made_before_the_timeline_rows_is_upgraded_once(
+    database_url: str,
+) -> None:
+    """A store whose pictures carry their timelines (one with a withdrawal and a late event)
+    gets them as rows on the next start and reads back the same pictures, each row without
+    its timeline; starting again changes nothing."""
+    engine = open_engine(database_url)
+    pictures = [
+        withdrawn_and_late("KEN-2024-000001"),
+        withdrawn_and_late("KEN-2024-000002"),
+    ]
+    try:
+        pictures_table.create(engine)  # as the version before made it
+        with engine.begin() as connection:
+            connection.execute(
+                pictures_table.insert(),
+                [
+                    {"case_id": p.case_id, "status": "unknown", "picture": p.model_dump_json()}
+                    for p in pictures
+                ],
+            )
+
+        picture_schema(engine)
+        picture_schema(engine)
+
+        with snapshot(engine) as connection:
+            assert load_pictures(connection) == {p.case_id: p for p in pictures}
+            rows = connection.execute(sa.select(sa.func.count()).select_from(timeline_table))
+            assert rows.scalar_one() == 8
+            kept = connection.execute(sa.select(pictures_table.c.picture)).scalars()
+            assert all('"timeline"' not in text for text in kept)
     finally:
         engine.dispose()
 

@@ -326,3 +326,30 @@ def test_erase_expired_judges_a_merged_person_by_the_joined_picture(
 
     assert result.exit_code == 0, result.output
     assert sorted(event.subject for event, _ in published) == erased
+
+
+def test_an_erasure_not_yet_folded_is_not_published_again(
+    store: str, published: list[tuple[CaseErased, str]]
+) -> None:
+    """Run again before the picture service has folded the first erasure (the store still
+    holds the case's details), `mappa erase` and `erase-expired` find the first in the audit
+    trail: nothing is published or audited twice."""
+    ended = ManagementEnded(on=date(2012, 3, 1), reason=ManagementEndReason.LICENCE_ENDED)
+    with open_engine(store).begin() as connection:
+        save_pictures(
+            connection,
+            [CasePicture(case_id="KEN-2010-000001", area=Area.KENT, management_ended=ended)],
+        )
+    expire = [
+        *("erase-expired", "--retention-years", "6", "--today", "2021-01-01"),
+        *("--namespace", "unit", "--database", store),
+    ]
+
+    first = _erase(store, CASE)[0]
+    again, said = _erase(store, CASE)
+    expired = [CliRunner().invoke(app, expire).exit_code for _ in range(2)]
+
+    assert (first, again, expired) == (0, 3, [0, 0])
+    assert "has not folded it yet" in " ".join(said.split())
+    assert sorted(event.subject for event, _ in published) == ["KEN-2010-000001", CASE]
+    assert len(_trail(store)) == 2

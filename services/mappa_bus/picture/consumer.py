@@ -63,6 +63,9 @@ class PictureBatch(Batch):
     links: list[Link] = field(default_factory=list)
     # The cases the batch's erasures cut, as their stubs.
     stubs: dict[str, CasePicture] = field(default_factory=dict)
+    # The store's pictures of the batch's cases as the fold read them: what the commit writes
+    # is what the batch added to them (its timeline rows), not each case's history again.
+    stored: dict[str, CasePicture] = field(default_factory=dict)
 
 
 def _cache_size() -> int:
@@ -146,6 +149,7 @@ class PictureProjection:
         known = self.pictures_of(
             [*(event.case_id for _, event, link in read if link is None), *batch.erasures]
         )
+        batch.stored = known
         # Each case folds once a batch: its events sorted together, so a late one among them
         # costs one re-fold of the case, not one per late event.
         arrivals: dict[str, list[tuple[Any, Envelope[EventData]]]] = {}
@@ -188,7 +192,9 @@ class PictureProjection:
             stubs = erased_among(connection, batch.changed)
             for case_id in stubs:
                 del batch.changed[case_id]
-            save_pictures(connection, [*batch.changed.values(), *batch.stubs.values()])
+            save_pictures(
+                connection, [*batch.changed.values(), *batch.stubs.values()], before=batch.stored
+            )
             save_links(connection, PROJECTION, (link.as_row() for link in batch.links))
             record_erasures(connection, PROJECTION, batch.erasures.values())
         if batch.stubs:

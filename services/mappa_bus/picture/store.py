@@ -1,9 +1,11 @@
-"""Where the case-picture service keeps its pictures: one row a case, the picture as JSON beside
-the columns the queries filter on, in the same database (and transaction) as its offsets."""
+"""Where the case-picture service keeps its pictures: one small row a case, the picture without
+its timeline as JSON beside the columns the queries filter on, and the timeline as rows written
+once per event (`picture.timeline`), in the same database (and transaction) as its offsets.
+Every read puts the two back together."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -18,7 +20,8 @@ from mappa_bus.case.merges import Link, Merges, merges_of
 from mappa_bus.case.model import CasePicture, Status
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Category, Level
-from mappa_bus.picture.schema import pictures_table
+from mappa_bus.picture.schema import pictures_table, timeline_table
+from mappa_bus.picture.timeline import assembled, current_row, entries_of, timeline_row
 from mappa_bus.projection.database import upsert
 from mappa_bus.projection.merges import load_links
 from mappa_bus.projection.offsets import offsets_table
@@ -48,7 +51,7 @@ def _columns(picture: CasePicture) -> dict[str, object]:
 
 
 def _row(picture: CasePicture) -> dict[str, object]:
-    return {**_columns(picture), "picture": picture.model_dump_json()}
+    return {**_columns(picture), "picture": current_row(picture)}
 
 
 def _open_due_on(picture: CasePicture) -> date | None:
@@ -58,10 +61,62 @@ def _open_due_on(picture: CasePicture) -> date | None:
     return min((action.due_on for action in picture.plan.open_actions()), default=None)
 
 
-def save_pictures(connection: Connection, pictures: Iterable[CasePicture]) -> None:
-    """Write these pictures (inside the caller's transaction)."""
-    rows = [_row(picture) for picture in sorted(pictures, key=lambda p: p.case_id)]
-    upsert(connection, pictures_table, rows, keys=("case_id",))
+def save_pictures(
+    connection: Connection,
+    pictures: Iterable[CasePicture],
+    before: Mapping[str, CasePicture] | None = None,
+) -> None:
+    """Write these pictures (inside the caller's transaction): each one's current row, and of
+    its timeline rows those `before` (the store's pictures of these cases, as the caller read
+    them; a case absent had none) lacks, deleting those it has and the picture no longer holds
+    (an erasure's stub holds none). Without `before`, each case's timeline rows are written
+    afresh."""
+    pictures = sorted(pictures, key=lambda p: p.case_id)
+    upsert(connection, pictures_table, [_row(picture) for picture in pictures], keys=("case_id",))
+    if before is None:
+        _delete_timelines(connection, [picture.case_id for picture in pictures])
+    added: list[dict[str, object]] = []
+    for picture in pictures:
+        entries = entries_of(picture)
+        had = entries_of(before[picture.case_id]) if before and picture.case_id in before else {}
+        gone = [event_id for event_id in had if event_id not in entries]
+        if gone and not entries:
+            _delete_timelines(connection, [picture.case_id])
+        elif gone:
+            table = timeline_table
+            connection.execute(
+                delete(table).where(table.c.case_id == picture.case_id, table.c.event_id.in_(gone))
+            )
+        added.extend(
+            timeline_row(picture.case_id, entry)
+            for event_id, entry in entries.items()
+            if event_id not in had
+        )
+    if added:
+        connection.execute(timeline_table.insert(), added)
+
+
+def _delete_timelines(connection: Connection, case_ids: Sequence[str]) -> None:
+    for start in range(0, len(case_ids), IDS_PER_READ):
+        chunk = case_ids[start : start + IDS_PER_READ]
+        connection.execute(delete(timeline_table).where(timeline_table.c.case_id.in_(chunk)))
+
+
+def _pictures(connection: Connection, rows: Sequence[tuple[str, str]]) -> list[CasePicture]:
+    """The pictures of these current rows (case id, JSON), in their order, each with its
+    timeline rows (read in one query per `IDS_PER_READ` cases)."""
+    entries: dict[str, list[str]] = {case_id: [] for case_id, _ in rows}
+    ids = list(entries)
+    table = timeline_table
+    for start in range(0, len(ids), IDS_PER_READ):
+        read = connection.execute(
+            select(table.c.case_id, table.c.entry).where(
+                table.c.case_id.in_(ids[start : start + IDS_PER_READ])
+            )
+        )
+        for case_id, text in read:
+            entries[case_id].append(text)
+    return [assembled(text, entries[case_id]) for case_id, text in rows]
 
 
 def load_pictures(connection: Connection) -> dict[str, CasePicture]:
@@ -87,10 +142,10 @@ def each_picture(connection: Connection, page: int = PAGE) -> Iterator[CasePictu
         query = select(table.c.case_id, table.c.picture).order_by(table.c.case_id).limit(page)
         if after is not None:
             query = query.where(table.c.case_id > after)
-        rows = connection.execute(query).all()
-        for case_id, text in rows:
-            after = case_id
-            yield CasePicture.model_validate_json(text)
+        rows = [(case_id, text) for case_id, text in connection.execute(query)]
+        if rows:
+            after = rows[-1][0]
+        yield from _pictures(connection, rows)
         if len(rows) < page:
             return
 
@@ -106,7 +161,8 @@ def pictures_of(connection: Connection, case_ids: Collection[str]) -> dict[str, 
                 pictures_table.c.case_id.in_(wanted[start : start + IDS_PER_READ])
             )
         )
-        found.update((case_id, CasePicture.model_validate_json(text)) for case_id, text in rows)
+        pictures = _pictures(connection, [(case_id, text) for case_id, text in rows])
+        found.update((picture.case_id, picture) for picture in pictures)
     return found
 
 
@@ -120,7 +176,7 @@ def load_picture(connection: Connection, case_id: str) -> CasePicture | None:
     text = connection.execute(
         select(pictures_table.c.picture).where(pictures_table.c.case_id == case_id)
     ).scalar_one_or_none()
-    return None if text is None else CasePicture.model_validate_json(text)
+    return None if text is None else _pictures(connection, [(case_id, text)])[0]
 
 
 @dataclass(frozen=True)
@@ -166,7 +222,12 @@ def find_cases(
 ) -> list[CasePicture]:
     """The pictures matching `where`, in case-id order (one page of them)."""
     table = pictures_table
-    query = select(table.c.picture).order_by(table.c.case_id).limit(limit).offset(offset)
+    query = (
+        select(table.c.case_id, table.c.picture)
+        .order_by(table.c.case_id)
+        .limit(limit)
+        .offset(offset)
+    )
     conditions = _conditions(where)
     for column, value in conditions.items():
         if value is not None:
@@ -175,7 +236,7 @@ def find_cases(
         query = query.where(table.c.last_recorded_at > _utc(where.changed_since))
     if where.areas is not None:
         query = query.where(table.c.area.in_(sorted(area.value for area in where.areas)))
-    return [CasePicture.model_validate_json(text) for (text,) in connection.execute(query)]
+    return _pictures(connection, [(case_id, text) for case_id, text in connection.execute(query)])
 
 
 def find_overdue(
@@ -190,7 +251,7 @@ def find_overdue(
     area), earliest due first (then case id): one page of them, read by the indexed column."""
     table = pictures_table
     query = (
-        select(table.c.picture)
+        select(table.c.case_id, table.c.picture)
         .where(table.c.open_due_on < today)
         .order_by(table.c.open_due_on, table.c.case_id)
         .limit(limit)
@@ -198,12 +259,13 @@ def find_overdue(
     )
     if areas is not None:
         query = query.where(table.c.area.in_(sorted(area.value for area in areas)))
-    return [CasePicture.model_validate_json(text) for (text,) in connection.execute(query)]
+    return _pictures(connection, [(case_id, text) for case_id, text in connection.execute(query)])
 
 
 def clear(connection: Connection) -> None:
     """Forget every picture and the offsets they came from (the start of a rebuild)."""
     connection.execute(delete(pictures_table))
+    connection.execute(delete(timeline_table))
     connection.execute(delete(offsets_table).where(offsets_table.c.projection == PROJECTION))
 
 
