@@ -202,6 +202,14 @@ class Settings(BaseSettings):
         "and the clock reads only the cases due). Sized as `picture_cache_cases`: about "
         "100-150 MiB at the default however large the caseload.",
     )
+    reporting_cache_cases: int = Field(
+        default=10_000,
+        ge=1,
+        description="Most cases whose plan steps the reporting consumer keeps in memory "
+        "between batches (the most recently used; the rest are read from its store as their "
+        "events arrive). A case's steps are a few KiB, so the default holds some tens of MiB "
+        "however large the caseload.",
+    )
     alerts_streams: int = Field(
         default=100,
         ge=1,

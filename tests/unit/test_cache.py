@@ -38,3 +38,22 @@ def test_a_batch_larger_than_the_cache_keeps_its_newest_values() -> None:
 def test_a_cache_that_could_hold_nothing_is_refused_naming_its_size() -> None:
     with pytest.raises(ValueError, match="size: 0"):
         LeastRecentlyUsed(0)
+
+
+def test_through_reads_only_the_keys_not_kept_once_and_keeps_them() -> None:
+    cache: LeastRecentlyUsed[str, int] = LeastRecentlyUsed(3)
+    cache.put({"a": 1})
+    asked: list[list[str]] = []
+
+    def read(keys: list[str]) -> dict[str, int]:
+        asked.append(keys)
+        return {key: len(key) for key in keys}
+
+    first = cache.through(["a", "bb", "a", "ccc"], read)
+    again = cache.through(["bb", "ccc"], read)
+
+    assert (first, again, asked) == (
+        {"a": 1, "bb": 2, "ccc": 3},
+        {"bb": 2, "ccc": 3},
+        [["bb", "ccc"]],
+    )

@@ -3,26 +3,21 @@ refused (to be dead-lettered, changing nothing) otherwise; and the statistics re
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.catalogue import Area, Envelope, EventData, Rejection, parse_event
 from mappa_bus.catalogue.plans import (
-    ActionKind,
     HousingPlanActionCompleted,
-    ProbationPlanActionAgreed,
 )
 from mappa_bus.catalogue.prisons import ReceivedIntoCustody
 from mappa_bus.catalogue.probation import (
-    LeadAgency,
     LevelReason,
-    MappaEligibilityIdentified,
     MappaLevelSet,
 )
-from mappa_bus.catalogue.vocabulary import Category, Level
+from mappa_bus.catalogue.vocabulary import Level
 from mappa_bus.catalogue.withdrawal import (
     HousingEventWithdrawn,
     PoliceEventWithdrawn,
@@ -38,26 +33,12 @@ from mappa_bus.reporting.publication import RevisionReason, revised_because, sta
 from mappa_bus.reporting.tables import kent_2020_21
 from tests.case_events import kent_case, withdrawal
 from tests.keys import KEYRING
-from tests.records import Record, record_of
+from tests.reporting_case import AGREED, CASE, ELIGIBLE, NAMESPACE, START, case_event
+from tests.reporting_case import records as _records
 from tests.stores import stored_picture
 
-NAMESPACE = "test"
-CASE = "KEN-2023-000101"
-START = datetime(2023, 6, 1, 9, 0, tzinfo=UTC)
+_event = case_event
 
-
-_event = kent_case(CASE, START)
-
-
-ELIGIBLE = _event(
-    MappaEligibilityIdentified(
-        identified_on=date(2023, 6, 1),
-        category=Category.VIOLENT_OFFENDER,
-        lead_agency=LeadAgency.PROBATION,
-    ),
-    0,
-    "eligible",
-)
 LEVEL_3 = _event(
     MappaLevelSet(set_on=date(2023, 6, 2), level=Level.THREE, reason=LevelReason.RISK_INCREASED),
     1,
@@ -68,18 +49,6 @@ CUSTODY = _event(ReceivedIntoCustody(received_on=date(2023, 6, 3), custody="rema
 
 def _withdrawal(model: type[Any], target: str, event_id: str) -> Envelope[EventData]:
     return withdrawal(_event, model, target, event_id, day=30, on=date(2023, 7, 1))
-
-
-def _records(*events: Envelope[EventData], first: int = 0) -> list[Record]:
-    """The events as their topics deliver them, an hour apart from START, each topic's
-    offsets counting from `first`."""
-    offsets: dict[Agency, int] = {}
-    records = []
-    for index, event in enumerate(events):
-        offset = offsets[event.publisher] = offsets.get(event.publisher, first - 1) + 1
-        millis = int((START + timedelta(hours=first + index)).timestamp() * 1000)
-        records.append(record_of(event, offset, millis, NAMESPACE))
-    return records
 
 
 def _refused(batch: Any) -> list[tuple[str, Rejection]]:
@@ -188,18 +157,6 @@ def test_the_reporting_consumer_takes_out_a_withdrawn_fact_and_says_why_its_year
     assert ({2023}, {(2023, "entered-in-error")}) == (projection.unpublished, reloaded.revised)
 
 
-AGREED = _event(
-    ProbationPlanActionAgreed(
-        action_id="ACT-1",
-        meeting_reference="MTG-1",
-        agreed_on=date(2023, 6, 2),
-        owner=Agency.HOUSING,
-        kind=ActionKind.ACCOMMODATION_SEARCH,
-        due_on=date(2023, 6, 30),
-    ),
-    1,
-    "agreed",
-)
 COMPLETED = _event(
     HousingPlanActionCompleted(action_id="ACT-1", completed_on=date(2023, 6, 20)), 19, "done"
 )

@@ -239,15 +239,14 @@ class AlertProjection:
     def cases_of(self, case_ids: Iterable[str]) -> tuple[dict[str, HeldCase], set[str]]:
         """The stored cases among `case_ids` (those cached, the rest in one read), and those
         of the rest the service has erased."""
-        hits, misses = self.cache.found(case_ids)
-        if not misses:
-            return hits, set()
-        with snapshot(self.engine) as connection:
-            read = cases_of(connection, misses)
-            erased = erased_among(connection, misses)
-        self.cache.put(read)
-        hits.update(read)
-        return hits, erased
+        erased: set[str] = set()
+
+        def read(misses: list[str]) -> dict[str, HeldCase]:
+            with snapshot(self.engine) as connection:
+                erased.update(erased_among(connection, misses))
+                return cases_of(connection, misses)
+
+        return self.cache.through(case_ids, read), erased
 
     def stored_pictures(self) -> dict[str, CasePicture]:
         """Every picture in the store, all at once: for tests and small stores (the fold and

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn, OnAlertsTopic
 from mappa_bus.alerts.schema import cases_table, raised_table
 from mappa_bus.case.model import CasePicture
-from mappa_bus.projection.database import each_row, upsert
+from mappa_bus.projection.database import delete_in, each_row, in_pages, upsert
 from mappa_bus.projection.erasures import erasures_table
 from mappa_bus.projection.merges import merges_table
 from mappa_bus.projection.offsets import offsets_table
@@ -34,9 +34,6 @@ PROJECTION = "alerts"
 # which say how far alerts were raised, so that pictures folded again (an upgraded store) raise
 # nothing twice and dead-letter nothing twice.
 CASES = "alerts-cases"
-# Ids per `IN` list: a whole batch of the subscriber's in one read, well below the bound
-# parameters SQLite and PostgreSQL allow.
-IDS_PER_READ = 2_000
 # Due cases read per query by the clock.
 DUE_PAGE = 500
 
@@ -52,13 +49,12 @@ class HeldCase:
 
 def cases_of(connection: Connection, case_ids: Collection[str]) -> dict[str, HeldCase]:
     """The stored cases among `case_ids` (absent: none stored), one query a page of ids."""
-    wanted = sorted(case_ids)
     found: dict[str, HeldCase] = {}
     table = cases_table
-    for start in range(0, len(wanted), IDS_PER_READ):
+    for page in in_pages(case_ids):
         rows = connection.execute(
             select(table.c.case_id, table.c.partition, table.c.picture).where(
-                table.c.case_id.in_(wanted[start : start + IDS_PER_READ])
+                table.c.case_id.in_(page)
             )
         )
         found.update(
@@ -70,15 +66,13 @@ def cases_of(connection: Connection, case_ids: Collection[str]) -> dict[str, Hel
 
 def erased_among(connection: Connection, case_ids: Collection[str]) -> set[str]:
     """Those of `case_ids` the alerts service has erased (docs/decisions/0002)."""
-    wanted = sorted(case_ids)
     table = erasures_table
     found: set[str] = set()
-    for start in range(0, len(wanted), IDS_PER_READ):
+    for page in in_pages(case_ids):
         found.update(
             connection.scalars(
                 select(table.c.case_id).where(
-                    table.c.projection == PROJECTION,
-                    table.c.case_id.in_(wanted[start : start + IDS_PER_READ]),
+                    table.c.projection == PROJECTION, table.c.case_id.in_(page)
                 )
             )
         )
@@ -130,9 +124,7 @@ def due_cases(
 
 def delete_cases(connection: Connection, case_ids: Iterable[str]) -> None:
     """Forget these cases' pictures (inside the caller's transaction): they are erased."""
-    doomed = sorted(set(case_ids))
-    if doomed:
-        connection.execute(delete(cases_table).where(cases_table.c.case_id.in_(doomed)))
+    delete_in(connection, cases_table, cases_table.c.case_id, list(case_ids))
 
 
 def each_case(connection: Connection, page: int = DUE_PAGE) -> Iterator[CasePicture]:
@@ -150,16 +142,10 @@ def forget_folded(connection: Connection) -> None:
 
 def known_ids(connection: Connection, alert_ids: Collection[str]) -> set[str]:
     """Those of `alert_ids` the outbox holds (raised before, or withdrawn)."""
-    wanted = sorted(alert_ids)
+    column = raised_table.c.alert_id
     found: set[str] = set()
-    for start in range(0, len(wanted), IDS_PER_READ):
-        found.update(
-            connection.scalars(
-                select(raised_table.c.alert_id).where(
-                    raised_table.c.alert_id.in_(wanted[start : start + IDS_PER_READ])
-                )
-            )
-        )
+    for page in in_pages(alert_ids):
+        found.update(connection.scalars(select(column).where(column.in_(page))))
     return found
 
 

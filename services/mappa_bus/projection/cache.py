@@ -7,7 +7,7 @@ the caseload or long the history grows. Pure: no I/O.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -51,6 +51,16 @@ class LeastRecentlyUsed(Generic[K, V]):
             else:
                 hits[key] = value
         return hits, misses
+
+    def through(self, keys: Iterable[K], read: Callable[[list[K]], Mapping[K, V]]) -> dict[K, V]:
+        """The values of `keys`: those kept, the rest from `read` (called once, with the keys
+        not kept, and only if there are any), which are then kept."""
+        hits, misses = self.found(keys)
+        if misses:
+            fetched = read(misses)
+            self.put(fetched)
+            hits.update(fetched)
+        return hits
 
     def put(self, values: Mapping[K, V]) -> None:
         """Keep `values` as the most recently used, dropping the oldest beyond `size`."""

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Engine, MetaData, Table, create_engine, event, inspect, select
+from sqlalchemy import (
+    Column,
+    Engine,
+    MetaData,
+    Table,
+    create_engine,
+    delete,
+    event,
+    inspect,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError
@@ -143,3 +153,24 @@ def each_row(
             yield found, held
         if len(rows) < page:
             return
+
+
+# Values per `IN` list: a whole batch's (the subscriber's 2,000 records) in one statement, well
+# below the bound parameters SQLite (32,766 since 3.32) and PostgreSQL allow.
+IN_PAGE = 2_000
+
+
+def in_pages(values: Collection[str], size: int = IN_PAGE) -> Iterator[list[str]]:
+    """`values`, each once and sorted, a list of at most `size` at a time: one `IN` list each."""
+    wanted = sorted(set(values))
+    for start in range(0, len(wanted), size):
+        yield wanted[start : start + size]
+
+
+def delete_in(
+    connection: Connection, table: Table, column: Column[str], values: Collection[str]
+) -> None:
+    """Delete the rows of `table` whose `column` is one of `values` (inside the caller's
+    transaction), a page of them a statement."""
+    for page in in_pages(values):
+        connection.execute(delete(table).where(column.in_(page)))

@@ -74,7 +74,7 @@ add_service_commands(
         run_help="Run the reporting consumer as a service until stopped (Ctrl-C, SIGTERM: the "
         "batch in hand is committed first).",
         summary=lambda projection, applied: (
-            f"{applied:,} records applied; {len(projection.cases):,} cases in the store"
+            f"{applied:,} records applied; {projection.case_count():,} cases in the store"
         ),
         rebuild=rebuild,
         catch_up=_catch_up_and_publish,

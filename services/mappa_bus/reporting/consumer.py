@@ -3,13 +3,12 @@ the offsets they came from, in one transaction (the Kafka side is `projection.su
 
 from __future__ import annotations
 
-from collections import ChainMap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Connection, Engine, inspect
 
 from mappa_bus.case.merges import Link, Merges, link_of, merges_of
 from mappa_bus.case.merges import refusal as merge_refusal
@@ -17,12 +16,13 @@ from mappa_bus.catalogue import Envelope, EventData, ReportingYear, WireError
 from mappa_bus.catalogue.withdrawal import EventWithdrawn
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.projection.batch import Batch
+from mappa_bus.projection.cache import LeastRecentlyUsed
 from mappa_bus.projection.database import let_go_of_deleted, snapshot
 from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.merges import load_links, save_links
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.sealed import RecordKeys
-from mappa_bus.projection.seen import load_seen, save_seen
+from mappa_bus.projection.seen import applied_among, load_seen, save_seen, upgrade_seen
 from mappa_bus.reporting.count import contribution, merged_cases
 from mappa_bus.reporting.erased_store import Kept, add_kept, delete_cases, load_kept, merge_kept
 from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert, withdrawn_fact, without
@@ -44,24 +44,42 @@ from mappa_bus.reporting.partnership_store import (
     save_partnership,
 )
 from mappa_bus.reporting.plan_actions import (
+    STEP_EVENTS,
     ActionKey,
     ActionSteps,
+    CasePlans,
     PlanStep,
     insert_step,
     step_of,
     withdrawn_step,
 )
-from mappa_bus.reporting.plan_store import append_plan_steps, load_plan_steps, withdraw_steps
+from mappa_bus.reporting.plan_store import (
+    append_plan_steps,
+    load_plan_steps,
+    plans_of,
+    upgrade_plan_steps,
+    withdraw_steps,
+)
 from mappa_bus.reporting.publication import (
     FIRST_MAPPA_YEAR,
-    closed_years,
+    closed_years_of,
     load_revised,
     load_unpublished,
     mark_revised,
     mark_unpublished,
 )
 from mappa_bus.reporting.schema import create_schema, unpublished_table
-from mappa_bus.reporting.store import append_facts, has_cases, load_cases, withdraw_facts
+from mappa_bus.reporting.store import (
+    append_facts,
+    count_cases,
+    fact_years,
+    facts_of,
+    has_cases,
+    load_cases,
+    upgrade_facts,
+    withdraw_facts,
+)
+from mappa_bus.settings import load_settings
 from mappa_bus.topics import NAMESPACE
 
 PROJECTION = "reporting"
@@ -72,6 +90,9 @@ class ReportingBatch(Batch):
     """What a batch of records would change: cases, shared events and years, besides offsets
     and refusals."""
 
+    # The facts of the cases the batch touches as the store has them, read once (through the
+    # cache); and the cases the batch changed, with their facts after it.
+    known: dict[str, CaseFacts] = field(default_factory=dict)
     changed: dict[str, CaseFacts] = field(default_factory=dict)
     # The facts new to their cases, with the case: what the store appends.
     added: list[tuple[str, Fact]] = field(default_factory=list)
@@ -81,6 +102,9 @@ class ReportingBatch(Batch):
     # Counted events of earlier batches that the batch's withdrawals take out, by event id.
     uncounted: dict[str, Counted] = field(default_factory=dict)
     new_ids: set[str] = field(default_factory=set)
+    # Of the batch's event ids and the ids its withdrawals name, those applied before it (read
+    # from the store once a batch).
+    applied: set[str] = field(default_factory=set)
     # The reporting years of the facts the batch added: their figures (and later years') may
     # have changed.
     years: set[int] = field(default_factory=set)
@@ -88,8 +112,10 @@ class ReportingBatch(Batch):
     # figures changed (year, reason), for the next revision to say.
     withdrawn: list[tuple[str, Fact, str]] = field(default_factory=list)
     revised: set[tuple[int, str]] = field(default_factory=set)
-    # The plan actions whose steps changed, and the steps new to them: what the store appends.
-    plans: dict[ActionKey, ActionSteps] = field(default_factory=dict)
+    # The plan steps of the cases the batch's plan events and withdrawals are of, by case (each
+    # a copy, changed as the batch folds: the cache takes them once the store has them); and
+    # the steps new to their actions, which the store appends.
+    case_plans: dict[str, CasePlans] = field(default_factory=dict)
     plan_steps: list[tuple[ActionKey, PlanStep]] = field(default_factory=list)
     # Plan steps withdrawn by their agency: (case id, event id, reason).
     withdrawn_steps: list[tuple[str, str, str]] = field(default_factory=list)
@@ -98,6 +124,10 @@ class ReportingBatch(Batch):
     # Cases the batch erases, and what they contributed to closed years' cells.
     erased_cases: set[str] = field(default_factory=set)
     kept: Kept = field(default_factory=dict)
+
+
+def _cache_size() -> int:
+    return load_settings().reporting_cache_cases
 
 
 @dataclass
@@ -113,17 +143,19 @@ class ReportingProjection:
     # Every agency's keys, retired ones too: each record is checked against them.
     keyring: RecordKeys = field(kw_only=True, repr=False)
     name: str = PROJECTION
-    cases: dict[str, CaseFacts] = field(default_factory=dict)
     offsets: dict[Position, int] = field(default_factory=dict)
-    seen: set[str] = field(default_factory=set)
     # By partition number: a member adds only to its own partitions' counts (see the store).
     partnership: dict[int, PartnershipCounts] = field(default_factory=dict)
     # Years changed since their statistics were last published (see publication.py), and why,
     # where withdrawals changed them.
     unpublished: set[int] = field(default_factory=set)
     revised: set[tuple[int, str]] = field(default_factory=set)
-    # Every plan action's steps, by (case id, action id): the plan figures fold from them.
-    plans: dict[ActionKey, ActionSteps] = field(default_factory=dict)
+    # The facts and plan steps of the cases used most recently, as the store has them (each
+    # batch reads those of its cases that are not here, in one query): the memory stays at
+    # `reporting_cache_cases` cases however large the caseload or long the history (issue 17).
+    cache_size: int = field(default_factory=_cache_size, kw_only=True)
+    fact_cache: LeastRecentlyUsed[str, CaseFacts] = field(init=False, repr=False)
+    plan_cache: LeastRecentlyUsed[str, CasePlans] = field(init=False, repr=False)
     # The MAPPA unit's merges and unmerges applied (case/merges.py): the counts take each
     # group of ids as one person.
     links: list[Link] = field(default_factory=list)
@@ -135,6 +167,36 @@ class ReportingProjection:
     def counted(self) -> dict[str, CaseFacts]:
         """Every person's facts as the tables count them: a merged group's under its kept id."""
         return merged_cases(self.cases, self.merges)
+
+    def __post_init__(self) -> None:
+        self.fact_cache = LeastRecentlyUsed(self.cache_size)
+        self.plan_cache = LeastRecentlyUsed(self.cache_size)
+
+    @property
+    def cases(self) -> dict[str, CaseFacts]:
+        """Every case's facts, read from the store at once: for publication, reports and
+        tests (the fold reads a batch's cases only)."""
+        with snapshot(self.engine) as connection:
+            return load_cases(connection)
+
+    def case_count(self) -> int:
+        """How many cases the store holds a fact of."""
+        with snapshot(self.engine) as connection:
+            return count_cases(connection)
+
+    @property
+    def plans(self) -> dict[ActionKey, ActionSteps]:
+        """Every plan action's steps, read from the store at once: for tests and small stores
+        (the fold reads a batch's cases only)."""
+        with snapshot(self.engine) as connection:
+            return load_plan_steps(connection)
+
+    @property
+    def seen(self) -> set[str]:
+        """Every event id applied, read from the store at once: for tests and small stores
+        (the fold asks the store for a batch's ids only)."""
+        with snapshot(self.engine) as connection:
+            return load_seen(connection, PROJECTION)
 
     @property
     def merges(self) -> Merges:
@@ -149,43 +211,61 @@ class ReportingProjection:
         # unknown, so every year is taken as changed once (publication compares digests).
         upgraded = not inspect(self.engine).has_table(unpublished_table.name)
         create_schema(self.engine)
-        if upgraded:
-            with self.engine.begin() as connection:
-                if has_cases(connection):
-                    mark_unpublished(connection, [FIRST_MAPPA_YEAR])
+        with self.engine.begin() as connection:
+            if upgraded and has_cases(connection):
+                mark_unpublished(connection, [FIRST_MAPPA_YEAR])
+            upgrade_seen(connection, PROJECTION)
+            upgrade_plan_steps(connection)
+            upgrade_facts(connection)
+        # After a rebalance another member may have changed what the caches held.
+        self.fact_cache.clear()
+        self.plan_cache.clear()
         with snapshot(self.engine) as connection:
-            self.cases = load_cases(connection)
             self.offsets = load_offsets(connection, PROJECTION)
             self.links = [Link.from_row(row) for row in load_links(connection, PROJECTION)]
             self.erased = set(load_erasures(connection, PROJECTION))
             self.kept = load_kept(connection)
             if for_consuming:
-                self.seen = load_seen(connection, PROJECTION)
                 self.partnership = load_partnership_parts(connection)
                 self.unpublished = load_unpublished(connection)
                 self.revised = load_revised(connection)
-                self.plans = load_plan_steps(connection)
 
     def fold(self, records: Sequence[Any]) -> ReportingBatch:
         """Fold a batch of records into the cases they change, without committing anything."""
         batch = ReportingBatch(offsets=dict(self.offsets), namespace=self.namespace)
         events = list(batch.events(records, self.namespace, self.keyring))
-        # The kept partnership contributions of the events the batch's withdrawals name, read
-        # once a batch: all of them would grow with the log (issue 17).
+        # The kept partnership contributions of the events the batch's withdrawals name, and
+        # which of the batch's ids (and those named) were applied before, read once a batch:
+        # all of them would grow with the log (issue 17).
         named = {e.data.withdrawn_event_id for _, e in events if isinstance(e.data, EventWithdrawn)}
+        links = {
+            event.id: link_of(event, appended_at(record.timestamp)) for record, event in events
+        }
         stored: dict[str, Counted] = {}
-        if named:
+        if events or batch.erasures:
             with snapshot(self.engine) as connection:
-                stored = load_contributions(connection, named)
+                if named:
+                    stored = load_contributions(connection, named)
+                ids = named | {event.id for _, event in events}
+                batch.applied = applied_among(connection, PROJECTION, ids)
+                planned = [
+                    event.case_id
+                    for _, event in events
+                    if isinstance(event.data, (*STEP_EVENTS, EventWithdrawn))
+                ]
+                batch.case_plans = self._plans_of(connection, planned)
+                touched = [event.case_id for _, event in events]
+                touched += [c for link in links.values() if link for c in (link.kept, link.merged)]
+                batch.known = self._facts_of(connection, [*touched, *batch.erasures])
         for record, event in events:
-            if event.id in self.seen or event.id in batch.new_ids:
+            if event.id in batch.applied or event.id in batch.new_ids:
                 continue  # the same event sent again: it has been applied once
             if event.case_id in self.erased:
                 continue  # erased: its events, still on the log, are not folded back in
             if isinstance(event.data, EventWithdrawn):
                 self._withdraw(batch, record, event, event.data, stored)
                 continue
-            link = link_of(event, appended_at(record.timestamp))
+            link = links[event.id]
             if link is not None:
                 self._link(batch, record, link)
                 continue
@@ -196,7 +276,7 @@ class ReportingProjection:
             fact = fact_of(event)
             if fact is None:
                 continue  # shared, but nothing the statistics count
-            known = batch.changed.get(event.case_id) or self.cases.get(event.case_id, ())
+            known = batch.changed.get(event.case_id) or batch.known.get(event.case_id, ())
             facts = insert(known, fact)
             if facts is not known:
                 batch.changed[event.case_id] = facts
@@ -207,12 +287,25 @@ class ReportingProjection:
                 self._erase(batch, case_id, erasure.erased_on)
         return batch
 
+    def _facts_of(self, connection: Connection, case_ids: Iterable[str]) -> dict[str, CaseFacts]:
+        """The facts of each of `case_ids`: those cached, the rest in one read."""
+        return self.fact_cache.through(case_ids, lambda misses: facts_of(connection, misses))
+
+    def _plans_of(self, connection: Connection, case_ids: Iterable[str]) -> dict[str, CasePlans]:
+        """A copy of the plan steps of each of `case_ids`: those cached, the rest in one read."""
+        found = self.plan_cache.through(case_ids, lambda misses: plans_of(connection, misses))
+        return {case_id: dict(actions) for case_id, actions in found.items()}
+
     def _erase(self, batch: ReportingBatch, case_id: str, on: date) -> None:
         """Take an erased case out of the batch and the store, keeping what it contributed to
         the years closed by `on` (without its id), so their figures stay as published."""
-        facts = batch.changed.get(case_id) or self.cases.get(case_id, ())
+        facts = batch.changed.get(case_id) or batch.known.get(case_id, ())
         # The closed years the store would publish as it stands: no year it knows nothing of.
-        closed = closed_years(ChainMap(batch.changed, self.cases), on, self.kept)
+        # Erasures are rare: the store's years are asked for each.
+        with snapshot(self.engine) as connection:
+            years = fact_years(connection, leaving_out=batch.changed.keys())
+        years |= {ReportingYear.holding(f.day).opens for c in batch.changed.values() for f in c}
+        closed = closed_years_of(years, on, self.kept)
         batch.changed.pop(case_id, None)
         kept = contribution(facts, closed)
         merge_kept(batch.kept, kept)
@@ -224,7 +317,7 @@ class ReportingProjection:
         batch.withdrawn = [item for item in batch.withdrawn if item[0] != case_id]
         batch.withdrawn_steps = [item for item in batch.withdrawn_steps if item[0] != case_id]
         batch.plan_steps = [(key, step) for key, step in batch.plan_steps if key[0] != case_id]
-        batch.plans = {key: steps for key, steps in batch.plans.items() if key[0] != case_id}
+        batch.case_plans[case_id] = {}  # the store deletes them all
 
     def _withdraw(
         self,
@@ -245,13 +338,14 @@ class ReportingProjection:
         if counted is not None:
             error = withdrawal_refusal(counted, event.case_id, withdrawal.PUBLISHER)
         if error is None:
-            step = withdrawn_step(ChainMap(batch.plans, self.plans), event.case_id, withdrawal)
+            actions = batch.case_plans[event.case_id]
+            step = withdrawn_step(event.case_id, actions, withdrawal)
             if step is None:
                 error = self._withdraw_fact(batch, withdrawal, event.case_id)
             elif isinstance(step, WireError):
                 error = step
             else:
-                batch.plans[step[0]] = step[1]
+                actions[step[0][1]] = step[1]
                 batch.withdrawn_steps.append((event.case_id, target, withdrawal.reason.value))
         if error is not None:
             batch.refuse(record, error)
@@ -268,9 +362,9 @@ class ReportingProjection:
         self, batch: ReportingBatch, withdrawal: EventWithdrawn, case_id: str
     ) -> WireError | None:
         """Take the withdrawn event's fact out of its case, if it has one; or why not."""
-        known = batch.changed.get(case_id) or self.cases.get(case_id, ())
+        known = batch.changed.get(case_id) or batch.known.get(case_id, ())
         target = withdrawal.withdrawn_event_id
-        applied = target in self.seen or target in batch.new_ids
+        applied = target in batch.applied or target in batch.new_ids
         outcome = withdrawn_fact(known, withdrawal, applied=applied)
         if outcome is None or isinstance(outcome, WireError):
             return outcome
@@ -293,7 +387,7 @@ class ReportingProjection:
         facts = [
             fact
             for case_id in (link.kept, link.merged)
-            for fact in batch.changed.get(case_id) or self.cases.get(case_id, ())
+            for fact in batch.changed.get(case_id) or batch.known.get(case_id, ())
         ]
         # A fact changes its own year and every later one: from the earliest either id has.
         year = min((ReportingYear.holding(f.day).opens for f in facts), default=None)
@@ -308,10 +402,11 @@ class ReportingProjection:
         if planned is None:
             return
         key, step = planned
-        known = batch.plans.get(key) or self.plans.get(key, ())
+        actions = batch.case_plans[key[0]]
+        known = actions.get(key[1], ())
         steps = insert_step(known, step)
         if steps is not known:
-            batch.plans[key] = steps
+            actions[key[1]] = steps
             batch.plan_steps.append((key, step))
 
     def commit(self, batch: ReportingBatch) -> None:
@@ -336,17 +431,13 @@ class ReportingProjection:
             record_erasures(connection, PROJECTION, batch.erasures.values())
         if batch.erased_cases:
             let_go_of_deleted(self.engine)
-        self.cases.update(batch.changed)
-        self.plans.update(batch.plans)
+        self.fact_cache.put(batch.changed)
+        self.fact_cache.put(dict.fromkeys(batch.erased_cases, ()))
+        self.plan_cache.put(batch.case_plans)
         self.links.extend(batch.links)
-        for case_id in batch.erased_cases:
-            self.cases.pop(case_id, None)
-        if batch.erased_cases:
-            self.plans = {k: v for k, v in self.plans.items() if k[0] not in batch.erased_cases}
         self.erased |= batch.erasures.keys()
         merge_kept(self.kept, batch.kept)
         self.offsets = batch.offsets
-        self.seen.update(batch.new_ids)
         self.partnership.update({part: counts for part, (counts, _) in partnership.items()})
         self.unpublished |= batch.years
         self.revised |= batch.revised

@@ -7,21 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-import orjson
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from mappa_bus.catalogue import Area
 from mappa_bus.projection.database import upsert
 from mappa_bus.reporting.count import Cell
 from mappa_bus.reporting.partnership_store import delete_case_contributions
-from mappa_bus.reporting.schema import (
-    cases_table,
-    erased_counts_table,
-    facts_table,
-    plan_steps_table,
-    withdrawn_table,
-)
+from mappa_bus.reporting.plan_store import delete_case_steps
+from mappa_bus.reporting.schema import erased_counts_table, withdrawn_table
+from mappa_bus.reporting.store import delete_case_facts
 
 # Per reporting year (its 1 April's calendar year), area and cell: how many.
 Kept = dict[int, dict[Area, dict[Cell, int]]]
@@ -69,37 +64,12 @@ def merge_kept(into: Kept, added: Mapping[int, Mapping[Area, Mapping[Cell, int]]
 
 def delete_cases(connection: Connection, case_ids: Collection[str]) -> None:
     """Delete every fact, withdrawal, plan step and partnership contribution of these cases
-    (inside the caller's transaction). Facts and steps sit in rows of many cases (one a
-    batch): those rows are written again without them. The partnership counts keep what the
-    cases added: aggregates, as docs/retention.md says."""
+    (inside the caller's transaction): a row each. The partnership counts keep what the cases
+    added: aggregates, as docs/retention.md says."""
     if not case_ids:
         return
     wanted = sorted(case_ids)
-    connection.execute(delete(cases_table).where(cases_table.c.case_id.in_(wanted)))
     connection.execute(delete(withdrawn_table).where(withdrawn_table.c.case_id.in_(wanted)))
     delete_case_contributions(connection, wanted)
-    _rewrite(connection, facts_table, "facts", wanted)
-    _rewrite(connection, plan_steps_table, "steps", wanted)
-
-
-def _rewrite(connection: Connection, table: Table, column: str, case_ids: list[str]) -> None:
-    """Each row of `table` whose JSON list names one of `case_ids` (first in each entry),
-    written again without those entries, or deleted when nothing is left."""
-    gone = set(case_ids)
-    text = table.c[column]
-    batches: set[int] = set()
-    for case_id in case_ids:
-        named = select(table.c.batch).where(text.contains(f'"{case_id}"', autoescape=True))
-        batches.update(connection.scalars(named))
-    for batch in sorted(batches):
-        row = connection.execute(select(text).where(table.c.batch == batch)).scalar_one()
-        entries = orjson.loads(row)
-        left = [entry for entry in entries if entry[0] not in gone]
-        if not left:
-            connection.execute(delete(table).where(table.c.batch == batch))
-        elif len(left) < len(entries):
-            connection.execute(
-                update(table)
-                .where(table.c.batch == batch)
-                .values({column: orjson.dumps(left).decode()})
-            )
+    delete_case_facts(connection, wanted)
+    delete_case_steps(connection, wanted)

@@ -72,6 +72,11 @@ class PlanStep:
 
 ActionKey = tuple[str, str]  # (case id, action id)
 ActionSteps = tuple[PlanStep, ...]  # in `PlanStep.order`, each event id once
+CasePlans = dict[str, ActionSteps]  # one case's actions' steps, by action id
+
+
+# The plan events: each is a step of its action.
+STEP_EVENTS = (ActionAgreed, ActionCompleted, ActionClosed, ActionRedated)
 
 
 def step_of(event: Envelope[EventData]) -> tuple[ActionKey, PlanStep] | None:
@@ -163,16 +168,15 @@ def fold_steps(
 
 
 def withdrawn_step(
-    actions: Mapping[ActionKey, ActionSteps], case_id: str, withdrawal: EventWithdrawn
+    case_id: str, actions: Mapping[str, ActionSteps], withdrawal: EventWithdrawn
 ) -> tuple[ActionKey, ActionSteps] | WireError | None:
-    """What `withdrawal` (of case `case_id`) does to the plan steps: the action it names a step
-    of, with that step taken out; the refusal of a withdrawal of another agency's step; or None
-    when it names no plan step. Withdrawals are rare, so the case's actions are looked for
-    rather than indexed by event id (an index would grow with the history)."""
+    """What `withdrawal` (of case `case_id`) does to the plan steps, given the case's actions
+    by action id: the action it names a step of, with that step taken out; the refusal of a
+    withdrawal of another agency's step; or None when it names no plan step. Only the case's
+    own actions are looked through (a handful): the store reads them by case, which is the
+    index; one by event id would grow with the history."""
     target = withdrawal.withdrawn_event_id
-    for key, steps in actions.items():
-        if key[0] != case_id:
-            continue
+    for action_id, steps in actions.items():
         step = next((known for known in steps if known.event_id == target), None)
         if step is None:
             continue
@@ -182,5 +186,5 @@ def withdrawn_step(
                 "data.withdrawn_event_id",
                 f"an event of {step.publisher.value}: only its publisher may withdraw it",
             )
-        return key, tuple(known for known in steps if known.event_id != target)
+        return (case_id, action_id), tuple(known for known in steps if known.event_id != target)
     return None

@@ -90,7 +90,13 @@ def closed_years(
     erased cases contributed to, which count as years something happened in."""
     # From `time` itself: the same calendar date as `Fact.day`, without making one.
     years = {ReportingYear.holding(fact.time).opens for facts in cases.values() for fact in facts}
-    years |= set(kept)
+    return closed_years_of(years, today, kept)
+
+
+def closed_years_of(years: Iterable[int], today: date, kept: Iterable[int] = ()) -> list[int]:
+    """`closed_years` from the reporting years the facts are in (by their 1 April), however
+    those were found (the consumer asks its store)."""
+    years = {*years, *kept}
     last_closed = ReportingYear.last_closed(today).opens
     known = [year for year in years if FIRST_MAPPA_YEAR <= year <= last_closed]
     if not known:

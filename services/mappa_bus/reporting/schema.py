@@ -11,8 +11,25 @@ from mappa_bus.projection.database import create_tables
 from mappa_bus.projection.erasures import erasures_table
 from mappa_bus.projection.merges import merges_table
 from mappa_bus.projection.offsets import metadata, offsets_table
-from mappa_bus.projection.seen import seen_batches_table, seen_table
+from mappa_bus.projection.seen import applied_table, seen_batches_table, seen_table
 
+# Each case's facts, one row a fact keyed by case first: a batch reads the facts of the cases
+# it touches in one query by case id (issue 17: state in the store, not in memory), a
+# withdrawal deletes its fact's row, an erasure its case's. `year`: the reporting year the fact
+# is in (by its 1 April), for the closed years an erasure keeps without reading every fact.
+# The fact itself: [time, kind, area, value].
+case_facts_table = Table(
+    "reporting_case_facts",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("event_id", String(128), primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("fact", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# How stores written before kept the facts: a row a case (`reporting_cases`), or a row a batch
+# (`reporting_facts`). Read once on load into `reporting_case_facts`, then emptied.
 cases_table = Table(
     "reporting_cases",
     metadata,
@@ -109,14 +126,28 @@ partnership_contributions_table = Table(
 )
 
 
-# The plan events' steps the batch added, one row a batch (appended, like the facts):
-# [[case_id, action_id, time, event_id, kind, publisher, area, on, owner, due_on, reason], ...]
-# (see mappa_bus.reporting.plan_actions). The figures are folded from them when read.
+# How stores written before kept the plan steps: one row a batch, the batch's steps as
+# [[case_id, action_id, time, event_id, kind, publisher, area, on, owner, due_on, reason], ...].
+# Read once on load into `reporting_action_steps`, then emptied (plan_store.upgrade_plan_steps).
 plan_steps_table = Table(
     "reporting_plan_steps",
     metadata,
     Column("batch", Integer, primary_key=True, autoincrement=True),
     Column("steps", Text, nullable=False),
+)
+
+# The plan events' steps (see mappa_bus.reporting.plan_actions), one row a step keyed by case
+# first: a batch reads the steps of the cases it touches in one query by case id (issue 17),
+# a withdrawal deletes its step's row, an erasure its case's. The figures are folded from the
+# steps when read. The step itself: [time, kind, publisher, area, on, owner, due_on, reason].
+action_steps_table = Table(
+    "reporting_action_steps",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("action_id", String(128), primary_key=True),
+    Column("event_id", String(128), primary_key=True),
+    Column("step", Text, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 
@@ -141,13 +172,16 @@ def create_schema(engine: Engine) -> None:
     the partnership indicators and plan steps, what it published, and the audit trail of
     figure openings."""
     tables = [
+        case_facts_table,
         cases_table,
         facts_table,
         offsets_table,
         seen_table,
+        applied_table,
         partnership_table,
         partnership_contributions_table,
         plan_steps_table,
+        action_steps_table,
         published_table,
         unpublished_table,
         withdrawn_table,
