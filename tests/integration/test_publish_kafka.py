@@ -368,9 +368,11 @@ async def test_a_bad_header_refuses_the_feed_once_naming_the_columns(
     result = await publish_cli("--agency", "police", str(feed))
 
     assert result.exit_code == EXIT_BAD_FEED, result.output
-    assert result.output.count("header:") == 1
-    assert "unknown columns 'colour'; missing columns 'area', 'time'" in result.output
-    assert "nothing published" in result.output
+    # Rich wraps at the terminal's width, which differs between runners: compare words.
+    said = " ".join(result.output.split())
+    assert said.count("header:") == 1
+    assert "unknown columns 'colour'; missing columns 'area', 'time'" in said
+    assert "nothing published" in said
 
 
 @pytest.mark.parametrize(
@@ -406,4 +408,6 @@ async def test_an_empty_feed_says_so_and_publishes_nothing(
     result = await publish_cli("--agency", "police", str(feed))
 
     assert result.exit_code == 0, result.output
-    assert "orders.jsonl: no events in the feed; nothing published" in result.output
+    assert "orders.jsonl: no events in the feed; nothing published" in " ".join(
+        result.output.split()
+    )
