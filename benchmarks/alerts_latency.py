@@ -37,7 +37,7 @@ from mappa_bus.adapters.producer_settings import PRODUCER_OPTIONS
 from mappa_bus.adapters.publisher import AgencyPublisher
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.model import AlertRaised
-from mappa_bus.alerts.subscription import subscribe
+from mappa_bus.alerts.subscription import follow
 from mappa_bus.catalogue import Area, Envelope, EventData, Level, make_event, to_wire
 from mappa_bus.catalogue.probation import LevelReason, MappaLevelSet, RecallIssued
 from mappa_bus.cli_common import command_settings
@@ -145,25 +145,50 @@ def alerts_service(namespace: str, database: str) -> Iterator[subprocess.Popen[b
         process.wait()
 
 
+@dataclass(frozen=True)
+class Legs:
+    """Where each alert's time went, in milliseconds, by the wall clock and the broker's
+    append timestamps (whole milliseconds): the event's send to its append on the agency
+    topic; its append to the alert being raised (the service's poll and fold); the alert raised
+    to its append on the alerts topic (the store's commit and the outbox's send); its append to
+    the coordinator's SDK handing it over (the reader's fetch)."""
+
+    appended: list[float]
+    raised: list[float]
+    published: list[float]
+    received: list[float]
+
+
 async def alert_latencies(
     settings: Settings, namespace: str, stream: list[Envelope[EventData]], rate: int
-) -> list[float]:
+) -> tuple[list[float], Legs]:
     """Publish `stream` at `rate` through the SDK; the latency of every alert, from the send
-    of its triggering event to its arrival at a coordinator's subscription."""
+    of its triggering event to its arrival at a coordinator's reader, and its legs."""
     expected = sum(1 for event in stream if isinstance(event.data, RecallIssued))
-    sent: dict[str, float] = {}
+    sent: dict[str, tuple[float, float]] = {}
     latencies: list[float] = []
+    legs = Legs([], [], [], [])
     coordinator = settings.connection_for_role("coordinator")
 
     async def listen() -> None:
-        alerts = subscribe(coordinator, namespace)
+        # `follow`, the SDK reader `subscribe` is made of, for the alert record's append time.
+        alerts = follow(coordinator, namespace)
         async with contextlib.aclosing(alerts):
-            async for alert in alerts:
+            async for item in alerts:
+                alert = item.event
                 if not isinstance(alert, AlertRaised):
                     continue  # a withdrawal: none is sent here
                 trigger = alert.data.trigger_event_id
                 if trigger in sent:
-                    latencies.append((time.perf_counter() - sent[trigger]) * 1000)
+                    at, wall = sent[trigger]
+                    now, now_wall = time.perf_counter(), time.time()
+                    latencies.append((now - at) * 1000)
+                    appended = alert.data.recorded_at
+                    if appended is not None:
+                        legs.appended.append((appended.timestamp() - wall) * 1000)
+                        legs.raised.append((alert.time - appended).total_seconds() * 1000)
+                    legs.published.append((item.recorded_at - alert.time).total_seconds() * 1000)
+                    legs.received.append((now_wall - item.recorded_at.timestamp()) * 1000)
                 if len(latencies) >= expected:
                     return
 
@@ -174,11 +199,11 @@ async def alert_latencies(
         probation, Agency.PROBATION, system="bench", namespace=namespace
     ) as sender:
         async for n in paced(len(stream), rate):
-            sent[stream[n].id] = time.perf_counter()
+            sent[stream[n].id] = (time.perf_counter(), time.time())
             await sender.send(stream[n])
         await sender.flush()
     await asyncio.wait_for(listening, 120)
-    return latencies
+    return latencies, legs
 
 
 async def wait_until_serving(settings: Settings, namespace: str) -> None:
@@ -198,6 +223,7 @@ class Latencies:
 
     raw: list[float]
     alerted: list[float]
+    legs: Legs
     namespace: str
 
 
@@ -226,10 +252,10 @@ async def measure(rate: int, seconds: int) -> Latencies:
             alerts_service(namespace, f"sqlite:///{folder}/alerts.db"),
         ):
             await wait_until_serving(settings, namespace)
-            alerted = await alert_latencies(settings, namespace, stream, rate)
+            alerted, legs = await alert_latencies(settings, namespace, stream, rate)
     finally:
         gc.unfreeze()
-    return Latencies(raw, alerted, namespace)
+    return Latencies(raw, alerted, legs, namespace)
 
 
 async def main(rate: int, seconds: int) -> None:
@@ -244,6 +270,14 @@ async def main(rate: int, seconds: int) -> None:
         f"{len(alerted):,} alerts",
         *_ms(alerted),
     )
+    legs = latencies.legs
+    for what, values in (
+        ("  leg: event sent -> appended to its agency topic", legs.appended),
+        ("  leg: event appended -> alert raised (poll, fold)", legs.raised),
+        ("  leg: alert raised -> appended to the alerts topic (commit, outbox)", legs.published),
+        ("  leg: alert appended -> received by the SDK reader", legs.received),
+    ):
+        table.add_row(what, f"{len(values):,} alerts", *_ms(values))
     Console().print(table)
 
 
