@@ -40,7 +40,7 @@ from mappa_bus.cli_common import EXIT_CONFIG, Database, Namespace, command_setti
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.keystore import KeyStoreError, open_key_store
 from mappa_bus.picture.schema import create_schema
-from mappa_bus.picture.store import each_picture, load_picture, stored_merges
+from mappa_bus.picture.store import each_picture, load_picture, pictures_of, stored_merges
 from mappa_bus.principals import Role
 from mappa_bus.projection.database import open_engine
 from mappa_bus.settings import Settings
@@ -99,7 +99,7 @@ def erase_command(
     with engine.connect() as connection:
         picture = load_picture(connection, case_id)
         group = stored_merges(connection).group(case_id)
-        members = [p for other in group if (p := load_picture(connection, other)) is not None]
+        members = list(pictures_of(connection, group).values())
     if picture is None:
         console.print(
             f"[red]no case {case_id} in the picture store: nothing erased, nothing published. "
@@ -228,7 +228,7 @@ def _expired(connection: Connection, on: date, years: int) -> list[CasePicture]:
         if merges.kept(picture.case_id) not in groups
     ]
     for group in groups.values():
-        members = [p for case_id in group if (p := load_picture(connection, case_id))]
+        members = list(pictures_of(connection, group).values())
         if members and due([joined(group, members)], on, years):
             found.extend(p for p in members if p.erased_on is None)
     return found

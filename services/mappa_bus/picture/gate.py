@@ -34,6 +34,7 @@ from mappa_bus.picture.store import (
     find_overdue,
     load_picture,
     matches,
+    pictures_of,
     stored_merges,
 )
 from mappa_bus.picture.views import OverdueAction, case_areas, overdue_of
@@ -271,7 +272,7 @@ def _listed(
     group = merges.group(merges.kept(row.case_id))
     if len(group) == 1:
         return row
-    rows = [picture for case_id in group if (picture := load_picture(connection, case_id))]
+    rows = list(pictures_of(connection, group).values())
     first = min(
         (picture.case_id for picture in rows if matches(picture, where)), default=row.case_id
     )
