@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 import structlog
 from aiokafka import ConsumerRebalanceListener
+from aiokafka import TopicPartition as KafkaPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, Topic, TopicPartition
@@ -29,6 +30,7 @@ from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, parse
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_codec import dead_letter, partition_of, record_origin
 from mappa_bus.operations.metrics import ProjectionMetrics
+from mappa_bus.projection.merge import Merge
 from mappa_bus.projection.offsets import OffsetsMovedOn, Position
 from mappa_bus.projection.progress import end_offsets, lag
 from mappa_bus.projection.sealed import RecordKeys, source_topics
@@ -41,6 +43,10 @@ BATCH = 2_000
 # keep that wait to a few milliseconds; under load the polls are never empty, so it costs
 # nothing there.
 BATCH_TIMEOUT_MS = 5
+# What a catch-up's merge may hold, in records, shared among the partitions (at least
+# MERGE_HELD_LEAST each): a partition running ahead of the others in time is paused beyond it.
+MERGE_HELD = 40_000
+MERGE_HELD_LEAST = 500
 
 log = structlog.get_logger(__name__)
 
@@ -186,9 +192,17 @@ async def resume_from_store(
     """Read the store again and seek each of `partitions` to the offset it holds (the first
     offset there is, for a partition it holds none of)."""
     projection.load()
+    await seek_to(consumer, projection.offsets, partitions)
+
+
+async def seek_to(
+    consumer: Any, offsets: Mapping[Position, int], partitions: Collection[TopicPartition]
+) -> None:
+    """Seek each of `partitions` to its offset in `offsets` (the first offset there is, for a
+    partition with none)."""
     unknown = []
     for partition in partitions:
-        stored = projection.offsets.get((partition.topic, partition.partition))
+        stored = offsets.get((partition.topic, partition.partition))
         if stored is None:
             unknown.append(partition)
         else:
@@ -210,6 +224,7 @@ def register_projection(
     after_commit: Callable[[KafkaBroker], Awaitable[object]] | None = None,
     metrics: ProjectionMetrics | None = None,
     before_commit: Callable[[KafkaBroker, Any], Awaitable[object]] | None = None,
+    merge: Merge | None = None,
 ) -> Any:
     """Subscribe `projection` to every agency topic of its namespace (the sealed record instead,
     when it reads with the case keys) and to its erasures on `broker`: in the consumer group
@@ -217,7 +232,9 @@ def register_projection(
     with each folded batch before its commit (the intake produces the batch's sealed records
     there);
     `after_commit` runs after each batch's commit (the alerts service publishes from there);
-    `metrics` counts the batches (by default in the process's registry)."""
+    `metrics` counts the batches (by default in the process's registry). With `merge` (a
+    catch-up's), the records are held and folded in the bus's order (projection/merge.py)
+    rather than as fetched."""
     namespace = projection.namespace
     observer = metrics or ProjectionMetrics(projection.name)
     holder: dict[str, Any] = {}
@@ -261,11 +278,46 @@ def register_projection(
     backoff = Backoff()
 
     async def on_batch(message: KafkaMessage) -> None:
+        records = message.raw_message
+        # A tuple from Kafka; a list from FastStream's in-memory test broker.
+        records = tuple(records) if isinstance(records, tuple | list) else (records,)
+        if merge is not None:
+            await merged(records)
+            return
         try:
-            await fold_and_commit(message)
+            await fold_and_commit(records)
         except BaseException:
             await message.nack()  # back to the batch's first records, to be had again
             raise
+
+    async def merged(records: Sequence[Any]) -> None:
+        assert merge is not None
+        consumer = holder["subscriber"].consumer
+        merge.add(records)
+        # A partition with nothing held holds the release back until read further; the
+        # consumer knows when it has read to its end with no record there to say so.
+        for position in merge.waiting():
+            merge.read_to(position, await consumer.position(KafkaPartition(*position)))
+        released = merge.release()
+        try:
+            # Folded in batches of the subscriber's size: a transaction stays as large as ever.
+            for start in range(0, len(released), max_records):
+                if not await fold_and_commit(released[start : start + max_records]):
+                    # The store was read again and the consumer sought to it: so is the merge.
+                    merge.restart(projection.offsets)
+                    return
+        except BaseException:
+            # What was released and not committed, and everything held, is read again from
+            # the store's offsets (memory holds them: a failed commit changed nothing).
+            merge.restart(projection.offsets)
+            await seek_to(consumer, projection.offsets, consumer.assignment())
+            consumer.resume(*consumer.paused())
+            raise
+        pauses = merge.pauses((tp.topic, tp.partition) for tp in consumer.paused())
+        if pauses.pause:
+            consumer.pause(*(KafkaPartition(*position) for position in sorted(pauses.pause)))
+        if pauses.resume:
+            consumer.resume(*(KafkaPartition(*position) for position in sorted(pauses.resume)))
 
     async def store_unavailable(error: OperationalError) -> None:
         # The store is unreachable: nothing was committed and memory is unchanged. Wait,
@@ -280,10 +332,8 @@ def register_projection(
         )
         await asyncio.sleep(delay)
 
-    async def fold_and_commit(message: KafkaMessage) -> None:
-        records = message.raw_message
-        # A tuple from Kafka; a list from FastStream's in-memory test broker.
-        records = tuple(records) if isinstance(records, tuple | list) else (records,)
+    async def fold_and_commit(records: Sequence[Any]) -> bool:
+        """Fold and commit `records`; False when the store refused them (read it again)."""
         # Metrics (the observer.* calls): noted before the fold, counted after the commit; the
         # lag is set on arrival too, so that it still grows while the store is out.
         observer.lag(holder["subscriber"].consumer, projection.offsets)
@@ -316,7 +366,7 @@ def register_projection(
             )
             consumer = holder["subscriber"].consumer
             await resume_from_store(projection, consumer, consumer.assignment())
-            return
+            return False
         except OperationalError as error:
             await store_unavailable(error)
             raise
@@ -325,6 +375,7 @@ def register_projection(
         observer.lag(holder["subscriber"].consumer, projection.offsets)
         if after_commit is not None:
             await after_commit(broker)
+        return True
 
     subscriber(on_batch)
     return subscriber
@@ -348,7 +399,11 @@ async def consume_until_caught_up(
 ) -> int:
     """Consume until every record now on the agency topics (or the sealed record) and the
     erasures is applied, run `then` with the broker still connected, and return how many records
-    there were to apply."""
+    there were to apply.
+
+    The records are folded merged across the partitions in the order they reached the bus
+    (projection/merge.py): read as fetched, the sparse topics ran ahead and over half the
+    events reached their case after a later one, each costing a re-fold of the case."""
     topics = projected_topics(projection)
     ends = await end_offsets(connection, topics)
     total = lag(ends, projection.offsets)
@@ -363,6 +418,9 @@ async def consume_until_caught_up(
         partitions=[TopicPartition(*p) for p in sorted(ends)],
         after_commit=after_commit,
         before_commit=before_commit,
+        merge=Merge(
+            ends, projection.offsets, limit=max(MERGE_HELD_LEAST, MERGE_HELD // max(1, len(ends)))
+        ),
     )
     async with broker:
         await broker.start()
