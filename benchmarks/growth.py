@@ -87,7 +87,8 @@ def options_for(areas: Sequence[Area], years: int) -> SimulationOptions:
 
 async def publish_history(settings: Settings, areas: Sequence[Area], years: int) -> History:
     """Simulate `years` consecutive years of `areas` and publish them as each agency's own
-    principal (as `mappa simulate --publish` does) into a fresh namespace."""
+    principal (as `mappa simulate --publish` does) into a fresh namespace, each day's events
+    handed over before the next day's (publish_all's `daily`)."""
     history = History(new_namespace(), years, len(areas))
     await prepare_namespaces(settings.connection(), [history.namespace])
     options = options_for(areas, years)
@@ -103,6 +104,9 @@ async def publish_history(settings: Settings, areas: Sequence[Area], years: int)
         stream(),
         namespace=history.namespace,
         system="simulator",
+        # A real bus receives the events as they happen (a daily feed at most): its append
+        # times, which a catch-up merges the partitions by, follow the history's days.
+        daily=True,
     )
     history.events = sum(summary.by_agency.values())
     return history

@@ -17,7 +17,7 @@ import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -355,6 +355,7 @@ async def publish_all(
     on_progress: Callable[[int], None] | None = None,
     keyring: Keyring | None = None,
     bulk: bool = True,
+    daily: bool = False,
 ) -> PublishSummary:
     """Publish events of any agencies, each through a publisher of its own agency, signed with
     `keyring` (by default MAPPA_SIGNING_KEYS'): it must hold every area the events are about.
@@ -366,13 +367,24 @@ async def publish_all(
     batch. Nothing here waits on one event before the next, and everything is flushed before
     the summary is returned, so batching costs no caller anything; `bulk=False` sends record
     by record, as a system publishing as things happen does.
+
+    `daily`: every publisher hands over and waits for what it holds whenever an event's day is
+    later than any before it, so the bus's append times follow the history's days, as a bus fed
+    each day's events that day would have them (otherwise a batch of 512 KiB a partition goes
+    when full, and the partitions' append times follow how fast each fills). An event of an
+    earlier day than one already seen (an entering person's past) goes with the current day's.
     """
     connection_for = connection if callable(connection) else (lambda _agency: connection)
     keyring = keyring if keyring is not None else load_settings().signing_keyring()
     publishers: dict[Agency, AgencyPublisher] = {}
     summary = PublishSummary()
+    latest: date | None = None
     try:
         for count, event in enumerate(events, start=1):
+            day = event.time.date()
+            if daily and latest is not None and day > latest:
+                await asyncio.gather(*(publisher.flush() for publisher in publishers.values()))
+            latest = day if latest is None else max(latest, day)
             agency = event.data.PUBLISHER
             if agency not in publishers:
                 publishers[agency] = AgencyPublisher(

@@ -396,6 +396,7 @@ async def consume_until_caught_up(
     after_commit: Callable[[KafkaBroker], Awaitable[object]] | None = None,
     before_commit: Callable[[KafkaBroker, Any], Awaitable[object]] | None = None,
     producer_options: Mapping[str, Any] | None = None,
+    merged: bool = True,
 ) -> int:
     """Consume until every record now on the agency topics (or the sealed record) and the
     erasures is applied, run `then` with the broker still connected, and return how many records
@@ -403,7 +404,8 @@ async def consume_until_caught_up(
 
     The records are folded merged across the partitions in the order they reached the bus
     (projection/merge.py): read as fetched, the sparse topics ran ahead and over half the
-    events reached their case after a later one, each costing a re-fold of the case."""
+    events reached their case after a later one, each costing a re-fold of the case.
+    `merged=False` folds them as fetched, as the catch-up did before (kept to compare them)."""
     topics = projected_topics(projection)
     ends = await end_offsets(connection, topics)
     total = lag(ends, projection.offsets)
@@ -420,7 +422,9 @@ async def consume_until_caught_up(
         before_commit=before_commit,
         merge=Merge(
             ends, projection.offsets, limit=max(MERGE_HELD_LEAST, MERGE_HELD // max(1, len(ends)))
-        ),
+        )
+        if merged
+        else None,
     )
     async with broker:
         await broker.start()
