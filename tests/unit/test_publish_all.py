@@ -34,7 +34,14 @@ class RecordingProducer(FakeProducer):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.alone = 0
+        self.batch_ids: list[list[str]] = []
         RecordingProducer.made.append(self)
+
+    async def send_batch(self, batch: Any, topic: str, *, partition: int) -> Any:
+        before = len(self.records)
+        answer = await super().send_batch(batch, topic, partition=partition)
+        self.batch_ids.append([json.loads(r.value)["id"] for r in self.records[before:]])
+        return answer
 
     async def send(self, *args: Any, **kwargs: Any) -> Any:
         self.alone += 1
@@ -106,6 +113,24 @@ async def test_record_by_record_when_asked(producers: list[RecordingProducer]) -
         sum(producer.batches for producer in producers),
     )
     assert len(EVENTS) == summary.accepted
+
+
+async def test_daily_hands_each_days_events_over_before_the_next_days(
+    producers: list[RecordingProducer],
+) -> None:
+    """With daily=True no batch holds events of two days (an event's day: the latest day of
+    the events up to it), so the append times follow the history's days; the same events land."""
+    connection = KafkaConnection("127.0.0.1:9")
+    latest, published = 0, {}
+    for event in EVENTS:
+        latest = max(latest, event.time.toordinal())
+        published[event.id] = latest
+
+    await publish_all(connection, EVENTS, system="simulator", keyring=KEYRING, daily=True)
+
+    days = [{published[i] for i in ids} for producer in producers for ids in producer.batch_ids]
+    assert _expected() == _sent(producers)
+    assert [batch for batch in days if len(batch) > 1] == []
 
 
 async def test_batches_the_broker_refuses_name_every_event_unsent(
