@@ -1,15 +1,18 @@
 """A catch-up folds the records merged across the partitions in the order they reached the bus
-(projection/merge.py, issue 17), and ends with the store reading them as fetched made. A crash
-mid catch-up leaving the store exact is test_crash_kafka.py's (five kills of each catch-up)."""
+(projection/merge.py, issue 17), and ends with the store reading them as fetched made, a commit
+failing on the way included. A crash mid catch-up leaving the store exact is
+test_crash_kafka.py's (five kills of each catch-up)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from sqlite3 import OperationalError as SqliteError
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from mappa_bus.adapters.publisher import publish_all
 from mappa_bus.connection import KafkaConnection
@@ -39,6 +42,21 @@ def _recording(projection: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return stamps
 
 
+def _failing_once(projection: Any, monkeypatch: pytest.MonkeyPatch, at: int) -> list[int]:
+    """Make `projection`'s commit number `at` fail as a locked store does; the commits tried."""
+    tried: list[int] = []
+    commit = projection.commit
+
+    def failing(batch: Any) -> None:
+        tried.append(len(tried) + 1)
+        if len(tried) == at:
+            raise OperationalError("COMMIT", None, SqliteError("database is locked"))
+        commit(batch)
+
+    monkeypatch.setattr(projection, "commit", failing)
+    return tried
+
+
 async def test_a_catch_up_folds_in_the_bus_order_and_makes_the_store_reading_as_fetched_made(
     kafka_as: Callable[[str], KafkaConnection],
     namespace: str,
@@ -47,7 +65,7 @@ async def test_a_catch_up_folds_in_the_bus_order_and_makes_the_store_reading_as_
 ) -> None:
     """A month published day by day, the agencies' topics as out of step as a catch-up finds
     them: read as fetched, the fold's order is not the bus's; merged, it is, and the pictures
-    and the statistics are the same."""
+    and the statistics are the same; and the same again when a commit fails on the way."""
     # A month (and the history of the people in it): the order is the point, not the volume.
     stream = [event for event in small_area_year() if event.time.date() < MONTH_END]
     await publish_all(
@@ -76,3 +94,10 @@ async def test_a_catch_up_folds_in_the_bus_order_and_makes_the_store_reading_as_
     assert stamps[True] == sorted(stamps[True])
     assert pictures[True] == pictures[False]
     assert statistics[True] == statistics[False]
+
+    # A batch whose commit fails: what was held and released is read again from the store.
+    again = picture.open_projection(f"sqlite:///{tmp_path / 'picture-failed.db'}", namespace)
+    tried = _failing_once(again, monkeypatch, at=2)
+    await consume_until_caught_up(kafka_as("picture"), again, merged=True)
+    assert len(tried) > 2
+    assert (again.offsets, again.stored_pictures()) == pictures[True]
