@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 
 from mappa_bus.projection.merge import Merge, Pauses
 
@@ -14,16 +15,16 @@ B = ("agency-b", 0)
 E = ("erasures", 0)
 
 
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    timestamp: int
+Record: TypeAlias = ConsumerRecord[Any, Any]
 
 
 def records(position: tuple[str, int], *stamps: int, first: int = 0) -> list[Record]:
-    return [Record(*position, first + i, stamp) for i, stamp in enumerate(stamps)]
+    """Records of `position` from offset `first` on, with the append times `stamps`."""
+    topic, partition = position
+    return [
+        ConsumerRecord(topic, partition, first + i, stamp, 1, None, b"", None, 0, 0, ())
+        for i, stamp in enumerate(stamps)
+    ]
 
 
 def names(released: list[Record]) -> list[tuple[str, int]]:
