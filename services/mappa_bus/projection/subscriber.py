@@ -403,8 +403,9 @@ async def consume_until_caught_up(
     there were to apply.
 
     The records are folded merged across the partitions in the order they reached the bus
-    (projection/merge.py): read as fetched, the sparse topics ran ahead and over half the
-    events reached their case after a later one, each costing a re-fold of the case.
+    (projection/merge.py), as a live consumer saw them: read as fetched, the sparse topics ran
+    ahead and half the case folds re-folded the case for an event that came late (merged, 1 in
+    20 of those remain; the catch-up's CPU is no lower, docs/picture.md "Late events").
     `merged=False` folds them as fetched, as the catch-up did before (kept to compare them)."""
     topics = projected_topics(projection)
     ends = await end_offsets(connection, topics)
