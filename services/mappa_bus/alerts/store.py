@@ -140,32 +140,34 @@ def forget_folded(connection: Connection) -> None:
     connection.execute(delete(merges_table).where(merges_table.c.projection == CASES))
 
 
-def known_ids(connection: Connection, alert_ids: Collection[str]) -> set[str]:
-    """Those of `alert_ids` the outbox holds (raised before, or withdrawn)."""
-    column = raised_table.c.alert_id
-    found: set[str] = set()
-    for page in in_pages(alert_ids):
-        found.update(connection.scalars(select(column).where(column.in_(page))))
-    return found
-
-
 def count_raised(connection: Connection) -> int:
     """How many alerts and withdrawals the outbox holds."""
     return connection.execute(select(func.count()).select_from(raised_table)).scalar_one()
 
 
-def record_raised(connection: Connection, alerts: Iterable[AlertRaised | AlertWithdrawn]) -> None:
+def record_raised(
+    connection: Connection, alerts: Iterable[AlertRaised | AlertWithdrawn]
+) -> list[AlertRaised | AlertWithdrawn]:
     """Add alerts (or withdrawals of alerts) to the outbox, unpublished (inside the caller's
-    transaction). An id already there is left as it is: two instances may both see a review
-    fall due."""
+    transaction); those it added, in the order given. An id already there is left as it is
+    (raised before, or by another instance that saw the same review fall due): one statement
+    both adds the new and says which they were (RETURNING), where asking the outbox first was
+    a second."""
+    given = {a.id: a for a in alerts}
+    if not given:
+        return []
     rows = [
         {"alert_id": a.id, "area": a.mappaarea.value, "event": a.model_dump_json(), "published": 0}
-        for a in alerts
+        for a in given.values()
     ]
-    if not rows:
-        return
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    connection.execute(insert(raised_table).on_conflict_do_nothing(), rows)
+    added = set(
+        connection.scalars(
+            insert(raised_table).on_conflict_do_nothing().returning(raised_table.c.alert_id),
+            rows,
+        )
+    )
+    return [a for identity, a in given.items() if identity in added]
 
 
 def forget_cases(connection: Connection, case_ids: Iterable[str]) -> int:
