@@ -23,10 +23,12 @@ import asyncio
 import contextlib
 import gc
 import os
+import socket
 import statistics
 import subprocess
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -127,13 +129,21 @@ async def raw_latencies(
     return latencies
 
 
+def free_port() -> int:
+    """A port nothing listens on now (for the service's metrics: the default may be taken)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextlib.contextmanager
 def alerts_service(
-    namespace: str, database: str, mappa: str | None = None
+    namespace: str, database: str, mappa: str | None = None, metrics_port: int = 0
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`mappa alerts run` as its own process (`mappa`: another checkout's), for the duration
     of the block."""
-    arguments = ("alerts", "run", "--namespace", namespace, "--database", database)
+    arguments = ["alerts", "run", "--namespace", namespace, "--database", database]
+    arguments += ["--metrics-port", str(metrics_port)]
     command = mappa_command(*arguments) if mappa is None else [mappa, *arguments]
     env = {**os.environ, "MAPPA_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
@@ -218,6 +228,20 @@ async def wait_until_serving(settings: Settings, namespace: str) -> None:
     raise RuntimeError("the alerts service never raised the probe's alert")
 
 
+def batches(metrics_port: int) -> tuple[int, float]:
+    """How many batches the service has folded and committed, and the seconds that took (its
+    `mappa_batch_seconds` histogram: the fold, the dead letters and the commit, not the
+    outbox's send)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as page:
+        text = page.read().decode()
+    found = {"count": 0.0, "sum": 0.0}
+    for line in text.splitlines():
+        for what in found:
+            if line.startswith(f"mappa_batch_seconds_{what}{{") and 'projection="alerts"' in line:
+                found[what] = float(line.rsplit(" ", 1)[1])
+    return int(found["count"]), found["sum"]
+
+
 def cpu_seconds(pid: int) -> float:
     """The CPU time (user and system, every thread) process `pid` has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -233,11 +257,16 @@ class Service:
     peak_rss_bytes: int
     load_before: float
     load_after: float
+    batches: int
+    batch_seconds: float
 
     def __str__(self) -> str:
+        per_batch = max(self.batches, 1)
         return (
             f"service: {self.cpu_seconds:.1f} CPU s over the load, peak RSS "
-            f"{self.peak_rss_bytes / 2**20:.0f} MiB; load average (1 min) "
+            f"{self.peak_rss_bytes / 2**20:.0f} MiB; {self.batches:,} batches, "
+            f"{1000 * self.cpu_seconds / per_batch:.1f} CPU ms a batch, fold and commit "
+            f"{1000 * self.batch_seconds / per_batch:.1f} ms a batch; load average (1 min) "
             f"{self.load_before:.2f} before, {self.load_after:.2f} after"
         )
 
@@ -271,21 +300,26 @@ async def measure(rate: int, seconds: int, *, mappa: str | None = None) -> Laten
     # does with its own state), or this process's pauses would be measured as the bus's.
     gc.collect()
     gc.freeze()
+    port = free_port()
     try:
         await raw_latencies(admin, raw_topic.name, values[:rate], rate)  # warm-up, not counted
         raw = await raw_latencies(admin, raw_topic.name, values, rate)
         with (
             tempfile.TemporaryDirectory() as folder,
-            alerts_service(namespace, f"sqlite:///{folder}/alerts.db", mappa) as process,
+            alerts_service(namespace, f"sqlite:///{folder}/alerts.db", mappa, port) as process,
         ):
             await wait_until_serving(settings, namespace)
             load_before, cpu_before = os.getloadavg()[0], cpu_seconds(process.pid)
+            batches_before = batches(port)
             alerted, legs = await alert_latencies(settings, namespace, stream, rate)
+            batches_after = batches(port)
             service = Service(
                 cpu_seconds(process.pid) - cpu_before,
                 high_water_mark(Path(f"/proc/{process.pid}/status")),
                 load_before,
                 os.getloadavg()[0],
+                batches_after[0] - batches_before[0],
+                batches_after[1] - batches_before[1],
             )
     finally:
         gc.unfreeze()
