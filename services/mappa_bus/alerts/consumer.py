@@ -58,7 +58,6 @@ from mappa_bus.alerts.store import (
     delete_cases,
     due_cases,
     each_case,
-    erased_among,
     forget_cases,
     forget_folded,
     mark_published,
@@ -260,9 +259,10 @@ class AlertProjection:
         erased: set[str] = set()
 
         def read(misses: list[str]) -> dict[str, HeldCase]:
-            with snapshot(self.engine) as connection:
-                erased.update(erased_among(connection, misses))
-                return cases_of(connection, misses)
+            with self.engine.connect() as connection:
+                found, gone = cases_of(connection, misses)
+            erased.update(gone)
+            return found
 
         return self.cache.through(case_ids, read), erased
 

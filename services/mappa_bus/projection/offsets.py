@@ -91,8 +91,7 @@ def advance_together(
     }
     if not numbers:
         return
-    _hold(connection, numbers)
-    stored = _stored(connection, numbers)
+    stored = _hold(connection, numbers)
     for projection, held in numbers.items():
         expected = {p: n for p, n in moves[projection][0].items() if p[1] in held}
         theirs = stored.get(projection, {})
@@ -113,13 +112,19 @@ def advance_together(
     )
 
 
-def _hold(connection: Connection, numbers: Mapping[str, list[int]]) -> None:
+def _hold(
+    connection: Connection, numbers: Mapping[str, list[int]]
+) -> dict[str, dict[Position, int]]:
     """Make other transactions moving these partition numbers (by projection) wait until this
-    one ends, before this one reads where they stand. PostgreSQL: a transaction-scoped advisory
-    lock per projection and number, taken in one order so that two members never wait on each
-    other. SQLite lets one transaction write at a time: a write that changes nothing takes that
-    turn (a read first would read from a snapshot that another member's commit could make
-    stale before this one writes)."""
+    one ends, then read where they stand. PostgreSQL: a transaction-scoped advisory lock per
+    projection and number, taken in one order so that two members never wait on each other,
+    then a read. SQLite lets one transaction write at a time: a write that changes nothing
+    takes that turn (a read first would read from a snapshot that another member's commit
+    could make stale before this one writes), and says where they stand (RETURNING), in one
+    statement."""
+    table = offsets_table
+    columns = (table.c.projection, table.c.topic, table.c.partition, table.c.next_offset)
+    where = (table.c.projection.in_(sorted(numbers)), table.c.partition.in_(_union(numbers)))
     if connection.dialect.name == "postgresql":
         keys = sorted(
             # Lock keys are signed 32-bit numbers.
@@ -129,26 +134,11 @@ def _hold(connection: Connection, numbers: Mapping[str, list[int]]) -> None:
         )
         for space, number in keys:
             connection.execute(select(func.pg_advisory_xact_lock(space, number)))
-        return
-    table = offsets_table
-    connection.execute(
-        update(table)
-        .where(table.c.projection.in_(sorted(numbers)), table.c.partition.in_(_union(numbers)))
-        .values(next_offset=table.c.next_offset)
-    )
-
-
-def _stored(
-    connection: Connection, numbers: Mapping[str, list[int]]
-) -> dict[str, dict[Position, int]]:
-    """Where the store has each projection's offsets on its partition numbers (`numbers`), in
-    one read."""
-    table = offsets_table
-    rows = connection.execute(
-        select(table.c.projection, table.c.topic, table.c.partition, table.c.next_offset).where(
-            table.c.projection.in_(sorted(numbers)), table.c.partition.in_(_union(numbers))
+        rows = connection.execute(select(*columns).where(*where))
+    else:
+        rows = connection.execute(
+            update(table).where(*where).values(next_offset=table.c.next_offset).returning(*columns)
         )
-    )
     stored: dict[str, dict[Position, int]] = {}
     for projection, topic, partition, offset in rows:
         if partition in numbers[projection]:
