@@ -147,7 +147,9 @@ class Current:
 def current_of(picture: CasePicture, last: Place | None = None) -> Current:
     """`picture` as `Current`: its entries dropped, the latest of them (or `last`, the latest
     before them, if `picture` holds only those folded since) kept."""
-    latest = max((_order(entry) for entry in _everything(picture)), default=None)
+    # The timeline is in order: its last entry, the withdrawn ones and the withdrawals suffice.
+    entries = (*picture.timeline[-1:], *picture.withdrawn, *picture.withdrawals)
+    latest = max((_order(entry) for entry in entries), default=None)
     if latest is None or (last is not None and last > latest):
         latest = last
     return Current(_replace(picture, {"timeline": (), "withdrawals": ()}), latest)

@@ -150,15 +150,18 @@ class PictureProjection:
         (for this batch only, not cached) when one of its `events` needs the timeline from the
         start: a withdrawal (judged against the case's events) or an event whose id the case's
         timeline rows hold (a redelivery)."""
+        withdrawing = {event.case_id for event in events if is_withdrawal_type(event.type)}
+        # Only an event ordered after the case's latest entry is asked after: one at or before
+        # it has the case read whole anyway (`apply_after`).
         ids: dict[str, list[str]] = {}
         for event in events:
-            if event.case_id in current:
+            case = current.get(event.case_id)
+            if case is not None and (case.last is None or (event.time, event.id) > case.last):
                 ids.setdefault(event.case_id, []).append(event.id)
-        if not ids:
+        if not ids and not withdrawing:
             return {case_id: case.picture for case_id, case in current.items()}
-        withdrawing = {event.case_id for event in events if is_withdrawal_type(event.type)}
         with snapshot(self.engine) as connection:
-            wanted = (holding(connection, ids) | withdrawing) & ids.keys()
+            wanted = (holding(connection, ids) | withdrawing) & current.keys()
             whole = pictures_of(connection, wanted) if wanted else {}
         return {case_id: whole.get(case_id, case.picture) for case_id, case in current.items()}
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    tuple_,
 )
 from sqlalchemy.engine import Connection
 
@@ -220,22 +221,17 @@ def current_pictures(connection: Connection, case_ids: Collection[str]) -> dict[
 
 def holding(connection: Connection, event_ids: Mapping[str, Collection[str]]) -> set[str]:
     """The cases among `event_ids` (a batch's event ids by case) whose timeline rows already
-    hold one of their ids: a redelivery the fold must see the timeline to leave out."""
-    cases = sorted(case_id for case_id, ids in event_ids.items() if ids)
+    hold one of their ids: a redelivery the fold must see the timeline to leave out. Looked up
+    by the rows' key, (case, event) pairs, a read's worth at a time."""
+    pairs = sorted((case_id, event_id) for case_id, ids in event_ids.items() for event_id in ids)
     held: set[str] = set()
     table = timeline_table
-    # Half the ids a read of `pictures_of` takes: a case's ids go with it, most a case or two.
-    start = 0
-    while start < len(cases):
-        chunk: list[str] = []
-        ids: list[str] = []
-        while start < len(cases) and len(chunk) + len(ids) < IDS_PER_READ:
-            chunk.append(cases[start])
-            ids.extend(event_ids[cases[start]])
-            start += 1
+    # Two bound values a pair: half the ids of a `pictures_of` read.
+    step = IDS_PER_READ // 2
+    for start in range(0, len(pairs), step):
         read = connection.execute(
             select(table.c.case_id)
-            .where(table.c.case_id.in_(chunk), table.c.event_id.in_(sorted(set(ids))))
+            .where(tuple_(table.c.case_id, table.c.event_id).in_(pairs[start : start + step]))
             .distinct()
         )
         held.update(case_id for (case_id,) in read)
