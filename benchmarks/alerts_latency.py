@@ -2,12 +2,18 @@
 produce-to-consume latency at the same rate, in one run.
 
     .venv/bin/python -m benchmarks.alerts_latency [--rate 1000] [--seconds 15]
+        [--mappa ../other-checkout/.venv/bin/mappa]
 
 Needs a running broker (deploy/kafka/kafka-local start). The alerts service runs as its own
 process (`mappa alerts run`, one member of its consumer group, SQLite store), as deployed; this
 process publishes through the SDK as probation and listens as a coordinator would, with the SDK.
 Half the events raise an alert (a recall), half do not (a level 1 meeting-free level set), so
 the service also folds work that alerts nobody.
+
+`--mappa` runs another checkout's service (the code before a change, in its own virtual
+environment) against this run's benchmark. The table's caption gives the service's CPU seconds
+and peak RSS over the measured load and the load average before and after it: the machine is
+shared, and a loaded one lengthens every turn.
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ import asyncio
 import contextlib
 import gc
 import os
+import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -32,7 +39,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.common import machine
+from benchmarks.common import high_water_mark, machine, mappa_command
 from mappa_bus.adapters.producer_settings import PRODUCER_OPTIONS
 from mappa_bus.adapters.publisher import AgencyPublisher
 from mappa_bus.agencies import Agency
@@ -122,18 +129,22 @@ async def raw_latencies(
     return latencies
 
 
+def free_port() -> int:
+    """A port nothing listens on now (for the service's metrics: the default may be taken)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextlib.contextmanager
-def alerts_service(namespace: str, database: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`mappa alerts run` as its own process, for the duration of the block."""
-    command = [
-        str(Path(sys.executable).with_name("mappa")),
-        "alerts",
-        "run",
-        "--namespace",
-        namespace,
-        "--database",
-        database,
-    ]
+def alerts_service(
+    namespace: str, database: str, mappa: str | None = None, metrics_port: int = 0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`mappa alerts run` as its own process (`mappa`: another checkout's), for the duration
+    of the block."""
+    arguments = ["alerts", "run", "--namespace", namespace, "--database", database]
+    arguments += ["--metrics-port", str(metrics_port)]
+    command = mappa_command(*arguments) if mappa is None else [mappa, *arguments]
     env = {**os.environ, "MAPPA_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     try:
@@ -217,6 +228,49 @@ async def wait_until_serving(settings: Settings, namespace: str) -> None:
     raise RuntimeError("the alerts service never raised the probe's alert")
 
 
+def batches(metrics_port: int) -> tuple[int, float]:
+    """How many batches the service has folded and committed, and the seconds that took (its
+    `mappa_batch_seconds` histogram: the fold, the dead letters and the commit, not the
+    outbox's send)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as page:
+        text = page.read().decode()
+    found = {"count": 0.0, "sum": 0.0}
+    for line in text.splitlines():
+        for what in found:
+            if line.startswith(f"mappa_batch_seconds_{what}{{") and 'projection="alerts"' in line:
+                found[what] = float(line.rsplit(" ", 1)[1])
+    return int(found["count"]), found["sum"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system, every thread) process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # utime and stime are the 14th and 15th fields; the split starts at the 3rd.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Service:
+    """What the alerts service used while the load ran, and the machine's load around it."""
+
+    cpu_seconds: float
+    peak_rss_bytes: int
+    load_before: float
+    load_after: float
+    batches: int
+    batch_seconds: float
+
+    def __str__(self) -> str:
+        per_batch = max(self.batches, 1)
+        return (
+            f"service: {self.cpu_seconds:.1f} CPU s over the load, peak RSS "
+            f"{self.peak_rss_bytes / 2**20:.0f} MiB; {self.batches:,} batches, "
+            f"{1000 * self.cpu_seconds / per_batch:.1f} CPU ms a batch, fold and commit "
+            f"{1000 * self.batch_seconds / per_batch:.1f} ms a batch; load average (1 min) "
+            f"{self.load_before:.2f} before, {self.load_after:.2f} after"
+        )
+
+
 @dataclass(frozen=True)
 class Latencies:
     """Milliseconds, one per record (raw) and one per alert."""
@@ -225,10 +279,12 @@ class Latencies:
     alerted: list[float]
     legs: Legs
     namespace: str
+    service: Service | None = None
 
 
-async def measure(rate: int, seconds: int) -> Latencies:
-    """Raw produce-to-consume, then publish-to-alert, each at `rate` for `seconds`."""
+async def measure(rate: int, seconds: int, *, mappa: str | None = None) -> Latencies:
+    """Raw produce-to-consume, then publish-to-alert, each at `rate` for `seconds` (the service
+    run by `mappa`: another checkout's; by default this one's)."""
     settings = command_settings()
     admin = settings.connection()
     namespace = f"bench-{uuid.uuid4().hex[:8]}"
@@ -244,24 +300,37 @@ async def measure(rate: int, seconds: int) -> Latencies:
     # does with its own state), or this process's pauses would be measured as the bus's.
     gc.collect()
     gc.freeze()
+    port = free_port()
     try:
         await raw_latencies(admin, raw_topic.name, values[:rate], rate)  # warm-up, not counted
         raw = await raw_latencies(admin, raw_topic.name, values, rate)
         with (
             tempfile.TemporaryDirectory() as folder,
-            alerts_service(namespace, f"sqlite:///{folder}/alerts.db"),
+            alerts_service(namespace, f"sqlite:///{folder}/alerts.db", mappa, port) as process,
         ):
             await wait_until_serving(settings, namespace)
+            load_before, cpu_before = os.getloadavg()[0], cpu_seconds(process.pid)
+            batches_before = batches(port)
             alerted, legs = await alert_latencies(settings, namespace, stream, rate)
+            batches_after = batches(port)
+            service = Service(
+                cpu_seconds(process.pid) - cpu_before,
+                high_water_mark(Path(f"/proc/{process.pid}/status")),
+                load_before,
+                os.getloadavg()[0],
+                batches_after[0] - batches_before[0],
+                batches_after[1] - batches_before[1],
+            )
     finally:
         gc.unfreeze()
-    return Latencies(raw, alerted, legs, namespace)
+    return Latencies(raw, alerted, legs, namespace, service)
 
 
-async def main(rate: int, seconds: int) -> None:
-    latencies = await measure(rate, seconds)
+async def main(rate: int, seconds: int, mappa: str | None) -> None:
+    latencies = await measure(rate, seconds, mappa=mappa)
     raw, alerted = latencies.raw, latencies.alerted
-    table = Table(title=f"Latency at {rate:,} events/s for {seconds} s", caption=machine())
+    caption = f"{machine()}\n{latencies.service}"
+    table = Table(title=f"Latency at {rate:,} events/s for {seconds} s", caption=caption)
     for column in ("what", "measured", "p50 ms", "p99 ms", "max ms"):
         table.add_column(column)
     table.add_row("raw aiokafka produce -> consume (ceiling)", f"{len(raw):,} records", *_ms(raw))
@@ -293,5 +362,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=1000, help="agency events per second")
     parser.add_argument("--seconds", type=int, default=15, help="how long the load lasts")
+    parser.add_argument(
+        "--mappa", default=None, help="another checkout's `mappa`, to run its service instead"
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.rate, arguments.seconds))
+    asyncio.run(main(arguments.rate, arguments.seconds, arguments.mappa))

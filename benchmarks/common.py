@@ -205,7 +205,7 @@ def run_measured(command: Sequence[str]) -> ChildRun:
         peak = 0
         status = Path(f"/proc/{process.pid}/status")
         while True:
-            peak = max(peak, _high_water_mark(status))
+            peak = max(peak, high_water_mark(status))
             reaped, wait_status, usage = os.wait4(process.pid, os.WNOHANG)
             if reaped:
                 break
@@ -219,7 +219,7 @@ def run_measured(command: Sequence[str]) -> ChildRun:
     return ChildRun(seconds, peak, text, usage.ru_utime + usage.ru_stime)
 
 
-def _high_water_mark(status: Path) -> int:
+def high_water_mark(status: Path) -> int:
     """Bytes of a process's peak resident set (VmHWM), or 0 when it is gone."""
     try:
         for line in status.read_text().splitlines():

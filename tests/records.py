@@ -44,3 +44,13 @@ def erasure_record(event: CaseErased, offset: int, timestamp: int, namespace: st
     headers = [(name, value.encode()) for name, value in BUS_EVENT_HEADERS.items()]
     topic = erasures_topic(namespace)
     return Record(topic, partition_of(key), offset, key, event.kafka_value(), timestamp, headers)
+
+
+class FakeBroker:
+    """Keeps what a projection's outbox publishes (each value and its topic), as sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes, str]] = []
+
+    async def publish(self, value: bytes, topic: str, **_: Any) -> None:
+        self.sent.append((value, topic))

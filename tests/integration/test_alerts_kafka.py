@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from mappa_bus.alerts.store import all_raised, unpublished
 from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import read_to_end
+from mappa_bus.projection.publish import publish_event
 from mappa_bus.topics import alerts_topic
 from tests.area_year import small_area_year
 
@@ -82,3 +84,48 @@ async def test_a_years_alerts_are_raised_once_each_across_a_restart(
     assert _implied(restarted) <= set(ids)
     # The year has releases, breaches, recalls, orders, level changes and transfers in it.
     assert {"released-from-custody", "recalled", "order-made", "level-raised"} <= set(rules)
+
+
+async def test_alerts_sent_and_never_marked_are_found_or_sent_again_after_a_restart(
+    kafka: KafkaConnection,
+    kafka_as: Callable[[str], KafkaConnection],
+    namespace: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run that dies between sending and marking (here: no mark ever lands, and only every
+    other alert reached the topic) leaves its alerts unpublished in the store; the next start
+    finds those on the topic and sends the rest: each stored alert on the topic once."""
+    stream = small_area_year()
+    half = len(stream) // 2
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    await _publish(kafka_as, stream[:half], namespace)
+    sends = 0
+
+    async def every_other(*arguments: Any, **options: Any) -> None:
+        nonlocal sends
+        sends += 1
+        if sends % 2:
+            await publish_event(*arguments, **options)
+
+    with monkeypatch.context() as crashing:
+        crashing.setattr("mappa_bus.alerts.consumer.mark_published", lambda *_: None)
+        crashing.setattr("mappa_bus.alerts.service.mark_published", lambda *_: None)
+        crashing.setattr("mappa_bus.alerts.service.publish_event", every_other)
+        crashed = open_projection(url, namespace)
+        await catch_up(kafka_as("alerts"), crashed, today=lambda: YEAR_END)
+    before_restart = await _on_topic(kafka, namespace)
+    with crashed.engine.connect() as connection:
+        left = len(unpublished(connection))
+    await _publish(kafka_as, stream[half:], namespace)
+    restarted = open_projection(url, namespace)
+    await catch_up(kafka_as("alerts"), restarted, today=lambda: YEAR_END)
+
+    on_topic = Counter(alert.id for alert in await _on_topic(kafka, namespace))
+    with restarted.engine.connect() as connection:
+        stored, pending = all_raised(connection), unpublished(connection)
+    assert 0 < len(before_restart) < left == sends
+    assert on_topic.most_common(1)[0][1] == 1
+    assert set(on_topic) == {alert.id for alert in stored}
+    assert pending == []
+    assert _implied(restarted) <= set(on_topic)

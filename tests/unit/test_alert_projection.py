@@ -12,6 +12,8 @@ import pytest
 
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
+from mappa_bus.alerts.model import AlertRaised
+from mappa_bus.alerts.service import Outbox
 from mappa_bus.alerts.store import (
     all_raised,
     all_withdrawn,
@@ -32,7 +34,7 @@ from mappa_bus.topics import agency_topic
 from tests.area_year import small_area_year
 from tests.case_events import kent_case, withdrawal
 from tests.keys import KEYRING
-from tests.records import Record, record_of
+from tests.records import FakeBroker, Record, record_of
 
 NAMESPACE = "unit"
 CASE = "KEN-2021-000007"
@@ -270,6 +272,42 @@ def test_the_outbox_keeps_alerts_unpublished_until_marked(url: str) -> None:
     assert [alert.data.rule for alert in pending] == ["released-from-custody"]
     assert pending[0].subject == CASE
     assert left == []
+
+
+async def test_a_batchs_alerts_go_out_as_stored_and_are_marked_by_the_next_commit(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox reads the store back once after a load (a start, a reassignment); from then
+    on it sends each batch's alerts as the commit stored them, and the next commit marks them
+    published; what the store holds unmarked and the outbox sent is not sent again."""
+    log = Log()
+    projection = _projection(url)
+    outbox = Outbox(projection.engine, NAMESPACE, outgoing=projection.outgoing)
+    broker = FakeBroker()
+
+    def rules(sent: list[tuple[bytes, str]]) -> list[str]:
+        return [AlertRaised.model_validate_json(value).data.rule for value, _ in sent]
+
+    def pending() -> list[str]:
+        with projection.engine.connect() as connection:
+            return [alert.data.rule for alert in unpublished(connection)]
+
+    _consume(projection, [log.append(_level(Level.THREE, 1)), log.append(_release(2))])
+    assert await outbox.publish(broker) == 1  # type: ignore[arg-type]
+    assert pending() == ["released-from-custody"]  # sent, not marked yet
+
+    with monkeypatch.context() as patched:
+        patched.setattr("mappa_bus.alerts.service.unpublished", None)  # not read back
+        _consume(projection, [log.append(_level(Level.TWO, 3)), log.append(_level(Level.THREE, 4))])
+        assert await outbox.publish(broker) == 1  # type: ignore[arg-type]
+    assert pending() == ["level-raised"]  # the first marked by the second batch's commit
+
+    projection.load()
+    assert await outbox.publish(broker) == 0  # type: ignore[arg-type]
+    outbox.mark_sent()
+
+    assert pending() == []
+    assert rules(broker.sent) == ["released-from-custody", "level-raised"]
 
 
 def test_a_group_member_asks_the_clock_only_about_the_cases_it_holds(url: str) -> None:

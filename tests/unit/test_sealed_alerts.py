@@ -38,7 +38,7 @@ from mappa_bus.keystore import KeyStore, write_key_encryption_key
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.sealed import ErasedEvent, SealedBusEvents
 from mappa_bus.settings import Settings
-from tests.records import Record
+from tests.records import FakeBroker, Record
 
 ERASED, KEPT = "KEN-2020-004242", "KEN-2020-001717"
 HAPPENED = datetime(2020, 8, 19, 9, tzinfo=UTC)
@@ -160,21 +160,11 @@ def test_the_board_drops_an_erased_alert_and_shows_none_of_its_case_after() -> N
     assert [row.case_id for row in board.rows(viewer)] == [KEPT]
 
 
-class FakeBroker:
-    """Records what the outbox publishes."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[bytes, str]] = []
-
-    async def publish(self, value: bytes, topic: str, **_: Any) -> None:
-        self.sent.append((value, topic))
-
-
 async def test_the_outbox_seals_and_sends_nothing_of_an_erased_case(
     keys: KeyStore, tmp_path: Path
 ) -> None:
     """In sealed mode the outbox sends each alert sealed; an alert of a case whose key was
-    destroyed after it was stored is not sent, and not left pending."""
+    destroyed after it was stored is not sent, and not left pending once the sent are marked."""
     engine = open_engine(f"sqlite:///{tmp_path / 'alerts.db'}")
     create_schema(engine)
     with engine.begin() as connection:
@@ -182,7 +172,9 @@ async def test_the_outbox_seals_and_sends_nothing_of_an_erased_case(
     keys.destroy_key(ERASED, "DPO-2026-0007", "a.dpo")
     broker = FakeBroker()
 
-    sent = await Outbox(engine, "test", SealedBusEvents(keys)).publish(broker)  # type: ignore[arg-type]
+    outbox = Outbox(engine, "test", SealedBusEvents(keys))
+    sent = await outbox.publish(broker)  # type: ignore[arg-type]
+    outbox.mark_sent()
 
     assert sent == 2
     assert [orjson.loads(value)["subject"] for value, _ in broker.sent] == [KEPT]

@@ -58,10 +58,9 @@ from mappa_bus.alerts.store import (
     delete_cases,
     due_cases,
     each_case,
-    erased_among,
     forget_cases,
     forget_folded,
-    known_ids,
+    mark_published,
     raised_alerts,
     record_raised,
     save_cases,
@@ -81,7 +80,7 @@ from mappa_bus.projection.cache import LeastRecentlyUsed
 from mappa_bus.projection.database import let_go_of_deleted, snapshot
 from mappa_bus.projection.erasures import record_erasures
 from mappa_bus.projection.merges import load_links, save_links
-from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
+from mappa_bus.projection.offsets import Position, advance_together, load_offsets
 from mappa_bus.projection.sealed import RecordKeys
 from mappa_bus.settings import load_settings
 from mappa_bus.topics import NAMESPACE
@@ -179,6 +178,22 @@ class AlertBatch(Batch):
 
 
 @dataclass
+class Outgoing:
+    """The outbox's part in memory (alerts/service.py, `Outbox`), shared with the commits: a
+    batch's alerts go out as its commit stored them, not read back, and are marked sent in the
+    next commit's transaction, not one of their own (docs/alerts.md, "Exactly once")."""
+
+    # Stored by the commits since the outbox last sent, in the order stored.
+    stored: list[AlertRaised | AlertWithdrawn] = field(default_factory=list)
+    # Sent, and not marked in the store yet.
+    sent: set[str] = field(default_factory=set)
+    # Whether `stored` holds every alert the store has not marked, besides those `sent`. Not
+    # at start nor after a reassignment (a crashed run's or another member's may be there),
+    # nor after a send failed: the outbox then reads them all back, once.
+    complete: bool = False
+
+
+@dataclass
 class AlertProjection:
     """Where the pictures and the alerts stand, the merge links, and a bounded cache of the
     store's pictures (memory changes only after the store has committed)."""
@@ -203,6 +218,7 @@ class AlertProjection:
     # without reading it back, and the memory stays at `alerts_cache_cases` pictures.
     cache_size: int = field(default_factory=_cache_size, kw_only=True)
     cache: LeastRecentlyUsed[str, HeldCase] = field(init=False, repr=False)
+    outgoing: Outgoing = field(default_factory=Outgoing, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.cache = LeastRecentlyUsed(self.cache_size)
@@ -235,6 +251,7 @@ class AlertProjection:
             self.offsets = load_offsets(connection, CASES)
             self.links = [Link.from_row(row) for row in load_links(connection, CASES)]
         self.cache.clear()
+        self.outgoing.complete = False
 
     def cases_of(self, case_ids: Iterable[str]) -> tuple[dict[str, HeldCase], set[str]]:
         """The stored cases among `case_ids` (those cached, the rest in one read), and those
@@ -242,9 +259,10 @@ class AlertProjection:
         erased: set[str] = set()
 
         def read(misses: list[str]) -> dict[str, HeldCase]:
-            with snapshot(self.engine) as connection:
-                erased.update(erased_among(connection, misses))
-                return cases_of(connection, misses)
+            with self.engine.connect() as connection:
+                found, gone = cases_of(connection, misses)
+            erased.update(gone)
+            return found
 
         return self.cache.through(case_ids, read), erased
 
@@ -428,22 +446,27 @@ class AlertProjection:
                 batch.alerts[identity] = raised(firing.data, firing.trigger, self.clock())
 
     def commit(self, batch: AlertBatch) -> None:
-        """Store the pictures, the alerts and how far both were taken in one transaction, then
-        make the batch current."""
+        """Store the pictures, the alerts and how far both were taken in one transaction, and
+        mark what the outbox has sent since the last; then make the batch current."""
         fresh = [e for case_id, e in batch.erasures.items() if case_id not in batch.erased_before]
         cases = {
             case_id: HeldCase(picture, batch.homes.get(case_id))
             for case_id, picture in batch.changed.items()
         }
+        sent = sorted(self.outgoing.sent)
         with self.engine.begin() as connection:
-            advance_offsets(connection, PROJECTION, self.raised_upto, batch.raised_upto)
-            advance_offsets(connection, CASES, self.offsets, batch.offsets)
+            advance_together(
+                connection,
+                {
+                    PROJECTION: (self.raised_upto, batch.raised_upto),
+                    CASES: (self.offsets, batch.offsets),
+                },
+            )
             # Those raised before (folded again, or asked again) are in the outbox already.
-            before = known_ids(connection, batch.alerts)
-            alerts = {k: a for k, a in batch.alerts.items() if k not in before}
-            record_raised(connection, alerts.values())
-            withdrawals, restated = self._withdrawals(connection, batch, alerts)
-            record_raised(connection, [*restated, *withdrawals])
+            stored = record_raised(connection, batch.alerts.values())
+            alerts = {a.id: a for a in stored if isinstance(a, AlertRaised)}
+            stored += record_raised(connection, self._withdrawals(connection, batch, alerts))
+            mark_published(connection, sent)
             forget_cases(connection, [erasure.case_id for erasure in fresh])
             delete_cases(connection, batch.erasures)
             record_erasures(connection, PROJECTION, fresh)
@@ -452,6 +475,8 @@ class AlertProjection:
             save_links(connection, CASES, (link.as_row() for link in batch.links))
         if fresh:
             let_go_of_deleted(self.engine)
+        self.outgoing.sent.difference_update(sent)
+        self.outgoing.stored += stored
         self.cache.put(cases)
         self.cache.discard(batch.erasures)
         self.links.extend(batch.links)
@@ -460,17 +485,18 @@ class AlertProjection:
 
     def _withdrawals(
         self, connection: Connection, batch: AlertBatch, alerts: dict[str, AlertRaised]
-    ) -> tuple[list[AlertWithdrawn], list[AlertRaised]]:
-        """The withdrawals of the alerts `batch` withdraws that the outbox or `alerts` (the
-        batch's new ones) hold, and the alerts raised again as they now read; none made before
-        (the log folded again meets the withdrawal again; their ids are derived, so known)."""
+    ) -> list[AlertRaised | AlertWithdrawn]:
+        """The alerts raised again as they now read, and the withdrawals of the alerts `batch`
+        withdraws that the outbox or `alerts` (the batch's new ones) hold. Those made before
+        (the log folded again meets the withdrawal again) have the same derived ids: the
+        outbox keeps them once."""
         wanted = set(batch.withdrawing) | set(batch.restating)
         if not wanted:
-            return [], []
+            return []
         held = {alert.id: alert for alert in raised_alerts(connection, wanted - set(alerts))}
         held |= {identity: alerts[identity] for identity in wanted & set(alerts)}
         now = self.clock()
-        made = [
+        made: list[AlertRaised | AlertWithdrawn] = [
             withdrawn(held[identity], target, reason, now)
             for identity, (target, reason) in batch.withdrawing.items()
             if identity in held
@@ -481,11 +507,7 @@ class AlertProjection:
             if alert is not None and _says(alert.data) != _says(firing.data):
                 made.append(withdrawn(alert, target, reason, now))
                 restated.append(raised(firing.data, f"{firing.trigger}|{by}", now))
-        done = known_ids(connection, [event.id for event in (*made, *restated)])
-        return (
-            [withdrawal for withdrawal in made if withdrawal.id not in done],
-            [alert for alert in restated if alert.id not in done],
-        )
+        return [*restated, *made]
 
     def raise_overdue(self, today: date, held: Collection[Position] | None = None) -> int:
         """Raise the time-driven alerts (reviews and plan actions now overdue, level 3 cases
@@ -526,8 +548,7 @@ class AlertProjection:
             for case_id in due
         }
         with self.engine.begin() as connection:
-            before = known_ids(connection, batch.alerts)
-            alerts = [alert for k, alert in batch.alerts.items() if k not in before]
-            record_raised(connection, alerts)
+            alerts = record_raised(connection, batch.alerts.values())
             set_due(connection, moved)
+        self.outgoing.stored += alerts
         return len(alerts)

@@ -2,9 +2,11 @@
 rules, or until it has caught up (a batch job, the demo, the tests).
 
 Publication is an outbox: alerts are stored with the offsets that raised them, then published,
-then marked published. A crash between publishing and marking leaves alerts marked unpublished
-that may already be on the topic; on start, before consuming, the service reads its topic back
-and marks those it finds, so that none is published twice and none is lost.
+then marked published. A batch's alerts are sent as its commit stored them and marked in the
+next batch's transaction (or, when none comes, `MARK_AFTER_SECONDS` later). A crash between
+publishing and marking leaves alerts marked unpublished that may already be on the topic; on
+start, before consuming, the service reads its topic back and marks those it finds, and sends
+the rest, so that none is lost and none is published twice.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import structlog
 from faststream import FastStream
 from faststream.kafka import KafkaBroker, TopicPartition
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from mappa_bus.agencies import Agency
-from mappa_bus.alerts.consumer import AlertProjection
+from mappa_bus.alerts.consumer import AlertProjection, Outgoing
 from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn
 from mappa_bus.alerts.rules import ALL_RULES
 from mappa_bus.alerts.store import mark_published, unpublished
@@ -42,6 +45,9 @@ from mappa_bus.topics import NAMESPACE, agency_topic, alerts_topic
 log = structlog.get_logger(__name__)
 
 REVIEW_CHECK_SECONDS = 60.0
+# How long sent alerts wait for a commit to mark them before they are marked on their own: a
+# quiet moment, no batch behind them (under load the next batch's transaction marks them).
+MARK_AFTER_SECONDS = 1.0
 
 
 def open_projection(
@@ -54,41 +60,98 @@ def open_projection(
 class Outbox:
     """Publishes stored alerts to the alerts topic, each once; in sealed mode (`sealer`) each
     sealed under its case's key (decision 0002), and an alert of a case whose key is destroyed
-    not at all."""
+    not at all. `outgoing` is what it shares with the projection's commits: the alerts they
+    stored, and those it sent for the next commit to mark."""
 
     def __init__(
-        self, engine: Engine, namespace: str, sealer: SealedBusEvents | None = None
+        self,
+        engine: Engine,
+        namespace: str,
+        sealer: SealedBusEvents | None = None,
+        outgoing: Outgoing | None = None,
     ) -> None:
         self._engine = engine
         self._topic = alerts_topic(namespace)
         self._sealer = sealer
+        self._outgoing = Outgoing() if outgoing is None else outgoing
         # The batch handler and the review clock both publish; one at a time, or both could
         # send the same pending alert.
         self._lock = asyncio.Lock()
+        self._marking: asyncio.TimerHandle | None = None
 
     async def publish(self, broker: KafkaBroker) -> int:
-        """Send every stored alert not yet published; return how many."""
+        """Send every stored alert not yet sent; return how many. They are marked published
+        by the next commit, or `MARK_AFTER_SECONDS` later (`mark_sent`)."""
         async with self._lock:
-            with self._engine.connect() as connection:
-                pending = unpublished(connection)
+            pending = self._pending()
             if not pending:
                 return 0
-            # Alerts before withdrawals: a withdrawal of an alert sent in the same round then
-            # follows it on its partition (both are keyed by area).
-            for kind in (AlertRaised, AlertWithdrawn):
-                sending = [(e, self._value(e)) for e in pending if isinstance(e, kind)]
-                await asyncio.gather(
-                    *(
-                        publish_event(broker, e, self._topic, value=value)
-                        for e, value in sending
-                        if value is not None
+            try:
+                # Alerts before withdrawals: a withdrawal of an alert sent in the same round
+                # then follows it on its partition (both are keyed by area).
+                for kind in (AlertRaised, AlertWithdrawn):
+                    sending = [(e, self._value(e)) for e in pending if isinstance(e, kind)]
+                    await asyncio.gather(
+                        *(
+                            publish_event(broker, e, self._topic, value=value)
+                            for e, value in sending
+                            if value is not None
+                        )
                     )
-                )
-            with self._engine.begin() as connection:
-                mark_published(connection, [alert.id for alert in pending])
+            except BaseException:
+                # Stored and maybe not sent: the next round reads back all the store holds.
+                self._outgoing.complete = False
+                raise
+            self._outgoing.sent.update(alert.id for alert in pending)
+            self._mark_later()
         count_alerts(alert.data.rule for alert in pending if isinstance(alert, AlertRaised))
         log.debug("alerts published", alerts=len(pending))
         return len(pending)
+
+    def _pending(self) -> list[AlertRaised | AlertWithdrawn]:
+        """What to send: what the commits stored since the last round, as they stored it; or,
+        when that may not be all (`Outgoing.complete`), every alert the store has not marked,
+        read back, but those sent already."""
+        outgoing = self._outgoing
+        if outgoing.complete:
+            pending, outgoing.stored = outgoing.stored, []
+            return pending
+        with self._engine.connect() as connection:
+            pending = [e for e in unpublished(connection) if e.id not in outgoing.sent]
+        # What the commits stored was committed before this read: it is in it.
+        outgoing.stored = []
+        outgoing.complete = True
+        return pending
+
+    def mark_sent(self) -> int:
+        """Mark published, in a transaction of their own, the alerts sent that no commit has
+        marked yet; how many."""
+        sent = sorted(self._outgoing.sent)
+        if sent:
+            with self._engine.begin() as connection:
+                mark_published(connection, sent)
+            self._outgoing.sent.difference_update(sent)
+        return len(sent)
+
+    def _mark_later(self) -> None:
+        if self._marking is None:
+            loop = asyncio.get_running_loop()
+            self._marking = loop.call_later(MARK_AFTER_SECONDS, self._mark_late)
+
+    def _mark_late(self) -> None:
+        self._marking = None
+        try:
+            self.mark_sent()
+        except SQLAlchemyError as error:
+            # The store is out: the next commit marks them (a crash first: `recover`).
+            log.warning("sent alerts not marked yet", error=type(error).__name__)
+
+    def close(self) -> None:
+        """Mark what was sent, now, and stop waiting to (the service is stopping)."""
+        if self._marking is not None:
+            self._marking.cancel()
+            self._marking = None
+        self.mark_sent()
 
     def _value(self, event: AlertRaised | AlertWithdrawn) -> bytes | None:
         """The record value of `event`: its JSON, or sealed in sealed mode; None for a case
@@ -122,7 +185,12 @@ class Outbox:
 def outbox_of(projection: AlertProjection) -> Outbox:
     """The outbox of `projection`'s store, sealing as the projection reads (sealed mode: the
     case keys it opens the sealed record with)."""
-    return Outbox(projection.engine, projection.namespace, bus_sealer(projection.keyring))
+    return Outbox(
+        projection.engine,
+        projection.namespace,
+        bus_sealer(projection.keyring),
+        projection.outgoing,
+    )
 
 
 def _alert_id(value: bytes | None) -> str:
@@ -148,6 +216,7 @@ async def catch_up(
         if today is not None:
             projection.raise_overdue(today())
         await outbox.publish(broker)
+        outbox.close()
 
     return await consume_until_caught_up(
         connection, projection, on_progress=on_progress, then=finish, after_commit=outbox.publish
@@ -169,6 +238,7 @@ async def running(connection: KafkaConnection, projection: AlertProjection) -> A
     async with broker:
         await broker.start()
         yield
+    outbox.close()
 
 
 def alerts_app(
@@ -226,6 +296,7 @@ def alerts_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        outbox.close()
 
     return app
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from pydantic import TypeAdapter
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, null, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -47,36 +47,33 @@ class HeldCase:
     home: int | None
 
 
-def cases_of(connection: Connection, case_ids: Collection[str]) -> dict[str, HeldCase]:
-    """The stored cases among `case_ids` (absent: none stored), one query a page of ids."""
+def cases_of(
+    connection: Connection, case_ids: Collection[str]
+) -> tuple[dict[str, HeldCase], set[str]]:
+    """The stored cases among `case_ids` (absent: none stored), and those of them the alerts
+    service has erased (docs/decisions/0002): one query a page of ids, both tables in it (one
+    statement reads one state of the store, so no snapshot is needed for the two)."""
     found: dict[str, HeldCase] = {}
-    table = cases_table
+    erased: set[str] = set()
+    cases, erasures = cases_table, erasures_table
     for page in in_pages(case_ids):
         rows = connection.execute(
-            select(table.c.case_id, table.c.partition, table.c.picture).where(
-                table.c.case_id.in_(page)
+            union_all(
+                select(cases.c.case_id, cases.c.partition, cases.c.picture).where(
+                    cases.c.case_id.in_(page)
+                ),
+                # An erased case's row: no picture.
+                select(erasures.c.case_id, null(), null()).where(
+                    erasures.c.projection == PROJECTION, erasures.c.case_id.in_(page)
+                ),
             )
         )
-        found.update(
-            (case_id, HeldCase(CasePicture.model_validate_json(text), home))
-            for case_id, home, text in rows
-        )
-    return found
-
-
-def erased_among(connection: Connection, case_ids: Collection[str]) -> set[str]:
-    """Those of `case_ids` the alerts service has erased (docs/decisions/0002)."""
-    table = erasures_table
-    found: set[str] = set()
-    for page in in_pages(case_ids):
-        found.update(
-            connection.scalars(
-                select(table.c.case_id).where(
-                    table.c.projection == PROJECTION, table.c.case_id.in_(page)
-                )
-            )
-        )
-    return found
+        for case_id, home, text in rows:
+            if text is None:
+                erased.add(case_id)
+            else:
+                found[case_id] = HeldCase(CasePicture.model_validate_json(text), home)
+    return found, erased
 
 
 def save_cases(
@@ -140,32 +137,34 @@ def forget_folded(connection: Connection) -> None:
     connection.execute(delete(merges_table).where(merges_table.c.projection == CASES))
 
 
-def known_ids(connection: Connection, alert_ids: Collection[str]) -> set[str]:
-    """Those of `alert_ids` the outbox holds (raised before, or withdrawn)."""
-    column = raised_table.c.alert_id
-    found: set[str] = set()
-    for page in in_pages(alert_ids):
-        found.update(connection.scalars(select(column).where(column.in_(page))))
-    return found
-
-
 def count_raised(connection: Connection) -> int:
     """How many alerts and withdrawals the outbox holds."""
     return connection.execute(select(func.count()).select_from(raised_table)).scalar_one()
 
 
-def record_raised(connection: Connection, alerts: Iterable[AlertRaised | AlertWithdrawn]) -> None:
+def record_raised(
+    connection: Connection, alerts: Iterable[AlertRaised | AlertWithdrawn]
+) -> list[AlertRaised | AlertWithdrawn]:
     """Add alerts (or withdrawals of alerts) to the outbox, unpublished (inside the caller's
-    transaction). An id already there is left as it is: two instances may both see a review
-    fall due."""
+    transaction); those it added, in the order given. An id already there is left as it is
+    (raised before, or by another instance that saw the same review fall due): one statement
+    both adds the new and says which they were (RETURNING), where asking the outbox first was
+    a second."""
+    given = {a.id: a for a in alerts}
+    if not given:
+        return []
     rows = [
         {"alert_id": a.id, "area": a.mappaarea.value, "event": a.model_dump_json(), "published": 0}
-        for a in alerts
+        for a in given.values()
     ]
-    if not rows:
-        return
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    connection.execute(insert(raised_table).on_conflict_do_nothing(), rows)
+    added = set(
+        connection.scalars(
+            insert(raised_table).on_conflict_do_nothing().returning(raised_table.c.alert_id),
+            rows,
+        )
+    )
+    return [a for identity, a in given.items() if identity in added]
 
 
 def forget_cases(connection: Connection, case_ids: Iterable[str]) -> int:

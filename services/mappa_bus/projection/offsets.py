@@ -69,51 +69,82 @@ def advance_offsets(
     every agency topic, so a member that had folded police's partition 3 from a stale picture
     of a case would otherwise overwrite what another member stored from probation's partition
     3 of the same case."""
-    moved = {p: n for p, n in after.items() if before.get(p) != n}
-    if not moved:
+    advance_together(connection, {projection: (before, after)})
+
+
+def advance_together(
+    connection: Connection,
+    moves: Mapping[str, tuple[Mapping[Position, int], Mapping[Position, int]]],
+) -> None:
+    """`advance_offsets` for several projections of one store at once, each from its `before`
+    to its `after` (`moves`, by projection): three statements for them all, not three each
+    (the alerts service moves two sets of offsets in every batch's transaction). Each is
+    checked on its own partition numbers; OffsetsMovedOn names the first found moved on."""
+    moved = {
+        projection: {p: n for p, n in after.items() if before.get(p) != n}
+        for projection, (before, after) in moves.items()
+    }
+    numbers = {
+        projection: sorted({partition for _, partition in positions})
+        for projection, positions in moved.items()
+        if positions
+    }
+    if not numbers:
         return
-    numbers = sorted({partition for _, partition in moved})
-    _hold(connection, projection, numbers)
-    expected = {p: n for p, n in before.items() if p[1] in numbers}
-    stored = _stored(connection, projection, numbers)
-    stale = sorted(p for p in expected.keys() | stored.keys() if expected.get(p) != stored.get(p))
-    if stale:
-        raise OffsetsMovedOn(projection, stale)
+    stored = _hold(connection, numbers)
+    for projection, held in numbers.items():
+        expected = {p: n for p, n in moves[projection][0].items() if p[1] in held}
+        theirs = stored.get(projection, {})
+        stale = sorted(
+            p for p in expected.keys() | theirs.keys() if expected.get(p) != theirs.get(p)
+        )
+        if stale:
+            raise OffsetsMovedOn(projection, stale)
     upsert(
         connection,
         offsets_table,
         [
             {"projection": projection, "topic": topic, "partition": partition, "next_offset": n}
-            for (topic, partition), n in moved.items()
+            for projection, positions in moved.items()
+            for (topic, partition), n in positions.items()
         ],
         keys=("projection", "topic", "partition"),
     )
 
 
-def _hold(connection: Connection, projection: str, numbers: list[int]) -> None:
-    """Make other transactions moving these partition numbers wait until this one ends, before
-    this one reads where they stand. PostgreSQL: a transaction-scoped advisory lock per number,
-    taken in order so that two members never wait on each other. SQLite lets one transaction
-    write at a time: a write that changes nothing takes that turn (a read first would read
-    from a snapshot that another member's commit could make stale before this one writes)."""
+def _hold(
+    connection: Connection, numbers: Mapping[str, list[int]]
+) -> dict[str, dict[Position, int]]:
+    """Make other transactions moving these partition numbers (by projection) wait until this
+    one ends, then read where they stand. PostgreSQL: a transaction-scoped advisory lock per
+    projection and number, taken in one order so that two members never wait on each other,
+    then a read. SQLite lets one transaction write at a time: a write that changes nothing
+    takes that turn (a read first would read from a snapshot that another member's commit
+    could make stale before this one writes), and says where they stand (RETURNING), in one
+    statement."""
+    table = offsets_table
+    columns = (table.c.projection, table.c.topic, table.c.partition, table.c.next_offset)
+    where = (table.c.projection.in_(sorted(numbers)), table.c.partition.in_(_union(numbers)))
     if connection.dialect.name == "postgresql":
-        space = zlib.crc32(projection.encode()) - 2**31  # lock keys are signed 32-bit numbers
-        for number in numbers:
-            connection.execute(select(func.pg_advisory_xact_lock(space, number)))
-        return
-    table = offsets_table
-    connection.execute(
-        update(table)
-        .where(table.c.projection == projection, table.c.partition.in_(numbers))
-        .values(next_offset=table.c.next_offset)
-    )
-
-
-def _stored(connection: Connection, projection: str, numbers: list[int]) -> dict[Position, int]:
-    table = offsets_table
-    rows = connection.execute(
-        select(table.c.topic, table.c.partition, table.c.next_offset).where(
-            table.c.projection == projection, table.c.partition.in_(numbers)
+        keys = sorted(
+            # Lock keys are signed 32-bit numbers.
+            (zlib.crc32(projection.encode()) - 2**31, number)
+            for projection, held in numbers.items()
+            for number in held
         )
-    )
-    return {(topic, partition): offset for topic, partition, offset in rows}
+        for space, number in keys:
+            connection.execute(select(func.pg_advisory_xact_lock(space, number)))
+        rows = connection.execute(select(*columns).where(*where))
+    else:
+        rows = connection.execute(
+            update(table).where(*where).values(next_offset=table.c.next_offset).returning(*columns)
+        )
+    stored: dict[str, dict[Position, int]] = {}
+    for projection, topic, partition, offset in rows:
+        if partition in numbers[projection]:
+            stored.setdefault(projection, {})[(topic, partition)] = offset
+    return stored
+
+
+def _union(numbers: Mapping[str, list[int]]) -> list[int]:
+    return sorted({number for held in numbers.values() for number in held})
