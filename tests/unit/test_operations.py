@@ -294,7 +294,7 @@ async def test_a_store_that_fails_the_batchs_read_is_waited_for_like_one_that_fa
     def unreachable(case_ids: object) -> dict[str, object]:
         raise OperationalError("SELECT", {}, ConnectionError("the database went away"))
 
-    monkeypatch.setattr(projection, "pictures_of", unreachable)
+    monkeypatch.setattr(projection, "current", unreachable)
     broker = KafkaBroker()
     register_projection(broker, projection, group_id="unit-ops-read-picture")
     before = _value("mappa_store_unavailable_total", projection=projection.name)

@@ -9,13 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mappa_bus.case.fold import apply, apply_all
-from mappa_bus.case.model import CasePicture
+from mappa_bus.case.fold import apply, apply_after, apply_all, current_of
+from mappa_bus.case.model import CasePicture, TimelineEntry
 from mappa_bus.catalogue import CASE_EVENTS, CATALOGUE, Envelope, EventData
 from mappa_bus.catalogue.examples import example_event
+from mappa_bus.catalogue.withdrawal import ProbationEventWithdrawn
 from mappa_bus.kafka_codec import appended_at
 from mappa_bus.picture.consumer import PictureProjection
-from mappa_bus.picture.store import load_pictures
+from mappa_bus.picture.store import current_pictures, load_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import agency_topic
 from tests.keys import KEYRING
@@ -92,6 +93,8 @@ def test_the_store_holds_what_the_fold_makes_however_the_records_are_batched(
     for start in range(0, len(records), size):
         projection.commit(projection.fold(records[start : start + size]))
         assert len(projection.cache) <= cached
+        kept, _ = projection.cache.found(CASES)
+        assert all(not case.picture.timeline for case in kept.values())
 
     with projection.engine.connect() as connection:
         stored = load_pictures(connection)
@@ -100,6 +103,9 @@ def test_the_store_holds_what_the_fold_makes_however_the_records_are_batched(
         for (event, _), record in zip(arrivals, records, strict=True)
     ]
     assert stored == projection.stored_pictures() == _one_at_a_time(recorded)
+    with projection.engine.connect() as connection:
+        current = current_pictures(connection, [*CASES, "KEN-2021-000003"])
+    assert current == {case_id: current_of(picture) for case_id, picture in stored.items()}
 
 
 def _records(arrivals: list[Arrival]) -> list[Record]:
@@ -112,3 +118,53 @@ def _records(arrivals: list[Arrival]) -> list[Record]:
         millis = int(recorded_at.timestamp() * 1000)
         records.append(record_of(event, offsets[topic], millis, NAMESPACE))
     return records
+
+
+@_PROPERTY
+@given(_arrivals(), st.integers(1, 10))
+def test_a_case_folded_without_its_timeline_is_the_case_folded_whole(
+    arrivals: list[Arrival], size: int
+) -> None:
+    """Batches folded into what a consumer keeps of a case (`Current`: no timeline), or into the
+    whole picture when `apply_after` says it needs it, make the pictures folded whole: the
+    timeline of one folded without it holds the batch's entries, the rest of it is the same."""
+    whole: dict[str, CasePicture] = {}
+    kept: dict[str, tuple[TimelineEntry, ...]] = {case_id: () for case_id in CASES}
+    for start in range(0, len(arrivals), size):
+        for case_id in CASES:
+            of_case = [a for a in arrivals[start : start + size] if a[0].case_id == case_id]
+            if not of_case:
+                continue
+            before = whole.get(case_id)
+            current = None if before is None else current_of(before)
+            last = None if current is None else current.last
+            after = apply_after(None if current is None else current.picture, last, of_case)
+            whole[case_id] = apply_all(before, of_case)
+            if after is not None:
+                assert whole[case_id].timeline == (*kept[case_id], *after.timeline)
+                assert current_of(after, last) == current_of(whole[case_id])
+            kept[case_id] = whole[case_id].timeline
+
+    assert whole == _one_at_a_time(arrivals)
+
+
+def test_only_events_after_the_latest_entry_are_folded_without_the_timeline() -> None:
+    """A later event is folded into the picture without its timeline; a late one, a
+    redelivery of the latest and a withdrawal need the timeline (None)."""
+    first = example_event(CATALOGUE[0])
+    picture = apply(None, first, START)
+    current = current_of(picture)
+    later = first.model_copy(update={"id": "later", "time": first.time + timedelta(days=1)})
+    earlier = first.model_copy(update={"id": "earlier", "time": first.time - timedelta(days=1)})
+    withdrawal = example_event(ProbationEventWithdrawn).model_copy(
+        update={"subject": first.subject}
+    )
+
+    folded = apply_after(current.picture, current.last, [(later, START)])
+
+    assert folded is not None
+    assert [entry.event_id for entry in folded.timeline] == ["later"]
+    assert [
+        apply_after(current.picture, current.last, [(event, START)])
+        for event in (earlier, first, withdrawal)
+    ] == [None, None, None]

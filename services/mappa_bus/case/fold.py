@@ -1,6 +1,9 @@
 """The picture of one case, folded from its events. Pure: no I/O.
 
 `apply` adds one event, `apply_all` several (a consumer's batch of one case, sorted together).
+`apply_after` folds events that follow all of a case's own into its picture without its
+timeline (`Current`, what a consumer keeps of a case: issue 17), and says when it needs the
+timeline after all.
 A withdrawal (`case.withdrawal`) re-folds the case without the event it withdraws, which the
 picture keeps aside, marked, for `as_known_at`.
 The picture is the same whatever order a case's events reach the bus in: an event that sorts
@@ -11,6 +14,7 @@ before one already applied re-folds the case from its timeline (`replay`), throu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -126,6 +130,52 @@ def apply_all(
     return _steps(picture, fresh)
 
 
+Place = tuple[datetime, str]
+"""Where an entry sits on its case's timeline: the event's own time, ties broken by its id."""
+
+
+@dataclass(frozen=True)
+class Current:
+    """What the fold needs of a case for events that follow all its entries: its picture without
+    the timeline and withdrawals (the marked withdrawn entries kept), and the order of the latest
+    entry it was folded from (None: none). Its size does not grow with the case's history."""
+
+    picture: CasePicture
+    last: Place | None
+
+
+def current_of(picture: CasePicture, last: Place | None = None) -> Current:
+    """`picture` as `Current`: its entries dropped, the latest of them (or `last`, the latest
+    before them, if `picture` holds only those folded since) kept."""
+    # The timeline is in order: its last entry, the withdrawn ones and the withdrawals suffice.
+    entries = (*picture.timeline[-1:], *picture.withdrawn, *picture.withdrawals)
+    latest = max((_order(entry) for entry in entries), default=None)
+    if latest is None or (last is not None and last > latest):
+        latest = last
+    return Current(_replace(picture, {"timeline": (), "withdrawals": ()}), latest)
+
+
+def apply_after(
+    picture: CasePicture | None,
+    last: Place | None,
+    arrivals: Sequence[tuple[Envelope[EventData], datetime]],
+) -> CasePicture | None:
+    """What `apply_all` makes of a case's whole picture with `arrivals` in it, from `picture`,
+    whose timeline holds only the entries folded since the latest before them (at `last`; None:
+    there were none): the same picture, its timeline those entries and the new ones. None when
+    that needs the whole timeline: an arrival ordered at or before the latest entry (late, or
+    perhaps one the case holds), a withdrawal, or a case with withdrawals (the re-folds)."""
+    if picture is not None:
+        if picture.withdrawn or picture.withdrawals:
+            return None
+        if picture.timeline:
+            last = _order(picture.timeline[-1])
+    for event, _ in arrivals:
+        if is_withdrawal_type(event.type) or (last is not None and (event.time, event.id) <= last):
+            return None
+    return apply_all(picture, arrivals)
+
+
 def replay(case_id: str, entries: Iterable[TimelineEntry]) -> CasePicture:
     """The picture of `case_id` folded from nothing over `entries`, in timeline order."""
     seen: set[str] = set()
@@ -237,7 +287,7 @@ def shared_by(picture: CasePicture) -> dict[Agency, tuple[TimelineEntry, ...]]:
     }
 
 
-def _order(entry: TimelineEntry) -> tuple[datetime, str]:
+def _order(entry: TimelineEntry) -> Place:
     # The id breaks ties between events of the same moment, so every replica agrees on one order.
     return entry.time, entry.event_id
 

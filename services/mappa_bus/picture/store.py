@@ -1,7 +1,8 @@
 """Where the case-picture service keeps its pictures: one small row a case, the picture without
 its timeline as JSON beside the columns the queries filter on, and the timeline as rows written
 once per event (`picture.timeline`), in the same database (and transaction) as its offsets.
-Every read puts the two back together."""
+Every read puts the two back together, but the fold's (`current_pictures`): it reads the current
+rows and each case's latest entry, and the timeline rows only of the cases that need them."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    tuple_,
 )
 from sqlalchemy.engine import Connection
 
+from mappa_bus.case.fold import Current, Place
 from mappa_bus.case.merges import Link, Merges, merges_of
 from mappa_bus.case.model import CasePicture, Status
 from mappa_bus.catalogue import Area
@@ -76,13 +79,17 @@ def save_pictures(
     if before is None:
         _delete_timelines(connection, [picture.case_id for picture in pictures])
     added: list[dict[str, object]] = []
+    emptied: list[str] = []
     for picture in pictures:
         entries = entries_of(picture)
+        if not entries:
+            # An erasure's stub: `before` may be the case without its timeline (the fold's read),
+            # so every row of the case goes, not only those `before` names.
+            emptied.append(picture.case_id)
+            continue
         had = entries_of(before[picture.case_id]) if before and picture.case_id in before else {}
         gone = [event_id for event_id in had if event_id not in entries]
-        if gone and not entries:
-            _delete_timelines(connection, [picture.case_id])
-        elif gone:
+        if gone:
             table = timeline_table
             connection.execute(
                 delete(table).where(table.c.case_id == picture.case_id, table.c.event_id.in_(gone))
@@ -92,6 +99,8 @@ def save_pictures(
             for event_id, entry in entries.items()
             if event_id not in had
         )
+    if before is not None:
+        _delete_timelines(connection, emptied)
     if added:
         connection.execute(timeline_table.insert(), added)
 
@@ -164,6 +173,69 @@ def pictures_of(connection: Connection, case_ids: Collection[str]) -> dict[str, 
         pictures = _pictures(connection, [(case_id, text) for case_id, text in rows])
         found.update((picture.case_id, picture) for picture in pictures)
     return found
+
+
+def current_pictures(connection: Connection, case_ids: Collection[str]) -> dict[str, Current]:
+    """What the fold reads of the stored cases among `case_ids` (`case.fold.Current`): each
+    current row, without the timeline rows, and the order of the latest of them (found by the
+    database: one row a case comes back however long its history)."""
+    wanted = sorted(case_ids)
+    found: dict[str, Current] = {}
+    table = timeline_table
+    for start in range(0, len(wanted), IDS_PER_READ):
+        chunk = wanted[start : start + IDS_PER_READ]
+        rows = connection.execute(
+            select(pictures_table.c.case_id, pictures_table.c.picture).where(
+                pictures_table.c.case_id.in_(chunk)
+            )
+        )
+        pictures = {case_id: CasePicture.model_validate_json(text) for case_id, text in rows}
+        ranked = (
+            select(
+                table.c.case_id,
+                table.c.time,
+                table.c.event_id,
+                func.row_number()
+                .over(
+                    partition_by=table.c.case_id,
+                    order_by=(table.c.time.desc(), table.c.event_id.desc()),
+                )
+                .label("rank"),
+            )
+            .where(table.c.case_id.in_(chunk))
+            .subquery()
+        )
+        latest: dict[str, Place] = {}
+        for case_id, moment, event_id in connection.execute(
+            select(ranked.c.case_id, ranked.c.time, ranked.c.event_id).where(ranked.c.rank == 1)
+        ):
+            time = _utc(moment)
+            if time is not None:  # never: the column is not nullable
+                latest[case_id] = (time, event_id)
+        found.update(
+            (case_id, Current(picture, latest.get(case_id)))
+            for case_id, picture in pictures.items()
+        )
+    return found
+
+
+def holding(connection: Connection, event_ids: Mapping[str, Collection[str]]) -> set[str]:
+    """The cases among `event_ids` (a batch's event ids by case) whose timeline rows already
+    hold one of their ids: a redelivery the fold must see the timeline to leave out. Looked up
+    by the rows' key, (case, event) pairs, a read's worth at a time."""
+    pairs = sorted((case_id, event_id) for case_id, ids in event_ids.items() for event_id in ids)
+    held: set[str] = set()
+    table = timeline_table
+    # Two bound values a pair: half the ids of a `pictures_of` read.
+    step = IDS_PER_READ // 2
+    for start in range(0, len(pairs), step):
+        read = connection.execute(
+            select(table.c.case_id)
+            .where(tuple_(table.c.case_id, table.c.event_id).in_(pairs[start : start + step]))
+            .distinct()
+        )
+        held.update(case_id for (case_id,) in read)
+    return held
 
 
 def count_pictures(connection: Connection) -> int:
