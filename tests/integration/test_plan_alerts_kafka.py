@@ -161,8 +161,8 @@ async def test_an_overdue_action_is_raised_once_across_restarts_and_again_when_r
     namespace: str,
     tmp_path: Path,
 ) -> None:
-    """Run on the due date (nothing), the day after (one alert), a month on and again (still
-    that one); re-dated by housing and missed again: a second alert, each once on the topic."""
+    """Run on the due date (nothing), the day after (one alert), a month on (still that one);
+    re-dated by housing and missed again: a second alert, each once on the topic."""
     url = f"sqlite:///{tmp_path / 'alerts.db'}"
     await publish_all(lambda agency: kafka_as(agency.value), _planned(), namespace=namespace)
     first = alert_id("action-overdue", f"{CASE}:{ACTION}:{DUE.isoformat()}")
@@ -172,14 +172,12 @@ async def test_an_overdue_action_is_raised_once_across_restarts_and_again_when_r
 
     _catch_up(service_env, namespace, url, date(2025, 7, 2))
     _catch_up(service_env, namespace, url, date(2025, 7, 31))
-    _catch_up(service_env, namespace, url, date(2025, 7, 31))
     assert await _overdue_on_topic(kafka, namespace) == Counter({first: 1})
 
     await publish_all(lambda agency: kafka_as(agency.value), [_redated()], namespace=namespace)
     _catch_up(service_env, namespace, url, REDATED_TO)
     assert await _overdue_on_topic(kafka, namespace) == Counter({first: 1})
     _catch_up(service_env, namespace, url, date(2025, 8, 2))
-    _catch_up(service_env, namespace, url, date(2025, 9, 1))
     second = alert_id("action-overdue", f"{CASE}:{ACTION}:{REDATED_TO.isoformat()}")
     assert await _overdue_on_topic(kafka, namespace) == Counter({first: 1, second: 1})
 
