@@ -187,12 +187,12 @@ class Settings(BaseSettings):
         "state-changing one whose `Origin` is a page of another host with 403.",
     )
     picture_cache_cases: int = Field(
-        default=2_000,
+        default=20_000,
         ge=1,
         description="Most case pictures the picture service keeps in memory between batches "
         "(the most recently used; the rest are read from its store as their events arrive). "
-        "A picture with a few years' timeline is some 40-80 KiB in memory, so the default "
-        "holds about 100-150 MiB however large the caseload.",
+        "It keeps current pictures without their timelines, some 6 KiB each in memory, so the "
+        "default holds about 120 MiB however large the caseload or long the history.",
     )
     alerts_cache_cases: int = Field(
         default=2_000,

@@ -45,8 +45,12 @@ BATCH = 2_000
 BATCH_TIMEOUT_MS = 5
 # What a catch-up's merge may hold, in records, shared among the partitions (at least
 # MERGE_HELD_LEAST each): a partition running ahead of the others in time is paused beyond it.
-MERGE_HELD = 40_000
+MERGE_HELD = 20_000
 MERGE_HELD_LEAST = 500
+# What a catch-up fetches of each partition at a time. aiokafka's 1 MiB default, over the 70-odd
+# partitions a catch-up reads at once, held some 70 MiB of records before the merge released
+# any, and more as the partitions grew with the history.
+CATCH_UP_FETCH_BYTES = 256 * 1024
 
 log = structlog.get_logger(__name__)
 
@@ -225,6 +229,7 @@ def register_projection(
     metrics: ProjectionMetrics | None = None,
     before_commit: Callable[[KafkaBroker, Any], Awaitable[object]] | None = None,
     merge: Merge | None = None,
+    fetch_bytes: int | None = None,
 ) -> Any:
     """Subscribe `projection` to every agency topic of its namespace (the sealed record instead,
     when it reads with the case keys) and to its erasures on `broker`: in the consumer group
@@ -234,7 +239,8 @@ def register_projection(
     `after_commit` runs after each batch's commit (the alerts service publishes from there);
     `metrics` counts the batches (by default in the process's registry). With `merge` (a
     catch-up's), the records are held and folded in the bus's order (projection/merge.py)
-    rather than as fetched."""
+    rather than as fetched. `fetch_bytes`: how much of a partition a fetch may bring (aiokafka's
+    default when None)."""
     namespace = projection.namespace
     observer = metrics or ProjectionMetrics(projection.name)
     holder: dict[str, Any] = {}
@@ -252,6 +258,8 @@ def register_projection(
         # made a message, with a fresh uuid4, of every record, for a body nobody read.
         "decoder": _undecoded,
     }
+    if fetch_bytes is not None:
+        common["max_partition_fetch_bytes"] = fetch_bytes
     # `declare=False` everywhere: FastStream would otherwise create a missing agency topic with
     # one partition (where it may; elsewhere it warns of each, every start), and the bus's
     # topics are made only by `mappa topics create`, with the partitions that keep whole cases
@@ -426,6 +434,7 @@ async def consume_until_caught_up(
         )
         if merged
         else None,
+        fetch_bytes=CATCH_UP_FETCH_BYTES if merged else None,
     )
     async with broker:
         await broker.start()
