@@ -17,7 +17,13 @@ from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.plans import ActionKind
 from mappa_bus.picture.schema import create_schema as picture_schema
 from mappa_bus.picture.schema import pictures_table, timeline_table
-from mappa_bus.picture.store import find_overdue, load_pictures, save_pictures
+from mappa_bus.picture.store import (
+    IDS_PER_READ,
+    find_overdue,
+    holding,
+    load_pictures,
+    save_pictures,
+)
 from mappa_bus.projection.database import StoreOutOfDateError, open_engine, snapshot
 from mappa_bus.reporting.schema import create_schema as reporting_schema
 from tests.case_events import withdrawn_and_late
@@ -172,6 +178,29 @@ def test_a_picture_store_made_before_the_timeline_rows_is_upgraded_once(
             assert all('"timeline"' not in text for text in kept)
     finally:
         engine.dispose()
+
+
+def test_the_redelivery_lookup_finds_only_pairs_the_timeline_rows_hold(database_url: str) -> None:
+    """`holding` names the cases whose rows hold one of the asked (case, event) pairs: not a
+    case asked about an id only other cases hold, nor one asked about ids it lacks; over more
+    pairs than one read takes."""
+    engine = open_engine(database_url)
+    picture_schema(engine)
+    # Both cases hold an event with the id `eligible`.
+    pictures = [withdrawn_and_late("KEN-2024-000001"), withdrawn_and_late("KEN-2024-000002")]
+    unheld = {f"KEN-2024-{n:06d}": ["eligible"] for n in range(3, IDS_PER_READ + 3)}
+    try:
+        with engine.begin() as connection:
+            save_pictures(connection, pictures)
+        with snapshot(engine) as connection:
+            held = holding(
+                connection,
+                {"KEN-2024-000001": ["eligible", "other"], "KEN-2024-000002": ["other"], **unheld},
+            )
+    finally:
+        engine.dispose()
+
+    assert held == {"KEN-2024-000001"}
 
 
 def test_reads_through_a_snapshot_see_one_moment(database_url: str) -> None:

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    String,
     delete,
     func,
     select,
-    tuple_,
+    values,
 )
+from sqlalchemy import column as sql_column
 from sqlalchemy.engine import Connection
 
 from mappa_bus.case.fold import Current, Place
@@ -229,9 +231,21 @@ def holding(connection: Connection, event_ids: Mapping[str, Collection[str]]) ->
     # Two bound values a pair: half the ids of a `pictures_of` read.
     step = IDS_PER_READ // 2
     for start in range(0, len(pairs), step):
+        # The pairs joined as a table of their own, so that each is one probe of the rows'
+        # key. SQLite answers `(case_id, event_id) IN (VALUES ...)` by scanning the whole key
+        # instead: a read that grew with the store made a national rebuild quadratic (Kent's
+        # year never showed it).
+        wanted = (
+            values(sql_column("case_id", String), sql_column("event_id", String), name="wanted")
+            .data(pairs[start : start + step])
+            .cte("wanted")
+        )
         read = connection.execute(
             select(table.c.case_id)
-            .where(tuple_(table.c.case_id, table.c.event_id).in_(pairs[start : start + step]))
+            .join(
+                wanted,
+                (table.c.case_id == wanted.c.case_id) & (table.c.event_id == wanted.c.event_id),
+            )
             .distinct()
         )
         held.update(case_id for (case_id,) in read)
