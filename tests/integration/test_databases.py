@@ -111,6 +111,8 @@ def test_members_starting_together_on_a_new_store_all_create_its_schema(
         assert "projection_offsets" in tables
         if create_schema is picture_schema:
             assert "picture_timeline" in tables
+        if create_schema is alerts_schema:
+            assert "alerts_timeline" in tables
     finally:
         for engine in engines:
             engine.dispose()
