@@ -37,10 +37,10 @@ from rich.table import Table
 
 from mappa_bus.case.fold import apply_all
 from mappa_bus.case.model import CasePicture
+from mappa_bus.case.timeline import current_row, entries_of
 from mappa_bus.case.withdrawal import is_withdrawal_type
 from mappa_bus.catalogue import Area, Envelope, EventData
 from mappa_bus.kafka_codec import partition_of
-from mappa_bus.picture.timeline import current_row, entries_of
 from mappa_bus.projection.merge import Merge
 from mappa_bus.simulator import Scenario, SimulationOptions, all_events
 

@@ -17,14 +17,9 @@ from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.plans import ActionKind
 from mappa_bus.picture.schema import create_schema as picture_schema
 from mappa_bus.picture.schema import pictures_table, timeline_table
-from mappa_bus.picture.store import (
-    IDS_PER_READ,
-    find_overdue,
-    holding,
-    load_pictures,
-    save_pictures,
-)
+from mappa_bus.picture.store import find_overdue, holding, load_pictures, save_pictures
 from mappa_bus.projection.database import StoreOutOfDateError, open_engine, snapshot
+from mappa_bus.projection.timelines import PAIRS_PER_READ
 from mappa_bus.reporting.schema import create_schema as reporting_schema
 from tests.case_events import withdrawn_and_late
 
@@ -90,7 +85,7 @@ def test_the_database_starts_empty(engine: sa.Engine) -> None:
     ids=["picture", "reporting", "alerts"],
 )
 def test_members_starting_together_on_a_new_store_all_create_its_schema(
-    database_url: str, create_schema: Callable[[sa.Engine], None]
+    database_url: str, create_schema: Callable[[sa.Engine], object]
 ) -> None:
     """Two members of a group started at once on an empty store both create its tables; the
     one that checks first and creates second must not fail (it did, and exited: CI saw it)."""
@@ -117,6 +112,8 @@ def test_members_starting_together_on_a_new_store_all_create_its_schema(
         assert "projection_offsets" in tables
         if create_schema is picture_schema:
             assert "picture_timeline" in tables
+        if create_schema is alerts_schema:
+            assert "alerts_timeline" in tables
     finally:
         for engine in engines:
             engine.dispose()
@@ -188,7 +185,7 @@ def test_the_redelivery_lookup_finds_only_pairs_the_timeline_rows_hold(database_
     picture_schema(engine)
     # Both cases hold an event with the id `eligible`.
     pictures = [withdrawn_and_late("KEN-2024-000001"), withdrawn_and_late("KEN-2024-000002")]
-    unheld = {f"KEN-2024-{n:06d}": ["eligible"] for n in range(3, IDS_PER_READ + 3)}
+    unheld = {f"KEN-2024-{n:06d}": ["eligible"] for n in range(3, PAIRS_PER_READ + 3)}
     try:
         with engine.begin() as connection:
             save_pictures(connection, pictures)

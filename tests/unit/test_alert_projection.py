@@ -16,7 +16,6 @@ from mappa_bus.alerts.model import AlertRaised
 from mappa_bus.alerts.service import Outbox
 from mappa_bus.alerts.store import (
     all_raised,
-    all_withdrawn,
     due_cases,
     mark_published,
     unpublished,
@@ -31,6 +30,7 @@ from mappa_bus.catalogue.probation import (
 from mappa_bus.catalogue.withdrawal import ProbationEventWithdrawn
 from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import agency_topic
+from tests.alert_year import fold_the_year
 from tests.area_year import small_area_year
 from tests.case_events import kent_case, withdrawal
 from tests.keys import KEYRING
@@ -354,18 +354,8 @@ def _run_the_year(url: str, records: list[Record], cache_size: int) -> list[tupl
         open_engine(url), NAMESPACE, keyring=KEYRING, cache_size=cache_size, clock=lambda: START
     )
     projection.load()
-    month = None
-    for start in range(0, len(records), 20):
-        chunk = records[start : start + 20]
-        _consume(projection, chunk)
-        day = datetime.fromtimestamp(chunk[-1].timestamp / 1000, UTC).date()
-        if day.replace(day=1) != month:
-            month = day.replace(day=1)
-            projection.raise_overdue(day)
-    projection.raise_overdue(date(2022, 6, 1))
-    with projection.engine.connect() as connection:
-        alerts = [*all_raised(connection), *all_withdrawn(connection)]
-    return sorted((alert.id, alert.model_dump_json()) for alert in alerts)
+    alerts, _ = fold_the_year(projection, records, 20)
+    return alerts
 
 
 def test_a_cache_of_one_or_two_cases_raises_what_a_large_one_does(tmp_path: Path) -> None:

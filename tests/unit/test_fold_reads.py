@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.catalogue.housing import HousingNeedRaised
 from mappa_bus.catalogue.probation import MappaEligibilityIdentified
@@ -68,6 +69,7 @@ def _first_and_second(case_ids: list[str]) -> tuple[list[Envelope[EventData]], .
     ("kind", "growing"),
     [
         (PictureProjection, ("picture_timeline", "picture_cases")),
+        (AlertProjection, ("alerts_timeline", "alerts_cases", "alerts_raised")),
         (
             ReportingProjection,
             (

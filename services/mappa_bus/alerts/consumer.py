@@ -1,11 +1,18 @@
 """The alerts projection: folds every agency event into the case pictures the rules compare,
 and raises the alerts that the rules find, exactly once per triggering event.
 
-State lives in the store, not in memory (issue 17): each batch reads the pictures of the cases
-it touches (and of their merge groups), those a bounded cache of recently used ones lacks, in
-one query, and writes those it changes with the alerts they raised; the clock reads only the
-cases due, by a stored day (`rules.first_due`). Nothing kept in memory grows with the caseload
-or the history, apart from the merge links (a few a year).
+State lives in the store, not in memory (issue 17): each batch reads the cases it touches (and
+their merge groups), those a bounded cache of recently used ones lacks, in one query, and writes
+those it changes with the alerts they raised; the clock reads only the cases due, by a stored
+day (`rules.first_due`). As the picture service does, a case is read and cached without its
+timeline (`case.fold.Current`: the picture and its latest entry's order), which no rule reads:
+only the cases whose events need the case's history (one ordered at or before its latest entry:
+late, or perhaps already folded; a withdrawal; a case with withdrawals; an id the timeline rows
+already hold; a merged group, whose one picture is folded from its ids' events) have their
+timeline rows read too, for the batch only. A batch writes the timeline rows it adds, not each
+changed case's history again. Nothing kept in memory grows with the caseload or the history,
+apart from the merge links (a few a year). `AlertProjection(lean=False)` reads and caches whole
+pictures instead: the fold as it was, kept to show that both raise the same alerts.
 
 Two positions per partition, both stored, moved in the transaction that stores the pictures
 and the alerts: `offsets`, how far the pictures have been folded, and `raised_upto`, how far
@@ -60,17 +67,19 @@ from mappa_bus.alerts.store import (
     each_case,
     forget_cases,
     forget_folded,
+    holding,
     mark_published,
     raised_alerts,
     record_raised,
     save_cases,
     set_due,
+    whole_cases,
 )
-from mappa_bus.case.fold import apply, joined
+from mappa_bus.case.fold import Place, apply, apply_after, current_of, joined
 from mappa_bus.case.merges import Link, Merges, link_of, merges_of
 from mappa_bus.case.merges import refusal as merge_refusal
 from mappa_bus.case.model import CasePicture, TimelineEntry
-from mappa_bus.case.withdrawal import refusal
+from mappa_bus.case.withdrawal import is_withdrawal_type, refusal
 from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.catalogue.registry import BY_TYPE
 from mappa_bus.catalogue.withdrawal import EventWithdrawn, WithdrawalReason
@@ -218,6 +227,9 @@ class AlertProjection:
     # without reading it back, and the memory stays at `alerts_cache_cases` pictures.
     cache_size: int = field(default_factory=_cache_size, kw_only=True)
     cache: LeastRecentlyUsed[str, HeldCase] = field(init=False, repr=False)
+    # Whether cases are read and cached without their timelines (the fold's memory and work do
+    # not grow with the history); False reads them whole, as the fold did before, to compare.
+    lean: bool = field(default=True, kw_only=True)
     outgoing: Outgoing = field(default_factory=Outgoing, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -254,17 +266,60 @@ class AlertProjection:
         self.outgoing.complete = False
 
     def cases_of(self, case_ids: Iterable[str]) -> tuple[dict[str, HeldCase], set[str]]:
-        """The stored cases among `case_ids` (those cached, the rest in one read), and those
-        of the rest the service has erased."""
+        """The stored cases among `case_ids` (those cached, the rest in one read), without
+        their timelines unless the projection is not `lean`, and those of the rest the service
+        has erased."""
         erased: set[str] = set()
 
         def read(misses: list[str]) -> dict[str, HeldCase]:
             with self.engine.connect() as connection:
-                found, gone = cases_of(connection, misses)
+                found, gone = cases_of(connection, misses, whole=not self.lean)
             erased.update(gone)
             return found
 
         return self.cache.through(case_ids, read), erased
+
+    def _whole(self, known: dict[str, HeldCase], wanted: Collection[str]) -> None:
+        """Put in `known` the whole stored cases of `wanted` among those read without their
+        timelines (for one batch or one turn of the clock only: they are not cached)."""
+        lean = [case_id for case_id in wanted if case_id in known and not known[case_id].whole]
+        if lean:
+            with snapshot(self.engine) as connection:
+                known.update(whole_cases(connection, lean))
+
+    def _read_timelines(
+        self, batch: AlertBatch, read: Sequence[tuple[Any, Envelope[EventData], Link | None, bool]]
+    ) -> None:
+        """Read whole the batch's cases whose events need their history (as `apply_after`
+        says, for the events in the batch's order): the members of a merged group, a case with
+        a withdrawal or withdrawals, one with an event ordered at or before its latest entry, or
+        one whose timeline rows hold an id of its events (a redelivery)."""
+        links = [link for _, _, link, _ in read if link is not None]
+        groups = (self.merges, merges_of([*self.links, *links]))
+        needed = {c for c in batch.known for m in groups if len(m.group(c)) > 1}
+        last: dict[str, Place | None] = {}
+        ids: dict[str, list[str]] = {}
+        for _, event, link, _ in read:
+            held = batch.known.get(event.case_id)
+            if link is not None or held is None or held.whole or event.case_id in needed:
+                continue
+            latest = last.get(event.case_id, held.last)
+            place = (event.time, event.id)
+            if (
+                is_withdrawal_type(event.type)
+                or held.picture.withdrawn
+                or held.picture.withdrawals
+                or (latest is not None and place <= latest)
+            ):
+                needed.add(event.case_id)
+            else:
+                ids.setdefault(event.case_id, []).append(event.id)
+                last[event.case_id] = place
+        asked = {case_id: found for case_id, found in ids.items() if case_id not in needed}
+        if asked:
+            with snapshot(self.engine) as connection:
+                needed |= holding(connection, asked)
+        self._whole(batch.known, needed)
 
     def stored_pictures(self) -> dict[str, CasePicture]:
         """Every picture in the store, all at once: for tests and small stores (the fold and
@@ -307,6 +362,8 @@ class AlertProjection:
             if event is not None:
                 read.append((record, event, link_of(event, appended_at(record.timestamp)), live))
         batch.known, batch.erased_before = self.cases_of(self._wanted(batch, read))
+        if self.lean:
+            self._read_timelines(batch, read)
         for record, event, link, live in read:
             self._fold_one(batch, record, event, link, live=live)
         # Erasures are folded whenever met, below `raised_upto` too (they raise nothing).
@@ -375,7 +432,7 @@ class AlertProjection:
                 batch.refuse(record, error)
             return
         recorded_at = appended_at(record.timestamp)
-        after = apply(before, event, recorded_at)
+        after = self._apply(batch.known.get(event.case_id), before, event, recorded_at)
         if after is before:
             return  # the same event again
         batch.changed[event.case_id] = after
@@ -402,6 +459,23 @@ class AlertProjection:
             self._raise(batch, evaluate_from(after, event.id))
         else:
             self._raise(batch, evaluate(before, after, event, recorded_at))
+
+    @staticmethod
+    def _apply(
+        held: HeldCase | None,
+        before: CasePicture | None,
+        event: Envelope[EventData],
+        recorded_at: datetime,
+    ) -> CasePicture:
+        """`before` with `event` in it; for a case read without its timeline, through
+        `apply_after`, which says if the event needed the timeline after all."""
+        if held is None or held.whole:
+            return apply(before, event, recorded_at)
+        after = apply_after(before, held.last, [(event, recorded_at)])
+        if after is None:
+            # `_read_timelines` reads whole every case whose events need it: a bug, not input.
+            raise LookupError(f"event {event.id} needs its case's timeline, which was not read")
+        return after
 
     def _link(self, batch: AlertBatch, record: Any, link: Link, *, live: bool) -> None:
         """Keep a merge or unmerge (no picture changes), or refuse it (once, when first met)."""
@@ -470,18 +544,27 @@ class AlertProjection:
             forget_cases(connection, [erasure.case_id for erasure in fresh])
             delete_cases(connection, batch.erasures)
             record_erasures(connection, PROJECTION, fresh)
-            save_cases(connection, cases, batch.due)
+            before = {case_id: held.picture for case_id, held in batch.known.items()}
+            save_cases(connection, cases, batch.due, before)
             set_due(connection, {k: d for k, d in batch.due.items() if k not in cases})
             save_links(connection, CASES, (link.as_row() for link in batch.links))
         if fresh:
             let_go_of_deleted(self.engine)
         self.outgoing.sent.difference_update(sent)
         self.outgoing.stored += stored
-        self.cache.put(cases)
+        self.cache.put({case_id: self._kept(batch, held) for case_id, held in cases.items()})
         self.cache.discard(batch.erasures)
         self.links.extend(batch.links)
         self.offsets = batch.offsets
         self.raised_upto = batch.raised_upto
+
+    def _kept(self, batch: AlertBatch, held: HeldCase) -> HeldCase:
+        """What the cache keeps of a changed case: without its timeline, when `lean`."""
+        if not self.lean:
+            return held
+        was = batch.known.get(held.picture.case_id)
+        current = current_of(held.picture, None if was is None or was.whole else was.last)
+        return HeldCase(current.picture, held.home, current.last, whole=False)
 
     def _withdrawals(
         self, connection: Connection, batch: AlertBatch, alerts: dict[str, AlertRaised]
@@ -531,6 +614,8 @@ class AlertProjection:
         """Raise what the calendar finds for the persons of the cases `due` (a group once,
         through its kept id), and move each case's due day past `today`."""
         known, _ = self.cases_of(one for case_id in due for one in merges.group(case_id))
+        # A merged group's one picture is folded from its ids' timelines.
+        self._whole(known, {one for c in due if len(g := merges.group(c)) > 1 for one in g})
 
         def look(case_id: str) -> CasePicture | None:
             held = known.get(case_id)

@@ -2,6 +2,9 @@
 raised or withdrew (an outbox: written in the same transaction as those offsets, published
 after), and the case pictures its rules compare, with the offsets they were folded up to, in
 the same transaction (issue 17: read per batch for the cases it touches, never all at once).
+A picture is kept as the picture service keeps its own (`case.timeline`,
+`projection.timelines`): a small current row a case, and its timeline as rows written once per
+event, read only when the fold needs them.
 
 A store made before the pictures were kept has none: the service folds them again from the
 agency topics, raising nothing for records below where alerts were raised (`CASES` offsets
@@ -10,6 +13,7 @@ absent: they start at the beginning).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,12 +24,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn, OnAlertsTopic
-from mappa_bus.alerts.schema import cases_table, raised_table
+from mappa_bus.alerts.schema import cases_table, raised_table, timeline_table
+from mappa_bus.case.fold import Place
 from mappa_bus.case.model import CasePicture
+from mappa_bus.case.timeline import current_row
 from mappa_bus.projection.database import delete_in, each_row, in_pages, upsert
 from mappa_bus.projection.erasures import erasures_table
 from mappa_bus.projection.merges import merges_table
 from mappa_bus.projection.offsets import offsets_table
+from mappa_bus.projection.timelines import (
+    delete_timelines,
+    latest_places,
+    save_timelines,
+    wholes,
+)
+from mappa_bus.projection.timelines import holding as holding_in
 
 _OUTBOX: TypeAdapter[AlertRaised | AlertWithdrawn] = TypeAdapter(OnAlertsTopic)
 
@@ -41,17 +54,22 @@ DUE_PAGE = 500
 @dataclass(frozen=True)
 class HeldCase:
     """A case as the alerts store keeps it: its picture and the partition number its events
-    are on (None: known only from a merge naming it)."""
+    are on (None: known only from a merge naming it). Read without its timeline
+    (`whole` false), the picture holds none (or only the entries folded since), and `last` is
+    the order of the latest entry it was folded from (None: none), as in `case.fold.Current`."""
 
     picture: CasePicture
     home: int | None
+    last: Place | None = None
+    whole: bool = True
 
 
 def cases_of(
-    connection: Connection, case_ids: Collection[str]
+    connection: Connection, case_ids: Collection[str], *, whole: bool = False
 ) -> tuple[dict[str, HeldCase], set[str]]:
-    """The stored cases among `case_ids` (absent: none stored), and those of them the alerts
-    service has erased (docs/decisions/0002): one query a page of ids, both tables in it (one
+    """The stored cases among `case_ids` (absent: none stored), each without its timeline and
+    with the order of its latest entry (`whole`: with it), and those of them the alerts service
+    has erased (docs/decisions/0002): one query a page of ids, both tables in it (one
     statement reads one state of the store, so no snapshot is needed for the two)."""
     found: dict[str, HeldCase] = {}
     erased: set[str] = set()
@@ -68,28 +86,71 @@ def cases_of(
                 ),
             )
         )
+        current: list[tuple[str, str]] = []
+        homes: dict[str, int | None] = {}
         for case_id, home, text in rows:
             if text is None:
                 erased.add(case_id)
             else:
-                found[case_id] = HeldCase(CasePicture.model_validate_json(text), home)
+                current.append((case_id, text))
+                homes[case_id] = home
+        found.update(_held(connection, current, homes, whole=whole))
     return found, erased
 
 
+def _held(
+    connection: Connection,
+    current: Sequence[tuple[str, str]],
+    homes: Mapping[str, int | None],
+    *,
+    whole: bool,
+) -> dict[str, HeldCase]:
+    """The cases of these current rows (case id, JSON), whole or each with its latest entry."""
+    if whole:
+        pictures = wholes(connection, timeline_table, current)
+        return {p.case_id: HeldCase(p, homes[p.case_id]) for p in pictures}
+    latest = latest_places(connection, timeline_table, [case_id for case_id, _ in current])
+    return {
+        case_id: HeldCase(
+            CasePicture.model_validate_json(text), homes[case_id], latest.get(case_id), whole=False
+        )
+        for case_id, text in current
+    }
+
+
+def whole_cases(connection: Connection, case_ids: Collection[str]) -> dict[str, HeldCase]:
+    """The stored cases among `case_ids` with their timelines (erased ones are absent)."""
+    found, _ = cases_of(connection, case_ids, whole=True)
+    return found
+
+
+def holding(connection: Connection, event_ids: Mapping[str, Collection[str]]) -> set[str]:
+    """The cases among `event_ids` (a batch's event ids by case) whose timeline rows already
+    hold one of their ids: a redelivery the fold must see the timeline to leave out."""
+    return holding_in(connection, timeline_table, event_ids)
+
+
 def save_cases(
-    connection: Connection, cases: Mapping[str, HeldCase], due: Mapping[str, date | None]
+    connection: Connection,
+    cases: Mapping[str, HeldCase],
+    due: Mapping[str, date | None],
+    before: Mapping[str, CasePicture],
 ) -> None:
-    """Write these cases with their due days (inside the caller's transaction)."""
+    """Write these cases with their due days (inside the caller's transaction): each one's
+    current row, and the timeline rows its picture holds and `before` (the store's pictures of
+    these cases as the caller read them, whole or not; a case absent had none) lacks."""
+    ordered = sorted(cases.items())
     rows = [
         {
             "case_id": case_id,
             "partition": held.home,
             "due_on": due.get(case_id),
-            "picture": held.picture.model_dump_json(),
+            "picture": current_row(held.picture),
         }
-        for case_id, held in sorted(cases.items())
+        for case_id, held in ordered
     ]
     upsert(connection, cases_table, rows, keys=("case_id",))
+    save_timelines(connection, timeline_table, [held.picture for _, held in ordered], before)
 
 
 def set_due(connection: Connection, due: Mapping[str, date | None]) -> None:
@@ -120,21 +181,27 @@ def due_cases(
 
 
 def delete_cases(connection: Connection, case_ids: Iterable[str]) -> None:
-    """Forget these cases' pictures (inside the caller's transaction): they are erased."""
-    delete_in(connection, cases_table, cases_table.c.case_id, list(case_ids))
+    """Forget these cases' pictures, timelines too (inside the caller's transaction): they are
+    erased."""
+    ids = list(case_ids)
+    delete_in(connection, cases_table, cases_table.c.case_id, ids)
+    delete_timelines(connection, timeline_table, ids)
 
 
 def each_case(connection: Connection, page: int = DUE_PAGE) -> Iterator[CasePicture]:
-    """Every stored picture, in case-id order, a page at a time (tests, tools)."""
-    for _, text in each_row(connection, cases_table.c.case_id, cases_table.c.picture, page):
-        yield CasePicture.model_validate_json(text)
+    """Every stored picture, whole, in case-id order, a page at a time (tests, tools)."""
+    rows = each_row(connection, cases_table.c.case_id, cases_table.c.picture, page)
+    while chunk := list(itertools.islice(rows, page)):
+        yield from wholes(connection, timeline_table, chunk)
 
 
 def forget_folded(connection: Connection) -> None:
     """Forget where the pictures were folded up to, and the links folded with them: their
-    table is new, so they are folded again from the log (inside the caller's transaction)."""
+    table is new, so they are folded again from the log (inside the caller's transaction).
+    Timeline rows left without their pictures' table go too: they are folded again with them."""
     connection.execute(delete(offsets_table).where(offsets_table.c.projection == CASES))
     connection.execute(delete(merges_table).where(merges_table.c.projection == CASES))
+    connection.execute(delete(timeline_table))
 
 
 def count_raised(connection: Connection) -> int:

@@ -8,37 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
-from sqlalchemy import (
-    String,
-    delete,
-    func,
-    select,
-    values,
-)
-from sqlalchemy import column as sql_column
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
-from mappa_bus.case.fold import Current, Place
+from mappa_bus.case.fold import Current
 from mappa_bus.case.merges import Link, Merges, merges_of
 from mappa_bus.case.model import CasePicture, Status
+from mappa_bus.case.timeline import current_row
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.picture.schema import pictures_table, timeline_table
-from mappa_bus.picture.timeline import assembled, current_row, entries_of, timeline_row
-from mappa_bus.projection.database import upsert
+from mappa_bus.projection.database import in_pages, upsert
 from mappa_bus.projection.merges import load_links
 from mappa_bus.projection.offsets import offsets_table
+from mappa_bus.projection.timelines import currents, save_timelines, utc, wholes
+from mappa_bus.projection.timelines import holding as holding_in
 
 PROJECTION = "picture"
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    # SQLite keeps no offset: everything is stored in UTC and read back as UTC.
-    if moment is None:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _columns(picture: CasePicture) -> dict[str, object]:
@@ -50,7 +38,7 @@ def _columns(picture: CasePicture) -> dict[str, object]:
         "level": int(picture.level) if picture.level else None,
         "category": int(category) if category else None,
         "status": picture.status.value,
-        "last_recorded_at": _utc(picture.last_recorded_at),
+        "last_recorded_at": utc(picture.last_recorded_at),
         "open_due_on": _open_due_on(picture),
     }
 
@@ -78,56 +66,13 @@ def save_pictures(
     afresh."""
     pictures = sorted(pictures, key=lambda p: p.case_id)
     upsert(connection, pictures_table, [_row(picture) for picture in pictures], keys=("case_id",))
-    if before is None:
-        _delete_timelines(connection, [picture.case_id for picture in pictures])
-    added: list[dict[str, object]] = []
-    emptied: list[str] = []
-    for picture in pictures:
-        entries = entries_of(picture)
-        if not entries:
-            # An erasure's stub: `before` may be the case without its timeline (the fold's read),
-            # so every row of the case goes, not only those `before` names.
-            emptied.append(picture.case_id)
-            continue
-        had = entries_of(before[picture.case_id]) if before and picture.case_id in before else {}
-        gone = [event_id for event_id in had if event_id not in entries]
-        if gone:
-            table = timeline_table
-            connection.execute(
-                delete(table).where(table.c.case_id == picture.case_id, table.c.event_id.in_(gone))
-            )
-        added.extend(
-            timeline_row(picture.case_id, entry)
-            for event_id, entry in entries.items()
-            if event_id not in had
-        )
-    if before is not None:
-        _delete_timelines(connection, emptied)
-    if added:
-        connection.execute(timeline_table.insert(), added)
-
-
-def _delete_timelines(connection: Connection, case_ids: Sequence[str]) -> None:
-    for start in range(0, len(case_ids), IDS_PER_READ):
-        chunk = case_ids[start : start + IDS_PER_READ]
-        connection.execute(delete(timeline_table).where(timeline_table.c.case_id.in_(chunk)))
+    save_timelines(connection, timeline_table, pictures, before)
 
 
 def _pictures(connection: Connection, rows: Sequence[tuple[str, str]]) -> list[CasePicture]:
     """The pictures of these current rows (case id, JSON), in their order, each with its
-    timeline rows (read in one query per `IDS_PER_READ` cases)."""
-    entries: dict[str, list[str]] = {case_id: [] for case_id, _ in rows}
-    ids = list(entries)
-    table = timeline_table
-    for start in range(0, len(ids), IDS_PER_READ):
-        read = connection.execute(
-            select(table.c.case_id, table.c.entry).where(
-                table.c.case_id.in_(ids[start : start + IDS_PER_READ])
-            )
-        )
-        for case_id, text in read:
-            entries[case_id].append(text)
-    return [assembled(text, entries[case_id]) for case_id, text in rows]
+    timeline rows."""
+    return wholes(connection, timeline_table, rows)
 
 
 def load_pictures(connection: Connection) -> dict[str, CasePicture]:
@@ -139,9 +84,6 @@ def load_pictures(connection: Connection) -> dict[str, CasePicture]:
 # Pictures read per query by `each_picture`: enough to make a query's cost small beside its
 # rows', few enough to keep a page's memory modest.
 PAGE = 500
-# Ids per `IN` list of `pictures_of`: a whole batch of the subscriber's (2,000 records) in one
-# read, well below the bound parameters SQLite (32,766 since 3.32) and PostgreSQL allow.
-IDS_PER_READ = 2_000
 
 
 def each_picture(connection: Connection, page: int = PAGE) -> Iterator[CasePicture]:
@@ -164,92 +106,36 @@ def each_picture(connection: Connection, page: int = PAGE) -> Iterator[CasePictu
 def pictures_of(connection: Connection, case_ids: Collection[str]) -> dict[str, CasePicture]:
     """The stored pictures of `case_ids` (those the store has none of are absent): a batch's
     cases in one query, or one a page when they are many."""
-    wanted = sorted(case_ids)
     found: dict[str, CasePicture] = {}
-    for start in range(0, len(wanted), IDS_PER_READ):
-        rows = connection.execute(
-            select(pictures_table.c.case_id, pictures_table.c.picture).where(
-                pictures_table.c.case_id.in_(wanted[start : start + IDS_PER_READ])
-            )
-        )
-        pictures = _pictures(connection, [(case_id, text) for case_id, text in rows])
+    for page in in_pages(case_ids):
+        pictures = _pictures(connection, _current_rows(connection, page))
         found.update((picture.case_id, picture) for picture in pictures)
     return found
+
+
+def _current_rows(connection: Connection, case_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """The current rows (case id, JSON) of those of `case_ids` (one page) the store holds."""
+    table = pictures_table
+    rows = connection.execute(
+        select(table.c.case_id, table.c.picture).where(table.c.case_id.in_(case_ids))
+    )
+    return [(case_id, text) for case_id, text in rows]
 
 
 def current_pictures(connection: Connection, case_ids: Collection[str]) -> dict[str, Current]:
     """What the fold reads of the stored cases among `case_ids` (`case.fold.Current`): each
     current row, without the timeline rows, and the order of the latest of them (found by the
     database: one row a case comes back however long its history)."""
-    wanted = sorted(case_ids)
     found: dict[str, Current] = {}
-    table = timeline_table
-    for start in range(0, len(wanted), IDS_PER_READ):
-        chunk = wanted[start : start + IDS_PER_READ]
-        rows = connection.execute(
-            select(pictures_table.c.case_id, pictures_table.c.picture).where(
-                pictures_table.c.case_id.in_(chunk)
-            )
-        )
-        pictures = {case_id: CasePicture.model_validate_json(text) for case_id, text in rows}
-        ranked = (
-            select(
-                table.c.case_id,
-                table.c.time,
-                table.c.event_id,
-                func.row_number()
-                .over(
-                    partition_by=table.c.case_id,
-                    order_by=(table.c.time.desc(), table.c.event_id.desc()),
-                )
-                .label("rank"),
-            )
-            .where(table.c.case_id.in_(chunk))
-            .subquery()
-        )
-        latest: dict[str, Place] = {}
-        for case_id, moment, event_id in connection.execute(
-            select(ranked.c.case_id, ranked.c.time, ranked.c.event_id).where(ranked.c.rank == 1)
-        ):
-            time = _utc(moment)
-            if time is not None:  # never: the column is not nullable
-                latest[case_id] = (time, event_id)
-        found.update(
-            (case_id, Current(picture, latest.get(case_id)))
-            for case_id, picture in pictures.items()
-        )
+    for page in in_pages(case_ids):
+        found.update(currents(connection, timeline_table, _current_rows(connection, page)))
     return found
 
 
 def holding(connection: Connection, event_ids: Mapping[str, Collection[str]]) -> set[str]:
     """The cases among `event_ids` (a batch's event ids by case) whose timeline rows already
-    hold one of their ids: a redelivery the fold must see the timeline to leave out. Looked up
-    by the rows' key, (case, event) pairs, a read's worth at a time."""
-    pairs = sorted((case_id, event_id) for case_id, ids in event_ids.items() for event_id in ids)
-    held: set[str] = set()
-    table = timeline_table
-    # Two bound values a pair: half the ids of a `pictures_of` read.
-    step = IDS_PER_READ // 2
-    for start in range(0, len(pairs), step):
-        # The pairs joined as a table of their own, so that each is one probe of the rows'
-        # key. SQLite answers `(case_id, event_id) IN (VALUES ...)` by scanning the whole key
-        # instead: a read that grew with the store made a national rebuild quadratic (Kent's
-        # year never showed it).
-        wanted = (
-            values(sql_column("case_id", String), sql_column("event_id", String), name="wanted")
-            .data(pairs[start : start + step])
-            .cte("wanted")
-        )
-        read = connection.execute(
-            select(table.c.case_id)
-            .join(
-                wanted,
-                (table.c.case_id == wanted.c.case_id) & (table.c.event_id == wanted.c.event_id),
-            )
-            .distinct()
-        )
-        held.update(case_id for (case_id,) in read)
-    return held
+    hold one of their ids: a redelivery the fold must see the timeline to leave out."""
+    return holding_in(connection, timeline_table, event_ids)
 
 
 def count_pictures(connection: Connection) -> int:
@@ -295,8 +181,8 @@ def matches(picture: CasePicture, where: CaseFilter) -> bool:
     fixed = _conditions(where)
     if any(value is not None and columns[name] != value for name, value in fixed.items()):
         return False
-    recorded = _utc(picture.last_recorded_at)
-    since = _utc(where.changed_since)
+    recorded = utc(picture.last_recorded_at)
+    since = utc(where.changed_since)
     # As in SQL: a picture with nothing recorded has changed since no moment.
     if since is not None and (recorded is None or recorded <= since):
         return False
@@ -319,7 +205,7 @@ def find_cases(
         if value is not None:
             query = query.where(table.c[column] == value)
     if where.changed_since is not None:
-        query = query.where(table.c.last_recorded_at > _utc(where.changed_since))
+        query = query.where(table.c.last_recorded_at > utc(where.changed_since))
     if where.areas is not None:
         query = query.where(table.c.area.in_(sorted(area.value for area in where.areas)))
     return _pictures(connection, [(case_id, text) for case_id, text in connection.execute(query)])

@@ -1,7 +1,9 @@
 """How a stored picture is split in two and put back together (issue 17): a small current-picture
 row, the picture without its timeline and withdrawals, and one row per event it was folded from,
-written once. Pure: the fold (`case.fold`) stays the one statement of what a picture holds; this
-only moves its entries in and out of rows, and the picture read back equals the one written.
+written once. The picture and alerts stores both keep their pictures so
+(`projection.timelines` holds the rows' side). Pure: the fold (`case.fold`) stays the one
+statement of what a picture holds; this only moves its entries in and out of rows, and the
+picture read back equals the one written.
 
 The rows hold every entry the picture was folded from, unmarked: its timeline, the events
 withdrawn and the withdrawals. The current row keeps the withdrawn entries with their marks (the
@@ -12,7 +14,7 @@ is a withdrawal or withdrawn.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from mappa_bus.case.model import CasePicture, TimelineEntry
 from mappa_bus.case.withdrawal import is_withdrawal_type
@@ -30,21 +32,6 @@ def entries_of(picture: CasePicture) -> dict[str, TimelineEntry]:
     """Every entry `picture` was folded from, unmarked, by event id."""
     withdrawn = (entry.model_copy(update={"withdrawn": None}) for entry in picture.withdrawn)
     return {e.event_id: e for e in (*picture.timeline, *withdrawn, *picture.withdrawals)}
-
-
-def timeline_row(case_id: str, entry: TimelineEntry) -> dict[str, object]:
-    """The row of one of `case_id`'s entries."""
-    return {
-        "case_id": case_id,
-        "event_id": entry.event_id,
-        "time": entry.time.astimezone(UTC),
-        "entry": entry.model_dump_json(),
-    }
-
-
-def timeline_rows(picture: CasePicture) -> list[dict[str, object]]:
-    """The rows of every entry `picture` was folded from."""
-    return [timeline_row(picture.case_id, entry) for entry in entries_of(picture).values()]
 
 
 def assembled(current: str, entries: Iterable[str]) -> CasePicture:

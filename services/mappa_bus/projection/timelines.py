@@ -1,0 +1,268 @@
+"""The store's side of a timeline kept as rows (issue 17), the same for every slice that keeps
+case pictures (the picture's `picture_timeline`, the alerts' `alerts_timeline`): one row per
+event a case's picture was folded from, written once when the event is first folded, beside the
+slice's own small current-picture row (`case.timeline` splits and assembles the two).
+
+Every function takes the slice's timeline table, made by `timeline_table`, so that one piece of
+code reads and writes both slices' rows and each slice keeps its own tables.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    inspect,
+    select,
+    update,
+    values,
+)
+from sqlalchemy import column as sql_column
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DatabaseError
+
+from mappa_bus.case.fold import Current, Place
+from mappa_bus.case.model import CasePicture, TimelineEntry
+from mappa_bus.case.timeline import assembled, current_row, entries_of
+from mappa_bus.projection.database import delete_in, in_pages
+from mappa_bus.projection.offsets import metadata
+
+
+def timeline_table(name: str) -> Table:
+    """A slice's timeline table, `name`: every event a case's picture was folded from (its
+    timeline, the events withdrawn, the withdrawals), one row each. `entry` is the
+    `TimelineEntry` as JSON, without any withdrawal mark (the current-picture row keeps the
+    marked ones); `time` is the event's own, the timeline's order with the event id."""
+    return Table(
+        name,
+        metadata,
+        Column("case_id", String(64), primary_key=True),
+        Column("event_id", String(64), primary_key=True),
+        Column("time", DateTime(timezone=True), nullable=False),
+        Column("entry", Text, nullable=False),
+    )
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """`moment` in UTC: SQLite keeps no offset, so everything is stored in UTC and read back as
+    UTC (a moment without one is UTC)."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def timeline_row(case_id: str, entry: TimelineEntry) -> dict[str, object]:
+    """The row of one of `case_id`'s entries."""
+    return {
+        "case_id": case_id,
+        "event_id": entry.event_id,
+        "time": entry.time.astimezone(UTC),
+        "entry": entry.model_dump_json(),
+    }
+
+
+def timeline_rows(picture: CasePicture) -> list[dict[str, object]]:
+    """The rows of every entry `picture` was folded from."""
+    return [timeline_row(picture.case_id, entry) for entry in entries_of(picture).values()]
+
+
+def save_timelines(
+    connection: Connection,
+    table: Table,
+    pictures: Sequence[CasePicture],
+    before: Mapping[str, CasePicture] | None = None,
+) -> None:
+    """Write the timeline rows of these pictures (inside the caller's transaction): those
+    `before` (the store's pictures of these cases, as the caller read them, whole or without
+    their timeline; a case absent had none) lacks, deleting those it has and the picture no
+    longer holds (an erasure's stub holds none: every row of its case goes). Without `before`,
+    each case's rows are written afresh."""
+    if before is None:
+        delete_timelines(connection, table, [picture.case_id for picture in pictures])
+    added: list[dict[str, object]] = []
+    emptied: list[str] = []
+    for picture in pictures:
+        entries = entries_of(picture)
+        if not entries:
+            # An erasure's stub: `before` may be the case without its timeline (the fold's read),
+            # so every row of the case goes, not only those `before` names.
+            emptied.append(picture.case_id)
+            continue
+        had = entries_of(before[picture.case_id]) if before and picture.case_id in before else {}
+        gone = [event_id for event_id in had if event_id not in entries]
+        if gone:
+            connection.execute(
+                delete(table).where(table.c.case_id == picture.case_id, table.c.event_id.in_(gone))
+            )
+        added.extend(
+            timeline_row(picture.case_id, entry)
+            for event_id, entry in entries.items()
+            if event_id not in had
+        )
+    if before is not None:
+        delete_timelines(connection, table, emptied)
+    if added:
+        connection.execute(table.insert(), added)
+
+
+def delete_timelines(connection: Connection, table: Table, case_ids: Collection[str]) -> None:
+    """Delete every timeline row of these cases (inside the caller's transaction)."""
+    delete_in(connection, table, table.c.case_id, case_ids)
+
+
+def entries_by_case(
+    connection: Connection, table: Table, case_ids: Collection[str]
+) -> dict[str, list[str]]:
+    """The timeline rows' entries (as JSON) of each of `case_ids`, one query a page of ids."""
+    entries: dict[str, list[str]] = {case_id: [] for case_id in case_ids}
+    for page in in_pages(case_ids):
+        read = connection.execute(
+            select(table.c.case_id, table.c.entry).where(table.c.case_id.in_(page))
+        )
+        for case_id, text in read:
+            entries[case_id].append(text)
+    return entries
+
+
+def latest_places(
+    connection: Connection, table: Table, case_ids: Collection[str]
+) -> dict[str, Place]:
+    """The order of the latest timeline row of each of `case_ids` that has one, found by the
+    database: one row a case comes back however long its history."""
+    latest: dict[str, Place] = {}
+    for page in in_pages(case_ids):
+        ranked = (
+            select(
+                table.c.case_id,
+                table.c.time,
+                table.c.event_id,
+                func.row_number()
+                .over(
+                    partition_by=table.c.case_id,
+                    order_by=(table.c.time.desc(), table.c.event_id.desc()),
+                )
+                .label("rank"),
+            )
+            .where(table.c.case_id.in_(page))
+            .subquery()
+        )
+        for case_id, moment, event_id in connection.execute(
+            select(ranked.c.case_id, ranked.c.time, ranked.c.event_id).where(ranked.c.rank == 1)
+        ):
+            found = utc(moment)
+            if found is not None:  # never: the column is not nullable
+                latest[case_id] = (found, event_id)
+    return latest
+
+
+def holding(
+    connection: Connection, table: Table, event_ids: Mapping[str, Collection[str]]
+) -> set[str]:
+    """The cases among `event_ids` (a batch's event ids by case) whose timeline rows already
+    hold one of their ids: a redelivery the fold must see the timeline to leave out. Looked up
+    by the rows' key, (case, event) pairs (the case and id lists crossed made SQLite probe every
+    pair), a read's worth at a time."""
+    pairs = sorted((case_id, event_id) for case_id, ids in event_ids.items() for event_id in ids)
+    held: set[str] = set()
+    for start in range(0, len(pairs), PAIRS_PER_READ):
+        # The pairs joined as a table of their own, so that each is one probe of the rows'
+        # key. SQLite answers `(case_id, event_id) IN (VALUES ...)` by scanning the whole key
+        # instead: a read that grew with the store made a national rebuild quadratic (Kent's
+        # year never showed it).
+        wanted = (
+            values(sql_column("case_id", String), sql_column("event_id", String), name="wanted")
+            .data(pairs[start : start + PAIRS_PER_READ])
+            .cte("wanted")
+        )
+        read = connection.execute(
+            select(table.c.case_id)
+            .join(
+                wanted,
+                (table.c.case_id == wanted.c.case_id) & (table.c.event_id == wanted.c.event_id),
+            )
+            .distinct()
+        )
+        held.update(case_id for (case_id,) in read)
+    return held
+
+
+# (case, event) pairs per `holding` read: two bound values each, so half an `IN` list's ids.
+PAIRS_PER_READ = 1_000
+
+# Tries at making a timeline table, as `create_tables` tries: another member starting at the
+# same time may make it first, and this one then finds it there.
+TIMELINE_ATTEMPTS = 5
+# Pictures moved per query while a store is upgraded: a page of them in memory at a time.
+MOVE_PAGE = 500
+
+
+def add_timeline(engine: Engine, table: Table, cases: Table, picture: str) -> bool:
+    """Make the timeline `table` where missing, and when the `picture` column of the `cases`
+    table still holds whole pictures (a store made before the rows), move every picture's
+    entries into it, in the same transaction: a crash half way leaves the store as it was, and
+    the next start does it. Whether the table had to be made."""
+    for attempt in range(1, TIMELINE_ATTEMPTS + 1):
+        try:
+            with engine.begin() as connection:
+                if inspect(connection).has_table(table.name):
+                    return False
+                table.create(connection)
+                _move_timelines(connection, table, cases, picture)
+            return True
+        except DatabaseError:
+            if attempt == TIMELINE_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+    return False  # never: the last attempt returns or raises
+
+
+def _move_timelines(connection: Connection, table: Table, cases: Table, column: str) -> None:
+    """Each stored picture's entries into timeline rows, its row rewritten without them."""
+    key, held = cases.c.case_id, cases.c[column]
+    after = ""
+    while True:
+        rows = connection.execute(
+            select(key, held).where(key > after).order_by(key).limit(MOVE_PAGE)
+        ).all()
+        for case_id, text in rows:
+            after = case_id
+            whole = CasePicture.model_validate_json(text)
+            entries = timeline_rows(whole)
+            if entries:
+                connection.execute(table.insert(), entries)
+            connection.execute(
+                update(cases).where(key == case_id).values({column: current_row(whole)})
+            )
+        if len(rows) < MOVE_PAGE:
+            return
+
+
+def wholes(
+    connection: Connection, table: Table, rows: Sequence[tuple[str, str]]
+) -> list[CasePicture]:
+    """The whole pictures of these current rows (case id, JSON), in their order, each with its
+    timeline rows (read in one query a page of cases)."""
+    entries = entries_by_case(connection, table, [case_id for case_id, _ in rows])
+    return [assembled(text, entries[case_id]) for case_id, text in rows]
+
+
+def currents(
+    connection: Connection, table: Table, rows: Sequence[tuple[str, str]]
+) -> dict[str, Current]:
+    """What the fold reads of the cases of these current rows (case id, JSON): each picture
+    without its timeline, and the order of its latest timeline row (`case.fold.Current`)."""
+    latest = latest_places(connection, table, [case_id for case_id, _ in rows])
+    return {
+        case_id: Current(CasePicture.model_validate_json(text), latest.get(case_id))
+        for case_id, text in rows
+    }
