@@ -12,21 +12,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from mappa_bus.agencies import Agency
 from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.schema import cases_table, timeline_table
 from mappa_bus.alerts.store import CASES
-from mappa_bus.catalogue import Area, Envelope, EventData, make_event
+from mappa_bus.catalogue import Envelope, EventData, make_event
 from mappa_bus.catalogue.erasure import ErasureData, ErasureGround, case_erased
 from mappa_bus.catalogue.merges import CasesMerged, CasesUnmerged, UnmergeReason
 from mappa_bus.catalogue.withdrawal import WITHDRAWALS, EventWithdrawn, WithdrawalReason
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.offsets import load_offsets
-from mappa_bus.simulator.options import SimulationOptions
-from mappa_bus.simulator.run import events, simulate
 from tests.alert_year import fold_the_year
 from tests.area_year import small_area_year
 from tests.keys import KEYRING
@@ -182,14 +179,6 @@ def test_the_lean_fold_raises_what_the_whole_fold_does_over_cumbrias_year(tmp_pa
     fold that reads timelines only when it needs them raises the very alerts and withdrawals,
     and stores the very pictures, of the fold over whole pictures."""
     _compare(tmp_path, small_area_year())
-
-
-@pytest.mark.year
-def test_the_lean_fold_raises_what_the_whole_fold_does_over_kents_year(tmp_path: Path) -> None:
-    """The same over Kent's simulated year (about 57,000 events)."""
-    options = SimulationOptions(areas=(Area.KENT,))
-    stream = [event for item in simulate(options) for event in events(item, options.seed)]
-    _compare(tmp_path, stream)
 
 
 def _as_kept_before_the_timeline_rows(url: str, pictures: dict[str, str]) -> None:
