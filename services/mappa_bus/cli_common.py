@@ -10,10 +10,12 @@ from typing import Annotated, Any, TypeVar
 import typer
 from aiokafka.errors import KafkaError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from mappa_bus.keyring import KeyringError
 from mappa_bus.logs import configure_logging
+from mappa_bus.projection.progress import MissingTopics
 from mappa_bus.settings import Settings, load_settings
 from mappa_bus.signing import Keyring
 from mappa_bus.web.hosts import allowed_hosts
@@ -126,4 +128,7 @@ def run_with_progress(verb: str, catch_up: Callable[[OnProgress], Coroutine[Any,
             )
         except KafkaError as error:
             console.print(f"[red]Kafka refused or failed: {error!r}[/]")
+            raise typer.Exit(2) from error
+        except MissingTopics as error:
+            console.print(f"[red]{escape(str(error))}[/]")
             raise typer.Exit(2) from error

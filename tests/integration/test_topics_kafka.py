@@ -1,4 +1,8 @@
-"""Explicit topic creation against a real broker."""
+"""Explicit topic creation against a real broker, and what a command says of topics missing."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
@@ -9,6 +13,8 @@ from mappa_bus.kafka_admin import ensure_topics
 from mappa_bus.topics import TopicSpec
 
 pytestmark = pytest.mark.kafka
+
+MAPPA = Path(sys.executable).with_name("mappa")
 
 
 async def test_topics_are_created_once_with_their_settings(
@@ -38,3 +44,30 @@ async def test_topics_are_created_once_with_their_settings(
     assert (first, second) == ([spec.name], [])
     assert len(description["partitions"]) == 3
     assert (values["retention.ms"], values["message.timestamp.type"]) == ("-1", "LogAppendTime")
+
+
+def test_a_catch_up_of_a_namespace_without_topics_names_them_and_exits_2(
+    service_env: dict[str, str], unique: str, tmp_path: Path
+) -> None:
+    """No traceback: the command says which topics the broker lacks and how to make them."""
+    namespace = f"absent-{unique}"
+    done = subprocess.run(
+        [
+            str(MAPPA),
+            "picture",
+            "catch-up",
+            "--namespace",
+            namespace,
+            "--database",
+            f"sqlite:///{tmp_path / 'pictures.db'}",
+        ],
+        env={**service_env, "COLUMNS": "400"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said[-2000:]
+    assert f"{namespace}.probation.events" in said
+    assert "mappa topics create" in said
+    assert "Traceback" not in said
