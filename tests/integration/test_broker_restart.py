@@ -28,9 +28,8 @@ from mappa_bus.picture.store import load_pictures
 from mappa_bus.principals import ADMIN, acl_bindings
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.progress import end_offsets
-from mappa_bus.simulator.options import Scenario, SimulationOptions
-from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic, bus_topic_specs
+from tests.area_year import small_area_year
 from tests.ports import free_port_pair
 from tests.stores import applied, unrecorded
 
@@ -43,9 +42,9 @@ PORT = free_port_pair()
 BOOTSTRAP = f"127.0.0.1:{PORT}"
 NAMESPACE = "restart"
 CHUNK = 1_000
-# The first part of Kent's year: enough for the restart to fall mid-stream with thousands of
-# events on either side of it; the whole year only made the test slower, not stronger.
-STREAM_EVENTS = 20_000
+# The first part of an area's year: enough for the restart to fall mid-stream with thousands of
+# events on either side of it; a whole year only made the test slower, not stronger.
+STREAM_EVENTS = 12_000
 
 
 def _kafka_local(command: str, data_dir: Path) -> None:
@@ -139,9 +138,7 @@ async def test_a_broker_restart_mid_stream_loses_and_doubles_nothing(tmp_path: P
     try:
         await ensure_topics(admin, bus_topic_specs(NAMESPACE))
         await ensure_acls(admin, acl_bindings(NAMESPACE))
-        kent = SimulationOptions(scenario=Scenario.KENT_2020_21)
-        stream = [event for item in simulate(kent) for event in events(item, kent.seed)]
-        stream = stream[:STREAM_EVENTS]
+        stream = small_area_year()[:STREAM_EVENTS]
         url = f"sqlite:///{tmp_path / 'pictures.db'}"
         log = tmp_path / "service.log"
         service = _start_service(url, data_dir, log)

@@ -21,15 +21,13 @@ from mappa_bus.case.model import CasePicture
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.picture.store import load_pictures
 from mappa_bus.projection.database import open_engine
-from mappa_bus.simulator.options import Scenario, SimulationOptions
-from mappa_bus.simulator.run import events, simulate
+from tests.area_year import small_area_year
 from tests.conftest import LocalPostgres
 from tests.stores import applied, unrecorded
 
 pytestmark = pytest.mark.kafka
 
 MAPPA = Path(sys.executable).with_name("mappa")
-KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 
 
 def _pg(cluster: LocalPostgres, command: str) -> None:
@@ -63,24 +61,24 @@ async def test_the_service_rides_out_a_database_outage(
     if os.environ.get("MAPPA_TEST_POSTGRES_URL"):
         pytest.skip("stops the tests' own PostgreSQL cluster; this one is someone else's")
     local_postgres: LocalPostgres = request.getfixturevalue("local_postgres")
-    kent = [event for item in simulate(KENT) for event in events(item, KENT.seed)]
-    half = len(kent) // 2
+    year = small_area_year()
+    half = len(year) // 2
     log = tmp_path / "service.log"
-    await publish_all(lambda agency: kafka_as(agency.value), kent[:half], namespace=namespace)
+    await publish_all(lambda agency: kafka_as(agency.value), year[:half], namespace=namespace)
     service = _start(service_env, namespace, database_url, log)
     try:
         _wait(lambda: applied(database_url) >= half // 2, service, log)
         _pg(local_postgres, "stop")
         try:
             await publish_all(
-                lambda agency: kafka_as(agency.value), kent[half:], namespace=namespace
+                lambda agency: kafka_as(agency.value), year[half:], namespace=namespace
             )
             # Down until the service has backed off and tried again, alive: a second retry
             # is what shows it waits rather than failing once and stopping.
             _wait(lambda: log.read_text().count("store unavailable") >= 2, service, log)
         finally:
             _pg(local_postgres, "start")
-        _wait(lambda: applied(database_url) == len(kent), service, log)
+        _wait(lambda: applied(database_url) == len(year), service, log)
     finally:
         service.send_signal(signal.SIGKILL)
         service.wait()
@@ -90,7 +88,7 @@ async def test_the_service_rides_out_a_database_outage(
         stored = load_pictures(connection)
     engine.dispose()
     expected: dict[str, CasePicture] = {}
-    for event in kent:
+    for event in year:
         expected[event.case_id] = apply(expected.get(event.case_id), event, event.time)
     retries = log.read_text().count("store unavailable")
     assert retries >= 2

@@ -19,29 +19,22 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mappa_bus.adapters.publisher import publish_all
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.picture.service import catch_up, open_projection
 from mappa_bus.picture.store import PROJECTION, load_pictures
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.offsets import load_offsets
-from mappa_bus.simulator.options import Scenario, SimulationOptions
-from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import agency_topic
+from tests.area_year import small_area_year
 from tests.ports import free_port
 from tests.stores import applied
 
 pytestmark = pytest.mark.kafka
 
-KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 MAPPA = Path(sys.executable).with_name("mappa")
 # Before the partitions were sought in one call, a member took about 30 s to leave its group
 # on a new store; now it takes a fraction of a second (docs/operations.md).
 PROMPT_EXIT_SECONDS = 15.0
-
-
-def _kent() -> list[Envelope[EventData]]:
-    return [event for item in simulate(KENT) for event in events(item, KENT.seed)]
 
 
 def _service(env: dict[str, str], namespace: str, database_url: str, port: int, log: Path) -> Any:
@@ -112,7 +105,7 @@ async def test_readyz_and_metrics_show_what_the_service_applied_and_refused(
 ) -> None:
     """A few events and one bad record: ready once it consumes; the events applied, the record
     dead-lettered as not JSON, every one consumed, no lag left; SIGTERM ends it at once."""
-    sent = _kent()[:40]
+    sent = small_area_year()[:40]
     await publish_all(lambda agency: kafka_as(agency.value), sent, namespace=namespace)
     producer = AIOKafkaProducer(**kafka.aiokafka_options())
     await producer.start()
@@ -158,16 +151,16 @@ async def test_sigterm_mid_replay_commits_a_whole_batch_and_exits_promptly(
     namespace: str,
     tmp_path: Path,
 ) -> None:
-    """SIGTERM a third of the way through Kent's year: the process exits 0 within bounds, its
-    store holds exactly the events its offsets say (a batch boundary, nothing half-done), and
-    a later catch-up applies precisely the rest."""
-    kent = _kent()
-    await publish_all(lambda agency: kafka_as(agency.value), kent, namespace=namespace)
+    """SIGTERM a third of the way through an area's year: the process exits 0 within bounds,
+    its store holds exactly the events its offsets say (a batch boundary, nothing half-done),
+    and a later catch-up applies precisely the rest."""
+    year = small_area_year()
+    await publish_all(lambda agency: kafka_as(agency.value), year, namespace=namespace)
     port, log = free_port(), tmp_path / "service.log"
     database_url = f"sqlite:///{tmp_path / 'pictures.db'}"
     process = _service(service_env, namespace, database_url, port, log)
     try:
-        _wait_for(lambda: applied(database_url) >= len(kent) // 3, process, log)
+        _wait_for(lambda: applied(database_url) >= len(year) // 3, process, log)
     finally:
         code, seconds = _stop(process)
 
@@ -175,13 +168,13 @@ async def test_sigterm_mid_replay_commits_a_whole_batch_and_exits_promptly(
     assert code == 0, log.read_text()[-2000:]
     assert seconds < PROMPT_EXIT_SECONDS, f"{seconds:.1f} s to exit"
     assert "shut down gracefully" in log.read_text()
-    assert 0 < stopped_at < len(kent)
+    assert 0 < stopped_at < len(year)
     assert on_timelines == stopped_at
 
     projection = open_projection(database_url, namespace)
     rest = await catch_up(kafka_as("picture"), projection)
-    assert rest == len(kent) - stopped_at
-    assert _stored(database_url) == (len(kent), len(kent))
+    assert rest == len(year) - stopped_at
+    assert _stored(database_url) == (len(year), len(year))
 
 
 def _stored(database_url: str) -> tuple[int, int]:

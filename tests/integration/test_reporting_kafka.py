@@ -24,19 +24,19 @@ from mappa_bus.reporting.publication import StatisticsPublished
 from mappa_bus.reporting.queries import statistics_for
 from mappa_bus.reporting.service import catch_up, open_projection
 from mappa_bus.reporting.tables import kent_2020_21
-from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
+from mappa_bus.simulator.options import ALL_AREAS, SimulationOptions
 from mappa_bus.simulator.run import events, intended, simulate
 from mappa_bus.topics import agency_topic, dead_letter_topic, statistics_topic
+from tests.area_year import kent_year
 from tests.keys import headers_of
 
 pytestmark = pytest.mark.kafka
 
 YEAR = date(2020, 4, 1)
-KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 
 
 def _kent() -> list[Envelope[EventData]]:
-    return [event for item in simulate(KENT) for event in events(item, KENT.seed)]
+    return kent_year()
 
 
 def _json(database: str, namespace: str) -> str:

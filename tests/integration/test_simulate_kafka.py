@@ -27,9 +27,10 @@ from mappa_bus.reporting.plan_figures import (
 )
 from mappa_bus.reporting.plan_store import load_plan_steps
 from mappa_bus.reporting.service import catch_up, open_projection
-from mappa_bus.simulator.options import Scenario, SimulationOptions
+from mappa_bus.simulator.options import SimulationOptions
 from mappa_bus.simulator.run import events, intended_plans, simulate
 from mappa_bus.topics import agency_topic
+from tests.area_year import KENT_YEAR, kent_year
 from tests.conftest import BrokerUnderTest
 
 pytestmark = pytest.mark.kafka
@@ -83,8 +84,7 @@ async def test_a_simulated_kent_years_plan_figures_are_the_simulators_truth(
     """The Kent 2020-21 scenario published by each agency's own principal and counted by the
     reporting consumer gives, for every area-year and every agency, exactly the plan figures
     the simulator intended from its people; the store read afresh says the same."""
-    kent = SimulationOptions(scenario=Scenario.KENT_2020_21)
-    published = [event for item in simulate(kent) for event in events(item, kent.seed)]
+    published = kent_year()
     database = f"sqlite:///{tmp_path / 'reporting.db'}"
 
     await publish_all(lambda agency: kafka_as(agency.value), published, namespace=namespace)
@@ -93,7 +93,7 @@ async def test_a_simulated_kent_years_plan_figures_are_the_simulators_truth(
     with open_engine(database).connect() as connection:
         stored = action_facts(load_plan_steps(connection))
 
-    truth = {(item.area, item.year_start): item for item in intended_plans(kent)}
+    truth = {(item.area, item.year_start): item for item in intended_plans(KENT_YEAR)}
     year = truth[(Area.KENT, date(2020, 4, 1))]
     assert len(published) == read
     assert truth == _by_area_year(counted)
