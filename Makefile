@@ -19,8 +19,11 @@ demo: $(STAMP)
 	deploy/kafka/kafka-local start
 	$(VENV)/bin/mappa demo
 
+# Two pytest-xdist workers, as many as the CI machine has cores: much of the suite waits on
+# brokers, databases and subprocesses. tests/conftest.py says which tests share a worker.
+TEST_WORKERS ?= 2
 test: $(STAMP) lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The pure and in-memory tests alone (no broker, no database server), for the edit-test loop:
 # well under a minute. Tests that simulate whole area-years (the `year` mark) are left to `test`.

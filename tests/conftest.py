@@ -59,6 +59,21 @@ KAFKA_LOCAL = REPO / "deploy" / "kafka" / "kafka-local"
 PG_LOCAL = REPO / "deploy" / "postgres" / "pg-local"
 
 
+# `make test` runs the suite in two pytest-xdist workers (`--dist loadgroup`): each worker has its
+# own session broker and PostgreSQL, which are cheap; Keycloak and Chromium are not, so every
+# test that needs either is kept on one worker. The rest go a module at a time, so a module's
+# fixtures are made once, and in the order collected: the long integration modules first, the
+# many short unit modules filling in at the end.
+ONE_WORKER_FIXTURES = frozenset({"keycloak", "browser", "chromium"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        needs = ONE_WORKER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        group = "keycloak-and-chromium" if needs else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def _docker_engine_answers() -> bool:
     try:
         import docker
@@ -166,7 +181,10 @@ def kafka_broker() -> Iterator[BrokerUnderTest]:
         yield from _local_broker(pinned or free_port_pair(), {})
         return
     with throwaway_dir("mappa-test-kafka-") as data_dir:
-        yield from _local_broker(free_port_pair(), {"KAFKA_DATA_DIR": str(data_dir)})
+        # Its data dir is deleted after it, so it need not stop gracefully: at the end of a
+        # whole suite (thousands of partitions) the session's teardown took 24-46 s.
+        throwaway = {"KAFKA_DATA_DIR": str(data_dir), "KAFKA_STOP_TIMEOUT": "5"}
+        yield from _local_broker(free_port_pair(), throwaway)
 
 
 def _kafka_local(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -66,6 +66,15 @@ def free_port_pair() -> int:
 
 def port_from(variable: str) -> int | None:
     """The port the environment variable `variable` names, or None when it is not set: a
-    developer pins a port to reuse a running server across sessions."""
+    developer pins a port to reuse a running server across sessions. Under pytest-xdist each
+    worker takes its own port above it (gw0 the port named, gw1 ten above, ...): a server one
+    worker started and stops at its end is never one the other is still using."""
     configured = os.environ.get(variable)
-    return int(configured) if configured else None
+    if not configured:
+        return None
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    return int(configured) + PINNED_PORT_STRIDE * int(worker or 0)
+
+
+# Ports between two workers' pinned servers: a broker takes two (its controller's the next).
+PINNED_PORT_STRIDE = 10
