@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from mappa_bus.catalogue import Envelope, to_wire
@@ -35,6 +38,25 @@ def record_of(event: Envelope[Any], offset: int, timestamp: int, namespace: str)
     value = to_wire(event)
     headers = kafka_headers(value, event)
     return Record(topic, partition_of(key), offset, key, value, timestamp, headers)
+
+
+def delivered(
+    events: Iterable[Envelope[Any]],
+    namespace: str,
+    offsets: Counter[tuple[str, int]],
+    stamp: int = 0,
+) -> tuple[list[Record], int]:
+    """`events` as the bus holds them in this order: each at the next offset of its partition
+    (`offsets`, moved on), stamped five minutes after it happened but never before the record
+    before it (`stamp`, the last stamp so far). The records, and the last stamp."""
+    records = []
+    for event in events:
+        stamp = max(stamp, int((event.time + timedelta(minutes=5)).timestamp() * 1000))
+        record = record_of(event, 0, stamp, namespace)
+        position = (record.topic, record.partition)
+        records.append(dataclasses.replace(record, offset=offsets[position]))
+        offsets[position] += 1
+    return records, stamp
 
 
 def erasure_record(event: CaseErased, offset: int, timestamp: int, namespace: str) -> Record:

@@ -4,24 +4,46 @@ and on a real PostgreSQL, through the one code path the stores use (SQLAlchemy C
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from mappa_bus.agencies import Agency
+from mappa_bus.alerts.consumer import AlertProjection
+from mappa_bus.alerts.schema import cases_table as alerts_cases_table
 from mappa_bus.alerts.schema import create_schema as alerts_schema
+from mappa_bus.alerts.schema import timeline_table as alerts_timeline_table
+from mappa_bus.case.fold import Place, current_of
 from mappa_bus.case.model import ActionStatus, CasePicture, Plan, PlanAction
-from mappa_bus.catalogue import Area
+from mappa_bus.catalogue import Area, Envelope
+from mappa_bus.catalogue.erasure import ErasureData, ErasureGround, case_erased
+from mappa_bus.catalogue.housing import HousingNeedRaised
 from mappa_bus.catalogue.plans import ActionKind
+from mappa_bus.catalogue.probation import MappaEligibilityIdentified
+from mappa_bus.catalogue.vocabulary import Category
+from mappa_bus.catalogue.withdrawal import HousingEventWithdrawn
+from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.schema import create_schema as picture_schema
 from mappa_bus.picture.schema import pictures_table, timeline_table
-from mappa_bus.picture.store import find_overdue, holding, load_pictures, save_pictures
+from mappa_bus.picture.store import (
+    current_pictures,
+    find_overdue,
+    holding,
+    load_pictures,
+    save_pictures,
+)
 from mappa_bus.projection.database import StoreOutOfDateError, open_engine, snapshot
-from mappa_bus.projection.timelines import PAIRS_PER_READ
+from mappa_bus.projection.timelines import LAST_EVENT_ID, LAST_TIME, PAIRS_PER_READ, place_of
 from mappa_bus.reporting.schema import create_schema as reporting_schema
-from tests.case_events import withdrawn_and_late
+from tests.case_events import kent_case, withdrawal, withdrawn_and_late
+from tests.keys import KEYRING
+from tests.records import delivered, erasure_record
 
 METADATA = sa.MetaData()
 NOTES = sa.Table(
@@ -89,9 +111,26 @@ def test_members_starting_together_on_a_new_store_all_create_its_schema(
 ) -> None:
     """Two members of a group started at once on an empty store both create its tables; the
     one that checks first and creates second must not fail (it did, and exited: CI saw it)."""
-    members = 4
-    engines = [open_engine(database_url) for _ in range(members)]
-    together = threading.Barrier(members)
+    engines = [open_engine(database_url) for _ in range(4)]
+    try:
+        assert _start_together(engines, create_schema) == []
+        tables = set(sa.inspect(engines[0]).get_table_names())
+        assert "projection_offsets" in tables
+        if create_schema is picture_schema:
+            assert "picture_timeline" in tables
+        if create_schema is alerts_schema:
+            assert "alerts_timeline" in tables
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def _start_together(
+    engines: list[sa.Engine], create_schema: Callable[[sa.Engine], object]
+) -> list[BaseException]:
+    """`create_schema` on each of `engines` at once, as members of a group starting together:
+    how each that failed failed."""
+    together = threading.Barrier(len(engines))
     failures: list[BaseException] = []
 
     def start(engine: sa.Engine) -> None:
@@ -106,17 +145,7 @@ def test_members_starting_together_on_a_new_store_all_create_its_schema(
         thread.start()
     for thread in threads:
         thread.join()
-    try:
-        assert failures == []
-        tables = set(sa.inspect(engines[0]).get_table_names())
-        assert "projection_offsets" in tables
-        if create_schema is picture_schema:
-            assert "picture_timeline" in tables
-        if create_schema is alerts_schema:
-            assert "alerts_timeline" in tables
-    finally:
-        for engine in engines:
-            engine.dispose()
+    return failures
 
 
 def test_a_store_an_earlier_version_made_is_refused_by_name(database_url: str) -> None:
@@ -145,9 +174,10 @@ def test_a_store_an_earlier_version_made_is_refused_by_name(database_url: str) -
 def test_a_picture_store_made_before_the_timeline_rows_is_upgraded_once(
     database_url: str,
 ) -> None:
-    """A store whose pictures carry their timelines (one with a withdrawal and a late event)
-    gets them as rows on the next start and reads back the same pictures, each row without
-    its timeline; starting again changes nothing."""
+    """A store whose pictures carry their timelines (one with a withdrawal and a late event),
+    and whose rows have no place columns, gets them as rows on the next start and reads back
+    the same pictures, each row without its timeline and with its latest entry's place;
+    starting again changes nothing."""
     engine = open_engine(database_url)
     pictures = [
         withdrawn_and_late("KEN-2024-000001"),
@@ -155,6 +185,9 @@ def test_a_picture_store_made_before_the_timeline_rows_is_upgraded_once(
     ]
     try:
         pictures_table.create(engine)  # as the version before made it
+        with engine.begin() as connection:
+            for column in (LAST_TIME, LAST_EVENT_ID):
+                connection.exec_driver_sql(f"ALTER TABLE picture_cases DROP COLUMN {column}")
         with engine.begin() as connection:
             connection.execute(
                 pictures_table.insert(),
@@ -173,6 +206,8 @@ def test_a_picture_store_made_before_the_timeline_rows_is_upgraded_once(
             assert rows.scalar_one() == 8
             kept = connection.execute(sa.select(pictures_table.c.picture)).scalars()
             assert all('"timeline"' not in text for text in kept)
+            current = current_pictures(connection, [p.case_id for p in pictures])
+        assert current == {p.case_id: current_of(p) for p in pictures}
     finally:
         engine.dispose()
 
@@ -258,3 +293,185 @@ def _with_plan(case_id: str, due: date, status: ActionStatus = ActionStatus.OPEN
         status=status,
     )
     return CasePicture(case_id=case_id, area=Area.KENT, plan=Plan(actions=(action,)))
+
+
+# ---- where each case's latest timeline row sits, kept in its current row ------------------
+
+START = datetime(2024, 4, 1, 9, tzinfo=UTC)
+CLOCK = datetime(2024, 6, 1, 9, tzinfo=UTC)
+NAMESPACE = "places"
+CASE_IDS = [f"KEN-2024-{n:06d}" for n in range(1, 13)]
+ERASED = CASE_IDS[5]
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A projection that keeps case pictures, and its current rows' and timeline rows' tables."""
+
+    make: Callable[[sa.Engine], Any]
+    cases: sa.Table
+    timeline: sa.Table
+    create_schema: Callable[[sa.Engine], object]
+
+
+SLICES = {
+    "picture": Slice(
+        lambda engine: PictureProjection(engine, NAMESPACE, keyring=KEYRING, cache_size=2),
+        pictures_table,
+        timeline_table,
+        picture_schema,
+    ),
+    "alerts": Slice(
+        lambda engine: AlertProjection(
+            engine, NAMESPACE, keyring=KEYRING, cache_size=2, clock=lambda: CLOCK
+        ),
+        alerts_cases_table,
+        alerts_timeline_table,
+        alerts_schema,
+    ),
+}
+
+
+def _batches() -> list[list[Envelope[Any]]]:
+    """Twelve Kent cases' events in four deliveries: some late (ordered before what their
+    case holds), some withdrawals (one ordered before its case's latest entry), a redelivery,
+    and the sixth case erased in the third (its later events are not folded)."""
+    makers = {case_id: kent_case(case_id, START) for case_id in CASE_IDS}
+    eligible = MappaEligibilityIdentified(
+        identified_on=date(2024, 4, 1), category=Category.VIOLENT_OFFENDER, lead_agency="probation"
+    )
+
+    def need(case_id: str, day: int, name: str) -> Envelope[Any]:
+        data = HousingNeedRaised(raised_on=(START + timedelta(days=day)).date(), need="homeless")
+        return makers[case_id](data, day, f"{case_id}-{name}")
+
+    def withdraws(case_id: str, day: int) -> Envelope[Any]:
+        target = f"{case_id}-h1"
+        return withdrawal(
+            makers[case_id],
+            HousingEventWithdrawn,
+            target,
+            f"{target}-out",
+            day=day,
+            on=START.date(),
+        )
+
+    first = [
+        e for c in CASE_IDS for e in (makers[c](eligible, 0, f"{c}-eligible"), need(c, 3, "h1"))
+    ]
+    second = [need(c, 6, "h2") for c in CASE_IDS]
+    second += [need(c, 1, "late") for c in CASE_IDS[::3]]
+    second += [withdraws(c, 7) for c in CASE_IDS[1::3]]
+    second += [need(CASE_IDS[2], 3, "h1")]  # the same event again
+    third = [need(c, 9, "h3") for c in CASE_IDS]
+    third.append(withdraws(CASE_IDS[8], 2))  # before the case's latest entry
+    fourth = [need(c, 12, "h4") for c in CASE_IDS]
+    return [first, second, third, fourth]
+
+
+def _records(batches: list[list[Envelope[Any]]]) -> list[list[Any]]:
+    """The deliveries as records, each stamped when it reached the bus; the erasure of
+    `ERASED` before the third's events."""
+    offsets: Counter[tuple[str, int]] = Counter()
+    stamp = 0
+    made: list[list[Any]] = []
+    for number, events in enumerate(batches):
+        records: list[Any] = []
+        if number == 2:
+            data = ErasureData(
+                case_id=ERASED,
+                area=Area.KENT,
+                ground=ErasureGround.DECISION,
+                decision="D-1",
+                erased_on=START.date(),
+            )
+            records.append(erasure_record(case_erased(data, CLOCK), 0, stamp, NAMESPACE))
+        on_the_bus, stamp = delivered(events, NAMESPACE, offsets, stamp)
+        made.append([*records, *on_the_bus])
+    return made
+
+
+def _places(engine: sa.Engine, kind: Slice) -> tuple[dict[str, Place | None], ...]:
+    """Each stored case's place as its current row holds it, and as its timeline rows say."""
+    cases, timeline = kind.cases, kind.timeline
+    with snapshot(engine) as connection:
+        read = connection.execute(
+            sa.select(cases.c.case_id, cases.c[LAST_TIME], cases.c[LAST_EVENT_ID])
+        )
+        held = {case_id: place_of(moment, event_id) for case_id, moment, event_id in read}
+        rows: dict[str, Place] = {}
+        every = sa.select(timeline.c.case_id, timeline.c.time, timeline.c.event_id)
+        for case_id, moment, event_id in connection.execute(every):
+            place = place_of(moment, event_id)
+            assert place is not None
+            rows[case_id] = max(rows.get(case_id, place), place)
+    return held, {case_id: rows.get(case_id) for case_id in held}
+
+
+def _fold(engine: sa.Engine, kind: Slice, records: list[Any]) -> Any:
+    """Fold `records` five at a time into a newly loaded projection of `kind`."""
+    projection = kind.make(engine)
+    projection.load()
+    for start in range(0, len(records), 5):
+        batch = projection.fold(records[start : start + 5])
+        assert not batch.rejected
+        projection.commit(batch)
+    return projection
+
+
+@pytest.mark.parametrize("name", sorted(SLICES))
+def test_each_current_row_holds_where_its_latest_timeline_row_sits(
+    database_url: str, name: str
+) -> None:
+    """After every delivery (late events, withdrawals, a redelivery, an erasure), with a cache
+    of two cases, each current row's place is the latest of its case's timeline rows (none
+    for an erased stub), and the fold's read of it is what the whole picture gives."""
+    kind = SLICES[name]
+    engine = open_engine(database_url)
+    try:
+        for records in _records(_batches()):
+            projection = _fold(engine, kind, records)
+            held, rows = _places(engine, kind)
+            assert held == rows
+        stored = projection.stored_pictures()
+        if kind.cases is pictures_table:
+            assert held[ERASED] is None
+            with snapshot(engine) as connection:
+                current = current_pictures(connection, CASE_IDS)
+            assert current == {case_id: current_of(p) for case_id, p in stored.items()}
+        assert ERASED not in rows or rows[ERASED] is None
+        assert sum(bool(p.withdrawn) for p in stored.values()) == 5
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("name", sorted(SLICES))
+def test_a_store_made_before_the_place_columns_is_upgraded_in_place(
+    database_url: str, name: str, tmp_path: Path
+) -> None:
+    """A store whose current rows have no place columns (the version before) has them added
+    and filled from its timeline rows by the members starting on it together, and folds on
+    to the very pictures and places of a store made with them."""
+    kind = SLICES[name]
+    deliveries = _records(_batches())
+    old, kept = open_engine(database_url), open_engine(f"sqlite:///{tmp_path / 'kept.db'}")
+    members = [open_engine(database_url) for _ in range(3)]
+    try:
+        for records in deliveries[:2]:
+            _fold(old, kind, records)
+            _fold(kept, kind, records)
+        with old.begin() as connection:
+            for column in (LAST_TIME, LAST_EVENT_ID):
+                connection.exec_driver_sql(f"ALTER TABLE {kind.cases.name} DROP COLUMN {column}")
+        assert _start_together(members, kind.create_schema) == []
+        assert _places(old, kind) == _places(kept, kind)
+        for records in deliveries[2:]:
+            upgraded = _fold(old, kind, records)
+            made = _fold(kept, kind, records)
+        assert upgraded.stored_pictures() == made.stored_pictures()
+        held, rows = _places(old, kind)
+        assert (held, rows) == _places(kept, kind)
+        assert held == rows
+    finally:
+        for engine in (old, kept, *members):
+            engine.dispose()

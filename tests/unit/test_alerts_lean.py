@@ -27,7 +27,8 @@ from mappa_bus.projection.offsets import load_offsets
 from tests.alert_year import fold_the_year
 from tests.area_year import small_area_year
 from tests.keys import KEYRING
-from tests.records import Record, erasure_record, record_of
+from tests.records import Record, erasure_record
+from tests.records import delivered as on_the_bus
 
 NAMESPACE = "unit"
 CLOCK = datetime(2021, 1, 1, 9, tzinfo=UTC)
@@ -112,15 +113,7 @@ def _records(stream: Sequence[Envelope[EventData]]) -> list[Record]:
         while held and held[0][0] <= index:
             delivered.append(held.pop(0)[1])
     delivered += [event for _, event in held]
-    offsets: Counter[tuple[str, int]] = Counter()
-    records = []
-    stamp = 0
-    for event in delivered:
-        stamp = max(stamp, int((event.time + timedelta(minutes=5)).timestamp() * 1000))
-        record = record_of(event, 0, stamp, NAMESPACE)
-        position = (record.topic, record.partition)
-        records.append(dataclasses.replace(record, offset=offsets[position]))
-        offsets[position] += 1
+    records, stamp = on_the_bus(delivered, NAMESPACE, Counter())
     erased = sorted(event.case_id for event in stream)[0]
     data = ErasureData(
         case_id=erased,

@@ -545,7 +545,8 @@ class AlertProjection:
             delete_cases(connection, batch.erasures)
             record_erasures(connection, PROJECTION, fresh)
             before = {case_id: held.picture for case_id, held in batch.known.items()}
-            save_cases(connection, cases, batch.due, before)
+            last = {case_id: held.last for case_id, held in batch.known.items() if not held.whole}
+            save_cases(connection, cases, batch.due, before, last)
             set_due(connection, {k: d for k, d in batch.due.items() if k not in cases})
             save_links(connection, CASES, (link.as_row() for link in batch.links))
         if fresh:

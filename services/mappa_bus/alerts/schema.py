@@ -11,7 +11,7 @@ from mappa_bus.projection.database import create_tables
 from mappa_bus.projection.erasures import erasures_table
 from mappa_bus.projection.merges import merges_table
 from mappa_bus.projection.offsets import metadata, offsets_table
-from mappa_bus.projection.timelines import add_timeline
+from mappa_bus.projection.timelines import add_places, add_timeline, place_columns
 from mappa_bus.projection.timelines import timeline_table as timeline_table_named
 
 raised_table = Table(
@@ -36,6 +36,9 @@ cases_table = Table(
     Column("partition", Integer, nullable=True),
     Column("due_on", Date, nullable=True),
     Column("picture", Text, nullable=False),
+    # Where the case's latest timeline row sits: the fold reads a case by key. A store made
+    # before them has them added and filled at start (`add_places`).
+    *place_columns(),
     Index("alerts_cases_by_due", "due_on", "partition"),
 )
 
@@ -51,7 +54,11 @@ def create_schema(engine: Engine) -> bool:
     erasures and the merge links, and the timeline rows. Whether the pictures' table had to be
     made (a new store, or one made before the pictures were kept: they are then folded again
     from the log). A store whose pictures still carry their timelines (made before the rows) has
-    them moved into rows, in place: nothing is folded again for it."""
+    them moved into rows, in place: nothing is folded again for it; one made before the place
+    columns has them added and filled from its timeline rows."""
+    # First, and tried again as it is: the engine's first connection (SQLite's pragmas) can
+    # find another member's upgrade holding the file.
+    add_places(engine, cases_table, timeline_table)
     made = not inspect(engine).has_table(cases_table.name)
     create_tables(
         engine, metadata, [raised_table, cases_table, offsets_table, erasures_table, merges_table]

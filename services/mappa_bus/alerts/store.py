@@ -33,8 +33,11 @@ from mappa_bus.projection.erasures import erasures_table
 from mappa_bus.projection.merges import merges_table
 from mappa_bus.projection.offsets import offsets_table
 from mappa_bus.projection.timelines import (
+    LAST_EVENT_ID,
+    LAST_TIME,
     delete_timelines,
-    latest_places,
+    place_of,
+    place_values,
     save_timelines,
     wholes,
 )
@@ -68,54 +71,43 @@ def cases_of(
     connection: Connection, case_ids: Collection[str], *, whole: bool = False
 ) -> tuple[dict[str, HeldCase], set[str]]:
     """The stored cases among `case_ids` (absent: none stored), each without its timeline and
-    with the order of its latest entry (`whole`: with it), and those of them the alerts service
-    has erased (docs/decisions/0002): one query a page of ids, both tables in it (one
-    statement reads one state of the store, so no snapshot is needed for the two)."""
+    with the order of its latest entry, which its row holds (`whole`: with its timeline), and
+    those of them the alerts service has erased (docs/decisions/0002): one query a page of ids,
+    both tables in it (one statement reads one state of the store, so no snapshot is needed for
+    the two)."""
     found: dict[str, HeldCase] = {}
     erased: set[str] = set()
     cases, erasures = cases_table, erasures_table
     for page in in_pages(case_ids):
         rows = connection.execute(
             union_all(
-                select(cases.c.case_id, cases.c.partition, cases.c.picture).where(
-                    cases.c.case_id.in_(page)
-                ),
+                select(
+                    cases.c.case_id,
+                    cases.c.partition,
+                    cases.c.picture,
+                    cases.c[LAST_TIME],
+                    cases.c[LAST_EVENT_ID],
+                ).where(cases.c.case_id.in_(page)),
                 # An erased case's row: no picture.
-                select(erasures.c.case_id, null(), null()).where(
+                select(erasures.c.case_id, null(), null(), null(), null()).where(
                     erasures.c.projection == PROJECTION, erasures.c.case_id.in_(page)
                 ),
             )
         )
         current: list[tuple[str, str]] = []
         homes: dict[str, int | None] = {}
-        for case_id, home, text in rows:
+        for case_id, home, text, moment, event_id in rows:
             if text is None:
                 erased.add(case_id)
-            else:
+            elif whole:
                 current.append((case_id, text))
                 homes[case_id] = home
-        found.update(_held(connection, current, homes, whole=whole))
-    return found, erased
-
-
-def _held(
-    connection: Connection,
-    current: Sequence[tuple[str, str]],
-    homes: Mapping[str, int | None],
-    *,
-    whole: bool,
-) -> dict[str, HeldCase]:
-    """The cases of these current rows (case id, JSON), whole or each with its latest entry."""
-    if whole:
+            else:
+                picture = CasePicture.model_validate_json(text)
+                found[case_id] = HeldCase(picture, home, place_of(moment, event_id), whole=False)
         pictures = wholes(connection, timeline_table, current)
-        return {p.case_id: HeldCase(p, homes[p.case_id]) for p in pictures}
-    latest = latest_places(connection, timeline_table, [case_id for case_id, _ in current])
-    return {
-        case_id: HeldCase(
-            CasePicture.model_validate_json(text), homes[case_id], latest.get(case_id), whole=False
-        )
-        for case_id, text in current
-    }
+        found.update((p.case_id, HeldCase(p, homes[p.case_id])) for p in pictures)
+    return found, erased
 
 
 def whole_cases(connection: Connection, case_ids: Collection[str]) -> dict[str, HeldCase]:
@@ -135,17 +127,23 @@ def save_cases(
     cases: Mapping[str, HeldCase],
     due: Mapping[str, date | None],
     before: Mapping[str, CasePicture],
+    last: Mapping[str, Place | None] | None = None,
 ) -> None:
     """Write these cases with their due days (inside the caller's transaction): each one's
     current row, and the timeline rows its picture holds and `before` (the store's pictures of
-    these cases as the caller read them, whole or not; a case absent had none) lacks."""
+    these cases as the caller read them, whole or not; a case absent had none) lacks. `last`
+    has where the latest entry before sat of the cases whose pictures may hold only the
+    entries folded since (`HeldCase.last`): their current rows keep the later of it and their
+    own latest."""
     ordered = sorted(cases.items())
+    places = last or {}
     rows = [
         {
             "case_id": case_id,
             "partition": held.home,
             "due_on": due.get(case_id),
             "picture": current_row(held.picture),
+            **place_values(held.picture, places.get(case_id)),
         }
         for case_id, held in ordered
     ]

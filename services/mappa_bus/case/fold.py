@@ -147,12 +147,20 @@ class Current:
 def current_of(picture: CasePicture, last: Place | None = None) -> Current:
     """`picture` as `Current`: its entries dropped, the latest of them (or `last`, the latest
     before them, if `picture` holds only those folded since) kept."""
+    return Current(
+        _replace(picture, {"timeline": (), "withdrawals": ()}), latest_place(picture, last)
+    )
+
+
+def latest_place(picture: CasePicture, last: Place | None = None) -> Place | None:
+    """The order of the latest entry `picture` was folded from, or `last` (the latest before
+    them, if `picture` holds only those folded since) when it is later; None: neither has one."""
     # The timeline is in order: its last entry, the withdrawn ones and the withdrawals suffice.
     entries = (*picture.timeline[-1:], *picture.withdrawn, *picture.withdrawals)
     latest = max((_order(entry) for entry in entries), default=None)
     if latest is None or (last is not None and last > latest):
-        latest = last
-    return Current(_replace(picture, {"timeline": (), "withdrawals": ()}), latest)
+        return last
+    return latest
 
 
 def apply_after(

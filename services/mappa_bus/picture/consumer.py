@@ -245,7 +245,10 @@ class PictureProjection:
             for case_id in stubs:
                 del batch.changed[case_id]
             save_pictures(
-                connection, [*batch.changed.values(), *batch.stubs.values()], before=batch.stored
+                connection,
+                [*batch.changed.values(), *batch.stubs.values()],
+                before=batch.stored,
+                last=batch.last,
             )
             save_links(connection, PROJECTION, (link.as_row() for link in batch.links))
             record_erasures(connection, PROJECTION, batch.erasures.values())

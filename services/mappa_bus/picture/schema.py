@@ -21,7 +21,7 @@ from mappa_bus.projection.database import create_tables
 from mappa_bus.projection.erasures import erasures_table as decided_erasures_table
 from mappa_bus.projection.merges import merges_table
 from mappa_bus.projection.offsets import metadata, offsets_table
-from mappa_bus.projection.timelines import add_timeline
+from mappa_bus.projection.timelines import add_places, add_timeline, place_columns
 from mappa_bus.projection.timelines import timeline_table as timeline_table_named
 
 # One row a case: the picture without its timeline (`picture_timeline`) as JSON, beside the
@@ -40,6 +40,9 @@ pictures_table = Table(
     # before lacks it and is rebuilt (docs/picture.md).
     Column("open_due_on", Date, nullable=True),
     Column("picture", Text, nullable=False),
+    # Where the case's latest timeline row sits: the fold reads a case by key (issue 17). A
+    # store made before them has them added and filled at start (`add_places`).
+    *place_columns(),
     Index("picture_cases_by_area_level", "area", "level"),
     Index("picture_cases_by_recorded", "last_recorded_at"),
     Index("picture_cases_by_open_due", "open_due_on"),
@@ -64,7 +67,8 @@ erasures_table = Table(
 def create_schema(engine: Engine) -> None:
     """Create the service's tables where missing: pictures and their timelines, offsets,
     erasures (past retention, and every erasure folded from the log), merge links, and the
-    audit trail. A store made before the timeline rows has them made from its pictures."""
+    audit trail. A store made before the timeline rows has them made from its pictures, one
+    made before the place columns has them added."""
     tables = [
         pictures_table,
         offsets_table,
@@ -73,5 +77,6 @@ def create_schema(engine: Engine) -> None:
         merges_table,
         audit_table,
     ]
+    add_places(engine, pictures_table, timeline_table)
     create_tables(engine, metadata, tables)
     add_timeline(engine, timeline_table, pictures_table, "picture")

@@ -2,7 +2,8 @@
 its timeline as JSON beside the columns the queries filter on, and the timeline as rows written
 once per event (`picture.timeline`), in the same database (and transaction) as its offsets.
 Every read puts the two back together, but the fold's (`current_pictures`): it reads the current
-rows and each case's latest entry, and the timeline rows only of the cases that need them."""
+rows, each with where its case's latest entry sits (two columns of its own, written with it), and
+the timeline rows only of the cases that need them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
-from mappa_bus.case.fold import Current
+from mappa_bus.case.fold import Current, Place
 from mappa_bus.case.merges import Link, Merges, merges_of
 from mappa_bus.case.model import CasePicture, Status
 from mappa_bus.case.timeline import current_row
@@ -23,7 +24,15 @@ from mappa_bus.picture.schema import pictures_table, timeline_table
 from mappa_bus.projection.database import in_pages, upsert
 from mappa_bus.projection.merges import load_links
 from mappa_bus.projection.offsets import offsets_table
-from mappa_bus.projection.timelines import currents, save_timelines, utc, wholes
+from mappa_bus.projection.timelines import (
+    LAST_EVENT_ID,
+    LAST_TIME,
+    currents,
+    place_values,
+    save_timelines,
+    utc,
+    wholes,
+)
 from mappa_bus.projection.timelines import holding as holding_in
 
 PROJECTION = "picture"
@@ -43,8 +52,8 @@ def _columns(picture: CasePicture) -> dict[str, object]:
     }
 
 
-def _row(picture: CasePicture) -> dict[str, object]:
-    return {**_columns(picture), "picture": current_row(picture)}
+def _row(picture: CasePicture, last: Place | None) -> dict[str, object]:
+    return {**_columns(picture), "picture": current_row(picture), **place_values(picture, last)}
 
 
 def _open_due_on(picture: CasePicture) -> date | None:
@@ -58,14 +67,19 @@ def save_pictures(
     connection: Connection,
     pictures: Iterable[CasePicture],
     before: Mapping[str, CasePicture] | None = None,
+    last: Mapping[str, Place | None] | None = None,
 ) -> None:
     """Write these pictures (inside the caller's transaction): each one's current row, and of
     its timeline rows those `before` (the store's pictures of these cases, as the caller read
     them; a case absent had none) lacks, deleting those it has and the picture no longer holds
     (an erasure's stub holds none). Without `before`, each case's timeline rows are written
-    afresh."""
+    afresh. `last` has where the latest entry before sat of the cases whose pictures may hold
+    only the entries folded since (`Current.last`): their current rows keep the later of it
+    and their own latest."""
     pictures = sorted(pictures, key=lambda p: p.case_id)
-    upsert(connection, pictures_table, [_row(picture) for picture in pictures], keys=("case_id",))
+    places = last or {}
+    rows = [_row(picture, places.get(picture.case_id)) for picture in pictures]
+    upsert(connection, pictures_table, rows, keys=("case_id",))
     save_timelines(connection, timeline_table, pictures, before)
 
 
@@ -124,11 +138,17 @@ def _current_rows(connection: Connection, case_ids: Sequence[str]) -> list[tuple
 
 def current_pictures(connection: Connection, case_ids: Collection[str]) -> dict[str, Current]:
     """What the fold reads of the stored cases among `case_ids` (`case.fold.Current`): each
-    current row, without the timeline rows, and the order of the latest of them (found by the
-    database: one row a case comes back however long its history)."""
+    current row, without the timeline rows, and the order of the latest of them, which the row
+    holds: one key lookup a case, however long its history."""
+    table = pictures_table
     found: dict[str, Current] = {}
     for page in in_pages(case_ids):
-        found.update(currents(connection, timeline_table, _current_rows(connection, page)))
+        rows = connection.execute(
+            select(
+                table.c.case_id, table.c.picture, table.c[LAST_TIME], table.c[LAST_EVENT_ID]
+            ).where(table.c.case_id.in_(page))
+        )
+        found.update(currents(rows))
     return found
 
 

@@ -9,9 +9,11 @@ code reads and writes both slices' rows and each slice keeps its own tables.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -21,7 +23,6 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
-    func,
     inspect,
     select,
     update,
@@ -30,8 +31,9 @@ from sqlalchemy import (
 from sqlalchemy import column as sql_column
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError
+from sqlalchemy.schema import CreateColumn
 
-from mappa_bus.case.fold import Current, Place
+from mappa_bus.case.fold import Current, Place, latest_place
 from mappa_bus.case.model import CasePicture, TimelineEntry
 from mappa_bus.case.timeline import assembled, current_row, entries_of
 from mappa_bus.projection.database import delete_in, in_pages
@@ -51,6 +53,44 @@ def timeline_table(name: str) -> Table:
         Column("time", DateTime(timezone=True), nullable=False),
         Column("entry", Text, nullable=False),
     )
+
+
+# The columns of a slice's cases table that hold where the case's latest timeline row sits
+# (`Place`): the fold's read of a case not cached is one key lookup of its current row, not a
+# search of its timeline rows. Both NULL: the case has no timeline rows.
+LAST_TIME = "last_time"
+LAST_EVENT_ID = "last_event_id"
+
+
+def place_columns() -> list[Column[Any]]:
+    """The place columns of a slice's cases table (each table its own)."""
+    return [
+        Column(LAST_TIME, DateTime(timezone=True), nullable=True),
+        Column(LAST_EVENT_ID, String(64), nullable=True),
+    ]
+
+
+def place_values(picture: CasePicture, last: Place | None) -> dict[str, object]:
+    """The place columns of `picture`'s current row as `save_timelines` leaves its timeline
+    rows: the latest of its entries, or `last` (the latest before them, when `picture` holds
+    only those folded since) if later; none for a picture that holds no entry (an erasure's
+    stub: every row of its case goes)."""
+    place = latest_place(picture, last) if entries_held(picture) else None
+    return {
+        LAST_TIME: None if place is None else place[0].astimezone(UTC),
+        LAST_EVENT_ID: None if place is None else place[1],
+    }
+
+
+def place_of(moment: datetime | None, event_id: str | None) -> Place | None:
+    """The place a current row's place columns hold (None: no timeline rows)."""
+    found = utc(moment)
+    return None if found is None or event_id is None else (found, event_id)
+
+
+def entries_held(picture: CasePicture) -> bool:
+    """Whether `picture` holds any entry it was folded from: a stub holds none."""
+    return bool(picture.timeline or picture.withdrawn or picture.withdrawals)
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -134,37 +174,6 @@ def entries_by_case(
     return entries
 
 
-def latest_places(
-    connection: Connection, table: Table, case_ids: Collection[str]
-) -> dict[str, Place]:
-    """The order of the latest timeline row of each of `case_ids` that has one, found by the
-    database: one row a case comes back however long its history."""
-    latest: dict[str, Place] = {}
-    for page in in_pages(case_ids):
-        ranked = (
-            select(
-                table.c.case_id,
-                table.c.time,
-                table.c.event_id,
-                func.row_number()
-                .over(
-                    partition_by=table.c.case_id,
-                    order_by=(table.c.time.desc(), table.c.event_id.desc()),
-                )
-                .label("rank"),
-            )
-            .where(table.c.case_id.in_(page))
-            .subquery()
-        )
-        for case_id, moment, event_id in connection.execute(
-            select(ranked.c.case_id, ranked.c.time, ranked.c.event_id).where(ranked.c.rank == 1)
-        ):
-            found = utc(moment)
-            if found is not None:  # never: the column is not nullable
-                latest[case_id] = (found, event_id)
-    return latest
-
-
 def holding(
     connection: Connection, table: Table, event_ids: Mapping[str, Collection[str]]
 ) -> set[str]:
@@ -199,8 +208,9 @@ def holding(
 # (case, event) pairs per `holding` read: two bound values each, so half an `IN` list's ids.
 PAIRS_PER_READ = 1_000
 
-# Tries at making a timeline table, as `create_tables` tries: another member starting at the
-# same time may make it first, and this one then finds it there.
+# Tries at an upgrade of the store (a timeline table made, the place columns added), as
+# `create_tables` tries: another member starting at the same time may make it first, and this
+# one then finds it there.
 TIMELINE_ATTEMPTS = 5
 # Pictures moved per query while a store is upgraded: a page of them in memory at a time.
 MOVE_PAGE = 500
@@ -211,19 +221,83 @@ def add_timeline(engine: Engine, table: Table, cases: Table, picture: str) -> bo
     table still holds whole pictures (a store made before the rows), move every picture's
     entries into it, in the same transaction: a crash half way leaves the store as it was, and
     the next start does it. Whether the table had to be made."""
+
+    def add(connection: Connection) -> bool:
+        if inspect(connection).has_table(table.name):
+            return False
+        table.create(connection)
+        _move_timelines(connection, table, cases, picture)
+        return True
+
+    return upgraded(engine, add)
+
+
+def upgraded(engine: Engine, upgrade: Callable[[Connection], bool]) -> bool:
+    """What `upgrade` says (whether it changed the store), run in one transaction
+    (`upgrading`), tried again when it fails as another member's same upgrade makes it fail."""
     for attempt in range(1, TIMELINE_ATTEMPTS + 1):
         try:
-            with engine.begin() as connection:
-                if inspect(connection).has_table(table.name):
-                    return False
-                table.create(connection)
-                _move_timelines(connection, table, cases, picture)
-            return True
+            with upgrading(engine) as connection:
+                return upgrade(connection)
         except DatabaseError:
             if attempt == TIMELINE_ATTEMPTS:
                 raise
             time.sleep(0.05 * attempt)
     return False  # never: the last attempt returns or raises
+
+
+@contextlib.contextmanager
+def upgrading(engine: Engine) -> Iterator[Connection]:
+    """One transaction for an upgrade of the store, its schema changes in it: a crash half way
+    leaves the store as it was. The sqlite3 module opens a transaction only before a write, so
+    a CREATE or ALTER alone ran outside one, committed at once: SQLite's is begun here, holding
+    the write lock from the start (another member starting at the same time waits, then finds
+    the upgrade made). PostgreSQL's DDL is transactional; the other member's fails and is tried
+    again."""
+    with engine.connect() as connection, connection.begin():
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        yield connection
+
+
+def add_places(engine: Engine, cases: Table, table: Table) -> bool:
+    """Add the place columns to the `cases` table of a store made before them, and fill them
+    from its timeline rows, `table` (where it has them yet: a store made before the rows has
+    them filled by `add_timeline`'s move), in one transaction. Run before the tables' creation,
+    which refuses a table without them. Whether the columns had to be added."""
+
+    def add(connection: Connection) -> bool:
+        inspector = inspect(connection)
+        if not inspector.has_table(cases.name):
+            return False  # a new store: made with them
+        if LAST_TIME in {column["name"] for column in inspector.get_columns(cases.name)}:
+            return False
+        name = connection.dialect.identifier_preparer.format_table(cases)
+        for column in (cases.c[LAST_TIME], cases.c[LAST_EVENT_ID]):
+            made = CreateColumn(column).compile(dialect=connection.dialect)
+            connection.exec_driver_sql(f"ALTER TABLE {name} ADD COLUMN {made}")
+        if inspector.has_table(table.name):
+            _fill_places(connection, cases, table)
+        return True
+
+    return upgraded(engine, add)
+
+
+def _fill_places(connection: Connection, cases: Table, table: Table) -> None:
+    """Every case's place columns from its latest timeline row (one statement; each case's
+    rows found by their key)."""
+
+    def latest(column: Column[Any]) -> Any:
+        return (
+            select(column)
+            .where(table.c.case_id == cases.c.case_id)
+            .order_by(table.c.time.desc(), table.c.event_id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    found = {LAST_TIME: latest(table.c.time), LAST_EVENT_ID: latest(table.c.event_id)}
+    connection.execute(update(cases).values(found))
 
 
 def _move_timelines(connection: Connection, table: Table, cases: Table, column: str) -> None:
@@ -240,9 +314,8 @@ def _move_timelines(connection: Connection, table: Table, cases: Table, column: 
             entries = timeline_rows(whole)
             if entries:
                 connection.execute(table.insert(), entries)
-            connection.execute(
-                update(cases).where(key == case_id).values({column: current_row(whole)})
-            )
+            written = {column: current_row(whole), **place_values(whole, None)}
+            connection.execute(update(cases).where(key == case_id).values(written))
         if len(rows) < MOVE_PAGE:
             return
 
@@ -256,13 +329,11 @@ def wholes(
     return [assembled(text, entries[case_id]) for case_id, text in rows]
 
 
-def currents(
-    connection: Connection, table: Table, rows: Sequence[tuple[str, str]]
-) -> dict[str, Current]:
-    """What the fold reads of the cases of these current rows (case id, JSON): each picture
-    without its timeline, and the order of its latest timeline row (`case.fold.Current`)."""
-    latest = latest_places(connection, table, [case_id for case_id, _ in rows])
+def currents(rows: Iterable[tuple[str, str, datetime | None, str | None]]) -> dict[str, Current]:
+    """What the fold reads of the cases of these current rows (case id, JSON, the place
+    columns): each picture without its timeline, and the order of its latest timeline row
+    (`case.fold.Current`)."""
     return {
-        case_id: Current(CasePicture.model_validate_json(text), latest.get(case_id))
-        for case_id, text in rows
+        case_id: Current(CasePicture.model_validate_json(text), place_of(moment, event_id))
+        for case_id, text, moment, event_id in rows
     }
