@@ -15,16 +15,14 @@ from mappa_bus.reporting.count import count_year
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.reporting.service import publish_statistics
 from mappa_bus.reporting.tables import kent_2020_21
-from mappa_bus.simulator.options import Scenario, SimulationOptions
-from mappa_bus.simulator.run import events, simulate
 from mappa_bus.topics import NAMESPACE, agency_topic
+from tests.area_year import kent_year
 from tests.keys import KEYRING
 from tests.records import Record, record_of
 
 # Each test here simulates whole area-years: seconds, so `make unit` leaves them out.
 pytestmark = pytest.mark.year
 
-KENT = SimulationOptions(scenario=Scenario.KENT_2020_21)
 TODAY = date(2025, 11, 25)
 
 
@@ -67,7 +65,7 @@ def test_the_store_reads_back_what_was_folded_and_a_resend_changes_nothing(
 ) -> None:
     """Kent folded in batches, then every event sent again at new offsets: the store reads
     back the same cases, counting to the seed report, with each event applied once."""
-    kent = [event for item in simulate(KENT) for event in events(item, KENT.seed)]
+    kent = kent_year()
     url = f"sqlite:///{tmp_path / 'reporting.db'}"
     folded = _consume(url, _records(kent))
     again = _consume(url, _records(kent, first_offset=len(kent)))
@@ -85,7 +83,7 @@ def test_the_store_reads_back_what_was_folded_and_a_resend_changes_nothing(
 def test_publication_recounts_only_when_a_batch_changed_a_closed_year(tmp_path: Path) -> None:
     """Everything is due once; a restart publishes nothing; a late event reaching back into
     2020-21 makes that year (and no earlier one) due again."""
-    kent = [event for item in simulate(KENT) for event in events(item, KENT.seed)]
+    kent = kent_year()
     late = [event for event in kent if event.time.date() >= date(2021, 1, 1)]
     early = [event for event in kent if event.time.date() < date(2021, 1, 1)]
     url = f"sqlite:///{tmp_path / 'reporting.db'}"
