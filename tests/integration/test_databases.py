@@ -18,8 +18,12 @@ from mappa_bus.catalogue.plans import ActionKind
 from mappa_bus.picture.schema import create_schema as picture_schema
 from mappa_bus.picture.schema import pictures_table, timeline_table
 from mappa_bus.picture.store import find_overdue, holding, load_pictures, save_pictures
-from mappa_bus.projection.database import StoreOutOfDateError, open_engine, snapshot
-from mappa_bus.projection.timelines import PAIRS_PER_READ
+from mappa_bus.projection.database import (
+    PAIRS_PER_READ,
+    StoreOutOfDateError,
+    open_engine,
+    snapshot,
+)
 from mappa_bus.reporting.schema import create_schema as reporting_schema
 from tests.case_events import withdrawn_and_late
 
