@@ -3,9 +3,11 @@ and on a real PostgreSQL, through the one code path the stores use (SQLAlchemy C
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +17,7 @@ from mappa_bus.alerts.schema import create_schema as alerts_schema
 from mappa_bus.case.model import ActionStatus, CasePicture, Plan, PlanAction
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.plans import ActionKind
+from mappa_bus.catalogue.withdrawal import ProbationEventWithdrawn
 from mappa_bus.picture.schema import create_schema as picture_schema
 from mappa_bus.picture.schema import pictures_table, timeline_table
 from mappa_bus.picture.store import find_overdue, holding, load_pictures, save_pictures
@@ -24,9 +27,20 @@ from mappa_bus.projection.database import (
     open_engine,
     snapshot,
 )
+from mappa_bus.projection.seen import applied_before_table, applied_table
+from mappa_bus.reporting.consumer import ReportingProjection
+from mappa_bus.reporting.schema import (
+    contributions_before_table,
+    partnership_contributions_table,
+)
 from mappa_bus.reporting.schema import create_schema as reporting_schema
-from tests.case_events import withdrawn_and_late
+from tests.case_events import withdrawal, withdrawn_and_late
+from tests.keys import KEYRING
+from tests.reporting_case import AGREED, ELIGIBLE, case_event
+from tests.reporting_case import NAMESPACE as REPORTING_NAMESPACE
+from tests.reporting_case import records as reporting_records
 
+ON = date(2023, 7, 1)
 METADATA = sa.MetaData()
 NOTES = sa.Table(
     "notes",
@@ -83,6 +97,27 @@ def test_the_database_starts_empty(engine: sa.Engine) -> None:
     assert sa.inspect(engine).get_table_names() == []
 
 
+def _all_at_once(starts: list[Callable[[], object]]) -> list[BaseException]:
+    """Run each of `starts` in a thread of its own, all let go at the same moment (as members
+    of a group starting together); what each raised."""
+    together = threading.Barrier(len(starts))
+    failures: list[BaseException] = []
+
+    def start(action: Callable[[], object]) -> None:
+        together.wait()
+        try:
+            action()
+        except BaseException as error:  # every failure is the test's to report
+            failures.append(error)
+
+    threads = [threading.Thread(target=start, args=(action,)) for action in starts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
+
+
 @pytest.mark.parametrize(
     "create_schema",
     [picture_schema, reporting_schema, alerts_schema],
@@ -93,23 +128,8 @@ def test_members_starting_together_on_a_new_store_all_create_its_schema(
 ) -> None:
     """Two members of a group started at once on an empty store both create its tables; the
     one that checks first and creates second must not fail (it did, and exited: CI saw it)."""
-    members = 4
-    engines = [open_engine(database_url) for _ in range(members)]
-    together = threading.Barrier(members)
-    failures: list[BaseException] = []
-
-    def start(engine: sa.Engine) -> None:
-        together.wait()
-        try:
-            create_schema(engine)
-        except BaseException as error:  # every failure is the test's to report
-            failures.append(error)
-
-    threads = [threading.Thread(target=start, args=(engine,)) for engine in engines]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    engines = [open_engine(database_url) for _ in range(4)]
+    failures = _all_at_once([functools.partial(create_schema, engine) for engine in engines])
     try:
         assert failures == []
         tables = set(sa.inspect(engines[0]).get_table_names())
@@ -262,3 +282,70 @@ def _with_plan(case_id: str, due: date, status: ActionStatus = ActionStatus.OPEN
         status=status,
     )
     return CasePicture(case_id=case_id, area=Area.KENT, plan=Plan(actions=(action,)))
+
+
+def _as_made_before_times_were_kept(engine: sa.Engine) -> None:
+    """Make the store one the version before filing by time made: the applied ids by id alone
+    (`projection_applied`), the contributions keyed by event id alone, no table of either kind
+    kept by time."""
+    moves = [
+        (applied_table, applied_before_table),
+        (partnership_contributions_table, contributions_before_table),
+    ]
+    with engine.begin() as connection:
+        for new, old in moves:
+            names = [column.name for column in old.columns]
+            connection.execute(old.insert().from_select(names, sa.select(*new.c[*names])))
+            new.drop(connection)
+
+
+def test_a_reporting_store_made_before_the_times_upgrades_in_place_and_counts_exactly(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A store whose applied ids and contributions were kept by event id alone, opened by two
+    members at once, moves them to the tables kept by time and goes on counting as a store that
+    never knew the old tables: the events it applied, re-sent, change nothing, and a withdrawal
+    of one of them takes out what it counted."""
+    withdrawn = withdrawal(case_event, ProbationEventWithdrawn, "agreed", "w", day=30, on=ON)
+    reference = _reporting(f"sqlite:///{tmp_path / 'reference.db'}")
+    for batch in (reporting_records(ELIGIBLE, AGREED), reporting_records(withdrawn, first=2)):
+        reference.commit(reference.fold(batch))
+    old = _reporting(database_url)
+    old.commit(old.fold(reporting_records(ELIGIBLE, AGREED)))
+    counts = old.partnership
+    old.engine.dispose()
+    _as_made_before_times_were_kept(open_engine(database_url))
+
+    members = [_unloaded(database_url) for _ in range(2)]
+    failures = _all_at_once([member.load for member in members])
+    upgraded = members[0]
+    try:
+        assert failures == []
+        assert upgraded.seen == {"eligible", "agreed"}
+        resent = upgraded.fold(reporting_records(ELIGIBLE, AGREED, first=5))
+        upgraded.commit(resent)
+        assert (resent.new_ids, resent.rejected, upgraded.partnership) == (set(), [], counts)
+        taken_out = upgraded.fold(reporting_records(withdrawn, first=7))
+        upgraded.commit(taken_out)
+        again = upgraded.fold(reporting_records(withdrawn, first=8))
+        assert (taken_out.rejected, again.new_ids, again.rejected) == ([], set(), [])
+        assert upgraded.partnership == reference.partnership
+        assert upgraded.plans == reference.plans == {}
+        with snapshot(upgraded.engine) as connection:
+            for table in (applied_before_table, contributions_before_table):
+                assert connection.execute(sa.select(table)).all() == []
+            kept = sa.select(partnership_contributions_table.c.event_id)
+            assert connection.scalars(kept).all() == ["eligible"]
+    finally:
+        for projection in (reference, *members):
+            projection.engine.dispose()
+
+
+def _unloaded(url: str) -> ReportingProjection:
+    return ReportingProjection(open_engine(url), REPORTING_NAMESPACE, keyring=KEYRING)
+
+
+def _reporting(url: str) -> ReportingProjection:
+    projection = _unloaded(url)
+    projection.load()
+    return projection
