@@ -100,7 +100,7 @@ def _withdrawals(stream: list[Envelope[EventData]]) -> list[Envelope[EventData]]
 
 def _fold(records: list[Any], keyring: Keyring, *, keep: bool) -> Fold:
     # The one write left out, in the consumer's own name for it.
-    left_out = patch.object(consumer, "save_contributions", lambda connection, counted: None)
+    left_out = patch.object(consumer, "save_contributions", lambda connection, counted, times: None)
     with nullcontext() if keep else left_out, tempfile.TemporaryDirectory() as folder:
         store = Path(folder) / "reporting.db"
         projection = reporting.open_projection(f"sqlite:///{store}", NAMESPACE, keyring=keyring)

@@ -3,9 +3,10 @@ and on a real PostgreSQL, through the one code path the stores use (SQLAlchemy C
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -27,7 +28,7 @@ from mappa_bus.catalogue.housing import HousingNeedRaised
 from mappa_bus.catalogue.plans import ActionKind
 from mappa_bus.catalogue.probation import MappaEligibilityIdentified
 from mappa_bus.catalogue.vocabulary import Category
-from mappa_bus.catalogue.withdrawal import HousingEventWithdrawn
+from mappa_bus.catalogue.withdrawal import HousingEventWithdrawn, ProbationEventWithdrawn
 from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.schema import create_schema as picture_schema
 from mappa_bus.picture.schema import pictures_table, timeline_table
@@ -38,13 +39,28 @@ from mappa_bus.picture.store import (
     load_pictures,
     save_pictures,
 )
-from mappa_bus.projection.database import StoreOutOfDateError, open_engine, snapshot
-from mappa_bus.projection.timelines import LAST_EVENT_ID, LAST_TIME, PAIRS_PER_READ, place_of
+from mappa_bus.projection.database import (
+    PAIRS_PER_READ,
+    StoreOutOfDateError,
+    open_engine,
+    snapshot,
+)
+from mappa_bus.projection.seen import applied_before_table, applied_table
+from mappa_bus.projection.timelines import LAST_EVENT_ID, LAST_TIME, place_of
+from mappa_bus.reporting.consumer import ReportingProjection
+from mappa_bus.reporting.schema import (
+    contributions_before_table,
+    partnership_contributions_table,
+)
 from mappa_bus.reporting.schema import create_schema as reporting_schema
 from tests.case_events import kent_case, withdrawal, withdrawn_and_late
 from tests.keys import KEYRING
 from tests.records import delivered, erasure_record
+from tests.reporting_case import AGREED, ELIGIBLE, case_event
+from tests.reporting_case import NAMESPACE as REPORTING_NAMESPACE
+from tests.reporting_case import records as reporting_records
 
+ON = date(2023, 7, 1)
 METADATA = sa.MetaData()
 NOTES = sa.Table(
     "notes",
@@ -101,6 +117,27 @@ def test_the_database_starts_empty(engine: sa.Engine) -> None:
     assert sa.inspect(engine).get_table_names() == []
 
 
+def _all_at_once(starts: Sequence[Callable[[], object]]) -> list[BaseException]:
+    """Run each of `starts` in a thread of its own, all let go at the same moment (as members
+    of a group starting together); what each raised."""
+    together = threading.Barrier(len(starts))
+    failures: list[BaseException] = []
+
+    def start(action: Callable[[], object]) -> None:
+        together.wait()
+        try:
+            action()
+        except BaseException as error:  # every failure is the test's to report
+            failures.append(error)
+
+    threads = [threading.Thread(target=start, args=(action,)) for action in starts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
+
+
 @pytest.mark.parametrize(
     "create_schema",
     [picture_schema, reporting_schema, alerts_schema],
@@ -112,8 +149,9 @@ def test_members_starting_together_on_a_new_store_all_create_its_schema(
     """Two members of a group started at once on an empty store both create its tables; the
     one that checks first and creates second must not fail (it did, and exited: CI saw it)."""
     engines = [open_engine(database_url) for _ in range(4)]
+    failures = _all_at_once([functools.partial(create_schema, engine) for engine in engines])
     try:
-        assert _start_together(engines, create_schema) == []
+        assert failures == []
         tables = set(sa.inspect(engines[0]).get_table_names())
         assert "projection_offsets" in tables
         if create_schema is picture_schema:
@@ -123,29 +161,6 @@ def test_members_starting_together_on_a_new_store_all_create_its_schema(
     finally:
         for engine in engines:
             engine.dispose()
-
-
-def _start_together(
-    engines: list[sa.Engine], create_schema: Callable[[sa.Engine], object]
-) -> list[BaseException]:
-    """`create_schema` on each of `engines` at once, as members of a group starting together:
-    how each that failed failed."""
-    together = threading.Barrier(len(engines))
-    failures: list[BaseException] = []
-
-    def start(engine: sa.Engine) -> None:
-        together.wait()
-        try:
-            create_schema(engine)
-        except BaseException as error:  # every failure is the test's to report
-            failures.append(error)
-
-    threads = [threading.Thread(target=start, args=(engine,)) for engine in engines]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return failures
 
 
 def test_a_store_an_earlier_version_made_is_refused_by_name(database_url: str) -> None:
@@ -463,7 +478,8 @@ def test_a_store_made_before_the_place_columns_is_upgraded_in_place(
         with old.begin() as connection:
             for column in (LAST_TIME, LAST_EVENT_ID):
                 connection.exec_driver_sql(f"ALTER TABLE {kind.cases.name} DROP COLUMN {column}")
-        assert _start_together(members, kind.create_schema) == []
+        starts = [functools.partial(kind.create_schema, member) for member in members]
+        assert _all_at_once(starts) == []
         assert _places(old, kind) == _places(kept, kind)
         for records in deliveries[2:]:
             upgraded = _fold(old, kind, records)
@@ -475,3 +491,70 @@ def test_a_store_made_before_the_place_columns_is_upgraded_in_place(
     finally:
         for engine in (old, kept, *members):
             engine.dispose()
+
+
+def _as_made_before_times_were_kept(engine: sa.Engine) -> None:
+    """Make the store one the version before filing by time made: the applied ids by id alone
+    (`projection_applied`), the contributions keyed by event id alone, no table of either kind
+    kept by time."""
+    moves = [
+        (applied_table, applied_before_table),
+        (partnership_contributions_table, contributions_before_table),
+    ]
+    with engine.begin() as connection:
+        for new, old in moves:
+            names = [column.name for column in old.columns]
+            connection.execute(old.insert().from_select(names, sa.select(*new.c[*names])))
+            new.drop(connection)
+
+
+def test_a_reporting_store_made_before_the_times_upgrades_in_place_and_counts_exactly(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A store whose applied ids and contributions were kept by event id alone, opened by two
+    members at once, moves them to the tables kept by time and goes on counting as a store that
+    never knew the old tables: the events it applied, re-sent, change nothing, and a withdrawal
+    of one of them takes out what it counted."""
+    withdrawn = withdrawal(case_event, ProbationEventWithdrawn, "agreed", "w", day=30, on=ON)
+    reference = _reporting(f"sqlite:///{tmp_path / 'reference.db'}")
+    for batch in (reporting_records(ELIGIBLE, AGREED), reporting_records(withdrawn, first=2)):
+        reference.commit(reference.fold(batch))
+    old = _reporting(database_url)
+    old.commit(old.fold(reporting_records(ELIGIBLE, AGREED)))
+    counts = old.partnership
+    old.engine.dispose()
+    _as_made_before_times_were_kept(open_engine(database_url))
+
+    members = [_unloaded(database_url) for _ in range(2)]
+    failures = _all_at_once([member.load for member in members])
+    upgraded = members[0]
+    try:
+        assert failures == []
+        assert upgraded.seen == {"eligible", "agreed"}
+        resent = upgraded.fold(reporting_records(ELIGIBLE, AGREED, first=5))
+        upgraded.commit(resent)
+        assert (resent.new_ids, resent.rejected, upgraded.partnership) == (set(), [], counts)
+        taken_out = upgraded.fold(reporting_records(withdrawn, first=7))
+        upgraded.commit(taken_out)
+        again = upgraded.fold(reporting_records(withdrawn, first=8))
+        assert (taken_out.rejected, again.new_ids, again.rejected) == ([], set(), [])
+        assert upgraded.partnership == reference.partnership
+        assert upgraded.plans == reference.plans == {}
+        with snapshot(upgraded.engine) as connection:
+            for table in (applied_before_table, contributions_before_table):
+                assert connection.execute(sa.select(table)).all() == []
+            kept = sa.select(partnership_contributions_table.c.event_id)
+            assert connection.scalars(kept).all() == ["eligible"]
+    finally:
+        for projection in (reference, *members):
+            projection.engine.dispose()
+
+
+def _unloaded(url: str) -> ReportingProjection:
+    return ReportingProjection(open_engine(url), REPORTING_NAMESPACE, keyring=KEYRING)
+
+
+def _reporting(url: str) -> ReportingProjection:
+    projection = _unloaded(url)
+    projection.load()
+    return projection

@@ -41,7 +41,8 @@ def _records(events: list[Envelope[EventData]], first_offset: int) -> list[Recor
 
 def _first_and_second(case_ids: list[str]) -> tuple[list[Envelope[EventData]], ...]:
     """Each case's eligibility, then its housing need; in the second batch also a late event
-    and a withdrawal (the reads of a whole timeline)."""
+    and withdrawals (the reads of a whole timeline), one of an event of the first batch (the
+    reads of what the store kept of it)."""
     first, second = [], []
     eligible = MappaEligibilityIdentified(
         identified_on=date(2024, 4, 1), category=Category.VIOLENT_OFFENDER, lead_agency="probation"
@@ -62,7 +63,18 @@ def _first_and_second(case_ids: list[str]) -> tuple[list[Envelope[EventData]], .
         day=5,
         on=START.date(),
     )
-    return first, [*second, late, withdrawn]
+    early = kent_case(case_ids[2], START)(
+        HousingNeedRaised(raised_on=date(2024, 4, 2), need="homeless"), 1, "early"
+    )
+    withdrawn_early = withdrawal(
+        kent_case(case_ids[2], START),
+        HousingEventWithdrawn,
+        "early",
+        "wrong-early",
+        day=5,
+        on=START.date(),
+    )
+    return [*first, early], [*second, late, withdrawn, withdrawn_early]
 
 
 @pytest.mark.parametrize(
@@ -74,8 +86,8 @@ def _first_and_second(case_ids: list[str]) -> tuple[list[Envelope[EventData]], .
             ReportingProjection,
             (
                 "reporting_case_facts",
-                "projection_applied",
-                "reporting_partnership_contributions",
+                "projection_applied_events",
+                "reporting_contributions",
                 "reporting_action_steps",
             ),
         ),
@@ -113,3 +125,5 @@ def test_a_fold_reads_its_store_by_key(
         ]
     scans = [(s, d) for s, d in plans if d.startswith(tuple(f"SCAN {t}" for t in growing))]
     assert scans == []
+    # Every growing table was read, so that each of its reads was judged.
+    assert [t for t in growing if not any(t in s for s, _ in statements)] == []

@@ -8,16 +8,22 @@ from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     Column,
+    ColumnElement,
     Engine,
     MetaData,
+    Select,
     Table,
+    and_,
     create_engine,
     delete,
     event,
     inspect,
     select,
+    values,
 )
+from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError
@@ -103,9 +109,7 @@ def upsert(
     """Insert `rows`, replacing the non-key columns of rows whose `keys` already exist."""
     if not rows:
         return
-    dialect = connection.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table)
+    statement = _insert(connection, table)
     updates = {
         column.name: statement.excluded[column.name]
         for column in table.columns
@@ -118,8 +122,26 @@ def insert_missing(connection: Connection, table: Table, rows: Sequence[dict[str
     """Insert `rows`, leaving alone any whose primary key is there already."""
     if not rows:
         return
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    connection.execute(insert(table).on_conflict_do_nothing(), rows)
+    connection.execute(_insert(connection, table).on_conflict_do_nothing(), rows)
+
+
+def copy_missing(
+    connection: Connection, table: Table, columns: Sequence[str], query: Select[Any]
+) -> None:
+    """Insert the rows `query` selects, as `table`'s `columns`, leaving alone any whose primary
+    key is there already (another member upgrading the same store at once may have put them
+    there): in the database, however many (an upgrade's millions need not pass through
+    memory). `query` must have a WHERE clause: SQLite reads an upsert's ON otherwise as a
+    join's."""
+    statement = _insert(connection, table).from_select(columns, query)
+    connection.execute(statement.on_conflict_do_nothing())
+
+
+def _insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into `table` in the connection's dialect (each has its own ON CONFLICT)."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 @contextlib.contextmanager
@@ -165,6 +187,25 @@ def in_pages(values: Collection[str], size: int = IN_PAGE) -> Iterator[list[str]
     wanted = sorted(set(values))
     for start in range(0, len(wanted), size):
         yield wanted[start : start + size]
+
+
+# Key values per `wanted_pages` page: two bound values a pair, so half an `IN` list's ids.
+PAIRS_PER_READ = 1_000
+
+
+def wanted_pages(
+    key: Sequence[Column[Any]], wanted: Collection[tuple[Any, ...]]
+) -> Iterator[tuple[CTE, ColumnElement[bool]]]:
+    """The `wanted` values of a table's `key` columns (pairs, say), sorted and a read's worth at
+    a time, each page as a table of its own (`wanted`) with the condition joining it to the
+    key: each value one probe of the key. SQLite answers `(a, b) IN (VALUES ...)` by scanning
+    the whole key instead: a read that grew with the store made a national rebuild quadratic
+    (Kent's year never showed it; docs/benchmarks.md)."""
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), PAIRS_PER_READ):
+        page = values(*(sql_column(c.name, c.type) for c in key), name="wanted")
+        table = page.data(ordered[start : start + PAIRS_PER_READ]).cte("wanted")
+        yield table, and_(*(c == table.c[c.name] for c in key))
 
 
 def delete_in(

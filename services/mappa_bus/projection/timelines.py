@@ -26,9 +26,7 @@ from sqlalchemy import (
     inspect,
     select,
     update,
-    values,
 )
-from sqlalchemy import column as sql_column
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.schema import CreateColumn
@@ -36,7 +34,7 @@ from sqlalchemy.schema import CreateColumn
 from mappa_bus.case.fold import Current, Place, latest_place
 from mappa_bus.case.model import CasePicture, TimelineEntry
 from mappa_bus.case.timeline import assembled, current_row, entries_of
-from mappa_bus.projection.database import delete_in, in_pages
+from mappa_bus.projection.database import delete_in, in_pages, wanted_pages
 from mappa_bus.projection.offsets import metadata
 
 
@@ -181,32 +179,13 @@ def holding(
     hold one of their ids: a redelivery the fold must see the timeline to leave out. Looked up
     by the rows' key, (case, event) pairs (the case and id lists crossed made SQLite probe every
     pair), a read's worth at a time."""
-    pairs = sorted((case_id, event_id) for case_id, ids in event_ids.items() for event_id in ids)
+    pairs = [(case_id, event_id) for case_id, ids in event_ids.items() for event_id in ids]
     held: set[str] = set()
-    for start in range(0, len(pairs), PAIRS_PER_READ):
-        # The pairs joined as a table of their own, so that each is one probe of the rows'
-        # key. SQLite answers `(case_id, event_id) IN (VALUES ...)` by scanning the whole key
-        # instead: a read that grew with the store made a national rebuild quadratic (Kent's
-        # year never showed it).
-        wanted = (
-            values(sql_column("case_id", String), sql_column("event_id", String), name="wanted")
-            .data(pairs[start : start + PAIRS_PER_READ])
-            .cte("wanted")
-        )
-        read = connection.execute(
-            select(table.c.case_id)
-            .join(
-                wanted,
-                (table.c.case_id == wanted.c.case_id) & (table.c.event_id == wanted.c.event_id),
-            )
-            .distinct()
-        )
+    for wanted, on in wanted_pages((table.c.case_id, table.c.event_id), pairs):
+        read = connection.execute(select(table.c.case_id).join(wanted, on).distinct())
         held.update(case_id for (case_id,) in read)
     return held
 
-
-# (case, event) pairs per `holding` read: two bound values each, so half an `IN` list's ids.
-PAIRS_PER_READ = 1_000
 
 # Tries at an upgrade of the store (a timeline table made, the place columns added), as
 # `create_tables` tries: another member starting at the same time may make it first, and this

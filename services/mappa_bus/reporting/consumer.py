@@ -22,7 +22,13 @@ from mappa_bus.projection.erasures import load_erasures, record_erasures
 from mappa_bus.projection.merges import load_links, save_links
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.sealed import RecordKeys
-from mappa_bus.projection.seen import applied_among, load_seen, save_seen, upgrade_seen
+from mappa_bus.projection.seen import (
+    applied_among,
+    load_seen,
+    save_seen,
+    time_key,
+    upgrade_seen,
+)
 from mappa_bus.reporting.count import contribution, merged_cases
 from mappa_bus.reporting.erased_store import Kept, add_kept, delete_cases, load_kept, merge_kept
 from mappa_bus.reporting.facts import CaseFacts, Fact, fact_of, insert, withdrawn_fact, without
@@ -42,6 +48,7 @@ from mappa_bus.reporting.partnership_store import (
     load_partnership_parts,
     save_contributions,
     save_partnership,
+    upgrade_contributions,
 )
 from mappa_bus.reporting.plan_actions import (
     STEP_EVENTS,
@@ -102,9 +109,12 @@ class ReportingBatch(Batch):
     # Counted events of earlier batches that the batch's withdrawals take out, by event id.
     uncounted: dict[str, Counted] = field(default_factory=dict)
     new_ids: set[str] = field(default_factory=set)
-    # Of the batch's event ids and the ids its withdrawals name, those applied before it (read
-    # from the store once a batch).
-    applied: set[str] = field(default_factory=set)
+    # Each of the batch's events' time, by event id (`projection.seen.time_key`): the applied
+    # ids and contributions are filed under it.
+    times: dict[str, int] = field(default_factory=dict)
+    # Of the batch's event ids and the ids its withdrawals name, those applied before it, each
+    # with the time it is filed under (read from the store once a batch).
+    applied: dict[str, int] = field(default_factory=dict)
     # The reporting years of the facts the batch added: their figures (and later years') may
     # have changed.
     years: set[int] = field(default_factory=set)
@@ -215,6 +225,7 @@ class ReportingProjection:
             if upgraded and has_cases(connection):
                 mark_unpublished(connection, [FIRST_MAPPA_YEAR])
             upgrade_seen(connection, PROJECTION)
+            upgrade_contributions(connection)
             upgrade_plan_steps(connection)
             upgrade_facts(connection)
         # After a rebalance another member may have changed what the caches held.
@@ -241,13 +252,16 @@ class ReportingProjection:
         links = {
             event.id: link_of(event, appended_at(record.timestamp)) for record, event in events
         }
+        batch.times = {event.id: time_key(event.time) for _, event in events}
         stored: dict[str, Counted] = {}
         if events or batch.erasures:
             with snapshot(self.engine) as connection:
-                if named:
-                    stored = load_contributions(connection, named)
-                ids = named | {event.id for _, event in events}
-                batch.applied = applied_among(connection, PROJECTION, ids)
+                batch.applied = applied_among(connection, PROJECTION, named | batch.times.keys())
+                filed = {
+                    event_id: batch.applied[event_id] for event_id in named & batch.applied.keys()
+                }
+                if filed:
+                    stored = load_contributions(connection, filed)
                 planned = [
                     event.case_id
                     for _, event in events
@@ -416,11 +430,12 @@ class ReportingProjection:
             advance_offsets(connection, PROJECTION, self.offsets, batch.offsets)
             append_facts(connection, batch.added)
             append_plan_steps(connection, batch.plan_steps)
-            save_seen(connection, PROJECTION, batch.new_ids)
+            save_seen(connection, PROJECTION, {i: batch.times[i] for i in batch.new_ids})
             for part, (counts, touched) in partnership.items():
                 save_partnership(connection, part, counts, touched)
-            save_contributions(connection, batch.counted)
-            delete_contributions(connection, batch.uncounted.keys())
+            save_contributions(connection, batch.counted, batch.times)
+            # Each withdrawn one was found through the applied ids, which keep its time.
+            delete_contributions(connection, {i: batch.applied[i] for i in batch.uncounted})
             withdraw_facts(connection, batch.withdrawn)
             withdraw_steps(connection, batch.withdrawn_steps)
             save_links(connection, PROJECTION, (link.as_row() for link in batch.links))

@@ -6,21 +6,24 @@ By partition because the members of a consumer group share the store: each membe
 the rows of the partitions it holds, as it writes only their offsets, so no member's tally ever
 overwrites another's; readers add the partitions up.
 
-Beside the counts, each shared event's contribution (`reporting_partnership_contributions`),
-until its agency withdraws it or its case is erased; read back only for the events a batch's
-withdrawals name, so the consumer's memory does not grow with the log."""
+Beside the counts, each shared event's contribution (`reporting_contributions`), until its agency
+withdraws it or its case is erased, filed under the event's time and id (near the end of the
+key as the log is read: see the table); read back only for the events a batch's withdrawals
+name, found by the time their applied ids keep, so the consumer's memory does not grow with the
+log."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
 import orjson
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import BigInteger, and_, bindparam, delete, insert, literal, select, true
 from sqlalchemy.engine import Connection
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area
-from mappa_bus.projection.database import upsert
+from mappa_bus.projection.database import copy_missing, upsert, wanted_pages
+from mappa_bus.projection.seen import UNKNOWN_TIME
 from mappa_bus.reporting.partnership import (
     AgencyTally,
     Contribution,
@@ -30,7 +33,11 @@ from mappa_bus.reporting.partnership import (
     PartnershipKey,
     combine,
 )
-from mappa_bus.reporting.schema import partnership_contributions_table, partnership_table
+from mappa_bus.reporting.schema import (
+    contributions_before_table,
+    partnership_contributions_table,
+    partnership_table,
+)
 
 # Ids per query when reading or deleting contributions: well under every database's limit on
 # bound parameters.
@@ -108,12 +115,16 @@ def save_partnership(
     upsert(connection, partnership_table, rows, keys=keys)
 
 
-def save_contributions(connection: Connection, counted: Mapping[str, Counted]) -> None:
-    """Keep each event's contribution, by event id (inside the caller's transaction)."""
+def save_contributions(
+    connection: Connection, counted: Mapping[str, Counted], times: Mapping[str, int]
+) -> None:
+    """Keep each event's contribution, filed under its event's time (`times`, by event id:
+    `projection.seen.time_key`) and id (inside the caller's transaction)."""
     if not counted:
         return
     rows = [
         {
+            "time": times[event_id],
             "event_id": event_id,
             "case_id": item.case_id,
             "partition": item.partition,
@@ -126,15 +137,18 @@ def save_contributions(connection: Connection, counted: Mapping[str, Counted]) -
         }
         for event_id, item in counted.items()
     ]
+    rows.sort(key=lambda row: (row["time"], row["event_id"]))
     connection.execute(insert(partnership_contributions_table), rows)
 
 
-def load_contributions(connection: Connection, event_ids: Collection[str]) -> dict[str, Counted]:
-    """The kept contributions of those of `event_ids` that have one, by event id."""
+def load_contributions(connection: Connection, filed: Mapping[str, int]) -> dict[str, Counted]:
+    """The kept contributions of those of `filed` (event ids with the time each is filed under,
+    as the applied ids keep it) that have one, by event id: a probe of the key each."""
     table = partnership_contributions_table
     found: dict[str, Counted] = {}
-    for chunk in _chunks(event_ids):
-        for row in connection.execute(select(table).where(table.c.event_id.in_(chunk))):
+    pairs = [(time, event_id) for event_id, time in filed.items()]
+    for wanted, on in wanted_pages((table.c.time, table.c.event_id), pairs):
+        for row in connection.execute(select(table).join(wanted, on)):
             key = PartnershipKey(Area(row.area), row.year_start, Agency(row.agency))
             present = frozenset(Agency(name) for name in row.present.split(",") if name)
             contribution = Contribution(key, row.delay_bucket, bool(row.meeting_held), present)
@@ -142,11 +156,18 @@ def load_contributions(connection: Connection, event_ids: Collection[str]) -> di
     return found
 
 
-def delete_contributions(connection: Connection, event_ids: Collection[str]) -> None:
-    """Forget the contributions of `event_ids` (inside the caller's transaction): withdrawn."""
+def delete_contributions(connection: Connection, filed: Mapping[str, int]) -> None:
+    """Forget the contributions of `filed` (event ids with the time each is filed under; inside
+    the caller's transaction): withdrawn. A probe of the key each."""
+    if not filed:
+        return
     table = partnership_contributions_table
-    for chunk in _chunks(event_ids):
-        connection.execute(delete(table).where(table.c.event_id.in_(chunk)))
+    statement = delete(table).where(
+        table.c.time == bindparam("at"), table.c.event_id == bindparam("id")
+    )
+    connection.execute(
+        statement, [{"at": time, "id": event_id} for event_id, time in filed.items()]
+    )
 
 
 def delete_case_contributions(connection: Connection, case_ids: Collection[str]) -> None:
@@ -160,5 +181,16 @@ def delete_case_contributions(connection: Connection, case_ids: Collection[str])
 def clear_partnership(connection: Connection) -> None:
     """Forget the fold's state, counts and contributions (inside the caller's transaction): the
     start of a rebuild."""
-    connection.execute(delete(partnership_table))
-    connection.execute(delete(partnership_contributions_table))
+    for table in (partnership_table, partnership_contributions_table, contributions_before_table):
+        connection.execute(delete(table))
+
+
+def upgrade_contributions(connection: Connection) -> None:
+    """Move the contributions a store written before kept by event id alone into
+    `reporting_contributions`, filed at UNKNOWN_TIME (where the applied ids kept before are),
+    and empty the old table (inside the caller's transaction; nothing to do when done)."""
+    old = contributions_before_table
+    columns = [column.name for column in old.columns]
+    kept = select(literal(UNKNOWN_TIME, BigInteger), *old.columns).where(true())
+    copy_missing(connection, partnership_contributions_table, ["time", *columns], kept)
+    connection.execute(delete(old))

@@ -4,14 +4,21 @@ beside the shared offsets and seen ids and the audit trail of figure openings.""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, Engine, Integer, String, Table, Text
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Column, Date, Engine, Integer, String, Table, Text
 
 from mappa_bus.audit import audit_table
 from mappa_bus.projection.database import create_tables
 from mappa_bus.projection.erasures import erasures_table
 from mappa_bus.projection.merges import merges_table
 from mappa_bus.projection.offsets import metadata, offsets_table
-from mappa_bus.projection.seen import applied_table, seen_batches_table, seen_table
+from mappa_bus.projection.seen import (
+    applied_before_table,
+    applied_table,
+    seen_batches_table,
+    seen_table,
+)
 
 # Each case's facts, one row a fact keyed by case first: a batch reads the facts of the cases
 # it touches in one query by case id (issue 17: state in the store, not in memory), a
@@ -84,6 +91,23 @@ revision_reasons_table = Table(
     Column("reason", String(32), primary_key=True),
 )
 
+
+def _contribution_columns() -> list[Column[Any]]:
+    """A kept contribution's columns beside its key."""
+    return [
+        Column("case_id", String(64), nullable=False),
+        # The partition whose counts hold it (`reporting_partnership.partition`).
+        Column("partition", Integer, nullable=False),
+        Column("area", String(64), nullable=False),
+        Column("year_start", Date, nullable=False),
+        Column("agency", String(64), nullable=False),
+        Column("delay_bucket", Integer, nullable=False),
+        Column("meeting_held", Boolean, nullable=False),
+        # For a meeting, the agencies present, comma-separated (agency names hold no comma).
+        Column("present", Text, nullable=False),
+    ]
+
+
 partnership_table = Table(
     "reporting_partnership",
     metadata,
@@ -104,24 +128,32 @@ partnership_table = Table(
 # same transaction) or its case is erased (deleted; the counts keep it, docs/retention.md).
 # Case data: an event id and case id beside the event's area, year, agency, delay bucket and
 # meeting attendance.
+#
+# A row a shared event, written in every batch, filed under the event's time and id: the log
+# is read in about the order of time, so a batch's rows go near the end of the key, together,
+# where under the id alone each went to a random page of a tree as large as the history
+# (issue 17; docs/benchmarks.md, 2026-12-06). Read only for the events withdrawals name, whose
+# time the applied ids keep (`projection_applied_events`): a probe of the key each. SQLite keeps
+# it in its primary key's tree alone, not in a second tree by rowid. No index by case: only an
+# erasure looks a case up, and scans; one cost a fifth more on every write (Kent's year folded
+# with and without, docs/benchmarks.md).
 partnership_contributions_table = Table(
+    "reporting_contributions",
+    metadata,
+    # `projection.seen.time_key` of the event's time (UNKNOWN_TIME for rows kept before).
+    Column("time", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", String(128), primary_key=True),
+    *_contribution_columns(),
+    sqlite_with_rowid=False,
+)
+
+# How stores written before kept the contributions: by event id alone. Read once on load into
+# `reporting_contributions` (partnership_store.upgrade_contributions), then emptied.
+contributions_before_table = Table(
     "reporting_partnership_contributions",
     metadata,
     Column("event_id", String(128), primary_key=True),
-    Column("case_id", String(64), nullable=False),
-    # The partition whose counts hold it (`reporting_partnership.partition`).
-    Column("partition", Integer, nullable=False),
-    Column("area", String(64), nullable=False),
-    Column("year_start", Date, nullable=False),
-    Column("agency", String(64), nullable=False),
-    Column("delay_bucket", Integer, nullable=False),
-    Column("meeting_held", Boolean, nullable=False),
-    # For a meeting, the agencies present, comma-separated (agency names hold no comma).
-    Column("present", Text, nullable=False),
-    # A row a shared event, written in every batch and read only by id: SQLite keeps it in its
-    # primary key's tree alone, not in a second tree by rowid. No index by case: only an
-    # erasure looks a case up, and scans (as it scans `reporting_facts`); one cost a fifth
-    # more on every write (Kent's year folded with and without, docs/benchmarks.md).
+    *_contribution_columns(),
     sqlite_with_rowid=False,
 )
 
@@ -178,8 +210,10 @@ def create_schema(engine: Engine) -> None:
         offsets_table,
         seen_table,
         applied_table,
+        applied_before_table,
         partnership_table,
         partnership_contributions_table,
+        contributions_before_table,
         plan_steps_table,
         action_steps_table,
         published_table,
