@@ -40,7 +40,6 @@ from mappa_bus.picture.store import (
     save_pictures,
 )
 from mappa_bus.projection.database import (
-    PAIRS_PER_READ,
     StoreOutOfDateError,
     open_engine,
     snapshot,
@@ -48,6 +47,8 @@ from mappa_bus.projection.database import (
 from mappa_bus.projection.seen import applied_before_table, applied_table
 from mappa_bus.projection.timelines import LAST_EVENT_ID, LAST_TIME, place_of
 from mappa_bus.reporting.consumer import ReportingProjection
+from mappa_bus.reporting.partnership import Contribution, Counted, PartnershipKey
+from mappa_bus.reporting.partnership_store import load_contributions, save_contributions
 from mappa_bus.reporting.schema import (
     contributions_before_table,
     partnership_contributions_table,
@@ -230,12 +231,12 @@ def test_a_picture_store_made_before_the_timeline_rows_is_upgraded_once(
 def test_the_redelivery_lookup_finds_only_pairs_the_timeline_rows_hold(database_url: str) -> None:
     """`holding` names the cases whose rows hold one of the asked (case, event) pairs: not a
     case asked about an id only other cases hold, nor one asked about ids it lacks; over more
-    pairs than one read takes."""
+    pairs than a batch of records holds (all of them one statement's single parameter)."""
     engine = open_engine(database_url)
     picture_schema(engine)
     # Both cases hold an event with the id `eligible`.
     pictures = [withdrawn_and_late("KEN-2024-000001"), withdrawn_and_late("KEN-2024-000002")]
-    unheld = {f"KEN-2024-{n:06d}": ["eligible"] for n in range(3, PAIRS_PER_READ + 3)}
+    unheld = {f"KEN-2024-{n:06d}": ["eligible"] for n in range(3, 2_503)}
     try:
         with engine.begin() as connection:
             save_pictures(connection, pictures)
@@ -248,6 +249,36 @@ def test_the_redelivery_lookup_finds_only_pairs_the_timeline_rows_hold(database_
         engine.dispose()
 
     assert held == {"KEN-2024-000001"}
+
+
+def test_contributions_are_read_back_by_the_time_and_id_they_are_filed_under(
+    database_url: str,
+) -> None:
+    """`load_contributions` finds the kept contributions of the asked (time, id) pairs, and
+    not an id asked under another time, nor one never kept; over more pairs than a batch."""
+    engine = open_engine(database_url)
+    reporting_schema(engine)
+    key = PartnershipKey(Area.KENT, date(2020, 4, 1), Agency.PROBATION)
+    counted = {
+        f"event-{n}": Counted(f"KEN-2020-{n:06d}", n % 6, Contribution(key, n % 4))
+        for n in range(3)
+    }
+    times = {event_id: 1_600_000_000_000_000 + n for n, event_id in enumerate(counted)}
+    asked = {
+        "event-0": times["event-0"],
+        "event-1": times["event-1"] + 1,
+        "event-2": times["event-2"],
+        **{f"never-{n}": n for n in range(2_500)},
+    }
+    try:
+        with engine.begin() as connection:
+            save_contributions(connection, counted, times)
+        with snapshot(engine) as connection:
+            found = load_contributions(connection, asked)
+    finally:
+        engine.dispose()
+
+    assert found == {"event-0": counted["event-0"], "event-2": counted["event-2"]}
 
 
 def test_reads_through_a_snapshot_see_one_moment(database_url: str) -> None:

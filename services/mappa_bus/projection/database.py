@@ -7,23 +7,25 @@ import time
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import (
-    CTE,
     Column,
     ColumnElement,
     Engine,
+    FromClause,
     MetaData,
     Select,
     Table,
+    Text,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
+    func,
     inspect,
     select,
-    values,
 )
-from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError
@@ -189,23 +191,32 @@ def in_pages(values: Collection[str], size: int = IN_PAGE) -> Iterator[list[str]
         yield wanted[start : start + size]
 
 
-# Key values per `wanted_pages` page: two bound values a pair, so half an `IN` list's ids.
-PAIRS_PER_READ = 1_000
-
-
-def wanted_pages(
-    key: Sequence[Column[Any]], wanted: Collection[tuple[Any, ...]]
-) -> Iterator[tuple[CTE, ColumnElement[bool]]]:
-    """The `wanted` values of a table's `key` columns (pairs, say), sorted and a read's worth at
-    a time, each page as a table of its own (`wanted`) with the condition joining it to the
-    key: each value one probe of the key. SQLite answers `(a, b) IN (VALUES ...)` by scanning
-    the whole key instead: a read that grew with the store made a national rebuild quadratic
-    (Kent's year never showed it; docs/benchmarks.md)."""
+def wanted_rows(
+    connection: Connection, key: Sequence[Column[Any]], wanted: Collection[tuple[Any, ...]]
+) -> tuple[FromClause, ColumnElement[bool]]:
+    """The `wanted` values of a table's `key` columns (pairs, say) as a table of their own, with
+    the condition joining it to the key: each value one probe of the key. SQLite answers
+    `(a, b) IN (VALUES ...)` by scanning the whole key instead (a read that grew with the store
+    made a national rebuild quadratic), and a `VALUES` of bound parameters is a new statement
+    for SQLAlchemy to compile every time: 10% of a picture catch-up's CPU went on compiling
+    them (docs/benchmarks.md). Here the values travel as one parameter (a JSON array for
+    SQLite's `json_each`, an array a column for PostgreSQL's `unnest`), so the statement is
+    the same each time and compiled once. Sorted, for the probes' locality. The values are
+    strings or integers (JSON's)."""
     ordered = sorted(wanted)
-    for start in range(0, len(ordered), PAIRS_PER_READ):
-        page = values(*(sql_column(c.name, c.type) for c in key), name="wanted")
-        table = page.data(ordered[start : start + PAIRS_PER_READ]).cte("wanted")
-        yield table, and_(*(c == table.c[c.name] for c in key))
+    names = [c.name for c in key]
+    if connection.dialect.name == "postgresql":
+        arrays = [
+            bindparam(
+                f"wanted_{c.name}", [row[i] for row in ordered], type_=postgresql.ARRAY(c.type)
+            )
+            for i, c in enumerate(key)
+        ]
+        rows = func.unnest(*arrays).table_valued(*names).render_derived(name="wanted")
+        return rows, and_(*(c == rows.c[c.name] for c in key))
+    document = bindparam("wanted", orjson.dumps(ordered).decode(), type_=Text)
+    each = func.json_each(document).table_valued("value").alias("wanted")
+    return each, and_(*(c == each.c.value.op("->>")(i) for i, c in enumerate(key)))
 
 
 def delete_in(

@@ -34,7 +34,7 @@ from sqlalchemy.schema import CreateColumn
 from mappa_bus.case.fold import Current, Place, latest_place
 from mappa_bus.case.model import CasePicture, TimelineEntry
 from mappa_bus.case.timeline import assembled, current_row, entries_of
-from mappa_bus.projection.database import delete_in, in_pages, wanted_pages
+from mappa_bus.projection.database import delete_in, in_pages, wanted_rows
 from mappa_bus.projection.offsets import metadata
 
 
@@ -178,13 +178,15 @@ def holding(
     """The cases among `event_ids` (a batch's event ids by case) whose timeline rows already
     hold one of their ids: a redelivery the fold must see the timeline to leave out. Looked up
     by the rows' key, (case, event) pairs (the case and id lists crossed made SQLite probe every
-    pair), a read's worth at a time."""
+    pair)."""
     pairs = [(case_id, event_id) for case_id, ids in event_ids.items() for event_id in ids]
-    held: set[str] = set()
-    for wanted, on in wanted_pages((table.c.case_id, table.c.event_id), pairs):
-        read = connection.execute(select(table.c.case_id).join(wanted, on).distinct())
-        held.update(case_id for (case_id,) in read)
-    return held
+    if not pairs:
+        return set()
+    wanted, on = wanted_rows(connection, (table.c.case_id, table.c.event_id), pairs)
+    read = connection.execute(
+        select(table.c.case_id).select_from(wanted).join(table, on).distinct()
+    )
+    return {case_id for (case_id,) in read}
 
 
 # Tries at an upgrade of the store (a timeline table made, the place columns added), as

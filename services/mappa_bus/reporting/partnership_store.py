@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area
-from mappa_bus.projection.database import copy_missing, upsert, wanted_pages
+from mappa_bus.projection.database import copy_missing, upsert, wanted_rows
 from mappa_bus.projection.seen import UNKNOWN_TIME
 from mappa_bus.reporting.partnership import (
     AgencyTally,
@@ -147,12 +147,14 @@ def load_contributions(connection: Connection, filed: Mapping[str, int]) -> dict
     table = partnership_contributions_table
     found: dict[str, Counted] = {}
     pairs = [(time, event_id) for event_id, time in filed.items()]
-    for wanted, on in wanted_pages((table.c.time, table.c.event_id), pairs):
-        for row in connection.execute(select(table).join(wanted, on)):
-            key = PartnershipKey(Area(row.area), row.year_start, Agency(row.agency))
-            present = frozenset(Agency(name) for name in row.present.split(",") if name)
-            contribution = Contribution(key, row.delay_bucket, bool(row.meeting_held), present)
-            found[row.event_id] = Counted(row.case_id, row.partition, contribution)
+    if not pairs:
+        return found
+    wanted, on = wanted_rows(connection, (table.c.time, table.c.event_id), pairs)
+    for row in connection.execute(select(table).select_from(wanted).join(table, on)):
+        key = PartnershipKey(Area(row.area), row.year_start, Agency(row.agency))
+        present = frozenset(Agency(name) for name in row.present.split(",") if name)
+        contribution = Contribution(key, row.delay_bucket, bool(row.meeting_held), present)
+        found[row.event_id] = Counted(row.case_id, row.partition, contribution)
     return found
 
 
