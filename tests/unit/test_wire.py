@@ -165,6 +165,23 @@ def test_unknown_extension_attributes_and_data_fields_are_tolerated() -> None:
     assert event.data == RecallIssued(issued_on=date(2021, 1, 13), recall_type="standard")
 
 
+@pytest.mark.parametrize(
+    "named",
+    [ReleasedFromCustody.event_type(), RecallIssued.event_type(), "uk.gov.mappa.nobody.none.v1"],
+    ids=["another-type", "the-same-type", "an-unknown-type"],
+)
+def test_a_type_field_before_the_envelopes_does_not_decide_the_event(named: str) -> None:
+    """The parser finds the type in the bytes without reading the whole message first; a
+    `type` of an extension attribute's, met before the envelope's own, does not change what
+    the message is parsed as."""
+    document = _example()
+    ahead = {"trace": {"type": named, "span": 1}, **document}
+
+    event = parse_event(json.dumps(ahead).encode())
+
+    assert (event, type(event.data)) == (parse_event(json.dumps(document).encode()), RecallIssued)
+
+
 def test_the_envelope_carries_case_area_publisher_and_marking() -> None:
     """make_event fills the CloudEvents attributes from the payload's class."""
     event = make_event(
