@@ -34,7 +34,7 @@ from mappa_bus.credentials import loopback_port, read_credentials
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.keystore import write_key_encryption_key
 from mappa_bus.logs import configure_logging
-from mappa_bus.operations.http import ALERTS_PORT, INTAKE_PORT, PICTURE_PORT, REPORTING_PORT
+from mappa_bus.operations.ports import ALERTS_PORT, INTAKE_PORT, PICTURE_PORT, REPORTING_PORT
 from mappa_bus.principals import ADMIN, acl_bindings
 from mappa_bus.settings import Settings, load_settings, state_dir
 from mappa_bus.topics import NAMESPACE, bus_topic_specs

@@ -14,7 +14,7 @@ from mappa_bus.alerts.consumer import AlertProjection
 from mappa_bus.alerts.service import alerts_app, catch_up
 from mappa_bus.cli_common import OnProgress
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.operations.http import ALERTS_PORT
+from mappa_bus.operations.ports import ALERTS_PORT
 from mappa_bus.principals import Role
 from mappa_bus.projection.commands import Clock, ServiceCommands
 from mappa_bus.settings import load_settings

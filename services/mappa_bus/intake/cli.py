@@ -9,7 +9,7 @@ from mappa_bus.cli_common import EXIT_CONFIG, command_group
 from mappa_bus.intake.consumer import IntakeProjection
 from mappa_bus.intake.service import catch_up, intake_app
 from mappa_bus.keystore import KeyStoreError, open_key_store
-from mappa_bus.operations.http import INTAKE_PORT
+from mappa_bus.operations.ports import INTAKE_PORT
 from mappa_bus.principals import Role
 from mappa_bus.projection.commands import ServiceCommands, add_service_commands, console
 from mappa_bus.projection.sealed import RecordKeys

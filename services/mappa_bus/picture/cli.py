@@ -22,7 +22,7 @@ from mappa_bus.cli_common import (
     hosts_to_answer,
     identity_or_exit,
 )
-from mappa_bus.operations.http import PICTURE_PORT
+from mappa_bus.operations.ports import PICTURE_PORT
 from mappa_bus.picture.api import create_app
 from mappa_bus.picture.consumer import PictureProjection
 from mappa_bus.picture.gate import Attempt, Gate, Refusal

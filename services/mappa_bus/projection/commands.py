@@ -30,7 +30,7 @@ from mappa_bus.cli_common import (
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.keyring import KeyringError
 from mappa_bus.keystore import KeyStoreError
-from mappa_bus.operations.http import PORT_OPTION
+from mappa_bus.operations.ports import PORT_OPTION
 from mappa_bus.principals import Role
 from mappa_bus.projection.sealed import RecordKeys
 from mappa_bus.projection.shell import (

@@ -30,7 +30,7 @@ from mappa_bus.cli_common import (
     identity_or_exit,
 )
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.operations.http import REPORTING_PORT
+from mappa_bus.operations.ports import REPORTING_PORT
 from mappa_bus.principals import Role
 from mappa_bus.projection.commands import Clock, ServiceCommands, add_service_commands
 from mappa_bus.projection.database import open_engine, snapshot
