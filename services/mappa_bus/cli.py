@@ -14,7 +14,7 @@ from rich.table import Table
 
 from mappa_bus.adapters.cli import UsageExit, publish
 from mappa_bus.alerts.cli import alert_line, alerts_cli
-from mappa_bus.alerts.service_cli import ALERTS_SERVICE
+from mappa_bus.alerts.service_cli import ALERTS_OPTIONS, alerts_service
 from mappa_bus.alerts_page_cli import web_command as alerts_web
 from mappa_bus.cli_common import EXIT_CONFIG, command_group
 from mappa_bus.contract.artefacts import compare, generated_files, history_breaks, write
@@ -59,7 +59,7 @@ app.add_typer(reporting_app_cli, name="reporting")
 app.add_typer(picture_cli, name="picture")
 app.add_typer(intake_cli, name="intake")
 alerts_cli.command("web")(alerts_web)
-add_service_commands(alerts_cli, ALERTS_SERVICE)
+add_service_commands(alerts_cli, ALERTS_OPTIONS, alerts_service)
 app.add_typer(alerts_cli, name="alerts")
 app.add_typer(keys_cli, name="keys")
 app.command("erase")(erase_command)
