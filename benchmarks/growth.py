@@ -43,7 +43,8 @@ from mappa_bus.adapters.publisher import publish_all
 from mappa_bus.catalogue import Area, Envelope, EventData, ReportingYear
 from mappa_bus.cli_common import command_settings
 from mappa_bus.settings import Settings
-from mappa_bus.simulator import ALL_AREAS, Scenario, SimulationOptions, events, simulate
+from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
+from mappa_bus.simulator.run import events, simulate
 
 SERVICES = ("picture", "reporting", "alerts")
 MiB = 2**20

@@ -42,7 +42,8 @@ from mappa_bus.case.withdrawal import is_withdrawal_type
 from mappa_bus.catalogue import Area, Envelope, EventData
 from mappa_bus.kafka_codec import partition_of
 from mappa_bus.projection.merge import Merge
-from mappa_bus.simulator import Scenario, SimulationOptions, all_events
+from mappa_bus.simulator.options import Scenario, SimulationOptions
+from mappa_bus.simulator.run import all_events
 
 BATCH = 2_000
 ORDERS = ("fetched", "daily", "live")

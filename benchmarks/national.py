@@ -38,7 +38,8 @@ from mappa_bus.adapters.publisher import publish_all
 from mappa_bus.catalogue import Area, Envelope, EventData
 from mappa_bus.cli_common import command_settings
 from mappa_bus.settings import Settings
-from mappa_bus.simulator import ALL_AREAS, SimulationOptions, events, simulate
+from mappa_bus.simulator.options import ALL_AREAS, SimulationOptions
+from mappa_bus.simulator.run import events, simulate
 
 
 @dataclass

@@ -39,7 +39,7 @@ from benchmarks.common import (
     print_table,
 )
 from benchmarks.workload import write_feeds
-from mappa_bus.adapters.cli import publish_lines
+from mappa_bus.adapters.feed_publish import publish_lines
 from mappa_bus.adapters.feeds import Accepted, read_jsonl
 from mappa_bus.adapters.producer_settings import PRODUCER_OPTIONS
 from mappa_bus.adapters.publisher import AgencyPublisher

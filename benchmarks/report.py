@@ -27,7 +27,7 @@ from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.reporting.queries import EARLIER_YEARS, earlier_years, statistics_for
 from mappa_bus.reporting.service import open_projection
 from mappa_bus.reporting.tables import MappaStatistics
-from mappa_bus.simulator import ALL_AREAS
+from mappa_bus.simulator.options import ALL_AREAS
 from mappa_bus.topics import NAMESPACE
 
 

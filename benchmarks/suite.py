@@ -35,7 +35,7 @@ from benchmarks.common import REPOSITORY, delete_namespaces, machine, postgres_u
 from benchmarks.workload import write_feeds
 from mappa_bus.catalogue import Area
 from mappa_bus.cli_common import command_settings
-from mappa_bus.simulator import ALL_AREAS
+from mappa_bus.simulator.options import ALL_AREAS
 
 DOCS = REPOSITORY / "docs" / "benchmarks.md"
 BEGIN = "<!-- benchmarks.suite: generated from here; edits below are overwritten -->"

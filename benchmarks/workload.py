@@ -13,8 +13,9 @@ from pathlib import Path
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import to_wire
-from mappa_bus.simulator import ALL_AREAS, SimulationOptions, all_events
 from mappa_bus.simulator.files import events_file
+from mappa_bus.simulator.options import ALL_AREAS, SimulationOptions
+from mappa_bus.simulator.run import all_events
 
 
 def write_feeds(directory: Path, events: int) -> dict[Agency, Path]:

@@ -3,10 +3,9 @@ place that joins the two slices: alerts does not import picture)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import SecretStr
 from rich.console import Console
 
 from mappa_bus.alerts.cli import Areas, Categories, MinLevel, Rules, alert_filter
@@ -20,7 +19,9 @@ from mappa_bus.cli_common import (
 )
 from mappa_bus.principals import Role
 from mappa_bus.topics import NAMESPACE
-from mappa_bus.web.modes import http_authenticator
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 console = Console(stderr=True)
 
@@ -54,7 +55,7 @@ def web_command(
     from mappa_bus.picture.api import case_api_for
     from mappa_bus.picture.schema import create_schema
     from mappa_bus.projection.database import open_engine
-    from mappa_bus.web.modes import is_loopback
+    from mappa_bus.web.modes import http_authenticator, is_loopback
     from mappa_bus.web.signin import WebClient
 
     settings = command_settings(service=True)

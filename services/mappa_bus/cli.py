@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from mappa_bus.adapters.cli import UsageExit, publish
 from mappa_bus.alerts.cli import alert_line, alerts_cli
-from mappa_bus.alerts.service_cli import ALERTS_SERVICE
+from mappa_bus.alerts.service_cli import ALERTS_OPTIONS, alerts_service
 from mappa_bus.alerts_page_cli import web_command as alerts_web
 from mappa_bus.cli_common import EXIT_CONFIG, command_group
-from mappa_bus.contract.artefacts import compare, generated_files, history_breaks, write
-from mappa_bus.credentials import CredentialsError
-from mappa_bus.demo import DemoResult, run_demo, run_live
-from mappa_bus.demo_alerts import LiveAlert
 from mappa_bus.erase_cli import erase_command, erase_expired_command
 from mappa_bus.intake.cli import intake_cli
-from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
-from mappa_bus.keyring import KeyringError
 from mappa_bus.keys_cli import keys_cli
-from mappa_bus.logs import configure_logging
 from mappa_bus.picture.cli import picture_cli
 from mappa_bus.principals import acl_bindings
 from mappa_bus.projection.commands import add_service_commands
@@ -37,13 +28,18 @@ from mappa_bus.reporting.cli import (
     report_partnership_open,
     reporting_app_cli,
 )
-from mappa_bus.reporting.render import render_text
-from mappa_bus.reporting.tables import kent_2020_21
-from mappa_bus.settings import Settings, load_settings
 from mappa_bus.simulator.cli import simulate_command
-from mappa_bus.topic_state import topic_partitions
 from mappa_bus.topics import ALL_TOPICS, bus_topic_specs
-from mappa_bus.up import up_command
+from mappa_bus.up_cli import up_command
+
+if TYPE_CHECKING:
+    from mappa_bus.demo import DemoResult
+    from mappa_bus.demo_alerts import LiveAlert
+    from mappa_bus.settings import Settings
+
+# Every `mappa` process (each service, each command) imports this module and makes every
+# command's options, so the modules it imports make only those; what a command runs is imported
+# inside it (tests/unit/test_cli_imports.py keeps it so).
 
 app = command_group("MAPPA Bus: multi-agency public protection events over Kafka.")
 topics_app = command_group("The bus's Kafka topics and ACLs.")
@@ -59,7 +55,7 @@ app.add_typer(reporting_app_cli, name="reporting")
 app.add_typer(picture_cli, name="picture")
 app.add_typer(intake_cli, name="intake")
 alerts_cli.command("web")(alerts_web)
-add_service_commands(alerts_cli, ALERTS_SERVICE)
+add_service_commands(alerts_cli, ALERTS_OPTIONS, alerts_service)
 app.add_typer(alerts_cli, name="alerts")
 app.add_typer(keys_cli, name="keys")
 app.command("erase")(erase_command)
@@ -70,6 +66,9 @@ console = Console()
 
 
 def _settings() -> Settings:
+    from mappa_bus.logs import configure_logging
+    from mappa_bus.settings import load_settings
+
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level, for_people=True)
     return settings
@@ -78,6 +77,13 @@ def _settings() -> Settings:
 @app.command()
 def demo() -> None:
     """Publish the sample area-year (Kent 2020-21), read it back, and print its statistics."""
+    import asyncio
+
+    from aiokafka.errors import KafkaError
+
+    from mappa_bus.demo import run_demo, run_live
+    from mappa_bus.keyring import KeyringError
+
     settings = _settings()
     console.print(f"Kafka at [bold]{settings.kafka_bootstrap_servers}[/]")
     try:
@@ -110,6 +116,9 @@ def _print_live_alert(live: LiveAlert) -> None:
 
 
 def _print_demo(result: DemoResult) -> None:
+    from mappa_bus.reporting.render import render_text
+    from mappa_bus.reporting.tables import kent_2020_21
+
     published = Table(title="Published, each agency as its own principal")
     published.add_column("agency")
     published.add_column("events", justify="right")
@@ -155,6 +164,10 @@ def _print_year_alerts(result: DemoResult) -> None:
 @topics_app.command("create")
 def topics_create() -> None:
     """Create the bus's missing topics and grant the principals' ACLs (as admin)."""
+    import asyncio
+
+    from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
+
     settings = _settings()
     connection = settings.connection()
     # In sealed mode (MAPPA_RECORD=sealed) the agency topics are made as the 7-day ingress;
@@ -178,6 +191,13 @@ def topics_create() -> None:
 @topics_app.command("list")
 def topics_list() -> None:
     """Show the topics the bus uses, whether each exists on the broker, and why each is so."""
+    import asyncio
+
+    from aiokafka.errors import KafkaError
+
+    from mappa_bus.credentials import CredentialsError
+    from mappa_bus.topic_state import topic_partitions
+
     settings = _settings()
     try:
         existing: dict[str, int] | None = asyncio.run(
@@ -229,6 +249,8 @@ def schemas_generate(
     ] = False,
 ) -> None:
     """Regenerate the JSON Schemas, the AsyncAPI document and the catalogue page."""
+    from mappa_bus.contract.artefacts import compare, generated_files, write
+
     files = generated_files()
     comparison = compare(directory, files)
     if comparison.breaking and not allow_breaking:
@@ -254,6 +276,8 @@ def schemas_generate(
 @schemas_app.command("check")
 def schemas_check(directory: SchemasDir = Path("schemas")) -> None:
     """Fail if any generated file is stale or any schema breaks a published version."""
+    from mappa_bus.contract.artefacts import compare, generated_files, history_breaks
+
     files = generated_files()
     comparison = compare(directory, files)
     breaking = {**comparison.breaking}

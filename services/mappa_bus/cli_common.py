@@ -3,23 +3,21 @@ command takes, and a catch-up run with a progress bar."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from mappa_bus.keyring import KeyringError
-from mappa_bus.logs import configure_logging
-from mappa_bus.projection.progress import MissingTopics
-from mappa_bus.settings import Settings, load_settings
-from mappa_bus.signing import Keyring
 from mappa_bus.web.hosts import allowed_hosts
-from mappa_bus.web.modes import IdentityConfigError
+
+if TYPE_CHECKING:
+    from mappa_bus.settings import Settings
+    from mappa_bus.signing import Keyring
+
+# Every `mappa` process imports this module (every command's options are made from it), so
+# what only a running command needs is imported inside the function that needs it.
 
 Namespace = Annotated[str, typer.Option(help="Topic namespace to read (demo: `demo`).")]
 Database = Annotated[
@@ -73,6 +71,9 @@ def command_settings(*, service: bool = False) -> Settings:
     """The settings from the environment, with logging configured from them: for a `service`
     (a consumer, a server), JSON lines when not on a terminal; for a command people run,
     readable lines on stderr, never JSON among its output."""
+    from mappa_bus.logs import configure_logging
+    from mappa_bus.settings import load_settings
+
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level, for_people=not service)
     return settings
@@ -97,6 +98,8 @@ EXIT_NO_IDENTITY = 4
 def identity_or_exit(establish: Callable[[], _T]) -> _T:
     """What `establish` makes of the reader's identity (an authenticator, an identity); when
     no issuer is configured, the command ends saying how to configure one."""
+    from mappa_bus.web.modes import IdentityConfigError
+
     try:
         return establish()
     except IdentityConfigError as error:
@@ -107,6 +110,8 @@ def identity_or_exit(establish: Callable[[], _T]) -> _T:
 def keyring_or_exit(read: Callable[[], Keyring]) -> Keyring:
     """The keyring `read` (a Settings method) finds; without one, the command ends saying which
     setting to give."""
+    from mappa_bus.keyring import KeyringError
+
     try:
         return read()
     except KeyringError as error:
@@ -117,6 +122,13 @@ def keyring_or_exit(read: Callable[[], Keyring]) -> Keyring:
 def run_with_progress(verb: str, catch_up: Callable[[OnProgress], Coroutine[Any, Any, int]]) -> int:
     """Run `catch_up` (given a progress callback) under a progress bar; how many records it
     had to apply. Kafka refusing or failing ends the command with status 2."""
+    import asyncio
+
+    from aiokafka.errors import KafkaError
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from mappa_bus.projection.progress import MissingTopics
+
     progress = Progress(
         TextColumn(verb), BarColumn(), MofNCompleteColumn(), console=console, transient=True
     )

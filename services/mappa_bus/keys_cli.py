@@ -16,17 +16,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from mappa_bus.access.reasons import escaped
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, WireError
 from mappa_bus.cli_common import EXIT_CONFIG, Database, command_group, command_settings
-from mappa_bus.keyring import KeyringError, read_keyring, write_keyring
-from mappa_bus.keystore import KeyStoreError, open_key_store, write_key_encryption_key
-from mappa_bus.picture.schema import create_schema
-from mappa_bus.picture.store import PROJECTION
-from mappa_bus.projection.database import open_engine
-from mappa_bus.projection.erasures import load_erasures
-from mappa_bus.signing import Keyring, generate_keyring
+
+# Every `mappa` process makes these commands: what only a running one needs (the keys, the
+# stores) is imported inside it.
 
 keys_cli = command_group(
     "Signing keyrings (every key for the intake, some for a publisher) and the key-encryption "
@@ -51,6 +46,9 @@ def generate_command(
 ) -> None:
     """Write a fresh random key for every agency in every area. An existing keyring is kept as
     it is: the records signed with it must verify at every replay."""
+    from mappa_bus.keyring import write_keyring
+    from mappa_bus.signing import generate_keyring
+
     if output.exists():
         console.print(f"{output} exists; kept (rotate keys by adding a generation, runbook)")
         return
@@ -69,6 +67,9 @@ def select_command(
     ] = None,
 ) -> None:
     """Write `agency`'s newest key for each of `areas` from SOURCE: all a publisher holds."""
+    from mappa_bus.keyring import KeyringError, read_keyring, write_keyring
+    from mappa_bus.signing import Keyring
+
     try:
         every = read_keyring(source)
     except KeyringError as error:
@@ -96,6 +97,8 @@ def encryption_key_command(
     """Write a fresh key-encryption key (64 hex digits, readable by its owner alone) for
     MAPPA_KEY_ENCRYPTION_KEY. Back it up apart from the key store: losing it loses every case
     on the sealed record (docs/retention.md)."""
+    from mappa_bus.keystore import write_key_encryption_key
+
     there = output.exists()
     if there and existing is Existing.KEEP:
         console.print(f"{output} exists; kept")
@@ -128,6 +131,13 @@ def destroy_erased_command(
     the backup holds the erased case's key, which would open its records on the log again, and
     `mappa erase` refuses a case already erased. Each key is destroyed on its erasure's own
     decision; keys destroyed already are left as they are."""
+    from mappa_bus.access.reasons import escaped
+    from mappa_bus.keystore import KeyStoreError, open_key_store
+    from mappa_bus.picture.schema import create_schema
+    from mappa_bus.picture.store import PROJECTION
+    from mappa_bus.projection.database import open_engine
+    from mappa_bus.projection.erasures import load_erasures
+
     who = escaped(by.strip())
     if not who:
         console.print("[red]--by: say who runs it (the key store keeps it)[/]")

@@ -19,10 +19,8 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
 
 import httpx
 import typer
@@ -34,10 +32,11 @@ from mappa_bus.credentials import loopback_port, read_credentials
 from mappa_bus.kafka_admin import AuthorizerDisabledError, ensure_acls, ensure_topics
 from mappa_bus.keystore import write_key_encryption_key
 from mappa_bus.logs import configure_logging
-from mappa_bus.operations.http import ALERTS_PORT, INTAKE_PORT, PICTURE_PORT, REPORTING_PORT
+from mappa_bus.operations.ports import ALERTS_PORT, INTAKE_PORT, PICTURE_PORT, REPORTING_PORT
 from mappa_bus.principals import ADMIN, acl_bindings
 from mappa_bus.settings import Settings, load_settings, state_dir
-from mappa_bus.topics import NAMESPACE, bus_topic_specs
+from mappa_bus.topics import bus_topic_specs
+from mappa_bus.up_cli import Record
 from mappa_bus.up_plan import Ports, Service, services, try_next
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,13 +54,6 @@ NOT_INHERITED = (
     "MAPPA_KAFKA_PASSWORD",
     "MAPPA_METRICS_PORT",
 )
-
-
-class Record(StrEnum):
-    """Where the services read the record (`MAPPA_RECORD`, docs/decisions/0002)."""
-
-    SEALED = "sealed"
-    INGRESS = "ingress"
 
 
 class UpFailed(Exception):
@@ -333,34 +325,10 @@ def _quiet_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def up_command(
-    namespace: Annotated[str, typer.Option(help="Topic namespace (`mappa`: the real one).")] = (
-        NAMESPACE
-    ),
-    api_port: Annotated[
-        int, typer.Option(envvar="MAPPA_API_PORT", help="The case API's port (if free).")
-    ] = 8000,
-    web_port: Annotated[
-        int, typer.Option(envvar="MAPPA_WEB_PORT", help="The alerts page's port (if free).")
-    ] = 8001,
-    keycloak_port: Annotated[
-        int, typer.Option(envvar="KEYCLOAK_PORT", help="The local Keycloak's port.")
-    ] = 8180,
-    timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for every service to be ready.")
-    ] = 300.0,
-    record: Annotated[
-        Record,
-        typer.Option(
-            envvar="MAPPA_RECORD",
-            help="`sealed`: the intake seals every agency record under its case's key, so that "
-            "`mappa erase` reaches the log; `ingress`: the services read the agency topics, "
-            "which keep every record in clear (docs/decisions/0002).",
-        ),
-    ] = Record.SEALED,
+def up(
+    namespace: str, api_port: int, web_port: int, keycloak_port: int, timeout: float, record: Record
 ) -> None:
-    """Run the whole bus on this machine until Ctrl-C: broker, Keycloak, topics and ACLs, the
-    picture, reporting and alerts services, the case API and the alerts page."""
+    """`mappa up`, given its options (`mappa_bus.up_cli`)."""
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level, for_people=True)
     signal.signal(signal.SIGTERM, _raise_interrupt)

@@ -4,7 +4,7 @@ CLI's defaults)."""
 
 from __future__ import annotations
 
-from mappa_bus.operations.http import ALERTS_PORT, INTAKE_PORT, PICTURE_PORT, REPORTING_PORT
+from mappa_bus.operations.ports import ALERTS_PORT, INTAKE_PORT, PICTURE_PORT, REPORTING_PORT
 from mappa_bus.principals import Role
 
 # The consumers of the sealed record.

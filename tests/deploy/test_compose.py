@@ -26,7 +26,7 @@ import yaml
 from typer.testing import CliRunner
 
 from mappa_bus.cli import app
-from mappa_bus.operations.http import PORT_ENV
+from mappa_bus.operations.ports import PORT_ENV
 from mappa_bus.principals import PRINCIPALS, Role
 from mappa_bus.settings import Settings
 from mappa_bus.topics import bus_topic_specs

@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 
 from mappa_bus.cli import app
 from mappa_bus.keystore import key_file_exposure
-from mappa_bus.operations.http import PORT_ENV
+from mappa_bus.operations.ports import PORT_ENV
 from mappa_bus.principals import (
     ADMIN,
     PRINCIPALS,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiokafka.errors import KafkaError
 
-from mappa_bus.adapters.cli import publish_feed
+from mappa_bus.adapters.feed_publish import publish_feed
 from mappa_bus.agencies import Agency
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.topic_state import explain_refusal, topic_partitions

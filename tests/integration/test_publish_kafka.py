@@ -11,7 +11,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from typer.testing import CliRunner, Result
 
-from mappa_bus.adapters.cli import EXIT_BAD_FEED, EXIT_USAGE, publish_feed
+from mappa_bus.adapters.cli import EXIT_BAD_FEED, EXIT_USAGE
+from mappa_bus.adapters.feed_publish import publish_feed
 from mappa_bus.adapters.publisher import AgencyPublisher
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, Rejection, WireError, parse_event, to_wire

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from mappa_bus.adapters.cli import publish_feed
+from mappa_bus.adapters.feed_publish import publish_feed
 from mappa_bus.agencies import Agency
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.log_reader import read_to_end

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mappa_bus import erase_cli
+from mappa_bus import erase
 from mappa_bus.audit import reads
 from mappa_bus.case.fold import apply
 from mappa_bus.case.merges import Link
@@ -64,7 +64,7 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[CaseErased, str]]:
     ) -> None:
         sent.extend((event, namespace) for event in events)
 
-    monkeypatch.setattr(erase_cli, "publish_erasures", publish)
+    monkeypatch.setattr(erase, "publish_erasures", publish)
     return sent
 
 
@@ -158,8 +158,8 @@ def test_a_decision_that_is_no_reference_is_refused(
 
 def test_the_erasure_of_a_case_has_one_id() -> None:
     """Erasing a case twice makes the same event id: readers take the second as the first."""
-    first = erase_cli.erasure(CASE, "kent", ErasureGround.DECISION, "D-1", date(2026, 1, 1))
-    second = erase_cli.erasure(CASE, "kent", ErasureGround.DECISION, "D-2", date(2026, 2, 1))
+    first = erase.erasure(CASE, "kent", ErasureGround.DECISION, "D-1", date(2026, 1, 1))
+    second = erase.erasure(CASE, "kent", ErasureGround.DECISION, "D-2", date(2026, 2, 1))
 
     assert first.id == second.id
 

@@ -16,7 +16,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
 
 from mappa_bus.adapters import publisher as publisher_module
-from mappa_bus.adapters.cli import publish_lines
+from mappa_bus.adapters.feed_publish import publish_lines
 from mappa_bus.adapters.publisher import AgencyPublisher
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, parse_event, to_wire

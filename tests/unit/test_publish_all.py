@@ -15,7 +15,8 @@ from mappa_bus.adapters import publisher as publisher_module
 from mappa_bus.adapters.publisher import PublishSummary, publish_all
 from mappa_bus.catalogue import Area, Envelope, EventData
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.simulator import SimulationOptions, all_events
+from mappa_bus.simulator.options import SimulationOptions
+from mappa_bus.simulator.run import all_events
 from mappa_bus.topics import NAMESPACE, agency_topic
 from tests.keys import KEYRING
 from tests.unit.test_feed_publish import FakeProducer

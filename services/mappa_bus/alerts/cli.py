@@ -4,34 +4,33 @@ registered on the same `alerts_cli` by `mappa_bus.cli`."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.text import Text
 
 from mappa_bus.access.policy import ViewerRole
 from mappa_bus.alerts.model import AlertRaised, AlertWithdrawn, Severity
-from mappa_bus.alerts.rules import ACTION_OVERDUE
-from mappa_bus.alerts.subscription import AlertFilter, subscribe
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.areas import AREA_NAMES
-from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.cli_common import (
     EXIT_CONFIG,
     Namespace,
     command_group,
     command_settings,
 )
-from mappa_bus.connection import KafkaConnection
-from mappa_bus.keystore import KeyStoreError, open_key_store
-from mappa_bus.principals import Role
-from mappa_bus.projection.sealed import ErasedEvent, SealedBusEvents
-from mappa_bus.settings import Settings
 from mappa_bus.topics import NAMESPACE, alerts_topic
+
+if TYPE_CHECKING:
+    from mappa_bus.alerts.subscription import AlertFilter
+    from mappa_bus.connection import KafkaConnection
+    from mappa_bus.projection.sealed import ErasedEvent, SealedBusEvents
+    from mappa_bus.settings import Settings
+
+# Every `mappa` process makes these commands: what only a running one needs (the alerts, their
+# rules, Kafka) is imported inside it.
 
 alerts_cli = command_group("Coordinator alerts: follow them (tail, web); the alerts service.")
 # The alerts themselves go to stdout (they are the output); progress and problems to stderr.
@@ -66,9 +65,7 @@ Roles = Annotated[
 ]
 OverdueActions = Annotated[
     bool,
-    typer.Option(
-        "--overdue-actions", help=f"Only overdue plan actions (the {ACTION_OVERDUE.name} rule)."
-    ),
+    typer.Option("--overdue-actions", help="Only overdue plan actions (the action-overdue rule)."),
 ]
 
 
@@ -92,6 +89,10 @@ def alert_filter(
 ) -> AlertFilter:
     """The filter the command-line options describe (an option not given: any);
     `overdue_actions` adds the action-overdue rule to the rules wanted."""
+    from mappa_bus.alerts.rules import ACTION_OVERDUE
+    from mappa_bus.alerts.subscription import AlertFilter
+    from mappa_bus.catalogue.vocabulary import Category, Level
+
     wanted = {*(rules or ()), *((ACTION_OVERDUE.name,) if overdue_actions else ())}
     return AlertFilter(
         areas=frozenset(parse_area(area) for area in areas) if areas else None,
@@ -166,6 +167,12 @@ def tail_command(
     namespace: Namespace = NAMESPACE,
 ) -> None:
     """Print alerts as they are raised (as the coordinator principal) until Ctrl-C."""
+    import asyncio
+
+    from aiokafka.errors import KafkaError
+
+    from mappa_bus.principals import Role
+
     where = alert_filter(area, min_level, category, rule, role, overdue_actions=overdue_actions)
     settings = command_settings()
     connection = settings.connection_for_role(Role.COORDINATOR.value)
@@ -185,6 +192,9 @@ def case_keys(settings: Settings) -> SealedBusEvents | None:
     shell beside `mappa up`'s sealed services need not name the mode, and keys open nothing
     that is in the clear. Else None. Exits with a configuration error naming what is wrong when
     sealed mode's keys cannot be had."""
+    from mappa_bus.keystore import KeyStoreError, open_key_store
+    from mappa_bus.projection.sealed import SealedBusEvents
+
     if not settings.sealed() and not settings.key_encryption_key_path().exists():
         return None
     try:
@@ -204,6 +214,10 @@ async def _tail(
     from_beginning: bool,
     keys: SealedBusEvents | None = None,
 ) -> None:
+    import asyncio
+
+    from mappa_bus.alerts.subscription import subscribe
+
     # Alerts come only while the alerts service runs: say so when nothing comes, rather than
     # leave a coordinator in front of an empty terminal wondering.
     waiting = f"waiting for alerts from {alerts_topic(namespace)}; is `mappa alerts run` running?"

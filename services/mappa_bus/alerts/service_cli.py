@@ -6,22 +6,35 @@ from __future__ import annotations
 
 from collections.abc import Coroutine
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from faststream import FastStream
-
-from mappa_bus.alerts.consumer import AlertProjection
-from mappa_bus.alerts.service import alerts_app, catch_up
 from mappa_bus.cli_common import OnProgress
-from mappa_bus.connection import KafkaConnection
-from mappa_bus.operations.http import ALERTS_PORT
-from mappa_bus.principals import Role
-from mappa_bus.projection.commands import Clock, ServiceCommands
-from mappa_bus.settings import load_settings
+from mappa_bus.operations.ports import ALERTS_PORT
+from mappa_bus.projection.commands import Clock, ServiceCommands, ServiceOptions
+
+if TYPE_CHECKING:
+    from faststream import FastStream
+
+    from mappa_bus.alerts.consumer import AlertProjection
+    from mappa_bus.connection import KafkaConnection
+
+# Every `mappa` process makes these commands: the alerts service itself is imported only when
+# one runs.
+
+ALERTS_OPTIONS = ServiceOptions(
+    port=ALERTS_PORT,
+    run_help="Run the alerts service as one member of its consumer group until stopped "
+    "(Ctrl-C, SIGTERM: the batch in hand is committed first).",
+    catch_up_help="Raise and publish the alerts for every record now on the agency topics, then "
+    "stop.",
+    clock=True,
+)
 
 
 def _configured(projection: AlertProjection) -> AlertProjection:
     """`projection` with the settings' level 3 review interval."""
+    from mappa_bus.settings import load_settings
+
     weeks = load_settings().level_three_review_weeks
     projection.level_three_interval = timedelta(weeks=weeks)
     return projection
@@ -30,28 +43,31 @@ def _configured(projection: AlertProjection) -> AlertProjection:
 def _app(
     connection: KafkaConnection, projection: AlertProjection, metrics_port: int, today: Clock
 ) -> FastStream:
+    from mappa_bus.alerts.service import alerts_app
+
     return alerts_app(connection, _configured(projection), today=today, metrics_port=metrics_port)
 
 
 def _catch_up(
     connection: KafkaConnection, projection: AlertProjection, progress: OnProgress, today: Clock
 ) -> Coroutine[Any, Any, int]:
+    from mappa_bus.alerts.service import catch_up
+
     return catch_up(connection, _configured(projection), today=today, on_progress=progress)
 
 
-ALERTS_SERVICE = ServiceCommands(
-    role=Role.ALERTS,
-    kind=AlertProjection,
-    port=ALERTS_PORT,
-    run_help="Run the alerts service as one member of its consumer group until stopped "
-    "(Ctrl-C, SIGTERM: the batch in hand is committed first).",
-    catch_up_help="Raise and publish the alerts for every record now on the agency topics, then "
-    "stop.",
-    verb="folding",
-    summary=lambda projection, applied: (
-        f"{applied:,} records folded; {projection.raised_count():,} alerts raised in all"
-    ),
-    app=_app,
-    catch_up=_catch_up,
-    clock=True,
-)
+def alerts_service() -> ServiceCommands[AlertProjection]:
+    """The alerts slice, for its `run` and `catch-up`."""
+    from mappa_bus.alerts.consumer import AlertProjection
+    from mappa_bus.principals import Role
+
+    return ServiceCommands(
+        role=Role.ALERTS,
+        kind=AlertProjection,
+        verb="folding",
+        summary=lambda projection, applied: (
+            f"{applied:,} records folded; {projection.raised_count():,} alerts raised in all"
+        ),
+        app=_app,
+        catch_up=_catch_up,
+    )

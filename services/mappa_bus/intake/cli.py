@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
-from sqlalchemy import Engine
 
 from mappa_bus.cli_common import EXIT_CONFIG, command_group
-from mappa_bus.intake.consumer import IntakeProjection
-from mappa_bus.intake.service import catch_up, intake_app
-from mappa_bus.keystore import KeyStoreError, open_key_store
-from mappa_bus.operations.http import INTAKE_PORT
-from mappa_bus.principals import Role
-from mappa_bus.projection.commands import ServiceCommands, add_service_commands, console
-from mappa_bus.projection.sealed import RecordKeys
-from mappa_bus.settings import load_settings
-from mappa_bus.signing import Keyring
+from mappa_bus.operations.ports import INTAKE_PORT
+from mappa_bus.projection.commands import (
+    ServiceCommands,
+    ServiceOptions,
+    add_service_commands,
+    console,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from mappa_bus.intake.consumer import IntakeProjection
+    from mappa_bus.projection.sealed import RecordKeys
+
+# Every `mappa` process makes these commands: the intake itself is imported only when one runs.
 
 intake_cli = command_group(
     "The intake (MAPPA_RECORD=sealed): agency records checked, sealed under their case's key "
@@ -26,6 +33,11 @@ def intake_projection(engine: Engine, namespace: str, *, keyring: RecordKeys) ->
     """The intake's projection, with the key store of the settings; the command ends, saying
     why, outside sealed mode (its deletions would take the record from the projections reading
     the agency topics) or without a key store."""
+    from mappa_bus.intake.consumer import IntakeProjection
+    from mappa_bus.keystore import KeyStoreError, open_key_store
+    from mappa_bus.settings import load_settings
+    from mappa_bus.signing import Keyring
+
     # The command has configured logging already: the settings are only read here.
     settings = load_settings()
     if not settings.sealed():
@@ -44,16 +56,14 @@ def intake_projection(engine: Engine, namespace: str, *, keyring: RecordKeys) ->
     return IntakeProjection(engine, namespace, keyring=keyring, keys=keys)
 
 
-add_service_commands(
-    intake_cli,
-    ServiceCommands(
+def intake_service() -> ServiceCommands[IntakeProjection]:
+    """The intake, for its `run` and `catch-up`."""
+    from mappa_bus.intake.service import catch_up, intake_app
+    from mappa_bus.principals import Role
+
+    return ServiceCommands(
         role=Role.INTAKE,
         kind=intake_projection,
-        port=INTAKE_PORT,
-        run_help="Run the intake as one member of its consumer group until stopped (Ctrl-C, "
-        "SIGTERM: the batch in hand is sealed and committed first).",
-        catch_up_help="Seal every record now on the agency topics that the intake has not, "
-        "delete what it copied from them, then stop.",
         summary=lambda projection, applied: f"{applied:,} records sealed or refused",
         verb="sealing",
         ingress=True,
@@ -61,5 +71,17 @@ add_service_commands(
         catch_up=lambda connection, projection, progress, _clock: catch_up(
             connection, projection, progress
         ),
+    )
+
+
+add_service_commands(
+    intake_cli,
+    ServiceOptions(
+        port=INTAKE_PORT,
+        run_help="Run the intake as one member of its consumer group until stopped (Ctrl-C, "
+        "SIGTERM: the batch in hand is sealed and committed first).",
+        catch_up_help="Seal every record now on the agency topics that the intake has not, "
+        "delete what it copied from them, then stop.",
     ),
+    intake_service,
 )

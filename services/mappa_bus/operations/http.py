@@ -18,7 +18,6 @@ from typing import Any
 
 import orjson
 import structlog
-import typer
 import uvicorn
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
@@ -30,12 +29,6 @@ from mappa_bus.web.security import SecurityHeaders
 
 log = structlog.get_logger(__name__)
 
-# The default ports (0 turns the endpoint off); MAPPA_METRICS_PORT overrides them.
-PICTURE_PORT = 9464
-REPORTING_PORT = 9465
-ALERTS_PORT = 9466
-INTAKE_PORT = 9467
-PORT_ENV = "MAPPA_METRICS_PORT"
 # Every interface: the kubelet's probes and Prometheus's scrapes come to the pod's address.
 # The endpoints say nothing about anyone (docs/operations.md), so nothing needs keeping in.
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104
@@ -231,13 +224,3 @@ def attach_consumer(
         raise TypeError("a consumer service runs on one Kafka broker")
     checks = {"broker": broker_check(broker), "store": store_check(engine)}
     attach(app, port, {**checks, **(more or {})})
-
-
-# The `--metrics-port` option of every `run` command (each gives its own default).
-PORT_OPTION = typer.Option(
-    "--metrics-port",
-    envvar=PORT_ENV,
-    min=0,
-    max=65535,
-    help="Port of /healthz, /readyz and /metrics (0: none).",
-)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from mappa_bus.access.policy import CASE_VIEWS
 from mappa_bus.cli_common import (
     AllowedHosts,
     Database,
@@ -22,39 +21,47 @@ from mappa_bus.cli_common import (
     hosts_to_answer,
     identity_or_exit,
 )
-from mappa_bus.operations.http import PICTURE_PORT
-from mappa_bus.picture.api import create_app
-from mappa_bus.picture.consumer import PictureProjection
-from mappa_bus.picture.gate import Attempt, Gate, Refusal
-from mappa_bus.picture.schema import create_schema
-from mappa_bus.picture.service import erase_expired, open_projection, rebuild
-from mappa_bus.picture.views import as_known_at_view, known_then, view_of
-from mappa_bus.principals import Role
-from mappa_bus.projection.commands import ServiceCommands, add_service_commands
-from mappa_bus.projection.database import open_engine
-from mappa_bus.settings import Settings
-from mappa_bus.signing import Keyring
+from mappa_bus.operations.ports import PICTURE_PORT
+from mappa_bus.projection.commands import ServiceCommands, ServiceOptions, add_service_commands
 from mappa_bus.topics import NAMESPACE
-from mappa_bus.web.identity import Identity
-from mappa_bus.web.modes import command_identity, http_authenticator
+
+if TYPE_CHECKING:
+    from mappa_bus.picture.consumer import PictureProjection
+    from mappa_bus.settings import Settings
+    from mappa_bus.web.identity import Identity
+
+# Every `mappa` process makes these commands: what only a running one needs (the store, the
+# API) is imported inside it.
 
 picture_cli = command_group("The case-picture service: every case's shared record.")
 console = Console(stderr=True)
 
 
-add_service_commands(
-    picture_cli,
-    ServiceCommands(
+def picture_service() -> ServiceCommands[PictureProjection]:
+    """The picture slice, for its `run`, `catch-up` and `rebuild`."""
+    from mappa_bus.picture.consumer import PictureProjection
+    from mappa_bus.picture.service import rebuild
+    from mappa_bus.principals import Role
+
+    return ServiceCommands(
         role=Role.PICTURE,
         kind=PictureProjection,
-        port=PICTURE_PORT,
-        run_help="Run the service as one member of its consumer group until stopped (Ctrl-C, "
-        "SIGTERM: the batch in hand is committed first).",
         summary=lambda projection, applied: (
             f"{applied:,} records applied; {projection.case_count():,} cases in the store"
         ),
         rebuild=rebuild,
+    )
+
+
+add_service_commands(
+    picture_cli,
+    ServiceOptions(
+        port=PICTURE_PORT,
+        run_help="Run the service as one member of its consumer group until stopped (Ctrl-C, "
+        "SIGTERM: the batch in hand is committed first).",
+        rebuild=True,
     ),
+    picture_service,
 )
 
 
@@ -82,6 +89,12 @@ def show_command(
 ) -> None:
     """Print one case as your role may see it, as JSON; the read is audited, as through the API.
     Who you are comes from your access token (MAPPA_ACCESS_TOKEN), verified by the issuer."""
+    from mappa_bus.access.policy import CASE_VIEWS
+    from mappa_bus.picture.gate import Attempt, Gate, Refusal
+    from mappa_bus.picture.schema import create_schema
+    from mappa_bus.picture.views import as_known_at_view, known_then, view_of
+    from mappa_bus.projection.database import open_engine
+
     settings = command_settings()
     engine = open_engine(database or settings.database_url)
     create_schema(engine)
@@ -112,6 +125,8 @@ def _identity(
     role: str | None,
     area: str | None,
 ) -> Identity:
+    from mappa_bus.web.modes import command_identity
+
     return identity_or_exit(
         lambda: command_identity(
             settings, token=token, insecure=insecure, user=user, roles=role, areas=area
@@ -129,7 +144,12 @@ def serve_command(
 ) -> None:
     """Serve the case API (its OpenAPI document at /openapi.json) over the store; callers
     identified by access tokens from the issuer in MAPPA_OIDC_ISSUER."""
-    import uvicorn  # only this command needs the server
+    import uvicorn
+
+    from mappa_bus.picture.api import create_app
+    from mappa_bus.picture.schema import create_schema
+    from mappa_bus.projection.database import open_engine
+    from mappa_bus.web.modes import http_authenticator
 
     settings = command_settings(service=True)
     authenticator = identity_or_exit(
@@ -160,6 +180,9 @@ def erase_expired_command(
     """Erase from the picture store alone the details of every case whose retention has passed
     since its management ended; each erasure is kept, and audited, and a rebuild does not bring
     the details back. `mappa erase-expired` erases them from every store."""
+    from mappa_bus.picture.service import erase_expired, open_projection
+    from mappa_bus.signing import Keyring
+
     settings = command_settings()
     # Erasing reads the store alone, no record: no keys to check them with.
     projection = open_projection(database or settings.database_url, namespace, keyring=Keyring({}))

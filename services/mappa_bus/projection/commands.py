@@ -2,20 +2,20 @@
 group until stopped), `catch-up` (apply what the topics hold, then stop) and, where the slice
 can empty its store, `rebuild` (empty it, then catch up from the start of the topics).
 
-A slice describes itself in a `ServiceCommands` (its role, projection and hooks, its help and
-summary line) and `add_service_commands` puts the commands on its group; options, exit codes
-and outputs are the same for every slice."""
+A slice describes its commands in a `ServiceOptions` (their help and defaults) and itself in a
+`ServiceCommands` (its role, projection and hooks, its summary line), and `add_service_commands`
+puts the commands on its group; options, exit codes and outputs are the same for every slice.
+Every `mappa` process makes every command, so the options are constants and the slice is made
+(its projection, its service imported) only when one of its commands runs."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import typer
-from faststream import FastStream
 from rich.console import Console
 
 from mappa_bus.cli_common import (
@@ -27,25 +27,22 @@ from mappa_bus.cli_common import (
     keyring_or_exit,
     run_with_progress,
 )
-from mappa_bus.connection import KafkaConnection
-from mappa_bus.keyring import KeyringError
-from mappa_bus.keystore import KeyStoreError
-from mappa_bus.operations.http import PORT_OPTION
-from mappa_bus.principals import Role
-from mappa_bus.projection.sealed import RecordKeys
-from mappa_bus.projection.shell import (
-    ProjectionKind,
-    open_projection,
-    projection_service,
-    record_keys,
-)
-from mappa_bus.projection.subscriber import Projection, consume_until_caught_up
-from mappa_bus.settings import Settings
+from mappa_bus.operations.ports import PORT_OPTION
 from mappa_bus.topics import NAMESPACE
+
+if TYPE_CHECKING:
+    from faststream import FastStream
+
+    from mappa_bus.connection import KafkaConnection
+    from mappa_bus.principals import Role
+    from mappa_bus.projection.sealed import RecordKeys
+    from mappa_bus.projection.shell import ProjectionKind
+    from mappa_bus.projection.subscriber import Projection
+    from mappa_bus.settings import Settings
 
 console = Console(stderr=True)
 
-P = TypeVar("P", bound=Projection[Any])
+P = TypeVar("P", bound="Projection[Any]")
 
 Clock = Callable[[], date]
 Today = Annotated[
@@ -61,71 +58,82 @@ REBUILD_HELP = "Empty the store and replay everything from the start of the agen
 
 
 @dataclass(frozen=True)
+class ServiceOptions:
+    """What a slice's service commands say and take."""
+
+    port: int
+    """The default port of its operations endpoints."""
+    run_help: str
+    catch_up_help: str = CATCH_UP_HELP
+    clock: bool = False
+    """Whether its commands take `--today` (a review clock)."""
+    rebuild: bool = False
+    """Whether it has `rebuild` (its `ServiceCommands.rebuild` empties its store)."""
+
+
+@dataclass(frozen=True)
 class ServiceCommands(Generic[P]):
     """What a slice gives for its service commands."""
 
     role: Role
     """Its principal: the Kafka connection and the consumer group are its."""
     kind: ProjectionKind[P]
-    port: int
-    """The default port of its operations endpoints."""
-    run_help: str
     summary: Callable[[P, int], str]
     """The line printed after a catch-up of so many records."""
-    catch_up_help: str = CATCH_UP_HELP
     verb: str = "applying"
     rebuild: Callable[[P], None] | None = None
-    """Empties its store (no `rebuild` command without it)."""
+    """Empties its store (for `rebuild`, which `ServiceOptions.rebuild` puts on its group)."""
     app: Callable[[KafkaConnection, P, int, Clock], FastStream] | None = None
     """Its service, given the endpoints' port and the clock; by default the plain shell's."""
     catch_up: Callable[[KafkaConnection, P, OnProgress, Clock], Coroutine[Any, Any, int]] | None = (
         None
     )
     """Its catch-up, given the progress callback and the clock; by default the plain shell's."""
-    clock: bool = False
-    """Whether its commands take `--today` (a review clock)."""
     ingress: bool = False
     """Whether it reads the agency topics whatever `MAPPA_RECORD` says (the intake, which
     fills the sealed record from them)."""
 
 
-def add_service_commands(group: typer.Typer, spec: ServiceCommands[Any]) -> None:
-    """Put `run`, `catch-up` and (given `spec.rebuild`) `rebuild` on `group`."""
-    if spec.clock:
+def add_service_commands(
+    group: typer.Typer, options: ServiceOptions, load: Callable[[], ServiceCommands[Any]]
+) -> None:
+    """Put `run`, `catch-up` and (given `options.rebuild`) `rebuild` on `group`; `load` makes
+    the slice when one of them runs."""
+    if options.clock:
 
         def run_on(
             namespace: Namespace = NAMESPACE,
             database: Database = None,
             today: Today = None,
-            metrics_port: Annotated[int, PORT_OPTION] = spec.port,
+            metrics_port: Annotated[int, PORT_OPTION] = options.port,
         ) -> None:
-            run(spec, namespace, database, metrics_port, today)
+            run(load(), namespace, database, metrics_port, today)
 
         def catch_up_on(
             namespace: Namespace = NAMESPACE, database: Database = None, today: Today = None
         ) -> None:
-            catch_up(spec, namespace, database, today, from_scratch=False)
+            catch_up(load(), namespace, database, today, from_scratch=False)
 
-        group.command("run", help=spec.run_help)(run_on)
-        group.command("catch-up", help=spec.catch_up_help)(catch_up_on)
+        group.command("run", help=options.run_help)(run_on)
+        group.command("catch-up", help=options.catch_up_help)(catch_up_on)
     else:
 
         def run_plain(
             namespace: Namespace = NAMESPACE,
             database: Database = None,
-            metrics_port: Annotated[int, PORT_OPTION] = spec.port,
+            metrics_port: Annotated[int, PORT_OPTION] = options.port,
         ) -> None:
-            run(spec, namespace, database, metrics_port, None)
+            run(load(), namespace, database, metrics_port, None)
 
         def catch_up_plain(namespace: Namespace = NAMESPACE, database: Database = None) -> None:
-            catch_up(spec, namespace, database, None, from_scratch=False)
+            catch_up(load(), namespace, database, None, from_scratch=False)
 
-        group.command("run", help=spec.run_help)(run_plain)
-        group.command("catch-up", help=spec.catch_up_help)(catch_up_plain)
-    if spec.rebuild is not None:
+        group.command("run", help=options.run_help)(run_plain)
+        group.command("catch-up", help=options.catch_up_help)(catch_up_plain)
+    if options.rebuild:
 
         def rebuild(namespace: Namespace = NAMESPACE, database: Database = None) -> None:
-            catch_up(spec, namespace, database, None, from_scratch=True)
+            catch_up(load(), namespace, database, None, from_scratch=True)
 
         group.command("rebuild", help=REBUILD_HELP)(rebuild)
 
@@ -133,6 +141,10 @@ def add_service_commands(group: typer.Typer, spec: ServiceCommands[Any]) -> None
 def _keys(spec: ServiceCommands[Any], settings: Settings) -> RecordKeys:
     """What the slice reads with: the agencies' keys, or in sealed mode the case keys; without
     them, the command ends saying which setting to give."""
+    from mappa_bus.keyring import KeyringError
+    from mappa_bus.keystore import KeyStoreError
+    from mappa_bus.projection.shell import record_keys
+
     if spec.ingress:
         return keyring_or_exit(settings.verification_keyring)
     try:
@@ -155,6 +167,10 @@ def run(
 ) -> None:
     """Run the slice's service until stopped (Ctrl-C, SIGTERM: the batch in hand is committed
     first)."""
+    import asyncio
+
+    from mappa_bus.projection.shell import open_projection, projection_service
+
     settings = command_settings(service=True)
     projection = open_projection(
         spec.kind, database or settings.database_url, namespace, keyring=_keys(spec, settings)
@@ -177,11 +193,16 @@ def catch_up(
 ) -> None:
     """Apply what the topics hold (`from_scratch`: into an emptied store), then print the
     slice's summary."""
+    from mappa_bus.projection.shell import open_projection
+    from mappa_bus.projection.subscriber import consume_until_caught_up
+
     settings = command_settings()
     projection = open_projection(
         spec.kind, database or settings.database_url, namespace, keyring=_keys(spec, settings)
     )
-    if from_scratch and spec.rebuild is not None:
+    if from_scratch:
+        if spec.rebuild is None:
+            raise TypeError(f"{spec.role.value}: `rebuild` on its group, no rebuild in its slice")
         spec.rebuild(projection)
     connection = settings.connection_for_role(spec.role.value)
     clock = _clock(today)

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
 
-from mappa_bus.access.admission import Admitted, NotAdmittedError, admit
-from mappa_bus.access.identity import Reader
-from mappa_bus.access.policy import FIGURE_READERS
-from mappa_bus.access.reasons import for_trail
 from mappa_bus.agencies import Agency
-from mappa_bus.audit import record_read
 from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.catalogue.plans import ClosureReason
 from mappa_bus.cli_common import (
@@ -29,31 +23,28 @@ from mappa_bus.cli_common import (
     command_settings,
     identity_or_exit,
 )
-from mappa_bus.connection import KafkaConnection
-from mappa_bus.operations.http import REPORTING_PORT
-from mappa_bus.principals import Role
-from mappa_bus.projection.commands import Clock, ServiceCommands, add_service_commands
-from mappa_bus.projection.database import open_engine, snapshot
-from mappa_bus.reporting.consumer import ReportingProjection
-from mappa_bus.reporting.count import contributors
-from mappa_bus.reporting.coverage import caveats
-from mappa_bus.reporting.formats import FORMATS
-from mappa_bus.reporting.html_page import render_html
-from mappa_bus.reporting.partnership import indicators
-from mappa_bus.reporting.partnership_page import PARTNERSHIP_FORMATS
-from mappa_bus.reporting.partnership_render import PartnershipReport
-from mappa_bus.reporting.partnership_store import load_partnership
-from mappa_bus.reporting.plan_actions import action_facts
+from mappa_bus.operations.ports import REPORTING_PORT
+from mappa_bus.projection.commands import (
+    Clock,
+    ServiceCommands,
+    ServiceOptions,
+    add_service_commands,
+)
 from mappa_bus.reporting.plan_figures import Figure, figures_from_actions, members
-from mappa_bus.reporting.plan_store import load_plan_steps
-from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_csv
-from mappa_bus.reporting.queries import earlier_years, parse_area, statistics_for
-from mappa_bus.reporting.schema import create_schema
-from mappa_bus.reporting.service import catch_up, open_projection, rebuild
-from mappa_bus.settings import Settings
 from mappa_bus.topics import NAMESPACE
-from mappa_bus.web.identity import Identity
-from mappa_bus.web.modes import command_identity
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from mappa_bus.access.admission import Admitted
+    from mappa_bus.access.identity import Reader
+    from mappa_bus.connection import KafkaConnection
+    from mappa_bus.reporting.consumer import ReportingProjection
+    from mappa_bus.settings import Settings
+    from mappa_bus.web.identity import Identity
+
+# Every `mappa` process makes these commands: what only a running one needs (the store, the
+# counting, the renderers) is imported inside it.
 
 reporting_app_cli = command_group("The reporting consumer: counts the statistics.")
 console = Console(stderr=True)
@@ -62,23 +53,37 @@ console = Console(stderr=True)
 async def _catch_up_and_publish(
     connection: KafkaConnection, projection: ReportingProjection, progress: OnProgress, _: Clock
 ) -> int:
+    from mappa_bus.reporting.service import catch_up
+
     return await catch_up(connection, projection, on_progress=progress)
 
 
-add_service_commands(
-    reporting_app_cli,
-    ServiceCommands(
+def reporting_service() -> ServiceCommands[ReportingProjection]:
+    """The reporting slice, for its `run`, `catch-up` and `rebuild`."""
+    from mappa_bus.principals import Role
+    from mappa_bus.reporting.consumer import ReportingProjection
+    from mappa_bus.reporting.service import rebuild
+
+    return ServiceCommands(
         role=Role.REPORTING,
         kind=ReportingProjection,
-        port=REPORTING_PORT,
-        run_help="Run the reporting consumer as a service until stopped (Ctrl-C, SIGTERM: the "
-        "batch in hand is committed first).",
         summary=lambda projection, applied: (
             f"{applied:,} records applied; {projection.case_count():,} cases in the store"
         ),
         rebuild=rebuild,
         catch_up=_catch_up_and_publish,
+    )
+
+
+add_service_commands(
+    reporting_app_cli,
+    ServiceOptions(
+        port=REPORTING_PORT,
+        run_help="Run the reporting consumer as a service until stopped (Ctrl-C, SIGTERM: the "
+        "batch in hand is committed first).",
+        rebuild=True,
     ),
+    reporting_service,
 )
 
 
@@ -104,6 +109,13 @@ def report(
     database: Database = None,
 ) -> None:
     """Print one area-year's MAPPA statistics as the annual report publishes them."""
+    from mappa_bus.reporting.coverage import caveats
+    from mappa_bus.reporting.formats import FORMATS
+    from mappa_bus.reporting.html_page import render_html
+    from mappa_bus.reporting.population import SHIPPED_POPULATIONS, read_population_csv
+    from mappa_bus.reporting.queries import earlier_years, parse_area, statistics_for
+    from mappa_bus.reporting.service import open_projection
+
     if output_format not in FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
     try:
@@ -149,6 +161,16 @@ def report_partnership(
     """Print one area-year's partnership indicators: how quickly and how much each agency
     shares, which agencies attend level 2 and 3 meetings, and how each keeps the risk
     management plan actions it owns (docs/partnership.md)."""
+    from mappa_bus.projection.database import open_engine, snapshot
+    from mappa_bus.reporting.partnership import indicators
+    from mappa_bus.reporting.partnership_page import PARTNERSHIP_FORMATS
+    from mappa_bus.reporting.partnership_render import PartnershipReport
+    from mappa_bus.reporting.partnership_store import load_partnership
+    from mappa_bus.reporting.plan_actions import action_facts
+    from mappa_bus.reporting.plan_store import load_plan_steps
+    from mappa_bus.reporting.queries import parse_area
+    from mappa_bus.reporting.schema import create_schema
+
     if output_format not in PARTNERSHIP_FORMATS:
         choices = ", ".join(PARTNERSHIP_FORMATS)
         raise typer.BadParameter(f"choose one of {choices}", param_hint="--format")
@@ -189,6 +211,9 @@ def _point_at_the_demo(
 ) -> None:
     """When the default store has no figures but the demo's has, say so and how to print them
     (`mappa demo` keeps its sample year apart, in a store and namespace of its own)."""
+    from mappa_bus.reporting.queries import statistics_for
+    from mappa_bus.reporting.service import open_projection
+
     demo_store = settings.demo_database_url
     if demo_store.startswith("sqlite:///") and not Path(demo_store[10:]).is_file():
         return
@@ -227,6 +252,10 @@ def report_open(
 ) -> None:
     """List the cases (or, for orders, the events) that make up one figure of an area you work
     in; audited. Who you are comes from your access token (MAPPA_ACCESS_TOKEN)."""
+    from mappa_bus.reporting.count import contributors
+    from mappa_bus.reporting.service import open_projection
+    from mappa_bus.web.modes import command_identity
+
     where, first_year = _one_area_year(area, year)
     settings = command_settings()
     identity = identity_or_exit(
@@ -275,6 +304,12 @@ def report_partnership_open(
     """List the plan actions (case id, action id) that make up one agency's figure of the
     partnership report, in an area you work in; audited like `report-open`. Who you are
     comes from your access token (MAPPA_ACCESS_TOKEN)."""
+    from mappa_bus.projection.database import open_engine
+    from mappa_bus.reporting.plan_actions import action_facts
+    from mappa_bus.reporting.plan_store import load_plan_steps
+    from mappa_bus.reporting.schema import create_schema
+    from mappa_bus.web.modes import command_identity
+
     where, first_year = _one_area_year(area, year)
     if closure_reason is not None and figure is not Figure.CLOSED_NOT_COMPLETED:
         raise typer.BadParameter(
@@ -305,6 +340,8 @@ def report_partnership_open(
 def _one_area_year(area: str, year: str) -> tuple[Area, int]:
     """The one area and the reporting year's first calendar year of a figure to open, or a
     usage error naming the option."""
+    from mappa_bus.reporting.queries import parse_area
+
     try:
         where, first_year = parse_area(area), ReportingYear.parse(year).opens
     except ValueError as error:
@@ -319,6 +356,10 @@ def _admit_to_figure(
 ) -> Admitted:
     """The reader admitted to open a figure of `where`; a refusal is audited, then ends the
     command with exit status 3."""
+    from mappa_bus.access.admission import NotAdmittedError, admit
+    from mappa_bus.access.policy import FIGURE_READERS
+    from mappa_bus.access.reasons import for_trail
+
     reader = identity.reader
     try:
         admitted = admit(reader, identity.problem, role, reason, FIGURE_READERS)
@@ -340,6 +381,8 @@ def _record_figure(
     outcome: str,
     cases: Sequence[str],
 ) -> None:
+    from mappa_bus.audit import record_read
+
     with engine.begin() as connection:
         record_read(
             connection,
