@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import os
 import platform
 import statistics
@@ -15,6 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -23,9 +25,11 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from mappa_bus.catalogue import Envelope, EventData
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_admin import ensure_acls, ensure_topics
 from mappa_bus.principals import acl_bindings
+from mappa_bus.simulator.run import AreaYear, events
 from mappa_bus.topics import TopicSpec, bus_topic_specs
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -232,3 +236,17 @@ def high_water_mark(status: Path) -> int:
 
 def median(values: Iterable[float]) -> float:
     return statistics.median(list(values))
+
+
+def as_the_bus_receives(area_years: Sequence[AreaYear], seed: int) -> Iterator[Envelope[EventData]]:
+    """The events of every area-year (each in time order) merged into one stream in time order,
+    as a bus that every area feeds day by day receives them. The simulator makes area after
+    area: published in that order, each area after the first would reach the bus as one
+    backfill after the first's last day, its partitions' append times following how fast each
+    fills rather than the days, and a catch-up merging by append time would fold most of its
+    events after a later one of their case (benchmarks/late_events.py)."""
+    return heapq.merge(*(events(area_year, seed) for area_year in area_years), key=_event_time)
+
+
+def _event_time(event: Envelope[EventData]) -> datetime:
+    return event.time

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,6 +31,7 @@ from rich.table import Table
 from benchmarks.common import (
     ChildRun,
     Stopwatch,
+    as_the_bus_receives,
     delete_namespaces,
     machine,
     mappa_command,
@@ -40,11 +41,11 @@ from benchmarks.common import (
 )
 from benchmarks.consume import raw_consume
 from mappa_bus.adapters.publisher import publish_all
-from mappa_bus.catalogue import Area, Envelope, EventData, ReportingYear
+from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.cli_common import command_settings
 from mappa_bus.settings import Settings
 from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
-from mappa_bus.simulator.run import events, simulate
+from mappa_bus.simulator.run import simulate
 
 SERVICES = ("picture", "reporting", "alerts")
 MiB = 2**20
@@ -88,21 +89,18 @@ def options_for(areas: Sequence[Area], years: int) -> SimulationOptions:
 
 async def publish_history(settings: Settings, areas: Sequence[Area], years: int) -> History:
     """Simulate `years` consecutive years of `areas` and publish them as each agency's own
-    principal (as `mappa simulate --publish` does) into a fresh namespace, each day's events
-    handed over before the next day's (publish_all's `daily`)."""
+    principal (as `mappa simulate --publish` does) into a fresh namespace, every area's events
+    of a day handed over before any of the next day's (publish_all's `daily`)."""
     history = History(new_namespace(), years, len(areas))
     await prepare_namespaces(settings.connection(), [history.namespace])
     options = options_for(areas, years)
     history.last_day = ReportingYear(options.year + years - 1).end.isoformat()
 
-    def stream() -> Iterator[Envelope[EventData]]:
-        for area_year in simulate(options):
-            history.people += len(area_year.people)
-            yield from events(area_year, options.seed)
-
+    area_years = list(simulate(options))
+    history.people = sum(len(area_year.people) for area_year in area_years)
     summary = await publish_all(
         lambda agency: settings.connection_for_role(agency.value),
-        stream(),
+        as_the_bus_receives(area_years, options.seed),
         namespace=history.namespace,
         system="simulator",
         # A real bus receives the events as they happen (a daily feed at most): its append

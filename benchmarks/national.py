@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from rich.table import Table
 from benchmarks.common import (
     ChildRun,
     Stopwatch,
+    as_the_bus_receives,
     delete_namespaces,
     fresh_database,
     machine,
@@ -35,11 +36,11 @@ from benchmarks.common import (
 )
 from benchmarks.consume import raw_consume
 from mappa_bus.adapters.publisher import publish_all
-from mappa_bus.catalogue import Area, Envelope, EventData
+from mappa_bus.catalogue import Area
 from mappa_bus.cli_common import command_settings
 from mappa_bus.settings import Settings
 from mappa_bus.simulator.options import ALL_AREAS, SimulationOptions
-from mappa_bus.simulator.run import events, simulate
+from mappa_bus.simulator.run import simulate
 
 
 @dataclass
@@ -54,21 +55,20 @@ class NationalYear:
 
 async def publish_year(settings: Settings, areas: Sequence[Area]) -> NationalYear:
     """Simulate `areas`' 2020-21 and publish it as each agency's own principal (as `mappa
-    simulate --publish` does) into a fresh namespace."""
+    simulate --publish` does) into a fresh namespace, in the order the bus would receive it."""
     year = NationalYear(new_namespace(), len(areas))
     await prepare_namespaces(settings.connection(), [year.namespace])
     options = SimulationOptions(areas=tuple(areas))
 
-    def stream() -> Iterator[Envelope[EventData]]:
-        for area_year in simulate(options):
-            year.people += len(area_year.people)
-            yield from events(area_year, options.seed)
-
+    area_years = list(simulate(options))
+    year.people = sum(len(area_year.people) for area_year in area_years)
     summary = await publish_all(
         lambda agency: settings.connection_for_role(agency.value),
-        stream(),
+        as_the_bus_receives(area_years, options.seed),
         namespace=year.namespace,
         system="simulator",
+        # As every area's feed would deliver it, day by day: benchmarks.common.
+        daily=True,
     )
     year.events = sum(summary.by_agency.values())
     return year
