@@ -187,13 +187,15 @@ class Settings(BaseSettings):
         "state-changing one whose `Origin` is a page of another host with 403.",
     )
     picture_cache_cases: int = Field(
-        default=20_000,
+        default=5_000,
         ge=1,
         description="Most case pictures the picture service keeps in memory between batches "
         "(the most recently used; the rest are read from its store as their events arrive). "
         "It keeps current pictures without their timelines, 5-13 KiB each in memory (the "
-        "national year's averaged 13.4 KiB), so the default holds up to about 260 MiB however "
-        "large the caseload or long the history; a smaller cache trades memory for reads.",
+        "national year's averaged 13.4 KiB), so the default holds up to about 65 MiB however "
+        "large the caseload or long the history. An area's caseload fits; a national one's "
+        "batches miss it either way (20,000 cost 193 MiB more for 5% less CPU on the national "
+        "year: docs/benchmarks.md).",
     )
     alerts_cache_cases: int = Field(
         default=2_000,
