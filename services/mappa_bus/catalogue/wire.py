@@ -91,8 +91,8 @@ def _parse_valid(raw: bytes | str, decoded: Any = None) -> Envelope[EventData] |
     """The fast path, for the valid events that are nearly all of the traffic: the type read
     first, then envelope and payload validated in one pass. None sends anything amiss to the
     checked path, which says exactly what is wrong."""
-    name = _type_in(raw) if decoded is None else None
-    event = _valid_as(raw, name) if name is not None else None
+    found = _type_in(raw) if decoded is None else None
+    event = _valid_as(raw, found) if found is not None else None
     if event is not None:
         return event
     # No `type` found in the bytes, or the one found was not the envelope's (a payload's own
@@ -102,7 +102,10 @@ def _parse_valid(raw: bytes | str, decoded: Any = None) -> Envelope[EventData] |
         name = record.get("type")
     except (orjson.JSONDecodeError, AttributeError, TypeError):
         return None
-    return _valid_as(raw, name) if isinstance(name, str) else None
+    # The envelope's own type, already tried: an invalid event, not validated twice.
+    if not isinstance(name, str) or name == found:
+        return None
+    return _valid_as(raw, name)
 
 
 # The first `"type": "..."` of a message, read without decoding the rest: a record's bytes are
