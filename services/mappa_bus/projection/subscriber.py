@@ -45,12 +45,18 @@ BATCH = 2_000
 BATCH_TIMEOUT_MS = 5
 # What a catch-up's merge may hold, in records, shared among the partitions (at least
 # MERGE_HELD_LEAST each): a partition running ahead of the others in time is paused beyond it.
+# A paused partition still holds what its last fetch brought (CATCH_UP_FETCH_BYTES of it), so
+# the floor is what bounds the merge over the 78 partitions of a catch-up: at 500 the merge of
+# the national year held 30,000-47,000 records.
 MERGE_HELD = 20_000
-MERGE_HELD_LEAST = 500
+MERGE_HELD_LEAST = 200
 # What a catch-up fetches of each partition at a time. aiokafka's 1 MiB default, over the 70-odd
 # partitions a catch-up reads at once, held some 70 MiB of records before the merge released
-# any, and more as the partitions grew with the history.
-CATCH_UP_FETCH_BYTES = 256 * 1024
+# any, and more as the partitions grew with the history. Compressed, so 256 KiB was some 1,500
+# records a fetch, each partition's overshoot of its pause; 32 KiB (a whole producer batch comes
+# even when larger) took the four largest areas' picture rebuild from 361 to 275 MiB at the
+# same CPU (docs/benchmarks.md).
+CATCH_UP_FETCH_BYTES = 32 * 1024
 
 log = structlog.get_logger(__name__)
 
