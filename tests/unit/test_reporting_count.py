@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mappa_bus.catalogue import Area, Envelope, EventData
-from mappa_bus.reporting.count import count_year
+from mappa_bus.case.merges import Merges
+from mappa_bus.catalogue import Area, Envelope, EventData, ReportingYear
+from mappa_bus.reporting.count import count_year, count_years, merged_cases, merged_people
 from mappa_bus.reporting.facts import CaseFacts, tally
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
 from mappa_bus.reporting.tables import MappaStatistics, empty_grid, kent_2020_21
@@ -52,6 +53,39 @@ def test_the_kent_scenario_counts_to_the_seed_reports_tables() -> None:
     counted = count_year(case_facts(KENT_EVENTS), YEAR, SHIPPED_POPULATIONS)
 
     assert counted[Area.KENT] == kent_2020_21()
+
+
+def test_every_year_counted_in_one_pass_over_a_stream_is_each_years_own_count() -> None:
+    """The publication counts a store's cases as it reads them, once, for every closed year:
+    the tables are those of each year counted over every case (Kent's 2020-21 the seed's)."""
+    facts = case_facts(KENT_EVENTS)
+    years = sorted({ReportingYear.holding(f.time).opens for c in facts.values() for f in c})
+    years = [year for year in years if year >= 2001]
+
+    counted = count_years(iter(facts.items()), years, SHIPPED_POPULATIONS)
+
+    assert len(years) > 1
+    assert counted == {
+        year: count_year(facts, ReportingYear(year).start, SHIPPED_POPULATIONS) for year in years
+    }
+    assert counted[YEAR.year][Area.KENT] == kent_2020_21()
+
+
+def test_merged_people_from_a_stream_are_the_merged_cases() -> None:
+    """A merged group's ids, wherever they fall in the stream, come out as one person under the
+    kept id with every fact of theirs; the other cases as they were."""
+    facts = case_facts(KENT_EVENTS)
+    first, second, third, *_ = sorted(facts)
+    merges = Merges({third: first, second: first})
+
+    people = dict(merged_people(iter(facts.items()), merges))
+
+    group = (first, second, third)
+    assert people[first] == tuple(sorted({*facts[first], *facts[second], *facts[third]}))
+    assert {k: v for k, v in people.items() if k not in group} == {
+        k: v for k, v in facts.items() if k not in group
+    }
+    assert people.keys() == merged_cases(facts, merges).keys() == facts.keys() - {second, third}
 
 
 @pytest.mark.year

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -50,12 +50,27 @@ def merged_cases(cases: Mapping[str, CaseFacts], merges: Merges) -> dict[str, Ca
     """`cases` with each merged group as one person: the facts of every id of the group, in the
     order the rules apply them, under the kept id (each event once); the merged ids gone. The
     tables then count the person once, from the state all their facts leave."""
-    people = dict(cases)
-    for kept, group in merges.groups().items():
-        facts = {fact for case_id in group for fact in people.pop(case_id, ())}
-        if facts:
-            people[kept] = tuple(sorted(facts))
-    return people
+    return dict(merged_people(cases.items(), merges))
+
+
+def merged_people(
+    cases: Iterable[tuple[str, CaseFacts]], merges: Merges
+) -> Iterator[tuple[str, CaseFacts]]:
+    """`merged_cases` of a stream of cases (each case once, as the store reads them): the cases
+    of no group as they come, then each group under its kept id. Only the groups' facts are
+    held, a few people's, however many cases the stream has."""
+    groups = merges.groups()
+    kept_of = {case_id: kept for kept, group in groups.items() for case_id in group}
+    held: dict[str, set[Fact]] = {}
+    for case_id, facts in cases:
+        kept = kept_of.get(case_id)
+        if kept is None:
+            yield case_id, facts
+        else:
+            held.setdefault(kept, set()).update(facts)
+    for kept in groups:
+        if held.get(kept):
+            yield kept, tuple(sorted(held[kept]))
 
 
 Placement = tuple[Area, int, int]  # area, level, category
@@ -108,11 +123,84 @@ def count_year(
     (docs/retention.md), added back so that published figures stay as they were.
     """
     counts = _count(cases, year_start, once_per_level)
+    categories = _categories(cases.values())
+    return _tables(counts, year_start, categories, populations, once_per_level, kept)
+
+
+def count_years(
+    cases: Iterable[tuple[str, CaseFacts]],
+    years: Sequence[int],
+    populations: Mapping[Area, int] | None = None,
+    *,
+    kept: Mapping[int, Figures] | None = None,
+) -> dict[int, dict[Area, MappaStatistics]]:
+    """`count_year` of each of `years` (by their 1 April), in one pass over `cases`, which may
+    be a stream from the store: only the counts are held, not every case's facts (a national
+    store's are hundreds of MiB). Each case is counted in the years it can add to
+    (`may_count_in`), which gives the tables counting every case would."""
+    counts = {year: _Counts() for year in years}
+    starts = {year: ReportingYear(year).start for year in years}
+    ends = {year: ReportingYear(year).end for year in years}
+    four = False
+    for case_id, facts in cases:
+        span = span_of(facts)
+        if span is None:
+            continue
+        four = four or span[3]
+        for year in years:
+            if may_count_in(span, year):
+                _count_case(counts[year], case_id, facts, starts[year], ends[year], False)
+    categories = (1, 2, 3, 4) if four else (1, 2, 3)
+    erased = kept or {}
+    return {
+        year: _tables(counts[year], starts[year], categories, populations, False, erased.get(year))
+        for year in years
+    }
+
+
+# What decides whether a case can count in a year at all: its first and last fact's years,
+# whether it is still under MAPPA after its last fact, and whether it was ever category 4.
+Span = tuple[int, int, bool, bool]
+
+
+def span_of(facts: CaseFacts) -> Span | None:
+    """The `Span` of a case's facts; None for a case with none (it counts nowhere)."""
+    if not facts:
+        return None
+    years = [ReportingYear.holding(fact.time).opens for fact in facts]
+    # docs/statistics.md: managed from eligibility until management ended.
+    managing = [f.kind for f in facts if f.kind in (Kind.ELIGIBLE, Kind.ENDED)]
+    managed = bool(managing) and managing[-1] is Kind.ELIGIBLE
+    four = any(f.kind is Kind.ELIGIBLE and f.value == 4 for f in facts)
+    return min(years), max(years), managed, four
+
+
+def may_count_in(span: Span, year: int) -> bool:
+    """Whether a case of `span` can add to `year`'s figures: counting only those gives the same
+    tables as counting every case, in a fraction of the time for the years of long histories.
+
+    A case with no fact until after the year holds no state in it; one whose facts all precede
+    the year and that left MAPPA with its last has no year events and no placement in it. A
+    category 4 case is kept whatever its years: any one of them gives every year its column.
+    """
+    first, last, managed, four = span
+    return four or (first <= year and (last >= year or managed))
+
+
+def _tables(
+    counts: _Counts,
+    year_start: date,
+    categories: tuple[int, ...],
+    populations: Mapping[Area, int] | None,
+    once_per_level: bool,
+    kept: Figures | None,
+) -> dict[Area, MappaStatistics]:
+    """Each area's statistics from the year's `counts`, with what erased cases contributed to
+    its cells (`kept`) added back."""
     for area, cells in (kept or {}).items():
         for cell, figure in cells.items():
             # Nameless contributors: the cases are erased, only their number is kept.
             counts.cells[area][cell].extend("" for _ in range(figure))
-    categories = _categories(cases.values())
     if any(cell[2] == "Category 4" for cells in (kept or {}).values() for cell in cells):
         categories = (1, 2, 3, 4)
     return {

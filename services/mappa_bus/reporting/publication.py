@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Literal
@@ -25,8 +25,8 @@ from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.catalogue.bus_event import BusEvent, derived_id
 from mappa_bus.catalogue.withdrawal import WithdrawalReason
 from mappa_bus.projection.database import insert_missing, upsert
-from mappa_bus.reporting.count import Figures, count_year
-from mappa_bus.reporting.facts import CaseFacts, Kind
+from mappa_bus.reporting.count import Figures, count_years
+from mappa_bus.reporting.facts import CaseFacts
 from mappa_bus.reporting.formats import render_json
 from mappa_bus.reporting.national import national
 from mappa_bus.reporting.schema import (
@@ -105,71 +105,35 @@ def closed_years_of(years: Iterable[int], today: date, kept: Iterable[int] = ())
 
 
 def due(
-    cases: Mapping[str, CaseFacts],
+    people: Iterable[tuple[str, CaseFacts]],
+    years: Iterable[int],
     populations: Mapping[Area, int],
     today: date,
     published: Mapping[tuple[str, date], str],
     *,
     since: int | None = None,
     kept: Mapping[int, Figures] | None = None,
-) -> Iterator[tuple[str, MappaStatistics, str]]:
-    """Each closed year's statistics whose digest differs from what was last published;
-    with `since`, only the years from it on (the earlier ones are known to be unchanged).
-    `kept`: what erased cases contributed to closed years, by year (added back)."""
+) -> list[tuple[str, MappaStatistics, str]]:
+    """Each closed year's statistics whose digest differs from what was last published, of
+    `people` (each person's facts, merged groups as one: a stream from the store will do, read
+    once) whose facts are in `years` (the reporting years, by their 1 April, as the store has
+    them); with `since`, only the years from it on (the earlier ones are known to be
+    unchanged). `kept`: what erased cases contributed to closed years, by year (added back)."""
     erased = kept or {}
-    years = [year for year in closed_years(cases, today, erased) if since is None or year >= since]
-    spans = _spans(cases) if years else {}
-    for year in years:
-        counted = count_year(
-            _may_count_in(cases, spans, year),
-            ReportingYear(year).start,
-            populations,
-            kept=erased.get(year),
-        )
-        if not counted:
+    closed = closed_years_of(years, today, erased)
+    wanted = [year for year in closed if since is None or year >= since]
+    counted = count_years(people, wanted, populations, kept=erased)
+    changed = []
+    for by_area in counted.values():
+        if not by_area:
             continue
-        everyone = [*counted.items(), (None, national(counted.values(), populations))]
+        everyone = [*by_area.items(), (None, national(by_area.values(), populations))]
         for area, statistics in everyone:
             subject = area.value if area is not None else NATIONAL
             digest = hashlib.sha256(render_json(statistics).encode()).hexdigest()
             if published.get((subject, statistics.year_start)) != digest:
-                yield subject, statistics, digest
-
-
-# What decides whether a case can count in a year at all: its first and last fact's years,
-# whether it is still under MAPPA after its last fact, and whether it was ever category 4.
-_Span = tuple[int, int, bool, bool]
-
-
-def _spans(cases: Mapping[str, CaseFacts]) -> dict[str, _Span]:
-    spans: dict[str, _Span] = {}
-    for case_id, facts in cases.items():
-        if not facts:
-            continue
-        years = [ReportingYear.holding(fact.time).opens for fact in facts]
-        # docs/statistics.md: managed from eligibility until management ended.
-        managing = [f.kind for f in facts if f.kind in (Kind.ELIGIBLE, Kind.ENDED)]
-        managed = bool(managing) and managing[-1] is Kind.ELIGIBLE
-        four = any(f.kind is Kind.ELIGIBLE and f.value == 4 for f in facts)
-        spans[case_id] = (min(years), max(years), managed, four)
-    return spans
-
-
-def _may_count_in(
-    cases: Mapping[str, CaseFacts], spans: Mapping[str, _Span], year: int
-) -> dict[str, CaseFacts]:
-    """The cases that can add to `year`'s figures: counting only them gives the same tables as
-    counting every case, in a fraction of the time for the years of long histories.
-
-    A case with no fact until after the year holds no state in it; one whose facts all precede
-    the year and that left MAPPA with its last has no year events and no placement in it. A
-    category 4 case is kept whatever its years: any one of them gives every year its column.
-    """
-    return {
-        case_id: cases[case_id]
-        for case_id, (first, last, managed, four) in spans.items()
-        if four or (first <= year and (last >= year or managed))
-    }
+                changed.append((subject, statistics, digest))
+    return changed
 
 
 def mark_unpublished(connection: Connection, years: Iterable[int]) -> None:

@@ -12,13 +12,14 @@ from faststream.kafka import KafkaBroker
 from mappa_bus.catalogue import Area, ReportingYear
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.projection import shell
-from mappa_bus.projection.database import open_engine
+from mappa_bus.projection.database import open_engine, snapshot
 from mappa_bus.projection.merges import clear_links
 from mappa_bus.projection.publish import publish_event
 from mappa_bus.projection.sealed import RecordKeys
 from mappa_bus.projection.seen import clear_seen
 from mappa_bus.projection.subscriber import consume_until_caught_up
 from mappa_bus.reporting.consumer import PROJECTION, ReportingProjection
+from mappa_bus.reporting.count import merged_people
 from mappa_bus.reporting.partnership_store import clear_partnership
 from mappa_bus.reporting.plan_store import clear_plan_steps
 from mappa_bus.reporting.population import SHIPPED_POPULATIONS
@@ -30,7 +31,7 @@ from mappa_bus.reporting.publication import (
     revised_because,
     statistics_event,
 )
-from mappa_bus.reporting.store import clear
+from mappa_bus.reporting.store import clear, each_case, fact_years
 from mappa_bus.signing import Keyring
 from mappa_bus.topics import NAMESPACE, statistics_topic
 
@@ -108,10 +109,21 @@ async def publish_statistics(
     with projection.engine.connect() as connection:
         published = load_published(connection)
     digests = {key: digest for key, (digest, _) in published.items()}
+    merges = projection.merges
+    # The cases are read as one stream and counted as they come: the store's every fact at
+    # once was most of a national rebuild's peak (docs/benchmarks.md).
+    with snapshot(projection.engine) as connection:
+        changed = due(
+            merged_people(each_case(connection), merges),
+            fact_years(connection),
+            populations,
+            today,
+            digests,
+            since=since,
+            kept=projection.kept,
+        )
     sent = 0
-    for subject, statistics, digest in due(
-        projection.counted, populations, today, digests, since=since, kept=projection.kept
-    ):
+    for subject, statistics, digest in changed:
         revision = published.get((subject, statistics.year_start), ("", 0))[1] + 1
         because = revised_because(projection.revised, statistics.year_start.year)
         event = statistics_event(subject, statistics, revision, because)

@@ -62,12 +62,19 @@ def facts_of(connection: Connection, case_ids: Collection[str]) -> dict[str, Cas
     return {case_id: tuple(sorted(facts)) for case_id, facts in found.items()}
 
 
+# Rows `each_case` fetches at a time.
+STREAM_ROWS = 2_000
+
+
 def each_case(connection: Connection) -> Iterator[tuple[str, CaseFacts]]:
     """Every case with its facts, in case-id order, read as one stream of rows (a case's facts
     are held only until the next case's begin)."""
     table = case_facts_table
-    query = select(table.c.case_id, table.c.event_id, table.c.fact).order_by(
-        table.c.case_id, table.c.event_id
+    query = (
+        select(table.c.case_id, table.c.event_id, table.c.fact)
+        .order_by(table.c.case_id, table.c.event_id)
+        # Fetched a page at a time (PostgreSQL: a server-side cursor), not all rows at once.
+        .execution_options(yield_per=STREAM_ROWS)
     )
     current: str | None = None
     facts: list[Fact] = []
