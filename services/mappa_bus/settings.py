@@ -197,6 +197,16 @@ class Settings(BaseSettings):
         "batches miss it either way (20,000 cost 193 MiB more for 5% less CPU on the national "
         "year: docs/benchmarks.md).",
     )
+    picture_cache_row_kib: int = Field(
+        default=12_288,
+        ge=1,
+        description="Most KiB of current rows (each picture's JSON, as stored) the picture "
+        "service's cache holds, besides `picture_cache_cases`: a picture grows with its case's "
+        "history, so a number of cases alone lets the cache grow with the years. In memory a "
+        "cached picture takes about 7 times its row. At the default the number binds first for an "
+        "area over a few years (Kent's four years: 5,000 pictures) and for a national year, "
+        "and these bytes as the histories lengthen (about 85 MiB in memory).",
+    )
     alerts_cache_cases: int = Field(
         default=2_000,
         ge=1,

@@ -57,3 +57,27 @@ def test_through_reads_only_the_keys_not_kept_once_and_keeps_them() -> None:
         {"bb": 2, "ccc": 3},
         [["bb", "ccc"]],
     )
+
+
+def test_a_weighed_cache_drops_the_oldest_until_it_is_within_its_budget() -> None:
+    """Values that grow (a case's picture with its history) are bounded by what they weigh:
+    a value put again is weighed again, and the newest is kept whatever it weighs."""
+    cache: LeastRecentlyUsed[str, str] = LeastRecentlyUsed(10, budget=10, weigh=len)
+    cache.put({"a": "xxx", "b": "xxx", "c": "xxx"})
+    cache.put({"a": "xxxx"})  # "a" grows, and is now the most recent: 3 + 3 + 4 = 10
+
+    kept_at_budget = ([key for key in "abc" if key in cache], cache.weight)
+    cache.put({"d": "xx"})  # 12: "b", the oldest, goes
+    cache.discard(["c"])
+    cache.put({"e": "x" * 20})  # over any budget alone: kept, and everything else goes
+
+    assert (kept_at_budget, [key for key in "abcde" if key in cache], cache.weight) == (
+        (["a", "b", "c"], 10),
+        ["e"],
+        20,
+    )
+
+
+def test_a_budget_without_a_weigh_is_refused() -> None:
+    with pytest.raises(ValueError, match="budget"):
+        LeastRecentlyUsed(3, budget=10)

@@ -77,22 +77,44 @@ def test_a_batch_with_nothing_new_leaves_the_picture_as_it_was() -> None:
 
 
 @settings(max_examples=20, deadline=None)
-@given(_arrivals(), st.integers(1, 10), st.sampled_from((1, 2_000)))
+@given(
+    _arrivals(),
+    st.integers(1, 10),
+    st.sampled_from((1, 2_000)),
+    st.sampled_from((1, 1_000, 2**20)),
+)
 def test_the_store_holds_what_the_fold_makes_however_the_records_are_batched(
-    tmp_path_factory: pytest.TempPathFactory, arrivals: list[Arrival], size: int, cached: int
+    tmp_path_factory: pytest.TempPathFactory,
+    arrivals: list[Arrival],
+    size: int,
+    cached: int,
+    cache_bytes: int,
 ) -> None:
-    """Also with room for one picture only: a case out of the cache is read back from the
-    store, late events re-folded into it, and memory never holds more than `cached`."""
+    """Also with room for one picture only, by number or by the bytes of their rows: a case out
+    of the cache is read back from the store, late events re-folded into it, and memory never
+    holds more than `cached` pictures, nor more than `cache_bytes` of rows but for the newest."""
     records = _records(arrivals)
     database = tmp_path_factory.mktemp("pictures") / "pictures.db"
     projection = PictureProjection(
-        open_engine(f"sqlite:///{database}"), NAMESPACE, keyring=KEYRING, cache_size=cached
+        open_engine(f"sqlite:///{database}"),
+        NAMESPACE,
+        keyring=KEYRING,
+        cache_size=cached,
+        cache_bytes=cache_bytes,
     )
     projection.load()
 
     for start in range(0, len(records), size):
         projection.commit(projection.fold(records[start : start + size]))
         assert len(projection.cache) <= cached
+        assert len(projection.cache) <= 1 or projection.cache.weight <= cache_bytes
+        with projection.engine.connect() as connection:
+            rows = current_pictures(connection, CASES)
+        held, _ = projection.cache.found(CASES)
+        # What the cache weighs its pictures by is their rows' length in the store.
+        assert {c: case.stored_size for c, case in held.items()} == {
+            c: rows[c].stored_size for c in held
+        }
         kept, _ = projection.cache.found(CASES)
         assert all(not case.picture.timeline for case in kept.values())
 

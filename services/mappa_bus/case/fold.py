@@ -14,7 +14,7 @@ before one already applied re-folds the case from its timeline (`replay`), throu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -142,13 +142,19 @@ class Current:
 
     picture: CasePicture
     last: Place | None
+    stored_size: int = field(default=0, compare=False)
+    """The length of the store's row of it (the picture's JSON), for a cache that bounds what
+    it holds by how large it is: a picture grows with its case's history (0: not known)."""
 
 
-def current_of(picture: CasePicture, last: Place | None = None) -> Current:
+def current_of(picture: CasePicture, last: Place | None = None, stored_size: int = 0) -> Current:
     """`picture` as `Current`: its entries dropped, the latest of them (or `last`, the latest
-    before them, if `picture` holds only those folded since) kept."""
+    before them, if `picture` holds only those folded since) kept; `stored_size` its row's
+    length."""
     return Current(
-        _replace(picture, {"timeline": (), "withdrawals": ()}), latest_place(picture, last)
+        _replace(picture, {"timeline": (), "withdrawals": ()}),
+        latest_place(picture, last),
+        stored_size,
     )
 
 

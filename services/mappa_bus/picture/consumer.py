@@ -86,6 +86,10 @@ def _cache_size() -> int:
     return load_settings().picture_cache_cases
 
 
+def _cache_bytes() -> int:
+    return load_settings().picture_cache_row_kib * 1024
+
+
 @dataclass
 class PictureProjection:
     """The next offset of every partition and the merge links, as the store has them, and a
@@ -105,6 +109,9 @@ class PictureProjection:
     # busy on the log is folded without reading it back, and the memory stays at
     # `picture_cache_cases` current pictures, however long their histories.
     cache_size: int = field(default_factory=_cache_size, kw_only=True)
+    # And at most so many bytes of their rows: a picture grows with its case's history, so a
+    # number of cases alone is not a bound on memory as the history grows.
+    cache_bytes: int = field(default_factory=_cache_bytes, kw_only=True)
     cache: LeastRecentlyUsed[str, Current] = field(init=False, repr=False)
     # What stays between batches (the cache, the links) is moved out of the cyclic collector's
     # view after each batch: otherwise each full collection walks every cached picture again,
@@ -115,7 +122,9 @@ class PictureProjection:
     links: list[Link] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.cache = LeastRecentlyUsed(self.cache_size)
+        self.cache = LeastRecentlyUsed(
+            self.cache_size, budget=self.cache_bytes, weigh=lambda case: case.stored_size
+        )
 
     def load(self) -> None:
         """Create the schema if need be and read back where the store stands; the cache is
@@ -244,7 +253,7 @@ class PictureProjection:
             stubs = erased_among(connection, batch.changed)
             for case_id in stubs:
                 del batch.changed[case_id]
-            save_pictures(
+            sizes = save_pictures(
                 connection,
                 [*batch.changed.values(), *batch.stubs.values()],
                 before=batch.stored,
@@ -256,12 +265,13 @@ class PictureProjection:
             let_go_of_deleted(self.engine)
         self.cache.put(
             {
-                case_id: current_of(picture, batch.last.get(case_id))
+                case_id: current_of(picture, batch.last.get(case_id), sizes[case_id])
                 for case_id, picture in batch.changed.items()
             }
         )
         self.cache.put({case_id: current_of(stub) for case_id, stub in stubs.items()})
-        self.cache.put({case_id: current_of(stub) for case_id, stub in batch.stubs.items()})
+        erased = batch.stubs.items()
+        self.cache.put({case: current_of(stub, None, sizes[case]) for case, stub in erased})
         self.links.extend(batch.links)
         self.offsets = batch.offsets
         self.heap.settle()

@@ -68,19 +68,20 @@ def save_pictures(
     pictures: Iterable[CasePicture],
     before: Mapping[str, CasePicture] | None = None,
     last: Mapping[str, Place | None] | None = None,
-) -> None:
+) -> dict[str, int]:
     """Write these pictures (inside the caller's transaction): each one's current row, and of
     its timeline rows those `before` (the store's pictures of these cases, as the caller read
     them; a case absent had none) lacks, deleting those it has and the picture no longer holds
     (an erasure's stub holds none). Without `before`, each case's timeline rows are written
     afresh. `last` has where the latest entry before sat of the cases whose pictures may hold
     only the entries folded since (`Current.last`): their current rows keep the later of it
-    and their own latest."""
+    and their own latest. Returns each current row's length (its JSON), by case id."""
     pictures = sorted(pictures, key=lambda p: p.case_id)
     places = last or {}
     rows = [_row(picture, places.get(picture.case_id)) for picture in pictures]
     upsert(connection, pictures_table, rows, keys=("case_id",))
     save_timelines(connection, timeline_table, pictures, before)
+    return {str(row["case_id"]): len(str(row["picture"])) for row in rows}
 
 
 def _pictures(connection: Connection, rows: Sequence[tuple[str, str]]) -> list[CasePicture]:

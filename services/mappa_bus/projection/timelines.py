@@ -315,6 +315,8 @@ def currents(rows: Iterable[tuple[str, str, datetime | None, str | None]]) -> di
     columns): each picture without its timeline, and the order of its latest timeline row
     (`case.fold.Current`)."""
     return {
-        case_id: Current(CasePicture.model_validate_json(text), place_of(moment, event_id))
+        case_id: Current(
+            CasePicture.model_validate_json(text), place_of(moment, event_id), len(text)
+        )
         for case_id, text, moment, event_id in rows
     }
