@@ -150,7 +150,7 @@ def count_years(
         for year in years:
             if may_count_in(span, year):
                 _count_case(counts[year], case_id, facts, starts[year], ends[year], False)
-    categories = (1, 2, 3, 4) if four else (1, 2, 3)
+    categories = _columns(four)
     erased = kept or {}
     return {
         year: _tables(counts[year], starts[year], categories, populations, False, erased.get(year))
@@ -171,8 +171,7 @@ def span_of(facts: CaseFacts) -> Span | None:
     # docs/statistics.md: managed from eligibility until management ended.
     managing = [f.kind for f in facts if f.kind in (Kind.ELIGIBLE, Kind.ENDED)]
     managed = bool(managing) and managing[-1] is Kind.ELIGIBLE
-    four = any(f.kind is Kind.ELIGIBLE and f.value == 4 for f in facts)
-    return min(years), max(years), managed, four
+    return min(years), max(years), managed, _ever_four(facts)
 
 
 def may_count_in(span: Span, year: int) -> bool:
@@ -259,8 +258,16 @@ def _count(cases: Mapping[str, CaseFacts], year_start: date, once_per_level: boo
 
 
 def _categories(cases: Iterable[CaseFacts]) -> tuple[int, ...]:
-    four = any(f.kind is Kind.ELIGIBLE and f.value == 4 for facts in cases for f in facts)
+    return _columns(any(_ever_four(facts) for facts in cases))
+
+
+def _columns(four: bool) -> tuple[int, ...]:
+    """The category columns of a year's tables: category 4 only when a case was ever in it."""
     return (1, 2, 3, 4) if four else (1, 2, 3)
+
+
+def _ever_four(facts: CaseFacts) -> bool:
+    return any(f.kind is Kind.ELIGIBLE and f.value == 4 for f in facts)
 
 
 def _placement(state: CaseState) -> Placement | None:
