@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import resource
 import statistics
 import tempfile
 import time
@@ -162,10 +163,16 @@ async def sdk_publish(
 
 
 async def feed_publish(
-    connection: KafkaConnection, namespace: str, feeds: Feeds, watch: Stopwatch
+    connection: KafkaConnection,
+    namespace: str,
+    feeds: Feeds,
+    watch: Stopwatch,
+    workers: int | None = None,
 ) -> None:
     """`mappa publish`: read, validate, envelope (a flat record) and send every line of every
-    file, through bulk publishers as `publish_feed` makes them."""
+    file, through bulk publishers as `publish_feed` makes them; each file read by `workers`
+    processes (by default as `mappa publish` chooses: a worker a core for a file of 4 MiB or
+    more; 0: this process alone)."""
     async with contextlib.AsyncExitStack() as stack:
         senders = {
             agency: await stack.enter_async_context(
@@ -175,7 +182,7 @@ async def feed_publish(
         }
         watch.start()
         for agency, sender in senders.items():
-            await publish_lines(sender, feeds[agency], show_progress=False)
+            await publish_lines(sender, feeds[agency], show_progress=False, workers=workers)
         for sender in senders.values():
             await sender.flush()
         watch.stop()
@@ -184,18 +191,21 @@ async def feed_publish(
 @dataclass(frozen=True)
 class PublishRates:
     """Events per second of each path (medians), and the namespaces they published into:
-    each of `sdk_namespaces` and `feed_namespaces` holds the same events, once; the raw paths'
-    namespaces are in `raw_namespaces`. `ceiling` is the faster raw path's rate."""
+    each of `sdk_namespaces` and `feed_namespaces` holds the same events, once; the other
+    paths' namespaces are in `raw_namespaces`. `ceiling` is the faster raw path's rate.
+    `feed` is `mappa publish` as it chooses its worker processes, `feed_alone` in one process."""
 
     raw: float
     raw_batched: float
     sdk: float
     feed: float
+    feed_alone: float
     sdk_namespaces: list[str]
     feed_namespaces: list[str]
     raw_namespaces: list[str]
     cpu_per_event: dict[str, float]
-    """Microseconds of this process's CPU per event, by path (medians)."""
+    """Microseconds of CPU per event, by path (medians): this process's and its children's
+    (the feed's worker processes)."""
 
     @property
     def ceiling(self) -> float:
@@ -216,8 +226,10 @@ async def measure(connection: KafkaConnection, feeds: Feeds, runs: int) -> Publi
     batched_names = [new_namespace() for _ in range(runs)]
     sdk_names = [new_namespace() for _ in range(runs)]
     feed_names = [new_namespace() for _ in range(runs)]
-    raw_specs = [spec for name in [*raw_names, *batched_names] for spec in agency_topic_specs(name)]
-    await prepare_namespaces(connection, [*sdk_names, *feed_names], raw_specs)
+    alone_names = [new_namespace() for _ in range(runs)]
+    others = [*raw_names, *batched_names]
+    raw_specs = [spec for name in others for spec in agency_topic_specs(name)]
+    await prepare_namespaces(connection, [*sdk_names, *feed_names, *alone_names], raw_specs)
     # The inputs (the parsed events) are long-lived; without this the cyclic garbage collector
     # walks them again and again while the runs allocate, charging every path for the
     # benchmark's own set-up.
@@ -245,6 +257,11 @@ async def measure(connection: KafkaConnection, feeds: Feeds, runs: int) -> Publi
                 "feed": _cpu_of(
                     cpu, "feed", lambda run, w: feed_publish(connection, feed_names[run], feeds, w)
                 ),
+                "alone": _cpu_of(
+                    cpu,
+                    "alone",
+                    lambda run, w: feed_publish(connection, alone_names[run], feeds, w, workers=0),
+                ),
             },
         )
     finally:
@@ -254,9 +271,10 @@ async def measure(connection: KafkaConnection, feeds: Feeds, runs: int) -> Publi
         rates["batched"],
         rates["sdk"],
         rates["feed"],
+        rates["alone"],
         sdk_names,
         feed_names,
-        [*raw_names, *batched_names],
+        [*raw_names, *batched_names, *alone_names],
         {name: statistics.median(seconds) / events * 1e6 for name, seconds in cpu.items()},
     )
 
@@ -267,16 +285,23 @@ Path_ = Callable[[int, Stopwatch], Awaitable[object]]
 def _cpu_of(seconds: dict[str, list[float]], name: str, path: Path_) -> Path_:
     """`path`, also noting the CPU time this process spent on each run of it (every thread:
     the producer's sender too; its client's start-up and SCRAM sign-in, outside the clock,
-    included: a few milliseconds). On a machine shared with other work the rates fall with
-    the CPU share the benchmark gets; the CPU an event costs does much less."""
+    included: a few milliseconds), and its child processes (a feed's workers, counted once
+    they have ended). On a machine shared with other work the rates fall with the CPU share
+    the benchmark gets; the CPU an event costs does much less."""
 
     async def run(number: int, watch: Stopwatch) -> object:
-        started = time.process_time()
+        started = _cpu_seconds()
         result = await path(number, watch)
-        seconds.setdefault(name, []).append(time.process_time() - started)
+        seconds.setdefault(name, []).append(_cpu_seconds() - started)
         return result
 
     return run
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that have ended."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 FORMS = {
@@ -313,6 +338,12 @@ async def main(events: int, runs: int, forms: list[str]) -> None:
                 "feed: mappa publish (read, validate, send)" + cpu["feed"],
                 size,
                 rates.feed,
+                rates.ceiling,
+            ),
+            Figure(
+                "feed in one process (mappa publish --workers 0)" + cpu["alone"],
+                size,
+                rates.feed_alone,
                 rates.ceiling,
             ),
         ]

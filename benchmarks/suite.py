@@ -153,6 +153,7 @@ async def run(plan: Plan) -> Results:
             for what, rate in (
                 ("publish: SDK (AgencyPublisher.send)", published.sdk),
                 ("publish: feed (`mappa publish`: read, validate, send)", published.feed),
+                ("publish: feed in one process (`--workers 0`)", published.feed_alone),
             ):
                 rows.append(
                     Row(what, workload, per_second(rate), per_second(raw), share(rate, raw))

@@ -96,11 +96,12 @@ async def publish_cli(
     return run
 
 
+@pytest.mark.parametrize("workers", [0, 2], ids=["one-process", "two-workers"])
 async def test_a_feed_publishes_good_lines_and_dead_letters_bad_ones(
-    kafka: KafkaConnection, unique: str, tmp_path: Path
+    kafka: KafkaConnection, unique: str, tmp_path: Path, workers: int
 ) -> None:
     """Two good lines reach probation's topic; the bad line reaches the dead-letter topic with
-    its reason, rejection kind and line."""
+    its reason, rejection kind and line: read in this process or by two worker processes."""
     namespace, dead = f"test-{unique}", f"test.dead.{unique}"
     await ensure_topics(kafka, [*agency_topic_specs(namespace), TopicSpec(dead, 1, "test")])
     feed = tmp_path / "recalls.jsonl"
@@ -115,6 +116,7 @@ async def test_a_feed_publishes_good_lines_and_dead_letters_bad_ones(
         namespace=namespace,
         dead_letter_topic=dead,
         show_progress=False,
+        workers=workers,
     )
 
     published = await _drain(kafka, agency_topic(Agency.PROBATION, namespace), 2)
@@ -278,18 +280,20 @@ async def _oversized_letters(kafka: KafkaConnection, feed: Path, count: int) -> 
     return await _drain(kafka, DEAD_LETTER.name, count, ours)
 
 
+@pytest.mark.parametrize("workers", ["0", "2"], ids=["one-process", "two-workers"])
 async def test_an_oversized_line_mid_feed_is_dead_lettered_and_the_feed_goes_on(
-    publish_cli: PublishCli, kafka: KafkaConnection, unique: str, tmp_path: Path
+    publish_cli: PublishCli, kafka: KafkaConnection, unique: str, tmp_path: Path, workers: str
 ) -> None:
     """Junk, a 1.5 MB line, a good line, a 100 KB line, a good line: both long lines are
     dead-lettered as `oversized`, truncated with their size; the good lines are published;
-    the summary lists the rejections and the command exits 1."""
+    the summary lists the rejections and the command exits 1 (`--workers`: read in this
+    process, or by two others)."""
     feed = tmp_path / f"orders-{unique}.jsonl"
     huge, large = b"x" * 1_500_000, b'{"a": "' + b"y" * 100_000 + b'"}'
     lines = [b"junk", huge, _order(f"KEN-{unique}-1"), large, _order(f"KEN-{unique}-2")]
     feed.write_bytes(b"\n".join(lines) + b"\n")
 
-    result = await publish_cli("--agency", "police", str(feed))
+    result = await publish_cli("--agency", "police", "--workers", workers, str(feed))
 
     letters = await _oversized_letters(kafka, feed, 3)
     published = await _drain(

@@ -15,12 +15,14 @@ from aiokafka.errors import KafkaConnectionError
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
 
+from mappa_bus.adapters import feed_workers
 from mappa_bus.adapters import publisher as publisher_module
-from mappa_bus.adapters.feed_publish import publish_lines
+from mappa_bus.adapters.feed_publish import FeedOutcome, publish_lines
 from mappa_bus.adapters.publisher import AgencyPublisher
 from mappa_bus.agencies import Agency
-from mappa_bus.catalogue import Area, parse_event, to_wire
+from mappa_bus.catalogue import Area, Rejection, parse_event, to_wire
 from mappa_bus.catalogue.examples import example_event
+from mappa_bus.catalogue.police import ShpoMade
 from mappa_bus.catalogue.probation import LicenceBreached, RecallIssued
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_codec import partition_of
@@ -100,13 +102,21 @@ async def _publish(
     feed: Path, monkeypatch: pytest.MonkeyPatch, keyring: Keyring = KEYRING
 ) -> tuple[AgencyPublisher, Any]:
     """Publish `feed` as probation, through a bulk publisher on a fake producer."""
+    _, sender, producer = await _published(feed, monkeypatch, keyring)
+    return sender, producer
+
+
+async def _published(
+    feed: Path, monkeypatch: pytest.MonkeyPatch, keyring: Keyring = KEYRING, workers: int = 0
+) -> tuple[FeedOutcome, AgencyPublisher, Any]:
+    """`_publish`, read by `workers` processes (0: this one), with the feed's outcome."""
     monkeypatch.setattr(publisher_module, "AIOKafkaProducer", FakeProducer)
     sender = AgencyPublisher(
         KafkaConnection("127.0.0.1:9"), Agency.PROBATION, system="x", keyring=keyring, bulk=True
     )
     async with sender:
-        await publish_lines(sender, feed, show_progress=False)
-    return sender, sender._producer
+        outcome = await publish_lines(sender, feed, show_progress=False, workers=workers)
+    return outcome, sender, sender._producer
 
 
 def _recall(number: int) -> dict[str, Any]:
@@ -248,3 +258,63 @@ async def test_a_cloudevents_line_of_an_area_without_a_key_is_dead_lettered_as_w
         b"wrong-area",
     )
     assert sender.summary.accepted == 1
+
+
+def _mixed_feed(path: Path) -> None:
+    """A feed of every kind of line, in an order that runs them across spans: whole CloudEvents
+    of twelve cases (a byte-order mark before the first), flat records, blank lines, junk, a
+    line too long, another agency's event and a Cumbria event (of an area without a key)."""
+    police = json.dumps(json.loads(to_wire(example_event(ShpoMade))))
+    flat = {
+        "type": "recall-issued",
+        "area": "kent",
+        "time": "2021-01-13",
+        "issued_on": "2021-01-13",
+        "recall_type": "standard",
+    }
+    lines: list[str] = []
+    for number in range(120):
+        lines.append(json.dumps({**_recall(number % 12), "id": f"recall-{number}"}))
+        if number % 10 == 3:
+            lines.append(json.dumps({**flat, "case_id": f"KEN-2021-{number:06d}"}))
+        if number % 25 == 7:
+            lines += ["", "not json", police, "{" + '"pad": "' + "p" * 70_000 + '"}']
+        if number % 40 == 11:
+            lines.append(json.dumps({**_recall(number), "mappaarea": "cumbria"}))
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\n")
+
+
+def _sent(producer: Any) -> dict[tuple[str, int], list[tuple[Any, ...]]]:
+    """What reached each partition, in order: every record's key, value and headers."""
+    sent: dict[tuple[str, int], list[tuple[Any, ...]]] = {}
+    for record in producer.records:
+        where = (record.topic, record.partition)
+        sent.setdefault(where, []).append((record.key, record.value, record.headers))
+    return sent
+
+
+async def test_a_feed_read_by_worker_processes_sends_what_one_process_sends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cut into spans of 4 KiB and read by two worker processes, a feed of every kind of line
+    reaches each partition as the same records in the same order as read in one process; the
+    same lines are dead-lettered, numbered alike, with the same reasons."""
+    monkeypatch.setattr(feed_workers, "SPAN_BYTES", 4096)
+    feed = tmp_path / "feed.jsonl"
+    _mixed_feed(feed)
+    kent = KeyId(Agency.PROBATION, Area.KENT)
+    keyring = Keyring({kent: KEYRING.keys[kent]})
+
+    one, alone, here = await _published(feed, monkeypatch, keyring, workers=0)
+    two, shared, there = await _published(feed, monkeypatch, keyring, workers=2)
+
+    refused = [(r.line, r.error.kind, str(r.error)) for r in one.rejected]
+    assert [(r.line, r.error.kind, str(r.error)) for r in two.rejected] == refused
+    assert {kind for _, kind, _ in refused} == {
+        Rejection.NOT_JSON,
+        Rejection.OVERSIZED,
+        Rejection.WRONG_PUBLISHER,
+        Rejection.WRONG_AREA,
+    }
+    assert _sent(there) == _sent(here)
+    assert (shared.summary.accepted, alone.summary.accepted) == (132, 132)

@@ -34,6 +34,14 @@ class _Filling:
     ids: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Full:
+    """A partition's batch that `append` filled, to hand over."""
+
+    where: tuple[str, int]
+    filling: _Filling
+
+
 class BatchFailed(Exception):
     """The producer refused a batch: the ids of its records, and why."""
 
@@ -58,6 +66,14 @@ class PartitionBatches:
         """Add one record (`id_`: its id); the batch it filled and handed over, if it did.
         Raises `BatchFailed` when the producer refuses that full batch (this record, in the
         partition's next batch, is not part of it)."""
+        full = self.append(topic, partition, key, value, headers, id_)
+        return None if full is None else await self.hand_over(full)
+
+    def append(
+        self, topic: str, partition: int, key: bytes, value: bytes, headers: Headers, id_: str
+    ) -> Full | None:
+        """Add one record (`id_`: its id) without handing anything over: the partition's batch
+        it filled, when it did, for the caller to `hand_over` (this record starts the next)."""
         where = (topic, partition)
         filling = self._filling.get(where)
         if filling is None:
@@ -75,7 +91,11 @@ class PartitionBatches:
         if filling.builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
             raise ValueError(f"a record of {len(value)} bytes does not fit an empty batch")
         filling.ids.append(id_)
-        return await self._hand_over(where, full)
+        return Full(where, full)
+
+    async def hand_over(self, full: Full) -> SentBatch:
+        """Hand a batch `append` filled to the producer; `BatchFailed` when it refuses it."""
+        return await self._hand_over(full.where, full.filling)
 
     async def hand_over_all(self) -> tuple[list[SentBatch], list[BatchFailed]]:
         """Hand every batch still filling to the producer: those it took, and those it refused."""

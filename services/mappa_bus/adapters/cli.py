@@ -113,6 +113,15 @@ def publish(
         str | None,
         typer.Option("--layout", help="Print the CSV header for an event type and exit."),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Processes that read and sign a JSON Lines feed, 0 for this one alone (a CSV "
+            "feed is always read here). By default one a core, for a feed of 4 MiB or more.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Publish an agency's batch feed. Exit 0 when every line was published, 1 when any was
     rejected (dead-lettered), 2 when the broker refused or failed it, 64 on a usage error,
@@ -149,7 +158,13 @@ def publish(
     try:
         outcome = asyncio.run(
             publish_feed(
-                connection, file, agency, system=system, default_type=event_type, keyring=keyring
+                connection,
+                file,
+                agency,
+                system=system,
+                default_type=event_type,
+                keyring=keyring,
+                workers=workers,
             )
         )
     except BadHeader as error:

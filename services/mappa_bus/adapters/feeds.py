@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
@@ -118,13 +118,22 @@ class BadHeader(ValueError):
         super().__init__(f"header: {'; '.join(parts)}")
 
 
-def feed_lines(stream: BinaryIO, limit: int = MAX_EVENT_BYTES) -> Iterator[bytes | Oversized]:
-    """The lines of a feed file, each with its line ending, a leading byte-order mark dropped.
+class LineSource(Protocol):
+    """What lines are read from: a binary file, or a part of one."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def feed_lines(
+    stream: LineSource, limit: int = MAX_EVENT_BYTES, *, start_of_file: bool = True
+) -> Iterator[bytes | Oversized]:
+    """The lines of a feed file, each with its line ending, a leading byte-order mark dropped
+    (when `stream` is read from the `start_of_file`, not from a line further on).
 
     A line longer than `limit` comes as `Oversized`: its first bytes and its size, the rest read
     and let go, so that no line, however long, is held whole.
     """
-    first = True
+    first = start_of_file
     while line := stream.readline(limit + 2):  # room for a CRLF after `limit` bytes
         if first:
             line, first = line.removeprefix(_BOM), False
@@ -177,9 +186,11 @@ def read_jsonl(
     *,
     system: str,
     default_type: str | None = None,
+    first_line: int = 1,
 ) -> Iterator[Accepted | Rejected]:
-    """Read JSON Lines: each non-blank line a whole CloudEvent or a flat record."""
-    for number, raw in enumerate(lines, start=1):
+    """Read JSON Lines: each non-blank line a whole CloudEvent or a flat record; the first of
+    `lines` is the feed's line `first_line`."""
+    for number, raw in enumerate(lines, start=first_line):
         if isinstance(raw, Oversized):
             yield _oversized(number, raw)
             continue

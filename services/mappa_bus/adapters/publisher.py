@@ -14,25 +14,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 from aiokafka import AIOKafkaProducer
 
-from mappa_bus.adapters.batches import BatchFailed, PartitionBatches, SentBatch
+from mappa_bus.adapters.batches import BatchFailed, Full, PartitionBatches, SentBatch
 from mappa_bus.adapters.producer_settings import PRODUCER_OPTIONS
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area, Envelope, EventData, WireError, make_event
 from mappa_bus.catalogue.wire import MAX_EVENT_BYTES, oversized, wrong_publisher
 from mappa_bus.catalogue.withdrawal import WITHDRAWALS, WithdrawalReason
 from mappa_bus.connection import KafkaConnection
-from mappa_bus.kafka_codec import KafkaRecord, dead_letter, partition_of, to_record
+from mappa_bus.kafka_codec import dead_letter, partition_of, to_record
 from mappa_bus.settings import load_settings
-from mappa_bus.signing import Keyring
+from mappa_bus.signing import SIGNATURE_HEADER, Keyring
 from mappa_bus.topics import DEAD_LETTER, NAMESPACE, agency_topic
 
 # How many events may be in flight before the publisher waits for the broker: enough to fill
@@ -73,6 +74,49 @@ class _Pending:
     future: asyncio.Future[Any]
     event_id: str
     dead_letter: bool = False
+
+
+# An event's record: its id, topic, key, value and headers.
+OutgoingFields = tuple[str, str, bytes, bytes, list[tuple[str, bytes]]]
+
+
+class Outgoing(NamedTuple):
+    """An event's record, checked and signed, as the producer takes it."""
+
+    event_id: str
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def outgoing(
+    event: Envelope[Any],
+    agency: Agency,
+    keyring: Keyring,
+    namespace: str = NAMESPACE,
+    wire: bytes | None = None,
+) -> Outgoing:
+    """`event`'s record as `agency`'s publisher sends it, signed with `keyring` (see `send`);
+    WireError `wrong-publisher`, `oversized` or `wrong-area` when it may not go."""
+    if event.data.PUBLISHER is not agency:
+        raise wrong_publisher("type", agency, type(event.data))
+    record = to_record(event, keyring, namespace, wire)
+    if len(record.value) > MAX_EVENT_BYTES:
+        raise oversized("(event)", len(record.value))
+    headers = [(name, _header_value(name, value)) for name, value in record.headers.items()]
+    return Outgoing(event.id, record.topic, record.key, record.value, headers)
+
+
+def _header_value(name: str, value: str) -> bytes:
+    # The content type and key name are the same on many records: one bytes object each,
+    # which a feed's worker processes then hand over once a span (pickle keeps it once).
+    return value.encode() if name == SIGNATURE_HEADER else _encoded(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded(value: str) -> bytes:
+    return value.encode()
 
 
 class NotSent(RuntimeError):
@@ -242,40 +286,40 @@ class AgencyPublisher:
         they are sent and signed as they are. An event larger than subscribers accept, or of an
         area this publisher holds no key for, is refused here (WireError `oversized`,
         `wrong-area`), before the producer."""
-        self.check_publisher(event.data)
-        record = to_record(event, self.keyring, self.namespace, wire)
-        if len(record.value) > MAX_EVENT_BYTES:
-            raise oversized("(event)", len(record.value))
-        headers = [(name, value.encode()) for name, value in record.headers.items()]
-        if self._batches is not None:
-            await self._add(self._batches, record, headers, event.id)
-            return
-        future = await self._producer.send(
-            record.topic, record.value, key=record.key, headers=headers
-        )
-        self._pending.append(_Pending(future, event.id))
-        if len(self._pending) >= _IN_FLIGHT:
-            await self.flush()
+        await self.send_outgoing(outgoing(event, self.agency, self.keyring, self.namespace, wire))
 
-    async def _add(
-        self,
-        batches: PartitionBatches,
-        record: KafkaRecord,
-        headers: list[tuple[str, bytes]],
-        id_: str,
-    ) -> None:
-        """Add a record to its partition's batch (the partition murmur2 of the key gives, as
-        the producer's own partitioner would and every consumer checks)."""
-        partition = partition_of(record.key, self._partitions)
-        try:
-            sent = await batches.add(
-                record.topic, partition, record.key, record.value, headers, id_
+    async def send_outgoing(self, record: Outgoing) -> None:
+        """Send a record `outgoing` made for this publisher's agency, keyring and namespace;
+        waits only when many are in flight."""
+        await self.send_all([record])
+
+    async def send_all(self, records: Iterable[OutgoingFields]) -> None:
+        """Send records `outgoing` made for this publisher's agency, keyring and namespace (a
+        feed's spans of them, as columns zipped: `feed_workers.ReadySpan`), in order."""
+        if self._batches is None:
+            for event_id, topic, key, value, headers in records:
+                future = await self._producer.send(topic, value, key=key, headers=headers)
+                self._pending.append(_Pending(future, event_id))
+                if len(self._pending) >= _IN_FLIGHT:
+                    await self.flush()
+            return
+        batches, partitions = self._batches, self._partitions
+        for event_id, topic, key, value, headers in records:
+            # The partition murmur2 of the key gives, as the producer's own partitioner would
+            # and every consumer checks.
+            full = batches.append(
+                topic, partition_of(key, partitions), key, value, headers, event_id
             )
+            if full is not None:
+                await self._hand_over(batches, full)
+
+    async def _hand_over(self, batches: PartitionBatches, full: Full) -> None:
+        """Hand a full batch to the producer; count the oldest answers once many wait."""
+        try:
+            sent = await batches.hand_over(full)
         except BatchFailed as failed:
             self._not_sent(failed.ids, failed.cause)
             raise failed.cause from None
-        if sent is None:
-            return
         self._sent.append(sent)
         self._in_flight += len(sent.ids)
         while self._in_flight > _IN_FLIGHT:

@@ -69,6 +69,11 @@ class WireError(ValueError):
         self.field = field
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[WireError], tuple[Rejection, str, str]]:
+        # Pickled as made (a feed's worker processes hand rejections back): an exception is
+        # otherwise rebuilt from its message alone.
+        return type(self), (self.kind, self.field, self.reason)
+
 
 _INCOMING: TypeAdapter[Envelope[dict[str, Any]]] = TypeAdapter(Envelope[dict[str, Any]])
 
