@@ -211,6 +211,14 @@ async def catch_up(
     (and, given `today`, the reviews overdue then); return how many records there were."""
     outbox = outbox_of(projection)
     await outbox.recover(connection)
+    heap = HeapKeeper()
+
+    async def publish_and_settle(broker: KafkaBroker) -> None:
+        await outbox.publish(broker)
+        # As the picture's catch-up does: without it, full collections over the cached cases
+        # took a quarter of a catch-up's CPU (4.3 of 18 s for Kent's year).
+        heap.settle()
+        heap.sweep_if_due()
 
     async def finish(broker: KafkaBroker) -> None:
         if today is not None:
@@ -219,7 +227,11 @@ async def catch_up(
         outbox.close()
 
     return await consume_until_caught_up(
-        connection, projection, on_progress=on_progress, then=finish, after_commit=outbox.publish
+        connection,
+        projection,
+        on_progress=on_progress,
+        then=finish,
+        after_commit=publish_and_settle,
     )
 
 

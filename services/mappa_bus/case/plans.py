@@ -37,6 +37,10 @@ Outcome = ActionCompleted | ActionClosed | ActionRedated
 
 # Plan events are few beside the rest: `model_copy` (validated by construction) is cheap enough.
 
+# The agencies in their order, listed once: iterating the enum makes a generator over its names
+# each time, which the fold of every assessment paid (4% of the alerts' catch-up).
+_AGENCIES = tuple(Agency)
+
 
 def assessed(picture: CasePicture, data: RiskAssessment, agency: Agency) -> CasePicture:
     """`picture` with `agency`'s assessment in the risk section, when it is its latest (the
@@ -55,7 +59,7 @@ def assessed(picture: CasePicture, data: RiskAssessment, agency: Agency) -> Case
         # An older assessment shared late: the agency's view of the risk is still the newer one.
         return picture
     kept[agency] = record
-    ordered = tuple(kept[a] for a in Agency if a in kept)
+    ordered = tuple(kept[a] for a in _AGENCIES if a in kept)
     return picture.model_copy(update={"risk": Risk(assessments=ordered)})
 
 

@@ -19,6 +19,7 @@ from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.cache import LeastRecentlyUsed
 from mappa_bus.projection.database import let_go_of_deleted, snapshot
 from mappa_bus.projection.erasures import load_erasures, record_erasures
+from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.merges import load_links, save_links
 from mappa_bus.projection.offsets import Position, advance_offsets, load_offsets
 from mappa_bus.projection.sealed import RecordKeys
@@ -166,6 +167,10 @@ class ReportingProjection:
     cache_size: int = field(default_factory=_cache_size, kw_only=True)
     fact_cache: LeastRecentlyUsed[str, CaseFacts] = field(init=False, repr=False)
     plan_cache: LeastRecentlyUsed[str, CasePlans] = field(init=False, repr=False)
+    # What stays between batches (the caches above all) leaves the cyclic collector's view
+    # after each batch, as the picture's does: each full collection otherwise walked every
+    # cached case again (1.6 of 9.2 CPU seconds of Kent's rebuild).
+    heap: HeapKeeper = field(default_factory=HeapKeeper, repr=False)
     # The MAPPA unit's merges and unmerges applied (case/merges.py): the counts take each
     # group of ids as one person.
     links: list[Link] = field(default_factory=list)
@@ -456,6 +461,8 @@ class ReportingProjection:
         self.partnership.update({part: counts for part, (counts, _) in partnership.items()})
         self.unpublished |= batch.years
         self.revised |= batch.revised
+        self.heap.settle()
+        self.heap.sweep_if_due()
 
     def _partnership(
         self, batch: ReportingBatch
