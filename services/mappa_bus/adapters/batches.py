@@ -60,15 +60,6 @@ class PartitionBatches:
         self._producer = producer
         self._filling: dict[tuple[str, int], _Filling] = {}
 
-    async def add(
-        self, topic: str, partition: int, key: bytes, value: bytes, headers: Headers, id_: str
-    ) -> SentBatch | None:
-        """Add one record (`id_`: its id); the batch it filled and handed over, if it did.
-        Raises `BatchFailed` when the producer refuses that full batch (this record, in the
-        partition's next batch, is not part of it)."""
-        full = self.append(topic, partition, key, value, headers, id_)
-        return None if full is None else await self.hand_over(full)
-
     def append(
         self, topic: str, partition: int, key: bytes, value: bytes, headers: Headers, id_: str
     ) -> Full | None:

@@ -99,13 +99,17 @@ def outgoing(
 ) -> Outgoing:
     """`event`'s record as `agency`'s publisher sends it, signed with `keyring` (see `send`);
     WireError `wrong-publisher`, `oversized` or `wrong-area` when it may not go."""
-    if event.data.PUBLISHER is not agency:
-        raise wrong_publisher("type", agency, type(event.data))
+    _check_publisher(event.data, agency)
     record = to_record(event, keyring, namespace, wire)
     if len(record.value) > MAX_EVENT_BYTES:
         raise oversized("(event)", len(record.value))
     headers = [(name, _header_value(name, value)) for name, value in record.headers.items()]
     return Outgoing(event.id, record.topic, record.key, record.value, headers)
+
+
+def _check_publisher(data: EventData, agency: Agency) -> None:
+    if data.PUBLISHER is not agency:
+        raise wrong_publisher("type", agency, type(data))
 
 
 def _header_value(name: str, value: str) -> bytes:
@@ -277,8 +281,7 @@ class AgencyPublisher:
 
     def check_publisher(self, data: EventData) -> None:
         """Refuse, before anything is sent, an event this agency may not publish."""
-        if data.PUBLISHER is not self.agency:
-            raise wrong_publisher("type", self.agency, type(data))
+        _check_publisher(data, self.agency)
 
     async def send(self, event: Envelope[Any], *, wire: bytes | None = None) -> None:
         """Send an enveloped event of this agency; waits only when many are in flight. `wire`,
@@ -286,12 +289,7 @@ class AgencyPublisher:
         they are sent and signed as they are. An event larger than subscribers accept, or of an
         area this publisher holds no key for, is refused here (WireError `oversized`,
         `wrong-area`), before the producer."""
-        await self.send_outgoing(outgoing(event, self.agency, self.keyring, self.namespace, wire))
-
-    async def send_outgoing(self, record: Outgoing) -> None:
-        """Send a record `outgoing` made for this publisher's agency, keyring and namespace;
-        waits only when many are in flight."""
-        await self.send_all([record])
+        await self.send_all([outgoing(event, self.agency, self.keyring, self.namespace, wire)])
 
     async def send_all(self, records: Iterable[OutgoingFields]) -> None:
         """Send records `outgoing` made for this publisher's agency, keyring and namespace (a
