@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from mappa_bus.adapters.publisher import publish_all
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.picture import service as picture
+from mappa_bus.projection.heap import CATCH_UP_SWEEP_SECONDS, FULL_SWEEP_SECONDS
 from mappa_bus.projection.subscriber import consume_until_caught_up
 from mappa_bus.reporting import service as reporting
 from mappa_bus.reporting.count import count_year
@@ -55,6 +56,19 @@ def _failing_once(projection: Any, monkeypatch: pytest.MonkeyPatch, at: int) -> 
 
     monkeypatch.setattr(projection, "commit", failing)
     return tried
+
+
+def _sweep_periods(projection: Any, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """How often `projection`'s heap keeper sweeps, as each of its commits finds it."""
+    periods: list[float] = []
+    commit = projection.commit
+
+    def noting(batch: Any) -> None:
+        periods.append(projection.heap.full_sweep_seconds)
+        commit(batch)
+
+    monkeypatch.setattr(projection, "commit", noting)
+    return periods
 
 
 async def test_a_catch_up_folds_in_the_bus_order_and_makes_the_store_reading_as_fetched_made(
@@ -101,3 +115,24 @@ async def test_a_catch_up_folds_in_the_bus_order_and_makes_the_store_reading_as_
     await consume_until_caught_up(kafka_as("picture"), again, merged=True)
     assert len(tried) > 2
     assert (again.offsets, again.stored_pictures()) == pictures[True]
+
+
+async def test_a_catch_up_sweeps_its_projections_heap_every_minute_and_a_live_one_hourly(
+    kafka_as: Callable[[str], KafkaConnection],
+    namespace: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the picture and reporting catch up, their heap keepers sweep the frozen heap every
+    minute (the cyclic garbage a batch freezes would otherwise wait for the hour); after it,
+    they are back to the live service's hourly sweep."""
+    stream = [event for event in small_area_year() if event.time.date() < date(2020, 4, 8)]
+    await publish_all(lambda agency: kafka_as(agency.value), stream, namespace=namespace)
+    for name, service in (("picture", picture), ("reporting", reporting)):
+        projection: Any = service.open_projection(f"sqlite:///{tmp_path / name}.db", namespace)
+        periods = _sweep_periods(projection, monkeypatch)
+        await consume_until_caught_up(kafka_as(name), projection)
+
+        assert periods
+        assert set(periods) == {CATCH_UP_SWEEP_SECONDS}
+        assert projection.heap.full_sweep_seconds == FULL_SWEEP_SECONDS

@@ -45,3 +45,19 @@ def test_settle_freezes_what_survives_and_a_due_sweep_frees_frozen_cycles() -> N
     assert survived  # frozen: an ordinary full collection leaves it alone
     assert (early, swept) == (False, True)
     assert alive() is None
+
+
+def test_a_catch_up_sweeps_every_minute_and_the_hour_comes_back_after_it() -> None:
+    """Inside `catching_up` a sweep falls due a minute after the last; outside, an hour."""
+    now = [100.0]
+    keeper = HeapKeeper(clock=lambda: now[0])
+    keeper.settle()
+
+    with keeper.catching_up():
+        now[0] += 61
+        during = keeper.sweep_if_due()
+    now[0] += 61
+    after = keeper.sweep_if_due()
+
+    assert (during, after) == (True, False)
+    assert keeper.full_sweep_seconds == 3600

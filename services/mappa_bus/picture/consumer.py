@@ -274,8 +274,7 @@ class PictureProjection:
         self.cache.put({case: current_of(stub, None, sizes[case]) for case, stub in erased})
         self.links.extend(batch.links)
         self.offsets = batch.offsets
-        self.heap.settle()
-        self.heap.sweep_if_due()
+        self.heap.after_batch()
 
 
 def _erased(picture: CasePicture | None) -> bool:

@@ -5,17 +5,27 @@ folding a growing caseload runs one every time the heap has grown by a quarter, 
 event loop for tens to hundreds of milliseconds (measured: alert latency p99 about 100 ms from
 this alone at 1,000 events/s). After each batch the survivors are moved out of the collector's
 view (`gc.freeze`); the rare cyclic garbage frozen with them is reclaimed by an unfreeze and full
-collection once an hour, a pause the service chooses rather than one that falls at random.
+collection once an hour, a pause the service chooses rather than one that falls at random. A
+catch-up sweeps every minute instead (`catching_up`): nobody waits on its pauses, and it makes
+that garbage far faster than a live service does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 FULL_SWEEP_SECONDS = 3600.0
+# The cyclic garbage a batch leaves in the oldest generation (the store's per-batch SQL
+# expressions live through the batch's young collections, then die: some 40 KB a batch) is
+# frozen with the survivors and held until a sweep. A catch-up shorter than the hour never swept,
+# and the national year's alerts catch-up grew from 300 to 421 MiB. Collecting every generation
+# at each settle instead frees it, but walks all the batch made: 10% more CPU for Kent's alerts
+# catch-up. A sweep walks the whole heap (80-150 ms on four areas' cases): once a minute.
+CATCH_UP_SWEEP_SECONDS = 60.0
 
 
 @dataclass
@@ -42,3 +52,18 @@ class HeapKeeper:
         gc.freeze()
         self._last_sweep = self.clock()
         return True
+
+    @contextlib.contextmanager
+    def catching_up(self) -> Iterator[None]:
+        """While in it, sweep at least every `CATCH_UP_SWEEP_SECONDS`; then as before."""
+        period = self.full_sweep_seconds
+        self.full_sweep_seconds = min(period, CATCH_UP_SWEEP_SECONDS)
+        try:
+            yield
+        finally:
+            self.full_sweep_seconds = period
+
+    def after_batch(self) -> None:
+        """What a projection does once a batch is committed: settle, and sweep when due."""
+        self.settle()
+        self.sweep_if_due()

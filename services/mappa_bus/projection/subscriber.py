@@ -11,6 +11,7 @@ acknowledged, so FastStream seeks back and it is applied again later.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -30,6 +31,7 @@ from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError, parse
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.kafka_codec import dead_letter, partition_of, record_origin
 from mappa_bus.operations.metrics import ProjectionMetrics
+from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.merge import Merge
 from mappa_bus.projection.offsets import OffsetsMovedOn, Position
 from mappa_bus.projection.progress import end_offsets, lag
@@ -442,12 +444,16 @@ async def consume_until_caught_up(
         else None,
         fetch_bytes=CATCH_UP_FETCH_BYTES if merged else None,
     )
+    # A projection that keeps its heap (picture, reporting) sweeps it often while catching up.
+    heap = getattr(projection, "heap", None)
+    sweeping = heap.catching_up() if isinstance(heap, HeapKeeper) else contextlib.nullcontext()
     async with broker:
         await broker.start()
-        while (remaining := lag(ends, projection.offsets)) > 0:
-            if on_progress is not None:
-                on_progress(total - remaining, total)
-            await asyncio.sleep(poll_seconds)
+        with sweeping:
+            while (remaining := lag(ends, projection.offsets)) > 0:
+                if on_progress is not None:
+                    on_progress(total - remaining, total)
+                await asyncio.sleep(poll_seconds)
         if then is not None:
             await then(broker)
     if on_progress is not None:

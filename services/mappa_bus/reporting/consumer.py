@@ -461,8 +461,7 @@ class ReportingProjection:
         self.partnership.update({part: counts for part, (counts, _) in partnership.items()})
         self.unpublished |= batch.years
         self.revised |= batch.revised
-        self.heap.settle()
-        self.heap.sweep_if_due()
+        self.heap.after_batch()
 
     def _partnership(
         self, batch: ReportingBatch
