@@ -36,6 +36,7 @@ from tests.records import Record, record_of
 NAMESPACE = "test"
 START = datetime(2023, 6, 1, 9, 0, tzinfo=UTC)
 KEPT, MERGED, OTHER = "KEN-2023-000201", "KEN-2023-000202", "KEN-2023-000203"
+FOURTH = "KEN-2023-000204"
 YEAR = 2023  # 1 April 2023 to 31 March 2024
 
 
@@ -90,6 +91,16 @@ def test_the_fold_is_the_same_in_whatever_order_the_links_were_read() -> None:
         ([_link(KEPT, MERGED, 1)], _link(MERGED, KEPT, 2, joined=False), Rejection.NOT_MERGED),
         ([_link(KEPT, MERGED, 1)], _link(KEPT, OTHER, 2), None),
         ([_link(KEPT, MERGED, 1)], _link(KEPT, MERGED, 2, joined=False), None),
+        (
+            [_link(KEPT, MERGED, 1), _link(KEPT, MERGED, 2, joined=False)],
+            _link(OTHER, KEPT, 3),
+            None,
+        ),
+        (
+            [_link(KEPT, MERGED, 1), _link(KEPT, OTHER, 2), _link(KEPT, MERGED, 3, joined=False)],
+            _link(FOURTH, KEPT, 4),
+            Rejection.ALREADY_MERGED,
+        ),
     ],
     ids=[
         "into itself",
@@ -100,6 +111,8 @@ def test_the_fold_is_the_same_in_whatever_order_the_links_were_read() -> None:
         "unmerge with the ids swapped",
         "a second id into the same kept one",
         "unmerge of the pair merged",
+        "a kept id whose one merge was undone, into another",
+        "a kept id still keeping one of two, into another",
     ],
 )
 def test_what_a_consumer_refuses(known: list[Link], link: Link, expected: Rejection | None) -> None:
@@ -108,6 +121,24 @@ def test_what_a_consumer_refuses(known: list[Link], link: Link, expected: Reject
     error = refusal(known, link)
 
     assert expected == (None if error is None else error.kind)
+
+
+def test_many_merges_and_unmerges_fold_into_their_groups() -> None:
+    """A thousand kept ids with two merged ids each, one of every pair later unmerged: each
+    group is its kept id and the id left, whichever id it is asked through."""
+    links = []
+    for n in range(1000):
+        kept, first, second = (f"KEN-2023-{n:03}{part}" for part in "abc")
+        links += [_link(kept, first, 3 * n), _link(kept, second, 3 * n + 1)]
+        links.append(_link(kept, first, 3 * n + 2, joined=False))
+
+    merges = merges_of(links)
+
+    assert len(merges.into) == 1000
+    assert merges.group("KEN-2023-417c") == ("KEN-2023-417a", "KEN-2023-417c")
+    assert merges.group("KEN-2023-417a") == ("KEN-2023-417a", "KEN-2023-417c")
+    assert merges.group("KEN-2023-417b") == ("KEN-2023-417b",)
+    assert all(group == (kept, f"{kept[:-1]}c") for kept, group in merges.groups().items())
 
 
 def test_a_refusal_is_judged_against_the_links_recorded_before() -> None:

@@ -76,7 +76,7 @@ from mappa_bus.alerts.store import (
     whole_cases,
 )
 from mappa_bus.case.fold import Place, apply, apply_after, current_of, joined
-from mappa_bus.case.merges import Link, Merges, link_of, merges_of
+from mappa_bus.case.merges import NO_MERGES, Link, Merges, link_of, merges_of
 from mappa_bus.case.merges import refusal as merge_refusal
 from mappa_bus.case.model import CasePicture, TimelineEntry
 from mappa_bus.case.withdrawal import is_withdrawal_type, refusal
@@ -166,8 +166,9 @@ class AlertBatch(Batch):
     # withdrawn event, why, and the withdrawal's id: one that said otherwise is withdrawn and
     # raised again as it now reads (under an id of its own).
     restating: dict[str, tuple[Firing, str, WithdrawalReason, str]] = field(default_factory=dict)
-    # The MAPPA unit's merges and unmerges the batch met.
+    # The MAPPA unit's merges and unmerges the batch met, and the merges in force with them.
     links: list[Link] = field(default_factory=list)
+    merges: Merges = NO_MERGES
     # The stored cases the batch read (its cases and their merge groups), and those of its
     # cases erased before it (their events are not folded).
     known: dict[str, HeldCase] = field(default_factory=dict)
@@ -231,14 +232,22 @@ class AlertProjection:
     # not grow with the history); False reads them whole, as the fold did before, to compare.
     lean: bool = field(default=True, kw_only=True)
     outgoing: Outgoing = field(default_factory=Outgoing, init=False, repr=False)
+    # `links` folded, made again only when they change (load, commit): the fold asks for them
+    # every batch and a merged case's group every event, and the links grow with the years.
+    _merges: Merges = field(default=NO_MERGES, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.cache = LeastRecentlyUsed(self.cache_size)
+        self._merges = merges_of(self.links)
 
     @property
     def merges(self) -> Merges:
         """The merges in force, as far as the pictures have read."""
-        return merges_of(self.links)
+        return self._merges
+
+    def _with(self, links: Sequence[Link]) -> Merges:
+        """The merges in force with `links` (a batch's, not yet judged) folded in too."""
+        return merges_of([*self.links, *links]) if links else self.merges
 
     @staticmethod
     def person(case_id: str, merges: Merges, look: Lookup) -> CasePicture | None:
@@ -262,6 +271,7 @@ class AlertProjection:
             self.raised_upto = load_offsets(connection, PROJECTION)
             self.offsets = load_offsets(connection, CASES)
             self.links = [Link.from_row(row) for row in load_links(connection, CASES)]
+        self._merges = merges_of(self.links)
         self.cache.clear()
         self.outgoing.complete = False
 
@@ -295,7 +305,7 @@ class AlertProjection:
         a withdrawal or withdrawals, one with an event ordered at or before its latest entry, or
         one whose timeline rows hold an id of its events (a redelivery)."""
         links = [link for _, _, link, _ in read if link is not None]
-        groups = (self.merges, merges_of([*self.links, *links]))
+        groups = (self.merges, self._with(links))
         needed = {c for c in batch.known for m in groups if len(m.group(c)) > 1}
         last: dict[str, Place | None] = {}
         ids: dict[str, list[str]] = {}
@@ -350,6 +360,7 @@ class AlertProjection:
             offsets=dict(self.offsets),
             raised_upto=dict(self.raised_upto),
             namespace=self.namespace,
+            merges=self.merges,
         )
         read: list[tuple[Any, Envelope[EventData], Link | None, bool]] = []
         for record in batch.unread(records):
@@ -380,7 +391,7 @@ class AlertProjection:
         ids = {event.case_id for _, event, _, _ in read} | set(batch.erasures)
         links = [link for _, _, link, _ in read if link is not None]
         ids |= {one for link in links for one in (link.kept, link.merged)}
-        now, then = self.merges, merges_of([*self.links, *links])
+        now, then = self.merges, self._with(links)
         return {one for case_id in ids for merges in (now, then) for one in merges.group(case_id)}
 
     def _erase(self, batch: AlertBatch) -> None:
@@ -399,7 +410,7 @@ class AlertProjection:
         """The due day of every case whose person the batch changed: a changed case's and its
         group's, and the groups a link made or undid, each over its group's one picture (the
         clock asks about a group through its kept id)."""
-        before, after = self.merges, merges_of([*self.links, *batch.links])
+        before, after = self.merges, batch.merges
         touched = set(batch.changed) | {
             one for link in batch.links for one in (link.kept, link.merged)
         }
@@ -439,7 +450,7 @@ class AlertProjection:
         if isinstance(event.data, EventWithdrawn):
             self._withdraw(batch, event.id, event.data, after)
             return
-        merges = merges_of([*self.links, *batch.links])
+        merges = batch.merges
         if len(merges.group(event.case_id)) > 1:
             # One person under several ids: the rules see the group's one picture before and
             # after the event, so what the other id already holds raises nothing again.
@@ -485,6 +496,7 @@ class AlertProjection:
         error = merge_refusal(known, link)
         if error is None:
             batch.links.append(link)
+            batch.merges = merges_of([*known, link])
         elif live:
             batch.refuse(record, error)
 
@@ -555,7 +567,9 @@ class AlertProjection:
         self.outgoing.stored += stored
         self.cache.put({case_id: self._kept(batch, held) for case_id, held in cases.items()})
         self.cache.discard(batch.erasures)
-        self.links.extend(batch.links)
+        if batch.links:
+            self.links.extend(batch.links)
+            self._merges = batch.merges
         self.offsets = batch.offsets
         self.raised_upto = batch.raised_upto
 

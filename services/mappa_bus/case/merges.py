@@ -20,8 +20,8 @@ unmerges first), so an unmerge always restores exactly the two cases it names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError
@@ -90,6 +90,16 @@ class Merges:
     """The merges in force: each merged id with the id it was merged into."""
 
     into: Mapping[str, str]
+    # Each kept id's merged ids, in id order: a group is found without reading every merge
+    # (a fold asks for an event's group, and the merges grow with the years).
+    members: Mapping[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        members: dict[str, list[str]] = {}
+        for merged, kept in self.into.items():
+            members.setdefault(kept, []).append(merged)
+        grouped = {kept: tuple(sorted(ids)) for kept, ids in members.items()}
+        object.__setattr__(self, "members", grouped)
 
     def kept(self, case_id: str) -> str:
         """The id `case_id` resolves to: the kept id of its group, or itself."""
@@ -98,11 +108,11 @@ class Merges:
     def group(self, case_id: str) -> tuple[str, ...]:
         """Every id of `case_id`'s group, the kept one first, the merged ones in id order."""
         kept = self.kept(case_id)
-        return (kept, *sorted(merged for merged, into in self.into.items() if into == kept))
+        return (kept, *self.members.get(kept, ()))
 
     def groups(self) -> dict[str, tuple[str, ...]]:
         """Every group of more than one id, by its kept id."""
-        return {kept: self.group(kept) for kept in sorted(set(self.into.values()))}
+        return {kept: self.group(kept) for kept in sorted(self.members)}
 
 
 NO_MERGES = Merges({})
@@ -112,25 +122,48 @@ def merges_of(links: Iterable[Link], at: datetime | None = None) -> Merges:
     """The merges in force after `links` (those recorded by `at`, when given), folded in the
     order the bus recorded them; a link refused in that order changes nothing."""
     into: dict[str, str] = {}
-    for link in sorted(set(links)):
+    # How many ids each kept id holds: a merge is refused for one that holds any, and asking
+    # `into`'s values instead made the fold quadratic in the links.
+    holding: dict[str, int] = {}
+    for link in sorted(set(links), key=_recorded):
         if at is not None and link.recorded_at > at:
             break
-        if _refused(into, link) is None:
-            if link.joined:
-                into[link.merged] = link.kept
-            else:
-                del into[link.merged]
+        if _refused(into, holding, link) is not None:
+            continue
+        if link.joined:
+            into[link.merged] = link.kept
+            holding[link.kept] = holding.get(link.kept, 0) + 1
+            continue
+        del into[link.merged]
+        holding[link.kept] -= 1
+        if not holding[link.kept]:
+            del holding[link.kept]
     return Merges(into)
+
+
+def _recorded(link: Link) -> tuple[datetime, str, str, str, bool, date, str]:
+    # `Link`'s own order (its fields in turn) as a tuple, compared without a call a comparison.
+    return (
+        link.recorded_at,
+        link.event_id,
+        link.kept,
+        link.merged,
+        link.joined,
+        link.on,
+        link.because,
+    )
 
 
 def refusal(links: Iterable[Link], link: Link) -> WireError | None:
     """Why a consumer holding `links` must refuse `link`, judged against the links recorded
     before it (so the answer is the fold's, whichever partition was read first), or None."""
     before = merges_of(known for known in links if known < link)
-    return _refused(dict(before.into), link)
+    return _refused(before.into, before.members, link)
 
 
-def _refused(into: Mapping[str, str], link: Link) -> WireError | None:
+def _refused(into: Mapping[str, str], holding: Container[str], link: Link) -> WireError | None:
+    """Why `link` takes no effect on the merges `into`, whose kept ids are those `holding`
+    holds, or None."""
     if link.kept == link.merged:
         return WireError(
             Rejection.SELF_MERGE, "data.merged_case_id", "names the subject: a case is one case"
@@ -149,7 +182,7 @@ def _refused(into: Mapping[str, str], link: Link) -> WireError | None:
             "data.merged_case_id",
             f"is merged into {into[link.merged]} already: unmerge it first",
         )
-    if link.merged in into.values():
+    if link.merged in holding:
         return WireError(
             Rejection.ALREADY_MERGED,
             "data.merged_case_id",
