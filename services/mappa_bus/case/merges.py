@@ -21,8 +21,9 @@ unmerges first), so an unmerge always restores exactly the two cases it names.
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from operator import attrgetter
 
 from mappa_bus.catalogue import Envelope, EventData, Rejection, WireError
 from mappa_bus.catalogue.merges import CasesMerged, CasesUnmerged
@@ -118,6 +119,10 @@ class Merges:
 NO_MERGES = Merges({})
 
 
+# `Link`'s own order (its fields in turn) as a key: tuples compare without a call a comparison.
+_RECORDED = attrgetter(*(one.name for one in fields(Link)))
+
+
 def merges_of(links: Iterable[Link], at: datetime | None = None) -> Merges:
     """The merges in force after `links` (those recorded by `at`, when given), folded in the
     order the bus recorded them; a link refused in that order changes nothing."""
@@ -125,7 +130,7 @@ def merges_of(links: Iterable[Link], at: datetime | None = None) -> Merges:
     # How many ids each kept id holds: a merge is refused for one that holds any, and asking
     # `into`'s values instead made the fold quadratic in the links.
     holding: dict[str, int] = {}
-    for link in sorted(set(links), key=_recorded):
+    for link in sorted(set(links), key=_RECORDED):
         if at is not None and link.recorded_at > at:
             break
         if _refused(into, holding, link) is not None:
@@ -139,19 +144,6 @@ def merges_of(links: Iterable[Link], at: datetime | None = None) -> Merges:
         if not holding[link.kept]:
             del holding[link.kept]
     return Merges(into)
-
-
-def _recorded(link: Link) -> tuple[datetime, str, str, str, bool, date, str]:
-    # `Link`'s own order (its fields in turn) as a tuple, compared without a call a comparison.
-    return (
-        link.recorded_at,
-        link.event_id,
-        link.kept,
-        link.merged,
-        link.joined,
-        link.on,
-        link.because,
-    )
 
 
 def refusal(links: Iterable[Link], link: Link) -> WireError | None:
