@@ -3,7 +3,7 @@ and 4 consecutive years, people carried over: `mappa simulate --years`), each `m
 process timed with its peak RSS, beside raw aiokafka reading the same records in the same run.
 
     .venv/bin/python -m benchmarks.growth [--areas kent] [--years 1,2,4] [--services alerts]
-        [--before ../other-checkout/.venv/bin/mappa]
+        [--before ../other-checkout/.venv/bin/mappa] [--merges-a-year 100]
 
 The case picture and reporting rebuild (`mappa picture rebuild`, `mappa reporting rebuild`),
 and the alerts service catches up into a fresh store (`mappa alerts catch-up`, its rebuild: it
@@ -12,17 +12,21 @@ has no command of that name), each into SQLite and as its own process, measured 
 with the history. Each history is published once into a namespace of its own (not timed).
 `--before` names the `mappa` of another checkout (the code before a change, in its own virtual
 environment): each service is then also run with it, on the same histories in the same run,
-labelled "before". Needs a running broker (deploy/kafka/kafka-local start).
+labelled "before". `--merges-a-year` adds the MAPPA unit's merges of duplicate case ids to
+each history, so many a year (the simulator makes none): merges stay for good, so they pile up
+with the years as the caseload does. Needs a running broker (deploy/kafka/kafka-local start).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
 from pathlib import Path
 
 from rich.console import Console
@@ -41,7 +45,8 @@ from benchmarks.common import (
 )
 from benchmarks.consume import raw_consume
 from mappa_bus.adapters.publisher import publish_all
-from mappa_bus.catalogue import Area, ReportingYear
+from mappa_bus.catalogue import Area, Envelope, EventData, ReportingYear, make_event
+from mappa_bus.catalogue.merges import CasesMerged
 from mappa_bus.cli_common import command_settings
 from mappa_bus.settings import Settings
 from mappa_bus.simulator.options import ALL_AREAS, Scenario, SimulationOptions
@@ -87,20 +92,40 @@ def options_for(areas: Sequence[Area], years: int) -> SimulationOptions:
     return SimulationOptions(areas=tuple(areas), years=years, scenario=scenario)
 
 
-async def publish_history(settings: Settings, areas: Sequence[Area], years: int) -> History:
+def unit_merges(area: Area, count: int, first: date, last: date) -> list[Envelope[EventData]]:
+    """`count` merges by `area`'s MAPPA unit, spread evenly from `first` to `last`, in time
+    order: three merged ids into each kept one, ids that no other event names (so the
+    statistics and pictures of the simulated people are those of the history without them)."""
+    days = max(1, (last - first).days)
+    merges: list[Envelope[EventData]] = []
+    for n in range(count):
+        day = first + timedelta(days=days * n // count)
+        data = CasesMerged(merged_case_id=f"MERGED-{n:06}", merged_on=day, decision=f"MCU/{n}")
+        at = datetime.combine(day, time(12), UTC)
+        kept = f"KEPT-{n // 3:06}"
+        merges.append(make_event(data, case_id=kept, area=area, time=at, system="simulator"))
+    return merges
+
+
+async def publish_history(
+    settings: Settings, areas: Sequence[Area], years: int, *, merges_a_year: int = 0
+) -> History:
     """Simulate `years` consecutive years of `areas` and publish them as each agency's own
     principal (as `mappa simulate --publish` does) into a fresh namespace, every area's events
-    of a day handed over before any of the next day's (publish_all's `daily`)."""
+    of a day handed over before any of the next day's (publish_all's `daily`); with
+    `merges_a_year` of the first area's unit's merges among them (`unit_merges`)."""
     history = History(new_namespace(), years, len(areas))
     await prepare_namespaces(settings.connection(), [history.namespace])
     options = options_for(areas, years)
-    history.last_day = ReportingYear(options.year + years - 1).end.isoformat()
+    start, end = ReportingYear(options.year).start, ReportingYear(options.year + years - 1).end
+    history.last_day = end.isoformat()
 
     area_years = list(simulate(options))
     history.people = sum(len(area_year.people) for area_year in area_years)
+    merges = unit_merges(areas[0], merges_a_year * years, start, end)
     summary = await publish_all(
         lambda agency: settings.connection_for_role(agency.value),
-        as_the_bus_receives(area_years, options.seed),
+        heapq.merge(as_the_bus_receives(area_years, options.seed), merges, key=attrgetter("time")),
         namespace=history.namespace,
         system="simulator",
         # A real bus receives the events as they happen (a daily feed at most): its append
@@ -132,6 +157,7 @@ async def measure(
     folder: Path,
     services: Sequence[str] = SERVICES,
     before: str | None = None,
+    merges_a_year: int = 0,
 ) -> list[History]:
     """Each history publishes once, then is read raw (after a warm-up read) and rebuilt by
     each of `services` into a fresh SQLite file (first by `before`'s `mappa`, when given);
@@ -139,7 +165,7 @@ async def measure(
     histories: list[History] = []
     try:
         for years in sizes:
-            history = await publish_history(settings, areas, years)
+            history = await publish_history(settings, areas, years, merges_a_year=merges_a_year)
             histories.append(history)
             connection = settings.connection_for_role("picture")
             await raw_consume(connection, history.namespace, Stopwatch())  # warm-up
@@ -224,11 +250,17 @@ def place_of(areas: Sequence[Area]) -> str:
 
 
 async def main(
-    areas: Sequence[Area], sizes: Sequence[int], services: Sequence[str], before: str | None
+    areas: Sequence[Area],
+    sizes: Sequence[int],
+    services: Sequence[str],
+    before: str | None,
+    merges_a_year: int,
 ) -> None:
     settings = command_settings()
     with tempfile.TemporaryDirectory() as folder:
-        histories = await measure(settings, areas, sizes, Path(folder), services, before)
+        histories = await measure(
+            settings, areas, sizes, Path(folder), services, before, merges_a_year
+        )
     print_histories(histories, place_of(areas))
 
 
@@ -242,6 +274,12 @@ if __name__ == "__main__":
     parser.add_argument(
         "--before", default=None, help="another checkout's `mappa`, run beside this one's"
     )
+    parser.add_argument(
+        "--merges-a-year",
+        type=int,
+        default=0,
+        help="the MAPPA unit's merges of duplicate case ids added to each history, a year",
+    )
     arguments = parser.parse_args()
     chosen = (
         ALL_AREAS
@@ -249,4 +287,5 @@ if __name__ == "__main__":
         else [Area(slug) for slug in arguments.areas.split(",")]
     )
     sizes = [int(years) for years in arguments.years.split(",")]
-    asyncio.run(main(chosen, sizes, arguments.services.split(","), arguments.before))
+    services = arguments.services.split(",")
+    asyncio.run(main(chosen, sizes, services, arguments.before, arguments.merges_a_year))

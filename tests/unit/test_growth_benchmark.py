@@ -4,10 +4,15 @@ CPU time, and the suite's rows and memory target from measured histories."""
 from __future__ import annotations
 
 import sys
+from datetime import date
 
 from benchmarks.common import ChildRun, run_measured
-from benchmarks.growth import SERVICES, History
+from benchmarks.growth import SERVICES, History, unit_merges
 from benchmarks.suite import growth_figures
+
+from mappa_bus.agencies import Agency
+from mappa_bus.case.merges import link_of, merges_of
+from mappa_bus.catalogue import Area
 
 MiB = 2**20
 
@@ -54,3 +59,22 @@ def test_memory_flat_within_10_percent_meets_the_target_and_more_does_not() -> N
         met_rows[1].figure.split("(")[1].split(",")[0],
         met_rows[1].ratio,
     )
+
+
+def test_the_units_merges_spread_over_the_history_three_ids_into_each_kept_one() -> None:
+    """Nine merges over four years: in time order within them, by the MAPPA unit, folding into
+    three groups of a kept id and three merged ones."""
+    first, last = date(2020, 4, 1), date(2024, 3, 31)
+
+    merges = unit_merges(Area.KENT, 9, first, last)
+
+    links = [link for event in merges if (link := link_of(event, event.time)) is not None]
+    times = [event.time for event in merges]
+    assert times == sorted(times)
+    assert first <= times[0].date()
+    assert times[-1].date() <= last
+    assert {event.publisher for event in merges} == {Agency.MAPPA_UNIT}
+    assert merges_of(links).groups() == {
+        f"KEPT-{n:06}": (f"KEPT-{n:06}", *(f"MERGED-{3 * n + i:06}" for i in range(3)))
+        for n in range(3)
+    }
