@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from mappa_bus.adapters.publisher import publish_all
+from mappa_bus.alerts import service as alerts
 from mappa_bus.connection import KafkaConnection
 from mappa_bus.picture import service as picture
 from mappa_bus.projection.heap import CATCH_UP_SWEEP_SECONDS, FULL_SWEEP_SECONDS
@@ -123,9 +124,9 @@ async def test_a_catch_up_sweeps_its_projections_heap_every_minute_and_a_live_on
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """While the picture and reporting catch up, their heap keepers sweep the frozen heap every
-    minute (the cyclic garbage a batch freezes would otherwise wait for the hour); after it,
-    they are back to the live service's hourly sweep."""
+    """While the picture, reporting and the alerts catch up, their heap keepers sweep the frozen
+    heap every minute (the cyclic garbage a batch freezes would otherwise wait for the hour);
+    after it, they are back to the live service's hourly sweep."""
     stream = [event for event in small_area_year() if event.time.date() < date(2020, 4, 8)]
     await publish_all(lambda agency: kafka_as(agency.value), stream, namespace=namespace)
     for name, service in (("picture", picture), ("reporting", reporting)):
@@ -136,3 +137,11 @@ async def test_a_catch_up_sweeps_its_projections_heap_every_minute_and_a_live_on
         assert periods
         assert set(periods) == {CATCH_UP_SWEEP_SECONDS}
         assert projection.heap.full_sweep_seconds == FULL_SWEEP_SECONDS
+
+    alerting = alerts.open_projection(f"sqlite:///{tmp_path / 'alerts'}.db", namespace)
+    periods = _sweep_periods(alerting, monkeypatch)
+    await alerts.catch_up(kafka_as("alerts"), alerting, today=None)
+
+    assert periods
+    assert set(periods) == {CATCH_UP_SWEEP_SECONDS}
+    assert alerting.heap.full_sweep_seconds == FULL_SWEEP_SECONDS

@@ -88,6 +88,7 @@ from mappa_bus.projection.batch import Batch
 from mappa_bus.projection.cache import LeastRecentlyUsed
 from mappa_bus.projection.database import let_go_of_deleted, snapshot
 from mappa_bus.projection.erasures import record_erasures
+from mappa_bus.projection.heap import HeapKeeper
 from mappa_bus.projection.merges import load_links, save_links
 from mappa_bus.projection.offsets import Position, advance_together, load_offsets
 from mappa_bus.projection.sealed import RecordKeys
@@ -232,6 +233,10 @@ class AlertProjection:
     # not grow with the history); False reads them whole, as the fold did before, to compare.
     lean: bool = field(default=True, kw_only=True)
     outgoing: Outgoing = field(default_factory=Outgoing, init=False, repr=False)
+    # What stays between batches (the cache, the links) is moved out of the cyclic collector's
+    # view, as the picture's is. The service settles it once a batch's alerts are sent (the
+    # live one only once warm), and a catch-up sweeps it every minute (`consume_until_caught_up`).
+    heap: HeapKeeper = field(default_factory=HeapKeeper, repr=False)
     # `links` folded, made again only when they change (load, commit): the fold asks for them
     # every batch and a merged case's group every event, and the links grow with the years.
     _merges: Merges = field(default=NO_MERGES, init=False, repr=False)
