@@ -223,6 +223,15 @@ class Settings(BaseSettings):
         "events arrive). A case's steps are a few KiB, so the default holds some tens of MiB "
         "however large the caseload.",
     )
+    reporting_cache_plan_steps: int = Field(
+        default=20_000,
+        ge=1,
+        description="Most plan steps, over all the cases cached, that the reporting consumer "
+        "keeps in memory, besides `reporting_cache_cases`: a case's plan gains steps as its "
+        "history lengthens, so a number of cases alone let the cache grow with the years "
+        "(London's four years: 78,535 steps against one year's 32,852). A step takes about "
+        "300 bytes, so the default holds about 6 MiB.",
+    )
     alerts_streams: int = Field(
         default=100,
         ge=1,

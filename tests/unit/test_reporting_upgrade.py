@@ -12,7 +12,8 @@ from sqlalchemy import delete, select
 from mappa_bus.catalogue.withdrawal import ProbationEventWithdrawn
 from mappa_bus.projection.database import open_engine
 from mappa_bus.projection.seen import applied_table, seen_batches_table
-from mappa_bus.reporting.consumer import ReportingProjection
+from mappa_bus.reporting.consumer import ReportingProjection, steps_in
+from mappa_bus.reporting.plan_actions import step_of
 from mappa_bus.reporting.schema import (
     action_steps_table,
     case_facts_table,
@@ -102,28 +103,43 @@ def test_plan_steps_of_a_store_of_one_row_a_batch_count_as_before(tmp_path: Path
 
 
 def test_a_cache_of_one_case_folds_the_plans_as_a_large_one(tmp_path: Path) -> None:
-    """Each batch reads the cases the cache lacks from the store: however small the cache,
-    the steps come out the same."""
+    """Each batch reads the cases the cache lacks from the store: however small the cache, in
+    cases or in plan steps, the steps come out the same."""
     other = kent_case("KEN-2023-000202", START)
+    third = kent_case("KEN-2023-000203", START)
     events = [ELIGIBLE, AGREED, other(AGREED.data, 1, "other-agreed")]
+    events.append(third(AGREED.data, 2, "third-agreed"))
     withdrawn = withdrawal(
         _event, ProbationEventWithdrawn, "agreed", "w", day=30, on=date(2023, 7, 1)
     )
     stores = []
-    for size in (1, 100):
-        (tmp_path / str(size)).mkdir()
+    for size, steps in ((1, 100), (100, 1), (100, 100)):
+        folder = tmp_path / f"{size}-{steps}"
+        folder.mkdir()
         projection = ReportingProjection(
-            open_engine(f"sqlite:///{tmp_path / str(size) / 'r.db'}"),
+            open_engine(f"sqlite:///{folder / 'r.db'}"),
             NAMESPACE,
             keyring=KEYRING,
             cache_size=size,
+            cache_plan_steps=steps,
         )
         projection.load()
         for index, event in enumerate([*events, withdrawn]):
             projection.commit(projection.fold(_records(event, first=index)))
         stores.append(projection.plans)
-    assert stores[0] == stores[1]
-    assert list(stores[0]) == [("KEN-2023-000202", "ACT-1")]
+        cached, _ = projection.plan_cache.found(event.case_id for event in events)
+        assert len(cached) <= size
+        assert sum(map(steps_in, cached.values())) <= steps or len(cached) == 1
+    assert stores[0] == stores[1] == stores[2]
+    assert list(stores[0]) == [("KEN-2023-000202", "ACT-1"), ("KEN-2023-000203", "ACT-1")]
+
+
+def test_the_plan_cache_weighs_a_case_by_its_steps() -> None:
+    step = step_of(AGREED)
+    assert step is not None
+    (_, action_id), agreed = step
+    assert steps_in({}) == 0
+    assert steps_in({action_id: (agreed,), "ACT-2": (agreed, agreed)}) == 3
 
 
 def test_facts_of_a_store_of_rows_a_case_and_a_batch_read_back_as_before(tmp_path: Path) -> None:

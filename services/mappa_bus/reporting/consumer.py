@@ -141,6 +141,15 @@ def _cache_size() -> int:
     return load_settings().reporting_cache_cases
 
 
+def _cache_plan_steps() -> int:
+    return load_settings().reporting_cache_plan_steps
+
+
+def steps_in(plans: CasePlans) -> int:
+    """How many steps a case's plans hold: what the plan cache weighs."""
+    return sum(len(steps) for steps in plans.values())
+
+
 @dataclass
 class ReportingProjection:
     """The consumer's state: every case's facts and the next offset of every partition, as the
@@ -165,6 +174,9 @@ class ReportingProjection:
     # batch reads those of its cases that are not here, in one query): the memory stays at
     # `reporting_cache_cases` cases however large the caseload or long the history (issue 17).
     cache_size: int = field(default_factory=_cache_size, kw_only=True)
+    # And at most so many plan steps: a case's plan gains steps with its history, so a number
+    # of cases alone let the plans cached grow with the years.
+    cache_plan_steps: int = field(default_factory=_cache_plan_steps, kw_only=True)
     fact_cache: LeastRecentlyUsed[str, CaseFacts] = field(init=False, repr=False)
     plan_cache: LeastRecentlyUsed[str, CasePlans] = field(init=False, repr=False)
     # What stays between batches (the caches above all) leaves the cyclic collector's view
@@ -185,7 +197,9 @@ class ReportingProjection:
 
     def __post_init__(self) -> None:
         self.fact_cache = LeastRecentlyUsed(self.cache_size)
-        self.plan_cache = LeastRecentlyUsed(self.cache_size)
+        self.plan_cache = LeastRecentlyUsed(
+            self.cache_size, budget=self.cache_plan_steps, weigh=steps_in
+        )
 
     @property
     def cases(self) -> dict[str, CaseFacts]:
