@@ -215,6 +215,15 @@ class Settings(BaseSettings):
         "and the clock reads only the cases due). Sized as `picture_cache_cases`: about "
         "100-150 MiB at the default however large the caseload.",
     )
+    alerts_cache_row_kib: int = Field(
+        default=4_096,
+        ge=1,
+        description="Most KiB of current rows (each picture's JSON, as stored) the alerts "
+        "service's cache holds, besides `alerts_cache_cases`: a picture grows with its case's "
+        "history (Kent's rows averaged 1.7 KiB at one year, 2.2 KiB at four), so a number of "
+        "cases alone lets the cache grow with the years. At the default the number binds "
+        "first for a year's history and these bytes as the histories lengthen.",
+    )
     reporting_cache_cases: int = Field(
         default=10_000,
         ge=1,

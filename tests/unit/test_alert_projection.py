@@ -347,27 +347,55 @@ def _year_records(cases: int) -> list[Record]:
     return records
 
 
-def _run_the_year(url: str, records: list[Record], cache_size: int) -> list[tuple[str, str]]:
-    """Every alert and withdrawal a projection caching `cache_size` cases stores, folding
-    `records` 20 at a time and asking the clock each month."""
+def _run_the_year(
+    url: str, records: list[Record], cache_size: int, cache_bytes: int = 2**30
+) -> tuple[list[tuple[str, str]], AlertProjection]:
+    """Every alert and withdrawal a projection caching `cache_size` cases (and `cache_bytes`
+    of their rows) stores, folding `records` 20 at a time and asking the clock each month; and
+    the projection."""
     projection = AlertProjection(
-        open_engine(url), NAMESPACE, keyring=KEYRING, cache_size=cache_size, clock=lambda: START
+        open_engine(url),
+        NAMESPACE,
+        keyring=KEYRING,
+        cache_size=cache_size,
+        cache_bytes=cache_bytes,
+        clock=lambda: START,
     )
     projection.load()
     alerts, _ = fold_the_year(projection, records, 20)
-    return alerts
+    return alerts, projection
 
 
 def test_a_cache_of_one_or_two_cases_raises_what_a_large_one_does(tmp_path: Path) -> None:
     """The cache only saves reads: a projection that must read almost every case back from its
     store raises the very alerts, time-driven ones too, of one that holds them all."""
     records = _year_records(60)
-    large = _run_the_year(f"sqlite:///{tmp_path / 'large.db'}", records, 10_000)
+    large, _ = _run_the_year(f"sqlite:///{tmp_path / 'large.db'}", records, 10_000)
 
     assert len(large) > 30  # a year of 60 cases raises plenty, of many rules
     assert len({data.split('"rule":"')[1].split('"')[0] for _, data in large}) >= 5
     for size in (1, 2):
-        assert _run_the_year(f"sqlite:///{tmp_path / f'{size}.db'}", records, size) == large
+        small, _ = _run_the_year(f"sqlite:///{tmp_path / f'{size}.db'}", records, size)
+        assert small == large
+
+
+def test_a_cache_bounded_in_bytes_raises_what_a_large_one_does_and_keeps_to_its_bytes(
+    tmp_path: Path,
+) -> None:
+    """A picture grows with its case's history, so the cache is bounded in the bytes of the
+    cases' rows as well as in cases: it keeps to them, and raises the very same alerts."""
+    records = _year_records(60)
+    large, _ = _run_the_year(f"sqlite:///{tmp_path / 'large.db'}", records, 10_000)
+    bounded, projection = _run_the_year(
+        f"sqlite:///{tmp_path / 'bytes.db'}", records, 10_000, cache_bytes=8_000
+    )
+
+    assert bounded == large
+    cached, _ = projection.cache.found(sorted({record.key.decode() for record in records}))
+    sizes = [held.stored_size for held in cached.values()]
+    assert sizes
+    assert min(sizes) > 0  # each weighed by its row
+    assert sum(sizes) <= 8_000 or len(sizes) == 1
 
 
 def _as_made_before_the_pictures_were_kept(url: str) -> None:

@@ -33,7 +33,7 @@ seen before probation's conditions granting it), and never misses one the final 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -152,6 +152,10 @@ def _cache_size() -> int:
     return load_settings().alerts_cache_cases
 
 
+def _cache_bytes() -> int:
+    return load_settings().alerts_cache_row_kib * 1024
+
+
 @dataclass
 class AlertBatch(Batch):
     """What a batch of records would change: pictures, how far alerts are raised, alerts,
@@ -228,6 +232,9 @@ class AlertProjection:
     # The cases used most recently, as the store has them: a case busy on the log is folded
     # without reading it back, and the memory stays at `alerts_cache_cases` pictures.
     cache_size: int = field(default_factory=_cache_size, kw_only=True)
+    # And at most so many bytes of their rows: a picture grows with its case's history, so a
+    # number of cases alone let the cache grow with the years.
+    cache_bytes: int = field(default_factory=_cache_bytes, kw_only=True)
     cache: LeastRecentlyUsed[str, HeldCase] = field(init=False, repr=False)
     # Whether cases are read and cached without their timelines (the fold's memory and work do
     # not grow with the history); False reads them whole, as the fold did before, to compare.
@@ -242,7 +249,9 @@ class AlertProjection:
     _merges: Merges = field(default=NO_MERGES, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.cache = LeastRecentlyUsed(self.cache_size)
+        self.cache = LeastRecentlyUsed(
+            self.cache_size, budget=self.cache_bytes, weigh=lambda held: held.stored_size
+        )
         self._merges = merges_of(self.links)
 
     @property
@@ -563,14 +572,14 @@ class AlertProjection:
             record_erasures(connection, PROJECTION, fresh)
             before = {case_id: held.picture for case_id, held in batch.known.items()}
             last = {case_id: held.last for case_id, held in batch.known.items() if not held.whole}
-            save_cases(connection, cases, batch.due, before, last)
+            sizes = save_cases(connection, cases, batch.due, before, last)
             set_due(connection, {k: d for k, d in batch.due.items() if k not in cases})
             save_links(connection, CASES, (link.as_row() for link in batch.links))
         if fresh:
             let_go_of_deleted(self.engine)
         self.outgoing.sent.difference_update(sent)
         self.outgoing.stored += stored
-        self.cache.put({case_id: self._kept(batch, held) for case_id, held in cases.items()})
+        self.cache.put({case: self._kept(batch, held, sizes[case]) for case, held in cases.items()})
         self.cache.discard(batch.erasures)
         if batch.links:
             self.links.extend(batch.links)
@@ -578,13 +587,14 @@ class AlertProjection:
         self.offsets = batch.offsets
         self.raised_upto = batch.raised_upto
 
-    def _kept(self, batch: AlertBatch, held: HeldCase) -> HeldCase:
-        """What the cache keeps of a changed case: without its timeline, when `lean`."""
+    def _kept(self, batch: AlertBatch, held: HeldCase, size: int) -> HeldCase:
+        """What the cache keeps of a changed case (its current row `size` long): without its
+        timeline, when `lean`."""
         if not self.lean:
-            return held
+            return replace(held, stored_size=size)
         was = batch.known.get(held.picture.case_id)
         current = current_of(held.picture, None if was is None or was.whole else was.last)
-        return HeldCase(current.picture, held.home, current.last, whole=False)
+        return HeldCase(current.picture, held.home, current.last, whole=False, stored_size=size)
 
     def _withdrawals(
         self, connection: Connection, batch: AlertBatch, alerts: dict[str, AlertRaised]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from pydantic import TypeAdapter
@@ -65,6 +65,9 @@ class HeldCase:
     home: int | None
     last: Place | None = None
     whole: bool = True
+    # Its current row's length (the picture's JSON), when known: what the service's cache
+    # weighs it by.
+    stored_size: int = field(default=0, compare=False)
 
 
 def cases_of(
@@ -104,7 +107,8 @@ def cases_of(
                 homes[case_id] = home
             else:
                 picture = CasePicture.model_validate_json(text)
-                found[case_id] = HeldCase(picture, home, place_of(moment, event_id), whole=False)
+                place = place_of(moment, event_id)
+                found[case_id] = HeldCase(picture, home, place, whole=False, stored_size=len(text))
         pictures = wholes(connection, timeline_table, current)
         found.update((p.case_id, HeldCase(p, homes[p.case_id])) for p in pictures)
     return found, erased
@@ -128,13 +132,13 @@ def save_cases(
     due: Mapping[str, date | None],
     before: Mapping[str, CasePicture],
     last: Mapping[str, Place | None] | None = None,
-) -> None:
+) -> dict[str, int]:
     """Write these cases with their due days (inside the caller's transaction): each one's
     current row, and the timeline rows its picture holds and `before` (the store's pictures of
     these cases as the caller read them, whole or not; a case absent had none) lacks. `last`
     has where the latest entry before sat of the cases whose pictures may hold only the
     entries folded since (`HeldCase.last`): their current rows keep the later of it and their
-    own latest."""
+    own latest. Returns each current row's length (its picture's JSON), by case id."""
     ordered = sorted(cases.items())
     places = last or {}
     rows = [
@@ -149,6 +153,7 @@ def save_cases(
     ]
     upsert(connection, cases_table, rows, keys=("case_id",))
     save_timelines(connection, timeline_table, [held.picture for _, held in ordered], before)
+    return {str(row["case_id"]): len(str(row["picture"])) for row in rows}
 
 
 def set_due(connection: Connection, due: Mapping[str, date | None]) -> None:
