@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import orjson
@@ -27,7 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.exc import DatabaseError
 
 # Attempts at creating a schema that another process is creating at the same moment.
@@ -117,26 +120,108 @@ def let_go_of_deleted(engine: Engine) -> None:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+class Conflict(Enum):
+    """What an insert does with a row whose primary key is there already."""
+
+    FAIL = "fail"
+    SKIP = "skip"
+    REPLACE = "replace"
+    """Replace the row's other columns (an upsert)."""
+
+
+def insert_rows(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    conflict: Conflict = Conflict.FAIL,
+    keys: Sequence[str] = (),
+) -> None:
+    """Insert `rows` into `table` (inside the caller's transaction), every row with the same
+    columns; a row whose key (`keys`, or the primary key) is there already fails the insert,
+    is skipped or replaces the other columns, as `conflict` says.
+
+    SQLAlchemy's own executemany builds a dictionary of parameters a row and runs each value
+    through its processing in Python, which costs about as much as the database's insert of
+    it (`python -m benchmarks.store_writes`), and a catch-up writes several rows an event. Here
+    the statement is compiled once a (dialect, table, columns, conflict) and each row goes to
+    the driver as the values it takes, through the columns' own bind processors where they
+    have one (SQLite's dates and times)."""
+    if not rows:
+        return
+    statement = _compiled(connection.dialect, table, tuple(rows[0]), conflict, tuple(keys))
+    connection.exec_driver_sql(statement.sql, statement.parameters(rows))
+
+
 def upsert(
-    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
 ) -> None:
     """Insert `rows`, replacing the non-key columns of rows whose `keys` already exist."""
-    if not rows:
-        return
-    statement = _insert(connection, table)
-    updates = {
-        column.name: statement.excluded[column.name]
-        for column in table.columns
-        if column.name not in keys
-    }
-    connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+    insert_rows(connection, table, rows, Conflict.REPLACE, keys)
 
 
-def insert_missing(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+def insert_missing(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert `rows`, leaving alone any whose primary key is there already."""
-    if not rows:
-        return
-    connection.execute(_insert(connection, table).on_conflict_do_nothing(), rows)
+    insert_rows(connection, table, rows, Conflict.SKIP)
+
+
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """An insert as its driver takes it: its SQL, and which of a row's values go where."""
+
+    sql: str
+    names: tuple[str, ...]
+    """The row's keys, in the order of the statement's positional parameters."""
+    processors: tuple[tuple[int, Processor], ...]
+    """The place and the bind processor of each value that has one."""
+    positional: bool
+    """Whether the driver takes a row as a sequence (SQLite's `?`) or by name (psycopg's)."""
+
+    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        names = self.names
+        if not self.positional and not self.processors:
+            return list(rows)
+        values = [[row[name] for name in names] for row in rows]
+        for place, process in self.processors:
+            for row_values in values:
+                row_values[place] = process(row_values[place])
+        if self.positional:
+            return [tuple(row_values) for row_values in values]
+        return [dict(zip(names, row_values, strict=True)) for row_values in values]
+
+
+# A few statements a table at most (its inserts and upserts): the cache stays small.
+@functools.lru_cache(maxsize=256)
+def _compiled(
+    dialect: Dialect,
+    table: Table,
+    columns: tuple[str, ...],
+    conflict: Conflict,
+    keys: tuple[str, ...],
+) -> _Compiled:
+    omitted = [c.name for c in table.columns if c.name not in columns and c.default is not None]
+    if omitted:
+        # SQLAlchemy fills such defaults in its own executemany; this one would leave them
+        # NULL, so a row must give every column that has one.
+        raise ValueError(f"rows for {table.name} lack {', '.join(omitted)}, which have defaults")
+    insert = (
+        postgresql.insert(table) if dialect.name == "postgresql" else sqlite.insert(table)
+    ).values({name: bindparam(name) for name in columns})
+    if conflict is Conflict.SKIP:
+        insert = insert.on_conflict_do_nothing()
+    elif conflict is Conflict.REPLACE:
+        replaced = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys}
+        insert = insert.on_conflict_do_update(index_elements=list(keys), set_=replaced)
+    compiled = insert.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or columns) if compiled.positional else columns
+    processors = tuple(
+        (place, process)
+        for place, name in enumerate(names)
+        if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+    )
+    return _Compiled(compiled.string, names, processors, compiled.positional)
 
 
 def copy_missing(

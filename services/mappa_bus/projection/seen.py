@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import BigInteger, Column, Integer, String, Table, Text, delete, literal, select
 from sqlalchemy.engine import Connection
 
-from mappa_bus.projection.database import copy_missing, in_pages, insert_missing
+from mappa_bus.projection.database import copy_missing, in_pages, insert_missing, insert_rows
 from mappa_bus.projection.offsets import metadata
 
 # An event id is printable ASCII without spaces (the envelope's pattern), so a newline
@@ -110,8 +110,7 @@ def save_seen(connection: Connection, projection: str, times: Mapping[str, int])
         {"projection": projection, "event_id": event_id, "time": times[event_id]}
         for event_id in sorted(times)
     ]
-    if rows:
-        connection.execute(applied_table.insert(), rows)
+    insert_rows(connection, applied_table, rows)
 
 
 def upgrade_seen(connection: Connection, projection: str) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy.schema import CreateColumn
 from mappa_bus.case.fold import Current, Place, latest_place
 from mappa_bus.case.model import CasePicture, TimelineEntry
 from mappa_bus.case.timeline import assembled, current_row, entries_of
-from mappa_bus.projection.database import delete_in, in_pages, wanted_rows
+from mappa_bus.projection.database import delete_in, in_pages, insert_rows, wanted_rows
 from mappa_bus.projection.offsets import metadata
 
 
@@ -149,8 +149,7 @@ def save_timelines(
         )
     if before is not None:
         delete_timelines(connection, table, emptied)
-    if added:
-        connection.execute(table.insert(), added)
+    insert_rows(connection, table, added)
 
 
 def delete_timelines(connection: Connection, table: Table, case_ids: Collection[str]) -> None:
@@ -294,7 +293,7 @@ def _move_timelines(connection: Connection, table: Table, cases: Table, column: 
             whole = CasePicture.model_validate_json(text)
             entries = timeline_rows(whole)
             if entries:
-                connection.execute(table.insert(), entries)
+                insert_rows(connection, table, entries)
             written = {column: current_row(whole), **place_values(whole, None)}
             connection.execute(update(cases).where(key == case_id).values(written))
         if len(rows) < MOVE_PAGE:

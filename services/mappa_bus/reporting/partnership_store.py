@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
 import orjson
-from sqlalchemy import BigInteger, and_, bindparam, delete, insert, literal, select, true
+from sqlalchemy import BigInteger, and_, bindparam, delete, literal, select, true
 from sqlalchemy.engine import Connection
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area
-from mappa_bus.projection.database import copy_missing, upsert, wanted_rows
+from mappa_bus.projection.database import copy_missing, insert_rows, upsert, wanted_rows
 from mappa_bus.projection.seen import UNKNOWN_TIME
 from mappa_bus.reporting.partnership import (
     AgencyTally,
@@ -138,7 +138,7 @@ def save_contributions(
         for event_id, item in counted.items()
     ]
     rows.sort(key=lambda row: (row["time"], row["event_id"]))
-    connection.execute(insert(partnership_contributions_table), rows)
+    insert_rows(connection, partnership_contributions_table, rows)
 
 
 def load_contributions(connection: Connection, filed: Mapping[str, int]) -> dict[str, Counted]:

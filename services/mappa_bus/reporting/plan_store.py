@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area
-from mappa_bus.projection.database import delete_in, in_pages, insert_missing
+from mappa_bus.projection.database import delete_in, in_pages, insert_missing, insert_rows
 from mappa_bus.reporting.plan_actions import (
     ActionKey,
     ActionSteps,
@@ -108,13 +108,13 @@ def withdraw_steps(connection: Connection, withdrawn: Sequence[tuple[str, str, s
             {"event_id": event_id, "case_id": case_id, "reason": reason}
             for case_id, event_id, reason in withdrawn
         ]
-        connection.execute(withdrawn_table.insert(), rows)
+        insert_rows(connection, withdrawn_table, rows)
 
 
 def append_plan_steps(connection: Connection, added: Sequence[tuple[ActionKey, PlanStep]]) -> None:
     """Store steps new to their actions (inside the caller's transaction)."""
     if added:
-        connection.execute(action_steps_table.insert(), _rows(added))
+        insert_rows(connection, action_steps_table, _rows(added))
 
 
 def delete_case_steps(connection: Connection, case_ids: Collection[str]) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from mappa_bus.catalogue import Area, ReportingYear
-from mappa_bus.projection.database import delete_in, in_pages, insert_missing
+from mappa_bus.projection.database import delete_in, in_pages, insert_missing, insert_rows
 from mappa_bus.projection.offsets import offsets_table
 from mappa_bus.reporting.facts import CaseFacts, Fact, Kind
 from mappa_bus.reporting.schema import (
@@ -137,7 +137,7 @@ def append_facts(connection: Connection, added: Sequence[tuple[str, Fact]]) -> N
     """Store facts new to their cases, each with its case id (inside the caller's
     transaction)."""
     if added:
-        connection.execute(case_facts_table.insert(), [_row(case_id, f) for case_id, f in added])
+        insert_rows(connection, case_facts_table, [_row(case_id, f) for case_id, f in added])
 
 
 def delete_case_facts(connection: Connection, case_ids: Collection[str]) -> None:
