@@ -72,7 +72,9 @@ def _rows() -> list[dict[str, Any]]:
 def _stored(connection: sa.Connection, table: sa.Table) -> list[tuple[Any, ...]]:
     # Read as the database holds them (SQLite's text, PostgreSQL's values), not through the
     # columns' types, so that a difference in what was written shows.
-    columns = [sa.column(name) for name in ("case_id", "at", "due_on", "level", "text")]
+    columns: list[sa.ColumnClause[Any]] = [
+        sa.column(name) for name in ("case_id", "at", "due_on", "level", "text")
+    ]
     query = sa.select(*columns).select_from(sa.table(table.name)).order_by(columns[0])
     return [tuple(row) for row in connection.execute(query)]
 
