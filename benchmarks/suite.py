@@ -89,6 +89,17 @@ QUICK = Plan(
 )
 
 
+# Issue 17's targets, each judged in the run that measures it.
+CATCH_UP_FLOOR = {"sqlite": 50_000, "postgresql": 35_000}
+"""Events a second a catch-up must reach on each store, in one process."""
+CATCH_UP_SHARE_OF_RAW = 0.15
+PUBLISH_FLOOR, PUBLISH_SHARE_OF_RAW = 50_000, 0.7
+NATIONAL_SECONDS, NATIONAL_PEAK_MIB = 30, 512
+GROWTH_ALLOWED = 0.10
+"""How much a rebuild's peak RSS may grow from the smallest history to the largest."""
+ALERT_TIMES_RAW_P99 = 2.0
+
+
 def per_second(rate: float) -> str:
     return f"{rate:,.0f} events/s"
 
@@ -129,7 +140,11 @@ async def run(plan: Plan) -> Results:
             f"{raw_p50:.1f} / {raw_p99:.1f} ms (raw produce -> consume)",
             share(raw_p99, p99),
         )
-        alert_target = ("alert p99 < 50 ms", f"{p99:.1f} ms", p99 < 50)
+        alert_target = (
+            f"alert p99 <= {ALERT_TIMES_RAW_P99:g}x the raw produce -> consume p99",
+            f"{p99:.1f} ms, {p99 / raw_p99:.1f}x {raw_p99:.1f} ms",
+            p99 <= ALERT_TIMES_RAW_P99 * raw_p99,
+        )
 
         with tempfile.TemporaryDirectory() as folder:
             # Publishing: a simulated year's first N events, every agency's feed.
@@ -160,9 +175,11 @@ async def run(plan: Plan) -> Results:
                 )
             targets.append(
                 (
-                    "publish >= 50,000 events/s and >= 0.7 of raw (feed path)",
+                    f"publish >= {PUBLISH_FLOOR:,} events/s and >= {PUBLISH_SHARE_OF_RAW:g} of "
+                    "raw (feed path)",
                     f"{published.feed:,.0f} events/s, {published.feed / raw:.2f}",
-                    published.feed >= 50_000 and published.feed >= 0.7 * raw,
+                    published.feed >= PUBLISH_FLOOR
+                    and published.feed >= PUBLISH_SHARE_OF_RAW * raw,
                 )
             )
 
@@ -186,11 +203,13 @@ async def run(plan: Plan) -> Results:
                         share(rate, raw),
                     )
                 )
+                floor = CATCH_UP_FLOOR[store]
                 targets.append(
                     (
-                        f"{service} consume ({store}) >= 50,000 events/s and >= 0.5 of raw",
+                        f"{service} consume ({store}) >= {floor:,} events/s and >= "
+                        f"{CATCH_UP_SHARE_OF_RAW:g} of raw",
                         f"{rate:,.0f} events/s, {rate / raw:.2f}",
-                        rate >= 50_000 and rate >= 0.5 * raw,
+                        rate >= floor and rate >= CATCH_UP_SHARE_OF_RAW * raw,
                     )
                 )
 
@@ -252,9 +271,10 @@ async def run(plan: Plan) -> Results:
                 )
                 targets.append(
                     (
-                        f"national {service} rebuild ({store}) < 60 s and < 1 GiB RSS",
+                        f"national {service} rebuild ({store}) <= {NATIONAL_SECONDS} s and <= "
+                        f"{NATIONAL_PEAK_MIB} MiB RSS",
                         f"{child.seconds:.1f} s, {peak:,.0f} MiB",
-                        child.seconds < 60 and child.peak_rss_bytes < 2**30,
+                        child.seconds <= NATIONAL_SECONDS and peak <= NATIONAL_PEAK_MIB,
                     )
                 )
 
@@ -320,9 +340,9 @@ def growth_figures(
         targets.append(
             (
                 f"{service} rebuild's peak RSS at {last.years / first.years:g}x the history "
-                f"within 10% of 1x ({place})",
+                f"within {GROWTH_ALLOWED:.0%} of 1x ({place})",
                 f"{', '.join(f'{peak:,.0f}' for peak in peaks)} MiB, {rise:+.0%}",
-                rise <= 0.10,
+                rise <= GROWTH_ALLOWED,
             )
         )
     return rows, targets
