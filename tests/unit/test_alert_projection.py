@@ -3,6 +3,7 @@ and late arrivals; the outbox holds them until they are published."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -32,7 +33,7 @@ from mappa_bus.projection.database import open_engine
 from mappa_bus.topics import agency_topic
 from tests.alert_year import fold_the_year
 from tests.area_year import small_area_year
-from tests.case_events import kent_case, withdrawal
+from tests.case_events import EventMaker, kent_case, withdrawal
 from tests.keys import KEYRING
 from tests.records import FakeBroker, Record, record_of
 
@@ -257,6 +258,58 @@ def test_the_level_three_interval_is_the_projections_to_set(url: str) -> None:
     assert projection.raise_overdue(set_on + timedelta(weeks=4)) == 0
     assert projection.raise_overdue(set_on + timedelta(weeks=4, days=1)) == 1
     assert _rules(url) == Counter({"level-three-unmet": 1})
+
+
+class SlowBroker(FakeBroker):
+    """A broker whose sends each take a turn of the loop, counting how many are in flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def publish(self, value: bytes, topic: str, **_: object) -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        await asyncio.sleep(0)
+        self.in_flight -= 1
+        await super().publish(value, topic)
+
+
+async def test_a_large_round_is_sent_a_share_at_a_time(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A catch-up's last round can hold years of overdue reviews: the outbox sends them
+    `SENDS_AT_ONCE` at a time, every one once."""
+    log = Log()
+    records: list[Record] = []
+    for n in range(7):
+        event = kent_case(f"KEN-2021-{n:06}", START)
+        level = MappaLevelSet(
+            set_on=START.date(), level=Level.THREE, reason=LevelReason.RELEASE_PLANNING
+        )
+        records.append(log.append(event(level, 1, f"level-{n}")))
+        records.append(log.append(_released(event, n)))
+    projection = _projection(url)
+    _consume(projection, records)
+    monkeypatch.setattr("mappa_bus.alerts.service.SENDS_AT_ONCE", 3)
+    broker = SlowBroker()
+    outbox = Outbox(projection.engine, NAMESPACE, outgoing=projection.outgoing)
+
+    sent = await outbox.publish(broker)  # type: ignore[arg-type]
+
+    subjects = [AlertRaised.model_validate_json(value).subject for value, _ in broker.sent]
+    assert sent == 7
+    assert broker.most_in_flight == 3
+    assert sorted(subjects) == [f"KEN-2021-{n:06}" for n in range(7)]
+
+
+def _released(event: EventMaker, n: int) -> Envelope[EventData]:
+    on = (START + timedelta(days=2)).date()
+    data = prisons.ReleasedFromCustody(
+        released_on=on, release="on-licence", licence_ends_on=on + timedelta(days=365)
+    )
+    return event(data, 2, f"release-{n}")
 
 
 def test_the_outbox_keeps_alerts_unpublished_until_marked(url: str) -> None:

@@ -48,6 +48,11 @@ REVIEW_CHECK_SECONDS = 60.0
 # How long sent alerts wait for a commit to mark them before they are marked on their own: a
 # quiet moment, no batch behind them (under load the next batch's transaction marks them).
 MARK_AFTER_SECONDS = 1.0
+# Alerts sent at once, a share of a round at a time. A catch-up's last round holds every review
+# that fell due over its history, tens of thousands nationally: sent all at once, those waiting
+# longest for room in the producer's batches gave up (KafkaTimeoutError), failing a national
+# catch-up at its very end (docs/benchmarks.md).
+SENDS_AT_ONCE = 1_000
 
 
 def open_projection(
@@ -91,13 +96,14 @@ class Outbox:
                 # then follows it on its partition (both are keyed by area).
                 for kind in (AlertRaised, AlertWithdrawn):
                     sending = [(e, self._value(e)) for e in pending if isinstance(e, kind)]
-                    await asyncio.gather(
-                        *(
-                            publish_event(broker, e, self._topic, value=value)
-                            for e, value in sending
-                            if value is not None
+                    for start in range(0, len(sending), SENDS_AT_ONCE):
+                        await asyncio.gather(
+                            *(
+                                publish_event(broker, e, self._topic, value=value)
+                                for e, value in sending[start : start + SENDS_AT_ONCE]
+                                if value is not None
+                            )
                         )
-                    )
             except BaseException:
                 # Stored and maybe not sent: the next round reads back all the store holds.
                 self._outgoing.complete = False
