@@ -21,7 +21,7 @@ from mappa_bus.case.timeline import current_row
 from mappa_bus.catalogue import Area
 from mappa_bus.catalogue.vocabulary import Category, Level
 from mappa_bus.picture.schema import pictures_table, timeline_table
-from mappa_bus.projection.database import in_pages, upsert
+from mappa_bus.projection.database import in_pages, rows_among, upsert
 from mappa_bus.projection.merges import load_links
 from mappa_bus.projection.offsets import offsets_table
 from mappa_bus.projection.timelines import (
@@ -141,16 +141,8 @@ def current_pictures(connection: Connection, case_ids: Collection[str]) -> dict[
     """What the fold reads of the stored cases among `case_ids` (`case.fold.Current`): each
     current row, without the timeline rows, and the order of the latest of them, which the row
     holds: one key lookup a case, however long its history."""
-    table = pictures_table
-    found: dict[str, Current] = {}
-    for page in in_pages(case_ids):
-        rows = connection.execute(
-            select(
-                table.c.case_id, table.c.picture, table.c[LAST_TIME], table.c[LAST_EVENT_ID]
-            ).where(table.c.case_id.in_(page))
-        )
-        found.update(currents(rows))
-    return found
+    columns = ("case_id", "picture", LAST_TIME, LAST_EVENT_ID)
+    return currents(rows_among(connection, pictures_table, columns, "case_id", case_ids))
 
 
 def holding(connection: Connection, event_ids: Mapping[str, Collection[str]]) -> set[str]:

@@ -34,7 +34,7 @@ from sqlalchemy.schema import CreateColumn
 from mappa_bus.case.fold import Current, Place, latest_place
 from mappa_bus.case.model import CasePicture, TimelineEntry
 from mappa_bus.case.timeline import assembled, current_row, entries_of
-from mappa_bus.projection.database import delete_in, in_pages, insert_rows, wanted_rows
+from mappa_bus.projection.database import delete_in, insert_rows, rows_among, wanted_rows
 from mappa_bus.projection.offsets import metadata
 
 
@@ -162,12 +162,8 @@ def entries_by_case(
 ) -> dict[str, list[str]]:
     """The timeline rows' entries (as JSON) of each of `case_ids`, one query a page of ids."""
     entries: dict[str, list[str]] = {case_id: [] for case_id in case_ids}
-    for page in in_pages(case_ids):
-        read = connection.execute(
-            select(table.c.case_id, table.c.entry).where(table.c.case_id.in_(page))
-        )
-        for case_id, text in read:
-            entries[case_id].append(text)
+    for case_id, text in rows_among(connection, table, ("case_id", "entry"), "case_id", entries):
+        entries[case_id].append(text)
     return entries
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from mappa_bus.agencies import Agency
 from mappa_bus.catalogue import Area
-from mappa_bus.projection.database import delete_in, in_pages, insert_missing, insert_rows
+from mappa_bus.projection.database import delete_in, insert_missing, insert_rows, rows_among
 from mappa_bus.reporting.plan_actions import (
     ActionKey,
     ActionSteps,
@@ -73,15 +73,13 @@ def plans_of(connection: Connection, case_ids: Collection[str]) -> dict[str, Cas
     """The actions' steps of each of `case_ids` (empty for a case with none): a batch's cases
     in one query, or one a page when they are many."""
     found: dict[str, CasePlans] = {case_id: {} for case_id in case_ids}
-    table = action_steps_table
-    for page in in_pages(found):
-        query = select(table.c.case_id, table.c.action_id, table.c.event_id, table.c.step).where(
-            table.c.case_id.in_(page)
-        )
-        for case_id, action_id, event_id, text in connection.execute(query):
-            actions = found[case_id]
-            step = _step(event_id, orjson.loads(text))
-            actions[action_id] = insert_step(actions.get(action_id, ()), step)
+    columns = ("case_id", "action_id", "event_id", "step")
+    for case_id, action_id, event_id, text in rows_among(
+        connection, action_steps_table, columns, "case_id", found
+    ):
+        actions = found[case_id]
+        step = _step(event_id, orjson.loads(text))
+        actions[action_id] = insert_step(actions.get(action_id, ()), step)
     return found
 
 

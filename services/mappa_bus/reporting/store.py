@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from mappa_bus.catalogue import Area, ReportingYear
-from mappa_bus.projection.database import delete_in, in_pages, insert_missing, insert_rows
+from mappa_bus.projection.database import delete_in, insert_missing, insert_rows, rows_among
 from mappa_bus.projection.offsets import offsets_table
 from mappa_bus.reporting.facts import CaseFacts, Fact, Kind
 from mappa_bus.reporting.schema import (
@@ -52,13 +52,11 @@ def facts_of(connection: Connection, case_ids: Collection[str]) -> dict[str, Cas
     """The facts of each of `case_ids` (empty for a case with none), in the order the rules
     apply them: a batch's cases in one query, or one a page when they are many."""
     found: dict[str, list[Fact]] = {case_id: [] for case_id in case_ids}
-    table = case_facts_table
-    for page in in_pages(found):
-        query = select(table.c.case_id, table.c.event_id, table.c.fact).where(
-            table.c.case_id.in_(page)
-        )
-        for case_id, event_id, text in connection.execute(query):
-            found[case_id].append(_fact(event_id, text))
+    columns = ("case_id", "event_id", "fact")
+    for case_id, event_id, text in rows_among(
+        connection, case_facts_table, columns, "case_id", found
+    ):
+        found[case_id].append(_fact(event_id, text))
     return {case_id: tuple(sorted(facts)) for case_id, facts in found.items()}
 
 
