@@ -207,9 +207,7 @@ def _compiled(
         # SQLAlchemy fills such defaults in its own executemany; this one would leave them
         # NULL, so a row must give every column that has one.
         raise ValueError(f"rows for {table.name} lack {', '.join(omitted)}, which have defaults")
-    insert = (
-        postgresql.insert(table) if dialect.name == "postgresql" else sqlite.insert(table)
-    ).values({name: bindparam(name) for name in columns})
+    insert = _insert(dialect, table).values({name: bindparam(name) for name in columns})
     if conflict is Conflict.SKIP:
         insert = insert.on_conflict_do_nothing()
     elif conflict is Conflict.REPLACE:
@@ -233,13 +231,13 @@ def copy_missing(
     there): in the database, however many (an upgrade's millions need not pass through
     memory). `query` must have a WHERE clause: SQLite reads an upsert's ON otherwise as a
     join's."""
-    statement = _insert(connection, table).from_select(columns, query)
+    statement = _insert(connection.dialect, table).from_select(columns, query)
     connection.execute(statement.on_conflict_do_nothing())
 
 
-def _insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT into `table` in the connection's dialect (each has its own ON CONFLICT)."""
-    if connection.dialect.name == "postgresql":
+def _insert(dialect: Dialect, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into `table` in `dialect` (each has its own ON CONFLICT)."""
+    if dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 
