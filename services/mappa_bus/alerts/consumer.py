@@ -75,7 +75,7 @@ from mappa_bus.alerts.store import (
     set_due,
     whole_cases,
 )
-from mappa_bus.case.fold import Place, apply, apply_after, current_of, joined
+from mappa_bus.case.fold import Place, apply, apply_after, current_of, joined, replay
 from mappa_bus.case.merges import NO_MERGES, Link, Merges, link_of, merges_of
 from mappa_bus.case.merges import refusal as merge_refusal
 from mappa_bus.case.model import CasePicture, TimelineEntry
@@ -105,15 +105,19 @@ def evaluate_from(picture: CasePicture, event_id: str) -> list[Firing]:
     release of a level 3 person is alerted once the level is known. Alerts already raised keep
     their ids, so asking again raises nothing twice.
     """
+    timeline = picture.timeline
+    start = next((n for n, entry in enumerate(timeline) if entry.event_id == event_id), None)
+    if start is None:
+        return []
+    # The case as it stood before `event_id`, folded in one run: no rule asks about those
+    # events, and a step at a time would make each step copy the case's history so far (a
+    # late event in a long history cost its case a fold quadratic in the history).
+    before = replay(picture.case_id, timeline[:start]) if start else None
     firings: list[Firing] = []
-    before: CasePicture | None = None
-    reached = False
-    for entry in picture.timeline:
+    for entry in timeline[start:]:
         event = envelope_of(entry, picture.case_id)
         after = apply(before, event, entry.recorded_at)
-        reached = reached or entry.event_id == event_id
-        if reached:
-            firings.extend(evaluate(before, after, event, entry.recorded_at))
+        firings.extend(evaluate(before, after, event, entry.recorded_at))
         before = after
     return firings
 
