@@ -2,7 +2,8 @@
 
 Every client the bus builds (FastStream brokers, aiokafka producers, consumers and admin clients)
 takes its options from a `KafkaConnection`, so that turning on authentication is a change of
-settings, not of code.
+settings, not of code. Making one installs the bus's zstd decoder into aiokafka
+(`kafka_zstd`): its own makes a decompression context for every record batch.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any, Literal
 from faststream.kafka import KafkaBroker
 from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
+from mappa_bus import kafka_zstd
 
 Mechanism = Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"]
 
@@ -42,10 +45,12 @@ class KafkaConnection:
 
     def aiokafka_options(self) -> dict[str, Any]:
         """Keyword arguments for aiokafka's producer, consumer and admin client."""
+        kafka_zstd.install()
         options = {"bootstrap_servers": self.bootstrap_servers}
         options.update(parse_security(self.security()))
         return {key: value for key, value in options.items() if value is not None}
 
     def broker(self, **options: Any) -> KafkaBroker:
         """A FastStream broker on this connection (not yet connected)."""
+        kafka_zstd.install()
         return KafkaBroker(self.bootstrap_servers, security=self.security(), **options)
