@@ -243,6 +243,21 @@ def print_histories(histories: Sequence[History], place: str) -> None:
         )
 
 
+def history_arguments(parser: argparse.ArgumentParser, years: str, services: Sequence[str]) -> None:
+    """`--areas`, `--years` (`years` by default) and `--services` (all of `services` by default):
+    which histories are measured, and which rebuilds of them."""
+    parser.add_argument("--areas", default="kent", help="comma-separated slugs, or `all`")
+    parser.add_argument("--years", default=years, help=f"history sizes in years ({years})")
+    parser.add_argument(
+        "--services", default=",".join(services), help=f"which rebuilds ({','.join(services)})"
+    )
+
+
+def areas_named(argument: str) -> list[Area]:
+    """The areas an `--areas` argument names: comma-separated slugs, or `all`."""
+    return list(ALL_AREAS) if argument == "all" else [Area(slug) for slug in argument.split(",")]
+
+
 def place_of(areas: Sequence[Area]) -> str:
     if len(areas) == len(ALL_AREAS):
         return "England and Wales"
@@ -266,11 +281,7 @@ async def main(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--areas", default="kent", help="comma-separated slugs, or `all`")
-    parser.add_argument("--years", default="1,2,4", help="history sizes in years (1,2,4)")
-    parser.add_argument(
-        "--services", default=",".join(SERVICES), help="which rebuilds (picture,reporting,alerts)"
-    )
+    history_arguments(parser, "1,2,4", SERVICES)
     parser.add_argument(
         "--before", default=None, help="another checkout's `mappa`, run beside this one's"
     )
@@ -281,11 +292,7 @@ if __name__ == "__main__":
         help="the MAPPA unit's merges of duplicate case ids added to each history, a year",
     )
     arguments = parser.parse_args()
-    chosen = (
-        ALL_AREAS
-        if arguments.areas == "all"
-        else [Area(slug) for slug in arguments.areas.split(",")]
-    )
+    chosen = areas_named(arguments.areas)
     sizes = [int(years) for years in arguments.years.split(",")]
     services = arguments.services.split(",")
     asyncio.run(main(chosen, sizes, services, arguments.before, arguments.merges_a_year))
