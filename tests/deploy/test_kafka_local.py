@@ -179,3 +179,56 @@ def test_stop_when_nothing_runs_says_so_and_succeeds(tmp_path: Path) -> None:
     result = _run("stop", tmp_path)
 
     assert (result.returncode, "not running" in result.stdout + result.stderr) == (0, True)
+
+
+def test_brokers_started_at_once_on_a_fresh_cache_fetch_the_jars_once_and_both_run(
+    tmp_path: Path,
+) -> None:
+    """Two brokers started together with an empty jar cache (two test workers on a fresh
+    machine): one fetches the jars, the other waits for them instead of fetching again and
+    replacing them under the first; both answer."""
+    cache = tmp_path / "cache"
+    ports = [free_port_pair(), free_port_pair()]
+    data_dirs = [tmp_path / "one", tmp_path / "two"]
+
+    def start(port: int, data_dir: Path) -> subprocess.Popen[str]:
+        env = {
+            **os.environ,
+            "KAFKA_PORT": str(port),
+            "KAFKA_CONTROLLER_PORT": str(port + 1),
+            "KAFKA_DATA_DIR": str(data_dir),
+            "KAFKA_CACHE_DIR": str(cache),
+        }
+        return subprocess.Popen(
+            [str(KAFKA_LOCAL), "start"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def stop(port: int, data_dir: Path) -> None:
+        env = {**os.environ, "KAFKA_PORT": str(port), "KAFKA_DATA_DIR": str(data_dir)}
+        env |= {"KAFKA_CONTROLLER_PORT": str(port + 1), "KAFKA_CACHE_DIR": str(cache)}
+        subprocess.run([str(KAFKA_LOCAL), "stop"], env=env, capture_output=True, check=False)
+
+    try:
+        starts = [start(port, data_dir) for port, data_dir in zip(ports, data_dirs, strict=True)]
+        outputs = [process.communicate(timeout=600)[0] for process in starts]
+        codes = [process.returncode for process in starts]
+        ping = [sys.executable, str(KAFKA_DIR / "kafka_ping.py")]
+        answered = [
+            subprocess.run(
+                [*ping, "--port", str(port), "--credentials", str(data_dir / "credentials.json")],
+                capture_output=True,
+                check=False,
+            ).returncode
+            for port, data_dir in zip(ports, data_dirs, strict=True)
+        ]
+    finally:
+        for port, data_dir in zip(ports, data_dirs, strict=True):
+            stop(port, data_dir)
+
+    assert codes == [0, 0], outputs
+    assert answered == [0, 0]
+    assert sum("fetching Apache Kafka" in output for output in outputs) == 1, outputs
