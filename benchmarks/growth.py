@@ -136,16 +136,21 @@ async def publish_history(
     return history
 
 
-def rebuild(service: str, history: History, url: str, mappa: str | None = None) -> ChildRun:
-    """`mappa <service> rebuild` into the store at `url`, as its own process; for alerts, the
-    catch-up into a fresh store, its review clock on the day after the history's last. `mappa`:
-    another checkout's command instead of this one's."""
-    where = ("--namespace", history.namespace, "--database", url)
+def rebuild_arguments(service: str, history: History, url: str) -> list[str]:
+    """`mappa`'s arguments for `service`'s rebuild of `history` into the store at `url`: for
+    alerts, the catch-up into a fresh store, its review clock on the day after the history's
+    last."""
+    where = ["--namespace", history.namespace, "--database", url]
     if service == "alerts":
         today = (date.fromisoformat(history.last_day) + timedelta(days=1)).isoformat()
-        arguments: tuple[str, ...] = ("alerts", "catch-up", *where, "--today", today)
-    else:
-        arguments = (service, "rebuild", *where)
+        return ["alerts", "catch-up", *where, "--today", today]
+    return [service, "rebuild", *where]
+
+
+def rebuild(service: str, history: History, url: str, mappa: str | None = None) -> ChildRun:
+    """`service`'s rebuild of `history` into the store at `url` (`rebuild_arguments`), as its
+    own process. `mappa`: another checkout's command instead of this one's."""
+    arguments = rebuild_arguments(service, history, url)
     command = mappa_command(*arguments) if mappa is None else [mappa, *arguments]
     return run_measured(command)
 

@@ -30,7 +30,6 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,7 @@ from benchmarks.growth import (
     history_arguments,
     place_of,
     publish_history,
+    rebuild_arguments,
     workload,
 )
 from mappa_bus.catalogue import Area
@@ -155,21 +155,12 @@ def child(service: str, out: Path, command: Sequence[str]) -> None:
     app()
 
 
-def command_of(service: str, history: History, url: str) -> list[str]:
-    """The `mappa` arguments of `service`'s rebuild of `history` into `url` (as `growth`)."""
-    where = ["--namespace", history.namespace, "--database", url]
-    if service == "alerts":
-        today = (date.fromisoformat(history.last_day) + timedelta(days=1)).isoformat()
-        return ["alerts", "catch-up", *where, "--today", today]
-    return [service, "rebuild", *where]
-
-
 def run_child(service: str, history: History, folder: Path) -> dict[str, float]:
     """`service`'s rebuild of `history` in a child with its stages timed: seconds by stage."""
     out = folder / f"{service}-{history.years}.json"
     url = f"sqlite:///{folder / f'{service}-{history.years}.db'}"
     command = [sys.executable, "-m", "benchmarks.stages", "--child", service, "--out", str(out)]
-    command += ["--", *command_of(service, history, url)]
+    command += ["--", *rebuild_arguments(service, history, url)]
     done = subprocess.run(
         command, env=quiet_environment(), capture_output=True, text=True, check=False
     )
