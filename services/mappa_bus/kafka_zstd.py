@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable
 
 import zstandard
 from aiokafka import codec
@@ -54,8 +53,7 @@ def install() -> list[str]:
             module = importlib.import_module(name)
         except ImportError:
             continue
-        current: Callable[[bytes], bytes] | None = getattr(module, "zstd_decode", None)
-        if current is not None:
+        if hasattr(module, "zstd_decode"):
             module.zstd_decode = decode  # type: ignore[attr-defined]
             installed.append(name)
     _installed = installed
