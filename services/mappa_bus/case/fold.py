@@ -13,15 +13,13 @@ before one already applied re-folds the case from its timeline (`replay`), throu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TypeVar
-
-from pydantic import BaseModel
 
 from mappa_bus.agencies import Agency
 from mappa_bus.case import plans as plan_fold
+from mappa_bus.case.copies import replaced
 from mappa_bus.case.model import (
     CasePicture,
     ChildContactRisk,
@@ -152,7 +150,7 @@ def current_of(picture: CasePicture, last: Place | None = None, stored_size: int
     before them, if `picture` holds only those folded since) kept; `stored_size` its row's
     length."""
     return Current(
-        _replace(picture, {"timeline": (), "withdrawals": ()}),
+        replaced(picture, {"timeline": (), "withdrawals": ()}),
         latest_place(picture, last),
         stored_size,
     )
@@ -236,13 +234,13 @@ def _refold(case_id: str, steps: Iterable[_Step]) -> CasePicture:
     if not withdrawals:
         return picture
     withdrawn = tuple(
-        _replace(entry, {"withdrawn": marks[entry.event_id]})
+        replaced(entry, {"withdrawn": marks[entry.event_id]})
         for entry, _ in reported
         if entry.event_id in marks
     )
     # A withdrawal changes the picture when it arrives: "changed since" compares this.
     latest = max(entry.recorded_at for entry in (*withdrawals, *withdrawn, *picture.timeline))
-    return _replace(
+    return replaced(
         picture, {"withdrawn": withdrawn, "withdrawals": withdrawals, "last_recorded_at": latest}
     )
 
@@ -267,10 +265,10 @@ def as_known_at(picture: CasePicture, at: datetime) -> CasePicture:
     if not later:
         return known
     timeline = tuple(
-        _replace(entry, {"withdrawn": later[entry.event_id]}) if entry.event_id in later else entry
+        replaced(entry, {"withdrawn": later[entry.event_id]}) if entry.event_id in later else entry
         for entry in known.timeline
     )
-    return _replace(known, {"timeline": timeline})
+    return replaced(known, {"timeline": timeline})
 
 
 def joined(group: Sequence[str], pictures: Iterable[CasePicture]) -> CasePicture:
@@ -279,7 +277,7 @@ def joined(group: Sequence[str], pictures: Iterable[CasePicture]) -> CasePicture
     (the same whichever id was read), naming the merged ids."""
     kept, *merged = group
     picture = replay(kept, (entry for each in pictures for entry in _everything(each)))
-    return _replace(picture, {"merged_case_ids": tuple(merged)})
+    return replaced(picture, {"merged_case_ids": tuple(merged)})
 
 
 def _everything(picture: CasePicture) -> tuple[TimelineEntry, ...]:
@@ -290,7 +288,7 @@ def _everything(picture: CasePicture) -> tuple[TimelineEntry, ...]:
 
 
 def _unmarked(entry: TimelineEntry) -> TimelineEntry:
-    return entry if entry.withdrawn is None else _replace(entry, {"withdrawn": None})
+    return entry if entry.withdrawn is None else replaced(entry, {"withdrawn": None})
 
 
 def shared_by(picture: CasePicture) -> dict[Agency, tuple[TimelineEntry, ...]]:
@@ -351,7 +349,7 @@ def _step(picture: CasePicture, entry: TimelineEntry, data: EventData) -> CasePi
             return _transfer_accepted(picture, data, entry.area)
         case probation.MappaManagementEnded():
             ended = ManagementEnded(on=data.ended_on, reason=data.reason)
-            return _replace(picture, {"management_ended": ended})
+            return replaced(picture, {"management_ended": ended})
         case prisons.ReceivedIntoCustody():
             return _moved(picture, Status.CUSTODY, data.received_on, data.custody)
         case prisons.ReleaseDateConfirmed():
@@ -364,7 +362,7 @@ def _step(picture: CasePicture, entry: TimelineEntry, data: EventData) -> CasePi
             return _returned(picture, data)
         case health.HospitalDetentionStarted():
             hospital = Hospital(detained_on=data.detained_on, basis=data.basis)
-            detained = _replace(picture, {"hospital": hospital})
+            detained = replaced(picture, {"hospital": hospital})
             return _moved(detained, Status.HOSPITAL, data.detained_on, data.basis)
         case health.UnescortedLeaveApproved():
             return _hospital(picture, unescorted_leave_from=data.leave_starts_on)
@@ -430,7 +428,7 @@ def _core(picture: CasePicture, entries: Sequence[TimelineEntry]) -> CasePicture
     agencies = picture.agencies_involved
     for entry in entries:
         agencies = _involving(agencies, entry.agency)
-    return _replace(
+    return replaced(
         picture,
         {
             "timeline": (*picture.timeline, *entries),
@@ -450,15 +448,15 @@ def _moved(picture: CasePicture, status: Status, since: date, basis: str) -> Cas
     """`picture` with the person now in `status` (custody, hospital or community)."""
     custody = picture.custody or Custody()
     period = StatusPeriod(status=status, since=since, basis=basis)
-    custody = _replace(custody, {"status_history": (*custody.status_history, period)})
-    return _replace(picture, {"status": status, "status_since": since, "custody": custody})
+    custody = replaced(custody, {"status_history": (*custody.status_history, period)})
+    return replaced(picture, {"status": status, "status_since": since, "custody": custody})
 
 
 # ---- police -------------------------------------------------------------------------------
 
 
 def _registration(picture: CasePicture, registration: Registration) -> CasePicture:
-    return _replace(picture, {"registration": registration})
+    return replaced(picture, {"registration": registration})
 
 
 def _registered(picture: CasePicture, data: police.SexOffenderRegistered) -> CasePicture:
@@ -468,14 +466,14 @@ def _registered(picture: CasePicture, data: police.SexOffenderRegistered) -> Cas
         trigger=data.trigger,
     )
     registration = picture.registration or Registration()
-    return _registration(picture, _replace(registration, {"notification": notification}))
+    return _registration(picture, replaced(registration, {"notification": notification}))
 
 
 def _details_changed(picture: CasePicture, data: police.NotificationDetailsChanged) -> CasePicture:
     registration = picture.registration or Registration()
     notified = DetailsNotified(notified_on=data.notified_on, changed=tuple(data.changed))
     details = (*registration.details_notified, notified)
-    return _registration(picture, _replace(registration, {"details_notified": details}))
+    return _registration(picture, replaced(registration, {"details_notified": details}))
 
 
 def _notification_breach(
@@ -484,7 +482,7 @@ def _notification_breach(
     registration = picture.registration or Registration()
     breach = NotificationBreach(disposed_on=data.disposed_on, outcome=data.outcome)
     breaches = (*registration.breaches, breach)
-    return _registration(picture, _replace(registration, {"breaches": breaches}))
+    return _registration(picture, replaced(registration, {"breaches": breaches}))
 
 
 def _order_made(picture: CasePicture, data: police.ShpoMade | police.SroMade) -> CasePicture:
@@ -497,13 +495,13 @@ def _order_made(picture: CasePicture, data: police.ShpoMade | police.SroMade) ->
     )
     registration = picture.registration or Registration()
     orders = (*registration.orders, order)
-    return _registration(picture, _replace(registration, {"orders": orders}))
+    return _registration(picture, replaced(registration, {"orders": orders}))
 
 
 def _notification_order(picture: CasePicture, data: police.NotificationOrderMade) -> CasePicture:
     registration = picture.registration or Registration()
     order = Order(kind=OrderKind.NOTIFICATION_ORDER, made_on=data.made_on)
-    registration = _replace(registration, {"orders": (*registration.orders, order)})
+    registration = replaced(registration, {"orders": (*registration.orders, order)})
     if not _notification_in_force(registration):
         # The order is what makes the person notify: it starts requirements they were not under.
         notification = Notification(
@@ -511,7 +509,7 @@ def _notification_order(picture: CasePicture, data: police.NotificationOrderMade
             period_months=data.notification_period_months,
             trigger=RegistrationTrigger.NOTIFICATION_ORDER,
         )
-        registration = _replace(registration, {"notification": notification})
+        registration = replaced(registration, {"notification": notification})
     return _registration(picture, registration)
 
 
@@ -531,7 +529,7 @@ def _sro_breach_notification(
     )
     orders = _breach_latest(registration.orders, OrderKind.SRO, data.breached_on)
     update = {"notification": notification, "orders": orders}
-    return _registration(picture, _replace(registration, update))
+    return _registration(picture, replaced(registration, update))
 
 
 def _order_breached(picture: CasePicture, data: police.RestrictiveOrderBreached) -> CasePicture:
@@ -543,7 +541,7 @@ def _order_breached(picture: CasePicture, data: police.RestrictiveOrderBreached)
             registration.orders, _BREACHED_ORDER[data.order], data.breached_on
         ),
     }
-    return _registration(picture, _replace(registration, update))
+    return _registration(picture, replaced(registration, update))
 
 
 def _breach_latest(orders: tuple[Order, ...], kind: OrderKind, on: date) -> tuple[Order, ...]:
@@ -551,7 +549,7 @@ def _breach_latest(orders: tuple[Order, ...], kind: OrderKind, on: date) -> tupl
     for index in reversed(range(len(orders))):
         order = orders[index]
         if order.kind is kind:
-            breached = _replace(order, {"breaches": (*order.breaches, on)})
+            breached = replaced(order, {"breaches": (*order.breaches, on)})
             return (*orders[:index], breached, *orders[index + 1 :])
     return orders
 
@@ -576,8 +574,8 @@ def _notification(picture: CasePicture, **changes: object) -> CasePicture:
     """`picture` with `changes` made to the notification requirements, when it knows of them."""
     registration = picture.registration or Registration()
     if registration.notification is not None:
-        notification = _replace(registration.notification, changes)
-        registration = _replace(registration, {"notification": notification})
+        notification = replaced(registration.notification, changes)
+        registration = replaced(registration, {"notification": notification})
     return _registration(picture, registration)
 
 
@@ -588,21 +586,21 @@ def _potentially_dangerous(
     # "Since" is the first record; a later one (e.g. on a new SRO) does not move it.
     since = registration.potentially_dangerous_person_since or data.recorded_on
     update = {"potentially_dangerous_person_since": since}
-    return _registration(picture, _replace(registration, update))
+    return _registration(picture, replaced(registration, update))
 
 
 # ---- probation ----------------------------------------------------------------------------
 
 
 def _management(picture: CasePicture, **changes: object) -> CasePicture:
-    management = _replace(picture.management or Management(), changes)
-    return _replace(picture, {"management": management})
+    management = replaced(picture.management or Management(), changes)
+    return replaced(picture, {"management": management})
 
 
 def _eligible(picture: CasePicture, data: probation.MappaEligibilityIdentified) -> CasePicture:
     lead = {"lead_agency": data.lead_agency, "lead_reference": data.agency_reference}
     identified = _management(picture, category=data.category, eligible_since=data.identified_on)
-    return _replace(identified, lead)
+    return replaced(identified, lead)
 
 
 def _level_set(picture: CasePicture, data: probation.MappaLevelSet) -> CasePicture:
@@ -611,7 +609,7 @@ def _level_set(picture: CasePicture, data: probation.MappaLevelSet) -> CasePictu
     )
     history = (*(picture.management or Management()).level_history, change)
     review = data.review_due_on or picture.next_review_on
-    return _replace(
+    return replaced(
         _management(picture, level_history=history), {"level": data.level, "next_review_on": review}
     )
 
@@ -624,7 +622,7 @@ def _meeting(picture: CasePicture, data: probation.MappaMeetingHeld) -> CasePict
         next_review_on=data.next_review_on,
     )
     meetings = (*(picture.management or Management()).meetings, meeting)
-    return _replace(
+    return replaced(
         _management(picture, meetings=meetings), {"next_review_on": data.next_review_on}
     )
 
@@ -647,7 +645,7 @@ def _transfer_accepted(
     for index in reversed(range(len(transfers))):
         transfer = transfers[index]
         if transfer.to_area is area and transfer.accepted_on is None:
-            done = _replace(transfer, accepted)
+            done = replaced(transfer, accepted)
             return _management(
                 picture, transfers=(*transfers[:index], done, *transfers[index + 1 :])
             )
@@ -657,12 +655,12 @@ def _transfer_accepted(
 
 
 def _custody(picture: CasePicture, **changes: object) -> CasePicture:
-    custody = _replace(picture.custody or Custody(), changes)
-    return _replace(picture, {"custody": custody})
+    custody = replaced(picture.custody or Custody(), changes)
+    return replaced(picture, {"custody": custody})
 
 
 def _conditions_set(picture: CasePicture, data: probation.LicenceConditionsSet) -> CasePicture:
-    licence = _replace(
+    licence = replaced(
         (picture.custody or Custody()).licence or Licence(),
         {
             "conditions": tuple(data.conditions),
@@ -681,11 +679,11 @@ def _victim_conditions(picture: CasePicture, licence: Licence) -> CasePicture:
     victims = picture.victims or Victims()
     granted = _at_victims_request(licence)
     requests = tuple(
-        _replace(request, {"granted": True}) if request.condition in granted else request
+        replaced(request, {"granted": True}) if request.condition in granted else request
         for request in victims.requests
     )
     update = {"requests": requests, "conditions_in_force": in_force}
-    return _replace(picture, {"victims": _replace(victims, update)})
+    return replaced(picture, {"victims": replaced(victims, update)})
 
 
 def _at_victims_request(licence: Licence | None) -> frozenset[LicenceCondition]:
@@ -718,7 +716,7 @@ def _released(picture: CasePicture, data: prisons.ReleasedFromCustody) -> CasePi
     licence = (picture.custody or Custody()).licence
     if data.release == "on-licence":
         # Conditions are usually set before the release they apply from: keep them.
-        licence = _replace(
+        licence = replaced(
             licence or Licence(), {"starts_on": data.released_on, "ends_on": data.licence_ends_on}
         )
     released = _custody(picture, planned_release=None, licence=licence)
@@ -741,18 +739,18 @@ def _returned(picture: CasePicture, data: prisons.ReturnedToCustody) -> CasePict
 
 
 def _hospital(picture: CasePicture, **changes: object) -> CasePicture:
-    hospital = _replace(picture.hospital or Hospital(), changes)
-    return _replace(picture, {"hospital": hospital})
+    hospital = replaced(picture.hospital or Hospital(), changes)
+    return replaced(picture, {"hospital": hospital})
 
 
 def _housing(picture: CasePicture, **changes: object) -> CasePicture:
-    housing = _replace(picture.housing or Housing(), changes)
-    return _replace(picture, {"housing": housing})
+    housing = replaced(picture.housing or Housing(), changes)
+    return replaced(picture, {"housing": housing})
 
 
 def _safeguarding(picture: CasePicture, **changes: object) -> CasePicture:
-    safeguarding = _replace(picture.safeguarding or Safeguarding(), changes)
-    return _replace(picture, {"safeguarding": safeguarding})
+    safeguarding = replaced(picture.safeguarding or Safeguarding(), changes)
+    return replaced(picture, {"safeguarding": safeguarding})
 
 
 def _concern_linked(
@@ -777,8 +775,8 @@ def _child_contact_risk(
 
 
 def _victims(picture: CasePicture, **changes: object) -> CasePicture:
-    victims = _replace(picture.victims or Victims(), changes)
-    return _replace(picture, {"victims": victims})
+    victims = replaced(picture.victims or Victims(), changes)
+    return replaced(picture, {"victims": victims})
 
 
 def _victim_opted_in(picture: CasePicture, data: victim_contact.VictimOptedIn) -> CasePicture:
@@ -816,8 +814,8 @@ def _information_shared(
         shared_with=tuple(data.shared_with),
     )
     partners = picture.partners or Partners()
-    partners = _replace(partners, {"information_shared": (*partners.information_shared, shared)})
-    return _replace(picture, {"partners": partners})
+    partners = replaced(partners, {"information_shared": (*partners.information_shared, shared)})
+    return replaced(picture, {"partners": partners})
 
 
 def _deportation(
@@ -828,27 +826,5 @@ def _deportation(
         decision=data.decision,
         removal_planned_on=data.removal_planned_on,
     )
-    partners = _replace(picture.partners or Partners(), {"deportation": deportation})
-    return _replace(picture, {"partners": partners})
-
-
-# ---- copies -------------------------------------------------------------------------------
-
-_Model = TypeVar("_Model", bound=BaseModel)
-_set = object.__setattr__
-
-
-def _replace(model: _Model, changes: Mapping[str, object]) -> _Model:
-    """`model` with `changes`, as `model_copy(update=changes)` makes it (no validation: the fold
-    builds every value from models already valid) at half the cost: the fold makes several a step.
-    """
-    copied = model.__class__.__new__(model.__class__)
-    _set(copied, "__dict__", {**model.__dict__, **changes})
-    fields_set = model.__pydantic_fields_set__
-    if not fields_set.issuperset(changes):
-        fields_set = fields_set | changes.keys()
-    # Shared when nothing new is set: a frozen model's set is never changed in place.
-    _set(copied, "__pydantic_fields_set__", fields_set)
-    _set(copied, "__pydantic_extra__", None)
-    _set(copied, "__pydantic_private__", None)
-    return copied
+    partners = replaced(picture.partners or Partners(), {"deportation": deportation})
+    return replaced(picture, {"partners": partners})
