@@ -105,6 +105,22 @@ def test_lag_is_the_end_offset_minus_the_stored_one_and_forgets_revoked_partitio
     assert _value("mappa_consumer_lag", projection="unit-lag", topic="t", partition="1") == 0
 
 
+def test_lag_shows_again_for_a_partition_held_again_and_follows_each_change() -> None:
+    # The series is set only when a partition's lag changed: one removed on a revocation must
+    # come back with its partition even at the lag it had.
+    metrics = ProjectionMetrics("unit-lag-again")
+    first = TopicPartition("t", 0)
+    labels = {"projection": "unit-lag-again", "topic": "t", "partition": "0"}
+    metrics.lag(_Consumer({first: 5}), {("t", 0): 2})
+    metrics.lag(_Consumer({}), {("t", 0): 2})
+    assert REGISTRY.get_sample_value("mappa_consumer_lag", labels) is None
+    metrics.lag(_Consumer({first: 5}), {("t", 0): 2})
+    assert REGISTRY.get_sample_value("mappa_consumer_lag", labels) == 3
+    metrics.lag(_Consumer({first: 5}), {("t", 0): 2})
+    metrics.lag(_Consumer({first: 5}), {("t", 0): 5})
+    assert REGISTRY.get_sample_value("mappa_consumer_lag", labels) == 0
+
+
 def test_lag_of_a_consumer_not_yet_started_is_left_alone() -> None:
     ProjectionMetrics("unit-none").lag(None, {})
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from pydantic import TypeAdapter
-from sqlalchemy import delete, func, null, select, union_all, update
+from sqlalchemy import bindparam, delete, func, null, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -80,23 +80,8 @@ def cases_of(
     the two)."""
     found: dict[str, HeldCase] = {}
     erased: set[str] = set()
-    cases, erasures = cases_table, erasures_table
     for page in in_pages(case_ids):
-        rows = connection.execute(
-            union_all(
-                select(
-                    cases.c.case_id,
-                    cases.c.partition,
-                    cases.c.picture,
-                    cases.c[LAST_TIME],
-                    cases.c[LAST_EVENT_ID],
-                ).where(cases.c.case_id.in_(page)),
-                # An erased case's row: no picture.
-                select(erasures.c.case_id, null(), null(), null(), null()).where(
-                    erasures.c.projection == PROJECTION, erasures.c.case_id.in_(page)
-                ),
-            )
-        )
+        rows = connection.execute(_CASES_OF, {"case_ids": page, "erased_ids": page})
         current: list[tuple[str, str]] = []
         homes: dict[str, int | None] = {}
         for case_id, home, text, moment, event_id in rows:
@@ -112,6 +97,23 @@ def cases_of(
         pictures = wholes(connection, timeline_table, current)
         found.update((p.case_id, HeldCase(p, homes[p.case_id])) for p in pictures)
     return found, erased
+
+
+# Built once, not every batch (as the offsets' hold is): a page of ids each time.
+_CASES_OF = union_all(
+    select(
+        cases_table.c.case_id,
+        cases_table.c.partition,
+        cases_table.c.picture,
+        cases_table.c[LAST_TIME],
+        cases_table.c[LAST_EVENT_ID],
+    ).where(cases_table.c.case_id.in_(bindparam("case_ids", expanding=True))),
+    # An erased case's row: no picture.
+    select(erasures_table.c.case_id, null(), null(), null(), null()).where(
+        erasures_table.c.projection == PROJECTION,
+        erasures_table.c.case_id.in_(bindparam("erased_ids", expanding=True)),
+    ),
+)
 
 
 def whole_cases(connection: Connection, case_ids: Collection[str]) -> dict[str, HeldCase]:
@@ -227,14 +229,16 @@ def record_raised(
         {"alert_id": a.id, "area": a.mappaarea.value, "event": a.model_dump_json(), "published": 0}
         for a in given.values()
     ]
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    added = set(
-        connection.scalars(
-            insert(raised_table).on_conflict_do_nothing().returning(raised_table.c.alert_id),
-            rows,
-        )
-    )
+    added = set(connection.scalars(_RECORD_RAISED[connection.dialect.name], rows))
     return [a for identity, a in given.items() if identity in added]
+
+
+# By the store's dialect, each with its own ON CONFLICT; built once, as `_CASES_OF` is.
+_ALERT_ID = raised_table.c.alert_id
+_RECORD_RAISED = {
+    "postgresql": postgresql.insert(raised_table).on_conflict_do_nothing().returning(_ALERT_ID),
+    "sqlite": sqlite.insert(raised_table).on_conflict_do_nothing().returning(_ALERT_ID),
+}
 
 
 def forget_cases(connection: Connection, case_ids: Iterable[str]) -> int:
@@ -287,11 +291,14 @@ def raised_alerts(connection: Connection, alert_ids: Iterable[str]) -> list[Aler
 def mark_published(connection: Connection, alert_ids: Sequence[str]) -> None:
     """Record that these alerts are on the topic."""
     if alert_ids:
-        connection.execute(
-            update(raised_table)
-            .where(raised_table.c.alert_id.in_(alert_ids))
-            .values(published=True)
-        )
+        connection.execute(_MARK_PUBLISHED, {"alert_ids": list(alert_ids)})
+
+
+_MARK_PUBLISHED = (
+    update(raised_table)
+    .where(raised_table.c.alert_id.in_(bindparam("alert_ids", expanding=True)))
+    .values(published=True)
+)
 
 
 def all_raised(connection: Connection) -> list[AlertRaised]:

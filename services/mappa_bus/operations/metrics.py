@@ -118,7 +118,9 @@ class ProjectionMetrics:
     over the batch's records at most), so it costs the fold nothing that shows."""
 
     projection: str
-    _lagging: set[tuple[str, int]] = field(default_factory=set)
+    # The lag last set of each partition held. A series is set only when its lag changed: a
+    # live batch of a few records sets the lag of some 80 partitions twice, most of them 0.
+    _lagging: dict[Position, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Every series exists, at zero, from the start: a rate over a series that appears only
@@ -166,13 +168,13 @@ class ProjectionMetrics:
     def lag(self, consumer: Any, offsets: Mapping[Position, int]) -> None:
         """Set the lag of every partition `consumer` holds from the end offsets it last fetched
         (no request to the broker); forget the partitions it no longer holds."""
-        held = _highwaters(consumer)
-        for (topic, partition), end in held.items():
-            lag = max(0, end - offsets.get((topic, partition), 0))
-            CONSUMER_LAG.labels(self.projection, topic, str(partition)).set(lag)
-        for topic, partition in self._lagging - held.keys():
+        lags = {p: max(0, end - offsets.get(p, 0)) for p, end in _highwaters(consumer).items()}
+        for (topic, partition), lag in lags.items():
+            if self._lagging.get((topic, partition)) != lag:
+                CONSUMER_LAG.labels(self.projection, topic, str(partition)).set(lag)
+        for topic, partition in self._lagging.keys() - lags.keys():
             CONSUMER_LAG.remove(self.projection, topic, str(partition))
-        self._lagging = set(held)
+        self._lagging = lags
 
 
 def declare_rules(rules: Iterable[str]) -> None:

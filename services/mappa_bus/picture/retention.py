@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -76,7 +77,26 @@ def erased_cases(
 ) -> dict[str, CasePicture]:
     """Every erased case (or those `where` picks), as its stub."""
     query = select(erasures_table)
-    rows = connection.execute(query if where is None else query.where(where))
+    return _stubs(connection.execute(query if where is None else query.where(where)))
+
+
+def erased_among(connection: Connection, case_ids: Iterable[str]) -> dict[str, CasePicture]:
+    """Those of `case_ids` erased, as their stubs (a consumer asks of the cases it is about to
+    write: the erasure may have been made by another process since it read the store)."""
+    wanted = sorted(case_ids)
+    if not wanted:
+        return {}
+    return _stubs(connection.execute(_ERASED_AMONG, {"case_ids": wanted}))
+
+
+# Asked in every batch's commit: built once, not each time (docs/benchmarks.md).
+_ERASED_AMONG = select(erasures_table).where(
+    erasures_table.c.case_id.in_(bindparam("case_ids", expanding=True))
+)
+
+
+def _stubs(rows: Iterable[Row[Any]]) -> dict[str, CasePicture]:
+    """The stubs of the erased cases `rows` of the erasures table hold."""
     return {
         row.case_id: CasePicture(
             case_id=row.case_id,
@@ -86,12 +106,3 @@ def erased_cases(
         )
         for row in rows
     }
-
-
-def erased_among(connection: Connection, case_ids: Iterable[str]) -> dict[str, CasePicture]:
-    """Those of `case_ids` erased, as their stubs (a consumer asks of the cases it is about to
-    write: the erasure may have been made by another process since it read the store)."""
-    wanted = sorted(case_ids)
-    if not wanted:
-        return {}
-    return erased_cases(connection, where=erasures_table.c.case_id.in_(wanted))

@@ -15,7 +15,18 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from mappa_bus.projection.database import upsert
@@ -122,9 +133,7 @@ def _hold(
     takes that turn (a read first would read from a snapshot that another member's commit
     could make stale before this one writes), and says where they stand (RETURNING), in one
     statement."""
-    table = offsets_table
-    columns = (table.c.projection, table.c.topic, table.c.partition, table.c.next_offset)
-    where = (table.c.projection.in_(sorted(numbers)), table.c.partition.in_(_union(numbers)))
+    values = {"projections": sorted(numbers), "numbers": _union(numbers)}
     if connection.dialect.name == "postgresql":
         keys = sorted(
             # Lock keys are signed 32-bit numbers.
@@ -133,17 +142,37 @@ def _hold(
             for number in held
         )
         for space, number in keys:
-            connection.execute(select(func.pg_advisory_xact_lock(space, number)))
-        rows = connection.execute(select(*columns).where(*where))
+            connection.execute(_LOCK, {"space": space, "number": number})
+        rows = connection.execute(_READ, values)
     else:
-        rows = connection.execute(
-            update(table).where(*where).values(next_offset=table.c.next_offset).returning(*columns)
-        )
+        rows = connection.execute(_HOLD, values)
     stored: dict[str, dict[Position, int]] = {}
     for projection, topic, partition, offset in rows:
         if partition in numbers[projection]:
             stored.setdefault(projection, {})[(topic, partition)] = offset
     return stored
+
+
+# Built once, not every batch: building them again was a tenth of a live alerts batch's CPU
+# (docs/benchmarks.md). Which projections, and which partition numbers of them.
+_COLUMNS = (
+    offsets_table.c.projection,
+    offsets_table.c.topic,
+    offsets_table.c.partition,
+    offsets_table.c.next_offset,
+)
+_WHERE = (
+    offsets_table.c.projection.in_(bindparam("projections", expanding=True)),
+    offsets_table.c.partition.in_(bindparam("numbers", expanding=True)),
+)
+_LOCK = select(func.pg_advisory_xact_lock(bindparam("space"), bindparam("number")))
+_READ = select(*_COLUMNS).where(*_WHERE)
+_HOLD = (
+    update(offsets_table)
+    .where(*_WHERE)
+    .values(next_offset=offsets_table.c.next_offset)
+    .returning(*_COLUMNS)
+)
 
 
 def _union(numbers: Mapping[str, list[int]]) -> list[int]:
